@@ -1,0 +1,40 @@
+# CitySandbox: `make run` and `make test` set up everything from nothing (a .venv here).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+
+.PHONY: run test test-fast gui bench lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+## run: the default scenario and a policy variant on the embedded city, compared
+run: $(STAMP)
+	$(PY) main.py run scenarios/default.yaml --out runs/default
+	$(PY) main.py run scenarios/new-school.yaml --out runs/new-school
+	$(PY) main.py compare runs/default runs/new-school --out runs/compare-default-vs-new-school.html
+	@echo "Report: $(CURDIR)/runs/compare-default-vs-new-school.html"
+
+## test: the whole suite, offscreen and without a GPU
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+test-fast: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m "not slow"
+
+gui: $(STAMP)
+	$(PY) main.py
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .numba_cache

@@ -1,0 +1,435 @@
+"""Scenario files: YAML validated by a pydantic schema.
+
+A scenario names a city, a seed, the simulated years, the number of Monte Carlo
+replications, model parameters and a list of typed policy edits::
+
+    name: new-school
+    extends: default.yaml          # optional: inherit everything, then override
+    city: ../geodata/default_city.gpkg
+    seed: 42
+    start_year: 2024
+    years: 10
+    replications: 5
+    parameters: {fertility_multiplier: 0.9, car_share: 0.45}
+    policies:
+      - {type: new_school, id: S-new-1, level: primary, xy: [281000, 6680000],
+         classes_per_grade: 4, year: 2026}
+
+Loading uses ``yaml.safe_load``; relative paths resolve against the scenario file.
+Every problem raises :class:`~sim.errors.ScenarioError` with one message naming the
+file, the field, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.errors import ScenarioError
+
+MIN_YEAR = 1990
+MAX_YEAR = 2100
+MAX_YEARS = 50
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+class AssignmentParams(_Strict):
+    """Static traffic assignment settings for the weekday peak."""
+
+    algorithm: Literal["fw", "cfw", "bfw"] = "bfw"
+    rel_gap: float = Field(1e-3, gt=0, lt=1)
+    max_iter: int = Field(30, ge=1, le=10_000)
+    toll_factor: float = Field(0.0, ge=0)
+    """Minutes of generalised cost per unit of toll."""
+    distance_factor: float = Field(0.0, ge=0)
+    """Minutes of generalised cost per km."""
+
+
+class Parameters(_Strict):
+    """Model parameters a scenario may change; every one has a sensible default."""
+
+    # demography
+    fertility_multiplier: float = Field(1.0, ge=0, le=5)
+    """Scales the age-specific fertility rates (1.0 = the city's base TFR)."""
+    tfr: float | None = Field(None, gt=0, le=8)
+    """Total fertility rate; overrides the city's base TFR when given."""
+    birth_index: dict[int, float] = Field(default_factory=dict)
+    """Fertility multiplier by calendar year, e.g. ``{2016: 1.0, 2024: 0.6}``; years between are
+    interpolated, years outside hold the nearest value."""
+    mortality_multiplier: float = Field(1.0, ge=0, le=5)
+    in_migration_rate: float = Field(0.012, ge=0, le=0.5)
+    """Arrivals per year as a share of the population."""
+    out_migration_rate: float = Field(0.010, ge=0, le=0.5)
+    """Departures per year as a share of the population."""
+    residential_mobility_rate: float = Field(0.08, ge=0, le=1)
+    """Share of households moving zone within the city per year."""
+    # enrollment
+    enrollment_policy: Literal["catchment", "nearest", "choice"] = "catchment"
+    choice_distance_km_weight: float = Field(-0.8, le=0)
+    choice_quality_weight: float = Field(1.0, ge=0)
+    # mobility
+    employment_rate: float = Field(0.62, ge=0, le=1)
+    """Share of residents aged 18–64 who work."""
+    car_share: float = Field(0.45, ge=0, le=1)
+    escort_share: float = Field(0.5, ge=0, le=1)
+    """Share of pupil trips escorted by car (primary); junior pupils half this."""
+    peak_hour_factor: float = Field(0.35, gt=0, le=1)
+    """Share of the AM-peak-period trips that fall in the modelled peak hour."""
+    mean_trip_km: float = Field(6.0, gt=0, le=100)
+    """Observed mean home-work trip length the gravity model is calibrated to."""
+    assignment: AssignmentParams = Field(default_factory=AssignmentParams)
+
+
+# --------------------------------------------------------------------------- policies
+
+
+class _Located(_Strict):
+    """A policy placed on the map, either in the city's CRS (metres) or in lon/lat."""
+
+    xy: tuple[float, float] | None = None
+    lonlat: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _one_location(self) -> _Located:
+        if (self.xy is None) == (self.lonlat is None):
+            msg = "give exactly one of 'xy' (city CRS metres) or 'lonlat' (degrees)"
+            raise ValueError(msg)
+        if self.lonlat is not None:
+            lon, lat = self.lonlat
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                msg = f"lonlat {list(self.lonlat)} is not a longitude in [-180, 180], latitude in [-90, 90]"
+                raise ValueError(msg)
+        return self
+
+
+class NewSchool(_Located):
+    type: Literal["new_school"]
+    id: str = Field(min_length=1)
+    name: str | None = None
+    level: Literal["primary", "junior"]
+    classes_per_grade: int = Field(gt=0, le=40)
+    class_size: int | None = Field(None, gt=0, le=80)
+    quality: float = Field(0.0, ge=-3, le=3)
+    year: int
+    zones: list[int] = Field(default_factory=list)
+    """Zones whose catchment this school takes over; empty = none (nearest/choice only)."""
+
+
+class CloseSchool(_Strict):
+    type: Literal["close_school"]
+    school: str
+    year: int
+
+
+class ResizeSchool(_Strict):
+    type: Literal["resize_school"]
+    school: str
+    classes_per_grade: int = Field(ge=0, le=40)
+    year: int
+
+
+class CatchmentEdit(_Strict):
+    type: Literal["catchment_edit"]
+    school: str
+    zones: list[int] = Field(min_length=1)
+    year: int
+
+
+class HousingDevelopment(_Located):
+    type: Literal["housing_development"]
+    id: str = Field(min_length=1)
+    dwellings_per_year: int = Field(gt=0, le=20_000)
+    start_year: int
+    n_years: int = Field(3, gt=0, le=30)
+    occupancy: float = Field(0.9, gt=0, le=1)
+    household_size: float = Field(3.1, gt=0, le=10)
+
+
+class RoadClosure(_Strict):
+    type: Literal["road_closure"]
+    links: list[int] = Field(min_length=1)
+    year: int
+
+
+class NewLink(_Strict):
+    type: Literal["new_link"]
+    from_node: int
+    to_node: int
+    lanes: int = Field(2, gt=0, le=8)
+    speed_kmh: float = Field(50.0, gt=0, le=130)
+    capacity_per_lane: float = Field(900.0, gt=0, le=2500)
+    both_directions: bool = True
+    year: int
+
+
+class LaneChange(_Strict):
+    type: Literal["lane_change"]
+    links: list[int] = Field(min_length=1)
+    lanes: int = Field(gt=0, le=8)
+    year: int
+
+
+class SpeedChange(_Strict):
+    type: Literal["speed_change"]
+    links: list[int] = Field(min_length=1)
+    speed_kmh: float = Field(gt=0, le=130)
+    year: int
+
+
+class CongestionCharge(_Strict):
+    type: Literal["congestion_charge"]
+    toll: float = Field(gt=0)
+    links: list[int] = Field(default_factory=list)
+    cordon_zones: list[int] = Field(default_factory=list)
+    """Links entering these zones are charged (a cordon)."""
+    year: int
+
+    @model_validator(mode="after")
+    def _where(self) -> CongestionCharge:
+        if not self.links and not self.cordon_zones:
+            msg = "give 'links' or 'cordon_zones' (or both)"
+            raise ValueError(msg)
+        return self
+
+
+class SignalRetiming(_Strict):
+    type: Literal["signal_retiming"]
+    signals: list[int] | Literal["all"] = "all"
+    method: Literal["webster", "fixed"] = "webster"
+    cycle_s: float | None = Field(None, ge=30, le=240)
+    year: int
+
+
+class ParkingGuidance(_Strict):
+    type: Literal["parking_guidance"]
+    share: float = Field(ge=0, le=1)
+    year: int
+
+
+class StaggeredSchoolStart(_Strict):
+    type: Literal["staggered_school_start"]
+    share_shifted: float = Field(ge=0, le=1)
+    """Share of school trips moved out of the modelled peak hour."""
+    year: int
+
+
+Policy = Annotated[
+    NewSchool
+    | CloseSchool
+    | ResizeSchool
+    | CatchmentEdit
+    | HousingDevelopment
+    | RoadClosure
+    | NewLink
+    | LaneChange
+    | SpeedChange
+    | CongestionCharge
+    | SignalRetiming
+    | ParkingGuidance
+    | StaggeredSchoolStart,
+    Field(discriminator="type"),
+]
+POLICY_TYPES: tuple[str, ...] = (
+    "new_school",
+    "close_school",
+    "resize_school",
+    "catchment_edit",
+    "housing_development",
+    "road_closure",
+    "new_link",
+    "lane_change",
+    "speed_change",
+    "congestion_charge",
+    "signal_retiming",
+    "parking_guidance",
+    "staggered_school_start",
+)
+
+
+def policy_year(policy: Any) -> int:
+    """The calendar year a policy takes effect."""
+    return policy.start_year if isinstance(policy, HousingDevelopment) else policy.year
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(_Strict):
+    """A validated scenario. ``city`` is an absolute path once loaded from a file."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    city: Path
+    seed: int = Field(42, ge=0, lt=2**63)
+    start_year: int = Field(2024, ge=MIN_YEAR, le=MAX_YEAR)
+    years: int = Field(10, ge=1, le=MAX_YEARS)
+    replications: int = Field(5, ge=1, le=1000)
+    parameters: Parameters = Field(default_factory=Parameters)
+    policies: list[Policy] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _policy_years(self) -> Scenario:
+        last = self.end_year
+        for i, pol in enumerate(self.policies):
+            year = policy_year(pol)
+            if not self.start_year <= year <= last:
+                field = "start_year" if isinstance(pol, HousingDevelopment) else "year"
+                msg = (
+                    f"policies.{i}.{field}: {year} is outside the simulated years "
+                    f"{self.start_year}..{last}"
+                )
+                raise ValueError(msg)
+        return self
+
+    @property
+    def end_year(self) -> int:
+        """The last simulated year (inclusive)."""
+        return self.start_year + self.years - 1
+
+    def fingerprint(self) -> str:
+        """Short stable hash of everything that determines the outputs."""
+        payload = self.model_dump(mode="json")
+        payload["city"] = Path(self.city).name
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+    def run_id(self) -> str:
+        """The run folder name, ``<scenario>-<short hash>``."""
+        return f"{self.name}-{self.fingerprint()}"
+
+    def to_yaml(self, path: Path | None = None) -> str:
+        """Serialise to YAML; ``city`` is written relative to ``path``'s folder when given."""
+        data = self.model_dump(mode="json", exclude_defaults=False)
+        if path is not None:
+            data["city"] = _relative(Path(self.city), Path(path).resolve().parent)
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _relative(target: Path, base: Path) -> str:
+    import os
+
+    try:
+        return Path(os.path.relpath(target.resolve(), base)).as_posix()
+    except ValueError:  # different drive on Windows
+        return target.resolve().as_posix()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        msg = f"{path}: scenario file not found"
+        raise ScenarioError(msg)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        msg = f"{path}: malformed YAML at {where}: {exc.problem}"
+        raise ScenarioError(msg) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        msg = f"{path}: not a readable YAML file ({exc})"
+        raise ScenarioError(msg) from None
+    if not isinstance(data, dict):
+        msg = f"{path}: a scenario must be a YAML mapping (name:, city:, ...), got {type(data).__name__}"
+        raise ScenarioError(msg)
+    return data
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if key == "policies":
+            out[key] = list(base.get(key) or []) + list(value or [])
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _resolve_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        msg = f"{path}: 'extends' forms a cycle"
+        raise ScenarioError(msg)
+    data = _read_yaml(path)
+    if isinstance(data.get("city"), str):
+        data["city"] = str((path.parent / data["city"]).resolve())
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        msg = f"{path}: field 'extends' must be a file name, got {parent!r}"
+        raise ScenarioError(msg)
+    base = _resolve_raw(path.parent / parent, (*seen, path))
+    base.pop("name", None)
+    base.pop("description", None)
+    return _merge(base, data)
+
+
+def format_validation_error(source: str, exc: ValidationError, data: Any = None) -> str:
+    """One clear line per problem: file, field path, bad value, what is allowed."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
+        value = err.get("input")
+        reason = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "union_tag_invalid":
+            reason = f"unknown policy type; allowed: {', '.join(POLICY_TYPES)}"
+            value = (err.get("ctx") or {}).get("tag", value)
+        elif err["type"] == "extra_forbidden":
+            reason = "unknown field (not allowed here)"
+        elif err["type"] == "missing":
+            value = None
+            reason = "required field is missing"
+        shown = "" if value is None or isinstance(value, dict) else f" = {value!r}"
+        lines.append(f"{source}: {loc or '<top>'}{shown}: {reason}")
+    return "\n".join(lines[:5]) + (f"\n... and {len(lines) - 5} more" if len(lines) > 5 else "")
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part in POLICY_TYPES
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (following ``extends``).
+
+    Parameters
+    ----------
+    path
+        The scenario YAML file.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario; ``city`` is an absolute path.
+
+    Raises
+    ------
+    ScenarioError
+        With a message naming the file, field, value and what is allowed.
+    """
+    path = Path(path)
+    data = _resolve_raw(path)
+    return scenario_from_dict(data, source=str(path))
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a scenario given as a mapping (used by the GUI and batch sweeps)."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(source, exc, data)) from None
