@@ -1,0 +1,86 @@
+"""The institutions that decide: zones and schools, as thin Mesa agents.
+
+Persons are arrays stepped by numba kernels (see :mod:`sim.population`); only the few
+institutions whose behaviour a planner names are agents. Their hot state lives in the
+model's arrays; an agent holds an index into them and its yearly decision.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.model import CityModel
+
+#: How strongly a zone's attractiveness follows the quality of its catchment schools.
+SCHOOL_QUALITY_PULL = 0.15
+#: How strongly a crowded zone (few vacant dwellings) loses attractiveness.
+CROWDING_PUSH = 0.5
+
+
+class ZoneAgent(mesa.Agent):
+    """A residential zone: decides how attractive it is to movers this year.
+
+    Attractiveness rises with the quality of the zone's catchment primary school and
+    falls when the zone has few vacant dwellings; residential mobility in the demography
+    step draws movers towards attractive zones with room.
+    """
+
+    model: CityModel
+
+    def __init__(self, model: CityModel, index: int, zone_id: int, base: float) -> None:
+        super().__init__(model)
+        self.index = index
+        self.zone_id = zone_id
+        self.base_attractiveness = base
+
+    def step(self) -> None:
+        """Update this zone's attractiveness from schools and vacancy."""
+        m = self.model
+        school = m.schools.catchment[0, self.index]
+        quality = m.schools.quality[school] if school >= 0 else 0.0
+        occupied = m.zone_households[self.index]
+        dwellings = max(m.dwellings[self.index], 1.0)
+        vacancy = max(0.0, 1.0 - occupied / dwellings)
+        value = self.base_attractiveness * (1.0 + SCHOOL_QUALITY_PULL * quality)
+        value *= 1.0 - CROWDING_PUSH * max(0.0, 0.05 - vacancy) / 0.05
+        m.attractiveness[self.index] = max(value, 1e-3)
+
+
+class SchoolAgent(mesa.Agent):
+    """A school: applies its admission rule and keeps its yearly utilisation record."""
+
+    model: CityModel
+
+    def __init__(self, model: CityModel, index: int, school_id: str) -> None:
+        super().__init__(model)
+        self.index = index
+        self.school_id = school_id
+        self.years_over_capacity = 0
+
+    @property
+    def utilisation(self) -> float:
+        """Demand (children who would come by the admission rule) over capacity, this year."""
+        cap = self.model.enrollment_capacity[self.index]
+        return float(self.model.enrollment_total[self.index] / cap) if cap > 0 else 0.0
+
+    def step(self) -> None:
+        """Record whether the school is over capacity (the bureau reads the streak)."""
+        self.years_over_capacity = self.years_over_capacity + 1 if self.utilisation > 1 else 0
+
+
+def schools_over_capacity(model: CityModel) -> int:
+    """Number of open schools whose enrolled pupils exceed capacity."""
+    agents = model.agents_by_type.get(SchoolAgent)
+    if agents is None:
+        return 0
+    return len(agents.select(lambda a: a.utilisation > 1.0))
+
+
+def zone_attractiveness_spread(model: CityModel) -> float:
+    """Coefficient of variation of zone attractiveness (0 = all zones alike)."""
+    a = model.attractiveness
+    return float(np.std(a) / np.mean(a)) if len(a) else 0.0

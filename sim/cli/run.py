@@ -1,0 +1,38 @@
+"""``main.py run``: simulate one scenario and write its run folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "run"
+HELP = "simulate a scenario and write its run folder (tables, figures, manifest)"
+DESCRIPTION = """Simulate a scenario headless and write runs/<scenario>-<hash>/ atomically.
+
+example:
+  python main.py run scenarios/default.yaml
+  python main.py run scenarios/new-school.yaml --years 3 --seed 7 --out /tmp/runs
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags of ``run``."""
+    parser.add_argument("scenario", type=Path, help="scenario YAML file")
+    parser.add_argument("--out", type=Path, help="runs folder (default: ./runs)")
+    parser.add_argument("--seed", type=int, help="override the scenario's seed")
+    parser.add_argument("--years", type=int, help="override the number of simulated years")
+    parser.add_argument("--replications", type=int, help="override the Monte Carlo replications")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the scenario and print where the run folder is."""
+    from sim.progress import cli_progress
+    from sim.run import load_for_run, run_scenario
+
+    scenario = load_for_run(
+        args.scenario, seed=args.seed, years=args.years, replications=args.replications
+    )
+    with cli_progress(f"{scenario.name}") as progress:
+        run_dir = run_scenario(scenario, args.out, progress=progress)
+    print(f"run folder: {run_dir}")
+    return 0

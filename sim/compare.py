@@ -1,0 +1,233 @@
+"""Comparing finished runs: KPI deltas, school pressure, link-flow differences, HTML report.
+
+The first run is the baseline; every other run is compared with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sim.errors import RunError  # noqa: E402
+from sim.model import KPI_NAMES, LOWER_IS_BETTER  # noqa: E402
+from sim.run import RunData, read_run  # noqa: E402
+
+#: Relative differences smaller than this count as "no change" (no colour).
+NEUTRAL_REL = 1e-3
+
+
+@dataclass
+class Comparison:
+    """The result of comparing 2+ runs (the first is the baseline)."""
+
+    runs: list[RunData]
+    labels: list[str]
+    kpis: pd.DataFrame
+    enrollment: pd.DataFrame
+    links: pd.DataFrame
+    figures: dict[str, plt.Figure] = field(default_factory=dict)
+
+
+def _labels(runs: Sequence[RunData]) -> list[str]:
+    labels = [r.manifest["scenario"]["name"] for r in runs]
+    if len(set(labels)) < len(labels):
+        labels = [r.manifest["run_id"] for r in runs]
+    return labels
+
+
+def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
+    """Final-year median KPIs per run, with absolute and relative differences to the baseline."""
+    cols = {}
+    for run, label in zip(runs, labels, strict=True):
+        s = run.kpis_summary
+        end = run.manifest["end_year"]
+        cols[label] = s[s["year"] == end].set_index("kpi")["p50"]
+    table = pd.DataFrame(cols).reindex([k for k in KPI_NAMES if k in set().union(*map(set, cols.values()))])
+    base = table[labels[0]]
+    for label in labels[1:]:
+        diff = table[label] - base
+        table[f"diff {label}"] = diff
+        table[f"rel % {label}"] = 100.0 * diff / base.where(base.abs() > 0)
+        better = np.where(table.index.isin(sorted(LOWER_IS_BETTER)), -diff, diff)
+        rel = diff.abs() / base.abs().where(base.abs() > 0)
+        table[f"better {label}"] = np.where(
+            rel.fillna(0) < NEUTRAL_REL, "same", np.where(better > 0, "better", "worse")
+        )
+    table.index.name = "kpi"
+    return table.reset_index()
+
+
+def school_pressure(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
+    """Per-school final-year utilisation (all grades, median) per run, and the change."""
+    cols = {}
+    for run, label in zip(runs, labels, strict=True):
+        e = run.enrollment
+        e = e[e["year"] == e["year"].max()].groupby("school")[["p50", "capacity"]].sum()
+        cols[label] = e["p50"] / e["capacity"].where(e["capacity"] > 0)
+    table = pd.DataFrame(cols)
+    for label in labels[1:]:
+        table[f"change {label}"] = table[label] - table[labels[0]]
+    table.index.name = "school"
+    return table.reset_index().sort_values(labels[-1], ascending=False, na_position="last")
+
+
+def link_differences(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
+    """Final-year peak-hour flow per link per run, and the difference to the baseline."""
+    cols = {}
+    for run, label in zip(runs, labels, strict=True):
+        links = run.links
+        if links.empty:
+            continue
+        last = links[links["year"] == links["year"].max()]
+        cols[label] = last.set_index("link_id")["flow"]
+    table = pd.DataFrame(cols).fillna(0.0)
+    for label in labels[1:]:
+        if label in table:
+            table[f"diff {label}"] = table[label] - table[labels[0]]
+    table.index.name = "link_id"
+    return table.reset_index()
+
+
+def compare_runs(run_dirs: Sequence[Path | str]) -> Comparison:
+    """Compare finished runs (2 or more); the first is the baseline.
+
+    Raises
+    ------
+    RunError
+        Fewer than two runs, or a folder that is not a complete run.
+    """
+    if len(run_dirs) < 2:
+        msg = f"compare needs at least two runs, got {len(run_dirs)}"
+        raise RunError(msg)
+    runs = [read_run(d) for d in run_dirs]
+    labels = _labels(runs)
+    comp = Comparison(
+        runs=runs,
+        labels=labels,
+        kpis=kpi_table(runs, labels),
+        enrollment=school_pressure(runs, labels),
+        links=link_differences(runs, labels),
+    )
+    comp.figures = comparison_figures(comp)
+    return comp
+
+
+def comparison_figures(comp: Comparison) -> dict[str, plt.Figure]:
+    """KPI time series per run and link-flow difference maps."""
+    from sim.figures import traffic_map
+
+    figs: dict[str, plt.Figure] = {"kpis": _series_figure(comp)}
+    city = _city_of(comp.runs[0])
+    if city is None:
+        return figs
+    for label in comp.labels[1:]:
+        col = f"diff {label}"
+        if col not in comp.links:
+            continue
+        diff = comp.links.set_index("link_id")[col]
+        lim = max(float(np.nanpercentile(np.abs(diff), 99.5)), 1.0)
+        figs[f"flow_diff_{label}"] = traffic_map(
+            city,
+            diff,
+            title=f"Peak-hour flow difference, {label} − {comp.labels[0]} (veh/h)",
+            cmap="coolwarm",
+            vmin=-lim,
+            vmax=lim,
+        )
+    return figs
+
+
+def _city_of(run: RunData) -> Any:
+    from sim.city import load_city
+
+    path = Path(run.manifest["city"])
+    return load_city(path) if path.exists() else None
+
+
+def _series_figure(comp: Comparison) -> plt.Figure:
+    kpis = ("population", "pupils_primary", "max_utilisation", "vkt", "delay_vh")
+    fig, axes = plt.subplots(1, len(kpis), figsize=(4 * len(kpis), 3.2))
+    for ax, kpi in zip(axes, kpis, strict=True):
+        for run, label in zip(comp.runs, comp.labels, strict=True):
+            s = run.kpis_summary
+            s = s[s["kpi"] == kpi].sort_values("year")
+            ax.plot(s["year"], s["p50"], marker="o", ms=3, label=label)
+            ax.fill_between(s["year"], s["p10"], s["p90"], alpha=0.15)
+        ax.set_title(kpi)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _png_b64(fig: plt.Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _kpi_html(table: pd.DataFrame) -> str:
+    colours = {"better": "#d9f2d9", "worse": "#f8d7d7", "same": ""}
+    better_cols = [c for c in table.columns if c.startswith("better ")]
+    shown = table.drop(columns=better_cols)
+    rows = []
+    for i, row in shown.iterrows():
+        cells = []
+        for col, value in row.items():
+            style = ""
+            if col.startswith(("diff ", "rel % ")):
+                label = col.split(" ", 2)[-1] if col.startswith("rel") else col[5:]
+                style = f' style="background:{colours[table.loc[i, f"better {label}"]]}"'
+            text = f"{value:,.4g}" if isinstance(value, float) and np.isfinite(value) else str(value)
+            cells.append(f"<td{style}>{html.escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def write_report(comp: Comparison, out: Path | str) -> Path:
+    """Write one self-contained HTML report (figures embedded) and return its path."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    runs = ", ".join(f"{lab} ({r.path.name})" for lab, r in zip(comp.labels, comp.runs, strict=True))
+    end = comp.runs[0].manifest["end_year"]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>CitySandbox comparison</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
+        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
+        "padding:3px 8px;text-align:right}th{background:#eee}</style></head><body>",
+        "<h1>CitySandbox: scenario comparison</h1>",
+        f"<p>Runs: {html.escape(runs)}. Baseline: <b>{html.escape(comp.labels[0])}</b>. "
+        f"Figures are medians over replications in {end} (bands p10–p90). Green = better, "
+        "red = worse than the baseline.</p>",
+        "<h2>Key indicators</h2>",
+        _kpi_html(comp.kpis),
+        f"<img src='data:image/png;base64,{_png_b64(comp.figures['kpis'])}'>",
+        f"<h2>School pressure ({end}, utilisation = pupils / capacity)</h2>",
+        comp.enrollment.head(40).to_html(index=False, float_format=lambda v: f"{v:.2f}"),
+    ]
+    for name, fig in comp.figures.items():
+        if name.startswith("flow_diff_"):
+            parts += [
+                f"<h2>Link flow difference: {html.escape(name[10:])}</h2>",
+                f"<img src='data:image/png;base64,{_png_b64(fig)}' style='max-width:900px'>",
+            ]
+    parts.append("</body></html>")
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text("\n".join(parts), encoding="utf-8")
+    tmp.replace(out)
+    for fig in comp.figures.values():
+        plt.close(fig)
+    return out

@@ -1,0 +1,108 @@
+"""Figures of a run (matplotlib, headless Agg): time series, school pressure, peak traffic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+
+SERIES = (
+    ("population", "Population"),
+    ("pupils_primary", "Primary pupils"),
+    ("pupils_junior", "Junior pupils"),
+    ("vkt", "Peak-hour VKT"),
+)
+
+
+def write_figures(
+    folder: Path, tables: dict[str, pd.DataFrame], city: Any, manifest: dict[str, Any]
+) -> list[Path]:
+    """Write the run's PNG figures into ``folder`` and return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [
+        _save(time_series_figure(tables["kpis_summary"], manifest["run_id"]), folder / "kpis.png"),
+        _save(utilisation_figure(tables["enrollment"]), folder / "school_utilisation.png"),
+    ]
+    links = tables["links"]
+    if not links.empty:
+        last = links[links["year"] == links["year"].max()].set_index("link_id")
+        fig = traffic_map(city, last["vc"], title=f"Peak-hour V/C, {int(links['year'].max())}")
+        paths.append(_save(fig, folder / "traffic_vc.png"))
+    return paths
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    # Fixed metadata so identical runs give identical files.
+    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def time_series_figure(summary: pd.DataFrame, title: str) -> plt.Figure:
+    """Population, pupils and VKT over the years, with the p10–p90 replication band."""
+    fig, axes = plt.subplots(1, len(SERIES), figsize=(4 * len(SERIES), 3.2))
+    for ax, (kpi, label) in zip(axes, SERIES, strict=True):
+        s = summary[summary["kpi"] == kpi].sort_values("year")
+        if s["p50"].notna().any():
+            ax.fill_between(s["year"], s["p10"], s["p90"], alpha=0.25, label="p10–p90")
+            ax.plot(s["year"], s["p50"], marker="o", ms=3, label="median")
+        ax.set_title(label)
+        ax.set_xlabel("year")
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="best", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def utilisation_figure(enrollment: pd.DataFrame) -> plt.Figure:
+    """Utilisation of every school in the first and last year (median replication)."""
+    by = enrollment.groupby(["year", "school"])[["p50", "capacity"]].sum().reset_index()
+    first, last = by["year"].min(), by["year"].max()
+    pivot = by.assign(util=by["p50"] / by["capacity"].where(by["capacity"] > 0)).pivot(
+        index="school", columns="year", values="util"
+    )
+    pivot = pivot.sort_values(last, na_position="first")
+    fig, ax = plt.subplots(figsize=(7, max(3.0, 0.16 * len(pivot))))
+    y = np.arange(len(pivot))
+    ax.barh(y, pivot[last].fillna(0), color="tab:blue", alpha=0.7, label=str(last))
+    ax.plot(pivot[first], y, "k|", ms=8, label=str(first))
+    ax.axvline(1.0, color="red", lw=1)
+    ax.set_yticks(y, pivot.index, fontsize=6)
+    ax.set_xlabel("utilisation (pupils / capacity), median replication")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def traffic_map(
+    city: Any, values: pd.Series, *, title: str, cmap: str = "RdYlGn_r", vmin=0.0, vmax=1.2
+) -> plt.Figure:
+    """Roads coloured by a per-link value (one LineCollection), zones as outlines."""
+    links = city.links
+    segs = [np.asarray(g.coords)[:, :2] for g in links.geometry]
+    vals = values.reindex(links.index).fillna(0.0).to_numpy()
+    order = np.argsort(vals)  # busiest drawn last, on top
+    fig, ax = plt.subplots(figsize=(7, 8))
+    city.zones.boundary.plot(ax=ax, color="0.8", lw=0.4)
+    lc = LineCollection(
+        [segs[i] for i in order],
+        array=vals[order],
+        cmap=cmap,
+        norm=plt.Normalize(vmin, vmax),
+        linewidths=0.4 + 1.6 * np.clip(vals[order] / max(vmax, 1e-9), 0, 1),
+    )
+    ax.add_collection(lc)
+    ax.autoscale()
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    fig.colorbar(lc, ax=ax, shrink=0.6, label=title.split(",")[0])
+    ax.set_title(title)
+    return fig

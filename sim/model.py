@@ -1,0 +1,306 @@
+"""The city model: a Mesa ``Model`` whose yearly step reads like the process it simulates.
+
+Each simulated year: policies of the year take effect → demography (ageing, births,
+deaths, migration, moves, new housing) → school enrollment → weekday trips → peak-hour
+traffic assignment → the institutions (zones, schools) decide → KPIs are collected.
+The first simulated year is the base year: the synthesised population is enrolled and
+travels, and demography starts with the second year.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim.agents import SchoolAgent, ZoneAgent, schools_over_capacity
+from sim.demography import DemographyRates, step_demography
+from sim.enrollment import assign_enrollment
+from sim.mobility import weekday_trips, zone_distance_km
+from sim.population import synthesize
+from sim.scenario import HousingDevelopment, Scenario, StaggeredSchoolStart
+from sim.schools import SchoolSystem, policy_xy
+
+#: KPIs collected every year (one DataCollector model reporter each).
+KPI_NAMES: tuple[str, ...] = (
+    "population",
+    "births",
+    "deaths",
+    "in_migrants",
+    "out_migrants",
+    "movers",
+    "pupils_primary",
+    "pupils_junior",
+    "capacity_primary",
+    "capacity_junior",
+    "max_utilisation",
+    "schools_over_capacity",
+    "overflow_pupils",
+    "mean_school_km",
+    "car_trips_peak",
+    "vkt",
+    "vht",
+    "delay_vh",
+    "mean_trip_min",
+    "congested_links",
+    "travel_time_index",
+    "rel_gap",
+)
+#: KPIs where a lower value is better (used by ``compare`` to colour deltas).
+LOWER_IS_BETTER: frozenset[str] = frozenset(
+    {
+        "max_utilisation",
+        "schools_over_capacity",
+        "overflow_pupils",
+        "mean_school_km",
+        "vkt",
+        "vht",
+        "delay_vh",
+        "mean_trip_min",
+        "congested_links",
+        "travel_time_index",
+    }
+)
+PRIMARY, JUNIOR = 0, 1
+
+
+def kpi_value(model: CityModel, name: str) -> float:
+    """DataCollector reporter: this year's value of one KPI (NaN when not computed)."""
+    return float(model.kpis.get(name, math.nan))
+
+
+class CityModel(mesa.Model):
+    """One replication of a scenario on a city.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario.
+    city
+        The loaded :class:`sim.city.City`.
+    rng
+        Seed or generator of this replication (every random stream derives from it).
+    traffic
+        Run the peak-hour assignment (the run does it for one replication).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        city: Any,
+        *,
+        rng: int | np.random.Generator | None = None,
+        traffic: bool = True,
+    ) -> None:
+        super().__init__(rng=rng)
+        self.scenario = scenario
+        self.params = scenario.parameters
+        self.city = city
+        self.year = scenario.start_year
+        self.kpis: dict[str, float] = {}
+        self.on_stage: Callable[[int, str], None] | None = None
+        self.enrollment_rows: list[pd.DataFrame] = []
+        self.link_rows: list[pd.DataFrame] = []
+        self.catchment_rows: list[pd.DataFrame] = []
+
+        zones = city.zones
+        self.n_zones = len(zones)
+        self.dwellings = zones["dwellings"].to_numpy(dtype=np.float64).copy()
+        self.attractiveness = zones["attractiveness"].to_numpy(dtype=np.float64).copy()
+        self.jobs = zones["jobs"].to_numpy(dtype=np.float64)
+        centroids = zones.geometry.centroid
+        self.zone_x, self.zone_y = centroids.x.to_numpy(), centroids.y.to_numpy()
+        self.dist_km = zone_distance_km(self.zone_x, self.zone_y, zones.geometry.area.to_numpy())
+        self.rates = DemographyRates.from_city(city, self.params)
+        self.schools = SchoolSystem.from_city(city)
+        self.persons = synthesize(city, self.rng)
+        self.zone_households = self._households_per_zone()
+        self.traffic = _peak_traffic(city, scenario) if traffic else None
+        self.enrollment_total = np.zeros(self.schools.n_schools)
+        self.enrollment_capacity = np.zeros(self.schools.n_schools)
+
+        ZoneAgent.create_agents(
+            self, self.n_zones, list(range(self.n_zones)), list(zones.index), list(self.attractiveness)
+        )
+        self._school_agents_for_new_schools()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: partial(kpi_value, name=name) for name in KPI_NAMES}
+        )
+
+    # ------------------------------------------------------------------ the yearly process
+
+    def step(self) -> None:
+        """Simulate one year (the base year on the first call)."""
+        self.kpis = {}
+        self.apply_policies()
+        if self.year > self.scenario.start_year:
+            self._stage("demography")
+            self.demography()
+        self._stage("enrollment")
+        self.enrollment()
+        if self.traffic is not None:
+            self._stage("traffic")
+            self.weekday_traffic()
+        self.agents_by_type[ZoneAgent].do("step")
+        self.agents_by_type[SchoolAgent].shuffle_do("step")
+        self.kpis["population"] = float(len(self.persons))
+        self.kpis["schools_over_capacity"] = float(schools_over_capacity(self))
+        self.datacollector.collect(self)
+        self.year += 1
+
+    def apply_policies(self) -> None:
+        """School policies of the year change the school system; traffic reads its own."""
+        self.schools.apply_policies(self.scenario.policies, self.year)
+        self._school_agents_for_new_schools()
+
+    def demography(self) -> None:
+        """Age, births, deaths, migration, moves and new housing for one year."""
+        new, occupancy = self.new_dwellings()
+        self.persons, stats = step_demography(
+            self.persons,
+            self.rates,
+            self.year,
+            dwellings=self.dwellings,
+            attractiveness=self.attractiveness,
+            new_dwellings=new,
+            new_dwelling_occupancy=occupancy,
+            rng=self.rng,
+        )
+        self.dwellings += new
+        self.zone_households = self._households_per_zone()
+        self.kpis.update({k: float(v) for k, v in stats.items() if k in KPI_NAMES})
+
+    def enrollment(self) -> None:
+        """Assign school-age children to schools under the scenario's policy."""
+        res = assign_enrollment(
+            self.persons, self.schools, self.params.enrollment_policy, self.params, self.rng
+        )
+        frame = res.to_frame(self.year)
+        self.enrollment_rows.append(frame)
+        self.catchment_rows.append(self.schools.catchment_frame(self.year))
+        # Pressure on a school is its demand (catchment / nearest / first choice) over capacity.
+        self.enrollment_total = res.demand.sum(axis=1).astype(np.float64)
+        self.enrollment_capacity = np.where(res.teaches, res.capacity, 0).sum(axis=1).astype(float)
+        level = np.asarray(self.schools.level)
+        for name, lvl in (("primary", PRIMARY), ("junior", JUNIOR)):
+            rows = level == lvl
+            self.kpis[f"pupils_{name}"] = float(res.enrolled[rows].sum())
+            self.kpis[f"capacity_{name}"] = float(self.enrollment_capacity[rows].sum())
+        cap = frame["capacity"].to_numpy(dtype=float)
+        pressure = np.divide(frame["demand"].to_numpy(), cap, out=np.zeros_like(cap), where=cap > 0)
+        self.kpis["max_utilisation"] = float(pressure.max()) if len(pressure) else 0.0
+        self.kpis["overflow_pupils"] = float(res.overflow.sum())
+        enrolled = res.enrolled.sum()
+        self.kpis["mean_school_km"] = float(res.distance_km_sum.sum() / enrolled) if enrolled else 0.0
+
+    def weekday_traffic(self) -> None:
+        """Weekday trips from the persons, then the peak-hour user equilibrium."""
+        assert self.traffic is not None
+        school_zone = self._school_zones()
+        trips = weekday_trips(
+            self.persons,
+            school_zone,
+            np.asarray(self.schools.level),
+            self.jobs,
+            self.dist_km,
+            self.params,
+            self.rng,
+            staggered_share=self._staggered_share(),
+        )
+        result = self.traffic.step(self.year, trips.car_peak)
+        self.kpis.update(result.kpis)
+        links = result.links.reset_index(names="link_id")
+        links.insert(0, "year", np.int32(self.year))
+        self.link_rows.append(links)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _stage(self, stage: str) -> None:
+        if self.on_stage is not None:
+            self.on_stage(self.year, stage)
+
+    def new_dwellings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Dwellings delivered this year per zone (the city's sites plus scenario estates)
+        and their first-year occupancy (dwelling-weighted per zone)."""
+        new = np.zeros(self.n_zones)
+        occupied = np.zeros(self.n_zones)
+        pos = {z: i for i, z in enumerate(self.city.zones.index)}
+        deliveries = [
+            (pos[site.zone_id], site.dwellings_per_year, site.occupancy)
+            for site in self.city.sites.itertuples()
+            if site.start_year <= self.year < site.start_year + site.n_years
+        ]
+        for pol in self.scenario.policies:
+            if isinstance(pol, HousingDevelopment) and (
+                pol.start_year <= self.year < pol.start_year + pol.n_years
+            ):
+                zone = self.city.zone_at(*policy_xy(pol, self.city.crs))
+                if zone is not None:
+                    deliveries.append((pos[zone], pol.dwellings_per_year, pol.occupancy))
+        for z, count, occupancy in deliveries:
+            new[z] += count
+            occupied[z] += count * occupancy
+        return new, np.divide(occupied, new, out=np.zeros_like(new), where=new > 0)
+
+    def _staggered_share(self) -> float:
+        share = 0.0
+        for pol in self.scenario.policies:
+            if isinstance(pol, StaggeredSchoolStart) and pol.year <= self.year:
+                share = pol.share_shifted
+        return share
+
+    def _school_zones(self) -> np.ndarray:
+        s = self.schools
+        d2 = (s.x[:, None] - self.zone_x[None, :]) ** 2 + (s.y[:, None] - self.zone_y[None, :]) ** 2
+        return np.argmin(d2, axis=1)
+
+    def _households_per_zone(self) -> np.ndarray:
+        hh = self.persons.household
+        _, first = np.unique(hh, return_index=True)
+        return np.bincount(self.persons.zone[first], minlength=self.n_zones).astype(np.float64)
+
+    def _school_agents_for_new_schools(self) -> None:
+        known = {a.index for a in self.agents_by_type.get(SchoolAgent, [])}
+        for i, sid in enumerate(self.schools.school_id):
+            if i not in known:
+                SchoolAgent(self, i, sid)
+
+    # ------------------------------------------------------------------ outputs
+
+    def kpi_frame(self) -> pd.DataFrame:
+        """One row per simulated year with every KPI."""
+        df = self.datacollector.get_model_vars_dataframe()[list(KPI_NAMES)]
+        df.insert(0, "year", np.arange(self.scenario.start_year, self.scenario.start_year + len(df)))
+        return df.reset_index(drop=True)
+
+
+def _peak_traffic(city: Any, scenario: Scenario) -> Any:
+    from sim.traffic.peak import PeakTraffic
+
+    return PeakTraffic(city, scenario.policies, scenario.parameters.assignment)
+
+
+def run_replication(
+    scenario: Scenario,
+    city: Any,
+    seed: int,
+    *,
+    traffic: bool,
+    on_stage: Callable[[int, str], None] | None = None,
+) -> CityModel:
+    """Run one replication over all simulated years and return the finished model.
+
+    ``on_stage(year, stage)`` is called before each stage; raising from it stops the run.
+    """
+    if on_stage is not None:
+        on_stage(scenario.start_year, "synthesis")
+    model = CityModel(scenario, city, rng=seed, traffic=traffic)
+    model.on_stage = on_stage
+    for _ in range(scenario.years):
+        model.step()
+    return model
