@@ -26,7 +26,7 @@ import pandas as pd
 
 from sim import __version__, settings
 from sim.catalog import Catalog
-from sim.errors import CitySandboxError, RunError, UsageError
+from sim.errors import CitySandboxError, GeodataError, RunError, ScenarioError, UsageError
 from sim.scenario import Scenario, load_scenario
 
 #: Relative cost of a traffic replication-year against a demography-only one (progress).
@@ -84,17 +84,22 @@ def load_for_run(
     from sim.scenario import scenario_from_dict
     from sim.validate import check_scenario
 
-    scenario = load_scenario(path)
     overrides = {"seed": seed, "years": years, "replications": replications}
     for flag, value in overrides.items():
         if value is not None and value < (0 if flag == "seed" else 1):
             msg = f"--{flag} {value}: must be {'>= 0' if flag == 'seed' else '>= 1'}"
             raise UsageError(msg)
+    scenario = load_scenario(path)
     changed = {k: v for k, v in overrides.items() if v is not None}
     if changed:
         data = scenario.model_dump(mode="json") | changed
         scenario = scenario_from_dict(data, source=f"{path} (with command-line overrides)")
-    check_scenario(scenario)
+    try:
+        check_scenario(scenario)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    except GeodataError as exc:
+        raise GeodataError(f"{path}: city: {exc}") from None
     return scenario
 
 

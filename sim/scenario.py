@@ -396,7 +396,8 @@ def format_validation_error(source: str, exc: ValidationError, data: Any = None)
             value = None
             reason = "required field is missing"
         shown = "" if value is None or isinstance(value, dict) else f" = {value!r}"
-        lines.append(f"{source}: {loc or '<top>'}{shown}: {reason}")
+        where = f"{loc}{shown}: " if loc else ""
+        lines.append(f"{source}: {where}{reason}")
     return "\n".join(lines[:5]) + (f"\n... and {len(lines) - 5} more" if len(lines) > 5 else "")
 
 

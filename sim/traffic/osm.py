@@ -1,0 +1,562 @@
+"""Build a city road layer (nodes, directed links, signals) from an OpenStreetMap extract.
+
+Reads a file only, never the network: ``.osm`` XML (standard library ``iterparse``),
+``.osm.pbf`` (needs the ``osmium`` package) or an osmnx-style ``.graphml``.
+
+Steps: keep drivable ways (``highway`` in :data:`HIGHWAY_DEFAULTS`, not ``area=yes``,
+not closed to motor vehicles); split ways into links at intersections, way ends and
+signal nodes; one directed link per direction of travel (``oneway=yes/-1``;
+``highway=motorway`` and roundabouts are one-way unless tagged otherwise); project to
+a local UTM CRS chosen from the data's centroid (or a given projected CRS); keep the
+largest strongly connected component. Nodes tagged ``highway=traffic_signals`` become
+fixed-time signals.
+
+Link attributes come from the tags, else from the default table per highway type:
+
+================  ==========  =======  ===============
+highway           lanes/dir   km/h     veh/h per lane
+================  ==========  =======  ===============
+motorway          2           100      2000
+motorway_link     1           60       1500
+trunk             2           80       1800
+trunk_link        1           50       1500
+primary           2           60       1000
+primary_link      1           40       1000
+secondary         1           50       900
+secondary_link    1           40       900
+tertiary          1           40       700
+tertiary_link     1           30       700
+unclassified      1           40       600
+residential       1           30       500
+living_street     1           15       300
+road              1           40       600
+================  ==========  =======  ===============
+
+``lanes`` counts both directions of a two-way road (OSM convention): a direction gets
+``lanes:forward`` / ``lanes:backward`` when tagged, else half of ``lanes`` (the
+forward direction takes the odd lane), else the default. ``maxspeed`` (``:forward`` /
+``:backward``) in km/h or ``mph``; non-numeric values (``none``, ``signals``, zone
+codes) fall back to the default. Capacity = lanes x capacity per lane.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from sim.errors import GeodataError, UsageError
+
+
+class RoadDefaults(NamedTuple):
+    """Default attributes of one highway type."""
+
+    lanes: int
+    """Lanes per direction."""
+    speed_kmh: float
+    capacity_per_lane: float
+    """Vehicles per hour per lane."""
+
+
+HIGHWAY_DEFAULTS: dict[str, RoadDefaults] = {
+    "motorway": RoadDefaults(2, 100.0, 2000.0),
+    "motorway_link": RoadDefaults(1, 60.0, 1500.0),
+    "trunk": RoadDefaults(2, 80.0, 1800.0),
+    "trunk_link": RoadDefaults(1, 50.0, 1500.0),
+    "primary": RoadDefaults(2, 60.0, 1000.0),
+    "primary_link": RoadDefaults(1, 40.0, 1000.0),
+    "secondary": RoadDefaults(1, 50.0, 900.0),
+    "secondary_link": RoadDefaults(1, 40.0, 900.0),
+    "tertiary": RoadDefaults(1, 40.0, 700.0),
+    "tertiary_link": RoadDefaults(1, 30.0, 700.0),
+    "unclassified": RoadDefaults(1, 40.0, 600.0),
+    "residential": RoadDefaults(1, 30.0, 500.0),
+    "living_street": RoadDefaults(1, 15.0, 300.0),
+    "road": RoadDefaults(1, 40.0, 600.0),
+}
+"""Drivable highway types and their defaults (see the module docstring)."""
+
+SIGNAL_CYCLE_S = 90.0
+SIGNAL_PHASES = 2
+SIGNAL_LOST_S_PER_PHASE = 4.0
+"""Fixed-time plan given to every imported signal: equal greens after lost time."""
+
+_YES = frozenset({"yes", "true", "1"})
+_REVERSE = frozenset({"-1", "reverse"})
+_NO = frozenset({"no", "false", "0"})
+_CLOSED = frozenset({"no", "private"})
+_MPH = 1.609344
+_SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?\s*$", re.IGNORECASE)
+SUFFIXES = (".osm", ".osm.pbf", ".graphml")
+
+
+@dataclass
+class _Segment:
+    """One directed link before projection: node ids and lon/lat (or source CRS) points."""
+
+    a_node: int
+    b_node: int
+    coords: list[tuple[float, float]]
+    lanes: int
+    speed_kmh: float
+    capacity_vph: float
+    link_type: str
+    name: str
+
+
+@dataclass
+class _Roads:
+    """What a reader hands to the common builder."""
+
+    crs: pyproj.CRS
+    points: dict[int, tuple[float, float]]
+    segments: list[_Segment] = field(default_factory=list)
+    signal_nodes: set[int] = field(default_factory=set)
+
+
+@dataclass
+class RoadLayer:
+    """An imported road layer in the City contract's shape (indexed tables)."""
+
+    crs: pyproj.CRS
+    nodes: gpd.GeoDataFrame
+    links: gpd.GeoDataFrame
+    signals: gpd.GeoDataFrame
+
+
+# --------------------------------------------------------------------------- tags
+
+
+def _first(value: Any) -> str:
+    """First of several values: ``"a;b"``, a list, or osmnx's ``"['a', 'b']"``."""
+    if isinstance(value, list | tuple):
+        return str(value[0]) if value else ""
+    text = str(value).strip()
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            items = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            items = None
+        if isinstance(items, list) and items:
+            return str(items[0])
+    return text.split(";")[0].strip()
+
+
+def is_drivable(tags: Mapping[str, Any]) -> bool:
+    """A way cars may use: a known highway type, not an area, not closed to motor vehicles."""
+    if _first(tags.get("highway", "")) not in HIGHWAY_DEFAULTS:
+        return False
+    if str(tags.get("area", "")).lower() == "yes":
+        return False
+    for key in ("motor_vehicle", "motorcar"):
+        value = str(tags.get(key, "")).lower()
+        if value in _CLOSED:
+            return False
+        if value in _YES | {"designated", "destination", "permissive"}:
+            return True
+    return str(tags.get("access", "")).lower() not in _CLOSED
+
+
+def directions(tags: Mapping[str, Any]) -> tuple[bool, bool]:
+    """``(forward, backward)``: which ways along the drawn node order traffic may go."""
+    oneway = _first(tags.get("oneway", "")).lower()
+    if oneway in _YES:
+        return True, False
+    if oneway in _REVERSE:
+        return False, True
+    if oneway in _NO:
+        return True, True
+    implied = _first(tags.get("highway", "")) == "motorway" or str(
+        tags.get("junction", "")
+    ).lower() in {"roundabout", "circular"}
+    return True, not implied
+
+
+def parse_speed(value: Any) -> float | None:
+    """``maxspeed`` in km/h (``"50"``, ``"30 mph"``, ``"50;30"``), or None when not numeric."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    match = _SPEED.match(_first(value))
+    if not match:
+        return None
+    speed = float(match.group(1)) * (_MPH if (match.group(2) or "").lower() == "mph" else 1.0)
+    return speed if speed > 0 else None
+
+
+def _parse_int(value: Any) -> int | None:
+    try:
+        number = int(float(_first(value)))
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def link_attributes(
+    tags: Mapping[str, Any], direction: str, two_way: bool
+) -> tuple[int, float, float, str]:
+    """Lanes, free speed (km/h), capacity (veh/h) and highway type of one direction.
+
+    Parameters
+    ----------
+    tags
+        The way's tags.
+    direction
+        ``"forward"`` or ``"backward"`` (against the drawn node order).
+    two_way
+        Whether the way carries traffic both ways (then ``lanes`` is split).
+    """
+    highway = _first(tags.get("highway", "road"))
+    default = HIGHWAY_DEFAULTS.get(highway, HIGHWAY_DEFAULTS["road"])
+    lanes = _parse_int(tags.get(f"lanes:{direction}"))
+    if lanes is None:
+        total = _parse_int(tags.get("lanes"))
+        if total is not None and two_way:
+            lanes = max(1, math.ceil(total / 2) if direction == "forward" else total // 2)
+        else:
+            lanes = total
+    lanes = lanes or default.lanes
+    speed = parse_speed(tags.get(f"maxspeed:{direction}")) or parse_speed(tags.get("maxspeed"))
+    speed = speed or default.speed_kmh
+    return lanes, float(speed), float(lanes * default.capacity_per_lane), highway
+
+
+def _directed(
+    tags: Mapping[str, Any], a: int, b: int, coords: list[tuple[float, float]]
+) -> list[_Segment]:
+    """The directed segments a stretch of way a..b yields."""
+    forward, backward = directions(tags)
+    two_way = forward and backward
+    name = _first(tags.get("name", "")) if tags.get("name") is not None else ""
+    out = []
+    for ok, direction, ends, pts in (
+        (forward, "forward", (a, b), coords),
+        (backward, "backward", (b, a), coords[::-1]),
+    ):
+        if ok:
+            lanes, speed, cap, kind = link_attributes(tags, direction, two_way)
+            out.append(_Segment(ends[0], ends[1], list(pts), lanes, speed, cap, kind, name))
+    return out
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def read_osm_xml(path: Path) -> _Roads:
+    """Parse an ``.osm`` XML extract (nodes, ways; relations are ignored)."""
+    points: dict[int, tuple[float, float]] = {}
+    signals: set[int] = set()
+    ways: list[tuple[list[int], dict[str, str]]] = []
+    try:
+        for _, elem in ET.iterparse(path, events=("end",)):
+            if elem.tag == "node":
+                nid = int(elem.get("id"))
+                points[nid] = (float(elem.get("lon")), float(elem.get("lat")))
+                if any(t.get("k") == "highway" and t.get("v") == "traffic_signals" for t in elem):
+                    signals.add(nid)
+                elem.clear()
+            elif elem.tag == "way":
+                tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
+                if is_drivable(tags):
+                    ways.append(([int(nd.get("ref")) for nd in elem.iter("nd")], tags))
+                elem.clear()
+            elif elem.tag == "relation":
+                elem.clear()
+    except (ET.ParseError, TypeError, ValueError) as exc:
+        msg = f"{path}: not a readable OSM XML file ({exc})"
+        raise GeodataError(msg) from None
+    return _split_ways(path, pyproj.CRS("EPSG:4326"), points, ways, signals)
+
+
+def read_osm_pbf(path: Path) -> _Roads:
+    """Parse an ``.osm.pbf`` extract with pyosmium (node locations resolved by osmium)."""
+    try:
+        import osmium
+    except ImportError:
+        msg = (
+            f"{path}: reading .osm.pbf needs the 'osmium' package (pip install osmium); "
+            "or convert the file to .osm XML (e.g. 'osmium cat FILE.osm.pbf -o FILE.osm')"
+        )
+        raise GeodataError(msg) from None
+    points: dict[int, tuple[float, float]] = {}
+    signals: set[int] = set()
+    ways: list[tuple[list[int], dict[str, str]]] = []
+    try:
+        for obj in osmium.FileProcessor(str(path)).with_locations():
+            if obj.is_node():
+                if obj.tags.get("highway") == "traffic_signals":
+                    signals.add(obj.id)
+            elif obj.is_way():
+                tags = {t.k: t.v for t in obj.tags}
+                if not is_drivable(tags):
+                    continue
+                refs = []
+                for nd in obj.nodes:
+                    if nd.location.valid():
+                        points[nd.ref] = (nd.location.lon, nd.location.lat)
+                    refs.append(nd.ref)
+                ways.append((refs, tags))
+    except RuntimeError as exc:
+        msg = f"{path}: not a readable OSM PBF file ({exc})"
+        raise GeodataError(msg) from None
+    return _split_ways(path, pyproj.CRS("EPSG:4326"), points, ways, signals)
+
+
+def _split_ways(
+    path: Path,
+    crs: pyproj.CRS,
+    points: dict[int, tuple[float, float]],
+    ways: list[tuple[list[int], dict[str, str]]],
+    signals: set[int],
+) -> _Roads:
+    """Cut drivable ways into links at shared nodes, way ends and signals."""
+    ways = [([r for r in refs if r in points], tags) for refs, tags in ways]
+    ways = [(refs, tags) for refs, tags in ways if len(refs) >= 2]
+    uses = Counter(r for refs, _ in ways for r in refs)
+    cut = {r for r, k in uses.items() if k > 1} | (signals & set(uses))
+    cut |= {r for refs, _ in ways for r in (refs[0], refs[-1])}
+    roads = _Roads(crs=crs, points={}, signal_nodes=signals & set(uses))
+    for refs, tags in ways:
+        start = 0
+        for k in range(1, len(refs)):
+            if refs[k] in cut:
+                stretch = refs[start : k + 1]
+                if stretch[0] != stretch[-1]:
+                    coords = [points[r] for r in stretch]
+                    roads.segments.extend(_directed(tags, stretch[0], stretch[-1], coords))
+                start = k
+    if not roads.segments:
+        msg = f"{path}: no drivable roads (highway={'/'.join(HIGHWAY_DEFAULTS)}) found"
+        raise GeodataError(msg)
+    used = {s.a_node for s in roads.segments} | {s.b_node for s in roads.segments}
+    roads.points = {r: points[r] for r in sorted(used)}
+    return roads
+
+
+def read_graphml(path: Path) -> _Roads:
+    """Read an osmnx-style GraphML road graph (directed edges, ``x``/``y`` node attributes)."""
+    try:
+        graph = nx.read_graphml(path)
+    except (ET.ParseError, nx.NetworkXError, OSError, KeyError) as exc:
+        msg = f"{path}: not a readable GraphML file ({exc})"
+        raise GeodataError(msg) from None
+    crs = pyproj.CRS(graph.graph.get("crs", "EPSG:4326"))
+    ids = _graphml_ids(path, graph)
+    points, signals = {}, set()
+    for node, data in graph.nodes(data=True):
+        try:
+            points[ids[node]] = (float(data["x"]), float(data["y"]))
+        except (KeyError, ValueError):
+            msg = f"{path}: node {node} lacks numeric 'x'/'y' attributes (osmnx style)"
+            raise GeodataError(msg) from None
+        if _first(data.get("highway", "")) == "traffic_signals":
+            signals.add(ids[node])
+    roads = _Roads(crs=crs, points=points, signal_nodes=signals)
+    directed = graph.is_directed()
+    for u, v, data in graph.edges(data=True):
+        if u == v or not is_drivable(data):
+            continue
+        # osmnx stores each direction of a two-way road as its own edge
+        two_way = _first(data.get("oneway", "False")).lower() not in _YES
+        backward = _first(data.get("reversed", "False")).lower() in _YES
+        lanes, speed, cap, kind = link_attributes(
+            data, "backward" if backward else "forward", two_way
+        )
+        name = _first(data["name"]) if data.get("name") is not None else ""
+        coords = _edge_coords(data, points[ids[u]], points[ids[v]])
+        pairs = [(u, v, coords)] if directed else [(u, v, coords), (v, u, coords[::-1])]
+        for a, b, pts in pairs:
+            roads.segments.append(_Segment(ids[a], ids[b], pts, lanes, speed, cap, kind, name))
+    if not roads.segments:
+        msg = f"{path}: no drivable edges (highway={'/'.join(HIGHWAY_DEFAULTS)}) found"
+        raise GeodataError(msg)
+    return roads
+
+
+def _graphml_ids(path: Path, graph: nx.Graph) -> dict[Any, int]:
+    """Integer node ids: the GraphML ids when they are integers (osmnx: OSM ids)."""
+    try:
+        return {node: int(node) for node in graph.nodes}
+    except (TypeError, ValueError):
+        return {node: k + 1 for k, node in enumerate(graph.nodes)}
+
+
+def _edge_coords(
+    data: Mapping[str, Any], a: tuple[float, float], b: tuple[float, float]
+) -> list[tuple[float, float]]:
+    """The edge's WKT geometry, oriented from a to b; a straight line when absent."""
+    wkt = data.get("geometry")
+    if wkt:
+        try:
+            coords = [tuple(c[:2]) for c in shapely.from_wkt(wkt).coords]
+        except shapely.errors.GEOSException:
+            coords = []
+        if len(coords) >= 2:
+            if math.dist(coords[0], a) > math.dist(coords[-1], a):
+                coords = coords[::-1]
+            return coords
+    return [a, b]
+
+
+# --------------------------------------------------------------------------- build
+
+
+def utm_crs(lon: float, lat: float) -> pyproj.CRS:
+    """The WGS 84 / UTM zone CRS containing a point."""
+    zone = min(max(int((lon + 180.0) // 6.0) + 1, 1), 60)
+    return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def _target_crs(roads: _Roads, crs: str | int | pyproj.CRS | None) -> pyproj.CRS:
+    if crs is not None:
+        try:
+            target = pyproj.CRS.from_user_input(crs)
+        except pyproj.exceptions.CRSError:
+            msg = f"--crs {crs!r} is not a known CRS (give e.g. EPSG:32719)"
+            raise UsageError(msg) from None
+        if not target.is_projected or target.axis_info[0].unit_name not in ("metre", "meter"):
+            msg = f"--crs {crs!r} is not a projected CRS in metres (give e.g. a UTM zone)"
+            raise UsageError(msg)
+        return target
+    xy = np.array(list(roads.points.values()))
+    to_lonlat = pyproj.Transformer.from_crs(roads.crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_lonlat.transform(*xy.mean(axis=0))
+    return utm_crs(lon, lat)
+
+
+def build_road_layer(roads: _Roads, crs: str | int | pyproj.CRS | None = None) -> RoadLayer:
+    """Project, keep the largest strongly connected component and build the three tables."""
+    target = _target_crs(roads, crs)
+    project = pyproj.Transformer.from_crs(roads.crs, target, always_xy=True)
+    keep = _largest_component((s.a_node, s.b_node) for s in roads.segments)
+    segments = [s for s in roads.segments if s.a_node in keep and s.b_node in keep]
+    node_ids = sorted(keep)
+    xy = np.array([roads.points[n] for n in node_ids])
+    px, py = project.transform(xy[:, 0], xy[:, 1])
+    signal_nodes = [n for n in node_ids if n in roads.signal_nodes]
+    signal_of = {n: k + 1 for k, n in enumerate(signal_nodes)}
+    node_index = pd.Index(np.asarray(node_ids, dtype=np.int64), name="node_id")
+    nodes = gpd.GeoDataFrame(
+        {
+            "is_centroid": False,
+            "zone_id": np.full(len(node_ids), -1, dtype=np.int64),
+            "signal_id": np.array([signal_of.get(n, -1) for n in node_ids], dtype=np.int64),
+        },
+        geometry=shapely.points(px, py),
+        index=node_index,
+        crs=target,
+    )
+    lines = [_project_line(project, s.coords) for s in segments]
+    links = gpd.GeoDataFrame(
+        {
+            "a_node": np.array([s.a_node for s in segments], dtype=np.int64),
+            "b_node": np.array([s.b_node for s in segments], dtype=np.int64),
+            "length_m": shapely.length(np.array(lines, dtype=object)),
+            "lanes": np.array([s.lanes for s in segments], dtype=np.int64),
+            "free_speed_kmh": [s.speed_kmh for s in segments],
+            "capacity_vph": [s.capacity_vph for s in segments],
+            "link_type": [s.link_type for s in segments],
+            "name": [s.name for s in segments],
+            "signal_id": np.array([signal_of.get(s.b_node, -1) for s in segments], dtype=np.int64),
+        },
+        geometry=lines,
+        index=pd.Index(np.arange(1, len(segments) + 1, dtype=np.int64), name="link_id"),
+        crs=target,
+    )
+    return RoadLayer(target, nodes, links, _signals(nodes, signal_nodes, signal_of))
+
+
+def _largest_component(pairs: Iterable[tuple[int, int]]) -> set[int]:
+    graph = nx.DiGraph()
+    graph.add_edges_from(pairs)
+    return set(max(nx.strongly_connected_components(graph), key=len))
+
+
+def _project_line(project: pyproj.Transformer, coords: list[tuple[float, float]]) -> Any:
+    xs, ys = project.transform(*np.asarray(coords, dtype=float).T)
+    return shapely.LineString(np.column_stack([xs, ys]))
+
+
+def _signals(
+    nodes: gpd.GeoDataFrame, signal_nodes: list[int], signal_of: dict[int, int]
+) -> gpd.GeoDataFrame:
+    green = (SIGNAL_CYCLE_S - SIGNAL_PHASES * SIGNAL_LOST_S_PER_PHASE) / SIGNAL_PHASES
+    return gpd.GeoDataFrame(
+        {
+            "node_id": np.asarray(signal_nodes, dtype=np.int64),
+            "cycle_s": SIGNAL_CYCLE_S,
+            "n_phases": np.full(len(signal_nodes), SIGNAL_PHASES, dtype=np.int64),
+            "green_s": ",".join([f"{green:g}"] * SIGNAL_PHASES),
+            "offset_s": 0.0,
+        },
+        geometry=list(nodes.geometry.loc[signal_nodes]),
+        index=pd.Index([signal_of[n] for n in signal_nodes], dtype=np.int64, name="signal_id"),
+        crs=nodes.crs,
+    )
+
+
+def read_roads(path: str | Path) -> _Roads:
+    """Dispatch on the file suffix (``.osm``, ``.osm.pbf``, ``.graphml``)."""
+    path = Path(path)
+    if not path.is_file():
+        msg = f"{path}: file not found"
+        raise GeodataError(msg)
+    name = path.name.lower()
+    if name.endswith(".osm.pbf") or name.endswith(".pbf"):
+        return read_osm_pbf(path)
+    if name.endswith(".osm") or name.endswith(".xml"):
+        return read_osm_xml(path)
+    if name.endswith(".graphml"):
+        return read_graphml(path)
+    msg = f"{path}: unknown road file type; allowed: {', '.join(SUFFIXES)}"
+    raise UsageError(msg)
+
+
+def import_osm(path: str | Path, crs: str | int | pyproj.CRS | None = None) -> RoadLayer:
+    """Read an OSM extract or osmnx GraphML file and build the city road layer.
+
+    Parameters
+    ----------
+    path
+        ``.osm``, ``.osm.pbf`` or ``.graphml`` file.
+    crs
+        Target projected CRS in metres; default the UTM zone of the data's centroid.
+
+    Returns
+    -------
+    RoadLayer
+        ``nodes`` (index node_id = OSM id), ``links`` (index link_id 1..n, directed),
+        ``signals`` (index signal_id 1..k), all in ``crs``.
+
+    Raises
+    ------
+    GeodataError
+        Unreadable file, no drivable roads, ``.osm.pbf`` without ``osmium``.
+    UsageError
+        Unknown file type or a CRS that is not projected in metres.
+    """
+    return build_road_layer(read_roads(path), crs)
+
+
+def write_road_layer(layer: RoadLayer, out: str | Path) -> Path:
+    """Write the layers ``nodes``, ``links`` and ``signals`` to a new GeoPackage."""
+    from sim.city import write_layers
+
+    tables = {
+        "nodes": layer.nodes.reset_index(),
+        "links": layer.links.reset_index(),
+        "signals": layer.signals.reset_index(),
+    }
+    return write_layers(out, tables)

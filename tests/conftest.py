@@ -1,0 +1,55 @@
+"""Shared fixtures: repository paths, the shared benchmarks, a short scenario and its run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "benchmarks"
+DEFAULT_CITY = ROOT / "geodata" / "default_city.gpkg"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    """The repository root."""
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def benchmarks() -> Path:
+    """../shared/benchmarks, or skip when this checkout has no shared folder beside it."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared/benchmarks is not available")
+    return SHARED
+
+
+def write_scenario(folder: Path, name: str = "short", body: str = "", years: int = 2) -> Path:
+    """A short scenario extending the default one (years × 2 replications)."""
+    path = folder / f"{name}.yaml"
+    path.write_text(
+        f"name: {name}\nextends: {ROOT / 'scenarios' / 'default.yaml'}\n"
+        f"years: {years}\nreplications: 2\n{body}",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def short_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-year, 2-replication scenario on the default city."""
+    return write_scenario(tmp_path_factory.mktemp("scenarios"))
+
+
+@pytest.fixture(scope="session")
+def finished_run(short_scenario: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The short scenario run once, shared by the tests that read a run folder."""
+    from sim.run import load_for_run, run_scenario
+
+    return run_scenario(load_for_run(short_scenario), tmp_path_factory.mktemp("runs"))
