@@ -262,6 +262,8 @@ def build_manifest(
             "numba": numba.__version__,
         },
         "timings": {k: round(v, 3) for k, v in timings.items()},
+        "school_entry_age": int(city.settings.get("school_entry_age", 6)),
+        "entry_cutoff": str(city.settings.get("entry_cutoff", "08-31")),
         "kpi_names": sorted(summary["kpi"].unique().tolist()),
         "final_kpis": {k: (None if pd.isna(v) else float(v)) for k, v in final.items()},
     }

@@ -123,7 +123,8 @@ class NewSchool(_Located):
     quality: float = Field(0.0, ge=-3, le=3)
     year: int
     zones: list[int] = Field(default_factory=list)
-    """Zones whose catchment this school takes over; empty = none (nearest/choice only)."""
+    """Zones whose catchment this school takes over; empty = the zones it becomes the nearest
+    open school of its level for."""
 
 
 class CloseSchool(_Strict):

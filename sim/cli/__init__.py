@@ -13,6 +13,7 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 
 from sim.errors import CitySandboxError
@@ -31,8 +32,19 @@ def _command_modules() -> list[ModuleType]:
     return sorted(mods, key=lambda m: m.NAME)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the ``main.py`` argument parser with every discovered subcommand."""
+def _single_command(argv: Sequence[str]) -> list[ModuleType] | None:
+    """The module of the subcommand named first, imported alone (fast start-up), if any."""
+    if not argv or argv[0].startswith("-"):
+        return None
+    name = argv[0].replace("-", "_")
+    if name.startswith("_") or not (Path(__file__).parent / f"{name}.py").exists():
+        return None
+    mod = importlib.import_module(f"{__name__}.{name}")
+    return [mod] if getattr(mod, "NAME", None) == argv[0] else None
+
+
+def build_parser(modules: list[ModuleType] | None = None) -> argparse.ArgumentParser:
+    """Build the ``main.py`` argument parser (every discovered subcommand by default)."""
     parser = argparse.ArgumentParser(
         prog="main.py",
         description=(
@@ -43,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="main.py gui [--screenshot FILE.png] [--scenario S] [--view V]: the desktop app.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for mod in _command_modules():
+    for mod in modules if modules is not None else _command_modules():
         p = sub.add_parser(
             mod.NAME,
             help=mod.HELP,
@@ -57,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand and return its exit status."""
-    parser = build_parser()
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    parser = build_parser(_single_command(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "_main", None):
         parser.print_help()

@@ -1,0 +1,626 @@
+"""入学早知道: which school will a child born in a given year get, and how full will it be?
+
+Answers a single-address query from a finished run folder:
+
+- ``manifest.json``       run_id, scenario (dict), start_year, end_year, crs
+- ``enrollment.parquet``  year, school, grade, demand, capacity, utilisation, overflow,
+                          mean_distance_km, p10, p50, p90, p025, p975
+- ``schools.parquet``     school_id, name, level, x, y, grade_lo, grade_hi, opens, closes
+- ``catchments.parquet``  year, zone_id, level, school_id
+- ``zones.gpkg``          layer ``zones`` (zone_id, geometry in the city CRS)
+
+The first query on a run builds a small JSON index (zones and schools in lon/lat, the
+catchments and the entry-grade rows of the enrollment table) and stores it in the run
+folder as ``.enroll_index.json``; it is rebuilt when a source file changes. Later queries
+read only that index with the standard library, so they answer in milliseconds. Zone
+polygons are tested in lon/lat (edges of a few km bend by millimetres there) and
+distances are great-circle distances.
+
+Entry rule: a child enters grade 1 in the September of the year it is ``entry_age``
+(default 6) by the cutoff (default 31 August); born January–August of year Y it enters in
+Y + 6, born September–December in Y + 7. Junior middle school (grade P + 1, P = primary
+grades) starts P years later. Utilisation here is demand / capacity (above 100 % means
+more catchment children than places); the band comes from the demand quantiles p10–p90.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sim import settings
+from sim.errors import RunError, UsageError
+
+INDEX_NAME = ".enroll_index.json"
+INDEX_VERSION = 1
+SOURCES = (
+    "manifest.json",
+    "enrollment.parquet",
+    "schools.parquet",
+    "catchments.parquet",
+    "zones.gpkg",
+)
+_GPKG_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+_EARTH_RADIUS_KM = 6371.0088
+
+
+# --------------------------------------------------------------------------- finding the run
+
+
+def find_run(run: str | Path | None = None, runs_folder: Path | None = None) -> Path:
+    """The run folder to answer from.
+
+    Parameters
+    ----------
+    run
+        A run folder, or a run id inside ``runs_folder``; None = the newest finished run
+        of the catalog (``runs`` table of ``catalog.sqlite``), else the newest folder of
+        ``runs_folder`` holding a ``manifest.json``.
+    runs_folder
+        Defaults to :data:`sim.settings.runs_folder`.
+
+    Raises
+    ------
+    RunError
+        No such run, or no run at all.
+    """
+    folder = Path(runs_folder or settings.runs_folder)
+    if run is not None:
+        for cand in (Path(run), folder / str(run)):
+            if (cand / "manifest.json").is_file():
+                return cand
+        msg = f"--run {run}: not a run folder (no manifest.json there or in {folder})"
+        raise RunError(msg)
+    found = _newest_in_catalog(folder) or _newest_folder(folder)
+    if found is None:
+        msg = (
+            f"no finished run in {folder}; run a scenario first "
+            "(python main.py run scenarios/default.yaml) or pass --run RUN_FOLDER"
+        )
+        raise RunError(msg)
+    return found
+
+
+def _newest_in_catalog(folder: Path) -> Path | None:
+    db = folder / settings.catalog_name
+    if not db.is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            rows = con.execute(
+                "SELECT path FROM runs WHERE status = 'done' ORDER BY created DESC"
+            ).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+    for (path,) in rows:
+        if (Path(path) / "manifest.json").is_file():
+            return Path(path)
+    return None
+
+
+def _newest_folder(folder: Path) -> Path | None:
+    if not folder.is_dir():
+        return None
+    manifests = [p for p in folder.glob("*/manifest.json") if not p.parent.name.startswith(".")]
+    if not manifests:
+        return None
+    return max(manifests, key=lambda p: p.stat().st_mtime_ns).parent
+
+
+# --------------------------------------------------------------------------- the index
+
+
+def _fingerprint(run_dir: Path) -> dict[str, list[int]]:
+    out = {}
+    for name in SOURCES:
+        path = run_dir / name
+        if not path.is_file():
+            msg = f"{run_dir}: run folder has no {name} (is the run complete?)"
+            raise RunError(msg)
+        st = path.stat()
+        out[name] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def load_index(run_dir: Path) -> dict[str, Any]:
+    """The query index of a run: read from its cache file, (re)built when stale."""
+    run_dir = Path(run_dir)
+    stamp = _fingerprint(run_dir)
+    cache = run_dir / INDEX_NAME
+    if cache.is_file():
+        try:
+            index = json.loads(cache.read_text(encoding="utf-8"))
+            if index.get("version") == INDEX_VERSION and index.get("sources") == stamp:
+                return index
+        except (OSError, ValueError):
+            pass  # unreadable cache: rebuild it
+    index = build_index(run_dir)
+    index["sources"] = stamp
+    _write_atomically(cache, json.dumps(index, separators=(",", ":")))
+    return index
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write via a unique temporary file and rename; skip silently where not writable."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
+    except OSError:  # read-only run folder: answer without caching
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def build_index(run_dir: Path) -> dict[str, Any]:
+    """Read a run folder into the JSON-able query index (see the module docstring).
+
+    Raises
+    ------
+    RunError
+        A file is missing, unreadable or lacks a column.
+    """
+    import pyarrow.parquet as pq
+    from pyproj import CRS, Transformer
+
+    manifest = _read_manifest(run_dir)
+    try:
+        crs = CRS.from_user_input(manifest["crs"])
+    except Exception as exc:
+        msg = f"{run_dir / 'manifest.json'}: crs = {manifest.get('crs')!r} is not a CRS ({exc})"
+        raise RunError(msg) from None
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    schools = _read_table(pq, run_dir, "schools.parquet", _SCHOOL_COLUMNS)
+    catchments = _read_table(
+        pq, run_dir, "catchments.parquet", ("year", "zone_id", "level", "school_id")
+    )
+    enrollment = _read_table(pq, run_dir, "enrollment.parquet", _ENROLLMENT_COLUMNS)
+    primary_grades = max(
+        (
+            g
+            for g, lvl in zip(schools["grade_hi"], schools["level"], strict=True)
+            if lvl == "primary"
+        ),
+        default=6,
+    )
+    entry_grades = {1, primary_grades + 1}
+    lon, lat = to_ll.transform(schools["x"], schools["y"])
+    index: dict[str, Any] = {
+        "version": INDEX_VERSION,
+        "run_id": manifest.get("run_id", run_dir.name),
+        "scenario": (manifest.get("scenario") or {}).get("name", ""),
+        "start_year": int(manifest["start_year"]),
+        "end_year": int(manifest["end_year"]),
+        "entry_age": int(manifest.get("school_entry_age", 6)),
+        "entry_cutoff": str(manifest.get("entry_cutoff", "08-31")),
+        "primary_grades": int(primary_grades),
+        "zones": _read_zones(run_dir / "zones.gpkg", to_ll),
+        "schools": {
+            sid: {
+                "name": name,
+                "level": level,
+                "lon": float(lo),
+                "lat": float(la),
+                "grade_lo": int(glo),
+                "grade_hi": int(ghi),
+            }
+            for sid, name, level, lo, la, glo, ghi in zip(
+                schools["school_id"],
+                schools["name"],
+                schools["level"],
+                lon,
+                lat,
+                schools["grade_lo"],
+                schools["grade_hi"],
+                strict=True,
+            )
+        },
+        "catchments": {},
+        "enrollment": {},
+    }
+    for year, zone, level, sid in zip(*(catchments[c] for c in catchments), strict=True):
+        by_zone = index["catchments"].setdefault(str(year), {}).setdefault(level, {})
+        by_zone[str(zone)] = sid
+    for row in zip(*(enrollment[c] for c in _ENROLLMENT_COLUMNS), strict=True):
+        year, sid, grade, *values = row
+        if grade in entry_grades:
+            key = f"{sid}|{grade}"
+            index["enrollment"].setdefault(str(year), {})[key] = [_num(v) for v in values]
+    return index
+
+
+_SCHOOL_COLUMNS = ("school_id", "name", "level", "x", "y", "grade_lo", "grade_hi")
+_ENROLLMENT_COLUMNS = (
+    "year",
+    "school",
+    "grade",
+    "demand",
+    "capacity",
+    "utilisation",
+    "p10",
+    "p50",
+    "p90",
+)
+_ROW = {name: k for k, name in enumerate(_ENROLLMENT_COLUMNS[3:])}
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _read_manifest(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        msg = f"{path}: not a readable manifest ({exc})"
+        raise RunError(msg) from None
+    missing = [k for k in ("start_year", "end_year", "crs") if k not in manifest]
+    if missing:
+        msg = f"{path}: missing key(s) {', '.join(missing)}"
+        raise RunError(msg)
+    return manifest
+
+
+def _read_table(pq: Any, run_dir: Path, name: str, columns: tuple[str, ...]) -> dict[str, list]:
+    path = run_dir / name
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:
+        msg = f"{path}: not a readable Parquet file ({exc})"
+        raise RunError(msg) from None
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        msg = f"{path}: missing column(s) {', '.join(missing)}; has {', '.join(table.column_names)}"
+        raise RunError(msg)
+    return {c: table.column(c).to_pylist() for c in columns}
+
+
+def _read_zones(path: Path, to_ll: Any) -> list[dict[str, Any]]:
+    """Zone polygons of a GeoPackage's ``zones`` layer as lon/lat rings."""
+    import numpy as np
+    import shapely
+
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            (geom_col,) = con.execute(
+                "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = 'zones'"
+            ).fetchone()
+            cols = [r[1] for r in con.execute("PRAGMA table_info(zones)")]
+            id_col = "zone_id" if "zone_id" in cols else "fid"
+            rows = con.execute(f'SELECT "{id_col}", "{geom_col}" FROM zones').fetchall()
+        finally:
+            con.close()
+    except (sqlite3.Error, TypeError) as exc:
+        msg = f"{path}: no readable 'zones' layer ({exc})"
+        raise RunError(msg) from None
+    zones = []
+    for zone_id, blob in rows:
+        geom = shapely.from_wkb(_gpkg_wkb(bytes(blob)))
+        parts = []
+        for poly in getattr(geom, "geoms", [geom]):
+            rings = []
+            for ring in (poly.exterior, *poly.interiors):
+                xy = np.asarray(ring.coords)[:, :2]
+                lon, lat = to_ll.transform(xy[:, 0], xy[:, 1])
+                rings.append([[round(a, 7), round(b, 7)] for a, b in zip(lon, lat, strict=True)])
+            parts.append(rings)
+        flat = [p for part in parts for ring in part for p in ring]
+        bbox = [
+            min(p[0] for p in flat),
+            min(p[1] for p in flat),
+            max(p[0] for p in flat),
+            max(p[1] for p in flat),
+        ]
+        zones.append({"zone_id": int(zone_id), "bbox": bbox, "parts": parts})
+    return sorted(zones, key=lambda z: z["zone_id"])
+
+
+def _gpkg_wkb(blob: bytes) -> bytes:
+    """The WKB inside a GeoPackage geometry blob (strips the 'GP' header and envelope)."""
+    if blob[:2] != b"GP":
+        return blob
+    envelope = _GPKG_ENVELOPE_BYTES.get((blob[3] >> 1) & 0b111, 0)
+    return blob[8 + envelope :]
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _in_ring(lon: float, lat: float, ring: list[list[float]]) -> bool:
+    inside = False
+    j = len(ring) - 1
+    for i in range(len(ring)):
+        xi, yi = ring[i]
+        xj, yj = ring[j]
+        if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+def zone_at(index: dict[str, Any], lon: float, lat: float) -> int | None:
+    """The zone id containing a lon/lat point (even-odd rule over each part's rings)."""
+    for zone in index["zones"]:
+        x0, y0, x1, y1 = zone["bbox"]
+        if not (x0 <= lon <= x1 and y0 <= lat <= y1):
+            continue
+        for rings in zone["parts"]:
+            if sum(_in_ring(lon, lat, r) for r in rings) % 2 == 1:
+                return zone["zone_id"]
+    return None
+
+
+def distance_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle (haversine) distance in km."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+
+
+# --------------------------------------------------------------------------- the answer
+
+
+def parse_lonlat(text: str) -> tuple[float, float]:
+    """``"LON,LAT"`` in degrees; UsageError naming the flag and what is allowed."""
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError:
+        msg = f"--lonlat {text!r}: expected LON,LAT in degrees, e.g. --lonlat -71.25,-29.91"
+        raise UsageError(msg) from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90) or math.isnan(lon + lat):
+        msg = f"--lonlat {text!r}: longitude must be in [-180, 180] and latitude in [-90, 90]"
+        raise UsageError(msg)
+    return lon, lat
+
+
+def query(
+    run_dir: Path, lon: float, lat: float, birth_year: int, birth_month: int | None = None
+) -> dict[str, Any]:
+    """Answer a 入学早知道 query (a JSON-able dict).
+
+    Parameters
+    ----------
+    run_dir
+        A finished run folder (see :func:`find_run`).
+    lon, lat
+        The home address in degrees (WGS84).
+    birth_year, birth_month
+        The child's birth year and, optionally, month (1-12). Without a month both
+        entry years (January-August and September-December births) are answered.
+
+    Raises
+    ------
+    UsageError
+        The point lies outside the city, or the birth date is not plausible.
+    """
+    if not 1900 <= birth_year <= 2200:
+        msg = f"--birth-year {birth_year}: expected a year such as 2021"
+        raise UsageError(msg)
+    if birth_month is not None and not 1 <= birth_month <= 12:
+        msg = f"--birth-month {birth_month}: expected 1..12"
+        raise UsageError(msg)
+    index = load_index(run_dir)
+    zone = zone_at(index, lon, lat)
+    if zone is None:
+        msg = (
+            f"--lonlat {lon},{lat}: the point lies outside the city of run "
+            f"{index['run_id']} (none of its {len(index['zones'])} zones contains it)"
+        )
+        raise UsageError(msg)
+    groups = _entry_groups(index["entry_cutoff"])
+    if birth_month is not None:
+        groups = [g for g in groups if g[1] <= birth_month <= g[2]]
+    first_year = min((int(y) for y in index["catchments"]), default=index["start_year"])
+    home = (lon, lat)
+    entries = []
+    for label, m0, m1 in groups:
+        year = birth_year + index["entry_age"] + (m0 > 1)  # born after the cutoff: a year later
+        entries.append(
+            {
+                "born": f"{label} {birth_year}",
+                "months": [m0, m1],
+                "primary": _stage(index, home, zone, "primary", 1, year),
+                "junior": _stage(
+                    index,
+                    home,
+                    zone,
+                    "junior",
+                    index["primary_grades"] + 1,
+                    year + index["primary_grades"],
+                ),
+            }
+        )
+    return {
+        "run": str(run_dir),
+        "run_id": index["run_id"],
+        "scenario": index["scenario"],
+        "projection": [index["start_year"], index["end_year"]],
+        "lonlat": [lon, lat],
+        "zone_id": zone,
+        "birth_year": birth_year,
+        "birth_month": birth_month,
+        "entry_rule": (
+            f"grade 1 in September of the year the child is {index['entry_age']} by "
+            f"{_cutoff_text(index['entry_cutoff'])}"
+        ),
+        "catchment_year": first_year,
+        "catchment": {
+            level: _school_brief(index, _catchment(index, zone, level, first_year), home)
+            for level in ("primary", "junior")
+        },
+        "entries": entries,
+    }
+
+
+_MONTHS = "January February March April May June July August September October November December"
+
+
+def _entry_groups(cutoff: str) -> list[tuple[str, int, int]]:
+    """(label, first month, last month) of the births entering on time, then a year later."""
+    month = int(cutoff.split("-")[0])
+    names = [m[:3] for m in _MONTHS.split()]
+    groups = [(f"born {names[0]}-{names[month - 1]}", 1, month)]
+    if month < 12:
+        groups.append((f"born {names[month]}-{names[11]}", month + 1, 12))
+    return groups
+
+
+def _cutoff_text(cutoff: str) -> str:
+    month, day = (int(v) for v in cutoff.split("-"))
+    return f"{day} {_MONTHS.split()[month - 1]}"
+
+
+def _catchment(index: dict[str, Any], zone: int, level: str, year: int) -> str | None:
+    years = sorted(int(y) for y in index["catchments"])
+    usable = [y for y in years if y <= year] or years[:1]
+    if not usable:
+        return None
+    return index["catchments"][str(usable[-1])].get(level, {}).get(str(zone)) or None
+
+
+def _school_brief(index: dict[str, Any], sid: str | None, home: tuple[float, float]) -> dict | None:
+    if sid is None or sid not in index["schools"]:
+        return None
+    school = index["schools"][sid]
+    km = distance_km(home[0], home[1], school["lon"], school["lat"])
+    return {"school_id": sid, "name": school["name"], "distance_km": round(km, 2)}
+
+
+def _stage(
+    index: dict[str, Any], home: tuple[float, float], zone: int, level: str, grade: int, year: int
+) -> dict[str, Any]:
+    """Catchment school, projected utilisation band and overflow school at one entry."""
+    start, end = index["start_year"], index["end_year"]
+    sid = _catchment(index, zone, level, year)
+    out: dict[str, Any] = {"grade": grade, "year": year, "school": _school_brief(index, sid, home)}
+    if year > end:
+        out["status"] = "beyond projection"
+        out["message"] = (
+            f"entry in {year} is beyond the projection (projection ends {end}); "
+            f"catchment shown as of {end}"
+        )
+        return out
+    if year < start:
+        out["status"] = "before projection"
+        out["message"] = (
+            f"entry in {year} is before the projection starts ({start}); catchment as of {start}"
+        )
+        return out
+    rows = index["enrollment"].get(str(year), {})
+    row = rows.get(f"{sid}|{grade}")
+    if row is None:
+        out["status"] = "no projection"
+        out["message"] = f"no grade {grade} projection for school {sid} in {year}"
+        return out
+    cap = row[_ROW["capacity"]]
+    out.update(_band(row))
+    if cap and row[_ROW["p50"]] > cap:
+        out["status"] = "likely full"
+    elif cap == 0 or row[_ROW["p90"]] > cap:
+        out["status"] = "may be full"
+    else:
+        out["status"] = "has room"
+    if out["status"] != "has room":
+        out["overflow_school"] = _overflow_school(index, home, level, grade, year, exclude=sid)
+    return out
+
+
+def _band(row: list[float | None]) -> dict[str, Any]:
+    cap = row[_ROW["capacity"]] or 0
+
+    def pct(v: float | None) -> float | None:
+        return None if v is None or cap <= 0 else round(100 * v / cap, 1)
+
+    return {
+        "capacity": int(cap),
+        "demand_p50": row[_ROW["p50"]],
+        "demand_p10": row[_ROW["p10"]],
+        "demand_p90": row[_ROW["p90"]],
+        "utilisation_pct": pct(row[_ROW["p50"]]),
+        "utilisation_p10_pct": pct(row[_ROW["p10"]]),
+        "utilisation_p90_pct": pct(row[_ROW["p90"]]),
+    }
+
+
+def _overflow_school(
+    index: dict[str, Any],
+    home: tuple[float, float],
+    level: str,
+    grade: int,
+    year: int,
+    exclude: str,
+) -> dict[str, Any] | None:
+    """Nearest school of the level with projected room (capacity above median demand)."""
+    best = None
+    for key, row in index["enrollment"].get(str(year), {}).items():
+        sid, g = key.rsplit("|", 1)
+        school = index["schools"].get(sid)
+        if sid == exclude or int(g) != grade or school is None or school["level"] != level:
+            continue
+        room = (row[_ROW["capacity"]] or 0) - (row[_ROW["p50"]] or 0)
+        if room <= 0:
+            continue
+        km = distance_km(home[0], home[1], school["lon"], school["lat"])
+        if best is None or km < best[0]:
+            best = (km, sid, room)
+    if best is None:
+        return None
+    brief = _school_brief(index, best[1], home)
+    brief["projected_free_places"] = round(best[2], 1)
+    return brief
+
+
+def format_answer(answer: dict[str, Any]) -> str:
+    """The answer as a few lines of text for the terminal."""
+    lines = [
+        f"run {answer['run_id']} (projection {answer['projection'][0]}-{answer['projection'][1]}), "
+        f"zone {answer['zone_id']}",
+        f"entry rule: {answer['entry_rule']}",
+    ]
+    for level, brief in answer["catchment"].items():
+        lines.append(f"{level} catchment school ({answer['catchment_year']}): {_brief_text(brief)}")
+    for entry in answer["entries"]:
+        lines.append(f"{entry['born']}:")
+        for level in ("primary", "junior"):
+            lines.append(f"  {level}: {_stage_text(entry[level])}")
+    return "\n".join(lines)
+
+
+def _brief_text(brief: dict[str, Any] | None) -> str:
+    if brief is None:
+        return "none"
+    return f"{brief['name']} ({brief['school_id']}, {brief['distance_km']:.1f} km)"
+
+
+def _stage_text(stage: dict[str, Any]) -> str:
+    head = f"grade {stage['grade']} in {stage['year']} at {_brief_text(stage['school'])}"
+    if "message" in stage:
+        return f"{head}: {stage['message']}"
+    text = f"{head}: {stage['status']}, "
+    if stage["utilisation_pct"] is None:
+        text += f"no places (projected demand {stage['demand_p50']:g})"
+    else:
+        text += (
+            f"utilisation {stage['utilisation_pct']}% "
+            f"(80% band {stage['utilisation_p10_pct']}-{stage['utilisation_p90_pct']}%; "
+            f"demand {stage['demand_p50']:g} for {stage['capacity']} places)"
+        )
+    if "overflow_school" in stage:
+        text += f"; overflow school: {_brief_text(stage['overflow_school'])}"
+    return text
