@@ -257,7 +257,8 @@ def summarise_replications(df: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per year × school × grade, sorted, with the columns of the run's
         ``enrollment.parquet``: year, school, grade, demand (= p50 of demand), capacity,
-        utilisation, overflow and mean_distance_km (each the p50 over replications),
+        utilisation (= demand / capacity), overflow and mean_distance_km (p50 over
+        replications),
         and the demand quantiles p10, p50, p90 (80 % band) and p025, p975 (95 % band).
         Quantiles interpolate linearly between replications.
     """
@@ -265,10 +266,15 @@ def summarise_replications(df: pd.DataFrame) -> pd.DataFrame:
     grouped = df.groupby(keys, sort=True)
     quant = grouped["demand"].quantile([0.1, 0.5, 0.9, 0.025, 0.975]).unstack()
     quant.columns = ["p10", "p50", "p90", "p025", "p975"]
-    medians = grouped[["capacity", "utilisation", "overflow", "mean_distance_km"]].median()
+    medians = grouped[["capacity", "overflow", "mean_distance_km"]].median()
     out = medians.join(quant).reset_index()
     out["demand"] = out["p50"]
     out["capacity"] = out["capacity"].round().astype(np.int64)
+    # The bureau's pressure figure: demand over places (> 1 means children overflow).
+    cap = out["capacity"].to_numpy(dtype=np.float64)
+    out["utilisation"] = np.divide(
+        out["demand"].to_numpy(), cap, out=np.full_like(cap, np.nan), where=cap > 0
+    )
     out["year"] = out["year"].astype(np.int32)
     out["grade"] = out["grade"].astype(np.int32)
     return out[list(BAND_COLUMNS)].reset_index(drop=True)

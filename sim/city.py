@@ -1,0 +1,511 @@
+"""The city a scenario runs on: one GeoPackage, loaded and validated.
+
+A city is a GeoPackage in a projected CRS in metres with these layers (the
+embedded default city, ``geodata/default_city.gpkg``, is built by
+``geodata/build_default_city.py``):
+
+zones, zone_population, zone_households, demography_rates, schools, nodes,
+links, signals, parking, sites, city_settings.
+
+:func:`load_city` reads and validates them and returns a :class:`City`; every
+problem raises :class:`~sim.errors.GeodataError` naming the file, the layer and
+the problem. The last four cities loaded are cached per (path, modification time,
+size), so a model loading its city once per replication reads the file once; each
+call returns a fresh copy of the tables, so callers may edit their copy freely.
+:func:`save_city` writes a :class:`City` back to a GeoPackage, :func:`city_layers`
+gives its layers as tables and :func:`write_layers` writes any such tables.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from sim.errors import GeodataError
+
+# layer -> (index column or None, required columns besides the index, is spatial)
+LAYERS: dict[str, tuple[str | None, tuple[str, ...], bool]] = {
+    "zones": (
+        "zone_id",
+        (
+            "name",
+            "population",
+            "households",
+            "dwellings",
+            "jobs",
+            "attractiveness",
+            "centroid_node",
+            "catchment_primary",
+            "catchment_junior",
+        ),
+        True,
+    ),
+    "zone_population": (None, ("zone_id", "sex", "age", "persons"), False),
+    "zone_households": (None, ("zone_id", "size", "households"), False),
+    "demography_rates": (None, ("age", "sex", "asfr", "qx", "migration_profile"), False),
+    "schools": (
+        "school_id",
+        (
+            "name",
+            "level",
+            "grade_lo",
+            "grade_hi",
+            "classes_per_grade",
+            "class_size",
+            "quality",
+            "zone_id",
+        ),
+        True,
+    ),
+    "nodes": ("node_id", ("is_centroid", "zone_id", "signal_id"), True),
+    "links": (
+        "link_id",
+        (
+            "a_node",
+            "b_node",
+            "length_m",
+            "lanes",
+            "free_speed_kmh",
+            "capacity_vph",
+            "link_type",
+            "name",
+            "signal_id",
+        ),
+        True,
+    ),
+    "signals": ("signal_id", ("node_id", "cycle_s", "n_phases", "green_s", "offset_s"), True),
+    "parking": ("lot_id", ("zone_id", "capacity", "occupancy_am"), True),
+    "sites": (
+        "site_id",
+        (
+            "zone_id",
+            "start_year",
+            "n_years",
+            "dwellings_per_year",
+            "occupancy",
+            "household_size",
+        ),
+        True,
+    ),
+    "city_settings": (None, ("key", "value"), False),
+}
+
+# columns that must hold integers (GeoPackage may hand back floats); ids included
+_INT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "zones": ("zone_id", "population", "households", "dwellings", "jobs", "centroid_node"),
+    "zone_population": ("zone_id", "age", "persons"),
+    "zone_households": ("zone_id", "size", "households"),
+    "demography_rates": ("age",),
+    "schools": ("grade_lo", "grade_hi", "classes_per_grade", "class_size", "zone_id"),
+    "nodes": ("node_id", "zone_id", "signal_id"),
+    "links": ("link_id", "a_node", "b_node", "lanes", "signal_id"),
+    "signals": ("signal_id", "node_id", "n_phases"),
+    "parking": ("lot_id", "zone_id", "capacity"),
+    "sites": ("zone_id", "start_year", "n_years", "dwellings_per_year"),
+}
+
+# (layer, column) -> (check, what is allowed); numeric columns are checked after reading
+_DOMAINS: dict[tuple[str, str], tuple[Any, str]] = {
+    ("zone_population", "sex"): (lambda v: v.isin(("male", "female")), "'male' or 'female'"),
+    ("zone_population", "age"): (lambda v: v.between(0, 100), "0..100"),
+    ("zone_population", "persons"): (lambda v: v >= 0, ">= 0"),
+    ("zone_households", "size"): (lambda v: v.between(1, 6), "1..6"),
+    ("demography_rates", "sex"): (lambda v: v.isin(("male", "female")), "'male' or 'female'"),
+    ("demography_rates", "qx"): (lambda v: v.between(0, 1), "0..1"),
+    ("demography_rates", "asfr"): (lambda v: v.between(0, 1), "0..1"),
+    ("schools", "level"): (lambda v: v.isin(("primary", "junior")), "'primary' or 'junior'"),
+    ("schools", "classes_per_grade"): (lambda v: v >= 0, ">= 0"),
+    ("links", "length_m"): (lambda v: v >= 0, ">= 0"),
+    ("links", "lanes"): (lambda v: v >= 1, ">= 1"),
+    ("links", "free_speed_kmh"): (lambda v: v > 0, "> 0"),
+    ("links", "capacity_vph"): (lambda v: v > 0, "> 0"),
+    ("signals", "cycle_s"): (lambda v: v > 0, "> 0"),
+    ("parking", "occupancy_am"): (lambda v: v.between(0, 1), "0..1"),
+}
+
+_TABLE_ATTRS = {
+    "zones": "zones",
+    "zone_population": "population",
+    "zone_households": "households",
+    "demography_rates": "rates",
+    "schools": "schools",
+    "nodes": "nodes",
+    "links": "links",
+    "signals": "signals",
+    "parking": "parking",
+    "sites": "sites",
+}
+
+_CACHE: dict[tuple[str, int, int], City] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 4
+
+
+@dataclass(eq=False)
+class City:
+    """A loaded, validated city. See the module docstring and ``load_city``.
+
+    Equality is identity: the tables are large and compared explicitly where needed.
+    """
+
+    path: Path
+    name: str
+    crs: pyproj.CRS
+    settings: dict[str, Any]
+    zones: gpd.GeoDataFrame
+    population: pd.DataFrame
+    households: pd.DataFrame
+    rates: pd.DataFrame
+    schools: gpd.GeoDataFrame
+    nodes: gpd.GeoDataFrame
+    links: gpd.GeoDataFrame
+    signals: gpd.GeoDataFrame
+    parking: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def road_graph(self) -> nx.MultiDiGraph:
+        """Return the directed road network as a new networkx graph.
+
+        Returns
+        -------
+        networkx.MultiDiGraph
+            Nodes are ``node_id`` with attributes ``x``, ``y`` (city CRS metres) and
+            ``is_centroid``; each edge has key ``link_id`` and the link columns
+            (without geometry) as attributes. The graph is built on every call, so
+            callers may edit it.
+        """
+        g = nx.MultiDiGraph(crs=self.crs.to_string(), name=self.name)
+        xs = self.nodes.geometry.x.to_numpy()
+        ys = self.nodes.geometry.y.to_numpy()
+        cent = self.nodes["is_centroid"].to_numpy()
+        g.add_nodes_from(
+            (int(n), {"x": float(x), "y": float(y), "is_centroid": bool(c)})
+            for n, x, y, c in zip(self.nodes.index, xs, ys, cent, strict=True)
+        )
+        attrs = pd.DataFrame(self.links.drop(columns="geometry"))
+        records = attrs.to_dict("records")
+        g.add_edges_from(
+            (int(r["a_node"]), int(r["b_node"]), int(k), r)
+            for k, r in zip(attrs.index, records, strict=True)
+        )
+        return g
+
+    def zone_at(self, x: float, y: float) -> int | None:
+        """Return the id of the zone containing a point, or None outside every zone.
+
+        Parameters
+        ----------
+        x, y : float
+            Coordinates in the city CRS (metres).
+        """
+        hits = self.zones.sindex.query(shapely.Point(x, y), predicate="intersects")
+        if len(hits) == 0:
+            return None
+        return int(self.zones.index[np.sort(hits)[0]])
+
+    def to_city_xy(self, lon: float, lat: float) -> tuple[float, float]:
+        """Convert WGS84 longitude/latitude (degrees) to city CRS coordinates (metres)."""
+        transformer = self._cache.get("to_city")
+        if transformer is None:
+            transformer = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+            self._cache["to_city"] = transformer
+        x, y = transformer.transform(lon, lat)
+        return float(x), float(y)
+
+    def copy(self) -> City:
+        """Return a copy whose tables can be edited without touching this city."""
+        tables = {f.name: getattr(self, f.name).copy() for f in fields(self) if _is_table(f.name)}
+        return replace(self, settings=dict(self.settings), _cache={}, **tables)
+
+    @cached_property
+    def school_age(self) -> dict[str, tuple[int, int]]:
+        """Age range (inclusive) of each school level implied by the settings."""
+        entry = int(self.settings["school_entry_age"])
+        n_primary = int(self.settings["primary_grades"])
+        n_junior = int(self.settings["junior_grades"])
+        return {
+            "primary": (entry, entry + n_primary - 1),
+            "junior": (entry + n_primary, entry + n_primary + n_junior - 1),
+        }
+
+
+def _is_table(name: str) -> bool:
+    return name in _TABLE_ATTRS.values()
+
+
+def load_city(path: str | Path) -> City:
+    """Read and validate a city GeoPackage.
+
+    Parameters
+    ----------
+    path : str or Path
+        The GeoPackage file.
+
+    Returns
+    -------
+    City
+        A fresh copy of the (cached) city; edits to it do not leak into later loads.
+
+    Raises
+    ------
+    GeodataError
+        Missing file, layer or column; missing, geographic or non-metre CRS;
+        duplicate ids; dangling references; a road graph in which some zone
+        centroid cannot reach or be reached from the others.
+    """
+    path = Path(path).resolve()
+    if not path.is_file():
+        msg = f"{path}: city file not found"
+        raise GeodataError(msg)
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _CACHE_LOCK:
+        city = _CACHE.get(key)
+    if city is None:
+        city = _read_city(path)
+        with _CACHE_LOCK:
+            _CACHE[key] = city
+            while len(_CACHE) > _CACHE_SIZE:  # drop the oldest; keeps memory bounded
+                _CACHE.pop(next(iter(_CACHE)))
+    return city.copy()
+
+
+def _read_city(path: Path) -> City:
+    try:
+        present = {str(name) for name in pyogrio.list_layers(path)[:, 0]}
+    except Exception as exc:  # GDAL raises many kinds for a non-GeoPackage file
+        msg = f"{path}: not a readable GeoPackage ({exc})"
+        raise GeodataError(msg) from exc
+    missing = [name for name in LAYERS if name not in present]
+    if missing:
+        msg = f"{path}: layer '{missing[0]}' is missing (a city needs layers {', '.join(LAYERS)})"
+        raise GeodataError(msg)
+    tables = {name: _read_layer(path, name) for name in LAYERS}
+    crs = _check_crs(path, tables)
+    settings = _settings(path, tables.pop("city_settings"))
+    for name in ("zones", "nodes", "links"):
+        if tables[name].empty:
+            msg = f"{path}: layer '{name}' is empty"
+            raise GeodataError(msg)
+    _check_references(path, tables)
+    _check_connected(path, tables["nodes"], tables["links"], tables["zones"])
+    return City(
+        path=path,
+        name=str(settings.pop("name", path.stem)),
+        crs=crs,
+        settings=settings,
+        **{_TABLE_ATTRS[name]: frame for name, frame in tables.items()},
+    )
+
+
+def _read_layer(path: Path, name: str) -> pd.DataFrame:
+    frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True)
+    index, columns, spatial = LAYERS[name]
+    if spatial and not isinstance(frame, gpd.GeoDataFrame):
+        msg = f"{path}: layer '{name}' has no geometry"
+        raise GeodataError(msg)
+    needed = ((index,) if index else ()) + columns
+    absent = [c for c in needed if c not in frame.columns]
+    if absent:
+        msg = f"{path}: layer '{name}' lacks column '{absent[0]}' (needs {', '.join(needed)})"
+        raise GeodataError(msg)
+    _check_values(path, name, frame)
+    if index:
+        ids = frame[index]
+        if ids.isna().any() or ids.duplicated().any():
+            bad = ids[ids.duplicated() | ids.isna()].iloc[0]
+            msg = f"{path}: layer '{name}' has a duplicate or empty {index} ({bad!r})"
+            raise GeodataError(msg)
+        frame = frame.set_index(index).sort_index()
+    return frame
+
+
+def _check_crs(path: Path, tables: dict[str, pd.DataFrame]) -> pyproj.CRS:
+    crs = None
+    for name, (_, _, spatial) in LAYERS.items():
+        if not spatial:
+            continue
+        layer_crs = tables[name].crs
+        if layer_crs is None:
+            msg = f"{path}: layer '{name}' has no CRS (a projected CRS in metres is required)"
+            raise GeodataError(msg)
+        if not layer_crs.is_projected or layer_crs.axis_info[0].unit_name not in ("metre", "meter"):
+            msg = (
+                f"{path}: layer '{name}' has CRS {layer_crs.to_string()}, which is not a"
+                " projected CRS in metres (e.g. EPSG:32719)"
+            )
+            raise GeodataError(msg)
+        if crs is None:
+            crs = layer_crs
+        elif layer_crs != crs:
+            msg = f"{path}: layer '{name}' has CRS {layer_crs.to_string()}, not {crs.to_string()}"
+            raise GeodataError(msg)
+    return crs
+
+
+def _settings(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
+    repeated = frame["key"][frame["key"].duplicated()]
+    if len(repeated):
+        msg = f"{path}: layer 'city_settings' repeats key '{repeated.iloc[0]}'"
+        raise GeodataError(msg)
+    settings = {}
+    for key, value in zip(frame["key"], frame["value"], strict=True):
+        try:
+            settings[str(key)] = json.loads(value)
+        except (TypeError, json.JSONDecodeError) as exc:
+            msg = f"{path}: layer 'city_settings' key '{key}' has value {value!r}, not JSON"
+            raise GeodataError(msg) from exc
+    needed = (
+        "base_year",
+        "school_entry_age",
+        "entry_cutoff",
+        "primary_grades",
+        "junior_grades",
+        "class_size_primary",
+        "class_size_junior",
+        "base_tfr",
+        "country",
+    )
+    absent = [k for k in needed if k not in settings]
+    if absent:
+        msg = f"{path}: layer 'city_settings' lacks key '{absent[0]}' (needs {', '.join(needed)})"
+        raise GeodataError(msg)
+    return settings
+
+
+def _check_values(path: Path, name: str, frame: pd.DataFrame) -> None:
+    """Integer columns hold integers, and listed columns hold allowed values."""
+    for col in _INT_COLUMNS.get(name, ()):
+        values = frame[col]
+        if not pd.api.types.is_integer_dtype(values):
+            as_float = pd.to_numeric(values, errors="coerce")
+            if as_float.isna().any() or (as_float % 1 != 0).any():
+                bad = values[as_float.isna() | (as_float % 1 != 0)].iloc[0]
+                msg = f"{path}: layer '{name}' column '{col}' must hold integers, not {bad!r}"
+                raise GeodataError(msg)
+            frame[col] = as_float.astype(np.int64)
+    for (layer, col), (check, allowed) in _DOMAINS.items():
+        if layer != name:
+            continue
+        ok = check(frame[col])
+        if not ok.all():
+            bad = frame[col][~ok].iloc[0]
+            msg = f"{path}: layer '{name}' column '{col}' has value {bad!r}; allowed: {allowed}"
+            raise GeodataError(msg)
+    if name == "nodes":
+        frame["is_centroid"] = frame["is_centroid"].astype(bool)
+
+
+def _check_references(path: Path, t: dict[str, pd.DataFrame]) -> None:
+    zones, nodes, links, schools = t["zones"], t["nodes"], t["links"], t["schools"]
+
+    def fail(layer: str, column: str, bad: pd.Series, target: str) -> None:
+        if len(bad):
+            msg = (
+                f"{path}: layer '{layer}' column '{column}' refers to {target} that do not exist"
+                f" (e.g. {bad.iloc[0]!r})"
+            )
+            raise GeodataError(msg)
+
+    for col in ("a_node", "b_node"):
+        fail("links", col, links[col][~links[col].isin(nodes.index)], "nodes")
+    cent = zones["centroid_node"]
+    fail("zones", "centroid_node", cent[~cent.isin(nodes.index)], "nodes")
+    for col in ("catchment_primary", "catchment_junior"):
+        fail("zones", col, zones[col][~zones[col].isin(schools.index)], "schools")
+    for layer in ("zone_population", "zone_households", "schools", "parking", "sites"):
+        ids = t[layer]["zone_id"]
+        fail(layer, "zone_id", ids[~ids.isin(zones.index)], "zones")
+    pop = t["zone_population"].groupby("zone_id")["persons"].sum()
+    pop = pop.reindex(zones.index, fill_value=0)
+    off = pop[pop != zones["population"]]
+    if len(off):
+        zid = off.index[0]
+        msg = (
+            f"{path}: layer 'zone_population' sums to {int(off.iloc[0])} persons in zone {zid},"
+            f" but layer 'zones' says population {int(zones.loc[zid, 'population'])}"
+        )
+        raise GeodataError(msg)
+
+
+def _check_connected(
+    path: Path, nodes: gpd.GeoDataFrame, links: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
+) -> None:
+    """Every zone centroid must reach, and be reached from, every other one."""
+    pos = pd.Series(np.arange(len(nodes)), index=nodes.index)
+    a = pos.reindex(links["a_node"]).to_numpy()
+    b = pos.reindex(links["b_node"]).to_numpy()
+    n = len(nodes)
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)).tocsr()
+    _, label = connected_components(graph, directed=True, connection="strong")
+    cent = pos.reindex(zones["centroid_node"]).to_numpy()
+    comp = label[cent]
+    main = np.bincount(comp).argmax()
+    stranded = zones.index[comp != main]
+    if len(stranded):
+        msg = (
+            f"{path}: layer 'links' is disconnected: the centroid of zone {int(stranded[0])}"
+            f" (and {len(stranded) - 1} other zones) cannot reach or be reached from the"
+            " other zones' centroids"
+        )
+        raise GeodataError(msg)
+
+
+def save_city(city: City, path: str | Path) -> Path:
+    """Write a city to a GeoPackage that :func:`load_city` reads back.
+
+    Parameters
+    ----------
+    city : City
+        The city to write (its ``path`` is ignored).
+    path : str or Path
+        Target file; an existing file is replaced.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    return write_layers(path, city_layers(city))
+
+
+def city_layers(city: City) -> dict[str, pd.DataFrame]:
+    """Return the GeoPackage layers of a city as tables keyed by layer name."""
+    settings = {"name": city.name, **city.settings}
+    layers: dict[str, pd.DataFrame] = {
+        "city_settings": pd.DataFrame(
+            {"key": list(settings), "value": [json.dumps(v) for v in settings.values()]}
+        )
+    }
+    for layer, attr in _TABLE_ATTRS.items():
+        frame = getattr(city, attr)
+        index = LAYERS[layer][0]
+        layers[layer] = frame.reset_index(names=index) if index else frame.reset_index(drop=True)
+    return layers
+
+
+def write_layers(path: str | Path, layers: dict[str, pd.DataFrame]) -> Path:
+    """Write named tables to a new GeoPackage, one layer each.
+
+    GeoDataFrames become spatial layers, plain DataFrames attribute tables.
+    """
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG")
+    return path
