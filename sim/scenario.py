@@ -50,8 +50,9 @@ class AssignmentParams(_Strict):
     algorithm: Literal["fw", "cfw", "bfw"] = "bfw"
     rel_gap: float = Field(1e-3, gt=0, lt=1)
     max_iter: int = Field(30, ge=1, le=10_000)
-    toll_factor: float = Field(0.0, ge=0)
-    """Minutes of generalised cost per unit of toll."""
+    toll_factor: float = Field(0.01, ge=0)
+    """Minutes of generalised cost per currency unit of toll (0.01 = a value of time of
+    100 units per minute, e.g. 6,000 CLP per hour)."""
     distance_factor: float = Field(0.0, ge=0)
     """Minutes of generalised cost per km."""
 
