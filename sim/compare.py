@@ -16,13 +16,13 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from sim.errors import RunError  # noqa: E402
-from sim.model import KPI_NAMES, LOWER_IS_BETTER  # noqa: E402
-from sim.run import RunData, read_run  # noqa: E402
+from sim.errors import RunError
+from sim.model import KPI_NAMES, LOWER_IS_BETTER
+from sim.run import RunData, read_run
 
 #: Relative differences smaller than this count as "no change" (no colour).
 NEUTRAL_REL = 1e-3
@@ -54,7 +54,9 @@ def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
         s = run.kpis_summary
         end = run.manifest["end_year"]
         cols[label] = s[s["year"] == end].set_index("kpi")["p50"]
-    table = pd.DataFrame(cols).reindex([k for k in KPI_NAMES if k in set().union(*map(set, cols.values()))])
+    table = pd.DataFrame(cols).reindex(
+        [k for k in KPI_NAMES if k in set().union(*(c.index for c in cols.values()))]
+    )
     base = table[labels[0]]
     for label in labels[1:]:
         diff = table[label] - base
@@ -79,7 +81,7 @@ def school_pressure(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFr
     table = pd.DataFrame(cols)
     for label in labels[1:]:
         table[f"change {label}"] = table[label] - table[labels[0]]
-    table.index.name = "school"
+    table.index.name = "school_id"
     return table.reset_index().sort_values(labels[-1], ascending=False, na_position="last")
 
 
@@ -190,7 +192,9 @@ def _kpi_html(table: pd.DataFrame) -> str:
             if col.startswith(("diff ", "rel % ")):
                 label = col.split(" ", 2)[-1] if col.startswith("rel") else col[5:]
                 style = f' style="background:{colours[table.loc[i, f"better {label}"]]}"'
-            text = f"{value:,.4g}" if isinstance(value, float) and np.isfinite(value) else str(value)
+            text = (
+                f"{value:,.4g}" if isinstance(value, float) and np.isfinite(value) else str(value)
+            )
             cells.append(f"<td{style}>{html.escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
@@ -201,7 +205,9 @@ def write_report(comp: Comparison, out: Path | str) -> Path:
     """Write one self-contained HTML report (figures embedded) and return its path."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    runs = ", ".join(f"{lab} ({r.path.name})" for lab, r in zip(comp.labels, comp.runs, strict=True))
+    runs = ", ".join(
+        f"{lab} ({r.path.name})" for lab, r in zip(comp.labels, comp.runs, strict=True)
+    )
     end = comp.runs[0].manifest["end_year"]
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>CitySandbox comparison</title>",
