@@ -44,7 +44,12 @@ def _labels(runs: Sequence[RunData]) -> list[str]:
     labels = [r.manifest["scenario"]["name"] for r in runs]
     if len(set(labels)) < len(labels):
         labels = [r.manifest["run_id"] for r in runs]
-    return labels
+    seen: dict[str, int] = {}
+    unique = []
+    for label in labels:  # the same run twice still gets two columns
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return unique
 
 
 def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:

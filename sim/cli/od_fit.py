@@ -31,7 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--flows", required=True, type=Path, help="CSV with columns origin, destination, flow"
     )
-    parser.add_argument("--model", required=True, choices=("gravity", "radiation"))
+    parser.add_argument(
+        "--model",
+        required=True,
+        choices=("gravity", "radiation"),
+        help="doubly-constrained gravity (calibrated) or the parameter-free radiation model",
+    )
     parser.add_argument(
         "--deterrence", default="power", choices=DETERRENCES, help="gravity deterrence"
     )

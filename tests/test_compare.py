@@ -1,0 +1,138 @@
+"""Comparing runs (sim.compare, ``main.py compare``): KPI deltas, school pressure, flow maps."""
+
+from __future__ import annotations
+
+import base64
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, write_scenario
+
+from sim.compare import NEUTRAL_REL, compare_runs, write_report
+from sim.errors import RunError
+from sim.model import LOWER_IS_BETTER
+from sim.run import load_for_run, read_run, run_scenario
+
+# The variant: a new primary school taking zones 82 and 132 from P24, and staggered school
+# start times halving the peak's school trips, both from the second simulated year.
+VARIANT = (
+    "replications: 1\npolicies:\n"
+    "  - {type: new_school, id: N01, level: primary, xy: [285843, 6684796],"
+    " classes_per_grade: 4, year: 2025, zones: [82, 132]}\n"
+    "  - {type: staggered_school_start, share_shifted: 0.5, year: 2025}\n"
+)
+
+
+@pytest.fixture(scope="module")
+def variant_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("variant")
+    path = write_scenario(folder, "variant", VARIANT)
+    return run_scenario(load_for_run(path), folder / "runs")
+
+
+@pytest.fixture(scope="module")
+def comparison(finished_run: Path, variant_run: Path):
+    return compare_runs([finished_run, variant_run])
+
+
+def _final_p50(run_dir: Path) -> pd.Series:
+    run = read_run(run_dir)
+    s = run.kpis_summary
+    return s[s["year"] == run.manifest["end_year"]].set_index("kpi")["p50"]
+
+
+def test_kpi_deltas_are_the_differences_of_the_summaries(
+    comparison, finished_run: Path, variant_run: Path
+) -> None:
+    a, b = _final_p50(finished_run), _final_p50(variant_run)
+    assert comparison.labels == ["short", "variant"]
+    table = comparison.kpis.set_index("kpi")
+    assert set(table.index) <= set(a.index)
+    assert {"population", "vkt", "car_trips_peak", "max_utilisation"} <= set(table.index)
+    for kpi in table.index:
+        np.testing.assert_allclose(table.loc[kpi, "short"], a[kpi], err_msg=kpi)
+        np.testing.assert_allclose(table.loc[kpi, "variant"], b[kpi], err_msg=kpi)
+        np.testing.assert_allclose(table.loc[kpi, "diff variant"], b[kpi] - a[kpi], err_msg=kpi)
+        if a[kpi] != 0 and np.isfinite(a[kpi]):
+            rel = 100 * (b[kpi] - a[kpi]) / a[kpi]
+            np.testing.assert_allclose(table.loc[kpi, "rel % variant"], rel, err_msg=kpi)
+
+
+def test_better_follows_the_direction_of_each_kpi(comparison) -> None:
+    table = comparison.kpis.set_index("kpi")
+    # staggered start moved school trips out of the peak: fewer car trips, fewer vkt
+    assert table.loc["car_trips_peak", "diff variant"] < 0
+    assert table.loc["vkt", "diff variant"] < 0
+    assert table.loc["vkt", "better variant"] == "better"
+    for kpi, row in table.iterrows():
+        base, diff = row["short"], row["diff variant"]
+        if not np.isfinite(diff) or base == 0 or abs(diff) / abs(base) < NEUTRAL_REL:
+            assert row["better variant"] == "same", kpi
+            continue
+        lower = kpi in LOWER_IS_BETTER
+        assert row["better variant"] == ("better" if (diff < 0) == lower else "worse"), kpi
+
+
+def test_school_pressure_shows_the_new_school_relieving_p24(comparison) -> None:
+    e = comparison.enrollment.set_index("school_id")
+    assert np.isnan(e.loc["N01", "short"]) and e.loc["N01", "variant"] > 0
+    assert e.loc["P24", "change variant"] < 0
+    np.testing.assert_allclose(e["change variant"].dropna(), (e["variant"] - e["short"]).dropna())
+
+
+def test_link_differences_match_the_link_tables(
+    comparison, finished_run: Path, variant_run: Path
+) -> None:
+    links = comparison.links.set_index("link_id")
+
+    def flows(run_dir: Path) -> pd.Series:
+        li = read_run(run_dir).links
+        return li[li["year"] == li["year"].max()].set_index("link_id")["flow"]
+
+    a, b = flows(finished_run), flows(variant_run)
+    np.testing.assert_allclose(links["diff variant"], (b - a).reindex(links.index).fillna(0.0))
+    assert (links["diff variant"] != 0).any()
+    assert links.loc[a.idxmax(), "short"] == a.max()
+
+
+def test_report_has_the_kpi_table_and_embedded_figures(comparison, tmp_path: Path) -> None:
+    out = write_report(comparison, tmp_path / "sub" / "report.html")
+    text = out.read_text(encoding="utf-8")
+    for kpi in comparison.kpis["kpi"]:
+        assert f"<td>{kpi}</td>" in text, kpi
+    images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", text)
+    assert len(images) >= 2  # the KPI series and the flow-difference map
+    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    assert f"<td>{comparison.enrollment.iloc[0, 0]}</td>" in text  # the most pressed school
+    assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_compare_needs_two_complete_runs(finished_run: Path, tmp_path: Path) -> None:
+    with pytest.raises(RunError, match="at least two runs, got 1"):
+        compare_runs([finished_run])
+    with pytest.raises(RunError, match="not a complete run folder"):
+        compare_runs([finished_run, tmp_path])
+
+
+@pytest.mark.slow
+def test_cli_compare_writes_report_and_flow_png(
+    finished_run: Path, variant_run: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.html"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "compare", str(finished_run), str(variant_run),
+         "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "data:image/png;base64," in text
+    assert "<td>vkt</td>" in text and "<td>population</td>" in text
+    png = tmp_path / "report_flow_diff_variant.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "vkt" in proc.stdout and str(out.resolve()) in proc.stdout

@@ -1,0 +1,231 @@
+"""The peak hour (sim.traffic.peak): parking guidance, signal retiming, congestion charge.
+
+A hand-made city of two zones joined by two equal routes, so every effect can be
+predicted: route A (north, through node 2) and route B (south, through node 3).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, box
+
+from sim.scenario import (
+    AssignmentParams,
+    CongestionCharge,
+    ParkingGuidance,
+    RoadClosure,
+    SignalRetiming,
+)
+from sim.traffic.peak import (
+    CRUISE_KM_AT_FULL,
+    CRUISE_SPEED_KMH,
+    PeakTraffic,
+    guidance_share,
+    link_kpis,
+    parking_cruise_km,
+)
+
+CRS = "EPSG:32719"
+XY = {1: (0, 0), 2: (1000, 500), 3: (1000, -500), 4: (2000, 0)}
+# link_id: (from, to); 10/11 route A out, 20/21 route B out, 30+ the way back
+PAIRS = {
+    10: (1, 2),
+    11: (2, 4),
+    20: (1, 3),
+    21: (3, 4),
+    30: (2, 1),
+    31: (4, 2),
+    40: (3, 1),
+    41: (4, 3),
+}
+DEMAND = np.array([[0.0, 1500.0], [0.0, 0.0]])  # zone 1 -> zone 2
+PARAMS = AssignmentParams(algorithm="bfw", rel_gap=1e-6, max_iter=500)
+
+
+def _city(signal_at_2: bool = False, lots: list[tuple[int, float]] | None = None):
+    """Two 1 km zones at either end; optionally a signal at node 2 and parking lots."""
+    nodes = gpd.GeoDataFrame(
+        {"is_centroid": [n in (1, 4) for n in XY], "signal_id": -1},
+        geometry=[Point(XY[n]) for n in XY],
+        index=pd.Index(list(XY), name="node_id"),
+        crs=CRS,
+    )
+    links = gpd.GeoDataFrame(
+        {
+            "a_node": [a for a, _ in PAIRS.values()],
+            "b_node": [b for _, b in PAIRS.values()],
+            "length_m": [np.hypot(*np.subtract(XY[b], XY[a])) for a, b in PAIRS.values()],
+            "lanes": 1,
+            "free_speed_kmh": 50.0,
+            "capacity_vph": 1000.0,
+            "link_type": "primary",
+            "signal_id": [1 if (signal_at_2 and b == 2) else -1 for _, b in PAIRS.values()],
+        },
+        geometry=[LineString([XY[a], XY[b]]) for a, b in PAIRS.values()],
+        index=pd.Index(list(PAIRS), name="link_id"),
+        crs=CRS,
+    )
+    zones = gpd.GeoDataFrame(
+        {"centroid_node": [1, 4]},
+        geometry=[box(-500, -500, 500, 500), box(1500, -500, 2500, 500)],
+        index=pd.Index([1, 2], name="zone_id"),
+        crs=CRS,
+    )
+    # a plan that wastes green on the empty north-south phase (route A approaches east-west)
+    signals = pd.DataFrame(
+        {"node_id": [2], "cycle_s": [90.0], "n_phases": [2], "green_s": ["60,22"]},
+        index=pd.Index([1], name="signal_id"),
+    )
+    lots = lots or []
+    parking = pd.DataFrame(
+        {"zone_id": [z for z, _ in lots], "occupancy_am": [o for _, o in lots]},
+        index=pd.Index(range(1, len(lots) + 1), name="lot_id"),
+    )
+    return SimpleNamespace(
+        links=links,
+        nodes=nodes,
+        zones=zones,
+        signals=signals if signal_at_2 else signals.iloc[:0],
+        parking=parking,
+    )
+
+
+def _flows(city, policies, year: int = 2025, params: AssignmentParams = PARAMS):
+    result = PeakTraffic(city, policies, params).step(year, DEMAND)
+    return result.links["flow"], result.kpis
+
+
+def test_equal_routes_share_the_demand() -> None:
+    flow, kpis = _flows(_city(), [])
+    assert flow[10] == pytest.approx(750.0, rel=1e-3)
+    assert flow[20] == pytest.approx(750.0, rel=1e-3)
+    assert flow[[30, 31, 40, 41]].sum() == pytest.approx(0.0, abs=1e-6)
+    assert kpis["car_trips_peak"] == 1500.0
+    assert kpis["vkt"] == pytest.approx(1500 * 2 * np.hypot(1, 0.5), rel=1e-3)
+    assert kpis["rel_gap"] <= 1e-6
+
+
+def test_closure_sends_everyone_the_other_way() -> None:
+    pol = [RoadClosure(type="road_closure", links=[11], year=2025)]
+    flow, _ = _flows(_city(), pol)
+    assert 11 not in flow.index
+    assert flow[20] == pytest.approx(1500.0, rel=1e-6)
+    before, _ = _flows(_city(), pol, year=2024)  # not in force yet
+    assert before[11] == pytest.approx(750.0, rel=1e-3)
+
+
+def test_congestion_charge_lowers_flow_on_the_tolled_link() -> None:
+    pol = [CongestionCharge(type="congestion_charge", toll=2.0, links=[11], year=2025)]
+    params = PARAMS.model_copy(update={"toll_factor": 1.0})  # 1 minute per unit of toll
+    flow, _ = _flows(_city(), pol, params=params)
+    assert flow[11] < 700.0
+    assert flow[21] > 800.0
+    assert flow[11] + flow[21] == pytest.approx(1500.0)
+    # at equilibrium the tolled route's time is shorter by exactly the toll's 2 minutes
+    result = PeakTraffic(_city(), pol, params).step(2025, DEMAND)
+    t = result.links["time_min"]
+    assert (t[20] + t[21]) - (t[10] + t[11]) == pytest.approx(2.0, abs=0.01)
+
+
+def test_cordon_charge_lowers_flow_into_the_cordon() -> None:
+    pol = [CongestionCharge(type="congestion_charge", toll=2.0, cordon_zones=[2], year=2025)]
+    params = PARAMS.model_copy(update={"toll_factor": 1.0})
+    flow, _ = _flows(_city(), pol, params=params)
+    # both routes enter zone 2 and are charged alike: the split stays even
+    assert flow[11] == pytest.approx(750.0, rel=1e-3)
+    mixed = [*pol, CongestionCharge(type="congestion_charge", toll=1.0, links=[21], year=2025)]
+    flow, _ = _flows(_city(), mixed, params=params)
+    # the later charge replaced route B's toll by a lower one: route B now carries more
+    assert flow[21] > flow[11] + 500
+
+
+def test_congestion_charge_acts_with_the_scenario_defaults() -> None:
+    # 200 currency units = 2 minutes at the default value of time (toll_factor 0.01)
+    pol = [CongestionCharge(type="congestion_charge", toll=200.0, links=[11], year=2025)]
+    flow, _ = _flows(_city(), pol, params=AssignmentParams(rel_gap=1e-6, max_iter=500))
+    assert flow[11] < 700.0
+
+
+def test_webster_retiming_gives_route_a_its_green_back() -> None:
+    city = _city(signal_at_2=True)
+    fixed, fixed_kpis = _flows(city, [])
+    # 22 s of 90 on route A's approach: capacity 244 veh/h, so route B takes most
+    assert fixed[10] < fixed[20]
+    traffic = PeakTraffic(city, [SignalRetiming(type="signal_retiming", year=2025)], PARAMS)
+    result = traffic.step(2025, DEMAND)
+    green_a = traffic.plans.greens[1][1] / traffic.plans.cycle.loc[1]
+    assert green_a > 22 / 90  # the east-west phase now gets most of the cycle
+    assert traffic.plans.greens[1][0] < 60.0
+    retimed = result.links["flow"]
+    assert retimed[10] > fixed[10] + 50
+    assert result.kpis["vht"] < fixed_kpis["vht"]
+    assert result.kpis["delay_vh"] < fixed_kpis["delay_vh"]
+
+
+def test_retiming_waits_for_its_year() -> None:
+    city = _city(signal_at_2=True)
+    traffic = PeakTraffic(city, [SignalRetiming(type="signal_retiming", year=2026)], PARAMS)
+    traffic.step(2025, DEMAND)
+    np.testing.assert_array_equal(traffic.plans.greens[1], [60.0, 22.0])
+    traffic.step(2026, DEMAND)
+    assert traffic.plans.greens[1][1] > 22.0
+
+
+def test_fixed_cycle_retiming_keeps_the_split() -> None:
+    city = _city(signal_at_2=True)
+    pol = [SignalRetiming(type="signal_retiming", method="fixed", cycle_s=60, year=2025)]
+    traffic = PeakTraffic(city, pol, PARAMS)
+    traffic.step(2025, DEMAND)
+    assert traffic.plans.cycle.loc[1] == pytest.approx(60.0)
+    np.testing.assert_allclose(traffic.plans.greens[1], [52 * 60 / 82, 52 * 22 / 82])
+
+
+# ------------------------------------------------------------------ parking guidance
+
+
+def test_parking_cruise_km_by_hand() -> None:
+    city = _city(lots=[(2, 0.8), (2, 0.6), (1, 1.0)])
+    # 1,500 arrivals in zone 2, mean occupancy 0.7; nobody arrives in zone 1
+    assert parking_cruise_km(city, DEMAND, 0.0) == pytest.approx(1500 * 0.7 * CRUISE_KM_AT_FULL)
+    assert parking_cruise_km(city, DEMAND, 0.4) == pytest.approx(1500 * 0.7 * 0.6)
+    assert parking_cruise_km(city, DEMAND, 1.0) == 0.0
+    assert parking_cruise_km(_city(), DEMAND, 0.0) == 0.0  # no lots, no cruising
+
+
+def test_guidance_share_is_the_latest_policy_in_force() -> None:
+    pol = [
+        ParkingGuidance(type="parking_guidance", share=0.3, year=2025),
+        ParkingGuidance(type="parking_guidance", share=0.8, year=2027),
+    ]
+    assert guidance_share(pol, 2024) == 0.0
+    assert guidance_share(pol, 2026) == 0.3
+    assert guidance_share(pol, 2027) == 0.8
+
+
+def test_parking_guidance_lowers_cruise_vkt_in_the_peak() -> None:
+    city = _city(lots=[(2, 0.8)])
+    _, plain = _flows(city, [])
+    _, guided = _flows(city, [ParkingGuidance(type="parking_guidance", share=0.5, year=2025)])
+    assert plain["parking_cruise_vkt"] == pytest.approx(1500 * 0.8)
+    assert guided["parking_cruise_vkt"] == pytest.approx(1500 * 0.8 * 0.5)
+    saved = plain["parking_cruise_vkt"] - guided["parking_cruise_vkt"]
+    assert plain["vkt"] - guided["vkt"] == pytest.approx(saved)
+    assert plain["vht"] - guided["vht"] == pytest.approx(saved / CRUISE_SPEED_KMH)
+
+
+def test_link_kpis_by_hand() -> None:
+    frame = pd.DataFrame(
+        {"flow": [100.0, 50.0], "time_min": [3.0, 2.0], "vc": [0.95, 0.5]}, index=[1, 2]
+    )
+    k = link_kpis(frame, length_km=np.array([2.0, 1.0]), free_min=np.array([2.0, 2.0]), trips=75)
+    assert k["vkt"] == 250.0
+    assert k["vht"] == pytest.approx(400 / 60)
+    assert k["delay_vh"] == pytest.approx(100 / 60)
+    assert k["mean_trip_min"] == pytest.approx(400 / 75)
+    assert k["congested_links"] == 1.0
+    assert k["travel_time_index"] == pytest.approx(400 / 300)
