@@ -1,0 +1,357 @@
+"""Shortest paths and all-or-nothing loading on CSR arrays (numba).
+
+The graph is given by ``out_start`` (CSR offsets by tail node), ``out_links`` (link
+indices sorted by tail node), ``link_from``/``link_to`` (tail and head node of each
+link) and a per-link ``cost`` (>= 0, zero allowed). Nodes below ``first_thru`` are
+zone centroids: a path may start or end there but never pass through (TNTP
+``<FIRST THRU NODE>`` semantics, 0-based).
+
+Dijkstra uses a binary heap with lazy deletion (a node is pushed again when its
+label improves; stale entries are skipped when popped). One tree per origin; origins
+run in parallel (prange) in fixed chunks, so results do not depend on scheduling.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+UNREACHED = -1
+
+
+@njit(cache=True)
+def _heap_push(keys, items, size, key, item):
+    """Push (key, item) on a binary min-heap stored in keys/items; return the new size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if keys[parent] <= key:
+            break
+        keys[i] = keys[parent]
+        items[i] = items[parent]
+        i = parent
+    keys[i] = key
+    items[i] = item
+    return size + 1
+
+
+@njit(cache=True)
+def _heap_pop(keys, items, size):
+    """Pop the smallest entry; return (key, item, new size). The heap must not be empty."""
+    top_key = keys[0]
+    top_item = items[0]
+    size -= 1
+    last_key = keys[size]
+    last_item = items[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and keys[child + 1] < keys[child]:
+            child += 1
+        if last_key <= keys[child]:
+            break
+        keys[i] = keys[child]
+        items[i] = items[child]
+        i = child
+    keys[i] = last_key
+    items[i] = last_item
+    return top_key, top_item, size
+
+
+@njit(cache=True)
+def shortest_path_tree(
+    out_start,
+    out_links,
+    link_to,
+    cost,
+    origin,
+    first_thru,
+    dist,
+    pred,
+    order,
+    heap_keys,
+    heap_items,
+):
+    """One shortest-path tree from ``origin``, written into preallocated arrays.
+
+    Parameters
+    ----------
+    out_start, out_links, link_to, cost
+        The CSR graph and per-link costs (>= 0).
+    origin
+        Origin node index.
+    first_thru
+        Nodes ``< first_thru`` other than ``origin`` are never passed through.
+    dist, pred, order
+        Outputs (length ``n_nodes``): distance (``inf`` when unreached), the link
+        entering each node on its shortest path (``-1`` for the origin and unreached
+        nodes), and the nodes in the order they were settled (by distance).
+    heap_keys, heap_items
+        Work space of length ``n_links + 1``.
+
+    Returns
+    -------
+    int
+        The number of settled nodes (the valid prefix of ``order``).
+    """
+    dist[:] = np.inf
+    pred[:] = UNREACHED
+    dist[origin] = 0.0
+    size = _heap_push(heap_keys, heap_items, 0, 0.0, origin)
+    n_settled = 0
+    while size > 0:
+        d, u, size = _heap_pop(heap_keys, heap_items, size)
+        if d > dist[u]:
+            continue  # stale entry
+        order[n_settled] = u
+        n_settled += 1
+        if u < first_thru and u != origin:
+            continue  # a centroid: a destination only
+        for k in range(out_start[u], out_start[u + 1]):
+            link = out_links[k]
+            v = link_to[link]
+            nd = d + cost[link]
+            if nd < dist[v]:
+                dist[v] = nd
+                pred[v] = link
+                size = _heap_push(heap_keys, heap_items, size, nd, v)
+    return n_settled
+
+
+def _chunk_bounds(n_items: int, n_chunks: int) -> np.ndarray:
+    return np.linspace(0, n_items, n_chunks + 1).astype(np.int64)
+
+
+@njit(parallel=True, cache=True)
+def _shortest_paths(out_start, out_links, link_to, cost, origins, first_thru, bounds):
+    n_nodes = len(out_start) - 1
+    n_links = len(out_links)
+    dist = np.empty((len(origins), n_nodes))
+    pred = np.empty((len(origins), n_nodes), dtype=np.int32)
+    for c in prange(len(bounds) - 1):
+        order = np.empty(n_nodes, dtype=np.int32)
+        keys = np.empty(n_links + 1)
+        items = np.empty(n_links + 1, dtype=np.int32)
+        for i in range(bounds[c], bounds[c + 1]):
+            shortest_path_tree(
+                out_start,
+                out_links,
+                link_to,
+                cost,
+                origins[i],
+                first_thru,
+                dist[i],
+                pred[i],
+                order,
+                keys,
+                items,
+            )
+    return dist, pred
+
+
+def shortest_paths(
+    out_start: np.ndarray,
+    out_links: np.ndarray,
+    link_to: np.ndarray,
+    cost: np.ndarray,
+    origins: np.ndarray,
+    first_thru: int = 0,
+    n_chunks: int = 8,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shortest-path trees from many origins, in parallel.
+
+    Parameters
+    ----------
+    out_start, out_links, link_to, cost
+        The CSR graph and per-link costs (>= 0).
+    origins
+        Origin node indices.
+    first_thru
+        Nodes ``< first_thru`` other than the origin are never passed through.
+    n_chunks
+        Number of parallel work chunks.
+
+    Returns
+    -------
+    dist : numpy.ndarray
+        ``(len(origins), n_nodes)`` distances, ``inf`` where unreached.
+    pred : numpy.ndarray
+        ``(len(origins), n_nodes)`` int32 link entering each node, ``-1`` if none.
+    """
+    origins = np.ascontiguousarray(origins, dtype=np.int32)
+    bounds = _chunk_bounds(len(origins), max(1, min(n_chunks, len(origins))))
+    return _shortest_paths(out_start, out_links, link_to, cost, origins, first_thru, bounds)
+
+
+@njit(cache=True)
+def _load_origins(
+    out_start, out_links, link_from, link_to, cost, zone_nodes, demand, first_thru, lo, hi, flows
+):
+    """Load the demand of origins ``lo..hi-1`` into ``flows``; return (sptt, unreached)."""
+    n_nodes = len(out_start) - 1
+    n_links = len(out_links)
+    dist = np.empty(n_nodes)
+    pred = np.empty(n_nodes, dtype=np.int32)
+    order = np.empty(n_nodes, dtype=np.int32)
+    keys = np.empty(n_links + 1)
+    items = np.empty(n_links + 1, dtype=np.int32)
+    node_demand = np.zeros(n_nodes)
+    sptt = 0.0
+    unreached = 0
+    for o in range(lo, hi):
+        if demand[o].sum() <= 0.0:
+            continue
+        origin = zone_nodes[o]
+        n_settled = shortest_path_tree(
+            out_start,
+            out_links,
+            link_to,
+            cost,
+            origin,
+            first_thru,
+            dist,
+            pred,
+            order,
+            keys,
+            items,
+        )
+        for d in range(len(zone_nodes)):
+            trips = demand[o, d]
+            v = zone_nodes[d]
+            if trips <= 0.0 or v == origin:
+                continue
+            if dist[v] == np.inf:
+                unreached += 1
+                continue
+            node_demand[v] += trips
+            sptt += trips * dist[v]
+        # sweep the tree leaves-first: each node passes its load to its entering link
+        for k in range(n_settled - 1, 0, -1):
+            v = order[k]
+            load = node_demand[v]
+            if load != 0.0:
+                link = pred[v]
+                flows[link] += load
+                node_demand[link_from[link]] += load
+                node_demand[v] = 0.0
+        node_demand[origin] = 0.0
+    return sptt, unreached
+
+
+@njit(parallel=True, cache=True)
+def _load_parallel(
+    out_start,
+    out_links,
+    link_from,
+    link_to,
+    cost,
+    zone_nodes,
+    demand,
+    first_thru,
+    bounds,
+    chunk_flows,
+    chunk_sptt,
+    chunk_unreached,
+):
+    # no array expressions here: each would become a parallel region of its own
+    for c in prange(len(bounds) - 1):
+        chunk_sptt[c], chunk_unreached[c] = _load_origins(
+            out_start,
+            out_links,
+            link_from,
+            link_to,
+            cost,
+            zone_nodes,
+            demand,
+            first_thru,
+            bounds[c],
+            bounds[c + 1],
+            chunk_flows[c],
+        )
+
+
+def all_or_nothing(
+    out_start: np.ndarray,
+    out_links: np.ndarray,
+    link_from: np.ndarray,
+    link_to: np.ndarray,
+    cost: np.ndarray,
+    zone_nodes: np.ndarray,
+    demand: np.ndarray,
+    first_thru: int = 0,
+    n_chunks: int = 8,
+) -> tuple[np.ndarray, float, int]:
+    """Load every OD flow on its shortest path (all-or-nothing assignment).
+
+    Parameters
+    ----------
+    out_start, out_links, link_from, link_to, cost
+        The CSR graph, link end nodes and per-link costs (>= 0).
+    zone_nodes
+        Node index of each zone.
+    demand
+        ``(n_zones, n_zones)`` OD flows (>= 0); flows between zones on the same node
+        are not loaded.
+    first_thru
+        Nodes ``< first_thru`` other than origin and destination are never passed through.
+    n_chunks
+        Number of parallel work chunks; 1 runs serially in the calling thread (best for
+        small networks, where waking threads costs more than the work). The result's
+        rounding depends on it, not on thread scheduling.
+
+    Returns
+    -------
+    flows : numpy.ndarray
+        Link flows.
+    sptt : float
+        Shortest-path travel cost: sum over OD pairs of flow times path cost.
+    unreached : int
+        Number of OD pairs with positive flow and no path (their flow is dropped).
+    """
+    zone_nodes = np.ascontiguousarray(zone_nodes, dtype=np.int32)
+    demand = np.ascontiguousarray(demand, dtype=np.float64)
+    n_chunks = max(1, min(n_chunks, len(zone_nodes)))
+    if n_chunks == 1 or len(zone_nodes) < 2:
+        flows = np.zeros(len(out_links))
+        sptt, unreached = _load_origins(
+            out_start,
+            out_links,
+            link_from,
+            link_to,
+            cost,
+            zone_nodes,
+            demand,
+            first_thru,
+            0,
+            len(zone_nodes),
+            flows,
+        )
+    else:
+        # many small chunks handed out one at a time: a thread held up by other
+        # processes on the machine does not hold up the whole load
+        chunk_flows = np.zeros((n_chunks, len(out_links)))
+        chunk_sptt = np.zeros(n_chunks)
+        chunk_unreached = np.zeros(n_chunks, dtype=np.int64)
+        with numba.parallel_chunksize(1):
+            _load_parallel(
+                out_start,
+                out_links,
+                link_from,
+                link_to,
+                cost,
+                zone_nodes,
+                demand,
+                first_thru,
+                _chunk_bounds(len(zone_nodes), n_chunks),
+                chunk_flows,
+                chunk_sptt,
+                chunk_unreached,
+            )
+        # summed in chunk order, so the result does not depend on thread scheduling
+        flows = chunk_flows.sum(axis=0)
+        sptt = chunk_sptt.sum()
+        unreached = chunk_unreached.sum()
+    return flows, float(sptt), int(unreached)

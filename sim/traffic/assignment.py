@@ -1,0 +1,360 @@
+"""Static user-equilibrium traffic assignment: Frank–Wolfe, conjugate and bi-conjugate FW.
+
+Link travel time is BPR with per-link alpha/beta; the generalised cost a driver
+minimises is ``time + toll_factor * toll + distance_factor * length``. Each iteration
+loads the demand all-or-nothing on the current shortest paths (numba, origins in
+parallel), picks a search direction and moves along it by an exact line search on
+the Beckmann objective. The relative gap ``(TSTT - SPTT) / TSTT`` measures how far
+from equilibrium the flows are.
+
+Directions: ``"fw"`` the all-or-nothing flows; ``"cfw"`` conjugate FW, a mix of the
+previous direction and the all-or-nothing flows made conjugate to the previous
+direction; ``"bfw"`` bi-conjugate FW (Mitradjieva & Lindberg 2013, Transportation
+Science 47(2)), conjugate to the two previous directions. A direction that is not a
+descent direction restarts from a FW step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.errors import GeodataError, UsageError
+from sim.kernels import assign_links as kl
+from sim.kernels import paths
+from sim.traffic.network import Network, build_network
+
+ALGORITHMS = ("fw", "cfw", "bfw")
+MAX_CONJUGATE = 0.99999  # keeps a conjugate mix from discarding the new all-or-nothing flows
+LINE_SEARCH_TOL = 1e-12
+FEASIBLE_TOL = 1e-9  # node-balance error, relative to total demand, of a usable warm start
+PARALLEL_MIN_WORK = 200_000  # zones x links below which one thread beats waking the others
+# origins are loaded in this many chunks whatever the thread count, so flows (to the last
+# bit) do not depend on the machine; 32 keeps threads busy when one is held up
+PARALLEL_CHUNKS = 32
+
+
+@dataclass
+class AssignmentResult:
+    """Equilibrium link flows and convergence figures.
+
+    Attributes
+    ----------
+    flows : numpy.ndarray
+        Link flows (vehicles per period), link order of the network.
+    costs : numpy.ndarray
+        Generalised cost of each link at ``flows`` (minutes).
+    times : numpy.ndarray
+        BPR travel time of each link at ``flows`` (minutes).
+    iterations : int
+        Number of all-or-nothing loads (shortest-path rounds) done.
+    rel_gap : float
+        Relative gap of ``flows``: (TSTT - SPTT) / TSTT.
+    tstt : float
+        Total system travel cost: sum of flow times generalised cost.
+    objective : float
+        Beckmann objective of the generalised cost at ``flows``.
+    seconds : float
+        Wall time of the assignment.
+    gap_history : list of float
+        Relative gap after each iteration that measured one.
+    """
+
+    flows: np.ndarray
+    costs: np.ndarray
+    times: np.ndarray
+    iterations: int
+    rel_gap: float
+    tstt: float
+    objective: float
+    seconds: float
+    gap_history: list[float] = field(default_factory=list)
+
+
+@dataclass
+class _Solver:
+    """The per-run state shared by the iteration steps."""
+
+    net: Network
+    demand: np.ndarray
+    fixed: np.ndarray
+    n_chunks: int
+
+    def times(self, flows: np.ndarray) -> np.ndarray:
+        net = self.net
+        return kl.bpr_time(flows, net.fftime, net.alpha, net.beta, net.capacity)
+
+    def derivative(self, flows: np.ndarray) -> np.ndarray:
+        net = self.net
+        return kl.bpr_derivative(flows, net.fftime, net.alpha, net.beta, net.capacity)
+
+    def objective(self, flows: np.ndarray) -> float:
+        net = self.net
+        return float(kl.beckmann(flows, net.fftime, net.alpha, net.beta, net.capacity, self.fixed))
+
+    def line_search(self, flows: np.ndarray, target: np.ndarray) -> float:
+        net = self.net
+        step, _ = kl.line_search(
+            flows,
+            target,
+            net.fftime,
+            net.alpha,
+            net.beta,
+            net.capacity,
+            self.fixed,
+            LINE_SEARCH_TOL,
+        )
+        return float(step)
+
+    def load(self, costs: np.ndarray) -> tuple[np.ndarray, float]:
+        net = self.net
+        flows, sptt, unreached = paths.all_or_nothing(
+            net.out_start,
+            net.out_links,
+            net.link_from,
+            net.link_to,
+            costs,
+            net.zone_nodes,
+            self.demand,
+            net.first_thru_node,
+            self.n_chunks,
+        )
+        if unreached:
+            raise GeodataError(self._unreached_message(unreached, costs))
+        return flows, sptt
+
+    def _unreached_message(self, count: int, costs: np.ndarray) -> str:
+        net = self.net
+        dist, _ = paths.shortest_paths(
+            net.out_start, net.out_links, net.link_to, costs, net.zone_nodes, net.first_thru_node
+        )
+        stuck = (self.demand > 0) & ~np.isfinite(dist[:, net.zone_nodes])
+        o, d = np.argwhere(stuck)[0]
+        return (
+            f"{count} origin-destination pair(s) with demand have no path, e.g. zone {o + 1} "
+            f"(node {net.node_ids[net.zone_nodes[o]]}) to zone {d + 1} "
+            f"(node {net.node_ids[net.zone_nodes[d]]}); check closures and one-way links"
+        )
+
+
+@dataclass
+class _Directions:
+    """Search-direction memory: the last two direction targets and the last step."""
+
+    algorithm: str
+    target: np.ndarray | None = None
+    previous: np.ndarray | None = None
+    step: float = 0.0
+
+    def next(self, solver: _Solver, flows: np.ndarray, aon: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The next direction target; True when it is a plain FW (all-or-nothing) target."""
+        if self.algorithm == "fw" or self.target is None or self.step >= 1.0:
+            return aon, True
+        hess = solver.derivative(flows)
+        if self.algorithm == "cfw" or self.previous is None:
+            return self._conjugate(hess, flows, aon), False
+        return self._biconjugate(hess, flows, aon), False
+
+    def _conjugate(self, hess: np.ndarray, flows: np.ndarray, aon: np.ndarray) -> np.ndarray:
+        d_prev = self.target - flows
+        den = np.dot(hess * d_prev, aon - self.target)
+        mix = np.dot(hess * d_prev, aon - flows) / den if den != 0.0 else 0.0
+        mix = min(max(mix, 0.0), MAX_CONJUGATE)
+        return mix * self.target + (1.0 - mix) * aon
+
+    def _biconjugate(self, hess: np.ndarray, flows: np.ndarray, aon: np.ndarray) -> np.ndarray:
+        tau = self.step
+        d_prev2 = tau * self.target + (1.0 - tau) * self.previous - flows
+        d_aon = aon - flows
+        d_prev = self.target - flows
+        mu_den = np.dot(hess * d_prev2, self.previous - self.target)
+        mu = max(0.0, -np.dot(hess * d_prev2, d_aon) / mu_den) if mu_den != 0.0 else 0.0
+        nu_den = np.dot(hess * d_prev, d_prev)
+        nu = 0.0
+        if nu_den != 0.0:
+            nu = max(0.0, -np.dot(hess * d_prev, d_aon) / nu_den + mu * tau / (1.0 - tau))
+        b0 = 1.0 / (1.0 + mu + nu)
+        return b0 * aon + nu * b0 * self.target + mu * b0 * self.previous
+
+    def accept(self, target: np.ndarray, step: float, is_fw: bool) -> None:
+        """Remember the direction just taken and its step."""
+        if is_fw:
+            self.previous = None
+        else:
+            self.previous = self.target
+        self.target = target
+        self.step = step
+
+
+def warm_up() -> None:
+    """Compile (or load from the numba cache) every kernel :func:`assign` uses.
+
+    Call it before timing an assignment so the time is the algorithm's alone.
+    """
+    ones = np.ones(3)
+    net = build_network(
+        node_ids=np.arange(3),
+        link_from=np.array([0, 1, 0]),
+        link_to=np.array([1, 2, 2]),
+        capacity=ones,
+        fftime=ones,
+        alpha=ones,
+        beta=ones * 4,
+        length=ones,
+        toll=ones,
+        first_thru_node=0,
+        zone_nodes=np.array([0, 2]),
+    )
+    demand = np.array([[0.0, 5.0], [0.0, 0.0]])
+    assign(net, demand, algorithm="bfw", rel_gap=1e-12, max_iter=6)
+    _Solver(net, demand, net.fftime, n_chunks=2).load(net.fftime)  # the parallel kernel
+
+
+def _serves(net: Network, demand: np.ndarray, flows: np.ndarray) -> bool:
+    """Whether ``flows`` carry exactly ``demand``: net inflow of each node = trips ending there."""
+    balance = np.bincount(net.link_to, flows, net.n_nodes) - np.bincount(
+        net.link_from, flows, net.n_nodes
+    )
+    expected = np.zeros(net.n_nodes)
+    np.add.at(expected, net.zone_nodes, demand.sum(axis=0) - demand.sum(axis=1))
+    return bool(np.abs(balance - expected).max() <= FEASIBLE_TOL * max(1.0, demand.sum()))
+
+
+def _check_inputs(
+    net: Network,
+    demand: np.ndarray,
+    algorithm: str,
+    rel_gap: float,
+    max_iter: int,
+    factors: dict[str, float],
+    initial_flows: np.ndarray | None,
+) -> np.ndarray:
+    if algorithm not in ALGORITHMS:
+        raise UsageError(f"algorithm {algorithm!r} is not one of {', '.join(ALGORITHMS)}")
+    if not (np.isfinite(rel_gap) and rel_gap > 0):
+        raise UsageError(f"rel_gap {rel_gap} must be a positive number")
+    if max_iter < 1:
+        raise UsageError(f"max_iter {max_iter} must be >= 1")
+    for name, value in factors.items():
+        if not np.isfinite(value):
+            raise UsageError(f"{name} {value} must be a finite number")
+    demand = np.ascontiguousarray(demand, dtype=np.float64)
+    if demand.shape != (net.n_zones, net.n_zones):
+        raise UsageError(
+            f"demand has shape {demand.shape}; the network has {net.n_zones} zones, "
+            f"so it must be ({net.n_zones}, {net.n_zones})"
+        )
+    if not (np.isfinite(demand).all() and (demand >= 0).all()):
+        raise UsageError("demand must be finite and >= 0 everywhere")
+    if initial_flows is not None:
+        init = np.asarray(initial_flows, dtype=np.float64)
+        if init.shape != (net.n_links,) or not (np.isfinite(init).all() and (init >= 0).all()):
+            raise UsageError(f"initial_flows must be {net.n_links} finite flows >= 0")
+    return demand
+
+
+def assign(
+    net: Network,
+    demand: np.ndarray,
+    *,
+    algorithm: str = "bfw",
+    rel_gap: float = 1e-4,
+    max_iter: int = 1000,
+    toll_factor: float = 0.0,
+    distance_factor: float = 0.0,
+    initial_flows: np.ndarray | None = None,
+    callback: Callable[[int, float], object] | None = None,
+) -> AssignmentResult:
+    """Find the static user equilibrium of ``demand`` on ``net``.
+
+    Parameters
+    ----------
+    net
+        The road network.
+    demand
+        ``(n_zones, n_zones)`` OD flows in zone order (>= 0).
+    algorithm
+        ``"fw"`` (Frank–Wolfe), ``"cfw"`` (conjugate FW) or ``"bfw"`` (bi-conjugate FW).
+    rel_gap
+        Stop when the relative gap ``(TSTT - SPTT) / TSTT`` is at or below this.
+    max_iter
+        Stop after this many all-or-nothing loads.
+    toll_factor, distance_factor
+        Minutes per unit of toll and of length in the generalised cost.
+    initial_flows
+        Warm start. Flows that carry exactly this demand (e.g. an earlier assignment of
+        it) are the starting point; other flows (another year's demand, a changed
+        network) only set the link costs of the first all-or-nothing load. Default:
+        all-or-nothing at free-flow cost.
+    callback
+        Called as ``callback(iteration, rel_gap)`` after each gap measurement.
+
+    Returns
+    -------
+    AssignmentResult
+        Flows, costs and times at the last iterate, with its gap, TSTT and objective.
+
+    Raises
+    ------
+    UsageError
+        A parameter or the demand shape is not allowed.
+    GeodataError
+        Some OD pair with demand has no path.
+
+    Examples
+    --------
+    >>> net = network_from_tntp("SiouxFalls_net.tntp")  # doctest: +SKIP
+    >>> res = assign(net, read_trips("SiouxFalls_trips.tntp"), rel_gap=1e-4)  # doctest: +SKIP
+    """
+    start = time.perf_counter()
+    factors = {"toll_factor": toll_factor, "distance_factor": distance_factor}
+    demand = _check_inputs(net, demand, algorithm, rel_gap, max_iter, factors, initial_flows)
+    fixed = toll_factor * net.toll + distance_factor * net.length
+    parallel = net.n_zones * net.n_links >= PARALLEL_MIN_WORK
+    solver = _Solver(net, demand, fixed, PARALLEL_CHUNKS if parallel else 1)
+    if initial_flows is None:
+        flows, _ = solver.load(net.fftime + fixed)
+        iterations = 1
+    elif _serves(net, demand, initial_flows):
+        flows = np.array(initial_flows, dtype=np.float64)
+        iterations = 0
+    else:  # flows of another demand or network: keep their congestion, not their volumes
+        flows, _ = solver.load(solver.times(np.asarray(initial_flows, dtype=np.float64)) + fixed)
+        iterations = 1
+    directions = _Directions(algorithm)
+    history: list[float] = []
+    while True:
+        times = solver.times(flows)
+        costs = times + fixed
+        aon, sptt = solver.load(costs)
+        iterations += 1
+        tstt = float(np.dot(flows, costs))
+        gap = (tstt - sptt) / tstt if tstt > 0 else 0.0
+        history.append(gap)
+        if callback is not None:
+            callback(iterations, gap)
+        if gap <= rel_gap or iterations >= max_iter:
+            break
+        target, is_fw = directions.next(solver, flows, aon)
+        step = solver.line_search(flows, target)
+        if step == 0.0 and not is_fw:
+            target, is_fw = aon, True
+            step = solver.line_search(flows, target)
+        if step == 0.0:
+            break  # no descent even towards the all-or-nothing flows: numerically converged
+        directions.accept(target, step, is_fw)
+        flows = flows + step * (target - flows)
+    return AssignmentResult(
+        flows=flows,
+        costs=costs,
+        times=times,
+        iterations=iterations,
+        rel_gap=gap,
+        tstt=tstt,
+        objective=solver.objective(flows),
+        seconds=time.perf_counter() - start,
+        gap_history=history,
+    )

@@ -1,0 +1,213 @@
+"""numba shortest paths and all-or-nothing loading against pure-Python twins and scipy."""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pytest
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from sim.kernels import paths
+from sim.traffic.network import build_network
+
+
+def _random_network(seed: int, n_nodes: int = 40, n_links: int = 160, n_zones: int = 6):
+    rng = np.random.default_rng(seed)
+    link_from = rng.integers(0, n_nodes, n_links)
+    link_to = (link_from + rng.integers(1, n_nodes, n_links)) % n_nodes  # no self-loops
+    ones = np.ones(n_links)
+    net = build_network(
+        node_ids=np.arange(n_nodes) + 1,
+        link_from=link_from,
+        link_to=link_to,
+        capacity=ones,
+        fftime=ones,
+        alpha=ones,
+        beta=ones,
+        length=ones,
+        toll=np.zeros(n_links),
+        first_thru_node=0,
+        zone_nodes=np.arange(n_zones),
+    )
+    return net, rng
+
+
+def _python_dijkstra(net, cost, origin, first_thru):
+    """Pure-Python twin: heapq Dijkstra that never expands centroids other than the origin."""
+    dist = np.full(net.n_nodes, np.inf)
+    dist[origin] = 0.0
+    heap = [(0.0, origin)]
+    done = set()
+    while heap:
+        d, u = heapq.heappop(heap)
+        if u in done:
+            continue
+        done.add(u)
+        if u < first_thru and u != origin:
+            continue
+        for link in np.flatnonzero(net.link_from == u):
+            v = net.link_to[link]
+            if d + cost[link] < dist[v]:
+                dist[v] = d + cost[link]
+                heapq.heappush(heap, (dist[v], v))
+    return dist
+
+
+def _python_aon(net, cost, demand, first_thru):
+    """Pure-Python twin of all-or-nothing: walk each OD path back from the destination."""
+    flows = np.zeros(net.n_links)
+    sptt = 0.0
+    for o, origin in enumerate(net.zone_nodes):
+        dist = _python_dijkstra(net, cost, origin, first_thru)
+        for d, dest in enumerate(net.zone_nodes):
+            if demand[o, d] <= 0 or dest == origin:
+                continue
+            sptt += demand[o, d] * dist[dest]
+            v = dest
+            while v != origin:  # the entering link on a shortest path
+                cand = np.flatnonzero(
+                    (net.link_to == v) & np.isclose(dist[net.link_from] + cost, dist[v])
+                )
+                cand = [
+                    c for c in cand if net.link_from[c] >= first_thru or net.link_from[c] == origin
+                ]
+                flows[cand[0]] += demand[o, d]
+                v = net.link_from[cand[0]]
+    return flows, sptt
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dijkstra_matches_scipy(seed):
+    net, rng = _random_network(seed)
+    cost = rng.uniform(0, 10, net.n_links)
+    cost[rng.random(net.n_links) < 0.2] = 0.0  # zero-cost links (centroid connectors)
+    dist, pred = paths.shortest_paths(
+        net.out_start, net.out_links, net.link_to, cost, np.arange(net.n_nodes), n_chunks=3
+    )
+    # scipy sums duplicate entries, so keep the cheapest of parallel links; 0 means
+    # "no edge" in a sparse matrix, so shift zeros to a tiny positive value
+    best = {}
+    for a, b, c in zip(net.link_from, net.link_to, cost, strict=True):
+        best[(a, b)] = min(best.get((a, b), np.inf), c)
+    rows, cols = zip(*best, strict=True)
+    vals = np.maximum(list(best.values()), 1e-300)
+    graph = csr_matrix((vals, (rows, cols)), shape=(net.n_nodes, net.n_nodes))
+    np.testing.assert_allclose(dist, dijkstra(graph, directed=True), rtol=1e-12, atol=1e-9)
+    # each reached node's entering link is tight: dist[tail] + cost == dist[head]
+    for o in range(net.n_nodes):
+        reached = np.flatnonzero(pred[o] >= 0)
+        links = pred[o, reached]
+        assert np.all(net.link_to[links] == reached)
+        np.testing.assert_allclose(dist[o, net.link_from[links]] + cost[links], dist[o, reached])
+    assert np.all(pred[np.arange(net.n_nodes), np.arange(net.n_nodes)] == -1)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dijkstra_honours_first_thru_node(seed):
+    net, rng = _random_network(seed + 10)
+    cost = rng.uniform(0, 10, net.n_links)
+    first_thru = 6
+    dist, _ = paths.shortest_paths(
+        net.out_start, net.out_links, net.link_to, cost, np.arange(net.n_nodes), first_thru
+    )
+    for o in range(net.n_nodes):
+        np.testing.assert_allclose(dist[o], _python_dijkstra(net, cost, o, first_thru))
+    free, _ = paths.shortest_paths(
+        net.out_start, net.out_links, net.link_to, cost, np.arange(net.n_nodes)
+    )
+    assert np.all(dist >= free - 1e-12)
+
+
+def test_first_thru_node_forbids_a_shortcut_through_a_centroid():
+    # zones 0 and 1; path 0 -> 2 -> 1 -> 3 is cheap but passes through centroid 1
+    net = build_network(
+        node_ids=np.arange(4),
+        link_from=np.array([0, 2, 1, 2]),
+        link_to=np.array([2, 1, 3, 3]),
+        capacity=np.ones(4),
+        fftime=np.ones(4),
+        alpha=np.ones(4),
+        beta=np.ones(4),
+        length=np.ones(4),
+        toll=np.zeros(4),
+        first_thru_node=2,
+        zone_nodes=np.array([0, 1]),
+    )
+    cost = np.array([1.0, 1.0, 1.0, 10.0])
+    for first_thru, expected in ((0, 3.0), (2, 11.0)):
+        dist, _ = paths.shortest_paths(
+            net.out_start, net.out_links, net.link_to, cost, np.array([0]), first_thru
+        )
+        assert dist[0, 3] == expected
+    # zone 1 is still reachable as a destination
+    assert dist[0, 1] == 2.0
+
+
+@pytest.mark.parametrize(("seed", "first_thru"), [(0, 0), (1, 0), (2, 6), (3, 6), (4, 3)])
+def test_all_or_nothing_matches_python_twin(seed, first_thru):
+    net, rng = _random_network(seed + 20, n_nodes=25, n_links=110)
+    cost = rng.uniform(0.1, 10, net.n_links)
+    demand = rng.uniform(0, 100, (net.n_zones, net.n_zones)) * (rng.random((6, 6)) < 0.7)
+    dist, _ = paths.shortest_paths(
+        net.out_start, net.out_links, net.link_to, cost, net.zone_nodes, first_thru
+    )
+    demand[~np.isfinite(dist[:, net.zone_nodes])] = 0.0
+    flows, sptt, unreached = paths.all_or_nothing(
+        net.out_start,
+        net.out_links,
+        net.link_from,
+        net.link_to,
+        cost,
+        net.zone_nodes,
+        demand,
+        first_thru,
+        n_chunks=4,
+    )
+    ref_flows, ref_sptt = _python_aon(net, cost, demand, first_thru)
+    assert unreached == 0
+    np.testing.assert_allclose(flows, ref_flows, rtol=1e-12, atol=1e-9)
+    assert sptt == pytest.approx(ref_sptt, rel=1e-12)
+    assert np.dot(flows, cost) == pytest.approx(sptt, rel=1e-12)  # AON cost = SPTT
+
+
+def test_all_or_nothing_conserves_flow_and_counts_unreached():
+    net, rng = _random_network(99, n_nodes=30, n_links=60)
+    cost = rng.uniform(0.1, 5, net.n_links)
+    demand = rng.uniform(1, 10, (net.n_zones, net.n_zones))
+    flows, _, unreached = paths.all_or_nothing(
+        net.out_start, net.out_links, net.link_from, net.link_to, cost, net.zone_nodes, demand
+    )
+    dist, _ = paths.shortest_paths(net.out_start, net.out_links, net.link_to, cost, net.zone_nodes)
+    reach = np.isfinite(dist[:, net.zone_nodes]) & ~np.eye(net.n_zones, dtype=bool)
+    assert unreached == int((~reach & ~np.eye(net.n_zones, dtype=bool)).sum())
+    served = np.where(reach, demand, 0.0)
+    balance = np.bincount(net.link_to, flows, net.n_nodes) - np.bincount(
+        net.link_from, flows, net.n_nodes
+    )
+    expected = np.zeros(net.n_nodes)
+    expected[net.zone_nodes] = served.sum(axis=0) - served.sum(axis=1)
+    np.testing.assert_allclose(balance, expected, atol=1e-9)
+
+
+def test_all_or_nothing_result_does_not_depend_on_chunk_count():
+    net, rng = _random_network(5, n_nodes=30, n_links=150)
+    cost = rng.uniform(0.1, 5, net.n_links)
+    demand = rng.uniform(1, 10, (net.n_zones, net.n_zones))
+    runs = [
+        paths.all_or_nothing(
+            net.out_start,
+            net.out_links,
+            net.link_from,
+            net.link_to,
+            cost,
+            net.zone_nodes,
+            demand,
+            0,
+            n,
+        )[0]
+        for n in (1, 2, 6)
+    ]
+    for other in runs[1:]:
+        np.testing.assert_allclose(other, runs[0], rtol=1e-12)
