@@ -1,8 +1,8 @@
 """CitySandbox entry point: the desktop app by default, subcommands headless.
 
-    python main.py                 open the desktop app
-    python main.py run SCENARIO    run a scenario headless
-    python main.py --help          every subcommand
+python main.py                 open the desktop app
+python main.py run SCENARIO    run a scenario headless
+python main.py --help          every subcommand
 """
 
 from __future__ import annotations

@@ -125,7 +125,11 @@ class CityModel(mesa.Model):
         self.enrollment_capacity = np.zeros(self.schools.n_schools)
 
         ZoneAgent.create_agents(
-            self, self.n_zones, list(range(self.n_zones)), list(zones.index), list(self.attractiveness)
+            self,
+            self.n_zones,
+            list(range(self.n_zones)),
+            list(zones.index),
+            list(self.attractiveness),
         )
         self._school_agents_for_new_schools()
         self.datacollector = mesa.DataCollector(
@@ -196,7 +200,9 @@ class CityModel(mesa.Model):
         self.kpis["max_utilisation"] = float(pressure.max()) if len(pressure) else 0.0
         self.kpis["overflow_pupils"] = float(res.overflow.sum())
         enrolled = res.enrolled.sum()
-        self.kpis["mean_school_km"] = float(res.distance_km_sum.sum() / enrolled) if enrolled else 0.0
+        self.kpis["mean_school_km"] = (
+            float(res.distance_km_sum.sum() / enrolled) if enrolled else 0.0
+        )
 
     def weekday_traffic(self) -> None:
         """Weekday trips from the persons, then the peak-hour user equilibrium."""
@@ -275,7 +281,9 @@ class CityModel(mesa.Model):
     def kpi_frame(self) -> pd.DataFrame:
         """One row per simulated year with every KPI."""
         df = self.datacollector.get_model_vars_dataframe()[list(KPI_NAMES)]
-        df.insert(0, "year", np.arange(self.scenario.start_year, self.scenario.start_year + len(df)))
+        df.insert(
+            0, "year", np.arange(self.scenario.start_year, self.scenario.start_year + len(df))
+        )
         return df.reset_index(drop=True)
 
 

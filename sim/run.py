@@ -203,7 +203,9 @@ def collect_tables(models: list[Any]) -> dict[str, pd.DataFrame]:
         [m.kpi_frame().assign(replication=np.int32(r)) for r, m in enumerate(models)],
         ignore_index=True,
     )
-    kpis = kpis[["year", "replication", *[c for c in kpis.columns if c not in ("year", "replication")]]]
+    kpis = kpis[
+        ["year", "replication", *[c for c in kpis.columns if c not in ("year", "replication")]]
+    ]
     summary = kpi_summary(kpis)
     enrollment = pd.concat(
         [

@@ -16,7 +16,9 @@ from sim.scenario import POLICY_TYPES, load_scenario, scenario_from_dict
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 
-@pytest.mark.parametrize("path", [p for p in SCENARIOS if "sweep" not in p.name], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [p for p in SCENARIOS if "sweep" not in p.name], ids=lambda p: p.name
+)
 def test_shipped_scenarios_are_valid(path: Path) -> None:
     scenario = load_for_run(path)
     assert scenario.city.exists()
@@ -49,7 +51,10 @@ def test_yaml_round_trip(tmp_path: Path) -> None:
 
 
 BAD = {
-    "unknown_policy": ("policies:\n  - {type: build_castle, year: 2025}\n", ["build_castle", "new_school"]),
+    "unknown_policy": (
+        "policies:\n  - {type: build_castle, year: 2025}\n",
+        ["build_castle", "new_school"],
+    ),
     "negative_capacity": (
         "policies:\n  - {type: resize_school, school: P01, classes_per_grade: -3, year: 2025}\n",
         ["policies.0.classes_per_grade", "-3", "greater than or equal to 0"],
