@@ -103,7 +103,8 @@ def test_extends_cycle_is_reported(tmp_path: Path) -> None:
     ("body", "expected"),
     [
         (
-            "policies:\n  - {type: resize_school, school: NOPE, classes_per_grade: 3, year: 2025}\n",
+            "policies:\n  - {type: resize_school, school: NOPE, classes_per_grade: 3,"
+            " year: 2025}\n",
             "NOPE",
         ),
         ("policies:\n  - {type: road_closure, links: [99999999], year: 2025}\n", "99999999"),
@@ -126,7 +127,7 @@ def test_references_checked_against_the_city(tmp_path: Path, body: str, expected
 def test_missing_city_is_a_geodata_error(tmp_path: Path) -> None:
     path = tmp_path / "nocity.yaml"
     path.write_text("name: nocity\ncity: nowhere.gpkg\n")
-    with pytest.raises(GeodataError, match="nowhere.gpkg"):
+    with pytest.raises(GeodataError, match=r"nowhere\.gpkg"):
         load_for_run(path)
 
 
