@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.od import calibrate_gravity
+from sim.errors import InputDataError, ScenarioError
+from sim.od import calibrate_gravity, radiation
 from sim.population import Persons
 from sim.scenario import Parameters
 
@@ -73,10 +74,7 @@ def assign_work_zones(
     works = working_age & (rng.random(len(persons)) < params.employment_rate)
     persons.work_zone[:] = -1
     workers = np.bincount(persons.zone[works], minlength=n_zones).astype(np.float64)
-    attractions = jobs / max(jobs.sum(), 1.0) * workers.sum()
-    od, fit = calibrate_gravity(
-        workers, attractions, dist_km, deterrence="exp", target_mean_cost=params.mean_trip_km
-    )
+    od, beta = work_od(workers, jobs, np.bincount(persons.zone, minlength=n_zones), dist_km, params)
     idx = np.flatnonzero(works)
     home = persons.zone[idx]
     order = np.argsort(home, kind="stable")
@@ -88,7 +86,28 @@ def assign_work_zones(
         if b > a and row.sum() > 0:
             persons.work_zone[idx[a:b]] = rng.choice(n_zones, size=b - a, p=row / row.sum())
     mean_km = float((od * dist_km).sum() / max(od.sum(), 1e-9))
-    return workers, float(fit.get("beta", np.nan)), mean_km
+    return workers, beta, mean_km
+
+
+def work_od(
+    workers: np.ndarray,
+    jobs: np.ndarray,
+    residents: np.ndarray,
+    dist_km: np.ndarray,
+    params: Parameters,
+) -> tuple[np.ndarray, float]:
+    """Expected home→work flows by the scenario's OD model, and its calibrated parameter."""
+    if params.od_model == "radiation":
+        return radiation(residents, jobs, dist_km, workers), float("nan")
+    attractions = jobs / max(jobs.sum(), 1.0) * workers.sum()
+    try:
+        od, fit = calibrate_gravity(
+            workers, attractions, dist_km, deterrence="exp", target_mean_cost=params.mean_trip_km
+        )
+    except InputDataError as exc:
+        msg = f"parameters.mean_trip_km = {params.mean_trip_km}: {exc}"
+        raise ScenarioError(msg) from None
+    return od, float(fit.get("beta", np.nan))
 
 
 def weekday_trips(

@@ -82,6 +82,9 @@ class Parameters(_Strict):
     # mobility
     employment_rate: float = Field(0.62, ge=0, le=1)
     """Share of residents aged 18–64 who work."""
+    od_model: Literal["gravity", "radiation"] = "gravity"
+    """Home→work distribution: doubly-constrained gravity calibrated to ``mean_trip_km``, or
+    the parameter-free radiation model (Simini et al. 2012)."""
     car_share: float = Field(0.45, ge=0, le=1)
     escort_share: float = Field(0.5, ge=0, le=1)
     """Share of pupil trips escorted by car (primary); junior pupils half this."""
@@ -109,7 +112,10 @@ class _Located(_Strict):
         if self.lonlat is not None:
             lon, lat = self.lonlat
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                msg = f"lonlat {list(self.lonlat)} is not a longitude in [-180, 180], latitude in [-90, 90]"
+                msg = (
+                    f"lonlat {list(self.lonlat)} is not a longitude in [-180, 180] "
+                    "and a latitude in [-90, 90]"
+                )
                 raise ValueError(msg)
         return self
 
@@ -345,7 +351,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         msg = f"{path}: not a readable YAML file ({exc})"
         raise ScenarioError(msg) from None
     if not isinstance(data, dict):
-        msg = f"{path}: a scenario must be a YAML mapping (name:, city:, ...), got {type(data).__name__}"
+        kind = type(data).__name__
+        msg = f"{path}: a scenario must be a YAML mapping (name:, city:, ...), got {kind}"
         raise ScenarioError(msg)
     return data
 

@@ -224,9 +224,10 @@ def check_road_policies(city: Any, policies: Sequence[Any]) -> None:
         elif isinstance(pol, ROAD_POLICIES):
             bad = [k for k in pol.links if k not in city.links.index]
             if bad:
+                ids = city.links.index
                 msg = (
                     f"policies.{i}.links: link {bad[0]} is not a link of the city "
-                    f"(allowed: the link_id of a directed link, {city.links.index.min()}..{city.links.index.max()})"
+                    f"(allowed: the link_id of a directed link, {ids.min()}..{ids.max()})"
                 )
                 raise ScenarioError(msg)
             if isinstance(pol, CongestionCharge):
