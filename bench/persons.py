@@ -1,0 +1,139 @@
+"""Person step: numba arrays (sim.demography) vs the plain-Mesa twin (sim.persons_mesa).
+
+Both run the same yearly person logic (deaths, births, out-migration, ageing, residential
+mobility, in-migration) on the same synthesised population of the default city, scaled to
+``n`` persons, on this machine in one run. Throughput is person-steps per second (persons
+at the start of a step × steps / seconds), in CPU seconds of this process
+(``time.process_time``, both paths single-threaded) so that other load on a shared machine
+does not skew the ratio; wall-clock seconds are reported too. The Mesa model's
+construction is timed apart.
+
+Usage: ``python bench/persons.py [--quick] [--json] [--n N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import mesa
+import numba
+
+from sim import settings
+from sim.city import load_city
+from sim.demography import DemographyRates, step_demography
+from sim.persons_mesa import PersonsModel
+from sim.population import synthesize
+
+
+def _time_numba(persons, rates, setting, years: int, seed: int) -> tuple[float, float, int]:
+    """(CPU s, wall s, person-steps) of ``years`` numba steps."""
+    rng = np.random.default_rng(seed)
+    step_demography(persons, rates, 2024, rng=rng, **setting)  # compile / load the cache
+    done = 0
+    cpu, wall = time.process_time(), time.perf_counter()
+    for year in range(2024, 2024 + years):
+        done += len(persons)
+        persons, _ = step_demography(persons, rates, year, rng=rng, **setting)
+    return time.process_time() - cpu, time.perf_counter() - wall, done
+
+
+def _time_mesa(persons, rates, setting, years: int, seed: int) -> tuple[float, float, float, int]:
+    """(CPU s, wall s, build CPU s, person-steps) of ``years`` Mesa steps."""
+    cpu = time.process_time()
+    model = PersonsModel(persons, rates, rng=seed, start_year=2024, **setting)
+    build = time.process_time() - cpu
+    done = 0
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(years):
+        done += len(model.agents)
+        model.step()
+    return time.process_time() - cpu, time.perf_counter() - wall, build, done
+
+
+def run(n: int, mesa_n: int, years: int, mesa_years: int, seed: int = 1) -> dict:
+    """Time both paths; returns the figures as a dict."""
+    city = load_city(settings.default_city)
+    rates = DemographyRates.from_city(city)
+    setting = {
+        "dwellings": city.zones["dwellings"].to_numpy(float),
+        "attractiveness": city.zones["attractiveness"].to_numpy(float),
+    }
+    base = int(city.zones["population"].sum())
+    persons = synthesize(city, np.random.default_rng(seed), scale=n / base)
+    small = persons if mesa_n == n else synthesize(city, np.random.default_rng(seed), mesa_n / base)
+    # scale dwellings with the population so vacancy (and so mobility) stays comparable
+    big_setting = {**setting, "dwellings": setting["dwellings"] * len(persons) / base}
+    small_setting = {**setting, "dwellings": setting["dwellings"] * len(small) / base}
+    numba_s, numba_wall, numba_done = _time_numba(persons, rates, big_setting, years, seed)
+    mesa_s, mesa_wall, mesa_build, mesa_done = _time_mesa(
+        small, rates, small_setting, mesa_years, seed
+    )
+    fast = numba_done / numba_s
+    slow = mesa_done / mesa_s
+    return {
+        "n": len(persons),
+        "years": years,
+        "numba_person_steps_per_s": round(fast),
+        "numba_s_per_step": round(numba_s / years, 5),
+        "numba_wall_s_per_step": round(numba_wall / years, 5),
+        "mesa_n": len(small),
+        "mesa_years": mesa_years,
+        "mesa_person_steps_per_s": round(slow),
+        "mesa_s_per_step": round(mesa_s / mesa_years, 3),
+        "mesa_wall_s_per_step": round(mesa_wall / mesa_years, 3),
+        "ratio_wall": round((numba_done / numba_wall) / (mesa_done / mesa_wall), 1),
+        "clock": "process_time (CPU s)",
+        "mesa_build_s": round(mesa_build, 3),
+        "ratio": round(fast / slow, 1),
+        "peer": f"sim.persons_mesa.PersonsModel (mesa {mesa.__version__}, one Agent per person)",
+        "numba": numba.__version__,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20k persons, fewer steps")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--n", type=int, default=None, help="persons (default 100000)")
+    parser.add_argument(
+        "--mesa-n", type=int, default=None, help="persons for the Mesa twin (default: n)"
+    )
+    args = parser.parse_args(argv)
+    n = args.n or (20_000 if args.quick else 100_000)
+    years, mesa_years = (5, 1) if args.quick else (10, 2)
+    result = run(n, args.mesa_n or n, years, mesa_years)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"person step, {result['n']:,} persons, same logic, same machine ({result['cpus']} cpus)")
+    print(f"{'path':<34}{'persons':>10}{'steps':>7}{'CPU s/step':>12}{'person-steps/s':>17}")
+    print(
+        f"{'numba arrays (sim.demography)':<34}{result['n']:>10,}{years:>7}"
+        f"{result['numba_s_per_step']:>12.4f}{result['numba_person_steps_per_s']:>17,}"
+    )
+    print(
+        f"{'plain Mesa (sim.persons_mesa)':<34}{result['mesa_n']:>10,}{mesa_years:>7}"
+        f"{result['mesa_s_per_step']:>12.3f}{result['mesa_person_steps_per_s']:>17,}"
+    )
+    print(
+        f"ratio (numba / Mesa): {result['ratio']:.0f}x CPU time, {result['ratio_wall']:.0f}x wall"
+        f" (Mesa build {result['mesa_build_s']} CPU s, not in the ratio)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,416 @@
+"""One simulated year of demography on the person arrays.
+
+:class:`DemographyRates` holds the city's rates (``demography_rates`` layer) with the
+scenario's parameters applied; :func:`step_demography` moves a :class:`Persons`
+population through one year: deaths, births, out-migration, ageing, residential mobility
+between zones, in-migration and the households that move into newly built dwellings.
+The per-person loops are numba kernels in :mod:`sim.kernels.demography`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.errors import GeodataError
+from sim.kernels.demography import (
+    DIED,
+    LEFT,
+    MOTHER,
+    children_follow,
+    event_thresholds,
+    move_households,
+    place_households,
+    sex_age_counts,
+    survive_and_age,
+    vital_events,
+)
+from sim.population import (
+    ADULT_AGE,
+    MAX_AGE,
+    N_SIZES,
+    SEXES,
+    Persons,
+    fit_households,
+    household_table,
+)
+from sim.scenario import Parameters
+
+SEX_RATIO_AT_BIRTH = 1.05
+"""Male births per female birth."""
+FAMILY_HEAD_AGES = (25, 39)
+"""Age range of the heads of households moving into new dwellings (young families)."""
+FAMILY_CHILD_MAX_AGE = 10
+FAMILY_PARTNER_SHARE = 0.85
+"""Share of new-dwelling households that are couples (the rest single parents or singles)."""
+
+_N_CELLS = 2 * (MAX_AGE + 1)
+
+
+@dataclass
+class DemographyRates:
+    """The city's demographic rates with a scenario's parameters applied.
+
+    Attributes
+    ----------
+    qx
+        (2, 101) one-year death probability by sex and age, times the mortality multiplier.
+    asfr
+        (101,) births per woman-year by age, rescaled to the scenario's TFR when it gives
+        one (before the fertility multiplier and birth index, see :meth:`fertility_factor`).
+    migration_profile
+        (2, 101) relative propensity to migrate by sex and age.
+    household_shares
+        (6,) share of households by size 1..6+ in the whole city (arriving households).
+    fertility_multiplier
+        The scenario's constant fertility multiplier.
+    birth_index_years, birth_index_values
+        The scenario's birth index (fertility multiplier by calendar year), sorted by year.
+    in_migration_rate, out_migration_rate, residential_mobility_rate
+        Per year: arrivals and departures as shares of the population, and the share of
+        households moving zone.
+    """
+
+    qx: np.ndarray
+    asfr: np.ndarray
+    migration_profile: np.ndarray
+    household_shares: np.ndarray
+    fertility_multiplier: float = 1.0
+    birth_index_years: np.ndarray | None = None
+    birth_index_values: np.ndarray | None = None
+    in_migration_rate: float = 0.012
+    out_migration_rate: float = 0.010
+    residential_mobility_rate: float = 0.08
+
+    @classmethod
+    def from_city(cls, city: Any, params: Parameters | None = None) -> DemographyRates:
+        """Rates from ``city.rates`` (and ``city.households``) with ``params`` applied.
+
+        Parameters
+        ----------
+        city
+            A :class:`sim.city.City`.
+        params
+            Scenario parameters; defaults when omitted.
+
+        Raises
+        ------
+        GeodataError
+            When the rates table lacks a column or holds an impossible value.
+        """
+        params = params or Parameters()
+        qx, asfr, profile = rate_arrays(city.rates)
+        if params.tfr is not None:
+            if asfr.sum() <= 0:
+                msg = "layer 'demography_rates': asfr is zero at every age; cannot rescale to tfr"
+                raise GeodataError(msg)
+            asfr = asfr * (params.tfr / asfr.sum())
+        sizes = household_table(city).sum(axis=0)
+        shares = sizes / sizes.sum() if sizes.sum() > 0 else np.full(N_SIZES, 1.0 / N_SIZES)
+        years = np.array(sorted(params.birth_index), dtype=np.float64)
+        values = np.array([params.birth_index[int(y)] for y in years], dtype=np.float64)
+        return cls(
+            qx=np.clip(qx * params.mortality_multiplier, 0.0, 1.0),
+            asfr=asfr,
+            migration_profile=profile,
+            household_shares=shares,
+            fertility_multiplier=params.fertility_multiplier,
+            birth_index_years=years if len(years) else None,
+            birth_index_values=values if len(years) else None,
+            in_migration_rate=params.in_migration_rate,
+            out_migration_rate=params.out_migration_rate,
+            residential_mobility_rate=params.residential_mobility_rate,
+        )
+
+    def fertility_factor(self, year: int) -> float:
+        """The multiplier on :attr:`asfr` in ``year``: fertility multiplier × birth index.
+
+        The birth index is interpolated linearly between its years and holds the nearest
+        value outside them; without one it is 1.
+        """
+        index = 1.0
+        if self.birth_index_years is not None:
+            index = float(np.interp(year, self.birth_index_years, self.birth_index_values))
+        return self.fertility_multiplier * index
+
+    def asfr_for(self, year: int) -> np.ndarray:
+        """(101,) births per woman-year by age in ``year`` (at most 1)."""
+        return np.minimum(self.asfr * self.fertility_factor(year), 1.0)
+
+    def tfr(self, year: int) -> float:
+        """Total fertility rate in ``year``."""
+        return float(self.asfr_for(year).sum())
+
+    def out_probability(self, hist: np.ndarray) -> np.ndarray:
+        """(2, 101) departure probability by sex and age for a population with ``hist``.
+
+        Proportional to the migration profile and scaled so the expected departures are
+        ``out_migration_rate`` × population.
+        """
+        mean = (self.migration_profile * hist).sum() / max(hist.sum(), 1)
+        if mean <= 0:
+            return np.zeros_like(self.migration_profile)
+        return np.minimum(self.out_migration_rate * self.migration_profile / mean, 1.0)
+
+    def arrival_shares(self, hist: np.ndarray) -> np.ndarray:
+        """(2, 101) sex × age distribution of arrivals: profile × current age structure."""
+        w = self.migration_profile * hist
+        if w.sum() <= 0:
+            w = self.migration_profile.copy()
+        return w / w.sum()
+
+
+def rate_arrays(rates: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(qx (2,101), asfr (101,), migration_profile (2,101)) from a ``demography_rates`` table.
+
+    Raises
+    ------
+    GeodataError
+        Missing column, unknown sex, age outside 0..100, negative value, qx above 1, or
+        no migration profile at all.
+    """
+    cols = ["age", "sex", "asfr", "qx", "migration_profile"]
+    missing = [c for c in cols if c not in rates.columns]
+    if missing:
+        msg = f"layer 'demography_rates': missing columns {missing}; required {cols}"
+        raise GeodataError(msg)
+    age = rates["age"].to_numpy()
+    sex = np.array([SEXES.index(s) if s in SEXES else -1 for s in rates["sex"]])
+    bad = (sex < 0) | (age < 0) | (age > MAX_AGE)
+    for col in ("asfr", "qx", "migration_profile"):
+        bad |= ~(rates[col].to_numpy(dtype=np.float64) >= 0)
+    bad |= rates["qx"].to_numpy(dtype=np.float64) > 1
+    if bad.any():
+        row = rates[bad].iloc[0].to_dict()
+        msg = (
+            f"layer 'demography_rates': bad row {row}; sex must be 'male'/'female', age "
+            f"0..{MAX_AGE}, asfr/qx/migration_profile >= 0 and qx <= 1"
+        )
+        raise GeodataError(msg)
+    qx = np.zeros((2, MAX_AGE + 1))
+    fert = np.zeros((2, MAX_AGE + 1))
+    profile = np.zeros((2, MAX_AGE + 1))
+    qx[sex, age] = rates["qx"].to_numpy(dtype=np.float64)
+    fert[sex, age] = rates["asfr"].to_numpy(dtype=np.float64)
+    profile[sex, age] = rates["migration_profile"].to_numpy(dtype=np.float64)
+    if profile.sum() <= 0:
+        msg = "layer 'demography_rates': migration_profile is zero everywhere"
+        raise GeodataError(msg)
+    return qx, fert[1], profile
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def sex_age_histogram(persons: Persons) -> np.ndarray:
+    """(2, 101) persons by sex and age."""
+    return sex_age_counts(persons.sex, persons.age, MAX_AGE + 1)
+
+
+def _random_round(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    base = np.floor(x)
+    return (base + (rng.random(x.shape) < x - base)).astype(np.int64)
+
+
+def arrivals(
+    n: int, shares: np.ndarray, rates: DemographyRates, first_id: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``n`` arriving persons, grouped in households by :func:`sim.population.fit_households`.
+
+    Parameters
+    ----------
+    n
+        Persons arriving.
+    shares
+        (2, 101) sex × age distribution of the arrivals (:meth:`DemographyRates.arrival_shares`).
+    rates
+        Supplies the household size shares of the city.
+    first_id
+        First household id; ids are consecutive.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    tuple
+        ``(age, sex, household, n_households)``; a group of arrivals without any adult
+        (only possible for a handful of persons) is headed by its oldest member.
+    """
+    cdf = np.cumsum(shares.ravel())
+    cell = np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), _N_CELLS - 1)
+    age = (cell % (MAX_AGE + 1)).astype(np.int16)
+    sex = (cell // (MAX_AGE + 1)).astype(np.int8)
+    mean_size = (rates.household_shares * np.arange(1, N_SIZES + 1)).sum()
+    targets = rates.household_shares[None, :] * (n / mean_size)
+    household = fit_households(np.zeros(n, np.int64), age, targets, rng, first_id)
+    n_hh = int(household.max()) + 1 - first_id if n else 0
+    return age, sex, household, n_hh
+
+
+def young_families(
+    n_households: np.ndarray,
+    first_id: int,
+    rng: np.random.Generator,
+    mean_size: float | np.ndarray = 3.1,
+) -> Persons:
+    """Households moving into new dwellings: heads 25–39, partners, children 0–10.
+
+    Parameters
+    ----------
+    n_households
+        int (Z,) households per zone index.
+    first_id
+        First household id; ids are consecutive.
+    rng
+        Random generator.
+    mean_size
+        Target mean household size, scalar or (Z,) per zone (children are Poisson with the
+        mean the heads and partners leave).
+
+    Returns
+    -------
+    Persons
+        Heads first, then partners, then children.
+    """
+    zone_hh = np.repeat(np.arange(len(n_households), dtype=np.int32), n_households)
+    k = len(zone_hh)
+    ids = np.arange(first_id, first_id + k, dtype=np.int32)
+    lo, hi = FAMILY_HEAD_AGES
+    head_age = rng.integers(lo, hi + 1, size=k)
+    head_sex = rng.integers(0, 2, size=k)
+    couple = rng.random(k) < FAMILY_PARTNER_SHARE
+    partner_age = np.maximum(head_age + np.rint(rng.normal(0.0, 3.0, k)), ADULT_AGE)[couple]
+    size = np.broadcast_to(np.asarray(mean_size, dtype=np.float64), n_households.shape)[zone_hh]
+    n_kids = rng.poisson(np.maximum(size - 1.0 - FAMILY_PARTNER_SHARE, 0.0))
+    kid_of = np.repeat(np.arange(k), n_kids)
+    kid_max = np.minimum(FAMILY_CHILD_MAX_AGE, head_age[kid_of] - 18)
+    kid_age = np.floor(rng.random(len(kid_of)) * (kid_max + 1))
+    return Persons.new(
+        np.concatenate([head_age, partner_age, kid_age]),
+        np.concatenate([head_sex, 1 - head_sex[couple], rng.integers(0, 2, len(kid_of))]),
+        np.concatenate([zone_hh, zone_hh[couple], zone_hh[kid_of]]),
+        np.concatenate([ids, ids[couple], ids[kid_of]]),
+    )
+
+
+# --------------------------------------------------------------------------- the year
+
+
+def step_demography(
+    persons: Persons,
+    rates: DemographyRates,
+    year: int,
+    *,
+    dwellings: np.ndarray,
+    attractiveness: np.ndarray,
+    new_dwellings: np.ndarray | None = None,
+    new_dwelling_occupancy: float | np.ndarray = 0.9,
+    new_household_size: float | np.ndarray = 3.1,
+    rng: np.random.Generator,
+) -> tuple[Persons, dict[str, int]]:
+    """Move the population through one simulated year.
+
+    In order: deaths (``qx`` by sex and age); births to women who stay (ASFR of ``year``,
+    child in the mother's household, sex ratio 1.05); out-migration by the migration
+    profile, minors following when no adult of their household stays; ageing (ages are
+    capped at 100); residential mobility of households between zones; in-migration
+    (Poisson(rate × population) persons with ages from profile × age structure, formed
+    into households and placed by vacant dwellings × attractiveness); and young families
+    moving into the dwellings delivered this year.
+
+    Parameters
+    ----------
+    persons
+        The population at the reference date of ``year``; not modified.
+    rates
+        Rates with the scenario's parameters applied.
+    year
+        The calendar year simulated (selects the birth index).
+    dwellings
+        (Z,) dwelling stock per zone index at the start of the year, without this year's
+        ``new_dwellings``; vacant = dwellings - households.
+    attractiveness
+        (Z,) zone attractiveness (>= 0) for arrivals and movers.
+    new_dwellings
+        (Z,) dwellings delivered this year; ``new_dwellings × new_dwelling_occupancy``
+        households of young families (randomly rounded) move in from outside the city.
+    new_dwelling_occupancy
+        Share of new dwellings occupied in their first year (scalar or (Z,)).
+    new_household_size
+        Mean size of the households moving into new dwellings (scalar or (Z,)).
+    rng
+        Random generator; the same seed gives identical output.
+
+    Returns
+    -------
+    tuple[Persons, dict[str, int]]
+        The population one year later, and counts: births, deaths, in_migrants,
+        out_migrants, movers (persons whose home zone changed), new_housing_residents.
+    """
+    n_zones = len(dwellings)
+    weight = np.asarray(attractiveness, dtype=np.float64)
+    if weight.shape != (n_zones,) or not (weight >= 0).all():
+        msg = f"attractiveness must be {n_zones} values >= 0, got {weight!r}"
+        raise ValueError(msg)
+    if weight.sum() <= 0:
+        weight = np.ones(n_zones)
+    n = len(persons)
+    hist = sex_age_histogram(persons)
+
+    # deaths, births, departures
+    thresholds = event_thresholds(rates.qx, rates.asfr_for(year), rates.out_probability(hist))
+    fate = vital_events(persons.age, persons.sex, thresholds, rng.random(n, dtype=np.float32))
+    n_ids = persons.next_household_id()
+    fates = children_follow(fate, persons.age, persons.household, n_ids, ADULT_AGE)
+    n_births = int(fates[MOTHER])
+    stats = {"births": n_births, "deaths": int(fates[DIED]), "out_migrants": int(fates[LEFT])}
+    p = persons
+    pop = Persons(
+        *survive_and_age(
+            fate,
+            p.age,
+            p.sex,
+            p.zone,
+            p.household,
+            p.work_zone,
+            p.school,
+            rng.random(n_births, dtype=np.float32),
+            SEX_RATIO_AT_BIRTH / (1.0 + SEX_RATIO_AT_BIRTH),
+            MAX_AGE,
+        )
+    )
+
+    # residential mobility between zones
+    movers, vacant = move_households(
+        pop.zone,
+        pop.household,
+        n_ids,
+        np.asarray(dwellings, dtype=np.float64),
+        weight,
+        rates.residential_mobility_rate,
+        rng.random(n_ids, dtype=np.float32),
+    )
+    stats["movers"] = movers
+
+    # in-migration into vacant dwellings
+    n_in = int(rng.poisson(rates.in_migration_rate * n))
+    first_id = n_ids
+    age, sex, hh, n_hh = arrivals(n_in, rates.arrival_shares(hist), rates, first_id, rng)
+    hh_zone = place_households(vacant, weight, rng.random(n_hh))
+    incomers = Persons.new(age, sex, hh_zone[hh - first_id], hh)
+    stats["in_migrants"] = n_in
+
+    # young families into this year's new dwellings
+    parts = [pop, incomers]
+    if new_dwellings is not None:
+        n_new = _random_round(
+            np.asarray(new_dwellings, dtype=np.float64) * new_dwelling_occupancy, rng
+        )
+        families = young_families(n_new, first_id + n_hh, rng, new_household_size)
+        parts.append(families)
+        stats["new_housing_residents"] = len(families)
+    else:
+        stats["new_housing_residents"] = 0
+    return Persons.concat(parts), stats

@@ -1,0 +1,479 @@
+"""Yearly demography: kernels against their twins, rates, the step, and the plain-Mesa twin."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from test_population import fake_city
+
+from sim.demography import DemographyRates, sex_age_histogram, step_demography, young_families
+from sim.errors import GeodataError
+from sim.kernels.demography import (
+    DIED,
+    LEFT,
+    MOTHER,
+    STAY,
+    children_follow,
+    event_thresholds,
+    move_households,
+    place_households,
+    sex_age_counts,
+    survive_and_age,
+    vital_events,
+)
+from sim.persons_mesa import PersonsModel
+from sim.population import Persons, synthesize
+from sim.scenario import Parameters
+
+DEFAULT_CITY = Path(__file__).resolve().parents[1] / "geodata" / "default_city.gpkg"
+P_MIN = 1e-3  # significance level of the twin tests
+
+
+def _random_persons(n: int, n_households: int, n_zones: int, seed: int) -> Persons:
+    rng = np.random.default_rng(seed)
+    household = rng.integers(0, n_households, n)
+    hz = rng.integers(0, n_zones, n_households)
+    return Persons.new(rng.integers(0, 101, n), rng.integers(0, 2, n), hz[household], household)
+
+
+def _setting(city):
+    return {
+        "dwellings": city.zones["dwellings"].to_numpy(float),
+        "attractiveness": city.zones["attractiveness"].to_numpy(float),
+    }
+
+
+# --------------------------------------------------------------------------- kernels vs twins
+
+
+def test_vital_events_matches_numpy_twin():
+    p = _random_persons(20_000, 6000, 4, seed=1)
+    rng = np.random.default_rng(2)
+    qx, p_out = rng.uniform(0, 0.3, (2, 101)), rng.uniform(0, 0.3, (2, 101))
+    qx[:, 100] = 1.0
+    asfr = rng.uniform(0, 0.3, 101)
+    u = rng.random(len(p), dtype=np.float32)
+    got = vital_events(p.age, p.sex, event_thresholds(qx, asfr, p_out), u)
+    q, out = qx[p.sex, p.age], p_out[p.sex, p.age]
+    fert = np.where(p.sex == 1, asfr[p.age], 0.0)
+    died = u < q
+    left = ~died & (u < q + (1 - q) * out)
+    mother = ~died & ~left & (u < q + (1 - q) * out + (1 - q) * (1 - out) * fert)
+    want = np.select([died, left, mother], [DIED, LEFT, MOTHER], STAY)
+    np.testing.assert_array_equal(got, want)
+    assert set(np.unique(got)) == {STAY, DIED, LEFT, MOTHER}
+    assert (got[p.age == 100] == DIED).all()
+
+
+def test_vital_event_frequencies_match_their_probabilities():
+    """One uniform number decides three events: each must keep its own probability."""
+    n = 400_000
+    age, sex = np.full(n, 30, np.int16), np.ones(n, np.int8)
+    thresholds = event_thresholds(np.full((2, 101), 0.1), np.full(101, 0.3), np.full((2, 101), 0.2))
+    u = np.random.default_rng(3).random(n, dtype=np.float32)
+    counts = np.bincount(vital_events(age, sex, thresholds, u), minlength=4)
+    expected = n * np.array([0.9 * 0.8 * 0.7, 0.1, 0.9 * 0.2, 0.9 * 0.8 * 0.3])
+    assert stats.chisquare(counts, expected).pvalue > P_MIN
+
+
+def test_sex_age_counts_matches_bincount():
+    p = _random_persons(10_000, 3000, 2, seed=12)
+    want = np.bincount(p.sex * 101 + p.age, minlength=202).reshape(2, 101)
+    np.testing.assert_array_equal(sex_age_counts(p.sex, p.age, 101), want)
+
+
+def test_children_follow_matches_pandas_twin():
+    p = _random_persons(5000, 1500, 3, seed=3)
+    fate = np.random.default_rng(4).choice(
+        [STAY, DIED, LEFT, MOTHER], len(p), p=[0.5, 0.1, 0.3, 0.1]
+    )
+    fate = fate.astype(np.int8)
+    frame = pd.DataFrame({"h": p.household, "adult": p.age >= 20, "fate": fate})
+    adults = frame[frame["adult"]]
+    left = adults[adults["fate"] == LEFT].groupby("h").size()
+    stay = adults[adults["fate"].isin([STAY, MOTHER])].groupby("h").size()
+    follow = (
+        ~frame["adult"]
+        & frame["fate"].isin([STAY, MOTHER])
+        & frame["h"].map(left).fillna(0).gt(0)
+        & frame["h"].map(stay).fillna(0).eq(0)
+    ).to_numpy()
+    want = np.where(follow, LEFT, fate)
+    counts = children_follow(fate, p.age, p.household, p.next_household_id(), 20)
+    np.testing.assert_array_equal(fate, want)
+    np.testing.assert_array_equal(counts, np.bincount(want, minlength=4))
+    assert follow.sum() > 0
+
+
+def test_survive_and_age_matches_numpy_twin():
+    p = _random_persons(3000, 900, 3, seed=5)
+    p.work_zone[:] = np.arange(len(p)) % 7
+    fate = np.random.default_rng(6).choice([STAY, DIED, LEFT, MOTHER], len(p)).astype(np.int8)
+    n_born = int((fate == MOTHER).sum())
+    u_sex = np.random.default_rng(7).random(n_born, dtype=np.float32)
+    out = survive_and_age(
+        fate, p.age, p.sex, p.zone, p.household, p.work_zone, p.school, u_sex, 0.5, 100
+    )
+    keep = (fate == STAY) | (fate == MOTHER)
+    moms = fate == MOTHER
+    want = [
+        np.concatenate([np.minimum(p.age[keep] + 1, 100), np.zeros(n_born)]),
+        np.concatenate([p.sex[keep], (u_sex >= 0.5).astype(int)]),
+        np.concatenate([p.zone[keep], p.zone[moms]]),
+        np.concatenate([p.household[keep], p.household[moms]]),
+        np.concatenate([p.work_zone[keep], -np.ones(n_born)]),
+        np.concatenate([p.school[keep], -np.ones(n_born)]),
+    ]
+    for got, expected in zip(out, want, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert (p.age == 100).any() and out[0].max() == 100
+
+
+def _place_twin(vacant, weight, u):
+    vacant = list(vacant)
+    out = []
+    for draw in u:
+        w = [max(v, 0.0) * a for v, a in zip(vacant, weight, strict=True)]
+        if sum(w) <= 0:
+            w = list(weight)
+        target, acc = draw * sum(w), 0.0
+        chosen = max(z for z in range(len(w)) if w[z] > 0)
+        for z, wz in enumerate(w):
+            if wz > 0:
+                acc += wz
+                if target < acc:
+                    chosen = z
+                    break
+        out.append(chosen)
+        vacant[chosen] -= 1.0
+    return out, vacant
+
+
+def test_place_households_matches_twin_and_fills_vacancies_first():
+    vacant = np.array([3.0, 0.0, 5.0, 2.0])
+    weight = np.array([1.0, 5.0, 0.5, 0.0])
+    u = np.random.default_rng(8).random(30)
+    want, left = _place_twin(vacant, weight, u)
+    got = place_households(vacant, weight, u)
+    assert got.tolist() == want and vacant.tolist() == left
+    # the 8 weighted vacancies fill first (zone 3 has weight 0), then by weight alone
+    assert sorted(got[:8].tolist()) == [0, 0, 0, 2, 2, 2, 2, 2]
+    assert 3 not in got
+
+
+def test_move_households_matches_twin():
+    p = _random_persons(4000, 1200, 5, seed=9)
+    n_ids = p.next_household_id()
+    rng = np.random.default_rng(10)
+    dwellings = np.array([300.0, 250, 200, 260, 400])
+    weight = np.array([1.0, 2.0, 0.5, 1.0, 1.5])
+    u = rng.random(n_ids, dtype=np.float32)
+    # twin
+    hz = np.full(n_ids, -1)
+    hz[p.household] = p.zone
+    exists = hz >= 0
+    vacant = np.maximum(dwellings - np.bincount(hz[exists], minlength=5), 0)
+    moving = np.flatnonzero(exists & (u < 0.2))
+    vacant += np.bincount(hz[moving], minlength=5)
+    dest, vacant_left = _place_twin(vacant, weight, u[moving].astype(np.float64) / 0.2)
+    new_hz = hz.copy()
+    new_hz[moving] = dest
+    want_zone = new_hz[p.household]
+    zone = p.zone.copy()
+    moved, vacant_got = move_households(zone, p.household, n_ids, dwellings, weight, 0.2, u)
+    np.testing.assert_array_equal(zone, want_zone)
+    np.testing.assert_allclose(vacant_got, vacant_left)
+    assert moved == np.count_nonzero(want_zone != p.zone) > 0
+
+
+# --------------------------------------------------------------------------- rates
+
+
+def test_rates_apply_scenario_parameters():
+    city = fake_city(n_zones=2, persons_per_zone=500)
+    base = DemographyRates.from_city(city)
+    assert base.tfr(2024) == pytest.approx(1.2)
+    params = Parameters(
+        tfr=1.5,
+        fertility_multiplier=0.8,
+        birth_index={2016: 1.0, 2024: 0.6},
+        mortality_multiplier=4.0,
+    )
+    rates = DemographyRates.from_city(city, params)
+    assert rates.asfr.sum() == pytest.approx(1.5)
+    assert rates.fertility_factor(2020) == pytest.approx(0.8 * 0.8)
+    assert rates.fertility_factor(2010) == pytest.approx(0.8)
+    assert rates.fertility_factor(2030) == pytest.approx(0.8 * 0.6)
+    assert rates.tfr(2030) == pytest.approx(1.5 * 0.48)
+    np.testing.assert_allclose(rates.qx, np.minimum(4 * base.qx, 1.0))
+    assert rates.qx.max() == 1.0
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "match"),
+    [("qx", 1.5, "qx <= 1"), ("asfr", -0.1, ">= 0"), ("sex", "x", "'male'/'female'")],
+)
+def test_bad_rates_raise_clear_errors(column, value, match):
+    city = fake_city(n_zones=1, persons_per_zone=100)
+    city.rates.loc[5, column] = value
+    with pytest.raises(GeodataError, match=match):
+        DemographyRates.from_city(city)
+
+
+def test_missing_rate_column_is_named():
+    city = fake_city(n_zones=1, persons_per_zone=100)
+    city.rates = city.rates.drop(columns="migration_profile")
+    with pytest.raises(GeodataError, match="migration_profile"):
+        DemographyRates.from_city(city)
+
+
+# --------------------------------------------------------------------------- the step
+
+
+def test_without_events_the_step_only_ages():
+    city = fake_city(n_zones=3, persons_per_zone=2000)
+    p = synthesize(city, np.random.default_rng(0))
+    params = Parameters(
+        fertility_multiplier=0,
+        mortality_multiplier=0,
+        in_migration_rate=0,
+        out_migration_rate=0,
+        residential_mobility_rate=0,
+    )
+    rates = DemographyRates.from_city(city, params)
+    q, counts = step_demography(p, rates, 2024, rng=np.random.default_rng(1), **_setting(city))
+    assert set(counts.values()) == {0}
+    np.testing.assert_array_equal(q.age, np.minimum(p.age + 1, 100))
+    for name in ("sex", "zone", "household", "work_zone", "school"):
+        np.testing.assert_array_equal(getattr(q, name), getattr(p, name))
+
+
+def test_step_is_seeded_and_counts_add_up():
+    city = fake_city()
+    p = synthesize(city, np.random.default_rng(0))
+    rates = DemographyRates.from_city(city)
+    new = np.zeros(len(city.zones))
+    new[1] = 200
+    kw = {"new_dwellings": new, **_setting(city)}
+    a, ca = step_demography(p, rates, 2024, rng=np.random.default_rng(3), **kw)
+    b, cb = step_demography(p, rates, 2024, rng=np.random.default_rng(3), **kw)
+    assert ca == cb and all(type(v) is int for v in ca.values())
+    for name in ("age", "sex", "zone", "household"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    grown = ca["births"] - ca["deaths"] - ca["out_migrants"]
+    grown += ca["in_migrants"] + ca["new_housing_residents"]
+    assert len(a) == len(p) + grown
+    hz = np.full(a.next_household_id(), -1)
+    hz[a.household] = a.zone
+    assert (hz[a.household] == a.zone).all()  # a household lives in one zone
+
+
+def test_event_counts_match_their_expectations():
+    city = fake_city(n_zones=8, persons_per_zone=25_000)
+    p = synthesize(city, np.random.default_rng(0))
+    rates = DemographyRates.from_city(city)
+    _, c = step_demography(p, rates, 2024, rng=np.random.default_rng(11), **_setting(city))
+    q = rates.qx[p.sex, p.age]
+    out = rates.out_probability(sex_age_histogram(p))[p.sex, p.age]
+    fert = np.where(p.sex == 1, rates.asfr_for(2024)[p.age], 0.0) * (1 - q) * (1 - out)
+    for observed, prob in ((c["deaths"], q), (c["births"], fert)):
+        mean, sd = prob.sum(), np.sqrt((prob * (1 - prob)).sum())
+        assert abs(observed - mean) < 4 * sd, (observed, mean)
+    leave = ((1 - q) * out).sum()
+    assert leave - 4 * np.sqrt(leave) < c["out_migrants"] < 1.03 * leave + 4 * np.sqrt(leave)
+    arrive = rates.in_migration_rate * len(p)
+    assert abs(c["in_migrants"] - arrive) < 4 * np.sqrt(arrive)
+    assert c["movers"] > 0.5 * rates.residential_mobility_rate * len(p)
+
+
+def test_new_dwellings_bring_young_families():
+    city = fake_city(n_zones=4, persons_per_zone=3000)
+    p = synthesize(city, np.random.default_rng(0))
+    rates = DemographyRates.from_city(city, Parameters(in_migration_rate=0))
+    new = np.array([0.0, 0.0, 1000.0, 0.0])
+    q, c = step_demography(
+        p,
+        rates,
+        2024,
+        new_dwellings=new,
+        new_dwelling_occupancy=0.9,
+        rng=np.random.default_rng(2),
+        **_setting(city),
+    )
+    fam = q.take(np.arange(len(q) - c["new_housing_residents"], len(q)))
+    n_hh = len(np.unique(fam.household))
+    assert abs(n_hh - 900) < 4 * np.sqrt(90)
+    assert 2.8 < len(fam) / n_hh < 3.4
+    assert (fam.zone == 2).all()
+    adults, kids = fam.age[fam.age >= 18], fam.age[fam.age < 18]
+    assert adults.min() >= 20 and np.median(adults) < 40 and kids.max() <= 10
+    assert len(kids) > 0.25 * len(fam)  # an estate brings a wave of pupils
+
+
+def test_family_size_per_zone():
+    fam = young_families(np.array([0, 3000, 3000]), 100, np.random.default_rng(5), [3.0, 2.2, 4.0])
+    assert fam.household.min() == 100 and len(np.unique(fam.household)) == 6000
+    for zone, size in ((1, 2.2), (2, 4.0)):
+        assert len(fam.household[fam.zone == zone]) / 3000 == pytest.approx(size, abs=0.08)
+
+
+def test_unattractive_zone_receives_nobody():
+    city = fake_city(n_zones=4, persons_per_zone=3000)
+    city.zones["attractiveness"] = [1.0, 1.0, 1.0, 0.0]
+    p = synthesize(city, np.random.default_rng(0))
+    rates = DemographyRates.from_city(city, Parameters(residential_mobility_rate=0.3))
+    q, c = step_demography(p, rates, 2024, rng=np.random.default_rng(4), **_setting(city))
+    assert c["movers"] > 0
+    before = set(p.household[p.zone == 3].tolist())
+    assert set(q.household[q.zone == 3].tolist()) <= before
+    assert (q.zone == 3).sum() < (p.zone == 3).sum()
+
+
+def test_default_city_year_is_plausible():
+    """450k people, Chile's TFR ~1.2: births ~4k (crude birth rate ~8.7 per 1000 in 2023)."""
+    if not DEFAULT_CITY.exists():
+        pytest.skip("default city not built")
+    from sim.city import load_city
+
+    city = load_city(DEFAULT_CITY)
+    p = synthesize(city, np.random.default_rng(0))
+    rates = DemographyRates.from_city(city)
+    setting = {
+        "dwellings": city.zones["dwellings"].to_numpy(float),
+        "attractiveness": city.zones["attractiveness"].to_numpy(float),
+    }
+    _, c = step_demography(p, rates, 2024, rng=np.random.default_rng(1), **setting)
+    per_1000 = {k: 1000 * v / len(p) for k, v in c.items()}
+    assert 6 < per_1000["births"] < 13
+    assert 4 < per_1000["deaths"] < 10
+    assert 0.5 * rates.in_migration_rate * 1000 < per_1000["in_migrants"] < 20
+
+
+# --------------------------------------------------------------------------- the Mesa twin
+
+YEARS = 3
+
+
+def _run_numba(p, rates, city, seed):
+    rng = np.random.default_rng(seed)
+    totals = dict.fromkeys(("births", "deaths", "out_migrants", "in_migrants", "movers"), 0)
+    for year in range(2024, 2024 + YEARS):
+        p, c = step_demography(p, rates, year, rng=rng, **_setting(city))
+        for key in totals:
+            totals[key] += c[key]
+    return p, totals
+
+
+def _run_mesa(p, rates, city, seed):
+    model = PersonsModel(p, rates, rng=seed, start_year=2024, **_setting(city))
+    for _ in range(YEARS):
+        model.step()
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert len(frame) == YEARS and frame["population"].iloc[-1] == len(model.agents)
+    totals = {k: int(frame[k].sum()) for k in ("births", "deaths", "out_migrants", "in_migrants")}
+    totals["movers"] = int(frame["movers"].sum())
+    return model.to_persons(), totals
+
+
+def _same_rate(a: int, b: int) -> float:
+    """Two-sided p-value that two Poisson counts with equal exposure share one rate."""
+    return stats.binomtest(a, a + b, 0.5).pvalue
+
+
+def _same_distribution(x: np.ndarray, y: np.ndarray, bins: np.ndarray) -> float:
+    table = np.vstack([np.histogram(x, bins)[0], np.histogram(y, bins)[0]])
+    table = table[:, table.min(axis=0) > 0]
+    return stats.chi2_contingency(table)[1]
+
+
+@pytest.fixture(scope="module")
+def twin_start():
+    city = fake_city(n_zones=5, persons_per_zone=5000)
+    p = synthesize(city, np.random.default_rng(0))
+    return city, p, DemographyRates.from_city(city)
+
+
+@pytest.fixture(scope="module")
+def numba_run(twin_start):
+    city, p, rates = twin_start
+    return _run_numba(p, rates, city, seed=21)
+
+
+def test_mesa_twin_gives_the_same_statistics(twin_start, numba_run):
+    city, p, rates = twin_start
+    fast, fast_counts = numba_run
+    slow, slow_counts = _run_mesa(p, rates, city, seed=22)
+    for key in ("births", "deaths", "out_migrants", "in_migrants", "movers"):
+        assert _same_rate(fast_counts[key], slow_counts[key]) > P_MIN, key
+    assert _same_distribution(fast.zone, slow.zone, np.arange(6)) > P_MIN
+    assert _same_distribution(fast.sex, slow.sex, np.arange(3)) > P_MIN
+
+
+def test_the_twin_test_detects_a_wrong_rate(twin_start, numba_run):
+    city, p, rates = twin_start
+    _, fast_counts = numba_run
+    wrong = replace(rates, asfr=1.4 * rates.asfr, qx=np.minimum(1.5 * rates.qx, 1.0))
+    _, slow_counts = _run_mesa(p, wrong, city, seed=22)
+    assert _same_rate(fast_counts["births"], slow_counts["births"]) < P_MIN
+    assert _same_rate(fast_counts["deaths"], slow_counts["deaths"]) < P_MIN
+
+
+# With one process switched on, the change between the aged start and the end of the year is
+# that process's events by age: independent samples that a chi-square test can compare.
+ONE_PROCESS = {
+    "deaths": {"mortality_multiplier": 5.0},
+    "out_migrants": {"out_migration_rate": 0.1},
+    "in_migrants": {"in_migration_rate": 0.1},
+}
+NOTHING = {
+    "fertility_multiplier": 0.0,
+    "mortality_multiplier": 0.0,
+    "in_migration_rate": 0.0,
+    "out_migration_rate": 0.0,
+    "residential_mobility_rate": 0.0,
+}
+AGE_BANDS = np.arange(0, 106, 5)
+
+
+def _event_ages(start: Persons, end: Persons) -> np.ndarray:
+    """Events per single year of age: |end - aged start| (one process at a time)."""
+    aged = np.bincount(np.minimum(start.age + 1, 100), minlength=101)
+    return np.abs(np.bincount(end.age, minlength=101) - aged)
+
+
+def _band_table(*event_ages: np.ndarray) -> np.ndarray:
+    table = np.vstack([np.add.reduceat(e, AGE_BANDS[:-1]) for e in event_ages])
+    return table[:, table.min(axis=0) >= 5]
+
+
+def _one_year(p, rates, city, seed, mesa):
+    if mesa:
+        model = PersonsModel(p, rates, rng=seed, start_year=2024, **_setting(city))
+        model.step()
+        return model.to_persons()
+    return step_demography(p, rates, 2024, rng=np.random.default_rng(seed), **_setting(city))[0]
+
+
+@pytest.mark.parametrize("process", list(ONE_PROCESS))
+def test_twin_events_have_the_same_age_distribution(twin_start, process):
+    city, p, _ = twin_start
+    rates = DemographyRates.from_city(city, Parameters(**{**NOTHING, **ONE_PROCESS[process]}))
+    fast = _event_ages(p, _one_year(p, rates, city, 31, mesa=False))
+    slow = _event_ages(p, _one_year(p, rates, city, 32, mesa=True))
+    assert fast.sum() > 300
+    assert _same_rate(int(fast.sum()), int(slow.sum())) > P_MIN
+    assert stats.chi2_contingency(_band_table(fast, slow))[1] > P_MIN
+
+
+def test_the_age_test_detects_a_wrong_profile(twin_start):
+    city, p, _ = twin_start
+    rates = DemographyRates.from_city(city, Parameters(**{**NOTHING, "out_migration_rate": 0.1}))
+    flat = replace(rates, migration_profile=np.ones_like(rates.migration_profile))
+    fast = _event_ages(p, _one_year(p, rates, city, 31, mesa=False))
+    slow = _event_ages(p, _one_year(p, flat, city, 32, mesa=True))
+    assert stats.chi2_contingency(_band_table(fast, slow))[1] < P_MIN

@@ -1,0 +1,267 @@
+"""Persons arrays and their synthesis from zone marginals (sim/population.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.errors import GeodataError
+from sim.kernels.demography import fit_sizes
+from sim.population import (
+    ADULT_AGE,
+    Persons,
+    fit_households,
+    household_table,
+    population_table,
+    synthesize,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CITY = ROOT / "geodata" / "default_city.gpkg"
+BENCHMARKS = ROOT.parent / "shared" / "benchmarks" / "demography"
+
+
+def fake_city(n_zones: int = 6, persons_per_zone: int = 4000, seed: int = 0) -> SimpleNamespace:
+    """A City-like object with the tables synthesis and demography read.
+
+    Ages follow a smooth Chile-like shape; rates are a Gompertz life table, a bell-shaped
+    ASFR with TFR 1.2 and a migration profile peaking at 27.
+    """
+    rng = np.random.default_rng(seed)
+    ages = np.arange(101)
+    shape = np.exp(-(((ages - 35) / 30.0) ** 2)) + 0.3 * (ages < 60)
+    shares = np.array([0.18, 0.25, 0.23, 0.2, 0.09, 0.05])
+    per_household = (shares * np.array([1, 2, 3, 4, 5, 6.5])).sum()
+    pop_rows, hh_rows = [], []
+    for z in range(1, n_zones + 1):
+        for sex in ("male", "female"):
+            w = shape * rng.uniform(0.8, 1.2, ages.size)
+            counts = rng.multinomial(persons_per_zone // 2, w / w.sum())
+            pop_rows += [(z, sex, a, c) for a, c in enumerate(counts)]
+        n_hh = persons_per_zone / per_household
+        hh_rows += [(z, k + 1, round(n_hh * s)) for k, s in enumerate(shares)]
+    asfr = np.where((ages >= 15) & (ages < 50), np.exp(-(((ages - 30) / 6.0) ** 2)), 0.0)
+    asfr *= 1.2 / asfr.sum()
+    qx_male = np.minimum(0.0003 * np.exp(0.085 * np.maximum(ages - 20, 0)) + 0.004 * (ages == 0), 1)
+    profile = np.exp(-(((ages - 27) / 9.0) ** 2)) + 0.3 * np.exp(-(((ages - 3) / 4.0) ** 2)) + 0.05
+    rates = pd.DataFrame(
+        {
+            "age": np.tile(ages, 2),
+            "sex": ["male"] * 101 + ["female"] * 101,
+            "asfr": np.concatenate([np.zeros(101), asfr]),
+            "qx": np.concatenate([qx_male, 0.6 * qx_male]),
+            "migration_profile": np.tile(profile, 2),
+        }
+    )
+    zones = pd.DataFrame(
+        {
+            "population": persons_per_zone,
+            "dwellings": round(persons_per_zone / 2.9),
+            "attractiveness": rng.uniform(0.5, 1.5, n_zones),
+        },
+        index=pd.Index(np.arange(1, n_zones + 1), name="zone_id"),
+    )
+    return SimpleNamespace(
+        zones=zones,
+        population=pd.DataFrame(pop_rows, columns=["zone_id", "sex", "age", "persons"]),
+        households=pd.DataFrame(hh_rows, columns=["zone_id", "size", "households"]),
+        rates=rates,
+    )
+
+
+def _sizes(persons: Persons) -> np.ndarray:
+    """Households by size 1..6+ (index 0 = size 1)."""
+    per_hh = np.bincount(persons.household)
+    per_hh = np.minimum(per_hh[per_hh > 0], 6)
+    return np.bincount(per_hh, minlength=7)[1:]
+
+
+# --------------------------------------------------------------------------- Persons
+
+
+def test_persons_dtypes_take_concat():
+    p = Persons.new([5, 40, 70], [0, 1, 1], [0, 2, 1], [0, 0, 1])
+    assert (p.age.dtype, p.sex.dtype, p.zone.dtype, p.household.dtype) == (
+        np.int16,
+        np.int8,
+        np.int32,
+        np.int32,
+    )
+    assert p.work_zone.tolist() == [-1, -1, -1] and p.school.tolist() == [-1, -1, -1]
+    assert len(p) == 3 and p.next_household_id() == 2
+    q = p.take(np.array([True, False, True]))
+    assert q.age.tolist() == [5, 70] and q.zone.tolist() == [0, 1]
+    r = Persons.concat([q, p.take(np.array([1]))])
+    assert r.age.tolist() == [5, 70, 40] and r.household.tolist() == [0, 1, 0]
+    assert len(Persons.concat([])) == 0 and Persons.empty().next_household_id() == 0
+    with pytest.raises(ValueError, match="shape"):
+        Persons(np.zeros(2), np.zeros(3), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2))
+
+
+# --------------------------------------------------------------------------- fit_sizes kernel
+
+
+def _fit_sizes_twin(sizes, n_households, persons):
+    out = list(sizes)
+    start = 0
+    for h, target in zip(n_households, persons, strict=True):
+        block = out[start : start + h]
+        i = 0
+        while sum(block) < target:
+            block[i % h] += 1
+            i += 1
+        i = 0
+        while sum(block) > target:
+            if block[i % h] > 1:
+                block[i % h] -= 1
+            i += 1
+        out[start : start + h] = block
+        start += h
+    return out
+
+
+def test_fit_sizes_matches_twin():
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        n_hh = rng.integers(0, 30, size=4)
+        sizes = np.concatenate([np.sort(rng.integers(1, 7, size=h))[::-1] for h in n_hh])
+        persons = n_hh + rng.integers(0, 120, size=4) * (n_hh > 0)
+        got = fit_sizes(sizes.astype(np.int32), n_hh.astype(np.int64), persons.astype(np.int64))
+        assert got.tolist() == _fit_sizes_twin(sizes.tolist(), n_hh.tolist(), persons.tolist())
+        starts = np.concatenate(([0], np.cumsum(n_hh)))
+        for g in range(4):
+            if n_hh[g]:
+                assert got[starts[g] : starts[g + 1]].sum() == persons[g]
+        assert (got >= 1).all()
+
+
+# --------------------------------------------------------------------------- synthesis
+
+
+def test_synthesis_matches_age_sex_exactly_and_households_approximately():
+    city = fake_city()
+    p = synthesize(city, np.random.default_rng(1))
+    table = population_table(city)
+    got = np.zeros_like(table)
+    np.add.at(got, (p.zone, p.sex, p.age), 1)
+    np.testing.assert_array_equal(got, table)
+
+    target = household_table(city).sum(axis=0)
+    sizes = _sizes(p)
+    assert abs(sizes.sum() - target.sum()) <= 0.01 * target.sum()
+    np.testing.assert_allclose(sizes[:5], target[:5], rtol=0.05)
+
+    # one zone per household, an adult in every household
+    hh_zone = np.full(p.next_household_id(), -1)
+    hh_zone[p.household] = p.zone
+    assert (hh_zone[p.household] == p.zone).all()
+    oldest = np.zeros(p.next_household_id(), dtype=int)
+    np.maximum.at(oldest, p.household, p.age)
+    assert (oldest[np.unique(p.household)] >= ADULT_AGE).all()
+
+
+def test_children_live_with_adults_of_parenting_age():
+    p = synthesize(fake_city(), np.random.default_rng(2))
+    oldest = np.zeros(p.next_household_id(), dtype=int)
+    np.maximum.at(oldest, p.household, p.age)
+    child = p.age < 10
+    gap = oldest[p.household[child]] - p.age[child]
+    assert 22 <= np.median(gap) <= 40
+    # most children share their household with someone within a parent's age range
+    assert np.mean((gap >= 18) & (gap <= 50)) > 0.8
+
+
+def test_synthesis_is_seeded():
+    city = fake_city(n_zones=3, persons_per_zone=2000)
+    a = synthesize(city, np.random.default_rng(5))
+    b = synthesize(city, np.random.default_rng(5))
+    c = synthesize(city, np.random.default_rng(6))
+    for name in ("age", "sex", "zone", "household"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert not np.array_equal(a.household, c.household)
+
+
+def test_scale_replicates_the_city():
+    city = fake_city(n_zones=3, persons_per_zone=2000)
+    p = synthesize(city, np.random.default_rng(1), scale=3.0)
+    got = np.zeros((3, 2, 101), dtype=np.int64)
+    np.add.at(got, (p.zone, p.sex, p.age), 1)
+    np.testing.assert_array_equal(got, 3 * population_table(city))
+    target = 3 * household_table(city).sum(axis=0)
+    assert abs(_sizes(p).sum() - target.sum()) <= 0.01 * target.sum()
+    half = synthesize(city, np.random.default_rng(1), scale=0.5)
+    assert abs(len(half) - 3000) < 100
+
+
+def test_zone_without_adults_still_gets_a_head():
+    group = np.zeros(5, dtype=np.int64)
+    age = np.array([3, 9, 12, 15, 1], dtype=np.int16)
+    hh = fit_households(group, age, np.array([[0, 0, 0, 0, 2.0, 0]]), np.random.default_rng(0))
+    assert hh.tolist() == [0] * 5  # one household, headed by the oldest
+
+
+@pytest.mark.parametrize(
+    ("layer", "column", "value", "match"),
+    [
+        ("population", "persons", -1, "persons >= 0"),
+        ("population", "sex", "other", "sex 'male'/'female'"),
+        ("population", "zone_id", 999, "zone_id must be a zone"),
+        ("households", "size", 7, "size 1..6"),
+    ],
+)
+def test_bad_tables_raise_clear_errors(layer, column, value, match):
+    city = fake_city(n_zones=2, persons_per_zone=500)
+    frame = getattr(city, layer)
+    frame.loc[3, column] = value
+    with pytest.raises(GeodataError, match=match):
+        synthesize(city, np.random.default_rng(0))
+
+
+def test_missing_column_is_named():
+    city = fake_city(n_zones=2, persons_per_zone=500)
+    city.population = city.population.drop(columns="persons")
+    with pytest.raises(GeodataError, match=r"zone_population.*\['persons'\]"):
+        synthesize(city, np.random.default_rng(0))
+
+
+def test_ine_coquimbo_age_structure_is_reproduced():
+    """Real single-age INE estimates (La Serena, 2024) as a one-zone city: exact by age and sex."""
+    path = BENCHMARKS / "chile_ine_pop_estimates_coquimbo_single_age.csv"
+    if not path.exists():
+        pytest.skip("shared benchmark data not available")
+    ine = pd.read_csv(path)
+    ine = ine[ine["geography"].str.contains("La Serena") & (ine["year"] == 2024)]
+    if ine.empty:
+        pytest.skip("La Serena 2024 rows not found")
+    city = fake_city(n_zones=1, persons_per_zone=10)
+    city.population = pd.DataFrame(
+        {"zone_id": 1, "sex": ine["sex"], "age": ine["age"], "persons": ine["population"]}
+    )
+    n = int(ine["population"].sum())
+    city.households["households"] = np.round(
+        n / 3.0 * np.array([0.15, 0.26, 0.27, 0.19, 0.08, 0.05])
+    ).astype(int)
+    p = synthesize(city, np.random.default_rng(3))
+    assert len(p) == n
+    for sex_code, sex in enumerate(("male", "female")):
+        want = ine[ine["sex"] == sex].set_index("age")["population"].sort_index()
+        got = np.bincount(p.age[p.sex == sex_code], minlength=101)[want.index]
+        np.testing.assert_array_equal(got, want.to_numpy())
+
+
+def test_default_city_synthesis():
+    if not DEFAULT_CITY.exists():
+        pytest.skip("default city not built")
+    from sim.city import load_city
+
+    city = load_city(DEFAULT_CITY)
+    p = synthesize(city, np.random.default_rng(0))
+    assert len(p) == int(city.zones["population"].sum())
+    per_zone = np.bincount(p.zone, minlength=len(city.zones))
+    np.testing.assert_array_equal(per_zone, city.zones["population"].to_numpy())
+    target = household_table(city).sum(axis=0)
+    assert abs(_sizes(p).sum() - target.sum()) <= 0.02 * target.sum()
