@@ -164,7 +164,7 @@ class CityModel(mesa.Model):
 
     def demography(self) -> None:
         """Age, births, deaths, migration, moves and new housing for one year."""
-        new, occupancy = self.new_dwellings()
+        new, occupancy, household_size = self.new_dwellings()
         self.persons, stats = step_demography(
             self.persons,
             self.rates,
@@ -173,6 +173,7 @@ class CityModel(mesa.Model):
             attractiveness=self.attractiveness,
             new_dwellings=new,
             new_dwelling_occupancy=occupancy,
+            new_household_size=household_size,
             rng=self.rng,
         )
         self.dwellings += new
@@ -230,14 +231,12 @@ class CityModel(mesa.Model):
         if self.on_stage is not None:
             self.on_stage(self.year, stage)
 
-    def new_dwellings(self) -> tuple[np.ndarray, np.ndarray]:
-        """Dwellings delivered this year per zone (the city's sites plus scenario estates)
-        and their first-year occupancy (dwelling-weighted per zone)."""
-        new = np.zeros(self.n_zones)
-        occupied = np.zeros(self.n_zones)
+    def new_dwellings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Dwellings delivered this year per zone (the city's sites plus scenario estates),
+        their first-year occupancy and their household size (both dwelling-weighted)."""
         pos = {z: i for i, z in enumerate(self.city.zones.index)}
         deliveries = [
-            (pos[site.zone_id], site.dwellings_per_year, site.occupancy)
+            (pos[site.zone_id], site.dwellings_per_year, site.occupancy, site.household_size)
             for site in self.city.sites.itertuples()
             if site.start_year <= self.year < site.start_year + site.n_years
         ]
@@ -247,11 +246,17 @@ class CityModel(mesa.Model):
             ):
                 zone = self.city.zone_at(*policy_xy(pol, self.city.crs))
                 if zone is not None:
-                    deliveries.append((pos[zone], pol.dwellings_per_year, pol.occupancy))
-        for z, count, occupancy in deliveries:
+                    deliveries.append(
+                        (pos[zone], pol.dwellings_per_year, pol.occupancy, pol.household_size)
+                    )
+        new, occupied, persons = (np.zeros(self.n_zones) for _ in range(3))
+        for z, count, occupancy, size in deliveries:
             new[z] += count
             occupied[z] += count * occupancy
-        return new, np.divide(occupied, new, out=np.zeros_like(new), where=new > 0)
+            persons[z] += count * size
+        occupancy = np.divide(occupied, new, out=np.zeros_like(new), where=new > 0)
+        size = np.divide(persons, new, out=np.full_like(new, 3.1), where=new > 0)
+        return new, occupancy, size
 
     def _staggered_share(self) -> float:
         share = 0.0
