@@ -307,8 +307,11 @@ class Scenario(_Strict):
 
     def fingerprint(self) -> str:
         """Short stable hash of everything that determines the outputs."""
+        from sim import __version__
+
         payload = self.model_dump(mode="json")
         payload["city"] = Path(self.city).name
+        payload["model_version"] = __version__  # resume never mixes model versions
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
