@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 
 ## run: the default scenario and a policy variant on the embedded city, compared
 run: $(STAMP)
-	$(PY) main.py run scenarios/default.yaml --out runs/default
-	$(PY) main.py run scenarios/new-school.yaml --out runs/new-school
-	$(PY) main.py compare runs/default runs/new-school --out runs/compare-default-vs-new-school.html
+	$(PY) main.py run scenarios/default.yaml --out runs
+	$(PY) main.py run scenarios/new-school.yaml --out runs
+	$(PY) main.py compare default new-school --runs-folder runs --out runs/compare-default-vs-new-school.html
 	@echo "Report: $(CURDIR)/runs/compare-default-vs-new-school.html"
 
 ## test: the whole suite, offscreen and without a GPU
