@@ -1,0 +1,201 @@
+"""Bench: responsiveness of the desktop on the default city (offscreen Qt).
+
+Usage: python bench/gui.py [--quick] [--json]
+
+Measured in one process, on this machine:
+
+- ``import_s``: importing PySide6, matplotlib and the GUI modules (not counted in open time).
+- ``open_s``: constructing the main window, opening scenarios/default.yaml (loading the
+  city) and drawing the map once (target: under 3 s).
+- ``redraw_ms``: redrawing the map after a pan/zoom or a layer switch (median and max over
+  a sequence of views; target: under 200 ms). Roads are one ``LineCollection`` of every
+  undirected road (~20k), drawn as compound paths (one per width and colour class). Named
+  peers, drawn alone in the same figure size on the same roads (all of them without
+  ``--quick``): the naive way, one ``Line2D`` artist per road, and one ``LineCollection``;
+  ``ratio_*`` = peer time / our time.
+- ``run_block_ms``: the longest stretch the UI thread did not turn during a 2-year,
+  1-replication run started from the run panel (a 10 ms timer's largest gap minus 10 ms;
+  target: under 100 ms). ``cancel_s``: from Cancel to the run panel being idle again, for
+  a second run cancelled at its first progress message. Skipped with ``--quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TICK_MS = 10
+
+
+def _wait(app: object, done: object, timeout_s: float) -> None:
+    end = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.002)
+
+
+def _redraws(win: object, n: int) -> list[float]:
+    """Draw times (ms) over pans, zooms and layer switches of the main map."""
+    mapview = win.map
+    (x0, x1), (y0, y1) = mapview.view_limits()
+    w, h = x1 - x0, y1 - y0
+    times = []
+    for i in range(n):
+        if i % 4 == 3:
+            layer = ("roads", "zones", "schools")[i % 3]
+            mapview.set_layer_visible(layer, not mapview.layer_visible(layer))
+        else:
+            zoom = (1.0, 0.5, 0.25)[i % 3]
+            cx = x0 + w * (0.3 + 0.4 * ((i * 37) % 11) / 10)
+            cy = y0 + h * (0.3 + 0.4 * ((i * 53) % 11) / 10)
+            mapview.ax.set_xlim(cx - w * zoom / 2, cx + w * zoom / 2)
+            mapview.ax.set_ylim(cy - h * zoom / 2, cy + h * zoom / 2)
+        t = time.perf_counter()
+        mapview.canvas.draw()
+        times.append(1000 * (time.perf_counter() - t))
+    for layer in ("roads", "zones", "schools"):
+        mapview.set_layer_visible(layer, True)
+    return times
+
+
+def _peer(win: object, sample: int) -> dict[str, float]:
+    """Redraw times (ms) of ``sample`` roads: ours, one LineCollection, one Line2D each."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+    from matplotlib.patches import PathPatch
+
+    roads = win.map.roads
+    segments = roads.segments[:sample]
+    mask = np.zeros(len(roads.segments), dtype=bool)
+    mask[:sample] = True
+    size = win.map.figure.get_size_inches()
+
+    def draw(fill: object) -> float:
+        fig = Figure(figsize=size)
+        canvas = FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        fill(ax)
+        ax.autoscale_view()
+        canvas.draw()  # first draw builds caches; time the redraw, as after a pan
+        t = time.perf_counter()
+        canvas.draw()
+        return 1000 * (time.perf_counter() - t)
+
+    return {
+        "ours": draw(lambda ax: ax.add_patch(PathPatch(roads.path(mask), fill=False, lw=0.7))),
+        "collection": draw(lambda ax: ax.add_collection(LineCollection(segments, lw=0.7))),
+        "artists": draw(
+            lambda ax: [ax.plot(s[:, 0], s[:, 1], lw=0.7, color="grey") for s in segments]
+        ),
+    }
+
+
+def _run_block(app: object, win: object) -> dict[str, float]:
+    """Largest UI-thread stall during a short run, and the time Cancel takes."""
+    from PySide6.QtCore import QTimer
+
+    panel = win.run_panel
+    panel.years.setValue(2)
+    panel.replications.setValue(1)
+    stamps: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
+    timer.start(TICK_MS)
+    t0 = time.perf_counter()
+    panel.start()
+    _wait(app, lambda: not panel.running, 600)
+    run_s = time.perf_counter() - t0
+    timer.stop()
+    gaps = [1000 * (b - a) for a, b in itertools.pairwise(stamps)]
+    out = {"run_s": run_s, "run_block_ms": max(gaps) - TICK_MS, "ticks": len(stamps)}
+    panel.years.setValue(10)
+    panel.start()
+    _wait(app, lambda: "replication" in panel.stage.text() or not panel.running, 300)
+    t = time.perf_counter()
+    panel.cancel()
+    _wait(app, lambda: not panel.running, 30)
+    out["cancel_s"] = time.perf_counter() - t
+    out["cancel_outcome"] = panel.process.outcome[0] if panel.process else "none"
+    return out
+
+
+def main() -> int:
+    """Run the bench and print a table (or one JSON object with --json)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the run; fewer redraws")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+
+    t = time.perf_counter()
+    from PySide6.QtWidgets import QApplication
+
+    from gui.mainwindow import MainWindow
+    from gui.mapview import configure_matplotlib
+    from sim import settings
+
+    app = QApplication.instance() or QApplication([])
+    configure_matplotlib()
+    import_s = time.perf_counter() - t
+
+    runs = Path(tempfile.mkdtemp(prefix="gui-bench-"))
+    t = time.perf_counter()
+    win = MainWindow(runs, headless=True)
+    win.resize(1400, 900)
+    win.open_scenario(settings.scenarios_folder / "default.yaml")
+    win.show()
+    app.processEvents()
+    win.map.canvas.draw()
+    open_s = time.perf_counter() - t
+
+    redraw = _redraws(win, 12 if args.quick else 40)
+    sample = 3000 if args.quick else len(win.map.roads.segments)
+    peer = _peer(win, sample)
+    result: dict[str, object] = {
+        "bench": "gui",
+        "city_roads": len(win.map.roads.segments),
+        "city_links": len(win.city.links),
+        "import_s": round(import_s, 3),
+        "open_s": round(open_s, 3),
+        "redraw_ms_median": round(statistics.median(redraw), 1),
+        "redraw_ms_max": round(max(redraw), 1),
+        "peer": "matplotlib: one Line2D artist per road; one LineCollection",
+        "peer_sample_roads": sample,
+        "roads_ms_ours": round(peer["ours"], 1),
+        "roads_ms_linecollection": round(peer["collection"], 1),
+        "roads_ms_per_artist": round(peer["artists"], 1),
+        "ratio_per_artist_vs_ours": round(peer["artists"] / peer["ours"], 1),
+        "ratio_linecollection_vs_ours": round(peer["collection"] / peer["ours"], 2),
+    }
+    if not args.quick:
+        result.update(
+            {
+                k: (round(v, 3) if isinstance(v, float) else v)
+                for k, v in _run_block(app, win).items()
+            }
+        )
+    win.doc.undo_stack.setClean()
+    win.close()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        width = max(len(k) for k in result)
+        for key, value in result.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

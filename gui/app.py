@@ -1,0 +1,113 @@
+"""Start the desktop app: ``python main.py`` or ``python main.py gui [options]``.
+
+``python main.py gui --screenshot FILE.png [--scenario S] [--view map|editor|results|compare]``
+opens the window (offscreen when there is no display), lets it render, saves a screenshot
+and exits with status 0 (2 when the scenario or the screenshot fails).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``main.py gui`` argument parser."""
+    from gui.mainwindow import VIEWS
+
+    parser = argparse.ArgumentParser(
+        prog="main.py gui",
+        description="The CitySandbox desktop: edit a scenario on the map, run it, compare runs.",
+    )
+    parser.add_argument(
+        "--scenario", type=Path, help="scenario YAML to open (default: scenarios/default.yaml)"
+    )
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE.png",
+        help="render the window headless, save a PNG and exit",
+    )
+    parser.add_argument("--view", choices=VIEWS, default="map", help="view to show (default: map)")
+    parser.add_argument("--runs", type=Path, help="runs folder (default: ./runs)")
+    parser.add_argument("--lang", choices=("en", "zh"), help="interface language")
+    parser.add_argument("--size", default="1400x900", help="window size WxH (default 1400x900)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Open the app (or take a screenshot) and return the exit status."""
+    args = build_parser().parse_args(argv)
+    if not _has_display():
+        if args.screenshot is None:
+            print(
+                "error: no display to open the window on; use --screenshot FILE.png, "
+                "or set QT_QPA_PLATFORM=offscreen",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtWidgets import QApplication
+
+    from gui.fonts import find_cjk_font, install_cjk_font
+    from gui.mainwindow import MainWindow, app_settings
+    from gui.mapview import configure_matplotlib
+    from sim import settings
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("CitySandbox")
+    configure_matplotlib()
+    font = find_cjk_font()
+    if font is not None:
+        install_cjk_font(font)
+    window = MainWindow(args.runs, headless=args.screenshot is not None, cjk_font=font)
+    window.set_language(args.lang or str(app_settings().value("language", "en")))
+    width, _, height = args.size.partition("x")
+    window.resize(int(width), int(height))
+    scenario = args.scenario or settings.scenarios_folder / "default.yaml"
+    if not window.open_scenario(scenario):
+        if args.screenshot is not None:
+            return EXIT_ERROR
+        window.new_scenario()
+    window.show()
+    if args.screenshot is None:
+        return app.exec()
+    return screenshot(window, args.view, args.screenshot)
+
+
+def _has_display() -> bool:
+    """Whether Qt can open a window here (a display, a platform that needs none, or offscreen)."""
+    if os.environ.get("QT_QPA_PLATFORM") or sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def screenshot(window: object, view: str, path: Path) -> int:
+    """Show ``view``, render every canvas, save the window as PNG; 0 on success."""
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+    from PySide6.QtWidgets import QApplication
+
+    from sim.errors import CitySandboxError
+
+    window.statusBar().clearMessage()
+    try:
+        window.show_view(view)
+    except CitySandboxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    for _ in range(3):
+        QApplication.processEvents()
+        for canvas in window.findChildren(FigureCanvasQTAgg):
+            if canvas.isVisible():
+                canvas.draw()
+    QApplication.processEvents()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(path)):
+        print(f"error: could not write the screenshot {path}", file=sys.stderr)
+        return EXIT_ERROR
+    print(path)
+    return 0

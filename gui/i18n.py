@@ -1,0 +1,284 @@
+# ruff: noqa: E501  (a translation table: one label per line reads best)
+"""English and Chinese labels, switchable at runtime.
+
+Labels are written in English in the code and looked up here with :func:`tr`; a label
+without a Chinese entry stays English. Chinese is only offered when a CJK font was found
+(see :mod:`gui.fonts`): without one Chinese would render as empty boxes, so the app
+falls back to English.
+"""
+
+from __future__ import annotations
+
+LANGUAGES: tuple[str, ...] = ("en", "zh")
+_state = {"lang": "en"}
+
+ZH: dict[str, str] = {
+    # main window, menus, tabs
+    "CitySandbox": "城市沙盘",
+    "&File": "文件(&F)",
+    "&Edit": "编辑(&E)",
+    "&Run": "运行(&R)",
+    "E&xport": "导出(&X)",
+    "&View": "视图(&V)",
+    "New": "新建",
+    "Open…": "打开…",
+    "Open Recent": "最近打开",
+    "Save": "保存",
+    "Save As…": "另存为…",
+    "Quit": "退出",
+    "Undo": "撤销",
+    "Redo": "重做",
+    "Run scenario": "运行情景",
+    "Cancel run": "取消运行",
+    "Stop picking on the map": "停止地图选取",
+    "Comparison report (HTML)…": "对比报告 (HTML)…",
+    "Current figure (PNG/SVG)…": "当前图表 (PNG/SVG)…",
+    "Tables (CSV)…": "表格 (CSV)…",
+    "Layers (GeoPackage)…": "图层 (GeoPackage)…",
+    "Language": "语言",
+    "English": "English",
+    "Map": "地图",
+    "Results": "结果",
+    "Compare": "对比",
+    "Scenario editor": "情景编辑",
+    "Run": "运行",
+    "Enrollment query": "入学查询",
+    "Feature properties (click the map)": "要素属性（点击地图）",
+    "property": "属性",
+    "value": "值",
+    "kind": "类型",
+    "school": "学校",
+    "road": "道路",
+    "zone": "小区",
+    "No CJK font found: Chinese is not available": "未找到中文字体：无法使用中文",
+    "No CJK font found: Chinese is not available, staying in English.": "未找到中文字体：保持英文界面。",
+    "Unsaved changes": "未保存的修改",
+    "Save the changes to {name}?": "是否保存对 {name} 的修改？",
+    "Open scenario": "打开情景",
+    "Save scenario as": "情景另存为",
+    "Cannot open the scenario.": "无法打开情景。",
+    "Cannot save the scenario.": "无法保存情景。",
+    "Cannot load the city.": "无法加载城市数据。",
+    "Cannot read the run.": "无法读取运行结果。",
+    "Cannot compare.": "无法对比。",
+    "Saved {path}": "已保存 {path}",
+    "Run finished: {run}": "运行完成：{run}",
+    "Nothing to export.": "没有可导出的内容。",
+    "Compare two runs first (Compare tab).": "请先对比两次运行（对比页）。",
+    "Export tables to folder": "导出表格到文件夹",
+    "Export": "导出",
+    "Export failed.": "导出失败。",
+    "Exported {path}": "已导出 {path}",
+    "Click roads to add or remove them in the selected policy (Esc: stop).": "点击道路，将其加入或移出所选政策（Esc 停止）。",
+    "Click the home location on the map (Esc: stop).": "在地图上点击家庭住址（Esc 停止）。",
+    "Click on the map to place: {policy} (Esc: cancel).": "在地图上点击放置：{policy}（Esc 取消）。",
+    "No road here: zoom in and click on a road.": "此处没有道路：请放大后点击道路。",
+    "Select a road policy first.": "请先选择一项道路政策。",
+    "untitled": "未命名",
+    # map
+    "Zones by:": "小区指标：",
+    "Zones": "小区",
+    "Roads": "道路",
+    "Schools": "学校",
+    "Policies": "政策",
+    "Primary school": "小学",
+    "Junior school": "初中",
+    "Over capacity": "超出学位",
+    "New school / housing (policy)": "新建学校 / 住宅（政策）",
+    "Road policy": "道路政策",
+    "population": "人口",
+    "density (persons/km²)": "人口密度（人/平方公里）",
+    "households": "户数",
+    "dwellings": "住房套数",
+    "jobs": "就业岗位",
+    "population_start": "期初人口",
+    "population_end": "期末人口",
+    "pupils_end": "期末学生数",
+    "households_end": "期末户数",
+    "dwellings_end": "期末住房套数",
+    "growth_pct": "人口增长 %",
+    "population change": "人口变化",
+    "V/C": "饱和度 V/C",
+    "Peak-hour traffic (V/C) and school utilisation": "高峰小时交通（V/C）与学校学位使用率",
+    "Peak-hour flow difference (run − baseline)": "高峰小时流量差（方案 − 基准）",
+    "flow change, veh/h ({run} − {base})": "流量变化，辆/小时（{run} − {base}）",
+    # editor
+    "Scenario": "情景",
+    "Add": "添加",
+    "Remove": "删除",
+    "Pick roads": "选取道路",
+    "Selected policy": "所选政策",
+    "Scenario is valid.": "情景有效。",
+    "policy": "政策",
+    "comma-separated": "用逗号分隔",
+    "Point policies: click on the map to place them": "点状政策：在地图上点击放置",
+    "Click roads on the map to add/remove them": "在地图上点击道路以添加或移除",
+    "Edit {field}": "编辑 {field}",
+    "Add {policy}": "添加 {policy}",
+    "Edit {policy}": "编辑 {policy}",
+    "Remove {policy}": "删除 {policy}",
+    "Move policy": "移动政策",
+    "{n} links": "{n} 条路段",
+    "New school": "新建学校",
+    "Close school": "关闭学校",
+    "Resize school": "调整学校规模",
+    "Catchment edit": "调整学区",
+    "Housing development": "住宅开发",
+    "Road closure": "道路封闭",
+    "New road link": "新建道路",
+    "Lane change": "车道数调整",
+    "Speed change": "限速调整",
+    "Congestion charge": "拥堵收费",
+    "Signal retiming": "信号配时优化",
+    "Parking guidance": "停车诱导",
+    "Staggered school start": "错峰上学",
+    "name": "名称",
+    "description": "说明",
+    "start year": "起始年份",
+    "id": "编号",
+    "level": "学段",
+    "classes per grade": "每年级班数",
+    "class size": "班额",
+    "quality": "办学质量",
+    "year": "年份",
+    "zones": "小区",
+    "xy": "坐标 xy（米）",
+    "lonlat": "经纬度",
+    "dwellings per year": "每年交付住房",
+    "n years": "交付年数",
+    "occupancy": "入住率",
+    "household size": "户均人口",
+    "links": "路段",
+    "from node": "起点节点",
+    "to node": "终点节点",
+    "lanes": "车道数",
+    "speed kmh": "速度（公里/小时）",
+    "capacity per lane": "单车道通行能力",
+    "both directions": "双向",
+    "toll": "收费",
+    "cordon zones": "收费区小区",
+    "signals": "信号灯",
+    "method": "方法",
+    "cycle s": "周期（秒）",
+    "share": "比例",
+    "share shifted": "错峰比例",
+    "Model parameters": "模型参数",
+    "fertility multiplier": "生育率系数",
+    "tfr": "总和生育率",
+    "mortality multiplier": "死亡率系数",
+    "in migration rate": "迁入率",
+    "out migration rate": "迁出率",
+    "residential mobility rate": "市内搬迁率",
+    "enrollment policy": "入学政策",
+    "choice distance km weight": "择校距离权重（每公里）",
+    "choice quality weight": "择校质量权重",
+    "employment rate": "就业率",
+    "car share": "小汽车分担率",
+    "escort share": "接送比例",
+    "peak hour factor": "高峰小时系数",
+    "mean trip km": "平均出行距离（公里）",
+    "od model": "OD 分布模型",
+    # run panel
+    "Years": "模拟年数",
+    "Replications": "重复次数",
+    "Seed": "随机种子",
+    "Cancel": "取消",
+    "Ready.": "就绪。",
+    "Finished.": "完成。",
+    "Cancelled; nothing was written.": "已取消，未写入任何结果。",
+    "Cannot run: fix the scenario first.": "无法运行：请先修正情景。",
+    "The run failed.": "运行失败。",
+    "Starting the model…": "正在启动模型…",
+    "Cancelling…": "正在取消…",
+    "Year {year} · replication {rep} · {stage} · {s:.0f} s": "{year} 年 · 第 {rep} 次重复 · {stage} · {s:.0f} 秒",
+    "synthesis": "人口合成",
+    "demography": "人口变动",
+    "enrollment": "入学分配",
+    "mobility": "出行",
+    "traffic": "交通分配",
+    "writing": "写出结果",
+    "done": "完成",
+    # results
+    "Run:": "运行：",
+    "Year:": "年份：",
+    "Refresh": "刷新",
+    "No finished run yet: run a scenario (Run tab) to see results here.": "还没有完成的运行：请先运行情景（运行页）。",
+    "{scenario}: median and p10–p90 band over {n} replication(s)": "{scenario}：{n} 次重复的中位数及 p10–p90 区间",
+    "Population": "人口",
+    "Pupils by level": "各学段学生数",
+    "Vehicle-km travelled (peak hour)": "车公里（高峰小时）",
+    "Delay (vehicle-hours, peak hour)": "延误（车小时，高峰小时）",
+    "pupils_primary": "小学生",
+    "pupils_junior": "初中生",
+    "vkt": "车公里",
+    "delay_vh": "延误（车小时）",
+    "capacity": "学位",
+    "utilisation": "使用率",
+    "primary": "小学",
+    "junior": "初中",
+    "95% band": "95% 区间",
+    "80% band": "80% 区间",
+    "median": "中位数",
+    "Pupils at {school}": "{school} 学生数",
+    # compare
+    "Baseline:": "基准：",
+    "Compare with (1-3):": "对比方案（1-3 个）：",
+    "Key indicators, final year": "关键指标（末年）",
+    "School pressure": "学校压力",
+    "Export report (HTML)…": "导出报告 (HTML)…",
+    "Export map (PNG/SVG)…": "导出地图 (PNG/SVG)…",
+    "Export tables (CSV)…": "导出表格 (CSV)…",
+    "Export layers (GeoPackage)…": "导出图层 (GeoPackage)…",
+    "Choose a baseline and 1-3 other finished runs, then Compare.": "请选择基准和 1-3 个已完成的运行，然后点击对比。",
+    "Compare needs at least two finished runs in the catalog.": "对比至少需要两次已完成的运行。",
+    "Baseline {base}; compared: {others}. Green = better, red = worse.": "基准 {base}；对比：{others}。绿色 = 更好，红色 = 更差。",
+    "kpi": "指标",
+    # enrollment query
+    "Enrollment early-know (入学早知道)": "入学早知道",
+    "Birth year": "出生年份",
+    "Birth month": "出生月份",
+    "any": "不限",
+    "Click the home on the map": "在地图上点击家庭住址",
+    "No home chosen yet.": "尚未选择住址。",
+    "Home: {lon:.5f}, {lat:.5f}": "住址：{lon:.5f}, {lat:.5f}",
+    "none (run a scenario first)": "无（请先运行情景）",
+    "Projection from run: {run}": "预测来自运行：{run}",
+    "Born {year} (months {months}):": "{year} 年出生（{months} 月）：",
+    "  {level}: grade {grade} in {year} at {school}": "  {level}：{year} 年入 {grade} 年级，学校 {school}",
+    ", utilisation {u}% (band {lo}-{hi}%)": "，学位使用率 {u}%（区间 {lo}-{hi}%）",
+    " (beyond the projection)": "（超出预测年限）",
+}
+
+
+def tr(text: str) -> str:
+    """The label ``text`` in the current language."""
+    if _state["lang"] == "zh":
+        return ZH.get(text, text)
+    return text
+
+
+def language() -> str:
+    """The current language code (``"en"`` or ``"zh"``)."""
+    return _state["lang"]
+
+
+def set_language(lang: str, cjk_font: bool) -> str:
+    """Switch language; Chinese needs a CJK font, else English is kept.
+
+    Parameters
+    ----------
+    lang
+        ``"en"`` or ``"zh"``.
+    cjk_font
+        Whether a CJK font is installed in the app.
+
+    Returns
+    -------
+    str
+        The language now in effect.
+    """
+    if lang not in LANGUAGES:
+        msg = f"language {lang!r} is not one of {', '.join(LANGUAGES)}"
+        raise ValueError(msg)
+    _state["lang"] = lang if (lang == "en" or cjk_font) else "en"
+    return _state["lang"]

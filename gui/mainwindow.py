@@ -1,0 +1,564 @@
+"""The main window: map + editor + run panel, results, compare; menus, files, language.
+
+Map clicks mean what the current tool says: inspect a feature (default), place a point
+policy, pick roads for a road policy, or choose the home of an enrollment query. Errors a
+user can cause (a bad scenario, bad geodata, a failed run) are shown as a dialog with the
+message of :mod:`sim.errors`; in headless mode (screenshots) they go to stderr instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import i18n
+from gui.compare import CompareView
+from gui.editor import (
+    POINT_POLICIES,
+    POLICY_LABELS,
+    EditorPanel,
+    ScenarioDocument,
+    scenario_data,
+)
+from gui.fonts import CjkFont
+from gui.i18n import tr
+from gui.mapview import LayerPanel, MapView
+from gui.query import EnrollQueryPanel
+from gui.results import ResultsView
+from gui.runpanel import RunPanel
+from sim import settings
+from sim.catalog import Catalog
+from sim.city import load_city
+from sim.errors import CitySandboxError
+
+MAX_RECENT = 8
+VIEWS: tuple[str, ...] = ("map", "editor", "results", "compare")
+SCENARIO_FILTER = "Scenario (*.yaml *.yml)"
+MAIN_TABS: tuple[str, ...] = ("Map", "Results", "Compare")
+SIDE_TABS: tuple[str, ...] = ("Scenario editor", "Run", "Enrollment query")
+MENU_TEXTS = {"file": "&File", "edit": "&Edit", "run": "&Run", "export": "E&xport", "view": "&View"}
+ACTION_TEXTS = {
+    "new": "New",
+    "open": "Open…",
+    "save": "Save",
+    "save_as": "Save As…",
+    "quit": "Quit",
+    "run": "Run scenario",
+    "cancel": "Cancel run",
+    "stop_tool": "Stop picking on the map",
+    "export_report": "Comparison report (HTML)…",
+    "export_figure": "Current figure (PNG/SVG)…",
+    "export_tables": "Tables (CSV)…",
+    "export_layers": "Layers (GeoPackage)…",
+    "lang_en": "English",
+    "lang_zh": "中文",
+}
+
+
+def app_settings() -> QSettings:
+    """The app's persistent settings (recent files, language), as an INI file per user."""
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, "CitySandbox", "CitySandbox"
+    )
+
+
+class MainWindow(QMainWindow):
+    """The CitySandbox desktop.
+
+    Parameters
+    ----------
+    runs_folder
+        Where runs are written and the catalog lives (default :data:`sim.settings.runs_folder`).
+    headless
+        Report errors on stderr instead of modal dialogs (for ``--screenshot``).
+    cjk_font
+        The CJK font installed in the app, or None (then Chinese is not offered).
+    """
+
+    def __init__(
+        self,
+        runs_folder: Path | None = None,
+        *,
+        headless: bool = False,
+        cjk_font: CjkFont | None = None,
+    ) -> None:
+        super().__init__()
+        self.runs_folder = Path(runs_folder or settings.runs_folder)
+        self.headless = headless
+        self.cjk_font = cjk_font
+        self.city: Any = None
+        self.tool = ""
+        self.last_error = ""
+        self.doc = ScenarioDocument(self)
+        self.map = MapView()
+        self.layers = LayerPanel(self.map)
+        self.editor = EditorPanel(self.doc)
+        self.run_panel = RunPanel(self.doc, self.runs_folder)
+        self.query = EnrollQueryPanel()
+        self.info = QTableWidget(0, 2)
+        self.info.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.info.horizontalHeader().setStretchLastSection(True)
+        self.info.verticalHeader().setVisible(False)
+        self.side = QTabWidget()
+        for widget in (self.editor, self.run_panel, self.query):
+            self.side.addTab(widget, "")
+        side = QSplitter(Qt.Orientation.Vertical)
+        side.addWidget(self.side)
+        info_box = QWidget()
+        self.info_title = QLabel()
+        box = QVBoxLayout(info_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.info_title)
+        box.addWidget(self.info)
+        side.addWidget(info_box)
+        side.setSizes([700, 150])
+        map_tab = QSplitter()
+        map_tab.addWidget(self.layers)
+        map_tab.addWidget(self.map)
+        map_tab.addWidget(side)
+        map_tab.setSizes([150, 820, 430])
+        self.results = ResultsView(self.runs_folder)
+        self.compare = CompareView(self.runs_folder)
+        self.tabs = QTabWidget()
+        for widget in (map_tab, self.results, self.compare):
+            self.tabs.addTab(widget, "")
+        self.setCentralWidget(self.tabs)
+        self._build_actions()
+        self._connect()
+        self.retranslate()
+        self.resize(1400, 900)
+
+    # ------------------------------------------------------------------ wiring
+
+    def _build_actions(self) -> None:
+        self.actions_: dict[str, QAction] = {}
+
+        def act(key: str, slot: Any, shortcut: Any = None) -> QAction:
+            action = QAction(self)
+            action.triggered.connect(lambda _checked=False: slot())
+            if shortcut is not None:
+                action.setShortcut(QKeySequence(shortcut))
+            self.actions_[key] = action
+            return action
+
+        act("new", self.new_scenario, QKeySequence.StandardKey.New)
+        act("open", self.open_scenario, QKeySequence.StandardKey.Open)
+        act("save", self.save, QKeySequence.StandardKey.Save)
+        act("save_as", self.save_as, QKeySequence.StandardKey.SaveAs)
+        act("quit", self.close, QKeySequence.StandardKey.Quit)
+        act("run", self.run_panel.start, "Ctrl+R")
+        act("cancel", self.run_panel.cancel)
+        act("stop_tool", lambda: self.set_tool(""), Qt.Key.Key_Escape)
+        self.addAction(self.actions_["stop_tool"])
+        self.actions_["undo"] = self.doc.undo_stack.createUndoAction(self)
+        self.actions_["undo"].setShortcut(QKeySequence.StandardKey.Undo)
+        self.actions_["redo"] = self.doc.undo_stack.createRedoAction(self)
+        self.actions_["redo"].setShortcut(QKeySequence.StandardKey.Redo)
+        for key in ("export_report", "export_figure", "export_tables", "export_layers"):
+            act(key, lambda k=key: self.export(k.removeprefix("export_")))
+        lang_group = QActionGroup(self)
+        for lang in i18n.LANGUAGES:
+            action = act(f"lang_{lang}", lambda lg=lang: self.set_language(lg))
+            action.setCheckable(True)
+            lang_group.addAction(action)
+        self.actions_["lang_en"].setChecked(True)
+        self.set_cjk_font(self.cjk_font)
+
+        bar = self.menuBar()
+        self.menus = {k: bar.addMenu("") for k in ("file", "edit", "run", "export", "view")}
+        for key in ("new", "open"):
+            self.menus["file"].addAction(self.actions_[key])
+        self.recent_menu = self.menus["file"].addMenu("")
+        for key in ("save", "save_as"):
+            self.menus["file"].addAction(self.actions_[key])
+        self.menus["file"].addSeparator()
+        self.menus["file"].addAction(self.actions_["quit"])
+        for key in ("undo", "redo"):
+            self.menus["edit"].addAction(self.actions_[key])
+        for key in ("run", "cancel"):
+            self.menus["run"].addAction(self.actions_[key])
+        for key in ("export_report", "export_figure", "export_tables", "export_layers"):
+            self.menus["export"].addAction(self.actions_[key])
+        self.language_menu = self.menus["view"].addMenu("")
+        for lang in i18n.LANGUAGES:
+            self.language_menu.addAction(self.actions_[f"lang_{lang}"])
+
+    def _connect(self) -> None:
+        self.map.clicked.connect(self.map_clicked)
+        self.editor.pickRequested.connect(self.set_tool)
+        self.editor.selectionChanged.connect(lambda _row: self._update_overlays())
+        self.query.pickRequested.connect(self.set_tool)
+        self.doc.changed.connect(self._doc_changed)
+        self.doc.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
+        self.run_panel.runFinished.connect(self._run_finished)
+        self.run_panel.runFailed.connect(self.error)
+        self.results.runLoaded.connect(self._results_loaded)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        for name, button in self.compare.export_buttons.items():
+            button.clicked.connect(lambda _c=False, n=name: self.export(n))
+        self.compare.failed.connect(lambda msg: self.error(tr("Cannot compare."), msg))
+
+    # ------------------------------------------------------------------ language
+
+    def retranslate(self) -> None:
+        """Re-apply every label in the current language."""
+        for key, text in ACTION_TEXTS.items():
+            self.actions_[key].setText(tr(text))
+        self.actions_["undo"].setText(tr("Undo"))
+        self.actions_["redo"].setText(tr("Redo"))
+        for key, text in MENU_TEXTS.items():
+            self.menus[key].setTitle(tr(text))
+        self.recent_menu.setTitle(tr("Open Recent"))
+        self.language_menu.setTitle(tr("Language"))
+        if self.cjk_font is None:
+            self.actions_["lang_zh"].setToolTip(tr("No CJK font found: Chinese is not available"))
+        for i, text in enumerate(SIDE_TABS):
+            self.side.setTabText(i, tr(text))
+        for i, text in enumerate(MAIN_TABS):
+            self.tabs.setTabText(i, tr(text))
+        self.info_title.setText(tr("Feature properties (click the map)"))
+        self.info.setHorizontalHeaderLabels([tr("property"), tr("value")])
+        for widget in (
+            self.map,
+            self.layers,
+            self.editor,
+            self.run_panel,
+            self.query,
+            self.results,
+            self.compare,
+        ):
+            widget.retranslate()
+        self.set_tool(self.tool)
+        self._update_title()
+        self._fill_recent_menu()
+
+    def set_cjk_font(self, font: CjkFont | None) -> None:
+        """Use a CJK font found after start-up (offers Chinese when there is one)."""
+        self.cjk_font = font
+        self.actions_["lang_zh"].setEnabled(font is not None)
+
+    def set_language(self, lang: str) -> str:
+        """Switch the UI language at runtime; returns the language in effect."""
+        effective = i18n.set_language(lang, self.cjk_font is not None)
+        if effective != lang:
+            self.status(tr("No CJK font found: Chinese is not available, staying in English."))
+        self.actions_[f"lang_{effective}"].setChecked(True)
+        app_settings().setValue("language", effective)
+        self.retranslate()
+        return effective
+
+    # ------------------------------------------------------------------ messages
+
+    def status(self, text: str) -> None:
+        """Show a message in the status bar."""
+        self.statusBar().showMessage(text, 8000)
+
+    def error(self, title: str, message: str) -> None:
+        """Tell the user about a problem (dialog; stderr when headless)."""
+        self.last_error = message
+        self.status(f"{title} {message.splitlines()[0] if message else ''}")
+        if self.headless:
+            print(f"error: {title} {message}", file=sys.stderr)
+        else:
+            QMessageBox.critical(self, title, message)
+
+    def maybe_save(self) -> bool:
+        """Ask before losing unsaved changes; False means the user cancelled."""
+        if not self.doc.is_dirty() or self.headless:
+            return True
+        answer = QMessageBox.question(
+            self,
+            tr("Unsaved changes"),
+            tr("Save the changes to {name}?").format(name=self.doc.display_name()),
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    # ------------------------------------------------------------------ files
+
+    def new_scenario(self) -> bool:
+        """Start a new scenario from the default one (no policies, not saved yet)."""
+        if not self.maybe_save():
+            return False
+        data: dict[str, Any] = {"name": "new-scenario", "city": str(settings.default_city)}
+        default = settings.scenarios_folder / "default.yaml"
+        try:
+            data = scenario_data(default) | {"name": "new-scenario", "policies": []}
+        except CitySandboxError as exc:
+            self.status(str(exc))
+        self.doc.new(data)
+        return True
+
+    def open_scenario(self, path: Path | str | None = None) -> bool:
+        """Open a scenario file (asks for one when ``path`` is None)."""
+        if not self.maybe_save():
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, tr("Open scenario"), str(settings.scenarios_folder), SCENARIO_FILTER
+            )
+            if not path:
+                return False
+        try:
+            self.doc.open(Path(path))
+        except CitySandboxError as exc:
+            self.error(tr("Cannot open the scenario."), str(exc))
+            return False
+        self._add_recent(Path(path))
+        return True
+
+    def save(self) -> bool:
+        """Save to the scenario's file (Save As when it has none)."""
+        if self.doc.path is None:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self, path: Path | str | None = None) -> bool:
+        """Save under a new name (asks for one when ``path`` is None)."""
+        if path is None:
+            start = str(settings.scenarios_folder / f"{self.doc.data.get('name', 'scenario')}.yaml")
+            path, _ = QFileDialog.getSaveFileName(
+                self, tr("Save scenario as"), start, SCENARIO_FILTER
+            )
+            if not path:
+                return False
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            saved = self.doc.save(path)
+        except CitySandboxError as exc:
+            self.error(tr("Cannot save the scenario."), str(exc))
+            return False
+        except OSError as exc:
+            self.error(tr("Cannot save the scenario."), f"{path}: {exc.strerror}")
+            return False
+        self._add_recent(saved)
+        self.status(tr("Saved {path}").format(path=saved))
+        return True
+
+    def recent_files(self) -> list[str]:
+        """Recently opened or saved scenario files, newest first."""
+        value = app_settings().value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _add_recent(self, path: Path) -> None:
+        path_text = str(Path(path).resolve())
+        recent = [path_text] + [p for p in self.recent_files() if p != path_text]
+        app_settings().setValue("recent", recent[:MAX_RECENT])
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_scenario(p))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Ask about unsaved changes; stop a running model."""
+        if not self.maybe_save():
+            event.ignore()
+            return
+        if self.run_panel.running:
+            self.run_panel.cancel()
+        event.accept()
+
+    # ------------------------------------------------------------------ map tools
+
+    def set_tool(self, tool: str) -> None:
+        """What a map click does: "" inspect, a point policy type, "roads" or "query"."""
+        self.tool = tool
+        hints = {
+            "roads": tr("Click roads to add or remove them in the selected policy (Esc: stop)."),
+            "query": tr("Click the home location on the map (Esc: stop)."),
+        }
+        if tool in POINT_POLICIES:
+            hint = tr("Click on the map to place: {policy} (Esc: cancel).").format(
+                policy=tr(POLICY_LABELS[tool])
+            )
+        else:
+            hint = hints.get(tool, "")
+        self.map.set_hint(hint)
+        if tool != "roads" and self.editor.pick_roads.isChecked():
+            self.editor.pick_roads.setChecked(False)
+        if tool != "query" and self.query.pick.isChecked():
+            self.query.pick.setChecked(False)
+
+    def map_clicked(self, x: float, y: float) -> None:
+        """Handle a click on the main map according to the current tool."""
+        if self.tool in POINT_POLICIES:
+            self.editor.place_point_policy(self.tool, x, y)
+            self.set_tool("")
+        elif self.tool == "roads":
+            links = self.map.road_at(x, y)
+            if not links:
+                self.status(tr("No road here: zoom in and click on a road."))
+            elif not self.editor.toggle_links(links):
+                self.status(tr("Select a road policy first."))
+        elif self.tool == "query":
+            self.map.set_marker((x, y))
+            self.query.set_home(x, y)
+        else:
+            self.show_feature(self.map.pick(x, y))
+
+    def show_feature(self, feature: tuple[str, Any, dict[str, Any]] | None) -> None:
+        """Fill the property table with a picked feature."""
+        rows = [] if feature is None else [(tr("kind"), tr(feature[0])), ("id", feature[1])]
+        rows += list((feature[2] if feature else {}).items())
+        self.info.setRowCount(len(rows))
+        for r, (key, value) in enumerate(rows):
+            self.info.setItem(r, 0, QTableWidgetItem(tr(str(key))))
+            text = f"{value:.4g}" if isinstance(value, float) else str(value)
+            self.info.setItem(r, 1, QTableWidgetItem(text))
+
+    # ------------------------------------------------------------------ document and runs
+
+    def _doc_changed(self) -> None:
+        city_path = self.doc.data.get("city")
+        if city_path and (self.city is None or Path(city_path).resolve() != self.city.path):
+            self._load_city(Path(city_path))
+        self._update_overlays()
+        self._update_title()
+
+    def _load_city(self, path: Path) -> None:
+        try:
+            city = load_city(path)
+        except CitySandboxError as exc:
+            self.error(tr("Cannot load the city."), str(exc))
+            return
+        self.city = city
+        self.map.set_city(city)
+        self.editor.set_city(city)
+        if self.query.run_dir is None:
+            self.query.set_run(Catalog(self.runs_folder).latest(), city.crs)
+
+    def _update_overlays(self) -> None:
+        if self.city is not None:
+            self.map.set_policies(self.doc.policies, selected=self.editor.current_index())
+
+    def _update_title(self) -> None:
+        dirty = "*" if self.doc.is_dirty() else ""
+        self.setWindowTitle(f"{tr('CitySandbox')} — {self.doc.display_name()}{dirty}")
+
+    def _run_finished(self, run_dir: str) -> None:
+        self.status(tr("Run finished: {run}").format(run=Path(run_dir).name))
+        try:
+            self.results.load(run_dir)
+        except CitySandboxError as exc:
+            self.error(tr("Cannot read the run."), str(exc))
+        self.compare.refresh_runs()
+
+    def _results_loaded(self, run_dir: str) -> None:
+        crs = self.city.crs if self.city is not None else None
+        self.query.set_run(Path(run_dir), crs)
+
+    def _tab_changed(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        try:
+            if widget is self.results and self.results.run is None:
+                self.results.load_latest()
+            elif widget is self.compare:
+                self.compare.refresh_runs()
+        except CitySandboxError as exc:
+            self.error(tr("Cannot read the run."), str(exc))
+
+    # ------------------------------------------------------------------ export
+
+    def export(self, what: str, path: Path | str | None = None) -> Path | None:
+        """Export something to ``path`` (asked for when None); the written path, or None.
+
+        Parameters
+        ----------
+        what
+            ``"figure"``: the current view's figure (PNG/SVG); ``"tables"``: CSV files of the
+            Results view when it is in front, else of the comparison; ``"report"`` (HTML) and
+            ``"layers"`` (GeoPackage): of the comparison.
+        path
+            The file (or folder, for tables) to write.
+        """
+        results_tables = (
+            what == "tables"
+            and self.tabs.currentWidget() is self.results
+            and self.results.run is not None
+        )
+        if what != "figure" and not results_tables and self.compare.comparison is None:
+            self.error(tr("Nothing to export."), tr("Compare two runs first (Compare tab)."))
+            return None
+        filters = {
+            "report": "HTML (*.html)",
+            "figure": "PNG (*.png);;SVG (*.svg)",
+            "tables": "",
+            "layers": "GeoPackage (*.gpkg)",
+        }
+        if path is None:
+            if what == "tables":
+                path = QFileDialog.getExistingDirectory(self, tr("Export tables to folder"))
+            else:
+                path, _ = QFileDialog.getSaveFileName(self, tr("Export"), "", filters[what])
+            if not path:
+                return None
+        path = Path(path)
+        try:
+            if what == "report":
+                out = self.compare.export_report(path)
+            elif what == "tables":
+                source = self.results if results_tables else self.compare
+                out = source.export_tables(path)[0].parent
+            elif what == "layers":
+                out = self.compare.export_layers(path)
+            else:
+                out = self._export_figure(path)
+        except (CitySandboxError, OSError, ValueError) as exc:
+            self.error(tr("Export failed."), str(exc))
+            return None
+        self.status(tr("Exported {path}").format(path=out))
+        return out
+
+    def _export_figure(self, path: Path) -> Path:
+        current = self.tabs.currentWidget()
+        if current is self.compare and self.compare.comparison is not None:
+            return self.compare.export_figure(path)
+        figure = self.results.series_figure if current is self.results else self.map.figure
+        figure.savefig(path, bbox_inches="tight")
+        return path
+
+    # ------------------------------------------------------------------ views
+
+    def show_view(self, view: str) -> None:
+        """Bring a main view to the front: map, editor, results or compare."""
+        if view not in VIEWS:
+            msg = f"--view {view}: allowed: {', '.join(VIEWS)}"
+            raise ValueError(msg)
+        if view in ("map", "editor"):
+            self.tabs.setCurrentIndex(0)
+            self.side.setCurrentWidget(self.editor if view == "editor" else self.run_panel)
+            if view == "editor" and self.doc.policies and self.editor.current_index() < 0:
+                self.editor.select(0)
+        elif view == "results":
+            self.tabs.setCurrentWidget(self.results)
+        else:
+            self.tabs.setCurrentWidget(self.compare)
+            if self.compare.comparison is None:
+                self.compare.choose_newest()

@@ -1,0 +1,184 @@
+"""The run panel: years, replications and seed, Run and Cancel, a progress bar.
+
+The model runs in a separate process (:mod:`gui.worker`); a timer polls it every
+:data:`POLL_MS` milliseconds, so the UI thread only ever does a few milliseconds of work
+while a run goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.editor import ScenarioDocument
+from gui.i18n import tr
+from gui.worker import RunProcess
+from sim import scenario as schema
+
+POLL_MS = 50
+FIELD_TEXTS = ("Years", "Replications", "Seed")
+STAGES = ("synthesis", "demography", "enrollment", "mobility", "traffic", "writing", "done")
+
+
+class RunPanel(QWidget):
+    """Run the document's scenario off the UI thread.
+
+    Signals
+    -------
+    runFinished(str)
+        The run folder of a completed run.
+    runFailed(str, str)
+        A run that could not start or failed: a headline and the message.
+    """
+
+    runFinished = Signal(str)
+    runFailed = Signal(str, str)
+
+    def __init__(self, doc: ScenarioDocument, runs_folder: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self.runs_folder = Path(runs_folder)
+        self.process: RunProcess | None = None
+        self.last_message = ""
+        self._started = 0.0
+        self.years = QSpinBox()
+        self.years.setRange(1, schema.MAX_YEARS)
+        self.replications = QSpinBox()
+        self.replications.setRange(1, 1000)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        for key, box in self._boxes().items():
+            box.valueChanged.connect(lambda v, k=key: self._edited(k, v))
+        self.run_button = QPushButton()
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton()
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.stage = QLabel()
+        self.stage.setWordWrap(True)
+        self.form = QFormLayout()
+        self._labels = [QLabel() for _ in range(3)]
+        for label, box in zip(self._labels, self._boxes().values(), strict=True):
+            self.form.addRow(label, box)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.stage)
+        layout.addStretch(1)
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self._poll)
+        doc.changed.connect(self.refresh)
+        self.retranslate()
+        self.refresh()
+
+    def _boxes(self) -> dict[str, QSpinBox]:
+        return {"years": self.years, "replications": self.replications, "seed": self.seed}
+
+    def retranslate(self) -> None:
+        """Re-apply translated labels."""
+        for label, text in zip(self._labels, FIELD_TEXTS, strict=True):
+            label.setText(tr(text))
+        self.run_button.setText(tr("Run"))
+        self.cancel_button.setText(tr("Cancel"))
+        if not self.running:
+            self.stage.setText(tr(self.last_message) if self.last_message else tr("Ready."))
+
+    def refresh(self) -> None:
+        """Show the document's years, replications and seed."""
+        for key, box in self._boxes().items():
+            box.blockSignals(True)
+            box.setValue(int(self.doc.data.get(key, box.minimum())))
+            box.blockSignals(False)
+
+    @property
+    def running(self) -> bool:
+        """Whether a run is in progress."""
+        return self.process is not None and not self.process.finished
+
+    def start(self) -> bool:
+        """Validate and start a run; returns False (with the reason shown) when it cannot start."""
+        if self.running:
+            return False
+        problem = self.doc.problem()
+        if problem:
+            self._show(tr("Cannot run: fix the scenario first."), problem)
+            self.runFailed.emit(tr("Cannot run: fix the scenario first."), problem)
+            return False
+        self.process = RunProcess(self.doc.scenario().model_dump(mode="json"), self.runs_folder)
+        self.process.start()
+        self._started = time.monotonic()
+        self.progress.setValue(0)
+        self.stage.setText(tr("Starting the model…"))
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.timer.start()
+        return True
+
+    def cancel(self) -> None:
+        """Stop the current run (it stops within a second; nothing is written)."""
+        if self.running:
+            self.stage.setText(tr("Cancelling…"))
+            self.process.cancel()
+
+    def _edited(self, key: str, value: int) -> None:
+        self.doc.set_field(key, value)
+
+    def _poll(self) -> None:
+        if self.process is None:
+            return
+        for kind, value in self.process.poll():
+            if kind == "progress":
+                self._progress(value)
+            else:
+                self._finish(kind, value)
+
+    def _progress(self, p: dict[str, Any]) -> None:
+        self.progress.setValue(round(1000 * p["fraction"]))
+        elapsed = time.monotonic() - self._started
+        stage = tr(p["stage"]) if p["stage"] in STAGES else p["stage"]
+        self.stage.setText(
+            tr("Year {year} · replication {rep} · {stage} · {s:.0f} s").format(
+                year=p["year"], rep=p["replication"] + 1, stage=stage, s=elapsed
+            )
+        )
+
+    def _finish(self, kind: str, value: str) -> None:
+        self.timer.stop()
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if kind == "done":
+            self.progress.setValue(1000)
+            self.last_message = "Finished."
+            self.stage.setText(f"{tr('Finished.')} {Path(value).name}")
+            self.runFinished.emit(value)
+        elif kind == "cancelled":
+            self.progress.setValue(0)
+            self.last_message = "Cancelled; nothing was written."
+            self.stage.setText(tr(self.last_message))
+        else:
+            self.progress.setValue(0)
+            self._show(tr("The run failed."), value)
+            self.runFailed.emit(tr("The run failed."), value)
+
+    def _show(self, headline: str, detail: str) -> None:
+        self.stage.setText(f"{headline}\n{detail}")
