@@ -7,16 +7,16 @@ KPI of every task and year as CSV and Parquet (``<report>-kpis.csv``/``.parquet`
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim.batch import tasks_frame
 from sim.errors import RunError
+from sim.figures import png_base64
 from sim.sweep import variant_label
 
 #: KPIs shown first when a run has them (the rest of the numeric columns are kept in the CSV).
@@ -143,9 +143,6 @@ def write_batch_report(out: Path, report: Path | None = None) -> Path:
     Path
         The HTML report.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     out = Path(out)
     report = Path(report) if report else out / "batch-report.html"
     report.parent.mkdir(parents=True, exist_ok=True)
@@ -192,9 +189,8 @@ def _overview(tasks: pd.DataFrame, kpis: pd.DataFrame) -> str:
 
 
 def _fan_figure(kpis: pd.DataFrame, kpi: str):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.subplots()
     for (variant, label), grp in kpis.groupby(["variant", "label"], sort=True):
         by_year = grp.groupby("year")[kpi]
         q = by_year.quantile([0.1, 0.5, 0.9]).unstack()
@@ -207,13 +203,12 @@ def _fan_figure(kpis: pd.DataFrame, kpi: str):
 
 
 def _box_figure(kpis: pd.DataFrame, names: list[str]):
-    import matplotlib.pyplot as plt
-
     last = kpis[kpis["year"] == kpis["year"].max()]
     variants = sorted(last["variant"].unique())
     cols = min(4, len(names))
     rows = -(-len(names) // cols)
-    fig, axs = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
+    fig = Figure(figsize=(3.2 * cols, 2.8 * rows))
+    axs = fig.subplots(rows, cols, squeeze=False)
     for ax, kpi in zip(axs.flat, names, strict=False):
         data = [last.loc[last["variant"] == v, kpi].dropna().to_numpy() for v in variants]
         ax.boxplot(data, tick_labels=variants)
@@ -226,10 +221,9 @@ def _box_figure(kpis: pd.DataFrame, names: list[str]):
 
 
 def _tornado_figure(table: pd.DataFrame, axis: str):
-    import matplotlib.pyplot as plt
-
     table = table.iloc[::-1]  # widest bar on top
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(table) + 1.2))
+    fig = Figure(figsize=(8, 0.5 * len(table) + 1.2))
+    ax = fig.subplots()
     y = np.arange(len(table))
     low, high = 100 * table["low_effect"].to_numpy(), 100 * table["high_effect"].to_numpy()
     ax.barh(y, high - low, left=low, color="tab:blue", alpha=0.7)
@@ -247,13 +241,8 @@ def _tornado_figure(table: pd.DataFrame, axis: str):
     return fig
 
 
-def _img(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+def _img(fig: Figure) -> str:
+    return f'<img src="data:image/png;base64,{png_base64(fig, dpi=90)}">'
 
 
 def _page(title: str, sections: list[str]) -> str:

@@ -5,22 +5,18 @@ The first run is the baseline; every other run is compared with it.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from sim.errors import RunError
+from sim.figures import png_base64, traffic_map
 from sim.model import KPI_NAMES, LOWER_IS_BETTER
 from sim.run import RunData, read_run
 
@@ -37,7 +33,7 @@ class Comparison:
     kpis: pd.DataFrame
     enrollment: pd.DataFrame
     links: pd.DataFrame
-    figures: dict[str, plt.Figure] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
 
 
 def _labels(runs: Sequence[RunData]) -> list[str]:
@@ -131,11 +127,9 @@ def compare_runs(run_dirs: Sequence[Path | str]) -> Comparison:
     return comp
 
 
-def comparison_figures(comp: Comparison) -> dict[str, plt.Figure]:
+def comparison_figures(comp: Comparison) -> dict[str, Figure]:
     """KPI time series per run and link-flow difference maps."""
-    from sim.figures import traffic_map
-
-    figs: dict[str, plt.Figure] = {"kpis": _series_figure(comp)}
+    figs: dict[str, Figure] = {"kpis": _series_figure(comp)}
     city = _city_of(comp.runs[0])
     if city is None:
         return figs
@@ -163,9 +157,10 @@ def _city_of(run: RunData) -> Any:
     return load_city(path) if path.exists() else None
 
 
-def _series_figure(comp: Comparison) -> plt.Figure:
+def _series_figure(comp: Comparison) -> Figure:
     kpis = ("population", "pupils_primary", "max_utilisation", "vkt", "delay_vh")
-    fig, axes = plt.subplots(1, len(kpis), figsize=(4 * len(kpis), 3.2))
+    fig = Figure(figsize=(4 * len(kpis), 3.2))
+    axes = fig.subplots(1, len(kpis))
     for ax, kpi in zip(axes, kpis, strict=True):
         for run, label in zip(comp.runs, comp.labels, strict=True):
             s = run.kpis_summary
@@ -177,12 +172,6 @@ def _series_figure(comp: Comparison) -> plt.Figure:
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def _png_b64(fig: plt.Figure) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode()
 
 
 def _kpi_html(table: pd.DataFrame) -> str:
@@ -225,7 +214,7 @@ def write_report(comp: Comparison, out: Path | str) -> Path:
         "red = worse than the baseline.</p>",
         "<h2>Key indicators</h2>",
         _kpi_html(comp.kpis),
-        f"<img src='data:image/png;base64,{_png_b64(comp.figures['kpis'])}'>",
+        f"<img src='data:image/png;base64,{png_base64(comp.figures['kpis'])}'>",
         f"<h2>School pressure ({end}, utilisation = pupils / capacity)</h2>",
         comp.enrollment.head(40).to_html(index=False, float_format=lambda v: f"{v:.2f}"),
     ]
@@ -233,12 +222,10 @@ def write_report(comp: Comparison, out: Path | str) -> Path:
         if name.startswith("flow_diff_"):
             parts += [
                 f"<h2>Link flow difference: {html.escape(name[10:])}</h2>",
-                f"<img src='data:image/png;base64,{_png_b64(fig)}' style='max-width:900px'>",
+                f"<img src='data:image/png;base64,{png_base64(fig)}' style='max-width:900px'>",
             ]
     parts.append("</body></html>")
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text("\n".join(parts), encoding="utf-8")
     tmp.replace(out)
-    for fig in comp.figures.values():
-        plt.close(fig)
     return out

@@ -1,17 +1,21 @@
-"""Figures of a run (matplotlib, headless Agg): time series, school pressure, peak traffic."""
+"""Figures of a run: time series, school pressure, peak traffic.
+
+Figures are built with ``matplotlib.figure.Figure`` (no pyplot), so they render headless
+and never change the backend of a host application such as the GUI.
+"""
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.collections import LineCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 
 SERIES = (
     ("population", "Population"),
@@ -38,16 +42,23 @@ def write_figures(
     return paths
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def png_base64(fig: Figure, dpi: int = 100) -> str:
+    """The figure as a base64 PNG, for embedding in an HTML report."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _save(fig: Figure, path: Path) -> Path:
     # Fixed metadata so identical runs give identical files.
     fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     return path
 
 
-def time_series_figure(summary: pd.DataFrame, title: str) -> plt.Figure:
+def time_series_figure(summary: pd.DataFrame, title: str) -> Figure:
     """Population, pupils and VKT over the years, with the p10–p90 replication band."""
-    fig, axes = plt.subplots(1, len(SERIES), figsize=(4 * len(SERIES), 3.2))
+    fig = Figure(figsize=(4 * len(SERIES), 3.2))
+    axes = fig.subplots(1, len(SERIES))
     for ax, (kpi, label) in zip(axes, SERIES, strict=True):
         s = summary[summary["kpi"] == kpi].sort_values("year")
         if s["p50"].notna().any():
@@ -62,7 +73,7 @@ def time_series_figure(summary: pd.DataFrame, title: str) -> plt.Figure:
     return fig
 
 
-def utilisation_figure(enrollment: pd.DataFrame) -> plt.Figure:
+def utilisation_figure(enrollment: pd.DataFrame) -> Figure:
     """Utilisation of every school in the first and last year (median replication)."""
     by = enrollment.groupby(["year", "school"])[["p50", "capacity"]].sum().reset_index()
     first, last = by["year"].min(), by["year"].max()
@@ -70,7 +81,8 @@ def utilisation_figure(enrollment: pd.DataFrame) -> plt.Figure:
         index="school", columns="year", values="util"
     )
     pivot = pivot.sort_values(last, na_position="first")
-    fig, ax = plt.subplots(figsize=(7, max(3.0, 0.16 * len(pivot))))
+    fig = Figure(figsize=(7, max(3.0, 0.16 * len(pivot))))
+    ax = fig.subplots()
     y = np.arange(len(pivot))
     ax.barh(y, pivot[last].fillna(0), color="tab:blue", alpha=0.7, label=str(last))
     ax.plot(pivot[first], y, "k|", ms=8, label=str(first))
@@ -84,19 +96,20 @@ def utilisation_figure(enrollment: pd.DataFrame) -> plt.Figure:
 
 def traffic_map(
     city: Any, values: pd.Series, *, title: str, cmap: str = "RdYlGn_r", vmin=0.0, vmax=1.2
-) -> plt.Figure:
+) -> Figure:
     """Roads coloured by a per-link value (one LineCollection), zones as outlines."""
     links = city.links
     segs = [np.asarray(g.coords)[:, :2] for g in links.geometry]
     vals = values.reindex(links.index).fillna(0.0).to_numpy()
     order = np.argsort(vals)  # busiest drawn last, on top
-    fig, ax = plt.subplots(figsize=(7, 8))
+    fig = Figure(figsize=(7, 8))
+    ax = fig.subplots()
     city.zones.boundary.plot(ax=ax, color="0.8", lw=0.4)
     lc = LineCollection(
         [segs[i] for i in order],
         array=vals[order],
         cmap=cmap,
-        norm=plt.Normalize(vmin, vmax),
+        norm=Normalize(vmin, vmax),
         linewidths=0.4 + 1.6 * np.clip(vals[order] / max(vmax, 1e-9), 0, 1),
     )
     ax.add_collection(lc)
