@@ -227,3 +227,25 @@ def test_cli_assign_errors_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         cli_main(["assign", net_file, net_file, "--max-iter", "0"])
     assert exc.value.code == 2
+
+
+def test_network_from_the_city_graph_equals_the_table_path() -> None:
+    """The networkx MultiDiGraph and the links table give the same CSR network and flows."""
+    from conftest import DEFAULT_CITY
+
+    from sim.city import load_city
+    from sim.traffic.network import network_from_graph, network_from_links
+
+    if not DEFAULT_CITY.exists():
+        pytest.skip("default city missing")
+    city = load_city(DEFAULT_CITY)
+    centroids = city.zones["centroid_node"].to_numpy()
+    from_graph = network_from_graph(city.road_graph(), centroids)
+    from_table = network_from_links(city.links, city.nodes, centroids)
+    for name in ("link_from", "link_to", "capacity", "fftime", "length", "node_ids"):
+        np.testing.assert_array_equal(getattr(from_graph, name), getattr(from_table, name))
+    demand = np.zeros((len(centroids), len(centroids)))
+    demand[0, 5], demand[7, 2] = 300.0, 150.0
+    a = assign(from_graph, demand, rel_gap=1e-6, max_iter=50)
+    b = assign(from_table, demand, rel_gap=1e-6, max_iter=50)
+    np.testing.assert_allclose(a.flows, b.flows)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -294,3 +295,32 @@ def network_from_links(
         zone_nodes=np.arange(len(centroids), dtype=np.int32),
         source="links table",
     )
+
+
+def network_from_graph(graph: Any, zone_centroids: Sequence[int]) -> Network:
+    """Build a :class:`Network` from a networkx ``MultiDiGraph`` road graph.
+
+    The graph is the project's lingua franca (what :meth:`sim.city.City.road_graph` and
+    osmnx give): nodes are node ids, each edge's key is its link id and its attributes
+    include ``length_m``, ``capacity_vph`` and ``free_speed_kmh`` (optional ``toll``,
+    ``alpha``, ``beta``). Links are ordered by link id.
+
+    Parameters
+    ----------
+    graph
+        A directed multigraph of the road network.
+    zone_centroids
+        The centroid node id of each zone, in zone order.
+
+    Returns
+    -------
+    Network
+        The same arrays :func:`network_from_links` builds from the equivalent tables.
+    """
+    keys, rows = [], []
+    for a, b, key, data in graph.edges(keys=True, data=True):
+        keys.append(key)
+        rows.append({**data, "a_node": a, "b_node": b})
+    links = pd.DataFrame(rows, index=pd.Index(keys, name="link_id")).sort_index()
+    nodes = pd.DataFrame(index=pd.Index(list(graph.nodes), name="node_id"))
+    return network_from_links(links, nodes, zone_centroids)
