@@ -11,9 +11,7 @@ import pytest
 matplotlib.use("Agg")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "benchmarks"
-DEFAULT_CITY = ROOT / "geodata" / "default_city.gpkg"
+from _support import DEFAULT_CITY, ROOT, SHARED, write_scenario  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -28,17 +26,6 @@ def benchmarks() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared/benchmarks is not available")
     return SHARED
-
-
-def write_scenario(folder: Path, name: str = "short", body: str = "", years: int = 2) -> Path:
-    """A short scenario extending the default one (years × 2 replications)."""
-    path = folder / f"{name}.yaml"
-    path.write_text(
-        f"name: {name}\nextends: {ROOT / 'scenarios' / 'default.yaml'}\n"
-        f"years: {years}\nreplications: 2\n{body}",
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -231,7 +231,7 @@ def test_cli_assign_errors_exit_2(tmp_path, capsys):
 
 def test_network_from_the_city_graph_equals_the_table_path() -> None:
     """The networkx MultiDiGraph and the links table give the same CSR network and flows."""
-    from conftest import DEFAULT_CITY
+    from _support import DEFAULT_CITY
 
     from sim.city import load_city
     from sim.traffic.network import network_from_graph, network_from_links

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_scenario
+from _support import ROOT, write_scenario
 
 from sim import cli
 from sim.catalog import Catalog

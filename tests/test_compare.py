@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, write_scenario
+from _support import ROOT, write_scenario
 
 from sim.compare import NEUTRAL_REL, compare_runs, write_report
 from sim.errors import RunError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from _support import ROOT
 
 
 def _main(*args: str) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_scenario
+from _support import write_scenario
 
 import sim.figures
 from sim.catalog import Catalog

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_scenario
+from _support import ROOT, write_scenario
 
 from sim.errors import GeodataError, ScenarioError
 from sim.run import load_for_run
