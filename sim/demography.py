@@ -9,22 +9,18 @@ The per-person loops are numba kernels in :mod:`sim.kernels.demography`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from sim.errors import GeodataError
 from sim.kernels.demography import (
-    DIED,
-    LEFT,
-    MOTHER,
-    children_follow,
     event_thresholds,
     move_households,
+    next_year,
     place_households,
     sex_age_counts,
-    survive_and_age,
     vital_events,
 )
 from sim.population import (
@@ -238,8 +234,9 @@ def arrivals(
         ``(age, sex, household, n_households)``; a group of arrivals without any adult
         (only possible for a handful of persons) is headed by its oldest member.
     """
-    cdf = np.cumsum(shares.ravel())
-    cell = np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), _N_CELLS - 1)
+    # persons per sex × age cell, then one person after another in cell order
+    p = shares.ravel() / shares.sum()
+    cell = np.repeat(np.arange(_N_CELLS), rng.multinomial(n, p))
     age = (cell % (MAX_AGE + 1)).astype(np.int16)
     sex = (cell // (MAX_AGE + 1)).astype(np.int8)
     mean_size = (rates.household_shares * np.arange(1, N_SIZES + 1)).sum()
@@ -346,7 +343,9 @@ def step_demography(
     Returns
     -------
     tuple[Persons, dict[str, int]]
-        The population one year later, and counts: births, deaths, in_migrants,
+        The population one year later (stayers in their order, newborns, in-migrants,
+        new-housing residents; its arrays are written once, as leading parts of buffers
+        sized for everybody who might be there), and counts: births, deaths, in_migrants,
         out_migrants, movers (persons whose home zone changed), new_housing_residents.
     """
     n_zones = len(dwellings)
@@ -358,59 +357,63 @@ def step_demography(
         weight = np.ones(n_zones)
     n = len(persons)
     hist = sex_age_histogram(persons)
-
-    # deaths, births, departures
-    thresholds = event_thresholds(rates.qx, rates.asfr_for(year), rates.out_probability(hist))
-    fate = vital_events(persons.age, persons.sex, thresholds, rng.random(n, dtype=np.float32))
     n_ids = persons.next_household_id()
-    fates = children_follow(fate, persons.age, persons.household, n_ids, ADULT_AGE)
-    n_births = int(fates[MOTHER])
-    stats = {"births": n_births, "deaths": int(fates[DIED]), "out_migrants": int(fates[LEFT])}
     p = persons
-    pop = Persons(
-        *survive_and_age(
-            fate,
-            p.age,
-            p.sex,
-            p.zone,
-            p.household,
-            p.work_zone,
-            p.school,
-            rng.random(n_births, dtype=np.float32),
-            SEX_RATIO_AT_BIRTH / (1.0 + SEX_RATIO_AT_BIRTH),
-            MAX_AGE,
-        )
-    )
 
-    # residential mobility between zones
-    movers, vacant = move_households(
-        pop.zone,
-        pop.household,
-        n_ids,
+    # deaths, births, departures; then residential mobility of the households that stay
+    thresholds = event_thresholds(rates.qx, rates.asfr_for(year), rates.out_probability(hist))
+    fate_seed, move_seed, sex_seed = rng.integers(0, 2**64, size=3, dtype=np.uint64)
+    fate, state, household_zone, mothers = vital_events(
+        p.age, p.sex, p.household, p.zone, thresholds, fate_seed, n_ids, ADULT_AGE
+    )
+    zone_after, vacant = move_households(
+        state,
+        household_zone,
         np.asarray(dwellings, dtype=np.float64),
         weight,
         rates.residential_mobility_rate,
-        rng.random(n_ids, dtype=np.float32),
+        move_seed,
     )
-    stats["movers"] = movers
 
     # in-migration into vacant dwellings
     n_in = int(rng.poisson(rates.in_migration_rate * n))
-    first_id = n_ids
-    age, sex, hh, n_hh = arrivals(n_in, rates.arrival_shares(hist), rates, first_id, rng)
+    age, sex, hh, n_hh = arrivals(n_in, rates.arrival_shares(hist), rates, n_ids, rng)
     hh_zone = place_households(vacant, weight, rng.random(n_hh))
-    incomers = Persons.new(age, sex, hh_zone[hh - first_id], hh)
-    stats["in_migrants"] = n_in
+    parts = [Persons.new(age, sex, hh_zone[hh - n_ids], hh)]
 
     # young families into this year's new dwellings
-    parts = [pop, incomers]
     if new_dwellings is not None:
         n_new = _random_round(
             np.asarray(new_dwellings, dtype=np.float64) * new_dwelling_occupancy, rng
         )
-        families = young_families(n_new, first_id + n_hh, rng, new_household_size)
-        parts.append(families)
-        stats["new_housing_residents"] = len(families)
-    else:
-        stats["new_housing_residents"] = 0
-    return Persons.concat(parts), stats
+        parts.append(young_families(n_new, n_ids + n_hh, rng, new_household_size))
+
+    # survivors and newborns, then the newcomers, written once into next year's arrays
+    size = n + mothers + sum(len(part) for part in parts)
+    columns = tuple(getattr(p, f.name) for f in fields(Persons))
+    out = tuple(np.empty(size, dtype=column.dtype) for column in columns)
+    written, births, deaths, left, movers = next_year(
+        fate,
+        state,
+        zone_after,
+        columns,
+        sex_seed,
+        SEX_RATIO_AT_BIRTH / (1.0 + SEX_RATIO_AT_BIRTH),
+        MAX_AGE,
+        ADULT_AGE,
+        out,
+    )
+    end = int(written)
+    for part in parts:
+        for column, f in zip(out, fields(Persons), strict=True):
+            column[end : end + len(part)] = getattr(part, f.name)
+        end += len(part)
+    stats = {
+        "births": int(births),
+        "deaths": int(deaths),
+        "out_migrants": int(left),
+        "movers": int(movers),
+        "in_migrants": n_in,
+        "new_housing_residents": len(parts[1]) if len(parts) > 1 else 0,
+    }
+    return Persons(*(column[:end] for column in out)), stats

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import GeodataError
-from sim.kernels.demography import fit_sizes
+from sim.kernels.demography import household_sizes, match_households
 
 MAX_AGE = 100
 """Ages are capped here (100 = 100 and over)."""
@@ -131,51 +131,6 @@ class Persons:
 # --------------------------------------------------------------------------- households
 
 
-def _headship_weight(age: np.ndarray) -> np.ndarray:
-    """Relative chance that an adult heads a household: rises from 20 to about 35, then flat."""
-    return np.clip((age.astype(np.float64) - 17.0) / 18.0, 0.05, 1.0)
-
-
-def _rank_within(group: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Position of each element of ``order`` within its group (order sorted by group)."""
-    return np.arange(len(order)) - starts[group[order]]
-
-
-def _sort_within(group: np.ndarray, key: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Indices sorting by group, then key (keys clipped to [lo, hi]).
-
-    One argsort of ``group + scaled key`` is several times faster than ``np.lexsort``.
-    """
-    return np.argsort(group + np.clip((key - lo) / (hi - lo), 0.0, 0.999))
-
-
-def _group_starts(counts: np.ndarray) -> np.ndarray:
-    return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-
-
-def _household_counts(
-    size_targets: np.ndarray, persons: np.ndarray, adults: np.ndarray
-) -> np.ndarray:
-    """Integer households per group and size class, at most one per adult (or 1 if none).
-
-    Largest-remainder rounding of each group's size shares keeps its household total exact;
-    a group without targets uses the size shares of all groups.
-    """
-    shares = size_targets.sum(axis=0)
-    fallback = shares / shares.sum() if shares.sum() > 0 else np.eye(N_SIZES)[2]
-    total = size_targets.sum(axis=1)
-    share = np.where(
-        total[:, None] > 0, size_targets / np.maximum(total, 1e-300)[:, None], fallback
-    )
-    cap = np.maximum(np.minimum(adults, persons), 1)
-    n_hh = np.where(persons > 0, np.clip(np.round(total), 1, cap), 0).astype(np.int64)
-    exact = share * n_hh[:, None]
-    base = np.floor(exact).astype(np.int64)
-    short = n_hh - base.sum(axis=1)
-    rank = np.argsort(np.argsort(base - exact, axis=1, kind="stable"), axis=1, kind="stable")
-    return base + (rank < short[:, None])
-
-
 def fit_households(
     group: np.ndarray,
     age: np.ndarray,
@@ -186,12 +141,12 @@ def fit_households(
     """Group persons into households, separately within each group (zone).
 
     A seeded household-fitting procedure (a sorting analogue of matching households to
-    persons, vectorised over all groups at once):
+    persons; steps 2-4 are the kernel :func:`sim.kernels.demography.match_households`):
 
     1. Households per group = the target count (``size_targets`` row sum), but at most one
        per adult aged ``ADULT_AGE``+; size classes split it by largest-remainder rounding,
        then sizes are raised or lowered round-robin (largest first) until they add up to the
-       group's persons exactly (:func:`sim.kernels.demography.fit_sizes`).
+       group's persons exactly (:func:`sim.kernels.demography.household_sizes`).
     2. Heads: one adult per household, drawn without replacement with a headship weight
        rising from age 20 to 35 (Efraimidis–Spirakis keys). A group without adults gets
        its oldest person as head.
@@ -222,47 +177,28 @@ def fit_households(
         int32 household id of each person.
     """
     n = len(age)
-    household = np.empty(n, dtype=np.int32)
     if n == 0:
-        return household
+        return np.empty(0, dtype=np.int32)
     n_groups = size_targets.shape[0]
-    adult = age >= ADULT_AGE
     persons = np.bincount(group, minlength=n_groups)
-    adults = np.bincount(group[adult], minlength=n_groups)
-    counts = _household_counts(size_targets, persons, adults)
-    n_hh = counts.sum(axis=1)
-
-    # 1. household sizes per group, descending, adjusted to add up to the group's persons
-    sizes = np.repeat(np.tile(np.arange(N_SIZES, 0, -1), n_groups), counts[:, ::-1].ravel())
-    sizes = fit_sizes(sizes.astype(np.int32), n_hh.astype(np.int64), persons.astype(np.int64))
-    hh_group = np.repeat(np.arange(n_groups), n_hh)
-
-    # 2. heads: top-k Efraimidis-Spirakis keys per group (log keys lie in [-750, 0])
-    key = rng.standard_exponential(n) / _headship_weight(age) / 1000.0
-    key[~adult] = 1.0 + (MAX_AGE + 1 - age[~adult]) / 1000.0  # oldest first, after adults
-    by_key = _sort_within(group, key, 0.0, 2.0)
-    rank = _rank_within(group, by_key, _group_starts(persons))
-    heads = by_key[rank < n_hh[group[by_key]]]
-
-    # 3. sizes to heads: heads nearest age 40 get the largest households
-    head_key = np.abs(age[heads] - 40.0) + rng.normal(0.0, _SIZE_NOISE_SD, len(heads))
-    heads = heads[_sort_within(group[heads], head_key, -60.0, 140.0)]
-    hh_ids = np.arange(first_id, first_id + len(heads), dtype=np.int64)
-    household[heads] = hh_ids
-
-    # 4. members fill the remaining places by sorted matching on age
-    is_head = np.zeros(n, dtype=bool)
-    is_head[heads] = True
-    members = np.flatnonzero(~is_head)
-    places = np.repeat(np.arange(len(heads)), sizes - 1)
-    place_key = age[heads][places] + rng.normal(0.0, _MATCH_NOISE_SD, len(places))
-    places = places[_sort_within(hh_group[places], place_key, -60.0, 200.0)]
-    m_age = age[members].astype(np.float64)
-    m_key = np.where(m_age < ADULT_AGE, m_age + _CHILD_PARENT_GAP, m_age)
-    m_key += rng.normal(0.0, _MATCH_NOISE_SD, len(members))
-    members = members[_sort_within(group[members], m_key, -60.0, 200.0)]
-    household[members] = hh_ids[places]
-    return household
+    adults = np.bincount(group[age >= ADULT_AGE], minlength=n_groups)
+    n_hh, sizes = household_sizes(
+        np.asarray(size_targets, dtype=np.float64), persons.astype(np.int64), adults
+    )
+    n_heads = int(n_hh.sum())
+    return match_households(
+        group,
+        age,
+        n_hh,
+        sizes,
+        rng.standard_exponential(n),
+        rng.normal(0.0, _SIZE_NOISE_SD, n_heads),
+        rng.normal(0.0, _MATCH_NOISE_SD, n - n_heads),
+        rng.normal(0.0, _MATCH_NOISE_SD, n),
+        first_id,
+        ADULT_AGE,
+        _CHILD_PARENT_GAP,
+    )
 
 
 # --------------------------------------------------------------------------- synthesis

@@ -8,22 +8,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from numba import njit
 from scipy import stats
 from test_population import fake_city
 
 from sim.demography import DemographyRates, sex_age_histogram, step_demography, young_families
 from sim.errors import GeodataError
 from sim.kernels.demography import (
+    ADULT_LEFT,
+    ADULT_STAYS,
     DIED,
     LEFT,
+    MINOR_STAYS,
     MOTHER,
     STAY,
-    children_follow,
     event_thresholds,
     move_households,
+    next_year,
     place_households,
     sex_age_counts,
-    survive_and_age,
+    uniform,
     vital_events,
 )
 from sim.persons_mesa import PersonsModel
@@ -51,32 +55,89 @@ def _setting(city):
 # --------------------------------------------------------------------------- kernels vs twins
 
 
-def test_vital_events_matches_numpy_twin():
-    p = _random_persons(20_000, 6000, 4, seed=1)
-    rng = np.random.default_rng(2)
-    qx, p_out = rng.uniform(0, 0.3, (2, 101)), rng.uniform(0, 0.3, (2, 101))
-    qx[:, 100] = 1.0
-    asfr = rng.uniform(0, 0.3, 101)
-    u = rng.random(len(p), dtype=np.float32)
-    got = vital_events(p.age, p.sex, event_thresholds(qx, asfr, p_out), u)
+def _uniform_twin(seed: int, n: int) -> np.ndarray:
+    """Numbers 0..n-1 of the SplitMix64 stream of ``seed`` as floats in [0, 1), with numpy."""
+    z = np.uint64(seed) + (np.arange(n, dtype=np.uint64) + np.uint64(1)) * np.uint64(
+        0x9E3779B97F4A7C15
+    )
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+@njit
+def _uniforms(seed, n):
+    return np.array([uniform(seed, i) for i in range(n)])
+
+
+def test_uniform_matches_splitmix64_and_is_uniform():
+    # first output of SplitMix64 seeded with 0 (reference value of the published generator)
+    assert _uniform_twin(0, 1)[0] == (0xE220A8397B1DCDAF >> 11) / 2.0**53
+    seed = np.uint64(2**63 + 12345)
+    got = _uniforms(seed, 200_000)
+    np.testing.assert_array_equal(got, _uniform_twin(seed, 200_000))
+    assert stats.kstest(got, "uniform").pvalue > P_MIN
+    assert stats.pearsonr(got[:-1], got[1:])[0] < 0.01
+    assert not np.array_equal(got[:100], _uniforms(np.uint64(1), 100))
+
+
+def _thresholds_twin_fates(p, qx, asfr, p_out, u):
     q, out = qx[p.sex, p.age], p_out[p.sex, p.age]
     fert = np.where(p.sex == 1, asfr[p.age], 0.0)
     died = u < q
     left = ~died & (u < q + (1 - q) * out)
     mother = ~died & ~left & (u < q + (1 - q) * out + (1 - q) * (1 - out) * fert)
-    want = np.select([died, left, mother], [DIED, LEFT, MOTHER], STAY)
+    return np.select([died, left, mother], [DIED, LEFT, MOTHER], STAY)
+
+
+def _state_twin(fate, age, household, n_ids):
+    """Household state bits from the fates, with numpy ufuncs."""
+    adult = age >= 20
+    stays = (fate == STAY) | (fate == MOTHER)
+    state = np.zeros(n_ids, dtype=np.int8)
+    for mask, bit in (
+        (adult & stays, ADULT_STAYS),
+        (adult & (fate == LEFT), ADULT_LEFT),
+        (~adult & stays, MINOR_STAYS),
+    ):
+        np.bitwise_or.at(state, household[mask], np.int8(bit))
+    return state
+
+
+def test_vital_events_matches_numpy_twin():
+    p = _random_persons(20_000, 6000, 4, seed=1)
+    n_ids = p.next_household_id()
+    rng = np.random.default_rng(2)
+    qx, p_out = rng.uniform(0, 0.3, (2, 101)), rng.uniform(0, 0.3, (2, 101))
+    qx[:, 100] = 1.0
+    asfr = rng.uniform(0, 0.3, 101)
+    seed = np.uint64(987654321)
+    u = _uniform_twin(seed, len(p))
+    got, state, zone, mothers = vital_events(
+        p.age, p.sex, p.household, p.zone, event_thresholds(qx, asfr, p_out), seed, n_ids, 20
+    )
+    want = _thresholds_twin_fates(p, qx, asfr, p_out, u)
     np.testing.assert_array_equal(got, want)
     assert set(np.unique(got)) == {STAY, DIED, LEFT, MOTHER}
     assert (got[p.age == 100] == DIED).all()
+    assert mothers == (want == MOTHER).sum()
+    np.testing.assert_array_equal(state, _state_twin(want, p.age, p.household, n_ids))
+    assert len(np.unique(state)) == 8  # every combination of the three bits occurs
+    want_zone = np.full(n_ids, -1)
+    want_zone[p.household] = p.zone
+    np.testing.assert_array_equal(zone, want_zone)
+    assert (zone == -1).any()
 
 
 def test_vital_event_frequencies_match_their_probabilities():
     """One uniform number decides three events: each must keep its own probability."""
     n = 400_000
     age, sex = np.full(n, 30, np.int16), np.ones(n, np.int8)
+    household = np.arange(n, dtype=np.int32)
     thresholds = event_thresholds(np.full((2, 101), 0.1), np.full(101, 0.3), np.full((2, 101), 0.2))
-    u = np.random.default_rng(3).random(n, dtype=np.float32)
-    counts = np.bincount(vital_events(age, sex, thresholds, u), minlength=4)
+    fate = vital_events(age, sex, household, household, thresholds, np.uint64(3), n, 20)[0]
+    counts = np.bincount(fate, minlength=4)
     expected = n * np.array([0.9 * 0.8 * 0.7, 0.1, 0.9 * 0.2, 0.9 * 0.8 * 0.3])
     assert stats.chisquare(counts, expected).pvalue > P_MIN
 
@@ -85,14 +146,25 @@ def test_sex_age_counts_matches_bincount():
     p = _random_persons(10_000, 3000, 2, seed=12)
     want = np.bincount(p.sex * 101 + p.age, minlength=202).reshape(2, 101)
     np.testing.assert_array_equal(sex_age_counts(p.sex, p.age, 101), want)
+    order = np.lexsort((p.age, p.sex))  # sorted input: runs of one cell
+    np.testing.assert_array_equal(sex_age_counts(p.sex[order], p.age[order], 101), want)
 
 
-def test_children_follow_matches_pandas_twin():
+def test_next_year_matches_numpy_twin():
     p = _random_persons(5000, 1500, 3, seed=3)
-    fate = np.random.default_rng(4).choice(
-        [STAY, DIED, LEFT, MOTHER], len(p), p=[0.5, 0.1, 0.3, 0.1]
-    )
-    fate = fate.astype(np.int8)
+    p.work_zone[:] = np.arange(len(p)) % 7
+    n_ids = p.next_household_id()
+    rng = np.random.default_rng(4)
+    fate = rng.choice([STAY, DIED, LEFT, MOTHER], len(p), p=[0.5, 0.1, 0.3, 0.1]).astype(np.int8)
+    state = _state_twin(fate, p.age, p.household, n_ids)
+    zone_after = rng.integers(0, 3, n_ids).astype(np.int32)
+    n_moms = int((fate == MOTHER).sum())
+    u_sex = _uniform_twin(5, n_moms)
+    columns = (p.age, p.sex, p.zone, p.household, p.work_zone, p.school)
+    out = tuple(np.full(len(p) + n_moms, 99, dtype=c.dtype) for c in columns)
+    counts = next_year(fate, state, zone_after, columns, np.uint64(5), 0.5, 100, 20, out)
+
+    # twin: minors follow their household's adults (pandas), then stayers and newborns
     frame = pd.DataFrame({"h": p.household, "adult": p.age >= 20, "fate": fate})
     adults = frame[frame["adult"]]
     left = adults[adults["fate"] == LEFT].groupby("h").size()
@@ -103,35 +175,28 @@ def test_children_follow_matches_pandas_twin():
         & frame["h"].map(left).fillna(0).gt(0)
         & frame["h"].map(stay).fillna(0).eq(0)
     ).to_numpy()
-    want = np.where(follow, LEFT, fate)
-    counts = children_follow(fate, p.age, p.household, p.next_household_id(), 20)
-    np.testing.assert_array_equal(fate, want)
-    np.testing.assert_array_equal(counts, np.bincount(want, minlength=4))
-    assert follow.sum() > 0
-
-
-def test_survive_and_age_matches_numpy_twin():
-    p = _random_persons(3000, 900, 3, seed=5)
-    p.work_zone[:] = np.arange(len(p)) % 7
-    fate = np.random.default_rng(6).choice([STAY, DIED, LEFT, MOTHER], len(p)).astype(np.int8)
-    n_born = int((fate == MOTHER).sum())
-    u_sex = np.random.default_rng(7).random(n_born, dtype=np.float32)
-    out = survive_and_age(
-        fate, p.age, p.sex, p.zone, p.household, p.work_zone, p.school, u_sex, 0.5, 100
-    )
-    keep = (fate == STAY) | (fate == MOTHER)
-    moms = fate == MOTHER
+    final = np.where(follow, LEFT, fate)
+    keep = (final == STAY) | (final == MOTHER)
+    moms = final == MOTHER
+    n_born = int(moms.sum())
     want = [
         np.concatenate([np.minimum(p.age[keep] + 1, 100), np.zeros(n_born)]),
-        np.concatenate([p.sex[keep], (u_sex >= 0.5).astype(int)]),
-        np.concatenate([p.zone[keep], p.zone[moms]]),
+        np.concatenate([p.sex[keep], (u_sex[:n_born] >= 0.5).astype(int)]),
+        np.concatenate([zone_after[p.household[keep]], zone_after[p.household[moms]]]),
         np.concatenate([p.household[keep], p.household[moms]]),
         np.concatenate([p.work_zone[keep], -np.ones(n_born)]),
         np.concatenate([p.school[keep], -np.ones(n_born)]),
     ]
+    written = len(want[0])
     for got, expected in zip(out, want, strict=True):
-        np.testing.assert_array_equal(got, expected)
-    assert (p.age == 100).any() and out[0].max() == 100
+        np.testing.assert_array_equal(got[:written], expected)
+        assert (got[written:] == 99).all()
+    old_zone = np.concatenate([p.zone[keep], p.zone[moms]])
+    moved = int((want[2] != old_zone).sum())
+    expected_counts = [written, n_born, (final == DIED).sum(), (final == LEFT).sum(), moved]
+    np.testing.assert_array_equal(counts, expected_counts)
+    assert follow.sum() > 0 and n_born < n_moms  # minor mothers who follow give no birth here
+    assert (p.age == 100).any() and out[0][:written].max() == 100
 
 
 def _place_twin(vacant, weight, u):
@@ -167,28 +232,27 @@ def test_place_households_matches_twin_and_fills_vacancies_first():
 
 
 def test_move_households_matches_twin():
-    p = _random_persons(4000, 1200, 5, seed=9)
-    n_ids = p.next_household_id()
     rng = np.random.default_rng(10)
+    n_ids = 1200
+    state = rng.integers(0, 8, n_ids).astype(np.int8)
+    household_zone = rng.integers(0, 5, n_ids).astype(np.int32)
     dwellings = np.array([300.0, 250, 200, 260, 400])
     weight = np.array([1.0, 2.0, 0.5, 1.0, 1.5])
-    u = rng.random(n_ids, dtype=np.float32)
+    u = _uniform_twin(11, n_ids)
     # twin
-    hz = np.full(n_ids, -1)
-    hz[p.household] = p.zone
-    exists = hz >= 0
-    vacant = np.maximum(dwellings - np.bincount(hz[exists], minlength=5), 0)
+    exists = ((state & ADULT_STAYS) > 0) | (
+        ((state & MINOR_STAYS) > 0) & ((state & ADULT_LEFT) == 0)
+    )
+    vacant = np.maximum(dwellings - np.bincount(household_zone[exists], minlength=5), 0)
     moving = np.flatnonzero(exists & (u < 0.2))
-    vacant += np.bincount(hz[moving], minlength=5)
-    dest, vacant_left = _place_twin(vacant, weight, u[moving].astype(np.float64) / 0.2)
-    new_hz = hz.copy()
-    new_hz[moving] = dest
-    want_zone = new_hz[p.household]
-    zone = p.zone.copy()
-    moved, vacant_got = move_households(zone, p.household, n_ids, dwellings, weight, 0.2, u)
-    np.testing.assert_array_equal(zone, want_zone)
+    vacant += np.bincount(household_zone[moving], minlength=5)
+    dest, vacant_left = _place_twin(vacant, weight, u[moving] / 0.2)
+    want = household_zone.copy()
+    want[moving] = dest
+    got, vacant_got = move_households(state, household_zone, dwellings, weight, 0.2, np.uint64(11))
+    np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(vacant_got, vacant_left)
-    assert moved == np.count_nonzero(want_zone != p.zone) > 0
+    assert (got != household_zone).sum() > 0 and (~exists & (u < 0.2)).any()
 
 
 # --------------------------------------------------------------------------- rates

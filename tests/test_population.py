@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import GeodataError
-from sim.kernels.demography import fit_sizes
+from sim.kernels.demography import bucket_order, fit_sizes, household_sizes, match_households
 from sim.population import (
     ADULT_AGE,
     Persons,
@@ -137,6 +137,103 @@ def test_fit_sizes_matches_twin():
             if n_hh[g]:
                 assert got[starts[g] : starts[g + 1]].sum() == persons[g]
         assert (got >= 1).all()
+
+
+def _household_sizes_twin(size_targets, persons, adults):
+    """household_sizes with numpy ufuncs over all groups at once."""
+    shares = size_targets.sum(axis=0)
+    fallback = shares / shares.sum() if shares.sum() > 0 else np.eye(6)[2]
+    total = size_targets.sum(axis=1)
+    share = np.where(
+        total[:, None] > 0, size_targets / np.maximum(total, 1e-300)[:, None], fallback
+    )
+    cap = np.maximum(np.minimum(adults, persons), 1)
+    n_hh = np.where(persons > 0, np.clip(np.round(total), 1, cap), 0).astype(np.int64)
+    exact = share * n_hh[:, None]
+    base = np.floor(exact).astype(np.int64)
+    rank = np.argsort(np.argsort(base - exact, axis=1, kind="stable"), axis=1, kind="stable")
+    counts = base + (rank < (n_hh - base.sum(axis=1))[:, None])
+    sizes = np.repeat(np.tile(np.arange(6, 0, -1), len(persons)), counts[:, ::-1].ravel())
+    return n_hh, _fit_sizes_twin(sizes.tolist(), n_hh.tolist(), persons.tolist())
+
+
+def test_household_sizes_matches_numpy_twin():
+    rng = np.random.default_rng(15)
+    targets = rng.uniform(0, 40, (7, 6))
+    targets[2] = 0.0  # no targets: the shares of all groups
+    persons = rng.integers(50, 400, 7)
+    persons[4] = 0
+    adults = persons // 2
+    adults[5] = 3  # at most one household per adult
+    n_hh, sizes = household_sizes(targets, persons, adults)
+    want_n, want_sizes = _household_sizes_twin(targets, persons, adults)
+    np.testing.assert_array_equal(n_hh, want_n)
+    assert sizes.tolist() == want_sizes
+    assert n_hh[4] == 0 and n_hh[5] == 3 and n_hh[2] == 1
+    starts = np.concatenate(([0], np.cumsum(n_hh)))
+    for g in range(7):
+        assert sizes[starts[g] : starts[g + 1]].sum() == persons[g]
+
+
+# --------------------------------------------------------------------------- household matching
+
+
+def _steps(key, lo, hi):
+    """Keys clipped to [lo, hi] in steps of 1/16 (the kernel's bucket sort keys)."""
+    return np.floor((np.clip(key, lo, hi) - lo) * 16.0)
+
+
+def _match_twin(group, age, n_hh, sizes, head_draw, size_noise, place_noise, member_noise):
+    """match_households with numpy: stable lexsorts over all groups at once (first id 0)."""
+    n, adult = len(age), age >= ADULT_AGE
+    weight = np.clip((age - 17.0) / 18.0, 0.05, 1.0)
+    key = np.where(adult, head_draw / weight / 1000.0, 2.0 - age / 1000.0)
+    by_key = np.lexsort((key, group))
+    starts = np.searchsorted(group[by_key], np.arange(len(n_hh)))
+    rank = np.arange(n) - starts[group[by_key]]
+    heads = by_key[rank < n_hh[group[by_key]]]
+    head_key = np.abs(age[heads] - 40.0) + size_noise
+    heads = heads[np.lexsort((_steps(head_key, -60, 140), group[heads]))]
+    household = np.full(n, -1)
+    household[heads] = np.arange(len(heads))
+    places = np.repeat(np.arange(len(heads)), sizes - 1)
+    place_key = age[heads][places] + place_noise
+    places = places[np.lexsort((_steps(place_key, -60, 200), group[heads][places]))]
+    members = np.flatnonzero(household < 0)
+    m_age = age[members]
+    m_key = np.where(m_age < ADULT_AGE, m_age + 28.0, m_age) + member_noise[members]
+    members = members[np.lexsort((_steps(m_key, -60, 200), group[members]))]
+    household[members] = places
+    return household
+
+
+def test_match_households_matches_numpy_twin():
+    rng = np.random.default_rng(13)
+    n = 3000
+    group = rng.integers(0, 4, n)
+    age = rng.integers(0, 95, n).astype(np.int16)
+    age[group == 3] = rng.integers(0, 20, (group == 3).sum())  # a group of minors only
+    persons = np.bincount(group, minlength=4)
+    n_hh = np.maximum(persons // 3, 1)
+    sizes = np.concatenate([np.sort(rng.integers(1, 7, h))[::-1] for h in n_hh])
+    sizes = fit_sizes(sizes.astype(np.int32), n_hh, persons)
+    n_heads = int(n_hh.sum())
+    draws = (
+        rng.standard_exponential(n),
+        rng.normal(0, 8, n_heads),
+        rng.normal(0, 4, n - n_heads),
+        rng.normal(0, 4, n),
+    )
+    got = match_households(group, age, n_hh, sizes, *draws, 7, ADULT_AGE, 28.0)
+    want = _match_twin(group, age, n_hh, sizes, *draws)
+    np.testing.assert_array_equal(got, want + 7)
+    np.testing.assert_array_equal(np.bincount(want), sizes)  # household ids in size order
+
+
+def test_bucket_order_matches_stable_argsort():
+    key = np.random.default_rng(14).normal(50, 60, 5000)
+    want = np.argsort(_steps(key, -60, 200), kind="stable")
+    np.testing.assert_array_equal(bucket_order(key, -60.0, 200.0, 16.0), want)
 
 
 # --------------------------------------------------------------------------- synthesis

@@ -1,10 +1,18 @@
-"""Demography kernels on plain arrays: household sizes, vital events, household placement.
+"""Demography kernels on plain arrays: households, vital events, mobility, the next year.
 
-Randomness comes in as pre-drawn uniform numbers (float32 is enough for the smallest
-death probabilities), so every kernel is a deterministic function of its inputs and is
-checked against a plain numpy twin in the tests. Where one decision follows another, both
-use one number: chained events compare it with cumulative probabilities, and a household
-that moves (``u < rate``) picks its zone with ``u / rate``, again uniform given the move.
+Randomness comes in as pre-drawn uniform numbers or, in the per-person kernels of the
+year, as a seed: the i-th number of the SplitMix64 stream of that seed (:func:`uniform`,
+a counter-based generator, so a kernel draws its numbers where it uses them without a
+pass over memory). Either way every kernel is a deterministic function of its inputs and
+is checked against a plain numpy twin in the tests. Where one decision follows another,
+both use one number: chained events compare it with cumulative probabilities, and a
+household that moves (``u < rate``) picks its zone with ``u / rate``, again uniform given
+the move.
+
+A year takes three passes over the persons: :func:`sex_age_counts` (the rates depend on
+the age structure), :func:`vital_events` (fates, and what they leave of each household),
+and :func:`next_year` (writes the survivors and newborns); residential mobility
+(:func:`move_households`) works on households between the last two.
 """
 
 from __future__ import annotations
@@ -18,6 +26,32 @@ DIED = 1
 LEFT = 2
 MOTHER = 3
 """Stays in the city and gives birth this year."""
+
+ADULT_STAYS = 1
+"""Household state bits of :func:`vital_events`: an adult stays (or gives birth)."""
+ADULT_LEFT = 2
+"""An adult left the city."""
+MINOR_STAYS = 4
+"""A minor stays (or gives birth)."""
+
+_KEY_STEPS = 16.0  # steps per year of the age keys of match_households
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64 (Steele, Lea & Flood 2014) constants
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(cache=True)
+def uniform(seed: np.uint64, i: int) -> float:
+    """Number ``i`` (0, 1, ...) of the SplitMix64 stream of ``seed``, as a float in [0, 1).
+
+    SplitMix64 adds a constant to its state and hashes it, so number ``i`` needs no
+    predecessors; the top 53 bits make the float.
+    """
+    z = np.uint64(seed) + (np.uint64(i) + np.uint64(1)) * _GAMMA
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return np.float64(z >> np.uint64(11)) * 2.0**-53
 
 
 @njit(cache=True)
@@ -67,13 +101,218 @@ def fit_sizes(sizes: np.ndarray, n_households: np.ndarray, persons: np.ndarray) 
     return out
 
 
+@njit(cache=True)
+def household_sizes(
+    size_targets: np.ndarray, persons: np.ndarray, adults: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Households per group and their sizes, adding up to each group's persons.
+
+    Households per group = the group's target total rounded (half to even), but at least 1
+    and at most one per adult (or 1 without adults), and 0 without persons. Size classes
+    split it by largest-remainder rounding of the group's target shares (a group without
+    targets uses the shares of all groups, or size 3 when no group has any; ties go to the
+    smaller class), and :func:`fit_sizes` adjusts the sizes to the group's persons.
+
+    Parameters
+    ----------
+    size_targets
+        float64 (G, C) target households by size class 1..C (C = C and more).
+    persons, adults
+        int64 (G,) persons and adults per group.
+
+    Returns
+    -------
+    tuple[np.ndarray, np.ndarray]
+        int64 (G,) households per group, and int32 their sizes, group by group, each
+        group's block in descending order before the adjustment.
+    """
+    n_groups, n_classes = size_targets.shape
+    fallback = np.zeros(n_classes)
+    for c in range(n_classes):
+        fallback[c] = size_targets[:, c].sum()
+    if fallback.sum() > 0:
+        fallback /= fallback.sum()
+    else:
+        fallback[min(2, n_classes - 1)] = 1.0
+    counts = np.zeros((n_groups, n_classes), dtype=np.int64)
+    n_hh = np.zeros(n_groups, dtype=np.int64)
+    for g in range(n_groups):
+        if persons[g] == 0:
+            continue
+        total = size_targets[g].sum()
+        share = size_targets[g] / total if total > 0 else fallback
+        n_hh[g] = min(max(round(total), 1), max(min(adults[g], persons[g]), 1))
+        exact = share * n_hh[g]
+        short = n_hh[g]
+        for c in range(n_classes):
+            counts[g, c] = np.floor(exact[c])
+            short -= counts[g, c]
+        # the classes with the largest remainders get the households still missing
+        for c in np.argsort(counts[g] - exact, kind="mergesort")[:short]:
+            counts[g, c] += 1
+    sizes = np.empty(n_hh.sum(), dtype=np.int32)
+    k = 0
+    for g in range(n_groups):
+        for c in range(n_classes - 1, -1, -1):
+            for _ in range(counts[g, c]):
+                sizes[k] = c + 1
+                k += 1
+    return n_hh, fit_sizes(sizes, n_hh, persons)
+
+
+@njit(cache=True)
+def headship_weight(age: float) -> float:
+    """Relative chance that an adult heads a household: rises from 20 to about 35, then flat."""
+    return min(max((age - 17.0) / 18.0, 0.05), 1.0)
+
+
+@njit(cache=True)
+def bucket_order(key: np.ndarray, lo: float, hi: float, per_unit: float) -> np.ndarray:
+    """Indices that sort ``key`` clipped to [lo, hi] in steps of ``1 / per_unit``.
+
+    A counting sort, stable (keys in one step keep their order): unlike a comparison sort
+    on random keys, it does not stall on mispredicted branches. Its twin is
+    ``np.argsort(np.floor((np.clip(key, lo, hi) - lo) * per_unit), kind="stable")``.
+    """
+    n_steps = int((hi - lo) * per_unit) + 1
+    step = np.empty(key.size, dtype=np.int64)
+    start = np.zeros(n_steps + 1, dtype=np.int64)
+    for t in range(key.size):
+        step[t] = int((min(max(key[t], lo), hi) - lo) * per_unit)
+        start[step[t] + 1] += 1
+    for b in range(n_steps):
+        start[b + 1] += start[b]
+    order = np.empty(key.size, dtype=np.int64)
+    for t in range(key.size):
+        order[start[step[t]]] = t
+        start[step[t]] += 1
+    return order
+
+
+@njit(cache=True)
+def match_households(
+    group: np.ndarray,
+    age: np.ndarray,
+    n_households: np.ndarray,
+    sizes: np.ndarray,
+    head_draw: np.ndarray,
+    size_noise: np.ndarray,
+    place_noise: np.ndarray,
+    member_noise: np.ndarray,
+    first_id: int,
+    adult_age: int,
+    child_gap: float,
+) -> np.ndarray:
+    """Heads, household sizes and members of each group's households (see fit_households).
+
+    Within each group: (1) heads are the ``n_households[g]`` persons with the smallest
+    keys, adults first with Efraimidis-Spirakis keys ``head_draw / headship_weight / 1000``
+    (draws without replacement by headship weight), then minors oldest first; (2) heads
+    sorted by ``|age - 40| + size_noise`` take the group's ``sizes`` in order (largest
+    first) and consecutive household ids; (3) each head's ``size - 1`` places, keyed by the
+    head's age ``+ place_noise``, and the other persons, keyed by their age (plus
+    ``child_gap`` for minors) ``+ member_noise``, are both sorted and paired in order. Every
+    sort is stable; the keys of steps (2) and (3) are ages, sorted in steps of 1/16 year
+    (:func:`bucket_order`; sizes between -60 and 140, matching between -60 and 200).
+
+    Parameters
+    ----------
+    group
+        int (n,) group (zone) index of each person, ``0..G-1``.
+    age
+        int (n,) ages.
+    n_households
+        int64 (G,) households per group, at least 1 and at most the group's persons when
+        it has persons.
+    sizes
+        int (households,) sizes, each group's block in descending order, adding up to the
+        group's persons (:func:`fit_sizes`).
+    head_draw
+        float64 (n,) standard exponential numbers, by person.
+    size_noise
+        float64 (households,) by head, in group order and then key order of step (1).
+    place_noise
+        float64 (persons - households,) by place, in household id order.
+    member_noise
+        float64 (n,) by person (only non-heads use theirs).
+    first_id
+        The first household id; ids are consecutive, group by group.
+    adult_age
+        Age from which a person is an adult.
+    child_gap
+        Years added to a minor's age when matching it to a head.
+
+    Returns
+    -------
+    np.ndarray
+        int32 (n,) household id of each person.
+    """
+    n = age.size
+    n_groups = n_households.size
+    start = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(n):
+        start[group[i] + 1] += 1
+    start = np.cumsum(start)
+    order = np.empty(n, dtype=np.int64)  # persons by group, in index order within each
+    fill = start[:-1].copy()
+    for i in range(n):
+        order[fill[group[i]]] = i
+        fill[group[i]] += 1
+    household = np.empty(n, dtype=np.int32)
+    is_head = np.zeros(n, dtype=np.bool_)
+    hh0 = 0  # households of the groups before
+    p0 = 0  # places of the groups before
+    for g in range(n_groups):
+        persons = order[start[g] : start[g + 1]]
+        m = persons.size
+        k = n_households[g]
+        if m == 0:
+            continue
+        key = np.empty(m)
+        for t in range(m):
+            a = age[persons[t]]
+            if a >= adult_age:
+                key[t] = head_draw[persons[t]] / headship_weight(a) / 1000.0
+            else:  # after every adult, oldest first
+                key[t] = 2.0 - a / 1000.0
+        heads = persons[np.argsort(key, kind="mergesort")[:k]]
+        head_key = np.empty(k)
+        for t in range(k):
+            head_key[t] = abs(age[heads[t]] - 40.0) + size_noise[hh0 + t]
+        heads = heads[bucket_order(head_key, -60.0, 140.0, _KEY_STEPS)]
+        for t in range(k):
+            household[heads[t]] = first_id + hh0 + t
+            is_head[heads[t]] = True
+        place_id = np.empty(m - k, dtype=np.int64)
+        place_key = np.empty(m - k)
+        c = 0
+        for t in range(k):
+            for _ in range(sizes[hh0 + t] - 1):
+                place_id[c] = first_id + hh0 + t
+                place_key[c] = age[heads[t]] + place_noise[p0 + c]
+                c += 1
+        members = persons[~is_head[persons]]
+        member_key = np.empty(m - k)
+        for t in range(m - k):
+            a = age[members[t]]
+            member_key[t] = (a + child_gap if a < adult_age else a) + member_noise[members[t]]
+        place_id = place_id[bucket_order(place_key, -60.0, 200.0, _KEY_STEPS)]
+        members = members[bucket_order(member_key, -60.0, 200.0, _KEY_STEPS)]
+        for t in range(m - k):
+            household[members[t]] = place_id[t]
+        hh0 += k
+        p0 += m - k
+    return household
+
+
 def event_thresholds(qx: np.ndarray, asfr: np.ndarray, p_out: np.ndarray) -> np.ndarray:
-    """(3, 2, 101) cumulative event probabilities for :func:`vital_events`.
+    """(2, 101, 3) cumulative event probabilities by sex, age and event for :func:`vital_events`.
 
     Death comes first (``qx``), then out-migration of the survivors (``p_out``), then a
     birth to a woman who stays (``asfr``), so one uniform number ``u`` decides all three:
     ``u < q`` dies, ``u < q + (1 - q) p`` leaves, ``u < q + (1 - q) p + (1 - q)(1 - p) f``
-    gives birth (women only).
+    gives birth (women only). The three thresholds of a sex and age lie side by side, so
+    each person reads one cache line.
 
     Parameters
     ----------
@@ -86,60 +325,35 @@ def event_thresholds(qx: np.ndarray, asfr: np.ndarray, p_out: np.ndarray) -> np.
     fert = np.stack([np.zeros_like(asfr), asfr])
     died = qx
     left = died + (1.0 - qx) * p_out
-    return np.stack([died, left, left + stay * fert])
+    return np.ascontiguousarray(np.stack([died, left, left + stay * fert], axis=-1))
 
 
 @njit(cache=True)
 def vital_events(
-    age: np.ndarray, sex: np.ndarray, thresholds: np.ndarray, u: np.ndarray
-) -> np.ndarray:
-    """Each person's fate this year: dies, leaves the city, stays, or stays and gives birth.
+    age: np.ndarray,
+    sex: np.ndarray,
+    household: np.ndarray,
+    zone: np.ndarray,
+    thresholds: np.ndarray,
+    seed: np.uint64,
+    n_ids: int,
+    adult_age: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Each person's fate this year, and what it leaves of each household.
+
+    One pass over the persons: the fate (dies, leaves the city, stays, or stays and gives
+    birth) and, per household, which of its adults and minors stay or leave, so that
+    :func:`move_households` and :func:`next_year` need no further pass to apply the rule
+    that minors leave with their household.
 
     Parameters
     ----------
-    age, sex
-        int16 / int8 (n,).
+    age, sex, household, zone
+        int16 / int8 / int32 / int32 (n,) person arrays; household ids in ``0..n_ids-1``.
     thresholds
-        float64 (3, 2, 101) from :func:`event_thresholds`.
-    u
-        float32 or float64 (n,) uniform numbers in [0, 1).
-
-    Returns
-    -------
-    np.ndarray
-        int8 (n,) fate codes: DIED when ``u < thresholds[0]``, else LEFT when
-        ``u < thresholds[1]``, else MOTHER when ``u < thresholds[2]``, else STAY.
-    """
-    n = age.size
-    fate = np.zeros(n, dtype=np.int8)
-    for i in range(n):
-        a = age[i]
-        s = sex[i]
-        v = u[i]
-        if v < thresholds[0, s, a]:
-            fate[i] = DIED
-        elif v < thresholds[1, s, a]:
-            fate[i] = LEFT
-        elif v < thresholds[2, s, a]:
-            fate[i] = MOTHER
-    return fate
-
-
-@njit(cache=True)
-def children_follow(
-    fate: np.ndarray, age: np.ndarray, household: np.ndarray, n_ids: int, adult_age: int
-) -> int:
-    """Minors leave with the household's adults when every adult who stayed is gone.
-
-    In place: a person under ``adult_age`` who stays (STAY or MOTHER) in a household where
-    at least one adult LEFT and no adult stays gets fate LEFT.
-
-    Parameters
-    ----------
-    fate
-        int8 (n,) from :func:`vital_events`; changed in place.
-    age, household
-        (n,) arrays; household ids in ``0..n_ids-1``.
+        float64 (2, 101, 3) from :func:`event_thresholds`.
+    seed
+        Person ``i`` draws ``u = uniform(seed, i)``.
     n_ids
         One more than the largest household id.
     adult_age
@@ -147,25 +361,53 @@ def children_follow(
 
     Returns
     -------
-    np.ndarray
-        int64 (4,) persons per fate code afterwards (STAY, DIED, LEFT, MOTHER).
+    tuple
+        ``(fate, state, household_zone, mothers)``: int8 (n,) fate codes (DIED when
+        ``u < thresholds[sex, age, 0]``, else LEFT when ``u < thresholds[sex, age, 1]``,
+        else MOTHER when ``u < thresholds[sex, age, 2]``, else STAY); int8 (n_ids,)
+        household states, the OR of ADULT_STAYS (an adult stays or gives birth),
+        ADULT_LEFT (an adult left) and MINOR_STAYS (a minor stays or gives birth); int32
+        (n_ids,) the zone of each household (-1 without members); and the number of
+        MOTHER fates.
     """
-    staying = np.zeros(n_ids, dtype=np.int32)
-    leaving = np.zeros(n_ids, dtype=np.int32)
-    for i in range(fate.size):
-        if age[i] >= adult_age:
-            f = fate[i]
-            if f == LEFT:
-                leaving[household[i]] += 1
-            elif f != DIED:
-                staying[household[i]] += 1
-    counts = np.zeros(4, dtype=np.int64)
-    for i in range(fate.size):
-        h = household[i]
-        if age[i] < adult_age and leaving[h] > 0 and staying[h] == 0 and fate[i] in (STAY, MOTHER):
-            fate[i] = LEFT
-        counts[fate[i]] += 1
-    return counts
+    fate = np.empty(age.size, dtype=np.int8)
+    state = np.zeros(n_ids, dtype=np.int8)
+    household_zone = np.full(n_ids, -1, dtype=np.int32)
+    # state bit by (adult, fate): STAY, DIED, LEFT, MOTHER
+    bits = np.array([MINOR_STAYS, 0, 0, MINOR_STAYS, ADULT_STAYS, 0, ADULT_LEFT, ADULT_STAYS])
+    flat = thresholds.reshape(thresholds.size)  # one index instead of three (faster)
+    n_ages = thresholds.shape[1]
+    mothers = 0
+    for i in range(np.uint64(age.size)):  # unsigned indices: no negative-index checks
+        a = age[i]
+        c = np.uint64(3 * (sex[i] * n_ages + a))
+        v = uniform(seed, i)
+        # thresholds rise, so the rare events nest: one test settles most persons
+        f = STAY
+        if v < flat[c + 2]:
+            f = MOTHER
+            if v < flat[c + 1]:
+                f = LEFT
+                if v < flat[c]:
+                    f = DIED
+        mothers += f == MOTHER
+        fate[i] = f
+        h = np.uint32(household[i])
+        household_zone[h] = zone[i]
+        state[h] |= bits[np.uint64(4 * (a >= adult_age) + f)]
+    return fate, state, household_zone, mothers
+
+
+@njit(cache=True)
+def minors_follow(state: np.int8) -> bool:
+    """Whether a household's minors leave: an adult left and no adult stays."""
+    return (state & ADULT_LEFT) != 0 and (state & ADULT_STAYS) == 0
+
+
+@njit(cache=True)
+def household_stays(state: np.int8) -> bool:
+    """Whether anybody of a household is in the city next year (see :func:`vital_events`)."""
+    return (state & ADULT_STAYS) != 0 or ((state & MINOR_STAYS) != 0 and (state & ADULT_LEFT) == 0)
 
 
 @njit(cache=True)
@@ -262,155 +504,167 @@ def place_households(vacant: np.ndarray, weight: np.ndarray, u: np.ndarray) -> n
 
 @njit(cache=True)
 def sex_age_counts(sex: np.ndarray, age: np.ndarray, n_ages: int) -> np.ndarray:
-    """(2, n_ages) float64 persons by sex and age."""
-    out = np.zeros((2, n_ages))
-    for i in range(age.size):
-        out[sex[i], age[i]] += 1.0
-    return out
+    """(2, n_ages) float64 persons by sex and age.
 
-
-@njit(cache=True)
-def survive_and_age(
-    fate: np.ndarray,
-    age: np.ndarray,
-    sex: np.ndarray,
-    zone: np.ndarray,
-    household: np.ndarray,
-    work_zone: np.ndarray,
-    school: np.ndarray,
-    u_sex: np.ndarray,
-    p_male: float,
-    max_age: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Next year's person arrays: the persons who stay, one year older, then the newborns.
-
-    Parameters
-    ----------
-    fate
-        int8 (n,) from :func:`vital_events` (after :func:`children_follow`).
-    age, sex, zone, household, work_zone, school
-        The person arrays (n,).
-    u_sex
-        float32 (births,) uniform numbers; the k-th newborn is male when ``u_sex[k] < p_male``.
-    p_male
-        Probability that a newborn is male.
-    max_age
-        Ages are capped here.
-
-    Returns
-    -------
-    tuple of np.ndarray
-        ``(age, sex, zone, household, work_zone, school)``: stayers in their original order,
-        aged by one year (capped), then one newborn per MOTHER in order: age 0, the mother's
-        zone and household, no work zone or school.
+    Persons usually come sorted by sex and age, so consecutive persons hit the same cell:
+    four interleaved integer tallies keep those increments from waiting on each other.
     """
-    n_stay = 0
-    n_born = 0
-    for i in range(fate.size):
-        if fate[i] in (STAY, MOTHER):
-            n_stay += 1
-        if fate[i] == MOTHER:
-            n_born += 1
-    m = n_stay + n_born
-    o_age = np.empty(m, dtype=age.dtype)
-    o_sex = np.empty(m, dtype=sex.dtype)
-    o_zone = np.empty(m, dtype=zone.dtype)
-    o_hh = np.empty(m, dtype=household.dtype)
-    o_work = np.empty(m, dtype=work_zone.dtype)
-    o_school = np.empty(m, dtype=school.dtype)
-    j = 0
-    k = n_stay
-    for i in range(fate.size):
-        f = fate[i]
-        if f not in (STAY, MOTHER):
-            continue
-        o_age[j] = min(age[i] + 1, max_age)
-        o_sex[j] = sex[i]
-        o_zone[j] = zone[i]
-        o_hh[j] = household[i]
-        o_work[j] = work_zone[i]
-        o_school[j] = school[i]
-        j += 1
-        if f == MOTHER:
-            o_age[k] = 0
-            o_sex[k] = 0 if u_sex[k - n_stay] < p_male else 1
-            o_zone[k] = zone[i]
-            o_hh[k] = household[i]
-            o_work[k] = -1
-            o_school[k] = -1
-            k += 1
-    return o_age, o_sex, o_zone, o_hh, o_work, o_school
+    cells = 2 * n_ages
+    tally = np.zeros(4 * cells, dtype=np.int64)
+    bank = np.uint64(cells)
+    for i in range(np.uint64(age.size)):  # unsigned indices: no negative-index checks
+        tally[(i & np.uint64(3)) * bank + np.uint64(sex[i] * n_ages + age[i])] += 1
+    out = np.empty(cells)
+    for c in range(cells):
+        out[c] = tally[c] + tally[cells + c] + tally[2 * cells + c] + tally[3 * cells + c]
+    return out.reshape(2, n_ages)
 
 
 @njit(cache=True)
 def move_households(
-    zone: np.ndarray,
-    household: np.ndarray,
-    n_ids: int,
+    state: np.ndarray,
+    household_zone: np.ndarray,
     dwellings: np.ndarray,
     weight: np.ndarray,
     rate: float,
-    u: np.ndarray,
-) -> tuple[int, np.ndarray]:
-    """Residential mobility between zones, in place on ``zone``.
+    seed: np.uint64,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residential mobility between zones of the households that stay in the city.
 
-    Household ``h`` moves when ``u[h] < rate``. Vacant dwellings per zone are
-    ``max(dwellings - households, 0)``; movers free theirs first, then, in order of
-    household id, each picks a zone with :func:`place_households` using ``u[h] / rate``
-    (again uniform in [0, 1) given that it moves).
+    Household ``h`` stays when :func:`household_stays` says so for ``state[h]``, and moves
+    when also ``u < rate`` for its number ``u = uniform(seed, h)``. Vacant dwellings per
+    zone are ``max(dwellings - households staying, 0)``; movers free theirs first, then,
+    in order of household id, each picks a zone with :func:`place_households` using
+    ``u / rate`` (again uniform in [0, 1) given that it moves).
 
     Parameters
     ----------
-    zone
-        int32 (n,) home zone index; changed in place.
-    household
-        int32 (n,) household id, ``0..n_ids-1``; all members share a zone.
-    n_ids
-        One more than the largest household id.
+    state, household_zone
+        int8 / int32 (n_ids,) from :func:`vital_events`.
     dwellings, weight
         float64 (Z,) dwelling stock and attractiveness per zone.
     rate
         Share of households moving.
-    u
-        float32 or float64 (n_ids,) uniform numbers, one per household id.
+    seed
+        Seed of the households' numbers.
 
     Returns
     -------
-    tuple[int, np.ndarray]
-        Persons whose zone changed, and the vacant dwellings per zone left afterwards.
+    tuple[np.ndarray, np.ndarray]
+        int32 (n_ids,) each household's zone after the moves, and float64 (Z,) the vacant
+        dwellings per zone left afterwards.
     """
-    n_zones = dwellings.size
-    hz = np.full(n_ids, -1, dtype=np.int32)
-    for i in range(zone.size):
-        hz[household[i]] = zone[i]
-    vacant = dwellings.astype(np.float64)
-    for h in range(n_ids):
-        if hz[h] >= 0:
-            vacant[hz[h]] -= 1.0
-    for z in range(n_zones):
-        vacant[z] = max(vacant[z], 0.0)
+    n_ids = state.size
+    # households come in runs of one zone: four interleaved tallies keep the
+    # increments from waiting on each other
+    tally = np.zeros((4, dwellings.size), dtype=np.int64)
+    moving = np.empty(n_ids, dtype=np.int32)
     n_moving = 0
     for h in range(n_ids):
-        if hz[h] >= 0 and u[h] < rate:
-            n_moving += 1
-    moving = np.empty(n_moving, dtype=np.int64)
-    k = 0
-    for h in range(n_ids):
-        if hz[h] >= 0 and u[h] < rate:
-            moving[k] = h
-            vacant[hz[h]] += 1.0
-            k += 1
+        # branch-free: whether a household moves is a coin flip no predictor learns
+        stays = household_stays(state[h])
+        tally[h & 3, household_zone[h]] += stays  # (zone -1, no members: adds 0)
+        moving[n_moving] = h
+        n_moving += stays & (uniform(seed, h) < rate)
+    vacant = np.empty(dwellings.size)
+    for z in range(vacant.size):
+        staying = tally[0, z] + tally[1, z] + tally[2, z] + tally[3, z]
+        vacant[z] = max(dwellings[z] - staying, 0.0)
     u_place = np.empty(n_moving)
     for k in range(n_moving):
-        u_place[k] = min(np.float64(u[moving[k]]) / rate, 1.0 - 1e-12)
+        h = moving[k]
+        u_place[k] = min(uniform(seed, h) / rate, 1.0 - 1e-12)
+        vacant[household_zone[h]] += 1.0
     dest = place_households(vacant, weight, u_place)
-    new_hz = hz.copy()
-    for k in range(n_moving):
-        new_hz[moving[k]] = dest[k]
+    zone_after = household_zone.copy()
+    for k in range(dest.size):
+        zone_after[moving[k]] = dest[k]
+    return zone_after, vacant
+
+
+@njit(cache=True)
+def next_year(
+    fate: np.ndarray,
+    state: np.ndarray,
+    zone_after: np.ndarray,
+    persons: tuple,
+    seed: np.uint64,
+    p_male: float,
+    max_age: int,
+    adult_age: int,
+    out: tuple,
+) -> np.ndarray:
+    """Write next year's persons: those who stay, one year older, then the newborns.
+
+    A minor whose household's adults all left (:func:`minors_follow`) leaves too; everybody
+    who stays takes the household's zone after the moves (``zone_after``).
+
+    Parameters
+    ----------
+    fate, state, zone_after
+        From :func:`vital_events` and :func:`move_households`.
+    persons
+        ``(age, sex, zone, household, work_zone, school)`` person arrays (n,).
+    seed
+        The k-th newborn (k = 0, 1, ...) is male when ``uniform(seed, k) < p_male``.
+    p_male
+        Probability that a newborn is male.
+    max_age
+        Ages are capped here.
+    adult_age
+        Age from which a person counts as an adult.
+    out
+        Six arrays like ``persons``, each with room for the stayers and newborns; written
+        from index 0: stayers in their original order, aged by one year (capped), then one
+        newborn per mother in order (age 0, the household's zone and id, no work zone or
+        school).
+
+    Returns
+    -------
+    np.ndarray
+        int64 (5,): persons written, births, deaths, out-migrants (with the minors who
+        followed), movers (persons written whose zone differs from their or their mother's
+        zone at the start).
+    """
+    age, sex, zone, household, work_zone, school = persons
+    o_age, o_sex, o_zone, o_hh, o_work, o_school = out
+    mothers = np.empty(fate.size, dtype=np.uint64)  # only the first `born` are used
+    j = np.uint64(0)
+    born = 0
+    died = 0
+    left = 0
     moved = 0
-    for i in range(zone.size):
-        z = new_hz[household[i]]
-        if z != zone[i]:
-            zone[i] = z
-            moved += 1
-    return moved, vacant
+    for i in range(np.uint64(fate.size)):  # unsigned indices: no negative-index checks
+        f = fate[i]
+        h = np.uint32(household[i])
+        if f == DIED:
+            died += 1
+            continue
+        if f == LEFT or (age[i] < adult_age and minors_follow(state[h])):
+            left += 1
+            continue
+        z = zone_after[h]
+        moved += z != zone[i]
+        a = age[i] + 1
+        o_age[j] = a if a < max_age else max_age
+        o_sex[j] = sex[i]
+        o_zone[j] = z
+        o_hh[j] = h
+        o_work[j] = work_zone[i]
+        o_school[j] = school[i]
+        j += np.uint64(1)
+        if f == MOTHER:
+            mothers[born] = i
+            born += 1
+    for k in range(born):
+        i = mothers[k]
+        z = zone_after[household[i]]
+        moved += z != zone[i]
+        o_age[j] = 0
+        o_sex[j] = 0 if uniform(seed, k) < p_male else 1
+        o_zone[j] = z
+        o_hh[j] = household[i]
+        o_work[j] = -1
+        o_school[j] = -1
+        j += np.uint64(1)
+    return np.array([j, born, died, left, moved], dtype=np.int64)
