@@ -38,7 +38,7 @@ def test_run_variant_and_compare(tmp_path: Path) -> None:
     html = report.read_text()
     assert "data:image/png;base64" in html and "school" in html
     assert list(tmp_path.glob("report_flow_diff_*.png"))
-    # The new school (2027) takes zones 82 and 132 from P24: its demand falls in 2027.
+    # The new school (2027) takes zone 82 from P24, which takes the smaller zone 132 from P49.
     enr = {
         name: pd.read_parquet(next(runs.glob(f"{name}-*")) / "enrollment.parquet")
         for name in ("base", "school")
