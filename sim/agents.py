@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
-import numpy as np
 
 if TYPE_CHECKING:
     from sim.model import CityModel
@@ -73,14 +72,8 @@ class SchoolAgent(mesa.Agent):
 
 
 def schools_over_capacity(model: CityModel) -> int:
-    """Number of open schools whose enrolled pupils exceed capacity."""
+    """Number of schools whose demand (see :attr:`SchoolAgent.utilisation`) exceeds capacity."""
     agents = model.agents_by_type.get(SchoolAgent)
     if agents is None:
         return 0
     return len(agents.select(lambda a: a.utilisation > 1.0))
-
-
-def zone_attractiveness_spread(model: CityModel) -> float:
-    """Coefficient of variation of zone attractiveness (0 = all zones alike)."""
-    a = model.attractiveness
-    return float(np.std(a) / np.mean(a)) if len(a) else 0.0

@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+#: The columns of the runs table, in order (an empty catalog has them too).
+_COLUMNS = ["run_id", "scenario", "path", "seed", "status", "created", "seconds", "kpis_json"]
+
+
 def connect(db_path: Path) -> sqlite3.Connection:
     """Open a catalog database in WAL mode, creating the runs table if needed."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,9 +71,7 @@ class Catalog:
     def runs(self) -> pd.DataFrame:
         """All runs whose folder still exists, newest first."""
         if not self.path.exists():
-            return pd.DataFrame(
-                columns=["run_id", "scenario", "path", "seed", "status", "created", "seconds"]
-            )
+            return pd.DataFrame(columns=_COLUMNS)
         with closing(connect(self.path)) as con:
             df = pd.read_sql_query("SELECT * FROM runs ORDER BY created DESC", con)
         return df[[Path(p).is_dir() for p in df["path"]]].reset_index(drop=True)

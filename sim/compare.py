@@ -64,7 +64,8 @@ def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
         table[f"diff {label}"] = diff
         table[f"rel % {label}"] = 100.0 * diff / base.where(base.abs() > 0)
         better = np.where(table.index.isin(sorted(LOWER_IS_BETTER)), -diff, diff)
-        rel = diff.abs() / base.abs().where(base.abs() > 0)
+        # from a zero baseline any change counts (x / 0 = inf); 0 / 0 and NaN are "same"
+        rel = diff.abs() / base.abs()
         table[f"better {label}"] = np.where(
             rel.fillna(0) < NEUTRAL_REL, "same", np.where(better > 0, "better", "worse")
         )
@@ -73,7 +74,8 @@ def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
 
 
 def school_pressure(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
-    """Per-school final-year utilisation (all grades, median) per run, and the change."""
+    """Per-school final-year utilisation (median demand / capacity, all grades) per run, and
+    the change."""
     cols = {}
     for run, label in zip(runs, labels, strict=True):
         e = run.enrollment
@@ -97,7 +99,7 @@ def link_differences(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataF
         cols[label] = last.set_index("link_id")["flow"]
     table = pd.DataFrame(cols).fillna(0.0)
     for label in labels[1:]:
-        if label in table:
+        if label in table and labels[0] in table:
             table[f"diff {label}"] = table[label] - table[labels[0]]
     table.index.name = "link_id"
     return table.reset_index()
@@ -215,7 +217,7 @@ def write_report(comp: Comparison, out: Path | str) -> Path:
         "<h2>Key indicators</h2>",
         _kpi_html(comp.kpis),
         f"<img src='data:image/png;base64,{png_base64(comp.figures['kpis'])}'>",
-        f"<h2>School pressure ({end}, utilisation = pupils / capacity)</h2>",
+        f"<h2>School pressure ({end}, utilisation = demand / capacity)</h2>",
         comp.enrollment.head(40).to_html(index=False, float_format=lambda v: f"{v:.2f}"),
     ]
     for name, fig in comp.figures.items():

@@ -530,9 +530,9 @@ def _stage(
         return out
     cap = row[_ROW["capacity"]]
     out.update(_band(row))
-    if cap and row[_ROW["p50"]] > cap:
+    if not cap or row[_ROW["p50"]] > cap:  # no places at all is full, not "may be"
         out["status"] = "likely full"
-    elif cap == 0 or row[_ROW["p90"]] > cap:
+    elif row[_ROW["p90"]] > cap:
         out["status"] = "may be full"
     else:
         out["status"] = "has room"

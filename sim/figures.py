@@ -74,7 +74,7 @@ def time_series_figure(summary: pd.DataFrame, title: str) -> Figure:
 
 
 def utilisation_figure(enrollment: pd.DataFrame) -> Figure:
-    """Utilisation of every school in the first and last year (median replication)."""
+    """Utilisation (median demand / capacity) of every school in the first and last year."""
     by = enrollment.groupby(["year", "school"])[["p50", "capacity"]].sum().reset_index()
     first, last = by["year"].min(), by["year"].max()
     pivot = by.assign(util=by["p50"] / by["capacity"].where(by["capacity"] > 0)).pivot(
@@ -88,7 +88,7 @@ def utilisation_figure(enrollment: pd.DataFrame) -> Figure:
     ax.plot(pivot[first], y, "k|", ms=8, label=str(first))
     ax.axvline(1.0, color="red", lw=1)
     ax.set_yticks(y, pivot.index, fontsize=6)
-    ax.set_xlabel("utilisation (pupils / capacity), median replication")
+    ax.set_xlabel("utilisation (demand / capacity), median replication")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig

@@ -1,8 +1,9 @@
 """Weekday trips from the simulated persons: home→work and home→school, by zone.
 
 Workers get a work zone from a doubly-constrained gravity model whose deterrence is
-calibrated to an observed mean trip length; pupils travel to the school the enrollment
-step gave them. The morning-peak-hour car OD matrix is what the traffic step loads.
+calibrated to an observed mean trip length (or from the radiation model); pupils travel
+to the school the enrollment step gave them. The morning-peak-hour car OD matrix is what
+the traffic step loads.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ class Trips:
     work_trips, school_trips
         All daily home→work and home→school trips.
     mean_work_km
-        Mean home→work trip length (km, network-equivalent).
+        Mean home→work trip length of the OD model (km, network-equivalent).
+    gravity_beta
+        The calibrated gravity deterrence parameter (NaN for the radiation model).
     """
 
     car_peak: np.ndarray
@@ -143,8 +146,8 @@ def weekday_trips(
     n_zones = len(jobs)
     workers, beta, mean_km = assign_work_zones(persons, jobs, dist_km, params, rng)
     w = persons.work_zone >= 0
-    work_od = np.zeros((n_zones, n_zones))
-    np.add.at(work_od, (persons.zone[w], persons.work_zone[w]), 1.0)
+    work_trips = np.zeros((n_zones, n_zones))
+    np.add.at(work_trips, (persons.zone[w], persons.work_zone[w]), 1.0)
 
     pupils = persons.school >= 0
     dest = school_zone[persons.school[pupils]]
@@ -153,7 +156,7 @@ def weekday_trips(
     school_od = np.zeros((n_zones, n_zones))
     np.add.at(school_od, (persons.zone[pupils], dest), escort)
 
-    car = work_od * params.car_share * params.peak_hour_factor
+    car = work_trips * params.car_share * params.peak_hour_factor
     car += school_od * SCHOOL_PEAK_SHARE * (1.0 - staggered_share)
     return Trips(
         car_peak=car,

@@ -23,7 +23,7 @@ from sim.demography import DemographyRates, step_demography
 from sim.enrollment import assign_enrollment
 from sim.mobility import weekday_trips, zone_distance_km
 from sim.population import synthesize
-from sim.scenario import HousingDevelopment, Scenario, StaggeredSchoolStart
+from sim.scenario import HousingDevelopment, Scenario, StaggeredSchoolStart, latest_in_force
 from sim.schools import SchoolSystem, policy_xy
 
 #: KPIs collected every year (one DataCollector model reporter each).
@@ -54,6 +54,9 @@ KPI_NAMES: tuple[str, ...] = (
 #: KPIs where a lower value is better (used by ``compare`` to colour deltas).
 LOWER_IS_BETTER: frozenset[str] = frozenset(
     {
+        "deaths",
+        "out_migrants",
+        "car_trips_peak",
         "max_utilisation",
         "schools_over_capacity",
         "overflow_pupils",
@@ -259,11 +262,8 @@ class CityModel(mesa.Model):
         return new, occupancy, size
 
     def _staggered_share(self) -> float:
-        share = 0.0
-        for pol in self.scenario.policies:
-            if isinstance(pol, StaggeredSchoolStart) and pol.year <= self.year:
-                share = pol.share_shifted
-        return share
+        pol = latest_in_force(self.scenario.policies, StaggeredSchoolStart, self.year)
+        return 0.0 if pol is None else pol.share_shifted
 
     def _school_zones(self) -> np.ndarray:
         s = self.schools

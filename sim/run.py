@@ -317,7 +317,7 @@ def read_run(run_dir: Path | str) -> RunData:
     Raises
     ------
     RunError
-        The folder is not a complete run folder.
+        The folder is not a complete run folder, or one of its files is unreadable.
     """
     import geopandas as gpd
 
@@ -326,13 +326,21 @@ def read_run(run_dir: Path | str) -> RunData:
     if missing:
         msg = f"{run_dir}: not a complete run folder (missing {', '.join(missing)})"
         raise RunError(msg)
-    tables = {f[:-8]: pd.read_parquet(run_dir / f) for f in RUN_FILES if f.endswith(".parquet")}
-    return RunData(
-        path=run_dir,
-        manifest=json.loads((run_dir / "manifest.json").read_text()),
-        zones=gpd.read_file(run_dir / "zones.gpkg", layer="zones"),
-        **tables,
-    )
+    try:
+        tables = {
+            f.removesuffix(".parquet"): pd.read_parquet(run_dir / f)
+            for f in RUN_FILES
+            if f.endswith(".parquet")
+        }
+        return RunData(
+            path=run_dir,
+            manifest=json.loads((run_dir / "manifest.json").read_text()),
+            zones=gpd.read_file(run_dir / "zones.gpkg", layer="zones"),
+            **tables,
+        )
+    except (OSError, ValueError, RuntimeError) as exc:  # pyarrow, json, pyogrio read errors
+        msg = f"{run_dir}: a run file is unreadable ({exc})"
+        raise RunError(msg) from None
 
 
 def resolve_run(ref: str | Path, runs_folder: Path | None = None) -> Path:

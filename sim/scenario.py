@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -270,6 +271,14 @@ def policy_year(policy: Any) -> int:
     return policy.start_year if isinstance(policy, HousingDevelopment) else policy.year
 
 
+def latest_in_force(policies: Sequence[Any], kind: type, year: int) -> Any | None:
+    """The policy of type ``kind`` in force in ``year``: the latest dated one by then (of
+    several dated the same year, the last listed), or None."""
+    in_force = [p for p in policies if isinstance(p, kind) and policy_year(p) <= year]
+    # max() keeps the first of equal keys: scan backwards so the last listed wins a tie
+    return max(reversed(in_force), key=policy_year, default=None)
+
+
 # --------------------------------------------------------------------------- scenario
 
 
@@ -340,8 +349,8 @@ def _relative(target: Path, base: Path) -> str:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        msg = f"{path}: scenario file not found"
+    if not path.is_file():
+        msg = f"{path}: scenario file not found" + (" (it is a folder)" if path.is_dir() else "")
         raise ScenarioError(msg)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -350,7 +359,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
         msg = f"{path}: malformed YAML at {where}: {exc.problem}"
         raise ScenarioError(msg) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
         msg = f"{path}: not a readable YAML file ({exc})"
         raise ScenarioError(msg) from None
     if not isinstance(data, dict):

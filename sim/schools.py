@@ -30,7 +30,6 @@ Policy rules
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,10 +174,6 @@ class SchoolSystem:
             )
             raise GeodataError(msg)
         return s
-
-    def copy(self) -> SchoolSystem:
-        """An independent copy (each replication applies the policies to its own copy)."""
-        return copy.deepcopy(self)
 
     # ------------------------------------------------------------------ derived arrays
 

@@ -9,7 +9,7 @@ from sim.scenario import HousingDevelopment, Scenario, SignalRetiming
 
 
 def check_scenario(scenario: Scenario, city: Any = None) -> Any:
-    """Load the scenario's city (validating it) and check every policy's references.
+    """Check every policy's references against the city (loaded and validated unless given).
 
     Returns
     -------

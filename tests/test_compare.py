@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 from _support import ROOT, write_scenario
 
-from sim.compare import NEUTRAL_REL, compare_runs, write_report
+from sim.compare import NEUTRAL_REL, compare_runs, kpi_table, write_report
 from sim.errors import RunError
 from sim.model import LOWER_IS_BETTER
 from sim.run import load_for_run, read_run, run_scenario
@@ -69,13 +71,28 @@ def test_better_follows_the_direction_of_each_kpi(comparison) -> None:
     assert table.loc["car_trips_peak", "diff variant"] < 0
     assert table.loc["vkt", "diff variant"] < 0
     assert table.loc["vkt", "better variant"] == "better"
+    assert table.loc["car_trips_peak", "better variant"] == "better"  # fewer cars in the peak
     for kpi, row in table.iterrows():
         base, diff = row["short"], row["diff variant"]
-        if not np.isfinite(diff) or base == 0 or abs(diff) / abs(base) < NEUTRAL_REL:
+        if not np.isfinite(diff) or diff == 0 or (base != 0 and abs(diff / base) < NEUTRAL_REL):
             assert row["better variant"] == "same", kpi
             continue
         lower = kpi in LOWER_IS_BETTER
         assert row["better variant"] == ("better" if (diff < 0) == lower else "worse"), kpi
+
+
+def test_change_from_a_zero_baseline_is_coloured() -> None:
+    def run(values: dict[str, float]) -> SimpleNamespace:
+        summary = pd.DataFrame({"year": 2030, "kpi": list(values), "p50": list(values.values())})
+        return SimpleNamespace(kpis_summary=summary, manifest={"end_year": 2030})
+
+    base = run({"overflow_pupils": 0.0, "vkt": 0.0, "population": 0.0})
+    variant = run({"overflow_pupils": 120.0, "vkt": 0.0, "population": 5.0})
+    table = kpi_table([base, variant], ["a", "b"]).set_index("kpi")
+    assert table.loc["overflow_pupils", "better b"] == "worse"  # 0 -> 120 overflowing pupils
+    assert table.loc["population", "better b"] == "better"
+    assert table.loc["vkt", "better b"] == "same"
+    assert np.isnan(table.loc["overflow_pupils", "rel % b"])
 
 
 def test_school_pressure_shows_the_new_school_relieving_p24(comparison) -> None:
@@ -117,6 +134,10 @@ def test_compare_needs_two_complete_runs(finished_run: Path, tmp_path: Path) -> 
         compare_runs([finished_run])
     with pytest.raises(RunError, match="not a complete run folder"):
         compare_runs([finished_run, tmp_path])
+    broken = shutil.copytree(finished_run, tmp_path / "broken")
+    (broken / "kpis.parquet").write_bytes(b"not parquet")
+    with pytest.raises(RunError, match=r"broken: a run file is unreadable"):
+        compare_runs([finished_run, broken])
 
 
 @pytest.mark.slow

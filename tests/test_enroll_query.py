@@ -295,3 +295,21 @@ def test_on_a_real_run_of_the_new_school_scenario(tmp_path):
     assert primary["capacity"] == 4 * 45
     assert primary["status"] in ("has room", "may be full", "likely full")
     assert entry["junior"]["status"] == "beyond projection"
+
+
+def test_a_school_without_places_is_full_not_maybe() -> None:
+    school = {"name": "P1", "level": "primary", "lon": 0.0, "lat": 0.0}
+    school2 = {**school, "name": "P2", "lon": 0.01}
+    index = {
+        "start_year": 2025,
+        "end_year": 2029,
+        "catchments": {"2025": {"primary": {"1": "P1"}}},
+        "schools": {"P1": school, "P2": school2},
+        # demand, capacity, utilisation, p10, p50, p90 (resized to 0 classes: 0 places)
+        "enrollment": {
+            "2025": {"P1|1": [3.0, 0, None, 1.0, 3.0, 5.0], "P2|1": [9, 45, 0.2, 7, 9, 11]}
+        },
+    }
+    stage = enroll_query._stage(index, (0.0, 0.0), 1, "primary", 1, 2025)
+    assert stage["status"] == "likely full" and stage["utilisation_pct"] is None
+    assert stage["overflow_school"]["school_id"] == "P2"

@@ -17,6 +17,7 @@ from shapely.geometry import LineString, Point, box
 from sim.scenario import (
     AssignmentParams,
     CongestionCharge,
+    NewLink,
     ParkingGuidance,
     RoadClosure,
     SignalRetiming,
@@ -50,7 +51,10 @@ PARAMS = AssignmentParams(algorithm="bfw", rel_gap=1e-6, max_iter=500)
 def _city(signal_at_2: bool = False, lots: list[tuple[int, float]] | None = None):
     """Two 1 km zones at either end; optionally a signal at node 2 and parking lots."""
     nodes = gpd.GeoDataFrame(
-        {"is_centroid": [n in (1, 4) for n in XY], "signal_id": -1},
+        {
+            "is_centroid": [n in (1, 4) for n in XY],
+            "signal_id": [1 if (signal_at_2 and n == 2) else -1 for n in XY],
+        },
         geometry=[Point(XY[n]) for n in XY],
         index=pd.Index(list(XY), name="node_id"),
         crs=CRS,
@@ -197,6 +201,20 @@ def test_parking_cruise_km_by_hand() -> None:
     assert parking_cruise_km(_city(), DEMAND, 0.0) == 0.0  # no lots, no cruising
 
 
+def test_a_new_link_into_a_signal_gets_its_green_share() -> None:
+    rebuilt = [
+        RoadClosure(type="road_closure", links=[10], year=2025),
+        NewLink(type="new_link", from_node=1, to_node=2, lanes=1, capacity_per_lane=1000,
+                both_directions=False, year=2025),
+    ]  # fmt: skip
+    old = PeakTraffic(_city(signal_at_2=True), [], PARAMS).step(2025, DEMAND).links
+    new = PeakTraffic(_city(signal_at_2=True), rebuilt, PARAMS).step(2025, DEMAND).links
+    # link 10 and its replacement 42 both approach node 2 from the west: phase 1, 22 s of 90
+    assert old.loc[10, "capacity"] == pytest.approx(1000.0 * 22 / 90)
+    assert new.loc[42, "capacity"] == pytest.approx(old.loc[10, "capacity"])
+    np.testing.assert_allclose(new.loc[42, "flow"], old.loc[10, "flow"], rtol=1e-3)
+
+
 def test_guidance_share_is_the_latest_policy_in_force() -> None:
     pol = [
         ParkingGuidance(type="parking_guidance", share=0.3, year=2025),
@@ -205,6 +223,11 @@ def test_guidance_share_is_the_latest_policy_in_force() -> None:
     assert guidance_share(pol, 2024) == 0.0
     assert guidance_share(pol, 2026) == 0.3
     assert guidance_share(pol, 2027) == 0.8
+    # listed out of year order: the later-dated policy still wins once in force
+    assert guidance_share(pol[::-1], 2026) == 0.3
+    assert guidance_share(pol[::-1], 2030) == 0.8
+    same_year = [*pol, ParkingGuidance(type="parking_guidance", share=0.1, year=2027)]
+    assert guidance_share(same_year, 2027) == 0.1  # same year: the last listed
 
 
 def test_parking_guidance_lowers_cruise_vkt_in_the_peak() -> None:

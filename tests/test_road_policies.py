@@ -198,6 +198,16 @@ def test_check_names_the_policy_field_and_value(
     check_road_policies(net, [ok])
 
 
+def test_check_finds_a_link_used_after_its_closure(net: SimpleNamespace) -> None:
+    closed = RoadClosure(type="road_closure", links=[12], year=2025)
+    later = LaneChange(type="lane_change", links=[12], lanes=1, year=2027)
+    speed = SpeedChange(type="speed_change", links=[10], speed_kmh=30, year=2029)
+    check_road_policies(net, [later.model_copy(update={"year": 2024}), closed, speed])
+    # listed first but dated after the closure: caught before the run, not in its 2027
+    with pytest.raises(ScenarioError, match=r"policies\.0\.links: link 12 does not exist in 2027"):
+        check_road_policies(net, [later, closed, speed])
+
+
 def test_default_city_policies() -> None:
     if not DEFAULT_CITY.exists():
         pytest.skip(f"{DEFAULT_CITY} not built yet")

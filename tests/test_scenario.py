@@ -30,7 +30,7 @@ def test_variant_inherits_default_and_adds_policies() -> None:
     variant = load_scenario(ROOT / "scenarios" / "new-school.yaml")
     assert variant.name == "new-school"
     assert variant.seed == base.seed and variant.years == base.years
-    assert [p.type for p in variant.policies] == ["new_school"]
+    assert [p.type for p in variant.policies] == ["new_school", "catchment_edit"]
     assert variant.run_id() != base.run_id()
 
 
@@ -90,6 +90,11 @@ def test_malformed_yaml_gives_line_number(tmp_path: Path) -> None:
     path.write_text("name: broken\ncity: x.gpkg\nyears: [1,\n  seed: 3\npolicies: []\n")
     with pytest.raises(ScenarioError, match=r"broken.yaml: malformed YAML at line \d+"):
         load_scenario(path)
+
+
+def test_a_folder_is_not_a_scenario_file(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match=r"scenario file not found \(it is a folder\)"):
+        load_scenario(tmp_path)
 
 
 def test_extends_cycle_is_reported(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ example:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags of ``run``."""
     parser.add_argument("scenario", type=Path, help="scenario YAML file")
-    parser.add_argument("--out", type=Path, help="runs folder (default: ./runs)")
+    parser.add_argument("--out", type=Path, help="runs folder (default: runs/ of the project)")
     parser.add_argument("--seed", type=int, help="override the scenario's seed")
     parser.add_argument("--years", type=int, help="override the number of simulated years")
     parser.add_argument("--replications", type=int, help="override the Monte Carlo replications")
@@ -32,7 +32,7 @@ def main(args: argparse.Namespace) -> int:
     scenario = load_for_run(
         args.scenario, seed=args.seed, years=args.years, replications=args.replications
     )
-    with cli_progress(f"{scenario.name}") as progress:
+    with cli_progress(scenario.name) as progress:
         run_dir = run_scenario(scenario, args.out, progress=progress)
     print(f"run folder: {run_dir}")
     return 0

@@ -9,7 +9,7 @@ year's flows) and reports the traffic KPIs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,12 +19,13 @@ from sim.scenario import (
     AssignmentParams,
     ParkingGuidance,
     SignalRetiming,
+    latest_in_force,
     policy_year,
 )
 from sim.traffic.assignment import assign
 from sim.traffic.network import network_from_links
 from sim.traffic.policies import apply_road_policies
-from sim.traffic.signals import SignalPlans, apply_signal_timing
+from sim.traffic.signals import SignalPlans, apply_signal_timing, approach_phases
 
 #: V/C above which a link counts as congested.
 CONGESTED_VC = 0.9
@@ -63,6 +64,8 @@ class PeakTraffic:
             self._links = apply_road_policies(
                 self.city.links, self.city.nodes, self.city.zones, self.policies, year
             )
+            # a new link ending at a signal is an approach too: phase the links in force
+            self.plans = replace(self.plans, approach_phase=approach_phases(self._links))
             self._key = key
             self._net = None
         assert self._links is not None
@@ -123,7 +126,7 @@ class PeakTraffic:
         kpis["assignment_iterations"] = float(res.iterations)
         return PeakResult(links=frame, kpis=kpis)
 
-    def step(self, year: int, demand: np.ndarray, parking_share: float = 0.0) -> PeakResult:
+    def step(self, year: int, demand: np.ndarray) -> PeakResult:
         """Assign this year's peak-hour car demand and return link results and KPIs."""
         links = self._road_links(year)
         self._retime_signals(year, links, demand)
@@ -157,11 +160,8 @@ def link_kpis(
 
 def guidance_share(policies: Sequence[Any], year: int) -> float:
     """Share of drivers sent to the nearest free lot (the latest guidance policy in force)."""
-    share = 0.0
-    for pol in policies:
-        if isinstance(pol, ParkingGuidance) and pol.year <= year:
-            share = pol.share
-    return share
+    pol = latest_in_force(policies, ParkingGuidance, year)
+    return 0.0 if pol is None else pol.share
 
 
 def parking_cruise_km(city: Any, demand: np.ndarray, guided: float) -> float:

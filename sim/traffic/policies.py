@@ -93,7 +93,7 @@ def apply_road_policies(
         if isinstance(pol, NewLink):
             out = _add_links(out, nodes, pol, new_ids[i], i)
             continue
-        ids = _known_links(out, pol.links, i, year) if pol.links else []
+        ids = _known_links(out, pol.links, i, policy_year(pol)) if pol.links else []
         if isinstance(pol, RoadClosure):
             out = out.drop(index=ids)
         elif isinstance(pol, LaneChange):
@@ -216,7 +216,8 @@ def check_road_policies(city: Any, policies: Sequence[Any]) -> None:
     ------
     ScenarioError
         Naming the policy index, the field and the bad value, e.g.
-        ``policies.2.links: link 99999 is not a link of the city``.
+        ``policies.2.links: link 99999 is not a link of the city``, or a link named after
+        an earlier-dated closure removed it.
     """
     for i, pol in enumerate(policies):
         if isinstance(pol, NewLink):
@@ -235,3 +236,8 @@ def check_road_policies(city: Any, policies: Sequence[Any]) -> None:
                 if bad:
                     msg = f"policies.{i}.cordon_zones: zone {bad[0]} is not a zone of the city"
                     raise ScenarioError(msg)
+    # Replay them in year order: a link closed by an earlier-dated policy and named by a
+    # later one would otherwise only fail in the middle of a run.
+    years = [policy_year(p) for p in policies if isinstance(p, ROAD_POLICIES)]
+    if years:
+        apply_road_policies(city.links, city.nodes, city.zones, policies, max(years))
