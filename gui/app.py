@@ -35,8 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--view", choices=VIEWS, default="map", help="view to show (default: map)")
     parser.add_argument("--runs", type=Path, help="runs folder (default: ./runs)")
     parser.add_argument("--lang", choices=("en", "zh"), help="interface language")
-    parser.add_argument("--size", default="1400x900", help="window size WxH (default 1400x900)")
+    parser.add_argument(
+        "--size", type=_window_size, default="1400x900", help="window size WxH (default 1400x900)"
+    )
     return parser
+
+
+def _window_size(text: str) -> tuple[int, int]:
+    """``"1400x900"`` -> (1400, 900); anything else is a usage error (exit status 2)."""
+    width, sep, height = text.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit() and int(width) and int(height)):
+        msg = f"{text!r} is not a window size; give WIDTHxHEIGHT in pixels, e.g. 1400x900"
+        raise argparse.ArgumentTypeError(msg)
+    return int(width), int(height)
 
 
 def main(argv: list[str]) -> int:
@@ -66,8 +77,7 @@ def main(argv: list[str]) -> int:
         install_cjk_font(font)
     window = MainWindow(args.runs, headless=args.screenshot is not None, cjk_font=font)
     window.set_language(args.lang or str(app_settings().value("language", "en")))
-    width, _, height = args.size.partition("x")
-    window.resize(int(width), int(height))
+    window.resize(*args.size)
     scenario = args.scenario or settings.scenarios_folder / "default.yaml"
     if not window.open_scenario(scenario):
         if args.screenshot is not None:

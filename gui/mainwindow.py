@@ -210,6 +210,7 @@ class MainWindow(QMainWindow):
         self.run_panel.runFinished.connect(self._run_finished)
         self.run_panel.runFailed.connect(self.error)
         self.results.runLoaded.connect(self._results_loaded)
+        self.results.failed.connect(lambda msg: self.error(tr("Cannot read the run."), msg))
         self.tabs.currentChanged.connect(self._tab_changed)
         for name, button in self.compare.export_buttons.items():
             button.clicked.connect(lambda _c=False, n=name: self.export(n))

@@ -30,6 +30,7 @@ from gui.i18n import tr
 from gui.mapview import MapView
 from sim.catalog import Catalog
 from sim.city import load_city
+from sim.errors import CitySandboxError
 from sim.run import RunData, read_run
 
 SERIES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -90,16 +91,19 @@ class ResultsView(QWidget):
     -------
     runLoaded(str)
         The run folder now shown.
+    failed(str)
+        A run chosen in the run list could not be read (the message says why).
     """
 
     runLoaded = Signal(str)
+    failed = Signal(str)
 
     def __init__(self, runs_folder: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runs_folder = Path(runs_folder)
         self.run: RunData | None = None
         self.runs = QComboBox()
-        self.runs.activated.connect(lambda _i: self.load(self.runs.currentData()))
+        self.runs.activated.connect(self._run_chosen)
         self.refresh_button = QPushButton()
         self.refresh_button.clicked.connect(self.refresh_runs)
         self.year = QComboBox()
@@ -195,6 +199,12 @@ class ResultsView(QWidget):
         self._draw_series()
         self._year_changed()
         self.runLoaded.emit(str(self.run.path))
+
+    def _run_chosen(self, _index: int) -> None:
+        try:
+            self.load(self.runs.currentData())
+        except CitySandboxError as exc:  # e.g. the run folder was deleted meanwhile
+            self.failed.emit(str(exc))
 
     def selected_year(self) -> int:
         """The year shown in the table and on the map."""

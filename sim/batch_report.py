@@ -70,6 +70,12 @@ def collect_kpis(out: Path) -> tuple[pd.DataFrame, list[str]]:
         run_dir = Path(row.run_dir) if row.run_dir else out / row.task_id
         if not (run_dir / "kpis.parquet").exists():
             run_dir = out / row.task_id  # the runs folder was moved since
+        if not (run_dir / "kpis.parquet").exists():
+            msg = (
+                f"{out}: task {row.task_id} is recorded as done but {run_dir}/kpis.parquet is "
+                "missing; run `main.py batch` again with --resume to recompute it"
+            )
+            raise RunError(msg)
         kpis = pd.read_parquet(run_dir / "kpis.parquet").drop(columns="replication")
         info = {
             "task_id": row.task_id,

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field, fields, replace
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -231,17 +230,6 @@ class City:
         """Return a copy whose tables can be edited without touching this city."""
         tables = {f.name: getattr(self, f.name).copy() for f in fields(self) if _is_table(f.name)}
         return replace(self, settings=dict(self.settings), _cache={}, **tables)
-
-    @cached_property
-    def school_age(self) -> dict[str, tuple[int, int]]:
-        """Age range (inclusive) of each school level implied by the settings."""
-        entry = int(self.settings["school_entry_age"])
-        n_primary = int(self.settings["primary_grades"])
-        n_junior = int(self.settings["junior_grades"])
-        return {
-            "primary": (entry, entry + n_primary - 1),
-            "junior": (entry + n_primary, entry + n_primary + n_junior - 1),
-        }
 
 
 def _is_table(name: str) -> bool:

@@ -31,6 +31,7 @@ from sim.population import (
     Persons,
     fit_households,
     household_table,
+    random_round,
 )
 from sim.scenario import Parameters
 
@@ -203,11 +204,6 @@ def rate_arrays(rates: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def sex_age_histogram(persons: Persons) -> np.ndarray:
     """(2, 101) persons by sex and age."""
     return sex_age_counts(persons.sex, persons.age, MAX_AGE + 1)
-
-
-def _random_round(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    base = np.floor(x)
-    return (base + (rng.random(x.shape) < x - base)).astype(np.int64)
 
 
 def arrivals(
@@ -383,7 +379,7 @@ def step_demography(
 
     # young families into this year's new dwellings
     if new_dwellings is not None:
-        n_new = _random_round(
+        n_new = random_round(
             np.asarray(new_dwellings, dtype=np.float64) * new_dwelling_occupancy, rng
         )
         parts.append(young_families(n_new, n_ids + n_hh, rng, new_household_size))

@@ -95,7 +95,7 @@ def furness(
     max_iter
         Maximum number of row+column sweeps.
     tol
-        Stop when every row and column total is within ``tol`` (relative) of its target.
+        Stop when every row and column total is within ``tol`` × (total trips) of its target.
 
     Returns
     -------

@@ -254,20 +254,22 @@ def household_table(city: Any) -> np.ndarray:
     return table
 
 
-def _scaled_counts(table: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
-    """Counts × scale with unbiased random rounding (exact when scale is a whole number)."""
-    exact = table * scale
-    base = np.floor(exact)
-    frac = exact - base
-    return (base + (rng.random(table.shape) < frac)).astype(np.int64)
+def random_round(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Unbiased random rounding to int64: up with probability equal to the fraction.
+
+    Whole numbers stay as they are (one uniform draw per element is still taken).
+    """
+    base = np.floor(x)
+    return (base + (rng.random(np.shape(x)) < x - base)).astype(np.int64)
 
 
 def synthesize(city: Any, rng: np.random.Generator, scale: float = 1.0) -> Persons:
     """Synthesise the base-year persons in households from the city's zone marginals.
 
-    Persons by zone × age × sex match ``city.population`` exactly (times ``scale``);
-    households by size match ``city.households`` approximately (see
-    :func:`fit_households` for the procedure); every household has an adult aged 20+.
+    Persons by zone × age × sex match ``city.population`` × ``scale`` (exactly for a whole
+    ``scale``, else randomly rounded per cell); households by size match
+    ``city.households`` approximately (see :func:`fit_households` for the procedure);
+    every household has an adult aged 20+.
 
     Parameters
     ----------
@@ -286,17 +288,12 @@ def synthesize(city: Any, rng: np.random.Generator, scale: float = 1.0) -> Perso
     if not scale > 0:
         msg = f"synthesize: scale must be > 0, got {scale}"
         raise ValueError(msg)
-    table = _scaled_counts(population_table(city), scale, rng)
-    n_zones = table.shape[0]
+    table = random_round(population_table(city) * scale, rng)
     cells = table.ravel()
     cell = np.repeat(np.arange(cells.size, dtype=np.int32), cells)
     zone = (cell // (2 * (MAX_AGE + 1))).astype(np.int32)
     sex = ((cell // (MAX_AGE + 1)) % 2).astype(np.int8)
     age = (cell % (MAX_AGE + 1)).astype(np.int16)
     del cell
-    size_targets = household_table(city) * scale
-    if size_targets.shape[0] != n_zones:
-        msg = "zone_households and zone_population disagree on the zones"
-        raise GeodataError(msg)
-    household = fit_households(zone, age, size_targets, rng)
+    household = fit_households(zone, age, household_table(city) * scale, rng)
     return Persons.new(age, sex, zone, household)

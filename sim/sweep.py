@@ -220,7 +220,8 @@ def expand_sweep(sweep: Sweep, source: str | None = None) -> list[SweepTask]:
     Returns
     -------
     list of SweepTask
-        ``len(variants) * replications`` tasks named ``<sweep>-v<i>-r<k>``.
+        ``len(variants) * replications`` tasks; scenarios are named ``<sweep>-v<i>-r<k>``
+        and task ids are their run ids, ``<sweep>-v<i>-r<k>-<hash>``.
 
     Raises
     ------

@@ -30,7 +30,7 @@ from sim.batch import (
     tasks_frame,
 )
 from sim.batch_report import collect_kpis, sensitivity, write_batch_report
-from sim.errors import UsageError
+from sim.errors import RunError, UsageError
 from sim.sweep import expand_sweep, load_sweep
 
 REPO = Path(__file__).resolve().parents[1]
@@ -258,6 +258,10 @@ def test_batch_report_tables_and_sensitivity(tmp_path):
     assert row["low_effect"] == pytest.approx(lo / mean - 1)
     assert row["high_effect"] == pytest.approx(hi / mean - 1)
     assert row["width"] > table.loc["population", "width"] > 0
+    # a run folder lost after the batch: one clear error, not a traceback
+    (out / one.task_id / "kpis.parquet").unlink()
+    with pytest.raises(RunError, match=f"task {one.task_id} .*kpis.parquet is missing"):
+        collect_kpis(out)
 
 
 @pytest.mark.slow

@@ -209,7 +209,7 @@ def small_files(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_od_fit_json_and_out(small_files: tuple[Path, Path], tmp_path: Path, capsys) -> None:
     zpath, fpath = small_files
-    out = tmp_path / "fitted.csv"
+    out = tmp_path / "new-folder" / "fitted.csv"  # created on the way
     argv = ["od-fit", "--zones", str(zpath), "--flows", str(fpath), "--model", "gravity"]
     assert cli_main([*argv, "--deterrence", "exp", "--json", "--out", str(out)]) == 0
     result = json.loads(capsys.readouterr().out)

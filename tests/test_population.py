@@ -17,6 +17,7 @@ from sim.population import (
     fit_households,
     household_table,
     population_table,
+    random_round,
     synthesize,
 )
 
@@ -292,6 +293,15 @@ def test_scale_replicates_the_city():
     assert abs(_sizes(p).sum() - target.sum()) <= 0.01 * target.sum()
     half = synthesize(city, np.random.default_rng(1), scale=0.5)
     assert abs(len(half) - 3000) < 100
+
+
+def test_random_round_is_exact_on_whole_numbers_and_unbiased_otherwise():
+    rng = np.random.default_rng(3)
+    whole = np.array([[0.0, 5.0], [12.0, 7.0]])
+    np.testing.assert_array_equal(random_round(whole, rng), whole.astype(np.int64))
+    got = random_round(np.full(40_000, 2.25), rng)
+    assert set(np.unique(got)) == {2, 3}
+    assert abs(got.mean() - 2.25) < 0.01  # about 4.6 standard errors
 
 
 def test_zone_without_adults_still_gets_a_head():

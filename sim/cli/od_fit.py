@@ -61,6 +61,7 @@ def main(args: argparse.Namespace) -> int:
         population_column=args.population_column,
     )
     if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         result.pairs().to_csv(args.out, index=False)
     if args.json:
         print(json.dumps(result.summary()))

@@ -50,6 +50,18 @@ def test_no_display_without_screenshot_is_a_clear_error(monkeypatch, capsys):
     assert "no display" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("size", ["big", "800", "800x", "0x600", "5x-600"])
+def test_bad_window_size_is_a_usage_error(size, capsys):
+    with pytest.raises(SystemExit) as exc:
+        app.main(["--screenshot", "x.png", "--size", size])
+    assert exc.value.code == 2
+    assert "WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_window_size_is_parsed():
+    assert app.build_parser().parse_args(["--size", "800X600"]).size == (800, 600)
+
+
 def test_main_py_gui_screenshot_end_to_end(tmp_path):
     out = tmp_path / "map.png"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}

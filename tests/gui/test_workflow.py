@@ -66,6 +66,17 @@ def test_invalid_scenario_is_not_run(window, dialogs):
     assert not window.run_panel.running
 
 
+def test_run_list_entry_whose_folder_is_gone_is_a_clear_error(window, dialogs, tmp_path):
+    results = window.results
+    results.runs.addItem("gone", str(tmp_path / "no-such-run"))
+    results.runs.setCurrentIndex(results.runs.count() - 1)
+    results.runs.activated.emit(results.runs.currentIndex())  # as a user picking it
+    title, message = dialogs["critical"][-1]
+    assert title == "Cannot read the run."
+    assert "no-such-run" in message
+    assert results.run is None
+
+
 @pytest.mark.slow
 def test_planner_workflow_end_to_end(qtbot, dialogs, click_map, baseline, tmp_path):
     """Open default, add a school on the map, edit it, save, run 2 years, compare, export."""
