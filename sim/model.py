@@ -101,6 +101,12 @@ class CityModel(mesa.Model):
         traffic: bool = True,
     ) -> None:
         super().__init__(rng=rng)
+        # One stream per process (common random numbers): a policy that changes how many
+        # draws enrollment makes does not shift the draws of demography or mobility.
+        streams = np.random.SeedSequence(int(self.rng.integers(2**63))).spawn(4)
+        self.synthesis_rng, self.demography_rng, self.enrollment_rng, self.mobility_rng = (
+            np.random.default_rng(s) for s in streams
+        )
         self.scenario = scenario
         self.params = scenario.parameters
         self.city = city
@@ -121,7 +127,7 @@ class CityModel(mesa.Model):
         self.dist_km = zone_distance_km(self.zone_x, self.zone_y, zones.geometry.area.to_numpy())
         self.rates = DemographyRates.from_city(city, self.params)
         self.schools = SchoolSystem.from_city(city)
-        self.persons = synthesize(city, self.rng)
+        self.persons = synthesize(city, self.synthesis_rng)
         self.zone_households = self._households_per_zone()
         self.traffic = _peak_traffic(city, scenario) if traffic else None
         self.enrollment_total = np.zeros(self.schools.n_schools)
@@ -177,7 +183,7 @@ class CityModel(mesa.Model):
             new_dwellings=new,
             new_dwelling_occupancy=occupancy,
             new_household_size=household_size,
-            rng=self.rng,
+            rng=self.demography_rng,
         )
         self.dwellings += new
         self.zone_households = self._households_per_zone()
@@ -186,7 +192,11 @@ class CityModel(mesa.Model):
     def enrollment(self) -> None:
         """Assign school-age children to schools under the scenario's policy."""
         res = assign_enrollment(
-            self.persons, self.schools, self.params.enrollment_policy, self.params, self.rng
+            self.persons,
+            self.schools,
+            self.params.enrollment_policy,
+            self.params,
+            self.enrollment_rng,
         )
         frame = res.to_frame(self.year)
         self.enrollment_rows.append(frame)
@@ -219,7 +229,7 @@ class CityModel(mesa.Model):
             self.jobs,
             self.dist_km,
             self.params,
-            self.rng,
+            self.mobility_rng,
             staggered_share=self._staggered_share(),
         )
         result = self.traffic.step(self.year, trips.car_peak)
