@@ -67,7 +67,7 @@ class SchoolAgent(mesa.Agent):
         return float(self.model.enrollment_total[self.index] / cap) if cap > 0 else 0.0
 
     def step(self) -> None:
-        """Record whether the school is over capacity (the bureau reads the streak)."""
+        """Record whether the school is over capacity (the streak feeds a bureau KPI)."""
         self.years_over_capacity = self.years_over_capacity + 1 if self.utilisation > 1 else 0
 
 
@@ -77,3 +77,18 @@ def schools_over_capacity(model: CityModel) -> int:
     if agents is None:
         return 0
     return len(agents.select(lambda a: a.utilisation > 1.0))
+
+
+#: Consecutive years over capacity after which a school counts as persistently overcrowded.
+PERSISTENT_YEARS = 3
+
+
+def schools_persistently_over_capacity(model: CityModel) -> int:
+    """Schools over capacity for at least :data:`PERSISTENT_YEARS` years in a row.
+
+    A bureau's usual trigger to add classes or plan a new school.
+    """
+    agents = model.agents_by_type.get(SchoolAgent)
+    if agents is None:
+        return 0
+    return len(agents.select(lambda a: a.years_over_capacity >= PERSISTENT_YEARS))

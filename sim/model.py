@@ -18,7 +18,12 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.agents import SchoolAgent, ZoneAgent, schools_over_capacity
+from sim.agents import (
+    SchoolAgent,
+    ZoneAgent,
+    schools_over_capacity,
+    schools_persistently_over_capacity,
+)
 from sim.demography import DemographyRates, step_demography
 from sim.enrollment import assign_enrollment
 from sim.mobility import weekday_trips, zone_distance_km
@@ -40,6 +45,7 @@ KPI_NAMES: tuple[str, ...] = (
     "capacity_junior",
     "max_utilisation",
     "schools_over_capacity",
+    "schools_over_capacity_3y",
     "overflow_pupils",
     "mean_school_km",
     "car_trips_peak",
@@ -59,6 +65,7 @@ LOWER_IS_BETTER: frozenset[str] = frozenset(
         "car_trips_peak",
         "max_utilisation",
         "schools_over_capacity",
+        "schools_over_capacity_3y",
         "overflow_pupils",
         "mean_school_km",
         "vkt",
@@ -163,6 +170,7 @@ class CityModel(mesa.Model):
         self.agents_by_type[SchoolAgent].shuffle_do("step")
         self.kpis["population"] = float(len(self.persons))
         self.kpis["schools_over_capacity"] = float(schools_over_capacity(self))
+        self.kpis["schools_over_capacity_3y"] = float(schools_persistently_over_capacity(self))
         self.datacollector.collect(self)
         self.year += 1
 

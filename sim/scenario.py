@@ -217,7 +217,15 @@ class SignalRetiming(_Strict):
     signals: list[int] | Literal["all"] = "all"
     method: Literal["webster", "fixed"] = "webster"
     cycle_s: float | None = Field(None, ge=30, le=240)
+    """Cycle length of a ``fixed`` retiming (default 90 s); Webster computes its own."""
     year: int
+
+    @model_validator(mode="after")
+    def _cycle_only_when_fixed(self) -> SignalRetiming:
+        if self.method == "webster" and self.cycle_s is not None:
+            msg = "cycle_s applies to method: fixed only; Webster's method computes the cycle"
+            raise ValueError(msg)
+        return self
 
 
 class ParkingGuidance(_Strict):

@@ -64,6 +64,10 @@ BAD = {
         ["policies.0.year", "1900", "2024..2025"],
     ),
     "unknown_field": ("colour: red\n", ["colour", "red", "unknown field"]),
+    "webster_with_cycle": (
+        "policies:\n  - {type: signal_retiming, method: webster, cycle_s: 90, year: 2025}\n",
+        ["policies.0", "cycle_s applies to method: fixed"],
+    ),
     "bad_seed_type": ("seed: many\n", ["seed", "many", "integer"]),
     "both_locations": (
         "policies:\n  - {type: new_school, id: X, level: primary, classes_per_grade: 2,"
