@@ -254,6 +254,77 @@ def household_table(city: Any) -> np.ndarray:
     return table
 
 
+def ipf(
+    seed: np.ndarray,
+    row_targets: np.ndarray,
+    col_targets: np.ndarray,
+    *,
+    tol: float = 1e-10,
+    max_iter: int = 1000,
+) -> np.ndarray:
+    """Iterative proportional fitting of a 2-D table to row and column totals.
+
+    Alternately scales rows and columns of ``seed`` (Deming–Stephan) until both margins
+    match within ``tol`` (relative); the result keeps the seed's cross-product ratios.
+
+    Parameters
+    ----------
+    seed
+        (R, C) non-negative prior table; a row or column of zeros stays zero.
+    row_targets, col_targets
+        (R,) and (C,) totals with equal sums.
+
+    Returns
+    -------
+    np.ndarray
+        The fitted (R, C) table.
+    """
+    table = np.asarray(seed, dtype=np.float64).copy()
+    rows = np.asarray(row_targets, dtype=np.float64)
+    cols = np.asarray(col_targets, dtype=np.float64)
+    scale = max(rows.sum(), 1.0)
+    for _ in range(max_iter):
+        r = table.sum(axis=1)
+        table *= np.divide(rows, r, out=np.ones_like(r), where=r > 0)[:, None]
+        c = table.sum(axis=0)
+        table *= np.divide(cols, c, out=np.ones_like(c), where=c > 0)[None, :]
+        if np.abs(table.sum(axis=1) - rows).max() <= tol * scale:
+            break
+    return table
+
+
+def reconcile_household_sizes(households: np.ndarray, persons: np.ndarray) -> np.ndarray:
+    """Households by zone × size made consistent with the zones' persons, by IPF.
+
+    Persons living in each size class (households × size, 6+ counted as 6) are fitted to
+    the zones' person totals (rows) and to the city's mix of persons by household size
+    (columns), so a household table from another source or year still adds up to the
+    age × sex marginals. A zone with persons but no households takes the city's mix.
+
+    Parameters
+    ----------
+    households
+        (Z, 6) households by size class 1..6.
+    persons
+        (Z,) persons per zone.
+
+    Returns
+    -------
+    np.ndarray
+        (Z, 6) household targets (not integers) for :func:`fit_households`.
+    """
+    size = np.arange(1, N_SIZES + 1, dtype=np.float64)
+    in_size = np.asarray(households, dtype=np.float64) * size
+    mix = in_size.sum(axis=0)
+    if mix.sum() <= 0:
+        return np.asarray(households, dtype=np.float64)
+    mix = mix / mix.sum()
+    empty = (in_size.sum(axis=1) <= 0) & (persons > 0)
+    in_size[empty] = mix
+    fitted = ipf(in_size, persons, mix * persons.sum())
+    return fitted / size
+
+
 def random_round(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Unbiased random rounding to int64: up with probability equal to the fraction.
 
@@ -267,9 +338,10 @@ def synthesize(city: Any, rng: np.random.Generator, scale: float = 1.0) -> Perso
     """Synthesise the base-year persons in households from the city's zone marginals.
 
     Persons by zone × age × sex match ``city.population`` × ``scale`` (exactly for a whole
-    ``scale``, else randomly rounded per cell); households by size match
-    ``city.households`` approximately (see :func:`fit_households` for the procedure);
-    every household has an adult aged 20+.
+    ``scale``, else randomly rounded per cell). The household-size table is first made
+    consistent with those persons by IPF (:func:`reconcile_household_sizes`); persons are
+    then fitted into households (:func:`fit_households`), so households by size match it
+    approximately and every household has an adult aged 20+.
 
     Parameters
     ----------
@@ -295,5 +367,6 @@ def synthesize(city: Any, rng: np.random.Generator, scale: float = 1.0) -> Perso
     sex = ((cell // (MAX_AGE + 1)) % 2).astype(np.int8)
     age = (cell % (MAX_AGE + 1)).astype(np.int16)
     del cell
-    household = fit_households(zone, age, household_table(city) * scale, rng)
+    targets = reconcile_household_sizes(household_table(city) * scale, table.sum(axis=(1, 2)))
+    household = fit_households(zone, age, targets, rng)
     return Persons.new(age, sex, zone, household)

@@ -372,3 +372,34 @@ def test_default_city_synthesis():
     np.testing.assert_array_equal(per_zone, city.zones["population"].to_numpy())
     target = household_table(city).sum(axis=0)
     assert abs(_sizes(p).sum() - target.sum()) <= 0.02 * target.sum()
+
+
+def test_ipf_matches_both_margins_and_keeps_cross_product_ratios() -> None:
+    from sim.population import ipf
+
+    seed = np.array([[40.0, 10.0, 5.0], [20.0, 30.0, 10.0]])
+    rows = np.array([70.0, 50.0])
+    cols = np.array([50.0, 45.0, 25.0])
+    fitted = ipf(seed, rows, cols)
+    np.testing.assert_allclose(fitted.sum(axis=1), rows, rtol=1e-8)
+    np.testing.assert_allclose(fitted.sum(axis=0), cols, rtol=1e-8)
+
+    def odds(t):  # IPF changes margins only: every 2x2 cross-product ratio is kept
+        return t[0, 0] * t[1, 1] / (t[0, 1] * t[1, 0]), t[0, 1] * t[1, 2] / (t[0, 2] * t[1, 1])
+
+    np.testing.assert_allclose(odds(fitted), odds(seed), rtol=1e-8)
+
+
+def test_household_sizes_are_reconciled_with_zone_persons() -> None:
+    from sim.population import reconcile_household_sizes
+
+    households = np.array([[10.0, 10, 5, 5, 0, 0], [0, 0, 0, 0, 0, 0], [2, 4, 4, 2, 1, 1]])
+    persons = np.array([100.0, 30.0, 60.0])  # the middle zone has no household table
+    fitted = reconcile_household_sizes(households, persons)
+    size = np.arange(1, 7)
+    np.testing.assert_allclose((fitted * size).sum(axis=1), persons, rtol=1e-8)
+    city_mix = (households * size).sum(axis=0)
+    np.testing.assert_allclose(
+        (fitted * size).sum(axis=0) / persons.sum(), city_mix / city_mix.sum(), rtol=1e-8
+    )
+    assert fitted[1].sum() > 0 and (fitted[0, 4:] == 0).all()
