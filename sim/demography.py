@@ -32,6 +32,7 @@ from sim.population import (
     fit_households,
     household_table,
     random_round,
+    reject_bad_rows,
 )
 from sim.scenario import Parameters
 
@@ -179,13 +180,13 @@ def rate_arrays(rates: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for col in ("asfr", "qx", "migration_profile"):
         bad |= ~(rates[col].to_numpy(dtype=np.float64) >= 0)
     bad |= rates["qx"].to_numpy(dtype=np.float64) > 1
-    if bad.any():
-        row = rates[bad].iloc[0].to_dict()
-        msg = (
-            f"layer 'demography_rates': bad row {row}; sex must be 'male'/'female', age "
-            f"0..{MAX_AGE}, asfr/qx/migration_profile >= 0 and qx <= 1"
-        )
-        raise GeodataError(msg)
+    reject_bad_rows(
+        rates,
+        bad,
+        "demography_rates",
+        f"sex must be 'male'/'female', age 0..{MAX_AGE}, asfr/qx/migration_profile >= 0 "
+        "and qx <= 1",
+    )
     qx = np.zeros((2, MAX_AGE + 1))
     fert = np.zeros((2, MAX_AGE + 1))
     profile = np.zeros((2, MAX_AGE + 1))

@@ -211,6 +211,14 @@ def _zone_table(frame: pd.DataFrame, layer: str, cols: list[str]) -> None:
         raise GeodataError(msg)
 
 
+def reject_bad_rows(frame: pd.DataFrame, bad: np.ndarray, layer: str, allowed: str) -> None:
+    """Raise a GeodataError naming the layer, the first bad row and what is allowed."""
+    if bad.any():
+        row = frame[bad].iloc[0].to_dict()
+        msg = f"layer '{layer}': bad row {row}; {allowed}"
+        raise GeodataError(msg)
+
+
 def population_table(city: Any) -> np.ndarray:
     """Persons by zone index × sex × age, shape (Z, 2, 101), from ``city.population``."""
     pop = city.population
@@ -221,13 +229,12 @@ def population_table(city: Any) -> np.ndarray:
     a = pop["age"].to_numpy()
     n = pop["persons"].to_numpy()
     bad = (z < 0) | (s < 0) | (a < 0) | (a > MAX_AGE) | (n < 0)
-    if bad.any():
-        row = pop[bad].iloc[0].to_dict()
-        msg = (
-            f"layer 'zone_population': bad row {row}; zone_id must be a zone, sex "
-            f"'male'/'female', age 0..{MAX_AGE}, persons >= 0"
-        )
-        raise GeodataError(msg)
+    reject_bad_rows(
+        pop,
+        bad,
+        "zone_population",
+        f"zone_id must be a zone, sex 'male'/'female', age 0..{MAX_AGE}, persons >= 0",
+    )
     table = np.zeros((len(zone_ids), 2, MAX_AGE + 1), dtype=np.int64)
     np.add.at(table, (z, s, a), n.astype(np.int64))
     return table
@@ -242,13 +249,9 @@ def household_table(city: Any) -> np.ndarray:
     k = hh["size"].to_numpy()
     n = hh["households"].to_numpy()
     bad = (z < 0) | (k < 1) | (k > N_SIZES) | (n < 0)
-    if bad.any():
-        row = hh[bad].iloc[0].to_dict()
-        msg = (
-            f"layer 'zone_households': bad row {row}; zone_id must be a zone, size "
-            f"1..{N_SIZES}, households >= 0"
-        )
-        raise GeodataError(msg)
+    reject_bad_rows(
+        hh, bad, "zone_households", f"zone_id must be a zone, size 1..{N_SIZES}, households >= 0"
+    )
     table = np.zeros((len(zone_ids), N_SIZES), dtype=np.float64)
     np.add.at(table, (z, k - 1), n.astype(np.float64))
     return table
