@@ -2,7 +2,7 @@
 
 Peer: ``shared/benchmarks/mobility/compute_cpc_baselines.py`` (numpy reference of the
 doubly-constrained gravity at gamma = 3.15 and the radiation model), run in the same
-process tree; its CPC figures are parsed from its output. Ours: ``sim.od.fit_od`` on the
+process tree; its CPC figures are parsed from its output. Ours: ``sim.mobility.od.fit_od`` on the
 same files (gravity with beta fitted to maximise CPC; radiation parameter-free).
 
     python bench/od_fit.py [--quick] [--json]
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim import od  # noqa: E402
+from sim.mobility import od  # noqa: E402
 
 MOBILITY = ROOT.parent / "shared" / "benchmarks" / "mobility"
 PEER_LINES = {

@@ -1,4 +1,4 @@
-"""Person step: numba arrays (sim.demography) vs the plain-Mesa twin (sim.persons_mesa).
+"""Person step: numba arrays (sim.population.demography) vs the plain-Mesa twin (mesa_twin).
 
 Both run the same yearly person logic (deaths, births, out-migration, ageing, residential
 mobility, in-migration) on the same synthesised population of the default city, scaled to
@@ -32,9 +32,9 @@ import numba
 
 from sim import settings
 from sim.city import load_city
-from sim.demography import DemographyRates, step_demography
-from sim.persons_mesa import PersonsModel
-from sim.population import synthesize
+from sim.population.demography import DemographyRates, step_demography
+from sim.population.mesa_twin import PersonsModel
+from sim.population.persons import synthesize
 
 
 def _numba_runs(persons, rates, setting, years: int, repeats: int, seed: int, runs: list) -> int:
@@ -122,7 +122,9 @@ def run(n: int, mesa_n: int, years: int, mesa_years: int, repeats: int, seed: in
         "clock": "process_time (CPU s); medians over runs (numba) and steps (Mesa)",
         "mesa_build_s": round(mesa_build, 3),
         "ratio": round(fast / slow, 1),
-        "peer": f"sim.persons_mesa.PersonsModel (mesa {mesa.__version__}, one Agent per person)",
+        "peer": (
+            f"sim.population.mesa_twin.PersonsModel (mesa {mesa.__version__}, one Agent per person)"
+        ),
         "numba": numba.__version__,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -149,11 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'path':<34}{'persons':>10}{'steps':>7}{'CPU s/step':>12}{'person-steps/s':>17}")
     runs = f"{result['numba_runs']}x{years}"
     print(
-        f"{'numba arrays (sim.demography)':<34}{result['n']:>10,}{runs:>7}"
+        f"{'numba arrays (sim.population.demography)':<34}{result['n']:>10,}{runs:>7}"
         f"{result['numba_s_per_step']:>12.4f}{result['numba_person_steps_per_s']:>17,}"
     )
     print(
-        f"{'plain Mesa (sim.persons_mesa)':<34}{result['mesa_n']:>10,}{mesa_years:>7}"
+        f"{'plain Mesa (sim.population.mesa_twin)':<34}{result['mesa_n']:>10,}{mesa_years:>7}"
         f"{result['mesa_s_per_step']:>12.3f}{result['mesa_person_steps_per_s']:>17,}"
     )
     print(

@@ -3,8 +3,8 @@
 Each size runs in its own subprocess (the default city replicated with
 ``synthesize(scale=...)``, dwellings and school classes scaled alike) so that its peak
 resident memory (``resource.getrusage``) is its own. Per size: synthesis time, the time
-of ``years`` simulated years of :func:`sim.demography.step_demography` followed by
-catchment enrollment (:func:`sim.enrollment.assign_enrollment`), and peak RSS.
+of ``years`` simulated years of :func:`sim.population.demography.step_demography` followed by
+catchment enrollment (:func:`sim.education.enrollment.assign_enrollment`), and peak RSS.
 Targets (issue 4): 1M persons × 10 years under 20 s on 2 cores; 10M persons under 3 GiB.
 
 Usage: ``python bench/scaling.py [--quick] [--json] [--sizes 10000,100000] [--years 10]``
@@ -34,10 +34,10 @@ def worker(n: int, years: int, seed: int = 1) -> dict:
 
     from sim import settings
     from sim.city import load_city
-    from sim.demography import DemographyRates, step_demography
-    from sim.enrollment import assign_enrollment
-    from sim.population import synthesize
-    from sim.schools import SchoolSystem
+    from sim.education.enrollment import assign_enrollment
+    from sim.education.schools import SchoolSystem
+    from sim.population.demography import DemographyRates, step_demography
+    from sim.population.persons import synthesize
 
     city = load_city(settings.default_city)
     rates = DemographyRates.from_city(city)

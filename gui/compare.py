@@ -1,7 +1,7 @@
 """Compare 2-4 finished runs: KPI deltas (green better, red worse), school pressure, maps.
 
-The comparison itself is :func:`sim.compare.compare_runs` (the first run is the baseline);
-this view shows it and exports it: an HTML report (:func:`sim.compare.write_report`),
+The comparison itself is :func:`sim.runs.compare.compare_runs` (the first run is the baseline);
+this view shows it and exports it: an HTML report (:func:`sim.runs.compare.write_report`),
 figures as PNG/SVG, tables as CSV, layers as a GeoPackage.
 """
 
@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
 from gui.i18n import tr
 from gui.mapview import MapView
 from gui.results import fill_table
-from sim import compare as sim_compare
-from sim.catalog import Catalog
 from sim.city import load_city
 from sim.errors import CitySandboxError, RunError
+from sim.runs import compare as sim_compare
+from sim.runs.catalog import Catalog
 
 MAX_RUNS = 4
 LABEL_TEXTS = ("Baseline:", "Compare with (1-3):", "Key indicators, final year", "School pressure")

@@ -44,9 +44,9 @@ from gui.query import EnrollQueryPanel
 from gui.results import ResultsView
 from gui.runpanel import RunPanel
 from sim import settings
-from sim.catalog import Catalog
 from sim.city import load_city
 from sim.errors import CitySandboxError
+from sim.runs.catalog import Catalog
 
 MAX_RECENT = 8
 VIEWS: tuple[str, ...] = ("map", "editor", "results", "compare")

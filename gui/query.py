@@ -1,6 +1,6 @@
 """入学早知道: click a home on the map, give a birth year -> school, entry year, how full.
 
-Answers come from :func:`sim.enroll_query.query` on a finished run (the newest one unless
+Answers come from :func:`sim.education.query.query` on a finished run (the newest one unless
 the Results view has another loaded).
 """
 
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.i18n import tr
-from sim import enroll_query
+from sim.education import query as enroll_query
 from sim.errors import CitySandboxError
 
 

@@ -1,6 +1,6 @@
 """Results of one run: time series, per-school enrollment with bands, the peak traffic map.
 
-Reads a run folder with :func:`sim.run.read_run`; values are medians over replications
+Reads a run folder with :func:`sim.runs.run.read_run`; values are medians over replications
 with p10-p90 bands (the ``kpis_summary`` and ``enrollment`` tables of the run).
 """
 
@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
 
 from gui.i18n import tr
 from gui.mapview import MapView
-from sim.catalog import Catalog
 from sim.city import load_city
 from sim.errors import CitySandboxError
-from sim.run import RunData, read_run
+from sim.runs.catalog import Catalog
+from sim.runs.run import RunData, read_run
 
 SERIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Population", ("population",)),

@@ -2,7 +2,7 @@
 
 A process (not a thread) because numba kernels and large numpy/pandas calls hold the GIL
 for long stretches; in another process they cannot stall the UI. The child calls
-:func:`sim.run.run_scenario` and sends progress and the outcome back through a queue; the
+:func:`sim.runs.run.run_scenario` and sends progress and the outcome back through a queue; the
 UI polls it with a timer. This module imports no Qt, so the child starts light.
 """
 
@@ -24,7 +24,7 @@ CANCEL_GRACE_S = 0.8
 def _child(data: dict[str, Any], runs_folder: str, events: Any, cancel: Any) -> None:
     """The worker process: validate, run, report ("progress" | "done" | "cancelled" | "error")."""
     from sim.errors import CitySandboxError
-    from sim.run import RunCancelled, run_scenario
+    from sim.runs.run import RunCancelled, run_scenario
     from sim.scenario import scenario_from_dict
     from sim.validate import check_scenario
 

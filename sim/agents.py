@@ -1,6 +1,6 @@
 """The institutions that decide: zones and schools, as thin Mesa agents.
 
-Persons are arrays stepped by numba kernels (see :mod:`sim.population`); only the few
+Persons are arrays stepped by numba kernels (see :mod:`sim.population.persons`); only the few
 institutions whose behaviour a planner names are agents. Their hot state lives in the
 model's arrays; an agent holds an index into them and its yearly decision.
 """

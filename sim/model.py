@@ -24,12 +24,12 @@ from sim.agents import (
     schools_over_capacity,
     schools_persistently_over_capacity,
 )
-from sim.demography import DemographyRates, step_demography
-from sim.enrollment import assign_enrollment
-from sim.mobility import weekday_trips, zone_distance_km
-from sim.population import synthesize
+from sim.education.enrollment import assign_enrollment
+from sim.education.schools import SchoolSystem, policy_xy
+from sim.mobility.trips import weekday_trips, zone_distance_km
+from sim.population.demography import DemographyRates, step_demography
+from sim.population.persons import synthesize
 from sim.scenario import HousingDevelopment, Scenario, StaggeredSchoolStart, latest_in_force
-from sim.schools import SchoolSystem, policy_xy
 
 #: KPIs collected every year (one DataCollector model reporter each).
 KPI_NAMES: tuple[str, ...] = (

@@ -25,7 +25,7 @@ def check_scenario(scenario: Scenario, city: Any = None) -> Any:
         outside the city.
     """
     from sim.city import load_city
-    from sim.schools import check_school_policies, policy_xy
+    from sim.education.schools import check_school_policies, policy_xy
     from sim.traffic.policies import check_road_policies
 
     if city is None:

@@ -37,6 +37,6 @@ def short_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def finished_run(short_scenario: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The short scenario run once, shared by the tests that read a run folder."""
-    from sim.run import load_for_run, run_scenario
+    from sim.runs.run import load_for_run, run_scenario
 
     return run_scenario(load_for_run(short_scenario), tmp_path_factory.mktemp("runs"))

@@ -1,6 +1,6 @@
 """Batch runs: local pool vs Dask, worker deaths, Ctrl-C and resume, the batch report.
 
-Executor tests use :class:`sim.batch.SyntheticRunner` (a stand-in run taking a set time and
+Executor tests use :class:`sim.batch.executor.SyntheticRunner` (a stand-in run taking a set time and
 writing a tiny run folder the way ``run_scenario`` does); the end-to-end test runs the
 real model on a one-year scenario through ``main.py batch``.
 """
@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.batch import (
+from sim.batch.executor import (
     SyntheticRunner,
     TaskStore,
     is_complete_run,
@@ -29,9 +29,9 @@ from sim.batch import (
     run_batch,
     tasks_frame,
 )
-from sim.batch_report import collect_kpis, sensitivity, write_batch_report
+from sim.batch.report import collect_kpis, sensitivity, write_batch_report
+from sim.batch.sweep import expand_sweep, load_sweep
 from sim.errors import RunError, UsageError
-from sim.sweep import expand_sweep, load_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -157,8 +157,8 @@ def test_worker_dying_every_time_fails_after_retries_and_errors_are_not_retried(
 _BATCH_SCRIPT = """
 import json, sys
 from pathlib import Path
-from sim.batch import SyntheticRunner, run_batch
-from sim.sweep import expand_sweep, load_sweep
+from sim.batch.executor import SyntheticRunner, run_batch
+from sim.batch.sweep import expand_sweep, load_sweep
 
 if __name__ == "__main__":
     tasks = expand_sweep(load_sweep(sys.argv[1]))

@@ -13,7 +13,7 @@ import pytest
 from _support import ROOT, write_scenario
 
 from sim import cli
-from sim.catalog import Catalog
+from sim.runs.catalog import Catalog
 from sim.scenario import POLICY_TYPES
 
 MAIN = str(ROOT / "main.py")

@@ -1,4 +1,4 @@
-"""Comparing runs (sim.compare, ``main.py compare``): KPI deltas, school pressure, flow maps."""
+"""Comparing runs (sim.runs.compare, `main.py compare`): KPI deltas, school pressure, flows."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from _support import ROOT, write_scenario
 
-from sim.compare import NEUTRAL_REL, compare_runs, kpi_table, write_report
 from sim.errors import RunError
 from sim.model import LOWER_IS_BETTER
-from sim.run import load_for_run, read_run, run_scenario
+from sim.runs.compare import NEUTRAL_REL, compare_runs, kpi_table, write_report
+from sim.runs.run import load_for_run, read_run, run_scenario
 
 # The variant: a new primary school taking zones 82 and 132 from P24, and staggered school
 # start times halving the peak's school trips, both from the second simulated year.

@@ -12,7 +12,6 @@ from numba import njit
 from scipy import stats
 from test_population import fake_city
 
-from sim.demography import DemographyRates, sex_age_histogram, step_demography, young_families
 from sim.errors import GeodataError
 from sim.kernels.demography import (
     ADULT_LEFT,
@@ -30,8 +29,14 @@ from sim.kernels.demography import (
     uniform,
     vital_events,
 )
-from sim.persons_mesa import PersonsModel
-from sim.population import Persons, synthesize
+from sim.population.demography import (
+    DemographyRates,
+    sex_age_histogram,
+    step_demography,
+    young_families,
+)
+from sim.population.mesa_twin import PersonsModel
+from sim.population.persons import Persons, synthesize
 from sim.scenario import Parameters
 
 DEFAULT_CITY = Path(__file__).resolve().parents[1] / "geodata" / "default_city.gpkg"

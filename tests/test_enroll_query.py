@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from test_enrollment import X0, Y0, fake_city
 
-from sim import enroll_query
 from sim.cli import main as cli_main
-from sim.enrollment import summarise_replications
+from sim.education import query as enroll_query
+from sim.education.enrollment import summarise_replications
+from sim.education.schools import SchoolSystem
 from sim.scenario import CatchmentEdit
-from sim.schools import SchoolSystem
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = 2025, 2029

@@ -13,18 +13,18 @@ import pytest
 import shapely
 from scipy import stats
 
-from sim.enrollment import (
+from sim.education.enrollment import (
     BAND_COLUMNS,
     EnrollmentResult,
     assign_enrollment,
     school_age_grades,
     summarise_replications,
 )
+from sim.education.schools import SchoolSystem, check_school_policies
 from sim.errors import ScenarioError
 from sim.kernels.enrollment import assign_choice, assign_with_overflow
-from sim.population import Persons
+from sim.population.persons import Persons
 from sim.scenario import CatchmentEdit, CloseSchool, NewSchool, Parameters, ResizeSchool
-from sim.schools import SchoolSystem, check_school_policies
 
 X0, Y0 = 280_000.0, 6_680_000.0  # near La Serena in UTM 19S
 CRS = pyproj.CRS("EPSG:32719")
@@ -562,7 +562,7 @@ def test_default_city_school_system():
     if not Path(settings.default_city).exists():
         pytest.skip("geodata/default_city.gpkg not built yet")
     from sim.city import load_city
-    from sim.population import synthesize
+    from sim.population.persons import synthesize
 
     city = load_city(settings.default_city)
     system = SchoolSystem.from_city(city)

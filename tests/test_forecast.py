@@ -1,4 +1,4 @@
-"""Enrollment forecasts (sim.forecast, sim.forecast_methods) and their CLI."""
+"""Enrollment forecasts (sim.education.forecast, sim.education.forecast_methods) and their CLI."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import forecast_methods as fm
 from sim.cli import main as cli
+from sim.education import forecast_methods as fm
+from sim.education.forecast import backtest, forecast, load_history
 from sim.errors import InputDataError
-from sim.forecast import backtest, forecast, load_history
 
 DATA = Path(__file__).resolve().parent / "data"
 HISTORY = DATA / "forecast_history.csv"

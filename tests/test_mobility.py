@@ -1,11 +1,11 @@
-"""Weekday trips (sim.mobility): zone distances, work and school trips, the peak car matrix."""
+"""Weekday trips (sim.mobility.trips): zone distances, work and school trips, peak car matrix."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim.mobility import (
+from sim.mobility.trips import (
     DETOUR_FACTOR,
     JUNIOR_ESCORT_RATIO,
     SCHOOL_PEAK_SHARE,
@@ -14,7 +14,7 @@ from sim.mobility import (
     weekday_trips,
     zone_distance_km,
 )
-from sim.population import Persons
+from sim.population.persons import Persons
 from sim.scenario import Parameters
 
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from sim import od
 from sim.cli import main as cli_main
 from sim.errors import InputDataError
+from sim.mobility import od
 
 MOBILITY = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "mobility"
 NY_ZONES = MOBILITY / "NY_counties_2011.geojson"

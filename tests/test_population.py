@@ -11,7 +11,7 @@ import pytest
 
 from sim.errors import GeodataError
 from sim.kernels.demography import bucket_order, fit_sizes, household_sizes, match_households
-from sim.population import (
+from sim.population.persons import (
     ADULT_AGE,
     Persons,
     fit_households,
@@ -375,7 +375,7 @@ def test_default_city_synthesis():
 
 
 def test_ipf_matches_both_margins_and_keeps_cross_product_ratios() -> None:
-    from sim.population import ipf
+    from sim.population.persons import ipf
 
     seed = np.array([[40.0, 10.0, 5.0], [20.0, 30.0, 10.0]])
     rows = np.array([70.0, 50.0])
@@ -391,7 +391,7 @@ def test_ipf_matches_both_margins_and_keeps_cross_product_ratios() -> None:
 
 
 def test_household_sizes_are_reconciled_with_zone_persons() -> None:
-    from sim.population import reconcile_household_sizes
+    from sim.population.persons import reconcile_household_sizes
 
     households = np.array([[10.0, 10, 5, 5, 0, 0], [0, 0, 0, 0, 0, 0], [2, 4, 4, 2, 1, 1]])
     persons = np.array([100.0, 30.0, 60.0])  # the middle zone has no household table

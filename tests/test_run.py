@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from _support import write_scenario
 
-import sim.figures
-from sim.catalog import Catalog
-from sim.enrollment import BAND_COLUMNS
+import sim.runs.figures
+from sim.education.enrollment import BAND_COLUMNS
 from sim.model import KPI_NAMES, CityModel
-from sim.run import RUN_FILES, RunCancelled, load_for_run, read_run, run_scenario
+from sim.runs.catalog import Catalog
+from sim.runs.run import RUN_FILES, RunCancelled, load_for_run, read_run, run_scenario
 
 
 def test_run_folder_has_every_file_and_manifest(finished_run: Path) -> None:
@@ -79,7 +79,7 @@ def test_failed_write_leaves_nothing(monkeypatch, short_scenario: Path, tmp_path
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(sim.figures, "write_figures", broken)
+    monkeypatch.setattr(sim.runs.figures, "write_figures", broken)
     with pytest.raises(OSError, match="disk full"):
         run_scenario(load_for_run(short_scenario, years=1, replications=1), tmp_path)
     assert list(tmp_path.iterdir()) == []

@@ -10,7 +10,7 @@ import pytest
 from _support import ROOT, write_scenario
 
 from sim.errors import GeodataError, ScenarioError
-from sim.run import load_for_run
+from sim.runs.run import load_for_run
 from sim.scenario import POLICY_TYPES, load_scenario, scenario_from_dict
 
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))

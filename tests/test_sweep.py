@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.errors import ScenarioError
-from sim.sweep import (
+from sim.batch.sweep import (
     expand_sweep,
     load_sweep,
     replication_seeds,
     variant_label,
     variants,
 )
+from sim.errors import ScenarioError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -45,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Expand the sweep, run it and print a one-line summary; 1 when a task failed."""
     from sim import settings
-    from sim.batch import run_batch
-    from sim.sweep import check_tasks, expand_sweep, load_sweep
+    from sim.batch.executor import run_batch
+    from sim.batch.sweep import check_tasks, expand_sweep, load_sweep
 
     sweep = load_sweep(args.sweep)
     tasks = expand_sweep(sweep, source=str(args.sweep))

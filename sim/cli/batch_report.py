@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Write the report and print where it and the tables are."""
-    from sim.batch_report import write_batch_report
+    from sim.batch.report import write_batch_report
 
     report = write_batch_report(args.dir, args.out)
     print(f"report: {report}")

@@ -30,8 +30,8 @@ def main(args: argparse.Namespace) -> int:
     """Compare, write the report and print the KPI table."""
     import pandas as pd
 
-    from sim.compare import compare_runs, write_report
-    from sim.run import resolve_run
+    from sim.runs.compare import compare_runs, write_report
+    from sim.runs.run import resolve_run
 
     dirs = [resolve_run(r, args.runs_folder) for r in args.runs]
     comp = compare_runs(dirs)

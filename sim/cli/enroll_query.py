@@ -6,7 +6,7 @@ import argparse
 import json
 import re
 
-from sim.enroll_query import find_run, format_answer, parse_lonlat, query
+from sim.education.query import find_run, format_answer, parse_lonlat, query
 
 NAME = "enroll-query"
 HELP = "which school a child born in YEAR at LON,LAT gets, and how full it will be (入学早知道)"

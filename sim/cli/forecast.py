@@ -31,7 +31,7 @@ example:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``forecast`` flags."""
-    from sim.forecast_methods import DEFAULT_METHOD, METHODS
+    from sim.education.forecast_methods import DEFAULT_METHOD, METHODS
 
     parser.add_argument("--history", required=True, type=Path, help="history CSV")
     parser.add_argument("--births", type=Path, help="births CSV (entity,year,births)")
@@ -60,8 +60,8 @@ def warnings_to_stderr() -> Iterator[None]:
 
 def main(args: argparse.Namespace) -> int:
     """Run the forecast and write the CSV."""
+    from sim.education.forecast import forecast, load_history
     from sim.errors import UsageError
-    from sim.forecast import forecast, load_history
 
     if args.method == "births" and args.births is None:
         msg = "--method births needs --births FILE.csv (columns entity,year,births)"

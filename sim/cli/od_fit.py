@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sim.od import DETERRENCES, ID_COLUMNS, fit_od, read_flows, read_zones
+from sim.mobility.od import DETERRENCES, ID_COLUMNS, fit_od, read_flows, read_zones
 
 NAME = "od-fit"
 HELP = "Fit a gravity or radiation OD model to observed flows; report CPC and RMSE."

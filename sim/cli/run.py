@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the scenario and print where the run folder is."""
     from sim.progress import cli_progress
-    from sim.run import load_for_run, run_scenario
+    from sim.runs.run import load_for_run, run_scenario
 
     scenario = load_for_run(
         args.scenario, seed=args.seed, years=args.years, replications=args.replications

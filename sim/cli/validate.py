@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Validate and print a one-line summary."""
-    from sim.run import load_for_run
+    from sim.runs.run import load_for_run
 
     scenario = load_for_run(args.scenario)
     print(

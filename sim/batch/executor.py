@@ -1,6 +1,6 @@
 """Batch runs: sweep tasks on a local process pool or a Dask cluster, with a crash-safe catalog.
 
-Every :class:`~sim.sweep.SweepTask` is independent. :func:`run_batch` runs them on a
+Every :class:`~sim.batch.sweep.SweepTask` is independent. :func:`run_batch` runs them on a
 ``concurrent.futures.ProcessPoolExecutor`` (default) or on an existing dask.distributed
 cluster (``scheduler="tcp://host:8786"``) and keeps one row per task in the
 ``batch_tasks`` table of ``OUT/catalog.sqlite`` (SQLite, WAL mode): variant, parameters,
@@ -8,7 +8,7 @@ seed, status, attempts, worker, timings, end-year KPIs and error.
 
 Guarantees
 ----------
-* Run folders are written atomically by the runner (``sim.run.run_scenario``: a temporary
+* Run folders are written atomically by the runner (``sim.runs.run.run_scenario``: a temporary
   folder, renamed when complete), so a killed worker never leaves a half-written run; the
   batch removes the temporary folder it left. A complete folder left by an interrupted
   batch is reused instead of recomputed.
@@ -53,9 +53,9 @@ import numpy as np
 import pandas as pd
 
 from sim import settings
+from sim.batch.sweep import SweepTask
 from sim.errors import RunError, UsageError
 from sim.scenario import Scenario
-from sim.sweep import SweepTask
 
 TASKS_TABLE = "batch_tasks"
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -227,7 +227,7 @@ def execute_task(
         The batch this attempt belongs to (a lock of an earlier attempt of it is taken over).
     runner
         ``runner(scenario, runs_folder, cancel=event) -> run folder``; default
-        :func:`sim.run.run_scenario`.
+        :func:`sim.runs.run.run_scenario`.
     """
     t0 = time.perf_counter()
     worker = _worker_name()
@@ -267,7 +267,7 @@ def execute_task(
 
 
 def _default_runner() -> Runner:
-    from sim.run import run_scenario
+    from sim.runs.run import run_scenario
 
     return run_scenario
 
@@ -371,7 +371,7 @@ class SyntheticRunner:
     def __call__(
         self, scenario: Scenario, runs_folder: Path, *, cancel: threading.Event | None = None
     ) -> Path:
-        from sim.run import RunCancelled
+        from sim.runs.run import RunCancelled
 
         run_id = scenario.run_id()
         tmp = Path(runs_folder) / f".tmp-{run_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -521,7 +521,7 @@ def run_batch(
     Parameters
     ----------
     tasks
-        The tasks (from :func:`sim.sweep.expand_sweep`).
+        The tasks (from :func:`sim.batch.sweep.expand_sweep`).
     out
         The runs folder: run folders, ``catalog.sqlite`` and task locks go here. With
         ``scheduler`` it must be on a file system every Dask worker sees at the same path.
@@ -536,7 +536,7 @@ def run_batch(
         Extra attempts for a task whose worker process died.
     runner
         ``runner(scenario, runs_folder, cancel=event) -> run folder`` (picklable);
-        default :func:`sim.run.run_scenario`.
+        default :func:`sim.runs.run.run_scenario`.
     progress
         Show a progress bar; default ``sim.settings.progress``.
 
@@ -646,7 +646,7 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.batch", "sim.run", "sim.model", "sim.city"])
+    context.set_forkserver_preload(["sim.batch.executor", "sim.runs.run", "sim.model", "sim.city"])
     saved = {k: os.environ.get(k) for k in WORKER_ENV}
     os.environ.update(WORKER_ENV)
     try:

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.education.schools import SchoolSystem
 from sim.errors import ScenarioError
 from sim.kernels.enrollment import assign_choice, assign_with_overflow
 from sim.scenario import Parameters
-from sim.schools import SchoolSystem
 
 POLICIES: tuple[str, ...] = ("catchment", "nearest", "choice")
 ROW_COLUMNS: tuple[str, ...] = (
@@ -162,7 +162,7 @@ def assign_enrollment(
     Parameters
     ----------
     persons
-        A :class:`sim.population.Persons` (uses ``age``, ``zone``; writes ``school``:
+        A :class:`sim.population.persons.Persons` (uses ``age``, ``zone``; writes ``school``:
         the school index, -1 for persons not in compulsory school or unplaced).
     system
         The school system of the year (policies already applied).

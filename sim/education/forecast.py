@@ -4,7 +4,7 @@ The input is a long table ``entity,grade,year,enrollment`` (an entity is a schoo
 district; grade ``K``/0 is kindergarten, 1..12 the grades; any subset of grades) and,
 optionally, ``entity,year,births``. :func:`load_history` validates it into a
 :class:`Panel` (entity x year x grade arrays); :func:`forecast` runs one method of
-:mod:`sim.forecast_methods` and adds a p10-p90 band calibrated on the entity's own past
+:mod:`sim.education.forecast_methods` and adds a p10-p90 band calibrated on the entity's own past
 forecast errors (rolling origins); :func:`backtest` holds out the last years and reports
 MAPE of entity totals per horizon, method and grade, and the band coverage.
 """
@@ -347,7 +347,7 @@ def calibrate_band(panel: Panel, method: Method, horizon: int) -> Band:
 
 
 def _method(name: str) -> Method:
-    from sim.forecast_methods import METHODS
+    from sim.education.forecast_methods import METHODS
 
     if name not in METHODS:
         msg = f"method {name!r} is not known; allowed: {', '.join(METHODS)}"
@@ -368,7 +368,7 @@ def grade_label(grade: int) -> str:
 
 def _warn_missing_births(panel: Panel, horizon: int, alive: np.ndarray) -> None:
     """Warn about entities whose entry grades cannot be driven by births."""
-    from sim.forecast_methods import births_entry_path, entry_grades
+    from sim.education.forecast_methods import births_entry_path, entry_grades
 
     if panel.births is None:
         msg = "method 'births' needs a births CSV (columns entity,year,births)"
@@ -395,8 +395,8 @@ def forecast(panel: Panel, horizon: int, method: str | None = None) -> pd.DataFr
     horizon : int
         Years to forecast after the last history year (>= 1).
     method : str, optional
-        A name in :data:`sim.forecast_methods.METHODS`; default
-        :data:`sim.forecast_methods.DEFAULT_METHOD`.
+        A name in :data:`sim.education.forecast_methods.METHODS`; default
+        :data:`sim.education.forecast_methods.DEFAULT_METHOD`.
 
     Returns
     -------
@@ -406,7 +406,7 @@ def forecast(panel: Panel, horizon: int, method: str | None = None) -> pd.DataFr
         is calibrated on the panel's own rolling-origin errors; it is NaN (with a warning)
         when the history is too short to measure enough of them.
     """
-    from sim.forecast_methods import DEFAULT_METHOD
+    from sim.education.forecast_methods import DEFAULT_METHOD
 
     _check_horizon(horizon)
     name = method or DEFAULT_METHOD
@@ -557,7 +557,7 @@ def backtest(
     Backtest
         Entities with too few years are skipped with a warning, not an error.
     """
-    from sim.forecast_methods import METHODS
+    from sim.education.forecast_methods import METHODS
 
     _check_horizon(horizon)
     origin = int(panel.years[-1]) - horizon if origin is None else origin

@@ -16,9 +16,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.errors import RunError
-from sim.figures import png_base64, traffic_map
+from sim.runs.figures import png_base64, traffic_map
 from sim.model import KPI_NAMES, LOWER_IS_BETTER
-from sim.run import RunData, read_run
+from sim.runs.run import RunData, read_run
 
 #: Relative differences smaller than this count as "no change" (no colour).
 NEUTRAL_REL = 1e-3

@@ -1,6 +1,6 @@
 """The plain-Mesa twin of the person logic: one ``mesa.Agent`` per person.
 
-It implements the same yearly person logic as :func:`sim.demography.step_demography`
+It implements the same yearly person logic as :func:`sim.population.demography.step_demography`
 (deaths, births, out-migration with minors following their household, ageing,
 residential mobility between zones, in-migration into vacant dwellings) the way a
 textbook Mesa model would: agents with attributes, ``AgentSet`` verbs (``shuffle_do``,
@@ -17,13 +17,13 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.demography import (
+from sim.kernels.demography import DIED, LEFT, MOTHER, STAY
+from sim.population.demography import (
     SEX_RATIO_AT_BIRTH,
     DemographyRates,
     arrivals,
 )
-from sim.kernels.demography import DIED, LEFT, MOTHER, STAY
-from sim.population import ADULT_AGE, MAX_AGE, Persons
+from sim.population.persons import ADULT_AGE, MAX_AGE, Persons
 
 
 class PersonAgent(mesa.Agent):
@@ -105,7 +105,7 @@ class PersonsModel(mesa.Model):
     Parameters
     ----------
     persons
-        The starting population (e.g. from :func:`sim.population.synthesize`).
+        The starting population (e.g. from :func:`sim.population.persons.synthesize`).
     rates
         Rates with the scenario's parameters applied.
     dwellings, attractiveness

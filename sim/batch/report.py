@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.batch import tasks_frame
+from sim.batch.executor import tasks_frame
+from sim.batch.sweep import variant_label
 from sim.errors import RunError
-from sim.figures import png_base64
-from sim.sweep import variant_label
+from sim.runs.figures import png_base64
 
 #: KPIs shown first when a run has them (the rest of the numeric columns are kept in the CSV).
 HEADLINE_KPIS = (

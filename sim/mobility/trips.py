@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.errors import InputDataError, ScenarioError
-from sim.od import calibrate_gravity, radiation
-from sim.population import Persons
+from sim.mobility.od import calibrate_gravity, radiation
+from sim.population.persons import Persons
 from sim.scenario import Parameters
 
 #: Road distance over straight-line distance between zone centroids (a usual urban detour).

@@ -23,7 +23,7 @@ from sim.kernels.demography import (
     sex_age_counts,
     vital_events,
 )
-from sim.population import (
+from sim.population.persons import (
     ADULT_AGE,
     MAX_AGE,
     N_SIZES,
@@ -210,7 +210,7 @@ def sex_age_histogram(persons: Persons) -> np.ndarray:
 def arrivals(
     n: int, shares: np.ndarray, rates: DemographyRates, first_id: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """``n`` arriving persons, grouped in households by :func:`sim.population.fit_households`.
+    """``n`` arriving persons, grouped in households by :func:`~.persons.fit_households`.
 
     Parameters
     ----------

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim import __version__, settings
-from sim.catalog import Catalog
+from sim.runs.catalog import Catalog
 from sim.errors import CitySandboxError, GeodataError, RunError, ScenarioError, UsageError
 from sim.scenario import Scenario, load_scenario
 
@@ -197,7 +197,7 @@ def run_scenario(
 
 def collect_tables(models: list[Any]) -> dict[str, pd.DataFrame]:
     """The run's tables from the finished replications (the first one carries traffic)."""
-    from sim.enrollment import summarise_replications
+    from sim.education.enrollment import summarise_replications
 
     kpis = pd.concat(
         [m.kpi_frame().assign(replication=np.int32(r)) for r, m in enumerate(models)],
@@ -280,8 +280,8 @@ def write_run_folder(
     first_model: Any,
 ) -> Path:
     """Write every file into a temporary folder, then rename it into place."""
-    from sim.figures import write_figures
-    from sim.outputs import zones_layer
+    from sim.runs.figures import write_figures
+    from sim.runs.outputs import zones_layer
 
     runs_folder.mkdir(parents=True, exist_ok=True)
     final = runs_folder / run_id

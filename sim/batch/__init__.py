@@ -1,0 +1,1 @@
+"""Batch: sweeps of scenario variants, their task store, local and Dask executors, reports."""

@@ -1,0 +1,1 @@
+"""Education: schools and catchments, enrollment, forecasts from records, the family query."""

@@ -1,0 +1,1 @@
+"""Mobility: weekday trips from the persons, and origin-destination demand models."""

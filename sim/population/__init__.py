@@ -1,0 +1,1 @@
+"""Population: the persons as arrays, their yearly demography, and the plain-Mesa twin."""
