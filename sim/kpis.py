@@ -1,0 +1,176 @@
+"""The KPI registry: every indicator the model reports, with its label, unit and direction.
+
+One :class:`KPI` per indicator, listed once in :data:`KPIS` (the order is the column order
+of ``kpis.parquet`` and of every table that shows KPIs). The model collects exactly these
+names; compare, the batch report, the figures, the GUI and its translations read them here.
+
+A KPI's ``direction`` says which way is better: ``"lower"``, ``"higher"``, or ``None`` for
+counts that are neither good nor bad (population, births, pupils). A ``diagnostic`` (the
+assignment's relative gap, its iterations) describes the solver, not the city: it is shown
+as a diagnostic and never judged better or worse. ``headline`` KPIs are shown first.
+
+Adding a KPI: append a ``KPI(...)`` to :data:`KPIS` and set ``model.kpis[name]`` in the
+stage that computes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Direction = Literal["lower", "higher"] | None
+
+
+@dataclass(frozen=True)
+class KPI:
+    """One indicator collected every simulated year.
+
+    Attributes
+    ----------
+    name
+        The column name in ``kpis.parquet`` (snake_case, never renamed).
+    label, label_zh
+        Human labels in English and Chinese.
+    unit
+        The unit of a value, e.g. ``"veh·km"`` ("" for ratios without one).
+    direction
+        ``"lower"`` or ``"higher"`` is better, or ``None`` (neither: a count).
+    headline
+        Shown first (batch report, results).
+    diagnostic
+        Describes the solver, not the city; never judged better or worse.
+    """
+
+    name: str
+    label: str
+    label_zh: str
+    unit: str
+    direction: Direction
+    headline: bool = False
+    diagnostic: bool = False
+
+    def __post_init__(self) -> None:
+        if self.diagnostic and (self.direction is not None or self.headline):
+            msg = f"KPI {self.name}: a diagnostic has no direction and is not a headline"
+            raise ValueError(msg)
+
+    @property
+    def judged(self) -> bool:
+        """Whether a change of this KPI is better or worse (an outcome with a direction)."""
+        return self.direction is not None and not self.diagnostic
+
+
+KPIS: tuple[KPI, ...] = (
+    KPI("population", "Population", "人口", "persons", None, headline=True),
+    KPI("births", "Births", "出生人数", "persons/year", None),
+    KPI("deaths", "Deaths", "死亡人数", "persons/year", None),
+    KPI("in_migrants", "In-migrants", "迁入人数", "persons/year", None),
+    KPI("out_migrants", "Out-migrants", "迁出人数", "persons/year", None),
+    KPI("movers", "Movers within the city", "市内搬迁人数", "persons/year", None),
+    KPI("pupils_primary", "Primary pupils", "小学生", "pupils", None, headline=True),
+    KPI("pupils_junior", "Junior pupils", "初中生", "pupils", None, headline=True),
+    KPI("capacity_primary", "Primary school places", "小学学位", "places", "higher"),
+    KPI("capacity_junior", "Junior school places", "初中学位", "places", "higher"),
+    KPI(
+        "max_utilisation",
+        "Highest school utilisation",
+        "最高学校学位使用率",
+        "demand/capacity",
+        "lower",
+        headline=True,
+    ),
+    KPI("schools_over_capacity", "Schools over capacity", "超员学校数", "schools", "lower"),
+    KPI(
+        "schools_over_capacity_3y",
+        "Schools over capacity 3+ years",
+        "连续 3 年以上超员学校数",
+        "schools",
+        "lower",
+    ),
+    KPI(
+        "overflow_pupils",
+        "Pupils without a place",
+        "无学位学生数",
+        "pupils",
+        "lower",
+        headline=True,
+    ),
+    KPI(
+        "mean_school_km", "Mean home-school distance", "平均上学距离", "km", "lower", headline=True
+    ),
+    KPI("car_trips_peak", "Car trips in the peak hour", "高峰小时小汽车出行", "trips", "lower"),
+    KPI("vkt", "Peak-hour VKT", "车公里", "veh·km", "lower", headline=True),
+    KPI("vht", "Peak-hour vehicle-hours", "车小时", "veh·h", "lower", headline=True),
+    KPI("delay_vh", "Peak-hour delay", "延误（车小时）", "veh·h", "lower", headline=True),
+    KPI("mean_trip_min", "Mean car trip time", "平均出行时间", "min", "lower", headline=True),
+    KPI("congested_links", "Congested links (V/C > 0.9)", "拥堵路段数", "links", "lower"),
+    KPI("travel_time_index", "Travel time index", "行程时间指数", "", "lower", headline=True),
+    KPI("parking_cruise_vkt", "Parking search VKT", "寻找车位车公里", "veh·km", "lower"),
+    KPI("rel_gap", "Assignment relative gap", "交通分配相对间隙", "", None, diagnostic=True),
+    KPI(
+        "assignment_iterations",
+        "Assignment iterations",
+        "交通分配迭代次数",
+        "iterations",
+        None,
+        diagnostic=True,
+    ),
+)
+
+KPI_BY_NAME: dict[str, KPI] = {k.name: k for k in KPIS}
+#: Every KPI name, in column order.
+KPI_NAMES: tuple[str, ...] = tuple(KPI_BY_NAME)
+#: KPIs where a lower value is better.
+LOWER_IS_BETTER: frozenset[str] = frozenset(k.name for k in KPIS if k.direction == "lower")
+#: KPIs where a higher value is better.
+HIGHER_IS_BETTER: frozenset[str] = frozenset(k.name for k in KPIS if k.direction == "higher")
+#: KPIs shown first, in column order.
+HEADLINE_KPIS: tuple[str, ...] = tuple(k.name for k in KPIS if k.headline)
+#: Solver diagnostics (shown apart, never judged).
+DIAGNOSTIC_KPIS: tuple[str, ...] = tuple(k.name for k in KPIS if k.diagnostic)
+
+
+def kpi(name: str) -> KPI:
+    """The registered KPI called ``name``.
+
+    Raises
+    ------
+    KeyError
+        No KPI of that name is registered (the message lists the known ones).
+    """
+    try:
+        return KPI_BY_NAME[name]
+    except KeyError:
+        msg = f"unknown KPI {name!r}; known: {', '.join(KPI_NAMES)}"
+        raise KeyError(msg) from None
+
+
+def verdict(name: str, diff: float, rel: float, neutral: float) -> str:
+    """How a change of KPI ``name`` reads against a baseline.
+
+    Parameters
+    ----------
+    name
+        A registered KPI, or another column (treated as a count without direction).
+    diff
+        Variant minus baseline.
+    rel
+        ``|diff| / |baseline|`` (inf from a zero baseline, NaN for 0 / 0).
+    neutral
+        Relative changes below this are ``"same"``.
+
+    Returns
+    -------
+    str
+        ``"better"``/``"worse"`` for judged KPIs, ``"up"``/``"down"`` for counts without a
+        direction, ``"same"`` for no change, ``""`` for diagnostics (not compared).
+    """
+    info = KPI_BY_NAME.get(name)
+    if info is not None and info.diagnostic:
+        return ""
+    if not rel >= neutral:  # also NaN: 0 / 0 or a missing value
+        return "same"
+    if info is None or info.direction is None:
+        return "up" if diff > 0 else "down"
+    better = -diff if info.direction == "lower" else diff
+    return "better" if better > 0 else "worse"
