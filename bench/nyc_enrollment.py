@@ -28,8 +28,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.education.forecast import Backtest, Panel, backtest, load_history
+from sim.education.forecast import Backtest, backtest
 from sim.education.forecast_methods import DEFAULT_METHOD
+from sim.education.panel import Panel, load_history
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "enrollment"
 DISTRICTS = "nyc_district_enrollment_by_grade_2013_2020.csv"

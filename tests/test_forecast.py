@@ -12,7 +12,8 @@ import pytest
 
 from sim.cli import main as cli
 from sim.education import forecast_methods as fm
-from sim.education.forecast import backtest, forecast, load_history
+from sim.education.forecast import backtest, forecast
+from sim.education.panel import load_history
 from sim.errors import InputDataError
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the backtest; print the tables or the JSON object."""
     from sim.cli.forecast import warnings_to_stderr
-    from sim.education.forecast import backtest, load_history
+    from sim.education.forecast import backtest
+    from sim.education.panel import load_history
 
     with warnings_to_stderr():
         panel = load_history(args.history, args.births)

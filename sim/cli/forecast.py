@@ -60,7 +60,8 @@ def warnings_to_stderr() -> Iterator[None]:
 
 def main(args: argparse.Namespace) -> int:
     """Run the forecast and write the CSV."""
-    from sim.education.forecast import forecast, load_history
+    from sim.education.forecast import forecast
+    from sim.education.panel import load_history
     from sim.errors import UsageError
 
     if args.method == "births" and args.births is None:

@@ -1,4 +1,4 @@
-"""Point-forecast methods on an enrollment :class:`~sim.education.forecast.Panel`.
+"""Point-forecast methods on an enrollment :class:`~sim.education.panel.Panel`.
 
 Every method is cohort survival: grade ``g`` next year is grade ``g-1`` this year times
 a grade-progression ratio, and each entry grade (kindergarten, or a grade whose
@@ -30,12 +30,10 @@ last year; grades an entity does not teach in its last year are 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from sim.education.forecast import Panel
+from sim.education.panel import Panel
 
 ENTRY_AGE_K = 5  # age at kindergarten entry (US); grade g is entered at 5 + g
 GROUP_PRIOR_SCALE = 10.0  # a grade-span group's ratio leans on the all-entity one this much more
