@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from sim.errors import GeodataError
+from sim.geo import to_xy
 
 # layer -> (index column or None, required columns besides the index, is spatial)
 LAYERS: dict[str, tuple[str | None, tuple[str, ...], bool]] = {
@@ -175,7 +176,6 @@ class City:
     signals: gpd.GeoDataFrame
     parking: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def road_graph(self) -> nx.MultiDiGraph:
         """Return the directed road network as a new networkx graph.
@@ -219,17 +219,13 @@ class City:
 
     def to_city_xy(self, lon: float, lat: float) -> tuple[float, float]:
         """Convert WGS84 longitude/latitude (degrees) to city CRS coordinates (metres)."""
-        transformer = self._cache.get("to_city")
-        if transformer is None:
-            transformer = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
-            self._cache["to_city"] = transformer
-        x, y = transformer.transform(lon, lat)
+        x, y = to_xy(lon, lat, self.crs)
         return float(x), float(y)
 
     def copy(self) -> City:
         """Return a copy whose tables can be edited without touching this city."""
         tables = {f.name: getattr(self, f.name).copy() for f in fields(self) if _is_table(f.name)}
-        return replace(self, settings=dict(self.settings), _cache={}, **tables)
+        return replace(self, settings=dict(self.settings), **tables)
 
 
 def _is_table(name: str) -> bool:

@@ -35,6 +35,7 @@ from typing import Any
 
 from sim import settings
 from sim.errors import RunError, UsageError
+from sim.geo import haversine_km
 
 INDEX_NAME = ".enroll_index.json"
 INDEX_VERSION = 1
@@ -46,7 +47,6 @@ SOURCES = (
     "zones.gpkg",
 )
 _GPKG_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
-_EARTH_RADIUS_KM = 6371.0088
 
 
 # --------------------------------------------------------------------------- finding the run
@@ -365,14 +365,6 @@ def zone_at(index: dict[str, Any], lon: float, lat: float) -> int | None:
     return None
 
 
-def distance_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle (haversine) distance in km."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(h))
-
-
 # --------------------------------------------------------------------------- the answer
 
 
@@ -498,7 +490,7 @@ def _school_brief(index: dict[str, Any], sid: str | None, home: tuple[float, flo
     if sid is None or sid not in index["schools"]:
         return None
     school = index["schools"][sid]
-    km = distance_km(home[0], home[1], school["lon"], school["lat"])
+    km = float(haversine_km(home[0], home[1], school["lon"], school["lat"]))
     return {"school_id": sid, "name": school["name"], "distance_km": round(km, 2)}
 
 
@@ -576,7 +568,7 @@ def _overflow_school(
         room = (row[_ROW["capacity"]] or 0) - (row[_ROW["p50"]] or 0)
         if room <= 0:
             continue
-        km = distance_km(home[0], home[1], school["lon"], school["lat"])
+        km = float(haversine_km(home[0], home[1], school["lon"], school["lat"]))
         if best is None or km < best[0]:
             best = (km, sid, room)
     if best is None:

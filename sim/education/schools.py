@@ -352,10 +352,9 @@ def policy_xy(pol: Any, crs: Any) -> tuple[float, float]:
     if crs is None:
         msg = f"{pol.type} {getattr(pol, 'id', '')!r}: lonlat needs a city with a CRS; give xy"
         raise ScenarioError(msg)
-    from pyproj import Transformer
+    from sim.geo import to_xy
 
-    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x, y = tr.transform(*pol.lonlat)
+    x, y = to_xy(*pol.lonlat, crs)
     return float(x), float(y)
 
 

@@ -30,6 +30,7 @@ import shapely
 from scipy import optimize
 
 from sim.errors import InputDataError, UsageError
+from sim.geo import haversine_km
 
 Deterrence = Literal["exp", "power"]
 DETERRENCES: tuple[str, ...] = ("exp", "power")
@@ -430,7 +431,6 @@ def rmse(observed: np.ndarray, fitted: np.ndarray) -> float:
 
 ID_COLUMNS: tuple[str, ...] = ("zone_id", "tile_id", "id")
 """Zone id columns tried in turn when none is named."""
-EARTH_RADIUS_KM = 6371.0
 FLOW_COLUMNS: tuple[str, ...] = ("origin", "destination", "flow")
 
 
@@ -493,14 +493,7 @@ def centroid_distances_km(zones: gpd.GeoDataFrame) -> np.ndarray:
     cen = shapely.centroid(zones.geometry.values)
     x, y = shapely.get_x(cen), shapely.get_y(cen)
     if zones.crs.is_geographic:
-        lon, lat = np.radians(x), np.radians(y)
-        dlat = lat[:, None] - lat[None, :]
-        dlon = lon[:, None] - lon[None, :]
-        h = (
-            np.sin(dlat / 2) ** 2
-            + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-        )
-        return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+        return haversine_km(x[:, None], y[:, None], x[None, :], y[None, :])
     metres = zones.crs.axis_info[0].unit_conversion_factor
     return np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) * metres / 1000.0
 
