@@ -67,7 +67,8 @@ def _city(signal_at_2: bool = False, lots: list[tuple[int, float]] | None = None
             "lanes": 1,
             "free_speed_kmh": 50.0,
             "capacity_vph": 1000.0,
-            "link_type": "primary",
+            # the way back into node 2 (link 31) is the main road of its signal
+            "link_type": ["trunk" if k == 31 else "primary" for k in PAIRS],
             "signal_id": [1 if (signal_at_2 and b == 2) else -1 for _, b in PAIRS.values()],
         },
         geometry=[LineString([XY[a], XY[b]]) for a, b in PAIRS.values()],
@@ -80,7 +81,7 @@ def _city(signal_at_2: bool = False, lots: list[tuple[int, float]] | None = None
         index=pd.Index([1, 2], name="zone_id"),
         crs=CRS,
     )
-    # a plan that wastes green on the empty north-south phase (route A approaches east-west)
+    # a plan that gives most green to the empty main road (route A's approach is the cross road)
     signals = pd.DataFrame(
         {"node_id": [2], "cycle_s": [90.0], "n_phases": [2], "green_s": ["60,22"]},
         index=pd.Index([1], name="signal_id"),
@@ -158,12 +159,12 @@ def test_congestion_charge_acts_with_the_scenario_defaults() -> None:
 def test_webster_retiming_gives_route_a_its_green_back() -> None:
     city = _city(signal_at_2=True)
     fixed, fixed_kpis = _flows(city, [])
-    # 22 s of 90 on route A's approach: capacity 244 veh/h, so route B takes most
+    # 22 s of 90 on route A's approach: capacity 1,800 × 22/90 = 440 veh/h, so B takes most
     assert fixed[10] < fixed[20]
     traffic = PeakTraffic(city, [SignalRetiming(type="signal_retiming", year=2025)], PARAMS)
     result = traffic.step(2025, DEMAND)
     green_a = traffic.plans.greens[1][1] / traffic.plans.cycle.loc[1]
-    assert green_a > 22 / 90  # the east-west phase now gets most of the cycle
+    assert green_a > 22 / 90  # the cross phase now gets most of the cycle
     assert traffic.plans.greens[1][0] < 60.0
     retimed = result.links["flow"]
     assert retimed[10] > fixed[10] + 50
@@ -209,8 +210,9 @@ def test_a_new_link_into_a_signal_gets_its_green_share() -> None:
     ]  # fmt: skip
     old = PeakTraffic(_city(signal_at_2=True), [], PARAMS).step(2025, DEMAND).links
     new = PeakTraffic(_city(signal_at_2=True), rebuilt, PARAMS).step(2025, DEMAND).links
-    # link 10 and its replacement 42 both approach node 2 from the west: phase 1, 22 s of 90
-    assert old.loc[10, "capacity"] == pytest.approx(1000.0 * 22 / 90)
+    # link 10 and its replacement 42 both approach node 2 from the west: cross phase, 22 s of
+    # 90 at 1,800 veh/h of green
+    assert old.loc[10, "capacity"] == pytest.approx(1800.0 * 22 / 90)
     assert new.loc[42, "capacity"] == pytest.approx(old.loc[10, "capacity"])
     np.testing.assert_allclose(new.loc[42, "flow"], old.loc[10, "flow"], rtol=1e-3)
 

@@ -15,13 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.scenario import (
-    AssignmentParams,
-    ParkingGuidance,
-    SignalRetiming,
-    latest_in_force,
-    policy_year,
-)
+from sim.policies import ParkingGuidance, SignalRetiming, latest_in_force
+from sim.scenario import AssignmentParams
 from sim.traffic.assignment import assign
 from sim.traffic.network import network_from_links
 from sim.traffic.policies import apply_road_policies
@@ -59,7 +54,7 @@ class PeakTraffic:
         self._retimed: set[int] = set()
 
     def _road_links(self, year: int) -> pd.DataFrame:
-        key = tuple(i for i, p in enumerate(self.policies) if policy_year(p) <= year)
+        key = tuple(i for i, p in enumerate(self.policies) if p.year <= year)
         if key != self._key:
             self._links = apply_road_policies(
                 self.city.links, self.city.nodes, self.city.zones, self.policies, year
@@ -120,7 +115,8 @@ class PeakTraffic:
             },
             index=timed.index,
         )
-        free_min = np.asarray(net.fftime)
+        # true free-flow time: the untimed links (the network's fftime includes signal delay)
+        free_min = (links["length_m"] / links["free_speed_kmh"] * 0.06).to_numpy()
         kpis = link_kpis(frame, length_km, free_min, float(demand.sum()))
         kpis["rel_gap"] = float(res.rel_gap)
         kpis["assignment_iterations"] = float(res.iterations)

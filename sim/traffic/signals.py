@@ -1,13 +1,26 @@
-"""Signal plans and their effect on the peak-hour static assignment.
+"""Signal plans: phasing from junction geometry, Webster retiming, capacity and delay.
 
-A signalised approach gets the green share of its phase: its capacity becomes
-``capacity × g/C`` and its free-flow time gains Webster's uniform delay at low flow,
-``C (1 − g/C)² / 2``. Approaches are put into phases by direction (north–south
-approaches in phase 0, east–west in phase 1; further phases are turning phases whose
-green is lost to through traffic). Retiming by Webster's method sets the cycle to
-``(1.5 L + 5) / (1 − Y)`` and splits the effective green in proportion to each phase's
-critical flow ratio ``y = flow / saturation flow`` (Webster 1958, Road Research Technical
-Paper 39).
+Phasing. The approaches of a junction (links ending at its signal) are paired by angle:
+two approaches oppose when their headings into the node differ by 180° ± 45°; pairs are
+matched greedily, closest to straight first. Each pair (or unpaired approach) is a road
+through the junction; the road of the highest class, then the largest volume (flow when
+known, else lanes × capacity), is the *main road* and gets the main phase (phase 0);
+every other approach gets the *cross* phase (the plan's last phase). Phases between the
+two (a 3-phase plan's middle phase) are protected turn phases of the main road: an
+approach with two or more lanes keeps one lane for the turn, which moves only in the
+turn phase (protected-only); a one-lane approach cannot and gets only the main phase.
+Without turning counts every lane carries an equal share of its approach's flow.
+
+Timing. ``green_s`` in the city's plans is the effective green of each phase. Each phase
+change costs an intergreen of amber plus all-red, and the lost time per phase is the
+start-up loss plus the part of the intergreen not used by drivers, so the cycle is
+``C = Σ g + n · LOST_TIME_PER_PHASE``. A signalised approach discharges at the
+saturation flow during its effective green: its capacity is ``s × lanes × g/C`` (the
+signal's only discount: the link's mid-block ``capacity_vph`` is replaced, not scaled),
+and Webster's uniform delay at low flow ``C (1 − g/C)² / 2`` is added to its time.
+Webster retiming sets the cycle to ``(1.5 L + 5) / (1 − Y)`` and splits the effective
+green in proportion to each phase's critical flow ratio ``y = flow / saturation flow``
+(Webster 1958, Road Research Technical Paper 39).
 """
 
 from __future__ import annotations
@@ -17,25 +30,157 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-#: Saturation flow per lane (vehicles per hour of green), a usual planning figure.
+#: Saturation flow per lane (vehicles per hour of effective green), a planning figure.
 SATURATION_PER_LANE = 1800.0
-#: Lost time per phase (s): start-up plus clearance.
-LOST_TIME_PER_PHASE = 4.0
+#: Amber and all-red after every phase (s): the intergreen.
+AMBER_S, ALL_RED_S = 3.0, 1.0
+#: Start-up loss of a phase, and the part of the amber drivers still use (s).
+START_UP_LOST_S, AMBER_USED_S = 2.0, 2.0
+#: Lost time per phase (s): start-up loss plus the unused intergreen.
+LOST_TIME_PER_PHASE = START_UP_LOST_S + AMBER_S + ALL_RED_S - AMBER_USED_S
 MIN_CYCLE, MAX_CYCLE = 40.0, 150.0
 MIN_GREEN = 7.0
+#: Two approaches oppose when their headings differ by 180° within this (degrees).
+OPPOSING_TOLERANCE_DEG = 45.0
+#: Road class rank: the main road of a junction is the one of the highest rank.
+CLASS_RANK = {
+    "motorway": 7,
+    "trunk": 6,
+    "primary": 5,
+    "secondary": 4,
+    "tertiary": 3,
+    "unclassified": 2,
+    "residential": 1,
+}
+MAIN, CROSS = 0, 1
+
+
+def angle_between(a: float, b: float) -> float:
+    """Absolute difference of two headings in degrees, in 0..180."""
+    d = abs(a - b) % 360.0
+    return 360.0 - d if d > 180.0 else d
+
+
+def junction_roles(heading: np.ndarray, rank: np.ndarray, volume: np.ndarray) -> np.ndarray:
+    """Main (0) or cross (1) role of each approach of one junction.
+
+    Parameters
+    ----------
+    heading
+        Direction of travel of each approach as it enters the node (degrees).
+    rank
+        Road class rank of each approach (higher is more important).
+    volume
+        Flow (or, without flows, capacity) of each approach: breaks ties of rank.
+
+    Returns
+    -------
+    numpy.ndarray
+        int role of each approach: the approaches of the main road are 0, the others 1.
+    """
+    n = len(heading)
+    pairs = sorted(
+        (abs(180.0 - angle_between(heading[i], heading[j])), i, j)
+        for i in range(n)
+        for j in range(i + 1, n)
+        if abs(180.0 - angle_between(heading[i], heading[j])) <= OPPOSING_TOLERANCE_DEG
+    )
+    partner = np.full(n, -1)
+    for _, i, j in pairs:
+        if partner[i] < 0 and partner[j] < 0:
+            partner[i], partner[j] = j, i
+    group = np.where(partner >= 0, np.minimum(np.arange(n), partner), np.arange(n))
+    best = max(
+        set(group.tolist()),
+        key=lambda g: (rank[group == g].max(), volume[group == g].sum(), -g),
+    )
+    return np.where(group == best, MAIN, CROSS)
+
+
+def _headings(geometries: list, at_end: bool) -> np.ndarray:
+    """Heading (degrees, counter-clockwise from east) of each line at its end or start."""
+    out = np.empty(len(geometries))
+    for k, geom in enumerate(geometries):
+        xy = np.asarray(geom.coords)
+        (x0, y0), (x1, y1) = (xy[-2], xy[-1]) if at_end else (xy[0], xy[1])
+        out[k] = np.degrees(np.arctan2(y1 - y0, x1 - x0))
+    return out
+
+
+def approach_headings(links: pd.DataFrame) -> pd.Series:
+    """Heading of each link as it enters its head node (degrees)."""
+    return pd.Series(_headings(list(links.geometry), at_end=True), index=links.index)
+
+
+def exit_headings(links: pd.DataFrame) -> pd.Series:
+    """Heading of each link as it leaves its tail node (degrees)."""
+    return pd.Series(_headings(list(links.geometry), at_end=False), index=links.index)
+
+
+def approach_phases(links: pd.DataFrame, flows: pd.Series | None = None) -> pd.Series:
+    """Role of each link that ends at a signal: 0 main road, 1 cross road.
+
+    Parameters
+    ----------
+    links
+        The directed links with ``signal_id`` (−1: none), ``lanes``, ``capacity_vph``,
+        line geometries and, optionally, ``link_type`` (the road class).
+    flows
+        Link flows by link id; without them the main road is chosen by class, then
+        by lanes × capacity.
+    """
+    sig = links[links["signal_id"] >= 0]
+    if sig.empty:
+        return pd.Series(dtype=float)
+    heading = approach_headings(sig)
+    rank = (
+        sig["link_type"].map(CLASS_RANK).fillna(0.0)
+        if "link_type" in sig
+        else pd.Series(0.0, index=sig.index)
+    )
+    volume = (
+        flows.reindex(sig.index).fillna(0.0)
+        if flows is not None
+        else sig["capacity_vph"] * sig["lanes"]
+    )
+    roles = pd.Series(np.nan, index=sig.index)
+    for _, ids in sig.groupby("signal_id").groups.items():
+        roles.loc[ids] = junction_roles(
+            heading.loc[ids].to_numpy(), rank.loc[ids].to_numpy(), volume.loc[ids].to_numpy()
+        )
+    return roles
+
+
+def phase_shares(role: int, lanes: int, n_phases: int) -> np.ndarray:
+    """Share of an approach's lanes that discharge in each phase of its signal.
+
+    The main road discharges in phase 0, except that with two or more lanes and a
+    turn phase one lane of ``lanes`` moves in each protected turn phase (phases
+    1..n−2) instead; the cross road discharges in the last phase. A one-phase plan
+    serves everyone in phase 0.
+    """
+    share = np.zeros(n_phases)
+    if role == CROSS and n_phases > 1:
+        share[-1] = 1.0
+    elif lanes >= 2 and n_phases > 2:
+        share[0] = (lanes - 1) / lanes
+        share[1 : n_phases - 1] = 1.0 / lanes
+    else:
+        share[0] = 1.0
+    return share
 
 
 @dataclass
 class SignalPlans:
-    """Cycle and greens of every signal, and the phase of every signalised approach link."""
+    """Cycle and greens of every signal, and the role of every signalised approach link."""
 
     cycle: pd.Series  # by signal_id
-    greens: dict[int, np.ndarray]  # signal_id -> green seconds per phase
-    approach_phase: pd.Series  # by link_id -> phase index
+    greens: dict[int, np.ndarray]  # signal_id -> effective green seconds per phase
+    approach_phase: pd.Series  # by link_id -> role (0 main road, 1 cross road)
 
     @classmethod
     def from_city(cls, signals: pd.DataFrame, links: pd.DataFrame) -> SignalPlans:
-        """Read the fixed-time plans of a city and put its approaches into phases."""
+        """Read the fixed-time plans of a city and phase its approaches by geometry."""
         greens = {
             int(sid): np.array([float(g) for g in str(row.green_s).split(",")])
             for sid, row in signals.iterrows()
@@ -46,38 +191,46 @@ class SignalPlans:
             approach_phase=approach_phases(links),
         )
 
+    def _shares(self, links: pd.DataFrame) -> dict[int, np.ndarray]:
+        """Lane share by phase of each signalised approach with a known plan."""
+        out = {}
+        role = self.approach_phase.reindex(links.index)
+        for link_id in role.dropna().index:
+            greens = self.greens.get(int(links.at[link_id, "signal_id"]))
+            if greens is not None:
+                lanes = int(links.at[link_id, "lanes"])
+                out[link_id] = phase_shares(int(role.loc[link_id]), lanes, len(greens))
+        return out
+
     def green_ratio(self, links: pd.DataFrame) -> pd.Series:
-        """g/C of each link (1.0 where the link does not end at a signal)."""
+        """Effective g/C of each link (1.0 where the link does not end at a signal)."""
         ratio = pd.Series(1.0, index=links.index)
-        phase = self.approach_phase.reindex(links.index)
-        sig = links["signal_id"]
-        for link_id in phase.dropna().index:
-            sid = int(sig.loc[link_id])
-            greens = self.greens.get(sid)
-            if greens is None:
-                continue
-            p = min(int(phase.loc[link_id]), len(greens) - 1)
-            ratio.loc[link_id] = greens[p] / self.cycle.loc[sid]
+        for link_id, share in self._shares(links).items():
+            sid = int(links.at[link_id, "signal_id"])
+            ratio.loc[link_id] = float(share @ self.greens[sid]) / self.cycle.loc[sid]
         return ratio
 
     def retime_webster(
         self, links: pd.DataFrame, flows: pd.Series, signal_ids: list[int] | None = None
     ) -> SignalPlans:
-        """New plans with Webster's optimal cycle and greens for the given flows."""
+        """New plans with Webster's optimal cycle and greens for the given flows.
+
+        A phase's flow ratio is the largest over its approaches of flow per lane over
+        ``SATURATION_PER_LANE`` (every lane carries an equal share of its approach).
+        """
         cycle = self.cycle.copy()
         greens = dict(self.greens)
-        sat = SATURATION_PER_LANE * links["lanes"].clip(lower=1)
-        y_link = (flows.reindex(links.index).fillna(0.0) / sat).rename("y")
-        frame = pd.DataFrame(
-            {"signal": links["signal_id"], "phase": self.approach_phase, "y": y_link}
-        ).dropna()
+        flow = flows.reindex(links.index).fillna(0.0)
+        y_by_signal: dict[int, np.ndarray] = {}
+        for link_id, share in self._shares(links).items():
+            sid = int(links.at[link_id, "signal_id"])
+            y = y_by_signal.setdefault(sid, np.zeros(len(share)))
+            lanes = max(int(links.at[link_id, "lanes"]), 1)
+            y_link = flow.loc[link_id] / (SATURATION_PER_LANE * lanes)
+            np.maximum(y, np.where(share > 0, y_link, 0.0), out=y)
         for sid in signal_ids if signal_ids is not None else list(greens):
             n_phases = len(greens[sid])
-            rows = frame[frame["signal"] == sid]
-            y = np.zeros(n_phases)
-            for p, grp in rows.groupby("phase"):
-                y[min(int(p), n_phases - 1)] = grp["y"].max()
-            y = np.maximum(y, 0.02)  # every phase keeps a minimum demand share
+            y = np.maximum(y_by_signal.get(sid, np.zeros(n_phases)), 0.02)
             lost = LOST_TIME_PER_PHASE * n_phases
             big_y = min(y.sum(), 0.9)
             c0 = float(np.clip((1.5 * lost + 5.0) / (1.0 - big_y), MIN_CYCLE, MAX_CYCLE))
@@ -98,25 +251,23 @@ class SignalPlans:
         return SignalPlans(cycle=cycle, greens=greens, approach_phase=self.approach_phase)
 
 
-def approach_phases(links: pd.DataFrame) -> pd.Series:
-    """Phase of each link that ends at a signal: 0 north–south, 1 east–west."""
-    sig = links[links["signal_id"] >= 0]
-    if sig.empty:
-        return pd.Series(dtype=float)
-    starts = np.array([g.coords[0] for g in sig.geometry])
-    ends = np.array([g.coords[-1] for g in sig.geometry])
-    dx, dy = (ends - starts).T
-    return pd.Series(np.where(np.abs(dy) >= np.abs(dx), 0, 1), index=sig.index, dtype=float)
-
-
 def apply_signal_timing(links: pd.DataFrame, plans: SignalPlans) -> pd.DataFrame:
-    """Links with capacity × g/C and free-flow time plus uniform delay at signals."""
+    """Links with signalised capacity ``s × lanes × g/C`` and uniform delay added.
+
+    The returned table has the column ``signal_delay_s`` (0 away from signals); its
+    ``free_speed_kmh`` includes that delay, so true free-flow time must be taken from
+    the input links.
+    """
     out = links.copy()
     ratio = plans.green_ratio(links)
-    signalised = ratio < 1.0
+    signalised = pd.Series(False, index=links.index)
+    signalised.loc[plans.approach_phase.index.intersection(links.index)] = True
+    signalised &= links["signal_id"].isin(plans.cycle.index)
     cycle = links["signal_id"].map(plans.cycle).fillna(0.0)
     delay_s = (cycle * (1.0 - ratio) ** 2 / 2.0).where(signalised, 0.0)
     free_s = links["length_m"] / (links["free_speed_kmh"] / 3.6)
-    out["capacity_vph"] = links["capacity_vph"] * ratio
+    sat = SATURATION_PER_LANE * links["lanes"].clip(lower=1)
+    out["capacity_vph"] = (sat * ratio).where(signalised, links["capacity_vph"])
     out["free_speed_kmh"] = links["length_m"] / (free_s + delay_s) * 3.6
+    out["signal_delay_s"] = delay_s
     return out
