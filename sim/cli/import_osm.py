@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from sim.traffic.osm import SUFFIXES, import_osm, write_road_layer
+from sim.traffic.road_classes import STANDARDS
 
 NAME = "import-osm"
 HELP = "Build a road layer (nodes, directed links, signals) from an OSM extract file."
@@ -13,10 +14,11 @@ DESCRIPTION = f"""\
 Build the road layers of a city GeoPackage (nodes, links, signals) from an
 OpenStreetMap file ({", ".join(SUFFIXES)}); nothing is downloaded. Drivable highway
 types are kept, lanes/speeds/capacities come from the lanes, maxspeed and oneway tags
-or a default table per highway type (see sim/traffic/osm.py), signals from
-highway=traffic_signals nodes. The result is projected to the UTM zone of the data
-(or --crs) and reduced to its largest strongly connected component. .osm.pbf needs
-the 'osmium' Python package.
+or a default table per highway class (--standard international|china, see
+sim/traffic/road_classes.py), signals from highway=traffic_signals nodes. The result is
+projected to the UTM zone of the data (or --crs) and reduced to its largest strongly
+connected component; the pieces dropped are listed. .osm.pbf needs the 'osmium' Python
+package.
 
 example:
   main.py import-osm la_serena.osm --out roads.gpkg
@@ -31,11 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--crs", default=None, help="projected CRS in metres, e.g. EPSG:32719 (default: UTM)"
     )
+    parser.add_argument(
+        "--standard",
+        choices=sorted(STANDARDS),
+        default="international",
+        help="default lanes/speeds/capacities per highway class (default: international)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     """Run import-osm."""
-    layer = import_osm(args.file, args.crs)
+    layer = import_osm(args.file, args.crs, args.standard)
     write_road_layer(layer, args.out)
     signals = len(layer.signals)
     km = layer.links["length_m"].sum() / 1000.0
@@ -43,4 +51,10 @@ def main(args: argparse.Namespace) -> int:
         f"{args.out}: {len(layer.nodes)} nodes, {len(layer.links)} directed links "
         f"({km:.1f} km), {signals} signals, CRS {layer.crs.to_string()}"
     )
+    if len(layer.dropped):
+        print(
+            f"dropped {len(layer.dropped)} pieces outside the largest strongly connected part"
+            f" ({int(layer.dropped['nodes'].sum())} nodes), largest at node"
+            f" {int(layer.dropped['node_id'].iloc[0])}"
+        )
     return 0

@@ -1,36 +1,23 @@
 """Build a city road layer (nodes, directed links, signals) from an OpenStreetMap extract.
 
 Reads a file only, never the network: ``.osm`` XML (standard library ``iterparse``),
-``.osm.pbf`` (needs the ``osmium`` package) or an osmnx-style ``.graphml``.
+``.osm.pbf`` (needs the ``osmium`` package) or an osmnx-style ``.graphml``
+(:mod:`sim.traffic.graphml`).
 
-Steps: keep drivable ways (``highway`` in :data:`HIGHWAY_DEFAULTS`, not ``area=yes``,
-not closed to motor vehicles); split ways into links at intersections, way ends and
-signal nodes; one directed link per direction of travel (``oneway=yes/-1``;
+Steps: keep drivable ways (``highway`` in :data:`~sim.traffic.road_classes.DRIVABLE`,
+not ``area=yes``, not closed to motor vehicles); split ways into links at intersections,
+way ends and signal nodes; one directed link per direction of travel (``oneway=yes/-1``;
 ``highway=motorway`` and roundabouts are one-way unless tagged otherwise); project to
 a local UTM CRS chosen from the data's centroid (or a given projected CRS); keep the
 largest strongly connected component. Nodes tagged ``highway=traffic_signals`` become
 fixed-time signals.
 
-Link attributes come from the tags, else from the default table per highway type:
-
-================  ==========  =======  ===============
-highway           lanes/dir   km/h     veh/h per lane
-================  ==========  =======  ===============
-motorway          2           100      2000
-motorway_link     1           60       1500
-trunk             2           80       1800
-trunk_link        1           50       1500
-primary           2           60       1000
-primary_link      1           40       1000
-secondary         1           50       900
-secondary_link    1           40       900
-tertiary          1           40       700
-tertiary_link     1           30       700
-unclassified      1           40       600
-residential       1           30       500
-living_street     1           15       300
-road              1           40       600
-================  ==========  =======  ===============
+Link attributes come from the tags, else from a default table per highway class and
+standard (``international`` or ``china``, :mod:`sim.traffic.road_classes`).
+Nodes and closed ways tagged ``amenity=parking`` become car parks (capacity from the
+``capacity`` tag, else one space per 25 m² of a mapped area, else
+:data:`PARKING_DEFAULT_SPACES`). The pieces cut off by the largest strongly connected
+component are listed in :attr:`RoadLayer.dropped`.
 
 ``lanes`` counts both directions of a two-way road (OSM convention): a direction gets
 ``lanes:forward`` / ``lanes:backward`` when tagged, else half of ``lanes`` (the
@@ -49,7 +36,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -59,35 +46,8 @@ import pyproj
 import shapely
 
 from sim.errors import GeodataError, UsageError
-
-
-class RoadDefaults(NamedTuple):
-    """Default attributes of one highway type."""
-
-    lanes: int
-    """Lanes per direction."""
-    speed_kmh: float
-    capacity_per_lane: float
-    """Vehicles per hour per lane."""
-
-
-HIGHWAY_DEFAULTS: dict[str, RoadDefaults] = {
-    "motorway": RoadDefaults(2, 100.0, 2000.0),
-    "motorway_link": RoadDefaults(1, 60.0, 1500.0),
-    "trunk": RoadDefaults(2, 80.0, 1800.0),
-    "trunk_link": RoadDefaults(1, 50.0, 1500.0),
-    "primary": RoadDefaults(2, 60.0, 1000.0),
-    "primary_link": RoadDefaults(1, 40.0, 1000.0),
-    "secondary": RoadDefaults(1, 50.0, 900.0),
-    "secondary_link": RoadDefaults(1, 40.0, 900.0),
-    "tertiary": RoadDefaults(1, 40.0, 700.0),
-    "tertiary_link": RoadDefaults(1, 30.0, 700.0),
-    "unclassified": RoadDefaults(1, 40.0, 600.0),
-    "residential": RoadDefaults(1, 30.0, 500.0),
-    "living_street": RoadDefaults(1, 15.0, 300.0),
-    "road": RoadDefaults(1, 40.0, 600.0),
-}
-"""Drivable highway types and their defaults (see the module docstring)."""
+from sim.geo import COORDINATE_SYSTEMS, to_lonlat, to_wgs84, transformer
+from sim.traffic.road_classes import DRIVABLE, INTERNATIONAL, STANDARDS, RoadDefaults
 
 SIGNAL_CYCLE_S = 90.0
 SIGNAL_PHASES = 2
@@ -101,6 +61,10 @@ _CLOSED = frozenset({"no", "private"})
 _MPH = 1.609344
 _SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?\s*$", re.IGNORECASE)
 SUFFIXES = (".osm", ".osm.pbf", ".graphml")
+PARKING_DEFAULT_SPACES = 50
+"""Spaces of a car park mapped as a point without a ``capacity`` tag."""
+PARKING_M2_PER_SPACE = 25.0
+"""Area per space (bay plus aisle) of a car park mapped as an area without ``capacity``."""
 
 
 @dataclass
@@ -125,6 +89,8 @@ class _Roads:
     points: dict[int, tuple[float, float]]
     segments: list[_Segment] = field(default_factory=list)
     signal_nodes: set[int] = field(default_factory=set)
+    parking: list[tuple[int, list[tuple[float, float]], int | None]] = field(default_factory=list)
+    """Car parks: (OSM id, one point or a closed ring, ``capacity`` tag)."""
 
 
 @dataclass
@@ -135,6 +101,11 @@ class RoadLayer:
     nodes: gpd.GeoDataFrame
     links: gpd.GeoDataFrame
     signals: gpd.GeoDataFrame
+    parking: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
+    """Car parks (index osm_id; capacity) as points."""
+    dropped: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Pieces outside the largest strongly connected component: nodes, links, node_id, x, y
+    (a node of the piece, city CRS), largest first."""
 
 
 # --------------------------------------------------------------------------- tags
@@ -157,7 +128,7 @@ def _first(value: Any) -> str:
 
 def is_drivable(tags: Mapping[str, Any]) -> bool:
     """A way cars may use: a known highway type, not an area, not closed to motor vehicles."""
-    if _first(tags.get("highway", "")) not in HIGHWAY_DEFAULTS:
+    if _first(tags.get("highway", "")) not in DRIVABLE:
         return False
     if str(tags.get("area", "")).lower() == "yes":
         return False
@@ -205,7 +176,10 @@ def _parse_int(value: Any) -> int | None:
 
 
 def link_attributes(
-    tags: Mapping[str, Any], direction: str, two_way: bool
+    tags: Mapping[str, Any],
+    direction: str,
+    two_way: bool,
+    table: Mapping[str, RoadDefaults] = INTERNATIONAL,
 ) -> tuple[int, float, float, str]:
     """Lanes, free speed (km/h), capacity (veh/h) and highway type of one direction.
 
@@ -217,9 +191,11 @@ def link_attributes(
         ``"forward"`` or ``"backward"`` (against the drawn node order).
     two_way
         Whether the way carries traffic both ways (then ``lanes`` is split).
+    table
+        Defaults per highway class (:data:`sim.traffic.road_classes.STANDARDS`).
     """
     highway = _first(tags.get("highway", "road"))
-    default = HIGHWAY_DEFAULTS.get(highway, HIGHWAY_DEFAULTS["road"])
+    default = table.get(highway, table["road"])
     lanes = _parse_int(tags.get(f"lanes:{direction}"))
     if lanes is None:
         total = _parse_int(tags.get("lanes"))
@@ -234,7 +210,11 @@ def link_attributes(
 
 
 def _directed(
-    tags: Mapping[str, Any], a: int, b: int, coords: list[tuple[float, float]]
+    tags: Mapping[str, Any],
+    a: int,
+    b: int,
+    coords: list[tuple[float, float]],
+    table: Mapping[str, RoadDefaults],
 ) -> list[_Segment]:
     """The directed segments a stretch of way a..b yields."""
     forward, backward = directions(tags)
@@ -246,7 +226,7 @@ def _directed(
         (backward, "backward", (b, a), coords[::-1]),
     ):
         if ok:
-            lanes, speed, cap, kind = link_attributes(tags, direction, two_way)
+            lanes, speed, cap, kind = link_attributes(tags, direction, two_way, table)
             out.append(_Segment(ends[0], ends[1], list(pts), lanes, speed, cap, kind, name))
     return out
 
@@ -254,33 +234,53 @@ def _directed(
 # --------------------------------------------------------------------------- readers
 
 
-def read_osm_xml(path: Path) -> _Roads:
+def _capacity(tags: Mapping[str, Any]) -> int | None:
+    return _parse_int(tags.get("capacity")) if tags.get("capacity") is not None else None
+
+
+def _is_parking(tags: Mapping[str, Any]) -> bool:
+    return tags.get("amenity") == "parking"
+
+
+def read_osm_xml(path: Path, table: Mapping[str, RoadDefaults] = INTERNATIONAL) -> _Roads:
     """Parse an ``.osm`` XML extract (nodes, ways; relations are ignored)."""
     points: dict[int, tuple[float, float]] = {}
     signals: set[int] = set()
     ways: list[tuple[list[int], dict[str, str]]] = []
+    parking: list[tuple[int, list[int], int | None]] = []
     try:
         for _, elem in ET.iterparse(path, events=("end",)):
             if elem.tag == "node":
                 nid = int(elem.get("id"))
                 points[nid] = (float(elem.get("lon")), float(elem.get("lat")))
-                if any(t.get("k") == "highway" and t.get("v") == "traffic_signals" for t in elem):
+                tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
+                if tags.get("highway") == "traffic_signals":
                     signals.add(nid)
+                if _is_parking(tags):
+                    parking.append((nid, [nid], _capacity(tags)))
                 elem.clear()
             elif elem.tag == "way":
                 tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
+                refs = [int(nd.get("ref")) for nd in elem.iter("nd")]
                 if is_drivable(tags):
-                    ways.append(([int(nd.get("ref")) for nd in elem.iter("nd")], tags))
+                    ways.append((refs, tags))
+                elif _is_parking(tags):
+                    parking.append((int(elem.get("id")), refs, _capacity(tags)))
                 elem.clear()
             elif elem.tag == "relation":
                 elem.clear()
     except (ET.ParseError, TypeError, ValueError) as exc:
         msg = f"{path}: not a readable OSM XML file ({exc})"
         raise GeodataError(msg) from None
-    return _split_ways(path, pyproj.CRS("EPSG:4326"), points, ways, signals)
+    roads = _split_ways(path, pyproj.CRS("EPSG:4326"), points, ways, signals, table)
+    for oid, refs, cap in parking:
+        ring = [points[r] for r in refs if r in points]
+        if ring:
+            roads.parking.append((oid, ring, cap))
+    return roads
 
 
-def read_osm_pbf(path: Path) -> _Roads:
+def read_osm_pbf(path: Path, table: Mapping[str, RoadDefaults] = INTERNATIONAL) -> _Roads:
     """Parse an ``.osm.pbf`` extract with pyosmium (node locations resolved by osmium)."""
     try:
         import osmium
@@ -293,13 +293,23 @@ def read_osm_pbf(path: Path) -> _Roads:
     points: dict[int, tuple[float, float]] = {}
     signals: set[int] = set()
     ways: list[tuple[list[int], dict[str, str]]] = []
+    parking: list[tuple[int, list[tuple[float, float]], int | None]] = []
     try:
         for obj in osmium.FileProcessor(str(path)).with_locations():
             if obj.is_node():
                 if obj.tags.get("highway") == "traffic_signals":
                     signals.add(obj.id)
+                if obj.tags.get("amenity") == "parking" and obj.location.valid():
+                    lonlat = (obj.location.lon, obj.location.lat)
+                    parking.append((obj.id, [lonlat], _capacity(obj.tags)))
             elif obj.is_way():
                 tags = {t.k: t.v for t in obj.tags}
+                if _is_parking(tags):
+                    ring = [
+                        (n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()
+                    ]
+                    if ring:
+                        parking.append((obj.id, ring, _capacity(tags)))
                 if not is_drivable(tags):
                     continue
                 refs = []
@@ -311,7 +321,9 @@ def read_osm_pbf(path: Path) -> _Roads:
     except RuntimeError as exc:
         msg = f"{path}: not a readable OSM PBF file ({exc})"
         raise GeodataError(msg) from None
-    return _split_ways(path, pyproj.CRS("EPSG:4326"), points, ways, signals)
+    roads = _split_ways(path, pyproj.CRS("EPSG:4326"), points, ways, signals, table)
+    roads.parking = parking
+    return roads
 
 
 def _split_ways(
@@ -320,6 +332,7 @@ def _split_ways(
     points: dict[int, tuple[float, float]],
     ways: list[tuple[list[int], dict[str, str]]],
     signals: set[int],
+    table: Mapping[str, RoadDefaults],
 ) -> _Roads:
     """Cut drivable ways into links at shared nodes, way ends and signals."""
     ways = [([r for r in refs if r in points], tags) for refs, tags in ways]
@@ -335,79 +348,14 @@ def _split_ways(
                 stretch = refs[start : k + 1]
                 if stretch[0] != stretch[-1]:
                     coords = [points[r] for r in stretch]
-                    roads.segments.extend(_directed(tags, stretch[0], stretch[-1], coords))
+                    roads.segments.extend(_directed(tags, stretch[0], stretch[-1], coords, table))
                 start = k
     if not roads.segments:
-        msg = f"{path}: no drivable roads (highway={'/'.join(HIGHWAY_DEFAULTS)}) found"
+        msg = f"{path}: no drivable roads (highway={'/'.join(sorted(DRIVABLE))}) found"
         raise GeodataError(msg)
     used = {s.a_node for s in roads.segments} | {s.b_node for s in roads.segments}
     roads.points = {r: points[r] for r in sorted(used)}
     return roads
-
-
-def read_graphml(path: Path) -> _Roads:
-    """Read an osmnx-style GraphML road graph (directed edges, ``x``/``y`` node attributes)."""
-    try:
-        graph = nx.read_graphml(path)
-    except (ET.ParseError, nx.NetworkXError, OSError, KeyError) as exc:
-        msg = f"{path}: not a readable GraphML file ({exc})"
-        raise GeodataError(msg) from None
-    crs = pyproj.CRS(graph.graph.get("crs", "EPSG:4326"))
-    ids = _graphml_ids(path, graph)
-    points, signals = {}, set()
-    for node, data in graph.nodes(data=True):
-        try:
-            points[ids[node]] = (float(data["x"]), float(data["y"]))
-        except (KeyError, ValueError):
-            msg = f"{path}: node {node} lacks numeric 'x'/'y' attributes (osmnx style)"
-            raise GeodataError(msg) from None
-        if _first(data.get("highway", "")) == "traffic_signals":
-            signals.add(ids[node])
-    roads = _Roads(crs=crs, points=points, signal_nodes=signals)
-    directed = graph.is_directed()
-    for u, v, data in graph.edges(data=True):
-        if u == v or not is_drivable(data):
-            continue
-        # osmnx stores each direction of a two-way road as its own edge
-        two_way = _first(data.get("oneway", "False")).lower() not in _YES
-        backward = _first(data.get("reversed", "False")).lower() in _YES
-        lanes, speed, cap, kind = link_attributes(
-            data, "backward" if backward else "forward", two_way
-        )
-        name = _first(data["name"]) if data.get("name") is not None else ""
-        coords = _edge_coords(data, points[ids[u]], points[ids[v]])
-        pairs = [(u, v, coords)] if directed else [(u, v, coords), (v, u, coords[::-1])]
-        for a, b, pts in pairs:
-            roads.segments.append(_Segment(ids[a], ids[b], pts, lanes, speed, cap, kind, name))
-    if not roads.segments:
-        msg = f"{path}: no drivable edges (highway={'/'.join(HIGHWAY_DEFAULTS)}) found"
-        raise GeodataError(msg)
-    return roads
-
-
-def _graphml_ids(path: Path, graph: nx.Graph) -> dict[Any, int]:
-    """Integer node ids: the GraphML ids when they are integers (osmnx: OSM ids)."""
-    try:
-        return {node: int(node) for node in graph.nodes}
-    except (TypeError, ValueError):
-        return {node: k + 1 for k, node in enumerate(graph.nodes)}
-
-
-def _edge_coords(
-    data: Mapping[str, Any], a: tuple[float, float], b: tuple[float, float]
-) -> list[tuple[float, float]]:
-    """The edge's WKT geometry, oriented from a to b; a straight line when absent."""
-    wkt = data.get("geometry")
-    if wkt:
-        try:
-            coords = [tuple(c[:2]) for c in shapely.from_wkt(wkt).coords]
-        except shapely.errors.GEOSException:
-            coords = []
-        if len(coords) >= 2:
-            if math.dist(coords[0], a) > math.dist(coords[-1], a):
-                coords = coords[::-1]
-            return coords
-    return [a, b]
 
 
 # --------------------------------------------------------------------------- build
@@ -431,16 +379,15 @@ def _target_crs(roads: _Roads, crs: str | int | pyproj.CRS | None) -> pyproj.CRS
             raise UsageError(msg)
         return target
     xy = np.array(list(roads.points.values()))
-    to_lonlat = pyproj.Transformer.from_crs(roads.crs, "EPSG:4326", always_xy=True)
-    lon, lat = to_lonlat.transform(*xy.mean(axis=0))
+    lon, lat = to_lonlat(*xy.mean(axis=0), roads.crs)
     return utm_crs(lon, lat)
 
 
 def build_road_layer(roads: _Roads, crs: str | int | pyproj.CRS | None = None) -> RoadLayer:
-    """Project, keep the largest strongly connected component and build the three tables."""
+    """Project, keep the largest strongly connected component and build the tables."""
     target = _target_crs(roads, crs)
-    project = pyproj.Transformer.from_crs(roads.crs, target, always_xy=True)
-    keep = _largest_component((s.a_node, s.b_node) for s in roads.segments)
+    project = transformer(roads.crs, target)
+    keep, pieces = _components((s.a_node, s.b_node) for s in roads.segments)
     segments = [s for s in roads.segments if s.a_node in keep and s.b_node in keep]
     node_ids = sorted(keep)
     xy = np.array([roads.points[n] for n in node_ids])
@@ -475,13 +422,55 @@ def build_road_layer(roads: _Roads, crs: str | int | pyproj.CRS | None = None) -
         index=pd.Index(np.arange(1, len(segments) + 1, dtype=np.int64), name="link_id"),
         crs=target,
     )
-    return RoadLayer(target, nodes, links, _signals(nodes, signal_nodes, signal_of))
+    signals = _signals(nodes, signal_nodes, signal_of)
+    return RoadLayer(
+        target, nodes, links, signals, _parking(roads, project), _dropped(roads, pieces, project)
+    )
 
 
-def _largest_component(pairs: Iterable[tuple[int, int]]) -> set[int]:
+def _components(pairs: Iterable[tuple[int, int]]) -> tuple[set[int], list[set[int]]]:
+    """The largest strongly connected component and the others, largest first."""
     graph = nx.DiGraph()
     graph.add_edges_from(pairs)
-    return set(max(nx.strongly_connected_components(graph), key=len))
+    parts = sorted(nx.strongly_connected_components(graph), key=lambda c: (-len(c), min(c)))
+    return set(parts[0]), [set(p) for p in parts[1:]]
+
+
+def _dropped(roads: _Roads, pieces: list[set[int]], project: pyproj.Transformer) -> pd.DataFrame:
+    """One row per piece cut off by the largest strongly connected component."""
+    piece_of = {n: k for k, piece in enumerate(pieces) for n in piece}
+    links = Counter(piece_of.get(s.a_node, -1) for s in roads.segments)
+    rows = []
+    for k, piece in enumerate(pieces):
+        node = min(piece)
+        x, y = project.transform(*roads.points[node])
+        rows.append(
+            {"nodes": len(piece), "links": links.get(k, 0), "node_id": node, "x": x, "y": y}
+        )
+    return pd.DataFrame(rows, columns=["nodes", "links", "node_id", "x", "y"])
+
+
+def _parking(roads: _Roads, project: pyproj.Transformer) -> gpd.GeoDataFrame:
+    """Car parks as points with a capacity (tag, else mapped area, else a default)."""
+    ids, points, capacity = [], [], []
+    for oid, ring, cap in roads.parking:
+        xs, ys = project.transform(*np.asarray(ring, dtype=float).T)
+        if len(ring) >= 4:
+            shape = shapely.Polygon(np.column_stack([xs, ys]))
+            area = shape.area if shape.is_valid else 0.0
+            point = shape.representative_point() if shape.is_valid else shapely.Point(xs[0], ys[0])
+        else:
+            area, point = 0.0, shapely.Point(float(np.mean(xs)), float(np.mean(ys)))
+        spaces = cap or (round(area / PARKING_M2_PER_SPACE) if area > 0 else 0)
+        ids.append(oid)
+        points.append(point)
+        capacity.append(max(1, spaces or PARKING_DEFAULT_SPACES))
+    return gpd.GeoDataFrame(
+        {"capacity": np.asarray(capacity, dtype=np.int64)},
+        geometry=points,
+        index=pd.Index(np.asarray(ids, dtype=np.int64), name="osm_id"),
+        crs=project.target_crs,
+    )
 
 
 def _project_line(project: pyproj.Transformer, coords: list[tuple[float, float]]) -> Any:
@@ -507,24 +496,35 @@ def _signals(
     )
 
 
-def read_roads(path: str | Path) -> _Roads:
+def read_roads(path: str | Path, standard: str = "international") -> _Roads:
     """Dispatch on the file suffix (``.osm``, ``.osm.pbf``, ``.graphml``)."""
     path = Path(path)
+    table = STANDARDS.get(standard)
+    if table is None:
+        msg = f"road standard {standard!r} is unknown; allowed: {', '.join(STANDARDS)}"
+        raise UsageError(msg)
     if not path.is_file():
         msg = f"{path}: file not found"
         raise GeodataError(msg)
     name = path.name.lower()
     if name.endswith(".osm.pbf") or name.endswith(".pbf"):
-        return read_osm_pbf(path)
+        return read_osm_pbf(path, table)
     if name.endswith(".osm") or name.endswith(".xml"):
-        return read_osm_xml(path)
+        return read_osm_xml(path, table)
     if name.endswith(".graphml"):
-        return read_graphml(path)
+        from sim.traffic.graphml import read_graphml
+
+        return read_graphml(path, table)
     msg = f"{path}: unknown road file type; allowed: {', '.join(SUFFIXES)}"
     raise UsageError(msg)
 
 
-def import_osm(path: str | Path, crs: str | int | pyproj.CRS | None = None) -> RoadLayer:
+def import_osm(
+    path: str | Path,
+    crs: str | int | pyproj.CRS | None = None,
+    standard: str = "international",
+    coordinates: str = "wgs84",
+) -> RoadLayer:
     """Read an OSM extract or osmnx GraphML file and build the city road layer.
 
     Parameters
@@ -533,12 +533,19 @@ def import_osm(path: str | Path, crs: str | int | pyproj.CRS | None = None) -> R
         ``.osm``, ``.osm.pbf`` or ``.graphml`` file.
     crs
         Target projected CRS in metres; default the UTM zone of the data's centroid.
+    standard
+        Default lanes/speeds/capacities: ``"international"`` or ``"china"``
+        (:mod:`sim.traffic.road_classes`).
+    coordinates
+        The lon/lat system of the file (``wgs84``; ``gcj02``/``bd09`` for a graph drawn
+        on a Chinese map service), moved to WGS84 before projection.
 
     Returns
     -------
     RoadLayer
         ``nodes`` (index node_id = OSM id), ``links`` (index link_id 1..n, directed),
-        ``signals`` (index signal_id 1..k), all in ``crs``.
+        ``signals`` (index signal_id 1..k), ``parking`` (index osm_id) and the
+        ``dropped`` pieces, all in ``crs``.
 
     Raises
     ------
@@ -547,7 +554,27 @@ def import_osm(path: str | Path, crs: str | int | pyproj.CRS | None = None) -> R
     UsageError
         Unknown file type or a CRS that is not projected in metres.
     """
-    return build_road_layer(read_roads(path), crs)
+    roads = read_roads(path, standard)
+    if coordinates not in COORDINATE_SYSTEMS:
+        msg = f"coordinates {coordinates!r} is unknown; allowed: {', '.join(COORDINATE_SYSTEMS)}"
+        raise UsageError(msg)
+    if coordinates != "wgs84" and roads.crs.is_geographic:
+        _shift(roads, coordinates)
+    return build_road_layer(roads, crs)
+
+
+def _shift(roads: _Roads, system: str) -> None:
+    """Move every lon/lat of ``roads`` from ``system`` to WGS84, in place."""
+
+    def move(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        lon, lat = to_wgs84(*np.asarray(pts, dtype=float).T, system)
+        return list(zip(lon.tolist(), lat.tolist(), strict=True))
+
+    ids = list(roads.points)
+    roads.points = dict(zip(ids, move([roads.points[i] for i in ids]), strict=True))
+    for seg in roads.segments:
+        seg.coords = move(seg.coords)
+    roads.parking = [(oid, move(ring), cap) for oid, ring, cap in roads.parking]
 
 
 def write_road_layer(layer: RoadLayer, out: str | Path) -> Path:
