@@ -25,57 +25,14 @@ from sim.agents import (
     schools_persistently_over_capacity,
 )
 from sim.education.enrollment import assign_enrollment
-from sim.education.schools import SchoolSystem, policy_xy
+from sim.education.schools import SchoolSystem
+from sim.kpis import KPI_NAMES
 from sim.mobility.trips import weekday_trips, zone_distance_km
+from sim.policies import HousingDevelopment, StaggeredSchoolStart, latest_in_force
 from sim.population.demography import DemographyRates, step_demography
 from sim.population.persons import synthesize
-from sim.scenario import HousingDevelopment, Scenario, StaggeredSchoolStart, latest_in_force
+from sim.scenario import Scenario
 
-#: KPIs collected every year (one DataCollector model reporter each).
-KPI_NAMES: tuple[str, ...] = (
-    "population",
-    "births",
-    "deaths",
-    "in_migrants",
-    "out_migrants",
-    "movers",
-    "pupils_primary",
-    "pupils_junior",
-    "capacity_primary",
-    "capacity_junior",
-    "max_utilisation",
-    "schools_over_capacity",
-    "schools_over_capacity_3y",
-    "overflow_pupils",
-    "mean_school_km",
-    "car_trips_peak",
-    "vkt",
-    "vht",
-    "delay_vh",
-    "mean_trip_min",
-    "congested_links",
-    "travel_time_index",
-    "rel_gap",
-)
-#: KPIs where a lower value is better (used by ``compare`` to colour deltas).
-LOWER_IS_BETTER: frozenset[str] = frozenset(
-    {
-        "deaths",
-        "out_migrants",
-        "car_trips_peak",
-        "max_utilisation",
-        "schools_over_capacity",
-        "schools_over_capacity_3y",
-        "overflow_pupils",
-        "mean_school_km",
-        "vkt",
-        "vht",
-        "delay_vh",
-        "mean_trip_min",
-        "congested_links",
-        "travel_time_index",
-    }
-)
 PRIMARY, JUNIOR = 0, 1
 
 
@@ -262,10 +219,8 @@ class CityModel(mesa.Model):
             if site.start_year <= self.year < site.start_year + site.n_years
         ]
         for pol in self.scenario.policies:
-            if isinstance(pol, HousingDevelopment) and (
-                pol.start_year <= self.year < pol.start_year + pol.n_years
-            ):
-                zone = self.city.zone_at(*policy_xy(pol, self.city.crs))
+            if isinstance(pol, HousingDevelopment) and pol.delivers_in(self.year):
+                zone = self.city.zone_at(*pol.city_xy(self.city.crs))
                 if zone is not None:
                     deliveries.append(
                         (pos[zone], pol.dwellings_per_year, pol.occupancy, pol.household_size)

@@ -24,22 +24,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from sim.errors import ScenarioError
+from sim.policies import POLICY_CLASSES, policy_types
+from sim.policies.base import StrictModel as _Strict
 
 MIN_YEAR = 1990
 MAX_YEAR = 2100
 MAX_YEARS = 50
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -98,193 +95,9 @@ class Parameters(_Strict):
 
 # --------------------------------------------------------------------------- policies
 
-
-class _Located(_Strict):
-    """A policy placed on the map, either in the city's CRS (metres) or in lon/lat."""
-
-    xy: tuple[float, float] | None = None
-    lonlat: tuple[float, float] | None = None
-
-    @model_validator(mode="after")
-    def _one_location(self) -> _Located:
-        if (self.xy is None) == (self.lonlat is None):
-            msg = "give exactly one of 'xy' (city CRS metres) or 'lonlat' (degrees)"
-            raise ValueError(msg)
-        if self.lonlat is not None:
-            lon, lat = self.lonlat
-            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                msg = (
-                    f"lonlat {list(self.lonlat)} is not a longitude in [-180, 180] "
-                    "and a latitude in [-90, 90]"
-                )
-                raise ValueError(msg)
-        return self
-
-
-class NewSchool(_Located):
-    type: Literal["new_school"]
-    id: str = Field(min_length=1)
-    name: str | None = None
-    level: Literal["primary", "junior"]
-    classes_per_grade: int = Field(gt=0, le=40)
-    class_size: int | None = Field(None, gt=0, le=80)
-    quality: float = Field(0.0, ge=-3, le=3)
-    year: int
-    zones: list[int] = Field(default_factory=list)
-    """Zones whose catchment this school takes over; empty = the zones it becomes the nearest
-    open school of its level for."""
-
-
-class CloseSchool(_Strict):
-    type: Literal["close_school"]
-    school: str
-    year: int
-
-
-class ResizeSchool(_Strict):
-    type: Literal["resize_school"]
-    school: str
-    classes_per_grade: int = Field(ge=0, le=40)
-    year: int
-
-
-class CatchmentEdit(_Strict):
-    type: Literal["catchment_edit"]
-    school: str
-    zones: list[int] = Field(min_length=1)
-    year: int
-
-
-class HousingDevelopment(_Located):
-    type: Literal["housing_development"]
-    id: str = Field(min_length=1)
-    dwellings_per_year: int = Field(gt=0, le=20_000)
-    start_year: int
-    n_years: int = Field(3, gt=0, le=30)
-    occupancy: float = Field(0.9, gt=0, le=1)
-    household_size: float = Field(3.1, gt=0, le=10)
-
-
-class RoadClosure(_Strict):
-    type: Literal["road_closure"]
-    links: list[int] = Field(min_length=1)
-    year: int
-
-
-class NewLink(_Strict):
-    type: Literal["new_link"]
-    from_node: int
-    to_node: int
-    lanes: int = Field(2, gt=0, le=8)
-    speed_kmh: float = Field(50.0, gt=0, le=130)
-    capacity_per_lane: float = Field(900.0, gt=0, le=2500)
-    both_directions: bool = True
-    year: int
-
-
-class LaneChange(_Strict):
-    type: Literal["lane_change"]
-    links: list[int] = Field(min_length=1)
-    lanes: int = Field(gt=0, le=8)
-    year: int
-
-
-class SpeedChange(_Strict):
-    type: Literal["speed_change"]
-    links: list[int] = Field(min_length=1)
-    speed_kmh: float = Field(gt=0, le=130)
-    year: int
-
-
-class CongestionCharge(_Strict):
-    type: Literal["congestion_charge"]
-    toll: float = Field(gt=0)
-    links: list[int] = Field(default_factory=list)
-    cordon_zones: list[int] = Field(default_factory=list)
-    """Links entering these zones are charged (a cordon)."""
-    year: int
-
-    @model_validator(mode="after")
-    def _where(self) -> CongestionCharge:
-        if not self.links and not self.cordon_zones:
-            msg = "give 'links' or 'cordon_zones' (or both)"
-            raise ValueError(msg)
-        return self
-
-
-class SignalRetiming(_Strict):
-    type: Literal["signal_retiming"]
-    signals: list[int] | Literal["all"] = "all"
-    method: Literal["webster", "fixed"] = "webster"
-    cycle_s: float | None = Field(None, ge=30, le=240)
-    """Cycle length of a ``fixed`` retiming (default 90 s); Webster computes its own."""
-    year: int
-
-    @model_validator(mode="after")
-    def _cycle_only_when_fixed(self) -> SignalRetiming:
-        if self.method == "webster" and self.cycle_s is not None:
-            msg = "cycle_s applies to method: fixed only; Webster's method computes the cycle"
-            raise ValueError(msg)
-        return self
-
-
-class ParkingGuidance(_Strict):
-    type: Literal["parking_guidance"]
-    share: float = Field(ge=0, le=1)
-    year: int
-
-
-class StaggeredSchoolStart(_Strict):
-    type: Literal["staggered_school_start"]
-    share_shifted: float = Field(ge=0, le=1)
-    """Share of school trips moved out of the modelled peak hour."""
-    year: int
-
-
-Policy = Annotated[
-    NewSchool
-    | CloseSchool
-    | ResizeSchool
-    | CatchmentEdit
-    | HousingDevelopment
-    | RoadClosure
-    | NewLink
-    | LaneChange
-    | SpeedChange
-    | CongestionCharge
-    | SignalRetiming
-    | ParkingGuidance
-    | StaggeredSchoolStart,
-    Field(discriminator="type"),
-]
-POLICY_TYPES: tuple[str, ...] = (
-    "new_school",
-    "close_school",
-    "resize_school",
-    "catchment_edit",
-    "housing_development",
-    "road_closure",
-    "new_link",
-    "lane_change",
-    "speed_change",
-    "congestion_charge",
-    "signal_retiming",
-    "parking_guidance",
-    "staggered_school_start",
-)
-
-
-def policy_year(policy: Any) -> int:
-    """The calendar year a policy takes effect."""
-    return policy.start_year if isinstance(policy, HousingDevelopment) else policy.year
-
-
-def latest_in_force(policies: Sequence[Any], kind: type, year: int) -> Any | None:
-    """The policy of type ``kind`` in force in ``year``: the latest dated one by then (of
-    several dated the same year, the last listed), or None."""
-    in_force = [p for p in policies if isinstance(p, kind) and policy_year(p) <= year]
-    # max() keeps the first of equal keys: scan backwards so the last listed wins a tie
-    return max(reversed(in_force), key=policy_year, default=None)
+#: Every registered policy class (see :mod:`sim.policies`), as one tagged union.
+Policy = Annotated[Union[tuple(POLICY_CLASSES)], Field(discriminator="type")]  # noqa: UP007
+POLICY_TYPES: tuple[str, ...] = policy_types()
 
 
 # --------------------------------------------------------------------------- scenario
@@ -307,11 +120,9 @@ class Scenario(_Strict):
     def _policy_years(self) -> Scenario:
         last = self.end_year
         for i, pol in enumerate(self.policies):
-            year = policy_year(pol)
-            if not self.start_year <= year <= last:
-                field = "start_year" if isinstance(pol, HousingDevelopment) else "year"
+            if not self.start_year <= pol.year <= last:
                 msg = (
-                    f"policies.{i}.{field}: {year} is outside the simulated years "
+                    f"policies.{i}.year: {pol.year} is outside the simulated years "
                     f"{self.start_year}..{last}"
                 )
                 raise ValueError(msg)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from sim.city import City, load_city
+from sim.policies import check_policies
+from sim.scenario import Scenario
+from sim.traffic.policies import check_road_policies
 
-from sim.errors import ScenarioError
-from sim.scenario import HousingDevelopment, Scenario, SignalRetiming
 
-
-def check_scenario(scenario: Scenario, city: Any = None) -> Any:
+def check_scenario(scenario: Scenario, city: City | None = None) -> City:
     """Check every policy's references against the city (loaded and validated unless given).
+
+    Each policy checks itself (:meth:`sim.policies.Policy.check`); the road policies are
+    then replayed in year order, as a run applies them.
 
     Returns
     -------
@@ -24,29 +27,8 @@ def check_scenario(scenario: Scenario, city: Any = None) -> Any:
         A policy names a school, zone, link, node or signal the city lacks, or lies
         outside the city.
     """
-    from sim.city import load_city
-    from sim.education.schools import check_school_policies, policy_xy
-    from sim.traffic.policies import check_road_policies
-
     if city is None:
         city = load_city(scenario.city)
-    check_school_policies(city, scenario.policies)
+    check_policies(city, scenario.policies)
     check_road_policies(city, scenario.policies)
-    for i, pol in enumerate(scenario.policies):
-        if isinstance(pol, HousingDevelopment):
-            x, y = policy_xy(pol, city.crs)
-            if city.zone_at(x, y) is None:
-                where = "lonlat" if pol.lonlat is not None else "xy"
-                value = list(pol.lonlat or pol.xy or ())
-                msg = f"policies.{i}.{where} = {value}: the location is outside the city's zones"
-                raise ScenarioError(msg)
-        elif isinstance(pol, SignalRetiming) and pol.signals != "all":
-            unknown = sorted(set(pol.signals) - set(city.signals.index))
-            if unknown:
-                msg = (
-                    f"policies.{i}.signals = {unknown[:5]}: no such signal ids "
-                    f"(the city has {len(city.signals)} signals, ids {city.signals.index.min()}"
-                    f"..{city.signals.index.max()})"
-                )
-                raise ScenarioError(msg)
     return city

@@ -17,7 +17,7 @@ from sim.cli import main as cli_main
 from sim.education import query as enroll_query
 from sim.education.enrollment import summarise_replications
 from sim.education.schools import SchoolSystem
-from sim.scenario import CatchmentEdit
+from sim.policies import CatchmentEdit
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = 2025, 2029

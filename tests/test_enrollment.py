@@ -20,11 +20,12 @@ from sim.education.enrollment import (
     school_age_grades,
     summarise_replications,
 )
-from sim.education.schools import SchoolSystem, check_school_policies
+from sim.education.schools import SchoolSystem
 from sim.errors import ScenarioError
 from sim.kernels.enrollment import assign_choice, assign_with_overflow
 from sim.population.persons import Persons
-from sim.scenario import CatchmentEdit, CloseSchool, NewSchool, Parameters, ResizeSchool
+from sim.policies import CatchmentEdit, CloseSchool, NewSchool, ResizeSchool, check_policies
+from sim.scenario import Parameters
 
 X0, Y0 = 280_000.0, 6_680_000.0  # near La Serena in UTM 19S
 CRS = pyproj.CRS("EPSG:32719")
@@ -461,7 +462,7 @@ def test_resize_and_catchment_edit():
 )
 def test_bad_policy_references(policy, message):
     with pytest.raises(ScenarioError, match=message):
-        check_school_policies(fake_city(), [policy])
+        check_policies(fake_city(), [policy])
 
 
 def test_policy_references_follow_the_years():
@@ -469,13 +470,13 @@ def test_policy_references_follow_the_years():
     opened = new_school(xy=(X0 + 10, Y0 + 10), year=2027)
     early = ResizeSchool(type="resize_school", school="P3", classes_per_grade=1, year=2026)
     with pytest.raises(ScenarioError, match=r"policies.1.school = 'P3': that school opens in 2027"):
-        check_school_policies(city, [opened, early])
+        check_policies(city, [opened, early])
     closed = CloseSchool(type="close_school", school="P1", year=2025)
     edit = CatchmentEdit(type="catchment_edit", school="P1", zones=[10], year=2026)
     with pytest.raises(ScenarioError, match="is closed from 2025"):
-        check_school_policies(city, [edit, closed])
+        check_policies(city, [edit, closed])
     late = ResizeSchool(type="resize_school", school="P3", classes_per_grade=1, year=2028)
-    check_school_policies(city, [late, opened])  # fine: P3 exists by 2028
+    check_policies(city, [late, opened])  # fine: P3 exists by 2028
 
 
 def test_apply_rejects_unknown_school():

@@ -14,14 +14,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from sim.scenario import (
-    AssignmentParams,
-    CongestionCharge,
-    NewLink,
-    ParkingGuidance,
-    RoadClosure,
-    SignalRetiming,
-)
+from sim.policies import CongestionCharge, NewLink, ParkingGuidance, RoadClosure, SignalRetiming
+from sim.scenario import AssignmentParams
 from sim.traffic.peak import (
     CRUISE_KM_AT_FULL,
     CRUISE_SPEED_KMH,

@@ -13,7 +13,7 @@ import pytest
 from shapely.geometry import LineString, Point, box
 
 from sim.errors import ScenarioError
-from sim.scenario import (
+from sim.policies import (
     CongestionCharge,
     LaneChange,
     NewLink,

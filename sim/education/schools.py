@@ -38,10 +38,9 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import GeodataError, ScenarioError
-from sim.scenario import CatchmentEdit, CloseSchool, NewSchool, ResizeSchool, policy_year
+from sim.policies.schools import CloseSchool, NewSchool, ResizeSchool, SchoolPolicy
 
 LEVELS: tuple[str, ...] = ("primary", "junior")
-SCHOOL_POLICIES = (NewSchool, CloseSchool, ResizeSchool, CatchmentEdit)
 _DEFAULTS = {
     "school_entry_age": 6,
     "entry_cutoff": "08-31",
@@ -234,13 +233,13 @@ class SchoolSystem:
         """Apply, in list order, the school policies that take effect in ``year``.
 
         New schools of the year come first, so other policies of the same year may name
-        them. Other policy types are ignored. Run :func:`check_school_policies` first for
+        them. Other policy types are ignored. Run :meth:`sim.policies.Policy.check` first for
         user-facing messages; here a bad reference still raises ScenarioError.
         """
         todo = [
             (not isinstance(pol, NewSchool), i, pol)
             for i, pol in enumerate(policies)
-            if isinstance(pol, SCHOOL_POLICIES) and policy_year(pol) == year
+            if isinstance(pol, SchoolPolicy) and pol.year == year
         ]
         for _, i, pol in sorted(todo, key=lambda t: t[:2]):
             self._apply(pol, i, year)
@@ -282,7 +281,7 @@ class SchoolSystem:
             msg = f"policies.{i}.id = {pol.id!r}: a school with this id already exists"
             raise ScenarioError(msg)
         lvl = LEVELS.index(pol.level)
-        x, y = policy_xy(pol, self.crs)
+        x, y = pol.city_xy(self.crs)
         lo = 1 if lvl == 0 else self.primary_grades + 1
         hi = self.primary_grades if lvl == 0 else self.n_grades
         s = self.n_schools
@@ -343,79 +342,3 @@ class SchoolSystem:
                 "school_id": ids[school],  # -1 (no school of the level) -> ""
             }
         )
-
-
-def policy_xy(pol: Any, crs: Any) -> tuple[float, float]:
-    """City-CRS coordinates of a located policy (``xy`` as given, ``lonlat`` projected)."""
-    if pol.xy is not None:
-        return float(pol.xy[0]), float(pol.xy[1])
-    if crs is None:
-        msg = f"{pol.type} {getattr(pol, 'id', '')!r}: lonlat needs a city with a CRS; give xy"
-        raise ScenarioError(msg)
-    from sim.geo import to_xy
-
-    x, y = to_xy(*pol.lonlat, crs)
-    return float(x), float(y)
-
-
-def check_school_policies(city: Any, policies: Sequence[Any]) -> None:
-    """Check the school policies of a scenario against a city, in year order.
-
-    Raises
-    ------
-    ScenarioError
-        Naming the policy index, the field and the bad value: an unknown school id (or a
-        school used before its ``new_school`` year or after its closure), an unknown zone
-        id, a new school id that already exists, a new school outside the city's zones.
-    """
-    zone_ids = {int(z) for z in city.zones.index}
-    known: dict[str, tuple[int, int | None]] = {str(s): (-1, None) for s in city.schools.index}
-    school_pols = [(policy_year(p), i, p) for i, p in enumerate(policies)]
-    planned = {p.id: y for y, _, p in school_pols if isinstance(p, NewSchool)}
-    school_pols = [t for t in school_pols if isinstance(t[2], SCHOOL_POLICIES)]
-    # the order apply_policies uses: by year, new schools first within a year
-    for year, i, pol in sorted(
-        school_pols, key=lambda t: (t[0], not isinstance(t[2], NewSchool), t[1])
-    ):
-        zones = getattr(pol, "zones", [])
-        bad = [z for z in zones if z not in zone_ids]
-        if bad:
-            msg = f"policies.{i}.zones = {bad}: unknown zone id(s); the city has {_few(zone_ids)}"
-            raise ScenarioError(msg)
-        if isinstance(pol, NewSchool):
-            _check_new_school(city, pol, i, known)
-            known[pol.id] = (year, None)
-            continue
-        opened, closed = known.get(pol.school, (planned.get(pol.school), None))
-        if opened is None:
-            msg = (
-                f"policies.{i}.school = {pol.school!r}: unknown school id; "
-                f"the city has {_few(known)}"
-            )
-            raise ScenarioError(msg)
-        if opened > year or (closed is not None and closed <= year):
-            when = f"opens in {opened}" if opened > year else f"is closed from {closed}"
-            msg = f"policies.{i}.school = {pol.school!r}: that school {when}, not open in {year}"
-            raise ScenarioError(msg)
-        if isinstance(pol, CloseSchool):
-            known[pol.school] = (opened, year)
-
-
-def _check_new_school(city: Any, pol: NewSchool, i: int, known: dict[str, Any]) -> None:
-    if pol.id in known:
-        msg = f"policies.{i}.id = {pol.id!r}: a school with this id already exists; choose a new id"
-        raise ScenarioError(msg)
-    x, y = policy_xy(pol, city.crs)
-    if city.zone_at(x, y) is None:
-        field_name, value = ("xy", pol.xy) if pol.xy is not None else ("lonlat", pol.lonlat)
-        msg = (
-            f"policies.{i}.{field_name} = {list(value)}: the new school lies outside "
-            "the city's zones"
-        )
-        raise ScenarioError(msg)
-
-
-def _few(ids: Iterable[Any]) -> str:
-    ids = sorted(ids, key=str)
-    shown = ", ".join(str(v) for v in ids[:5])
-    return f"{len(ids)} ids ({shown}{', ...' if len(ids) > 5 else ''})"

@@ -24,23 +24,27 @@ names against the city before a run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
 from sim.errors import ScenarioError
-from sim.scenario import (
+from sim.policies import (
     CongestionCharge,
     LaneChange,
+    LinkPolicy,
     NewLink,
+    Policy,
     RoadClosure,
+    RoadPolicy,
     SpeedChange,
-    policy_year,
 )
 
-ROAD_POLICIES = (RoadClosure, NewLink, LaneChange, SpeedChange, CongestionCharge)
+if TYPE_CHECKING:
+    from sim.city import City
+
 NEW_LINK_TYPE = "new"
 
 
@@ -48,7 +52,7 @@ def apply_road_policies(
     links: gpd.GeoDataFrame,
     nodes: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
-    policies: Sequence[Any],
+    policies: Sequence[Policy],
     year: int,
 ) -> gpd.GeoDataFrame:
     """The city's links as they are in ``year``, with a ``toll`` column.
@@ -85,15 +89,16 @@ def apply_road_policies(
     in_force = [
         (i, pol)
         for i, pol in enumerate(policies)
-        if isinstance(pol, ROAD_POLICIES) and policy_year(pol) <= year
+        if isinstance(pol, RoadPolicy) and pol.year <= year
     ]
     # year order, scenario order within a year: a closure listed first but dated later
     # must not remove a link before an earlier-dated edit of it
-    for i, pol in sorted(in_force, key=lambda item: policy_year(item[1])):
+    for i, pol in sorted(in_force, key=lambda item: item[1].year):
         if isinstance(pol, NewLink):
             out = _add_links(out, nodes, pol, new_ids[i], i)
             continue
-        ids = _known_links(out, pol.links, i, policy_year(pol)) if pol.links else []
+        assert isinstance(pol, LinkPolicy)
+        ids = _known_links(out, pol.links, i, pol.year) if pol.links else []
         if isinstance(pol, RoadClosure):
             out = out.drop(index=ids)
         elif isinstance(pol, LaneChange):
@@ -102,13 +107,13 @@ def apply_road_policies(
             out.loc[ids, "lanes"] = pol.lanes
         elif isinstance(pol, SpeedChange):
             out.loc[ids, "free_speed_kmh"] = float(pol.speed_kmh)
-        else:
+        elif isinstance(pol, CongestionCharge):
             charged = ids + cordon_entry_links(out, nodes, zones, pol.cordon_zones, i)
             out.loc[charged, "toll"] = float(pol.toll)
     return out
 
 
-def _new_link_ids(links: pd.DataFrame, policies: Sequence[Any]) -> dict[int, list[int]]:
+def _new_link_ids(links: pd.DataFrame, policies: Sequence[Policy]) -> dict[int, list[int]]:
     """Ids of the links each ``new_link`` policy adds, by policy index (year independent)."""
     next_id = int(links.index.max()) + 1 if len(links) else 1
     ids = {}
@@ -134,7 +139,7 @@ def _known_links(links: pd.DataFrame, ids: Sequence[int], index: int, year: int)
 def _add_links(
     links: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, pol: NewLink, ids: list[int], index: int
 ) -> gpd.GeoDataFrame:
-    _check_new_link(nodes, pol, index)
+    pol.check_nodes(nodes.index, index)
     ends = [(pol.from_node, pol.to_node), (pol.to_node, pol.from_node)][: len(ids)]
     rows = []
     for a, b in ends:
@@ -165,17 +170,6 @@ def _add_links(
     return gpd.GeoDataFrame(combined, geometry=links.geometry.name, crs=links.crs)
 
 
-def _check_new_link(nodes: pd.DataFrame, pol: NewLink, index: int) -> None:
-    for field in ("from_node", "to_node"):
-        node = getattr(pol, field)
-        if node not in nodes.index:
-            msg = f"policies.{index}.{field}: node {node} is not a node of the city"
-            raise ScenarioError(msg)
-    if pol.from_node == pol.to_node:
-        msg = f"policies.{index}.to_node: {pol.to_node} is the same node as from_node"
-        raise ScenarioError(msg)
-
-
 def cordon_entry_links(
     links: pd.DataFrame,
     nodes: gpd.GeoDataFrame,
@@ -202,13 +196,13 @@ def cordon_entry_links(
     return [int(k) for k in links.index[head_in & ~tail_in]]
 
 
-def check_road_policies(city: Any, policies: Sequence[Any]) -> None:
-    """Check that the road policies name links, nodes and zones of the city.
+def check_road_policies(city: City, policies: Sequence[Policy]) -> None:
+    """Check the road policies against the city: the ids each names, then a replay.
 
     Parameters
     ----------
     city
-        A :class:`~sim.city.City` (its ``links``, ``nodes`` and ``zones`` are used).
+        The city (its ``links``, ``nodes`` and ``zones`` are used).
     policies
         The scenario's policies, in scenario order (messages give their index).
 
@@ -219,25 +213,11 @@ def check_road_policies(city: Any, policies: Sequence[Any]) -> None:
         ``policies.2.links: link 99999 is not a link of the city``, or a link named after
         an earlier-dated closure removed it.
     """
-    for i, pol in enumerate(policies):
-        if isinstance(pol, NewLink):
-            _check_new_link(city.nodes, pol, i)
-        elif isinstance(pol, ROAD_POLICIES):
-            bad = [k for k in pol.links if k not in city.links.index]
-            if bad:
-                ids = city.links.index
-                msg = (
-                    f"policies.{i}.links: link {bad[0]} is not a link of the city "
-                    f"(allowed: the link_id of a directed link, {ids.min()}..{ids.max()})"
-                )
-                raise ScenarioError(msg)
-            if isinstance(pol, CongestionCharge):
-                bad = [z for z in pol.cordon_zones if z not in city.zones.index]
-                if bad:
-                    msg = f"policies.{i}.cordon_zones: zone {bad[0]} is not a zone of the city"
-                    raise ScenarioError(msg)
+    roads = [(i, p) for i, p in enumerate(policies) if isinstance(p, RoadPolicy)]
+    for i, pol in roads:
+        pol.check(city, i, policies)
     # Replay them in year order: a link closed by an earlier-dated policy and named by a
     # later one would otherwise only fail in the middle of a run.
-    years = [policy_year(p) for p in policies if isinstance(p, ROAD_POLICIES)]
-    if years:
-        apply_road_policies(city.links, city.nodes, city.zones, policies, max(years))
+    if roads:
+        last = max(p.year for _, p in roads)
+        apply_road_policies(city.links, city.nodes, city.zones, policies, last)

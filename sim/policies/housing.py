@@ -1,0 +1,65 @@
+"""Housing policies: a residential development delivering dwellings over several years.
+
+Its effect is in demography (:mod:`sim.population.housing`): sold two years before
+``year``, handed over from ``year`` for ``n_years`` years at ``dwellings_per_year``, then
+occupied along the dwelling type's ramp by households from inside and outside the city.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+
+from pydantic import AliasChoices, Field
+
+from sim.policies.base import LocatedPolicy, Policy, Stage, TemplateContext
+
+if TYPE_CHECKING:
+    from sim.city import City
+
+
+class HousingDevelopment(LocatedPolicy):
+    type: Literal["housing_development"]
+    year: int = Field(validation_alias=AliasChoices("year", "start_year"))
+    """The year the first dwellings are handed over (``start_year`` is accepted too)."""
+    id: str = Field(min_length=1)
+    dwellings_per_year: int = Field(gt=0, le=20_000)
+    n_years: int = Field(3, gt=0, le=30)
+    dwelling_type: Literal["flat", "house", "affordable"] = "flat"
+    """flat (market flats), house, or affordable / resettlement housing (安置房)."""
+    occupancy: float | None = Field(None, gt=0, le=1)
+    """Share of the dwellings occupied once settled (default: the dwelling type's)."""
+    occupancy_ramp: list[Annotated[float, Field(gt=0, le=1)]] | None = None
+    """Cumulative share occupied by years since handover (default: the dwelling type's)."""
+    household_size: float | None = Field(None, gt=1, le=10)
+    """Mean size of households moving in from outside (default: the dwelling type's)."""
+    inside_share: float | None = Field(None, ge=0, le=1)
+    """Share of households moving in from inside the city (default: the dwelling type's)."""
+    yield_scale: float = Field(1.0, ge=0, le=5)
+    """Multiplier on the children of households moving in from outside."""
+
+    label: ClassVar[str] = "Housing development"
+    label_zh: ClassVar[str] = "住宅开发"
+    help: ClassVar[str] = (
+        "New dwellings at a point, handed over so many a year for n years from its year, "
+        "then occupied over several years by households from inside and outside the city."
+    )
+    stage: ClassVar[Stage] = "housing"
+
+    @classmethod
+    def template(cls, ctx: TemplateContext) -> dict[str, Any]:
+        """500 dwellings a year for 3 years at the picked point."""
+        return {
+            **super().template(ctx),
+            "id": ctx.next_id("H-new"),
+            "dwellings_per_year": 500,
+            "n_years": 3,
+        }
+
+    def delivers_in(self, year: int) -> bool:
+        """Whether dwellings are handed over in ``year``."""
+        return self.year <= year < self.year + self.n_years
+
+    def check(self, city: City, index: int, policies: Sequence[Policy]) -> None:
+        """The site must lie inside one of the city's zones."""
+        self.check_inside(city, index, "the location is")
