@@ -33,11 +33,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sim.city import City, load_city, save_city  # noqa: E402
+from sim.cityimport.synth import (  # noqa: E402
+    MAX_AGE,
+    households_by_size,
+    round_preserving,
+    scale_migration,
+    wpp_rates,
+    wpp_tfr,
+)
 
 CRS = "EPSG:32719"  # WGS 84 / UTM zone 19S
 DEMOGRAPHY = ROOT.parent / "shared" / "benchmarks" / "demography"
 SEED = 20240
-MAX_AGE = 100
 
 # Plazas de Armas of the two comunas (lon, lat): the two centres of the conurbation.
 CENTRES = {"La Serena": (-71.2519, -29.9027), "Coquimbo": (-71.3436, -29.9533)}
@@ -68,15 +75,6 @@ JOBS_PER_RESIDENT = 0.42  # assumed: ~52 % employment rate of residents aged 15+
 PUPILS_PER_SCHOOL = {"primary": 700, "junior": 700}
 CLASS_SIZE = 45
 CAPACITY_RATIO = 1.05  # total seats / school-age children of that level
-ROGERS_CASTRO = {
-    "a1": 0.02,
-    "alpha1": 0.1,
-    "a2": 0.06,
-    "alpha2": 0.1,
-    "mu2": 20.0,
-    "lambda2": 0.4,
-    "c": 0.003,
-}
 LOST_TIME_PER_PHASE_S = 4  # amber + all-red
 ZONE_COLUMNS = [
     "name",
@@ -359,40 +357,13 @@ def _population(zones: gpd.GeoDataFrame, rng: np.random.Generator) -> pd.DataFra
 
 
 def _households(zones: gpd.GeoDataFrame, population: pd.DataFrame) -> pd.DataFrame:
-    """Households by size 1..6+ per zone.
+    """Households by size 1..6+ per zone, mean size 3.1 (Censo 2017) shaped by child share.
 
-    Size = 1 + Poisson(lambda_z) truncated at 6+. lambda_z is set so the zone's mean
-    size is 3.1 (Censo 2017) scaled by the zone's child share relative to the city's
-    (more children, bigger households); households = population / mean size.
+    See :func:`sim.cityimport.synth.households_by_size`.
     """
     kids = population[population["age"] < 15].groupby("zone_id")["persons"].sum()
     child_share = (kids / zones["population"].clip(lower=1)).fillna(0)
-    city_share = kids.sum() / zones["population"].sum()
-    mean_size = MEAN_HOUSEHOLD_SIZE * (1 + 1.5 * (child_share - city_share))
-    mean_size = mean_size.clip(2.2, 4.2)
-    rows = []
-    for zid, m in mean_size.items():
-        shares = _size_shares(m - 1.0)
-        total = zones.loc[zid, "population"] / (shares * np.arange(1, 7)).sum()
-        counts = _round_preserving(shares * total)
-        rows.append(pd.DataFrame({"zone_id": zid, "size": np.arange(1, 7), "households": counts}))
-    return pd.concat(rows, ignore_index=True).astype(np.int64)
-
-
-def _size_shares(lam: float) -> np.ndarray:
-    """Shares of household sizes 1..6+ from 1 + Poisson(lam), the tail lumped in 6+."""
-    k = np.arange(5)
-    pmf = np.exp(-lam) * lam**k / np.cumprod(np.r_[1, k[1:]])
-    return np.r_[pmf, 1 - pmf.sum()]
-
-
-def _round_preserving(values: np.ndarray) -> np.ndarray:
-    """Integers that sum to round(sum(values)), by largest remainder."""
-    floor = np.floor(values).astype(np.int64)
-    short = round(values.sum()) - floor.sum()
-    order = np.argsort(-(values - floor), kind="stable")
-    floor[order[:short]] += 1
-    return floor
+    return households_by_size(zones["population"], child_share, MEAN_HOUSEHOLD_SIZE)
 
 
 def _jobs(zones: gpd.GeoDataFrame, links: gpd.GeoDataFrame, rng: np.random.Generator) -> None:
@@ -414,7 +385,7 @@ def _jobs(zones: gpd.GeoDataFrame, links: gpd.GeoDataFrame, rng: np.random.Gener
     weight = (lane_km + 0.2 * zones["population"] / 1000) * (0.3 + np.exp(-dist / 2500))
     weight = weight * rng.lognormal(0, 0.25, len(zones))
     total = JOBS_PER_RESIDENT * zones["population"].sum()
-    zones["jobs"] = _round_preserving((weight / weight.sum() * total).to_numpy())
+    zones["jobs"] = round_preserving((weight / weight.sum() * total).to_numpy())
     # trip attraction besides work: jobs plus a share of residents, mean 1
     raw = zones["jobs"] + 0.3 * zones["population"]
     zones["attractiveness"] = (raw / raw.mean()).round(4)
@@ -423,51 +394,12 @@ def _jobs(zones: gpd.GeoDataFrame, links: gpd.GeoDataFrame, rng: np.random.Gener
 def _rates(population: pd.DataFrame) -> pd.DataFrame:
     """ASFR (WPP PASFR x TFR), qx (WPP single-age life table), Rogers-Castro migration.
 
-    The migration profile is scaled so its mean over the city's residents is 1: a
-    base rate r times the profile gives age rates whose population average is r.
+    See :func:`sim.cityimport.synth.wpp_rates`; the migration profile is scaled so its
+    mean over the city's residents is 1.
     """
-    ages = np.arange(MAX_AGE + 1)
-    pasfr = pd.read_csv(DEMOGRAPHY / "wpp2024_pasfr_china_chile.csv")
-    pasfr = pasfr[(pasfr["country"] == "Chile") & (pasfr["period"] == "2020-2025")]
-    tfr = _chile_tfr()
-    asfr = np.zeros(len(ages))
-    for grp, pct in zip(pasfr["age_group"], pasfr["pasfr_percent_of_tfr"], strict=True):
-        lo, hi = (int(v) for v in grp.split("-"))
-        asfr[lo : hi + 1] = pct / 100 * tfr / 5
-    life = pd.read_csv(DEMOGRAPHY / "wpp2024_lifetable_single_age_2023_chile_china.csv")
-    life = life[life["country"] == "Chile"]
-    a = ROGERS_CASTRO
-    x2 = ages - a["mu2"]
-    mig = (
-        a["a1"] * np.exp(-a["alpha1"] * ages)
-        + a["a2"] * np.exp(-a["alpha2"] * x2 - np.exp(-a["lambda2"] * x2))
-        + a["c"]
-    )
-    by_age = population.groupby("age")["persons"].sum().reindex(ages, fill_value=0)
-    mig = mig / np.average(mig, weights=by_age)
-    rows = []
-    for sex in ("male", "female"):
-        qx = life[life["sex"] == sex].set_index("age")["qx"].reindex(ages)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "age": ages,
-                    "sex": sex,
-                    "asfr": asfr if sex == "female" else 0.0,
-                    "qx": qx.to_numpy(),
-                    "migration_profile": mig,
-                }
-            )
-        )
-    rates = pd.concat(rows, ignore_index=True)
+    rates = scale_migration(wpp_rates("Chile", DEMOGRAPHY), population)
     _cross_check_qx(rates)
     return rates
-
-
-def _chile_tfr() -> float:
-    tfr = pd.read_csv(DEMOGRAPHY / "wpp2024_tfr_china_chile.csv")
-    row = tfr[(tfr["country"] == "Chile") & (tfr["year_or_period"] == "2023")]
-    return float(row["tfr"].iloc[0])
 
 
 def _cross_check_qx(rates: pd.DataFrame) -> None:
@@ -711,7 +643,7 @@ def _settings() -> dict[str, object]:
         "junior_grades": 3,
         "class_size_primary": CLASS_SIZE,
         "class_size_junior": CLASS_SIZE,
-        "base_tfr": round(_chile_tfr(), 4),
+        "base_tfr": round(wpp_tfr("Chile", DEMOGRAPHY), 4),
         "country": "Chile",
         "vacancy_rate": VACANCY_RATE,
         "jobs_per_resident": JOBS_PER_RESIDENT,
