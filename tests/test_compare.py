@@ -16,8 +16,8 @@ import pytest
 from _support import ROOT, write_scenario
 
 from sim.errors import RunError
-from sim.model import LOWER_IS_BETTER
-from sim.runs.compare import NEUTRAL_REL, compare_runs, kpi_table, write_report
+from sim.kpis import KPI_BY_NAME
+from sim.runs.compare import NEUTRAL_REL, _kpi_html, compare_runs, kpi_table, write_report
 from sim.runs.run import load_for_run, read_run, run_scenario
 
 # The variant: a new primary school taking zones 82 and 132 from P24, and staggered school
@@ -77,8 +77,14 @@ def test_better_follows_the_direction_of_each_kpi(comparison) -> None:
         if not np.isfinite(diff) or diff == 0 or (base != 0 and abs(diff / base) < NEUTRAL_REL):
             assert row["better variant"] == "same", kpi
             continue
-        lower = kpi in LOWER_IS_BETTER
-        assert row["better variant"] == ("better" if (diff < 0) == lower else "worse"), kpi
+        info = KPI_BY_NAME[kpi]
+        if info.diagnostic:
+            assert row["better variant"] == "", kpi
+        elif info.direction is None:
+            assert row["better variant"] == ("up" if diff > 0 else "down"), kpi
+        else:
+            lower = info.direction == "lower"
+            assert row["better variant"] == ("better" if (diff < 0) == lower else "worse"), kpi
 
 
 def test_change_from_a_zero_baseline_is_coloured() -> None:
@@ -90,7 +96,7 @@ def test_change_from_a_zero_baseline_is_coloured() -> None:
     variant = run({"overflow_pupils": 120.0, "vkt": 0.0, "population": 5.0})
     table = kpi_table([base, variant], ["a", "b"]).set_index("kpi")
     assert table.loc["overflow_pupils", "better b"] == "worse"  # 0 -> 120 overflowing pupils
-    assert table.loc["population", "better b"] == "better"
+    assert table.loc["population", "better b"] == "up"  # a count: neither better nor worse
     assert table.loc["vkt", "better b"] == "same"
     assert np.isnan(table.loc["overflow_pupils", "rel % b"])
 
@@ -157,3 +163,45 @@ def test_cli_compare_writes_report_and_flow_png(
     png = tmp_path / "report_flow_diff_variant.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "vkt" in proc.stdout and str(out.resolve()) in proc.stdout
+
+
+# Directions stated independently of the registry: what a planner reads as good or bad.
+PLANNER_DIRECTIONS = {
+    "population": None,
+    "births": None,
+    "pupils_primary": None,
+    "pupils_junior": None,
+    "overflow_pupils": "lower",
+    "vkt": "lower",
+    "delay_vh": "lower",
+    "capacity_primary": "higher",
+}
+
+
+def test_registry_directions_match_the_planner_reading() -> None:
+    for name, direction in PLANNER_DIRECTIONS.items():
+        assert KPI_BY_NAME[name].direction == direction, name
+    for name in ("rel_gap", "assignment_iterations"):
+        assert KPI_BY_NAME[name].diagnostic, name
+
+
+def test_counts_and_diagnostics_are_never_coloured() -> None:
+    def run(values: dict[str, float]) -> SimpleNamespace:
+        summary = pd.DataFrame({"year": 2030, "kpi": list(values), "p50": list(values.values())})
+        return SimpleNamespace(kpis_summary=summary, manifest={"end_year": 2030})
+
+    base = run({"population": 1000.0, "births": 10.0, "rel_gap": 1e-3,
+                "assignment_iterations": 10.0, "vkt": 100.0})  # fmt: skip
+    variant = run({"population": 1500.0, "births": 5.0, "rel_gap": 1e-4,
+                   "assignment_iterations": 30.0, "vkt": 150.0})  # fmt: skip
+    table = kpi_table([base, variant], ["a", "b"]).set_index("kpi")
+    assert table.loc["population", "better b"] == "up"
+    assert table.loc["births", "better b"] == "down"
+    assert table.loc["rel_gap", "better b"] == ""
+    assert table.loc["assignment_iterations", "better b"] == ""
+    assert table.loc["vkt", "better b"] == "worse"
+    html_rows = _kpi_html(table.reset_index()).split("<tr>")[2:]
+    coloured = {
+        row.split("</td>")[0].removeprefix("<td>") for row in html_rows if "background" in row
+    }
+    assert coloured == {"vkt"}

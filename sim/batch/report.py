@@ -17,22 +17,9 @@ from matplotlib.figure import Figure
 from sim.batch.executor import tasks_frame
 from sim.batch.sweep import variant_label
 from sim.errors import RunError
+from sim.kpis import DIAGNOSTIC_KPIS, HEADLINE_KPIS
 from sim.runs.figures import png_base64
 
-#: KPIs shown first when a run has them (the rest of the numeric columns are kept in the CSV).
-HEADLINE_KPIS = (
-    "population",
-    "pupils_primary",
-    "pupils_junior",
-    "max_utilisation",
-    "overflow_pupils",
-    "mean_school_km",
-    "vkt",
-    "vht",
-    "delay_vh",
-    "mean_trip_min",
-    "travel_time_index",
-)
 MAX_KPIS = 8
 TASK_COLUMNS = ("task_id", "sweep", "variant", "label", "replication", "seed")
 
@@ -93,8 +80,9 @@ def collect_kpis(out: Path) -> tuple[pd.DataFrame, list[str]]:
 
 
 def kpi_columns(kpis: pd.DataFrame, axes: list[str]) -> list[str]:
-    """The KPI columns worth plotting: headline KPIs first, never all-NaN or constant-zero."""
-    skip = {*TASK_COLUMNS, *axes, "year"}
+    """The KPI columns worth plotting: headline KPIs first, never all-NaN or constant-zero,
+    never a solver diagnostic."""
+    skip = {*TASK_COLUMNS, *axes, "year", *DIAGNOSTIC_KPIS}
     numeric = [
         c
         for c in kpis.select_dtypes("number").columns

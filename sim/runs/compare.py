@@ -16,12 +16,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.errors import RunError
+from sim.kpis import DIAGNOSTIC_KPIS, KPI_BY_NAME, KPI_NAMES, verdict
 from sim.runs.figures import png_base64, traffic_map
-from sim.model import KPI_NAMES, LOWER_IS_BETTER
 from sim.runs.run import RunData, read_run
 
 #: Relative differences smaller than this count as "no change" (no colour).
 NEUTRAL_REL = 1e-3
+#: Verdicts that colour a cell (see :func:`sim.kpis.verdict`; counts and diagnostics never do).
+VERDICT_COLOURS = {"better": "#d9f2d9", "worse": "#f8d7d7"}
 
 
 @dataclass
@@ -49,7 +51,12 @@ def _labels(runs: Sequence[RunData]) -> list[str]:
 
 
 def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
-    """Final-year median KPIs per run, with absolute and relative differences to the baseline."""
+    """Final-year median KPIs per run, with absolute and relative differences to the baseline.
+
+    The ``better <run>`` column holds :func:`sim.kpis.verdict`: "better"/"worse" for KPIs
+    with a direction, "up"/"down" for counts (population, pupils), "same" below
+    :data:`NEUTRAL_REL`, and "" for solver diagnostics, which come last.
+    """
     cols = {}
     for run, label in zip(runs, labels, strict=True):
         s = run.kpis_summary
@@ -63,12 +70,12 @@ def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
         diff = table[label] - base
         table[f"diff {label}"] = diff
         table[f"rel % {label}"] = 100.0 * diff / base.where(base.abs() > 0)
-        better = np.where(table.index.isin(sorted(LOWER_IS_BETTER)), -diff, diff)
         # from a zero baseline any change counts (x / 0 = inf); 0 / 0 and NaN are "same"
         rel = diff.abs() / base.abs()
-        table[f"better {label}"] = np.where(
-            rel.fillna(0) < NEUTRAL_REL, "same", np.where(better > 0, "better", "worse")
-        )
+        table[f"better {label}"] = [
+            verdict(str(k), d, r, NEUTRAL_REL)
+            for k, d, r in zip(table.index, diff, rel, strict=True)
+        ]
     table.index.name = "kpi"
     return table.reset_index()
 
@@ -169,7 +176,8 @@ def _series_figure(comp: Comparison) -> Figure:
             s = s[s["kpi"] == kpi].sort_values("year")
             ax.plot(s["year"], s["p50"], marker="o", ms=3, label=label)
             ax.fill_between(s["year"], s["p10"], s["p90"], alpha=0.15)
-        ax.set_title(kpi)
+        info = KPI_BY_NAME[kpi]
+        ax.set_title(f"{info.label} ({info.unit})" if info.unit else info.label)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
@@ -177,7 +185,6 @@ def _series_figure(comp: Comparison) -> Figure:
 
 
 def _kpi_html(table: pd.DataFrame) -> str:
-    colours = {"better": "#d9f2d9", "worse": "#f8d7d7", "same": ""}
     better_cols = [c for c in table.columns if c.startswith("better ")]
     shown = table.drop(columns=better_cols)
     rows = []
@@ -187,7 +194,8 @@ def _kpi_html(table: pd.DataFrame) -> str:
             style = ""
             if col.startswith(("diff ", "rel % ")):
                 label = col.split(" ", 2)[-1] if col.startswith("rel") else col[5:]
-                style = f' style="background:{colours[table.loc[i, f"better {label}"]]}"'
+                colour = VERDICT_COLOURS.get(table.loc[i, f"better {label}"])
+                style = f' style="background:{colour}"' if colour else ""
             text = (
                 f"{value:,.4g}" if isinstance(value, float) and np.isfinite(value) else str(value)
             )
@@ -205,6 +213,8 @@ def write_report(comp: Comparison, out: Path | str) -> Path:
         f"{lab} ({r.path.name})" for lab, r in zip(comp.labels, comp.runs, strict=True)
     )
     end = comp.runs[0].manifest["end_year"]
+    is_diagnostic = comp.kpis["kpi"].isin(DIAGNOSTIC_KPIS)
+    outcomes, diagnostics = comp.kpis[~is_diagnostic], comp.kpis[is_diagnostic]
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>CitySandbox comparison</title>",
         "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
@@ -213,13 +223,18 @@ def write_report(comp: Comparison, out: Path | str) -> Path:
         "<h1>CitySandbox: scenario comparison</h1>",
         f"<p>Runs: {html.escape(runs)}. Baseline: <b>{html.escape(comp.labels[0])}</b>. "
         f"Figures are medians over replications in {end} (bands p10–p90). Green = better, "
-        "red = worse than the baseline.</p>",
+        "red = worse than the baseline; counts such as population are neither.</p>",
         "<h2>Key indicators</h2>",
-        _kpi_html(comp.kpis),
+        _kpi_html(outcomes),
         f"<img src='data:image/png;base64,{png_base64(comp.figures['kpis'])}'>",
         f"<h2>School pressure ({end}, utilisation = demand / capacity)</h2>",
         comp.enrollment.head(40).to_html(index=False, float_format=lambda v: f"{v:.2f}"),
     ]
+    if len(diagnostics):
+        parts += [
+            "<h2>Solver diagnostics (not outcomes: never better or worse)</h2>",
+            _kpi_html(diagnostics),
+        ]
     for name, fig in comp.figures.items():
         if name.startswith("flow_diff_"):
             parts += [

@@ -17,12 +17,10 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-SERIES = (
-    ("population", "Population"),
-    ("pupils_primary", "Primary pupils"),
-    ("pupils_junior", "Junior pupils"),
-    ("vkt", "Peak-hour VKT"),
-)
+from sim.kpis import KPI_BY_NAME
+
+#: The KPIs of the run's time-series figure (titled by their registry labels).
+SERIES = ("population", "pupils_primary", "pupils_junior", "vkt")
 
 
 def write_figures(
@@ -59,12 +57,12 @@ def time_series_figure(summary: pd.DataFrame, title: str) -> Figure:
     """Population, pupils and VKT over the years, with the p10–p90 replication band."""
     fig = Figure(figsize=(4 * len(SERIES), 3.2))
     axes = fig.subplots(1, len(SERIES))
-    for ax, (kpi, label) in zip(axes, SERIES, strict=True):
+    for ax, kpi in zip(axes, SERIES, strict=True):
         s = summary[summary["kpi"] == kpi].sort_values("year")
         if s["p50"].notna().any():
             ax.fill_between(s["year"], s["p10"], s["p90"], alpha=0.25, label="p10–p90")
             ax.plot(s["year"], s["p50"], marker="o", ms=3, label="median")
-        ax.set_title(label)
+        ax.set_title(KPI_BY_NAME[kpi].label)
         ax.set_xlabel("year")
         ax.grid(alpha=0.3)
     axes[0].legend(loc="best", fontsize=8)
