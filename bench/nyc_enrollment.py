@@ -1,8 +1,10 @@
-"""NYC enrollment backtest: the default forecast method against plain GPR on real data.
+"""NYC enrollment backtest: the default method (auto) against plain GPR and shrunk on real data.
 
 Converts the wide NYC DOE tables in ../shared/benchmarks/enrollment (one column per
 grade) to the long ``entity,grade,year,enrollment`` format (K-12), then backtests
-every method at district and school level:
+every method (auto, gpr, shrunk, blend) at district and school level. ``auto`` has no
+constant fitted to NYC: it chooses per grade-span group by a backtest on the history
+it is given, so these figures are an out-of-sample check of that rule, not its tuning:
 
 * hold-out: fit up to 2017, score 2018-2020 (h = 1..3), and (not with --quick) fit up
   to 2015, score 2016-2020 (h = 1..5, the splits of SOURCE.md's 4- and 5-year figures);

@@ -17,12 +17,15 @@ for the next H years, with a p10-p90 band calibrated on the history's own past
 forecast errors.
 
 history CSV: entity,grade,year,enrollment   (grade K or 0..12)
-births CSV:  entity,year,births             (used by --method births)
+births CSV:  entity,year,births             (used by --method births and auto)
 output CSV:  entity,grade,year,forecast,p10,p90
 
-methods: gpr (plain grade-progression ratios), shrunk (default: ratios shrunk toward
-similar entities, damped entry trend, phased-in grades), births (shrunk with entry
-grades driven by births 5 + grade years earlier).
+methods: auto (default: per group of entities with the same grade span and per
+horizon, the method that clearly beat gpr in a rolling-origin backtest on this
+history; gpr when the history has fewer than 4 years), gpr (plain grade-progression
+ratios), shrunk (ratios shrunk toward similar entities, damped entry trend, phased-in
+grades), blend (mean of gpr and shrunk), births (shrunk with entry grades driven by
+births 5 + grade years earlier).
 
 example:
   python main.py forecast --history schools.csv --horizon 5 --out forecast.csv
@@ -67,8 +70,11 @@ def main(args: argparse.Namespace) -> int:
     if args.method == "births" and args.births is None:
         msg = "--method births needs --births FILE.csv (columns entity,year,births)"
         raise UsageError(msg)
-    if args.births is not None and args.method != "births":
-        print(f"note: --births is used by --method births only, not {args.method}", file=sys.stderr)
+    if args.births is not None and args.method not in ("births", "auto"):
+        print(
+            f"note: --births is used by --method births and auto only, not {args.method}",
+            file=sys.stderr,
+        )
     with warnings_to_stderr():
         panel = load_history(args.history, args.births)
         table = forecast(panel, args.horizon, args.method)

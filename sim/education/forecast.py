@@ -10,7 +10,6 @@ per horizon, method and grade, and the band coverage.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +18,7 @@ import pandas as pd
 from sim.education.forecast_methods import (
     DEFAULT_METHOD,
     METHODS,
+    Method,
     births_entry_path,
     entry_grades,
 )
@@ -27,10 +27,10 @@ from sim.errors import InputDataError
 
 # --- bands -------------------------------------------------------------------------
 
-Method = Callable[[Panel, int], np.ndarray]
 BAND_QUANTILES = (0.1, 0.9)
 MIN_RESIDUALS = 30  # per size class and horizon
 ROWS_PER_CLASS = 300  # residuals per forecast-size class
+RECENCY = 0.7  # weight of a rolling origin one year older than the next
 
 
 @dataclass(frozen=True)
@@ -58,36 +58,50 @@ class Band:
         last = len(self.edges)
         for h in range(fc.shape[1]):
             k = min(h, last - 1)
-            scale = ((h + 1) / last) ** self.growth if h >= last else 1.0
             f = fc[:, h]
             cls = np.minimum(np.searchsorted(self.edges[k], f), len(self.edges[k]) - 1)
             log_f = np.log1p(f)
+            scale = ((h + 1) / last) ** self.growth if h >= last else 1.0
             p10[:, h] = np.expm1(log_f + scale * self.low[k][cls])
             p90[:, h] = np.expm1(log_f + scale * self.high[k][cls])
         return np.maximum(p10, 0.0), p90
 
 
-def _size_classes(f: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split residuals ``r`` into equal-count classes of forecast size ``f``; quantiles each."""
+def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of ``x`` with weights ``w`` (the weighted empirical CDF, midpoints)."""
+    order = np.argsort(x, kind="stable")
+    xs, ws = x[order], w[order]
+    cdf = (np.cumsum(ws) - 0.5 * ws) / ws.sum()
+    return float(np.interp(q, cdf, xs))
+
+
+def _size_classes(
+    f: np.ndarray, r: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split residuals ``r`` (weights ``w``) into equal-count classes of forecast size ``f``;
+    weighted quantiles each."""
     order = np.argsort(f, kind="stable")
     parts = np.array_split(order, max(1, len(f) // ROWS_PER_CLASS))
     edges = np.array([f[p[-1]] for p in parts])
     edges[-1] = np.inf
-    low = np.array([min(np.quantile(r[p], BAND_QUANTILES[0]), 0.0) for p in parts])
-    high = np.array([max(np.quantile(r[p], BAND_QUANTILES[1]), 0.0) for p in parts])
+    lo_q, hi_q = BAND_QUANTILES
+    low = np.array([min(weighted_quantile(r[p], w[p], lo_q), 0.0) for p in parts])
+    high = np.array([max(weighted_quantile(r[p], w[p], hi_q), 0.0) for p in parts])
     return edges, low, high
 
 
 def rolling_residuals(
     panel: Panel, method: Method, horizon: int, min_years: int = 2
-) -> list[tuple[np.ndarray, np.ndarray]]:
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Past forecast errors of ``method`` from every origin with ``min_years`` of history.
 
-    Returns, per horizon ``1..horizon``, the forecasts and log errors
-    ``log(actual + 1) - log(forecast + 1)`` of every entity-grade forecast whose year
-    is in the panel.
+    Returns, per horizon ``1..horizon``, the forecasts, log errors
+    ``log(actual + 1) - log(forecast + 1)`` and weights of every entity-grade forecast
+    whose year is in the panel. An origin ``k`` years before the latest one weighs
+    ``RECENCY ** k``: recent errors tell more about the next ones (a method fitted on a
+    longer history, in the current regime).
     """
-    out: list[tuple[list, list]] = [([], []) for _ in range(horizon)]
+    out: list[tuple[list, list, list]] = [([], [], []) for _ in range(horizon)]
     n_years = len(panel.years)
     for t in range(min_years - 1, n_years - 1):
         past = panel.until(int(panel.years[t]))
@@ -99,7 +113,8 @@ def rolling_residuals(
             rows = history[:, None] & ~np.isnan(actual) & (past.offered[:, -1] | (fc[:, h] > 0))
             out[h][0].append(fc[:, h][rows])
             out[h][1].append(np.log1p(actual[rows]) - np.log1p(fc[:, h][rows]))
-    return [(np.concatenate(f), np.concatenate(r)) for f, r in out if f]
+            out[h][2].append(np.full(int(rows.sum()), RECENCY ** (n_years - 2 - h - t)))
+    return [(np.concatenate(f), np.concatenate(r), np.concatenate(w)) for f, r, w in out if f]
 
 
 def calibrate_band(panel: Panel, method: Method, horizon: int) -> Band:
@@ -111,10 +126,10 @@ def calibrate_band(panel: Panel, method: Method, horizon: int) -> Band:
     compounding trend errors; 1, linear, when only horizon 1 is known).
     """
     edges, low, high = [], [], []
-    for f, r in rolling_residuals(panel, method, horizon):
+    for f, r, w in rolling_residuals(panel, method, horizon):
         if len(r) < MIN_RESIDUALS:
             break
-        e, lo, hi = _size_classes(f, r)
+        e, lo, hi = _size_classes(f, r, w)
         edges.append(e)
         low.append(lo)
         high.append(hi)
@@ -212,7 +227,7 @@ def forecast(panel: Panel, horizon: int, method: str | None = None) -> pd.DataFr
     return pd.DataFrame(
         {
             "entity": panel.entities[e],
-            "grade": [grade_label(x) for x in g],
+            "grade": [grade_label(int(x)) for x in g],
             "year": panel.years[-1] + 1 + h,
             "forecast": fc[e, h, g].round(2),
             "p10": p10[e, h, g].round(2),

@@ -9,8 +9,7 @@ school) gets its own rule. Methods differ in how they estimate ratios and entrie
     The school-district practice: ratio = pupils in grade ``g`` over pupils in grade
     ``g-1`` a year before, summed over the last two transitions (a pupil-weighted mean);
     entry grades held at their mean of the last three years.
-``shrunk`` (the default: it beats ``gpr`` on NYC districts and schools, see
-``bench/nyc_enrollment.py``)
+``shrunk``
     Ratios from the last three transitions (recent ones weighted more), shrunk toward a
     prior in proportion to how few pupils they rest on (empirical Bayes). The prior is the
     pooled ratio of entities with the same grade span times the entity's own mobility
@@ -23,12 +22,21 @@ school) gets its own rule. Methods differ in how they estimate ratios and entrie
     ``shrunk`` ratios, and the kindergarten or first entry grade driven by births
     ``5 + grade`` years earlier times the entity's recent entry-per-birth rate.
 
+``blend``
+    The mean of ``gpr`` and ``shrunk``.
+``auto`` (the default)
+    Per group of entities teaching the same grade span and per horizon, the candidate
+    (``shrunk``, ``blend``, ``births`` when births are given) that clearly beat ``gpr`` in a
+    rolling-origin backtest on the panel's own history, else ``gpr``; ``gpr`` throughout
+    when the history is too short to tell. No constant is fitted to any one data set.
+
 A method returns forecasts of shape ``(n, horizon, 13)`` for the years after the panel's
 last year; grades an entity does not teach in its last year are 0.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +45,7 @@ from sim.education.panel import Panel
 
 ENTRY_AGE_K = 5  # age at kindergarten entry (US); grade g is entered at 5 + g
 GROUP_PRIOR_SCALE = 10.0  # a grade-span group's ratio leans on the all-entity one this much more
+Method = Callable[[Panel, int], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ def entry_grades(panel: Panel, window: int = 3) -> np.ndarray:
     phases out its lower grades keeps progressing the cohorts it still has.
     """
     offered_last = panel.offered[:, -1]
-    prev_taught = panel.offered[:, -window:].any(axis=1)
+    prev_taught = np.asarray(panel.offered[:, -window:].any(axis=1))
     entry = offered_last.copy()
     entry[:, 1:] &= ~prev_taught[:, :-1]
     return entry
@@ -274,12 +283,15 @@ def births_entry_path(panel: Panel, horizon: int, p: CohortParams = SHRUNK) -> n
     hist_years = panel.years[-p.entry_years :]
     grades = np.arange(13)
 
+    table, birth_years = panel.births, panel.birth_years
+    assert birth_years is not None
+
     def births_at(years: np.ndarray) -> np.ndarray:
         """Births ``(n, k, 13)`` in the calendar years ``years`` ``(k, 13)``; NaN outside."""
-        col = years - panel.birth_years[0]
-        inside = (col >= 0) & (col < panel.births.shape[1])
+        col = years - birth_years[0]
+        inside = (col >= 0) & (col < table.shape[1])
         out = np.full((n, *col.shape), np.nan)
-        out[:, inside] = panel.births[:, col[inside]]
+        out[:, inside] = table[:, col[inside]]
         return out
 
     past = births_at(hist_years[:, None] - ENTRY_AGE_K - grades[None, :])
@@ -299,5 +311,144 @@ def births(panel: Panel, horizon: int) -> np.ndarray:
     return cohort_forecast(panel, horizon, SHRUNK, births_entry_path(panel, horizon))
 
 
-METHODS = {"gpr": gpr, "shrunk": shrunk, "births": births}
-DEFAULT_METHOD = "shrunk"
+def blend(panel: Panel, horizon: int) -> np.ndarray:
+    """The mean of ``gpr`` and ``shrunk`` (a forecast combination)."""
+    return 0.5 * (gpr(panel, horizon) + shrunk(panel, horizon))
+
+
+# --- auto: choose per entity group by rolling-origin backtest on the panel itself ----------
+
+AUTO_MIN_YEARS = 4  # fewer history years: too few past errors to choose from, so gpr
+AUTO_MIN_GROUP = 8  # a grade-span group smaller than this follows the all-entity choice
+AUTO_MIN_T = 2.0  # a method replaces gpr only if it beats it by this many standard errors
+
+
+def _candidates(panel: Panel) -> dict[str, Method]:
+    """Methods ``auto`` chooses among; ``gpr`` first (the one it falls back to)."""
+    out: dict[str, Method] = {"gpr": gpr, "shrunk": shrunk, "blend": blend}
+    if panel.births is not None:
+        out["births"] = births
+    return out
+
+
+def _rolling_losses(
+    panel: Panel, methods: dict[str, Method], horizon: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Absolute relative errors of entity totals from every rolling origin.
+
+    Returns ``(loss, entity, origin, step)``: ``loss`` is ``(n_rows, n_methods)``; one
+    row per entity with two or more years at the origin, present ``step`` years later
+    with pupils.
+    """
+    losses, ents, origins, steps = [], [], [], []
+    n_years = len(panel.years)
+    totals = np.nansum(panel.counts, axis=2)
+    for t in range(1, n_years - 1):
+        past = panel.until(int(panel.years[t]))
+        k = min(horizon, n_years - 1 - t)
+        fcs = np.stack([fn(past, k).sum(axis=2) for fn in methods.values()], axis=-1)
+        history = past.observed[:, -2:].all(axis=1)
+        for h in range(k):
+            actual = totals[:, t + 1 + h]
+            rows = np.flatnonzero(history & panel.observed[:, t + 1 + h] & (actual > 0))
+            err = np.abs(fcs[rows, h] - actual[rows, None]) / actual[rows, None]
+            losses.append(err)
+            ents.append(rows)
+            origins.append(np.full(rows.size, t))
+            steps.append(np.full(rows.size, h))
+    if not losses:
+        empty = np.empty(0, dtype=np.int64)
+        return np.empty((0, len(methods))), empty, empty, empty
+    return (
+        np.concatenate(losses),
+        np.concatenate(ents),
+        np.concatenate(origins),
+        np.concatenate(steps),
+    )
+
+
+def _better_than_gpr(loss: np.ndarray, origin: np.ndarray) -> int:
+    """Index of the method that clearly beats column 0 (``gpr``) on these errors, else 0.
+
+    Clearly: lower mean error over all rows by ``AUTO_MIN_T`` standard errors of the paired
+    difference, and lower mean error in at least half of the origins (so one lucky or
+    shock year does not decide).
+    """
+    if len(loss) < 2 * AUTO_MIN_GROUP:
+        return 0
+    gain = loss[:, :1] - loss  # > 0 where the method beats gpr
+    mean = gain.mean(axis=0)
+    se = gain.std(axis=0, ddof=1) / np.sqrt(len(gain))
+    uniq = np.unique(origin)
+    by_origin = np.array([gain[origin == o].mean(axis=0) for o in uniq])
+    wins = (by_origin > 0).sum(axis=0) >= max(2, int(np.ceil(len(uniq) / 2)))
+    ok = (mean > AUTO_MIN_T * np.maximum(se, 1e-12)) & wins
+    ok[0] = True
+    return int(np.argmax(np.where(ok, mean, -np.inf)))
+
+
+def auto_choice(panel: Panel, horizon: int) -> tuple[list[str], np.ndarray]:
+    """Method chosen per entity and forecast year by a backtest on the panel's own past.
+
+    Every origin with two or more years behind it forecasts the years after it with every
+    candidate; a candidate replaces ``gpr`` for an entity group (entities teaching the
+    same grade span) at a horizon only when it beat ``gpr`` there clearly (see
+    :func:`_better_than_gpr`). Groups with fewer than ``AUTO_MIN_GROUP`` entities, and
+    entities that opened too recently to have been scored, follow the choice for all
+    entities; a horizon scored from fewer than two origins follows the longest horizon
+    that was scored from two or more. Histories of
+    fewer than ``AUTO_MIN_YEARS`` years use ``gpr`` throughout.
+
+    Returns
+    -------
+    names : list of str
+        Candidate names; ``choice`` indexes them.
+    choice : numpy.ndarray
+        int ``(n, horizon)``.
+    """
+    methods = _candidates(panel)
+    names = list(methods)
+    n = len(panel.entities)
+    choice = np.zeros((n, horizon), dtype=np.int64)
+    if len(panel.years) < AUTO_MIN_YEARS:
+        return names, choice
+    loss, ent, origin, step = _rolling_losses(panel, methods, horizon)
+    if not len(loss):
+        return names, choice
+    groups = _span_groups(panel)
+    # a horizon scored from a single origin decides nothing: it follows a shorter one
+    origins_at = np.array([len(np.unique(origin[step == h])) for h in range(horizon)])
+    decided = np.flatnonzero(origins_at >= 2)
+    if not decided.size:
+        return names, choice
+    for h in range(horizon):
+        at = step == decided[decided <= h].max(initial=decided[0])
+        choice[:, h] = _better_than_gpr(loss[at], origin[at])
+        for g in np.unique(groups):
+            members = groups == g
+            rows = at & members[ent]
+            if members.sum() >= AUTO_MIN_GROUP and rows.any():
+                choice[members, h] = _better_than_gpr(loss[rows], origin[rows])
+    return names, choice
+
+
+def auto(panel: Panel, horizon: int) -> np.ndarray:
+    """Per entity group and horizon, the candidate its own history backs (default ``gpr``)."""
+    names, choice = auto_choice(panel, horizon)
+    methods = _candidates(panel)
+    used = np.unique(choice)
+    fcs = {int(i): methods[names[int(i)]](panel, horizon) for i in used}
+    out = np.zeros((len(panel.entities), horizon, 13))
+    for i, fc in fcs.items():
+        out = np.where((choice == i)[:, :, None], fc, out)
+    return out
+
+
+METHODS: dict[str, Method] = {
+    "auto": auto,
+    "gpr": gpr,
+    "shrunk": shrunk,
+    "blend": blend,
+    "births": births,
+}
+DEFAULT_METHOD = "auto"
