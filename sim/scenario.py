@@ -15,7 +15,8 @@ replications, model parameters and a list of typed policy edits::
       - {type: new_school, id: S-new-1, level: primary, xy: [281000, 6680000],
          classes_per_grade: 4, year: 2026}
 
-Loading uses ``yaml.safe_load``; relative paths resolve against the scenario file.
+Loading uses :func:`sim.inputs.read_yaml` (safe YAML without duplicate keys or alias
+bombs); relative paths resolve against the scenario file.
 Every problem raises :class:`~sim.errors.ScenarioError` with one message naming the
 file, the field, the bad value and what is allowed.
 """
@@ -31,12 +32,16 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from sim.errors import ScenarioError
+from sim.inputs import preview, read_yaml
 from sim.policies import POLICY_CLASSES, policy_types
 from sim.policies.base import StrictModel as _Strict
+from sim.schema_types import MAX_YEAR as MAX_YEAR
+from sim.schema_types import MIN_YEAR as MIN_YEAR
+from sim.schema_types import FiniteFloat, Integer, Year
 
-MIN_YEAR = 1990
-MAX_YEAR = 2100
 MAX_YEARS = 50
+#: Most scenario files one ``extends`` chain may pass through.
+MAX_EXTENDS = 16
 
 
 # --------------------------------------------------------------------------- parameters
@@ -46,12 +51,12 @@ class AssignmentParams(_Strict):
     """Static traffic assignment settings for the weekday peak."""
 
     algorithm: Literal["fw", "cfw", "bfw"] = "bfw"
-    rel_gap: float = Field(1e-3, gt=0, lt=1)
-    max_iter: int = Field(30, ge=1, le=10_000)
-    toll_factor: float = Field(0.01, ge=0)
+    rel_gap: FiniteFloat = Field(1e-3, gt=0, lt=1)
+    max_iter: Integer = Field(30, ge=1, le=10_000)
+    toll_factor: FiniteFloat = Field(0.01, ge=0, le=10)
     """Minutes of generalised cost per currency unit of toll (0.01 = a value of time of
     100 units per minute, e.g. 6,000 CLP per hour)."""
-    distance_factor: float = Field(0.0, ge=0)
+    distance_factor: FiniteFloat = Field(0.0, ge=0, le=60)
     """Minutes of generalised cost per km."""
 
 
@@ -59,36 +64,38 @@ class Parameters(_Strict):
     """Model parameters a scenario may change; every one has a sensible default."""
 
     # demography
-    fertility_multiplier: float = Field(1.0, ge=0, le=5)
+    fertility_multiplier: FiniteFloat = Field(1.0, ge=0, le=5)
     """Scales the age-specific fertility rates (1.0 = the city's base TFR)."""
-    tfr: float | None = Field(None, gt=0, le=8)
+    tfr: FiniteFloat | None = Field(None, gt=0, le=8)
     """Total fertility rate; overrides the city's base TFR when given."""
-    birth_index: dict[int, float] = Field(default_factory=dict)
+    birth_index: dict[Year, Annotated[FiniteFloat, Field(ge=0, le=5)]] = Field(default_factory=dict)
     """Fertility multiplier by calendar year, e.g. ``{2016: 1.0, 2024: 0.6}``; years between are
-    interpolated, years outside hold the nearest value."""
-    mortality_multiplier: float = Field(1.0, ge=0, le=5)
-    in_migration_rate: float = Field(0.012, ge=0, le=0.5)
+    interpolated, years outside hold the nearest value (multipliers 0..5)."""
+    mortality_multiplier: FiniteFloat = Field(1.0, ge=0, le=5)
+    in_migration_rate: FiniteFloat = Field(0.012, ge=0, le=0.5)
     """Arrivals per year as a share of the population."""
-    out_migration_rate: float = Field(0.010, ge=0, le=0.5)
+    out_migration_rate: FiniteFloat = Field(0.010, ge=0, le=0.5)
     """Departures per year as a share of the population."""
-    residential_mobility_rate: float = Field(0.08, ge=0, le=1)
+    residential_mobility_rate: FiniteFloat = Field(0.08, ge=0, le=1)
     """Share of households moving zone within the city per year."""
     # enrollment
     enrollment_policy: Literal["catchment", "nearest", "choice"] = "catchment"
-    choice_distance_km_weight: float = Field(-0.8, le=0)
-    choice_quality_weight: float = Field(1.0, ge=0)
+    choice_distance_km_weight: FiniteFloat = Field(-0.8, ge=-20, le=0)
+    """Utility per km of home-school distance in the choice model (0 = distance is ignored)."""
+    choice_quality_weight: FiniteFloat = Field(1.0, ge=0, le=20)
+    """Utility per unit of school quality (z-score) in the choice model."""
     # mobility
-    employment_rate: float = Field(0.62, ge=0, le=1)
+    employment_rate: FiniteFloat = Field(0.62, ge=0, le=1)
     """Share of residents aged 18–64 who work."""
     od_model: Literal["gravity", "radiation"] = "gravity"
     """Home→work distribution: doubly-constrained gravity calibrated to ``mean_trip_km``, or
     the parameter-free radiation model (Simini et al. 2012)."""
-    car_share: float = Field(0.45, ge=0, le=1)
-    escort_share: float = Field(0.5, ge=0, le=1)
+    car_share: FiniteFloat = Field(0.45, ge=0, le=1)
+    escort_share: FiniteFloat = Field(0.5, ge=0, le=1)
     """Share of pupil trips escorted by car (primary); junior pupils half this."""
-    peak_hour_factor: float = Field(0.35, gt=0, le=1)
+    peak_hour_factor: FiniteFloat = Field(0.35, gt=0, le=1)
     """Share of the AM-peak-period trips that fall in the modelled peak hour."""
-    mean_trip_km: float = Field(6.0, gt=0, le=100)
+    mean_trip_km: FiniteFloat = Field(6.0, gt=0, le=100)
     """Observed mean home-work trip length the gravity model is calibrated to."""
     assignment: AssignmentParams = Field(default_factory=AssignmentParams)
 
@@ -109,10 +116,11 @@ class Scenario(_Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
     city: Path
-    seed: int = Field(42, ge=0, lt=2**63)
-    start_year: int = Field(2024, ge=MIN_YEAR, le=MAX_YEAR)
-    years: int = Field(10, ge=1, le=MAX_YEARS)
-    replications: int = Field(5, ge=1, le=1000)
+    seed: Integer = Field(42, ge=0, lt=2**63)
+    start_year: Year = 2024
+    """Must be the city's ``base_year`` (checked against the city by :mod:`sim.validate`)."""
+    years: Integer = Field(10, ge=1, le=MAX_YEARS)
+    replications: Integer = Field(5, ge=1, le=1000)
     parameters: Parameters = Field(default_factory=Parameters)
     policies: list[Policy] = Field(default_factory=list)
 
@@ -122,7 +130,7 @@ class Scenario(_Strict):
         for i, pol in enumerate(self.policies):
             if not self.start_year <= pol.year <= last:
                 msg = (
-                    f"policies.{i}.year: {pol.year} is outside the simulated years "
+                    f"{policy_name(pol, i, 'year')}: {pol.year} is outside the simulated years "
                     f"{self.start_year}..{last}"
                 )
                 raise ValueError(msg)
@@ -155,6 +163,16 @@ class Scenario(_Strict):
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
+def policy_name(policy: Any, index: int, field: str = "") -> str:
+    """How messages name a policy (field): position, then its ``id`` when it has one and type.
+
+    E.g. ``policies.2.year (policy 'S-new-1', new_school)`` or ``policies.0 (road_closure)``.
+    """
+    ident = getattr(policy, "id", None)
+    where = f"policies.{index}" + (f".{field}" if field else "")
+    return f"{where} (policy {ident!r}, {policy.type})" if ident else f"{where} ({policy.type})"
+
+
 def _relative(target: Path, base: Path) -> str:
     import os
 
@@ -168,19 +186,7 @@ def _relative(target: Path, base: Path) -> str:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        msg = f"{path}: scenario file not found" + (" (it is a folder)" if path.is_dir() else "")
-        raise ScenarioError(msg)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
-        msg = f"{path}: malformed YAML at {where}: {exc.problem}"
-        raise ScenarioError(msg) from None
-    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
-        msg = f"{path}: not a readable YAML file ({exc})"
-        raise ScenarioError(msg) from None
+    data = read_yaml(path, "scenario", ScenarioError)
     if not isinstance(data, dict):
         kind = type(data).__name__
         msg = f"{path}: a scenario must be a YAML mapping (name:, city:, ...), got {kind}"
@@ -205,6 +211,9 @@ def _resolve_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in seen:
         msg = f"{path}: 'extends' forms a cycle"
         raise ScenarioError(msg)
+    if len(seen) >= MAX_EXTENDS:
+        msg = f"{seen[0]}: 'extends' chain is deeper than {MAX_EXTENDS} files (at {path.name})"
+        raise ScenarioError(msg)
     data = _read_yaml(path)
     if isinstance(data.get("city"), str):
         data["city"] = str((path.parent / data["city"]).resolve())
@@ -212,7 +221,7 @@ def _resolve_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if parent is None:
         return data
     if not isinstance(parent, str):
-        msg = f"{path}: field 'extends' must be a file name, got {parent!r}"
+        msg = f"{path}: field 'extends' must be a file name, got {preview(parent)}"
         raise ScenarioError(msg)
     base = _resolve_raw(path.parent / parent, (*seen, path))
     base.pop("name", None)
@@ -235,7 +244,7 @@ def format_validation_error(source: str, exc: ValidationError, data: Any = None)
         elif err["type"] == "missing":
             value = None
             reason = "required field is missing"
-        shown = "" if value is None or isinstance(value, dict) else f" = {value!r}"
+        shown = "" if value is None or isinstance(value, dict) else f" = {preview(value)}"
         where = f"{loc}{shown}: " if loc else ""
         lines.append(f"{source}: {where}{reason}")
     return "\n".join(lines[:5]) + (f"\n... and {len(lines) - 5} more" if len(lines) > 5 else "")
