@@ -27,11 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.i18n import tr
+from gui.i18n import kpi_label, tr
 from gui.mapview import MapView
 from gui.results import fill_table
 from sim.city import load_city
 from sim.errors import CitySandboxError, RunError
+from sim.kpis import KPI_BY_NAME
 from sim.runs import compare as sim_compare
 from sim.runs.catalog import Catalog
 
@@ -194,6 +195,7 @@ class CompareView(QWidget):
     def _show(self) -> None:
         comp = self.comparison
         fill_table(self.kpis, comp.kpis, digits=3)
+        self._label_kpis()
         self._colour_verdicts()
         fill_table(self.schools, comp.enrollment, digits=3)
         base, last = comp.runs[0], comp.runs[-1]
@@ -227,7 +229,19 @@ class CompareView(QWidget):
         for button in self.export_buttons.values():
             button.setEnabled(True)
 
+    def _label_kpis(self) -> None:
+        """Each KPI name gets its label (and unit) as a tooltip."""
+        kpi_col = list(self.comparison.kpis.columns).index("kpi")
+        for r in range(self.kpis.rowCount()):
+            item = self.kpis.item(r, kpi_col)
+            info = KPI_BY_NAME.get(item.text())
+            if info is not None:
+                unit = f" ({info.unit})" if info.unit else ""
+                diagnostic = f" · {tr('solver diagnostic')}" if info.diagnostic else ""
+                item.setToolTip(f"{kpi_label(info.name)}{unit}{diagnostic}")
+
     def _colour_verdicts(self) -> None:
+        """Green/red for better/worse; counts (up/down) and diagnostics stay uncoloured."""
         columns = list(self.comparison.kpis.columns)
         for label in self.comparison.labels[1:]:
             verdict_col = columns.index(f"better {label}")

@@ -1,35 +1,23 @@
-"""The scenario editor: the document (with undo/redo), forms generated from the schema, the panel.
+"""The scenario editor panel: scenario fields, the policy list and the selected policy's form.
 
-:class:`ScenarioDocument` holds the scenario as a plain mapping (what the YAML file holds),
-so a policy can be half-made (a road closure before any road is picked) while the user
-works; :meth:`ScenarioDocument.scenario` validates the whole of it with
-:func:`sim.scenario.scenario_from_dict`, the same schema as ``main.py validate``. Every
-change is a snapshot command on a :class:`QUndoStack`.
-
-:class:`ModelForm` builds a form from a pydantic model's fields and validates each field as
-you type with the field's own type and constraints (a ``TypeAdapter`` of the field), then
-the whole object for cross-field rules.
+Policy types, their labels, their map picks and the templates of new policies come from the
+policy registry (:mod:`sim.policies`); the document with undo is :mod:`gui.document`, the
+generated forms :mod:`gui.forms`.
 """
 
 from __future__ import annotations
 
 import copy
-import types
-import typing
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QUndoCommand, QUndoStack
+from pydantic import ValidationError
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -38,229 +26,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.i18n import tr
+from gui.document import ScenarioDocument
+from gui.forms import ModelForm
+from gui.i18n import policy_label, tr
 from sim import scenario as schema
+from sim.city import City
 from sim.errors import ScenarioError
+from sim.policies import Policy, TemplateContext, policy_class
 
-POINT_POLICIES: tuple[str, ...] = ("new_school", "housing_development")
-ROAD_POLICIES: tuple[str, ...] = (
-    "road_closure",
-    "lane_change",
-    "speed_change",
-    "congestion_charge",
+#: Policy types placed by a click on the map.
+POINT_POLICIES: tuple[str, ...] = tuple(
+    k for k in schema.POLICY_TYPES if policy_class(k).pick == "point"
 )
-POLICY_LABELS: dict[str, str] = {
-    "new_school": "New school",
-    "close_school": "Close school",
-    "resize_school": "Resize school",
-    "catchment_edit": "Catchment edit",
-    "housing_development": "Housing development",
-    "road_closure": "Road closure",
-    "new_link": "New road link",
-    "lane_change": "Lane change",
-    "speed_change": "Speed change",
-    "congestion_charge": "Congestion charge",
-    "signal_retiming": "Signal retiming",
-    "parking_guidance": "Parking guidance",
-    "staggered_school_start": "Staggered school start",
-}
+#: Policy types whose links are picked on the map.
+ROAD_POLICIES: tuple[str, ...] = tuple(
+    k for k in schema.POLICY_TYPES if policy_class(k).pick == "links"
+)
+#: English label of every policy type (translated with :func:`gui.i18n.policy_label`).
+POLICY_LABELS: dict[str, str] = {k: policy_class(k).label for k in schema.POLICY_TYPES}
 SCENARIO_FIELDS: tuple[str, ...] = ("name", "description", "start_year")
 
 
-def policy_model(kind: str) -> type[BaseModel]:
+def policy_model(kind: str) -> type[Policy]:
     """The pydantic model of a policy type (e.g. ``"new_school"`` -> ``NewSchool``)."""
-    for model in typing.get_args(typing.get_args(schema.Policy)[0]):
-        if model.model_fields["type"].annotation == Literal[kind]:
-            return model
-    msg = f"unknown policy type {kind!r}; allowed: {', '.join(schema.POLICY_TYPES)}"
-    raise ScenarioError(msg)
+    return policy_class(kind)
 
 
-# ---------------------------------------------------------------------- document
-
-
-def scenario_data(path: Path) -> dict[str, Any]:
-    """A scenario file as a validated, flattened mapping (``extends`` resolved).
-
-    Raises
-    ------
-    ScenarioError
-        The file is missing or invalid.
-    """
-    return schema.load_scenario(path).model_dump(mode="json")
-
-
-class _Snapshot(QUndoCommand):
-    """An edit as (before, after) copies of the document; consecutive typing merges."""
-
-    def __init__(self, doc: ScenarioDocument, text: str, after: dict, merge_key: Any) -> None:
-        super().__init__(text)
-        self.doc = doc
-        self.before = copy.deepcopy(doc.data)
-        self.after = after
-        self.merge_key = merge_key
-
-    def id(self) -> int:
-        return 1 if self.merge_key is not None else -1
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, _Snapshot) or other.merge_key != self.merge_key:
-            return False
-        self.after = other.after
-        return True
-
-    def redo(self) -> None:
-        self.doc._replace(self.after)
-
-    def undo(self) -> None:
-        self.doc._replace(self.before)
-
-
-class ScenarioDocument(QObject):
-    """The scenario being edited, its file and its undo stack.
-
-    Signals
-    -------
-    changed
-        After any edit, undo, redo, new or open.
-    """
-
-    changed = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.undo_stack = QUndoStack(self)
-        self.data: dict[str, Any] = {}
-        self.path: Path | None = None
-
-    # -- files
-
-    def new(self, data: dict[str, Any], path: Path | None = None) -> None:
-        """Start editing ``data`` (a scenario mapping); clears undo history."""
-        self.data = copy.deepcopy(data)
-        self.data.setdefault("policies", [])
-        self.path = path
-        self.undo_stack.clear()
-        self.undo_stack.setClean()
-        self.changed.emit()
-
-    def open(self, path: Path) -> None:
-        """Load a scenario file (``extends`` is resolved; the result is flattened).
-
-        Raises
-        ------
-        ScenarioError
-            The file is missing or invalid (the message names the field and value).
-        """
-        self.new(scenario_data(path), Path(path).resolve())
-
-    def save(self, path: Path | None = None) -> Path:
-        """Write the scenario as YAML to ``path`` (default: its file) and mark it clean.
-
-        Raises
-        ------
-        ScenarioError
-            The scenario does not validate, or no path is known.
-        """
-        target = Path(path) if path is not None else self.path
-        if target is None:
-            msg = "the scenario has no file yet: use Save As"
-            raise ScenarioError(msg)
-        text = self.scenario().to_yaml(target)
-        target.write_text(text, encoding="utf-8")
-        self.path = target.resolve()
-        self.undo_stack.setClean()
-        self.changed.emit()
-        return self.path
-
-    # -- queries
-
-    def scenario(self) -> schema.Scenario:
-        """Validate the whole scenario (raises ScenarioError naming the field and value)."""
-        return schema.scenario_from_dict(copy.deepcopy(self.data), source=self.display_name())
-
-    def problem(self) -> str | None:
-        """The validation message, or None when the scenario is valid."""
-        try:
-            self.scenario()
-        except ScenarioError as exc:
-            return str(exc)
-        return None
-
-    def display_name(self) -> str:
-        """The file name, or "untitled"."""
-        return self.path.name if self.path else tr("untitled")
-
-    def is_dirty(self) -> bool:
-        """Whether there are unsaved changes."""
-        return not self.undo_stack.isClean()
-
-    @property
-    def policies(self) -> list[dict[str, Any]]:
-        """The policy mappings (do not edit in place: use the edit methods)."""
-        return self.data.get("policies", [])
-
-    # -- edits (each one undoable)
-
-    def set_field(self, key: str, value: Any) -> None:
-        """Set a top-level scenario field (name, years, seed...)."""
-        if self.data.get(key) == value:
-            return
-        after = copy.deepcopy(self.data)
-        after[key] = value
-        self._push(tr("Edit {field}").format(field=key), after, ("field", key))
-
-    def set_parameter(self, key: str, value: Any) -> None:
-        """Set one model parameter (``parameters.<key>``)."""
-        params = dict(self.data.get("parameters") or {})
-        if params.get(key) == value:
-            return
-        after = copy.deepcopy(self.data)
-        after["parameters"] = {**params, key: value}
-        self._push(tr("Edit {field}").format(field=key), after, ("param", key))
-
-    def add_policy(self, policy: dict[str, Any]) -> int:
-        """Append a policy; returns its index."""
-        after = copy.deepcopy(self.data)
-        after["policies"].append(copy.deepcopy(policy))
-        self._push(tr("Add {policy}").format(policy=tr(POLICY_LABELS[policy["type"]])), after)
-        return len(self.policies) - 1
-
-    def edit_policy(self, index: int, policy: dict[str, Any], merge: Any = None) -> None:
-        """Replace policy ``index``; edits with the same ``merge`` key fold into one undo step."""
-        if self.policies[index] == policy:
-            return
-        after = copy.deepcopy(self.data)
-        after["policies"][index] = copy.deepcopy(policy)
-        label = tr("Edit {policy}").format(policy=tr(POLICY_LABELS[policy["type"]]))
-        self._push(label, after, None if merge is None else ("policy", index, merge))
-
-    def remove_policy(self, index: int) -> None:
-        """Delete policy ``index``."""
-        after = copy.deepcopy(self.data)
-        gone = after["policies"].pop(index)
-        self._push(tr("Remove {policy}").format(policy=tr(POLICY_LABELS[gone["type"]])), after)
-
-    def move_policy(self, index: int, to: int) -> None:
-        """Move policy ``index`` to position ``to``."""
-        if to == index or not 0 <= to < len(self.policies):
-            return
-        after = copy.deepcopy(self.data)
-        after["policies"].insert(to, after["policies"].pop(index))
-        self._push(tr("Move policy"), after)
-
-    def _push(self, text: str, after: dict[str, Any], merge_key: Any = None) -> None:
-        self.undo_stack.push(_Snapshot(self, text, after, merge_key))
-
-    def _replace(self, data: dict[str, Any]) -> None:
-        self.data = copy.deepcopy(data)
-        self.changed.emit()
-
-
-# ---------------------------------------------------------------------- policy templates
-
-
-def policy_template(kind: str, doc: ScenarioDocument, city: Any = None, **where: Any) -> dict:
+def policy_template(
+    kind: str, doc: ScenarioDocument, city: City | None = None, **where: Any
+) -> dict[str, Any]:
     """A new policy of type ``kind`` with sensible values (valid except for picks still to make).
 
     Parameters
@@ -276,281 +70,26 @@ def policy_template(kind: str, doc: ScenarioDocument, city: Any = None, **where:
     """
     start = int(doc.data.get("start_year", 2024))
     years = int(doc.data.get("years", 10))
-    year = start + 1 if years > 1 else start
-    school = str(city.schools.index[0]) if city is not None and len(city.schools) else ""
-    zone = int(city.zones.index[0]) if city is not None and len(city.zones) else 1
-    xy = list(where.get("xy", ()))
-    links = list(where.get("links", []))
-    used = {p.get("id") for p in doc.policies}
-    templates: dict[str, dict[str, Any]] = {
-        "new_school": {
-            "id": _next_id("S-new", used),
-            "level": "primary",
-            "classes_per_grade": 4,
-            "year": year,
-            "xy": xy,
-        },
-        "close_school": {"school": school, "year": year},
-        "resize_school": {"school": school, "classes_per_grade": 4, "year": year},
-        "catchment_edit": {"school": school, "zones": [zone], "year": year},
-        "housing_development": {
-            "id": _next_id("H-new", used),
-            "dwellings_per_year": 500,
-            "start_year": year,
-            "n_years": 3,
-            "xy": xy,
-        },
-        "road_closure": {"links": links, "year": year},
-        "new_link": {"from_node": 0, "to_node": 0, "year": year},
-        "lane_change": {"links": links, "lanes": 2, "year": year},
-        "speed_change": {"links": links, "speed_kmh": 30.0, "year": year},
-        "congestion_charge": {"toll": 2.0, "links": links, "year": year},
-        "signal_retiming": {"signals": "all", "method": "webster", "year": year},
-        "parking_guidance": {"share": 0.3, "year": year},
-        "staggered_school_start": {"share_shifted": 0.3, "year": year},
-    }
-    return {"type": kind, **templates[kind]}
-
-
-def _next_id(prefix: str, used: set[Any]) -> str:
-    n = 1
-    while f"{prefix}-{n}" in used:
-        n += 1
-    return f"{prefix}-{n}"
+    ctx = TemplateContext(
+        year=start + 1 if years > 1 else start,
+        school=str(city.schools.index[0]) if city is not None and len(city.schools) else "",
+        zone=int(city.zones.index[0]) if city is not None and len(city.zones) else 1,
+        xy=tuple(where.get("xy", ())),
+        links=tuple(where.get("links", ())),
+        used_ids=frozenset(p.get("id") for p in doc.policies),
+    )
+    return policy_class(kind).template(ctx)
 
 
 def policy_summary(policy: dict[str, Any]) -> str:
     """One line describing a policy for the list, e.g. "New school S-new-1 · 2025"."""
     kind = policy.get("type", "?")
-    label = tr(POLICY_LABELS.get(kind, kind))
+    label = policy_label(kind)
     what = policy.get("id") or policy.get("school") or ""
     if kind in ROAD_POLICIES:
         what = tr("{n} links").format(n=len(policy.get("links") or []))
-    year = policy.get("year", policy.get("start_year", ""))
+    year = policy.get("year", "")
     return " · ".join(str(p) for p in (label, what, year) if p != "")
-
-
-# ---------------------------------------------------------------------- forms
-
-
-def _unwrap(annotation: Any) -> list[Any]:
-    """The alternatives of a union annotation (or the annotation itself)."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return list(typing.get_args(annotation))
-    return [annotation]
-
-
-def _field_kind(annotation: Any) -> str:
-    """How a field is edited: "choice", "bool", "list", "skip" (nested) or "text"."""
-    options = _unwrap(annotation)
-    if all(typing.get_origin(o) is Literal or o is type(None) for o in options):
-        return "choice"
-    if options == [bool]:
-        return "bool"
-    origins = {typing.get_origin(o) for o in options}
-    if origins & {list, tuple}:
-        return "list"
-    if origins & {dict} or any(isinstance(o, type) and issubclass(o, BaseModel) for o in options):
-        return "skip"
-    return "text"
-
-
-def _choices(annotation: Any) -> list[Any]:
-    values: list[Any] = []
-    for option in _unwrap(annotation):
-        values.extend(typing.get_args(option) if typing.get_origin(option) is Literal else [None])
-    return values
-
-
-def _literal_words(annotation: Any) -> set[str]:
-    return {
-        v
-        for o in _unwrap(annotation)
-        if typing.get_origin(o) is Literal
-        for v in typing.get_args(o)
-        if isinstance(v, str)
-    }
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return ", ".join(_as_text(v) for v in value)
-    return str(value)
-
-
-class ModelForm(QWidget):
-    """A form for some fields of a pydantic model, validated as you type.
-
-    Each field is checked with its own type and constraints; a valid field is emitted at once
-    (``fieldEdited(name, value)``), an invalid one turns red with the schema's message. Rules
-    across fields (e.g. "give exactly one of xy or lonlat") are shown below the form.
-
-    Parameters
-    ----------
-    model
-        The pydantic model class (e.g. ``sim.scenario.NewSchool``).
-    fields
-        Field names to show (default: all but ``type`` and nested ones).
-    choices
-        Suggested values for free-text fields, e.g. ``{"school": ["P01", ...]}``.
-    """
-
-    fieldEdited = Signal(str, object)
-
-    def __init__(
-        self,
-        model: type[BaseModel],
-        fields: tuple[str, ...] | None = None,
-        choices: dict[str, list[str]] | None = None,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.model = model
-        self.widgets: dict[str, QWidget] = {}
-        self._labels: dict[str, QLabel] = {}
-        self._errors: dict[str, str] = {}
-        self._adapters: dict[str, TypeAdapter] = {}
-        self._loading = False
-        self._values: dict[str, Any] = {}
-        layout = QFormLayout(self)
-        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        names = fields or tuple(n for n in model.model_fields if n != "type")
-        for name in names:
-            info = model.model_fields[name]
-            kind = _field_kind(info.annotation)
-            if kind == "skip":
-                continue
-            widget = self._make_widget(name, kind, info.annotation, (choices or {}).get(name))
-            self._adapters[name] = TypeAdapter(typing.Annotated[info.annotation, info])
-            label = QLabel()
-            self._labels[name] = label
-            layout.addRow(label, widget)
-            self.widgets[name] = widget
-        self.cross_errors = QLabel()
-        self.cross_errors.setWordWrap(True)
-        self.cross_errors.setStyleSheet("color: #b00020")
-        layout.addRow(self.cross_errors)
-        self.retranslate()
-
-    def retranslate(self) -> None:
-        """Re-apply translated field labels."""
-        for name, label in self._labels.items():
-            label.setText(tr(name.replace("_", " ")))
-
-    def _make_widget(
-        self, name: str, kind: str, annotation: Any, suggest: list[str] | None
-    ) -> QWidget:
-        if kind == "choice":
-            box = QComboBox()
-            for value in _choices(annotation):
-                box.addItem("" if value is None else str(value), value)
-            box.currentIndexChanged.connect(lambda _i, n=name: self._edited(n))
-            return box
-        if kind == "bool":
-            check = QCheckBox()
-            check.toggled.connect(lambda _b, n=name: self._edited(n))
-            return check
-        if suggest:
-            box = QComboBox()
-            box.setEditable(True)
-            box.addItems(suggest)
-            box.editTextChanged.connect(lambda _t, n=name: self._edited(n))
-            return box
-        edit = QLineEdit()
-        if kind == "list":
-            edit.setPlaceholderText(tr("comma-separated"))
-        edit.textEdited.connect(lambda _t, n=name: self._edited(n))
-        return edit
-
-    # -- values
-
-    def set_values(self, values: dict[str, Any]) -> None:
-        """Show ``values`` (a policy mapping) without emitting edits."""
-        self._loading = True
-        self._values = dict(values)
-        for name, widget in self.widgets.items():
-            info = self.model.model_fields[name]
-            value = values.get(name, info.get_default(call_default_factory=True))
-            if isinstance(widget, QComboBox) and not widget.isEditable():
-                widget.setCurrentIndex(max(widget.findData(value), 0))
-            elif isinstance(widget, QCheckBox):
-                widget.setChecked(bool(value))
-            elif self._check(name) == value:
-                continue  # keep what is being typed ("0." on the way to "0.3"): same value
-            elif isinstance(widget, QComboBox):
-                widget.setEditText(_as_text(value))
-            else:
-                widget.setText(_as_text(value))
-        self._loading = False
-        self._errors = {}
-        for name in self.widgets:
-            self._check(name)
-        self._show_errors()
-
-    def raw_value(self, name: str) -> Any:
-        """The value of a field's widget, before validation."""
-        widget = self.widgets[name]
-        annotation = self.model.model_fields[name].annotation
-        if isinstance(widget, QComboBox) and not widget.isEditable():
-            return widget.currentData()
-        if isinstance(widget, QCheckBox):
-            return widget.isChecked()
-        text = (widget.currentText() if isinstance(widget, QComboBox) else widget.text()).strip()
-        if text == "" and type(None) in _unwrap(annotation):
-            return None
-        if _field_kind(annotation) == "list":
-            if text in _literal_words(annotation):
-                return text
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return text
-
-    def _check(self, name: str) -> Any:
-        try:
-            value = self._adapters[name].validate_python(self.raw_value(name))
-        except ValidationError as exc:
-            self._errors[name] = "; ".join(e["msg"] for e in exc.errors(include_url=False))
-            return _INVALID
-        self._errors.pop(name, None)
-        return self._adapters[name].dump_python(value, mode="json")
-
-    def _edited(self, name: str) -> None:
-        if self._loading:
-            return
-        value = self._check(name)
-        if value is not _INVALID:
-            self._values[name] = value
-        self._show_errors()
-        if value is not _INVALID:
-            self.fieldEdited.emit(name, value)
-
-    def _show_errors(self) -> None:
-        for name, widget in self.widgets.items():
-            message = self._errors.get(name)
-            widget.setStyleSheet("background: #ffd6d6" if message else "")
-            widget.setToolTip(message or "")
-        lines = [f"{tr(n.replace('_', ' '))}: {m}" for n, m in self._errors.items()]
-        if not self._errors and "type" in self.model.model_fields:
-            try:
-                self.model.model_validate(self._values)
-            except ValidationError as exc:
-                for err in exc.errors(include_url=False):
-                    where = ".".join(str(p) for p in err["loc"])
-                    lines.append(
-                        f"{where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}"
-                    )
-        self.cross_errors.setText("\n".join(lines))
-
-    def errors(self) -> dict[str, str]:
-        """Field name -> message for the fields that do not validate now."""
-        return dict(self._errors)
-
-
-_INVALID = object()
-
-
-# ---------------------------------------------------------------------- panel
 
 
 class EditorPanel(QWidget):
@@ -571,7 +110,7 @@ class EditorPanel(QWidget):
     def __init__(self, doc: ScenarioDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
-        self.city: Any = None
+        self.city: City | None = None
         self._syncing = False
         self.scenario_box = QGroupBox()
         self.scenario_form = ModelForm(schema.Scenario, SCENARIO_FIELDS)
@@ -649,7 +188,9 @@ class EditorPanel(QWidget):
         self.parameters_form.retranslate()
         self.policies_label.setText(tr("Policies"))
         for i in range(self.add_type.count()):
-            self.add_type.setItemText(i, tr(POLICY_LABELS[self.add_type.itemData(i)]))
+            kind = self.add_type.itemData(i)
+            self.add_type.setItemText(i, policy_label(kind))
+            self.add_type.setItemData(i, tr(policy_class(kind).help), Qt.ItemDataRole.ToolTipRole)
         self.add_button.setText(tr("Add"))
         self.add_button.setToolTip(tr("Point policies: click on the map to place them"))
         self.remove_button.setText(tr("Remove"))
@@ -660,7 +201,7 @@ class EditorPanel(QWidget):
             self.form.retranslate()
         self.refresh()
 
-    def set_city(self, city: Any) -> None:
+    def set_city(self, city: City | None) -> None:
         """Use the loaded city for defaults and suggestions (school ids)."""
         self.city = city
         self._rebuild_form(self.current_index())

@@ -2,12 +2,18 @@
 """English and Chinese labels, switchable at runtime.
 
 Labels are written in English in the code and looked up here with :func:`tr`; a label
-without a Chinese entry stays English. Chinese is only offered when a CJK font was found
+without a Chinese entry stays English. Policy and KPI labels are not listed here: each
+policy class (:mod:`sim.policies`) and each KPI (:mod:`sim.kpis`) carries its English and
+Chinese label, read by :func:`policy_label` and :func:`kpi_label` (and by :func:`tr`). Chinese is only offered when a CJK font was found
 (see :mod:`gui.fonts`): without one Chinese would render as empty boxes, so the app
 falls back to English.
 """
 
 from __future__ import annotations
+
+from sim.errors import ScenarioError
+from sim.kpis import KPI_BY_NAME, KPIS
+from sim.policies import POLICY_CLASSES, policy_class
 
 LANGUAGES: tuple[str, ...] = ("en", "zh")
 _state = {"lang": "en"}
@@ -119,19 +125,6 @@ ZH: dict[str, str] = {
     "Remove {policy}": "删除 {policy}",
     "Move policy": "移动政策",
     "{n} links": "{n} 条路段",
-    "New school": "新建学校",
-    "Close school": "关闭学校",
-    "Resize school": "调整学校规模",
-    "Catchment edit": "调整学区",
-    "Housing development": "住宅开发",
-    "Road closure": "道路封闭",
-    "New road link": "新建道路",
-    "Lane change": "车道数调整",
-    "Speed change": "限速调整",
-    "Congestion charge": "拥堵收费",
-    "Signal retiming": "信号配时优化",
-    "Parking guidance": "停车诱导",
-    "Staggered school start": "错峰上学",
     "name": "名称",
     "description": "说明",
     "start year": "起始年份",
@@ -162,6 +155,12 @@ ZH: dict[str, str] = {
     "cycle s": "周期（秒）",
     "share": "比例",
     "share shifted": "错峰比例",
+    "classes by grade": "各年级班数",
+    "dwelling type": "住房类型",
+    "occupancy ramp": "逐年入住比例",
+    "inside share": "市内迁入比例",
+    "yield scale": "学生产出系数",
+    "parameter uncertainty": "参数不确定性",
     "Model parameters": "模型参数",
     "fertility multiplier": "生育率系数",
     "tfr": "总和生育率",
@@ -204,14 +203,7 @@ ZH: dict[str, str] = {
     "Refresh": "刷新",
     "No finished run yet: run a scenario (Run tab) to see results here.": "还没有完成的运行：请先运行情景（运行页）。",
     "{scenario}: median and p10–p90 band over {n} replication(s)": "{scenario}：{n} 次重复的中位数及 p10–p90 区间",
-    "Population": "人口",
     "Pupils by level": "各学段学生数",
-    "Vehicle-km travelled (peak hour)": "车公里（高峰小时）",
-    "Delay (vehicle-hours, peak hour)": "延误（车小时，高峰小时）",
-    "pupils_primary": "小学生",
-    "pupils_junior": "初中生",
-    "vkt": "车公里",
-    "delay_vh": "延误（车小时）",
     "capacity": "学位",
     "utilisation": "使用率",
     "primary": "小学",
@@ -233,6 +225,7 @@ ZH: dict[str, str] = {
     "Compare needs at least two finished runs in the catalog.": "对比至少需要两次已完成的运行。",
     "Baseline {base}; compared: {others}. Green = better, red = worse.": "基准 {base}；对比：{others}。绿色 = 更好，红色 = 更差。",
     "kpi": "指标",
+    "solver diagnostic": "求解诊断",
     # enrollment query
     "Enrollment early-know (入学早知道)": "入学早知道",
     "Birth year": "出生年份",
@@ -250,11 +243,33 @@ ZH: dict[str, str] = {
 }
 
 
+# the registries' labels, so that tr() of a policy or KPI label translates too
+ZH.update({k.label: k.label_zh for k in KPIS})
+ZH.update({c.label: c.label_zh for c in POLICY_CLASSES})
+
+
 def tr(text: str) -> str:
     """The label ``text`` in the current language."""
     if _state["lang"] == "zh":
         return ZH.get(text, text)
     return text
+
+
+def policy_label(kind: str) -> str:
+    """The label of policy type ``kind`` in the current language (``kind`` if unknown)."""
+    try:
+        cls = policy_class(kind)
+    except ScenarioError:
+        return kind
+    return cls.label_zh if _state["lang"] == "zh" else cls.label
+
+
+def kpi_label(name: str) -> str:
+    """The label of KPI ``name`` in the current language (``name`` if not registered)."""
+    info = KPI_BY_NAME.get(name)
+    if info is None:
+        return name
+    return info.label_zh if _state["lang"] == "zh" else info.label
 
 
 def language() -> str:

@@ -30,15 +30,10 @@ from PySide6.QtWidgets import (
 
 from gui import i18n
 from gui.compare import CompareView
-from gui.editor import (
-    POINT_POLICIES,
-    POLICY_LABELS,
-    EditorPanel,
-    ScenarioDocument,
-    scenario_data,
-)
+from gui.document import ScenarioDocument, scenario_data
+from gui.editor import POINT_POLICIES, EditorPanel
 from gui.fonts import CjkFont
-from gui.i18n import tr
+from gui.i18n import policy_label, tr
 from gui.mapview import LayerPanel, MapView
 from gui.query import EnrollQueryPanel
 from gui.results import ResultsView
@@ -397,7 +392,7 @@ class MainWindow(QMainWindow):
         }
         if tool in POINT_POLICIES:
             hint = tr("Click on the map to place: {policy} (Esc: cancel).").format(
-                policy=tr(POLICY_LABELS[tool])
+                policy=policy_label(tool)
             )
         else:
             hint = hints.get(tool, "")

@@ -26,20 +26,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.i18n import tr
+from gui.i18n import kpi_label, tr
 from gui.mapview import MapView
 from sim.city import load_city
 from sim.errors import CitySandboxError
+from sim.kpis import KPI_BY_NAME
 from sim.runs.catalog import Catalog
 from sim.runs.run import RunData, read_run
 
-SERIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Population", ("population",)),
+#: The four time-series panels: a title (None: the KPI's own label and unit) and KPIs.
+SERIES: tuple[tuple[str | None, tuple[str, ...]], ...] = (
+    (None, ("population",)),
     ("Pupils by level", ("pupils_primary", "pupils_junior")),
-    ("Vehicle-km travelled (peak hour)", ("vkt",)),
-    ("Delay (vehicle-hours, peak hour)", ("delay_vh",)),
+    (None, ("vkt",)),
+    (None, ("delay_vh",)),
 )
 SCHOOL_COLUMNS = ("school", "name", "level", "capacity", "p10", "p50", "p90", "utilisation")
+
+
+def _titled(kpi: str) -> str:
+    unit = KPI_BY_NAME[kpi].unit
+    return f"{kpi_label(kpi)} ({unit})" if unit else kpi_label(kpi)
 
 
 def school_table(run: RunData, year: int) -> pd.DataFrame:
@@ -226,8 +233,8 @@ class ResultsView(QWidget):
                 part = s[s["kpi"] == kpi].sort_values("year")
                 if part["p50"].notna().any():
                     ax.fill_between(part["year"], part["p10"], part["p90"], alpha=0.25)
-                    ax.plot(part["year"], part["p50"], marker="o", ms=3, label=tr(kpi))
-            ax.set_title(tr(title), fontsize=9)
+                    ax.plot(part["year"], part["p50"], marker="o", ms=3, label=kpi_label(kpi))
+            ax.set_title(tr(title) if title else _titled(kpis[0]), fontsize=9)
             ax.grid(alpha=0.3)
             if len(kpis) > 1:
                 ax.legend(fontsize=7)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.editor import ScenarioDocument
+from gui.document import ScenarioDocument
 from gui.i18n import tr
 from gui.worker import RunProcess
 from sim import scenario as schema

@@ -10,12 +10,14 @@ from matplotlib import font_manager
 
 from gui import fonts, i18n
 from gui.compare import EXPORT_TEXTS, LABEL_TEXTS
-from gui.editor import POLICY_LABELS, SCENARIO_FIELDS, ModelForm, policy_model
+from gui.editor import POLICY_LABELS, SCENARIO_FIELDS, policy_model
+from gui.forms import ModelForm
 from gui.mainwindow import ACTION_TEXTS, MAIN_TABS, MENU_TEXTS, SIDE_TABS, MainWindow
 from gui.mapview import LAYER_LABELS
 from gui.results import SERIES
 from gui.runpanel import FIELD_TEXTS, STAGES
 from sim import scenario as schema
+from sim.kpis import KPI_BY_NAME
 
 GUI = Path(__file__).resolve().parents[2] / "gui"
 
@@ -33,7 +35,7 @@ def test_every_label_has_a_chinese_translation():
     labels |= set(POLICY_LABELS.values()) | set(LAYER_LABELS.values()) | set(STAGES)
     labels |= set(MAIN_TABS) | set(SIDE_TABS) | set(MENU_TEXTS.values()) | set(FIELD_TEXTS)
     labels |= set(LABEL_TEXTS) | set(EXPORT_TEXTS.values())
-    labels |= {t for t, kpis in SERIES} | {k for _, kpis in SERIES for k in kpis}
+    labels |= {t for t, _ in SERIES if t} | {KPI_BY_NAME[k].label for _, ks in SERIES for k in ks}
     labels |= {v for k, v in ACTION_TEXTS.items() if k != "lang_zh"}
     missing = sorted(label for label in labels if label not in i18n.ZH)
     assert missing == []

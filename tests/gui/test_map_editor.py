@@ -8,7 +8,9 @@ import shapely
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QMessageBox
 
-from gui.editor import ModelForm, ScenarioDocument, policy_model, policy_template
+from gui.document import ScenarioDocument
+from gui.editor import policy_model, policy_template
+from gui.forms import ModelForm
 from sim import scenario as schema
 
 

@@ -1,0 +1,240 @@
+"""Forms generated from a pydantic model, validated field by field as you type.
+
+:class:`ModelForm` builds a form from a pydantic model's fields and validates each field as
+you type with the field's own type and constraints (a ``TypeAdapter`` of the field), then
+the whole object for cross-field rules.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Literal
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
+
+from gui.i18n import tr
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The alternatives of a union annotation (or the annotation itself)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return list(typing.get_args(annotation))
+    return [annotation]
+
+
+def _field_kind(annotation: Any) -> str:
+    """How a field is edited: "choice", "bool", "list", "skip" (nested) or "text"."""
+    options = _unwrap(annotation)
+    if all(typing.get_origin(o) is Literal or o is type(None) for o in options):
+        return "choice"
+    if options == [bool]:
+        return "bool"
+    origins = {typing.get_origin(o) for o in options}
+    if origins & {list, tuple}:
+        return "list"
+    if origins & {dict} or any(isinstance(o, type) and issubclass(o, BaseModel) for o in options):
+        return "skip"
+    return "text"
+
+
+def _choices(annotation: Any) -> list[Any]:
+    values: list[Any] = []
+    for option in _unwrap(annotation):
+        values.extend(typing.get_args(option) if typing.get_origin(option) is Literal else [None])
+    return values
+
+
+def _literal_words(annotation: Any) -> set[str]:
+    return {
+        v
+        for o in _unwrap(annotation)
+        if typing.get_origin(o) is Literal
+        for v in typing.get_args(o)
+        if isinstance(v, str)
+    }
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(_as_text(v) for v in value)
+    return str(value)
+
+
+class ModelForm(QWidget):
+    """A form for some fields of a pydantic model, validated as you type.
+
+    Each field is checked with its own type and constraints; a valid field is emitted at once
+    (``fieldEdited(name, value)``), an invalid one turns red with the schema's message. Rules
+    across fields (e.g. "give exactly one of xy or lonlat") are shown below the form.
+
+    Parameters
+    ----------
+    model
+        The pydantic model class (e.g. ``sim.policies.NewSchool``).
+    fields
+        Field names to show (default: all but ``type`` and nested ones).
+    choices
+        Suggested values for free-text fields, e.g. ``{"school": ["P01", ...]}``.
+    """
+
+    fieldEdited = Signal(str, object)
+
+    def __init__(
+        self,
+        model: type[BaseModel],
+        fields: tuple[str, ...] | None = None,
+        choices: dict[str, list[str]] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.widgets: dict[str, QWidget] = {}
+        self._labels: dict[str, QLabel] = {}
+        self._errors: dict[str, str] = {}
+        self._adapters: dict[str, TypeAdapter] = {}
+        self._loading = False
+        self._values: dict[str, Any] = {}
+        layout = QFormLayout(self)
+        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        names = fields or tuple(n for n in model.model_fields if n != "type")
+        for name in names:
+            info = model.model_fields[name]
+            kind = _field_kind(info.annotation)
+            if kind == "skip":
+                continue
+            widget = self._make_widget(name, kind, info.annotation, (choices or {}).get(name))
+            # the field's type and constraints (not its aliases, which only a model has)
+            self._adapters[name] = TypeAdapter(
+                typing.Annotated[(info.annotation, *info.metadata)]
+                if info.metadata
+                else info.annotation
+            )
+            label = QLabel()
+            self._labels[name] = label
+            layout.addRow(label, widget)
+            self.widgets[name] = widget
+        self.cross_errors = QLabel()
+        self.cross_errors.setWordWrap(True)
+        self.cross_errors.setStyleSheet("color: #b00020")
+        layout.addRow(self.cross_errors)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Re-apply translated field labels."""
+        for name, label in self._labels.items():
+            label.setText(tr(name.replace("_", " ")))
+
+    def _make_widget(
+        self, name: str, kind: str, annotation: Any, suggest: list[str] | None
+    ) -> QWidget:
+        if kind == "choice":
+            box = QComboBox()
+            for value in _choices(annotation):
+                box.addItem("" if value is None else str(value), value)
+            box.currentIndexChanged.connect(lambda _i, n=name: self._edited(n))
+            return box
+        if kind == "bool":
+            check = QCheckBox()
+            check.toggled.connect(lambda _b, n=name: self._edited(n))
+            return check
+        if suggest:
+            box = QComboBox()
+            box.setEditable(True)
+            box.addItems(suggest)
+            box.editTextChanged.connect(lambda _t, n=name: self._edited(n))
+            return box
+        edit = QLineEdit()
+        if kind == "list":
+            edit.setPlaceholderText(tr("comma-separated"))
+        edit.textEdited.connect(lambda _t, n=name: self._edited(n))
+        return edit
+
+    # -- values
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Show ``values`` (a policy mapping) without emitting edits."""
+        self._loading = True
+        self._values = dict(values)
+        for name, widget in self.widgets.items():
+            info = self.model.model_fields[name]
+            value = values.get(name, info.get_default(call_default_factory=True))
+            if isinstance(widget, QComboBox) and not widget.isEditable():
+                widget.setCurrentIndex(max(widget.findData(value), 0))
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif self._check(name) == value:
+                continue  # keep what is being typed ("0." on the way to "0.3"): same value
+            elif isinstance(widget, QComboBox):
+                widget.setEditText(_as_text(value))
+            else:
+                widget.setText(_as_text(value))
+        self._loading = False
+        self._errors = {}
+        for name in self.widgets:
+            self._check(name)
+        self._show_errors()
+
+    def raw_value(self, name: str) -> Any:
+        """The value of a field's widget, before validation."""
+        widget = self.widgets[name]
+        annotation = self.model.model_fields[name].annotation
+        if isinstance(widget, QComboBox) and not widget.isEditable():
+            return widget.currentData()
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
+        text = (widget.currentText() if isinstance(widget, QComboBox) else widget.text()).strip()
+        if text == "" and type(None) in _unwrap(annotation):
+            return None
+        if _field_kind(annotation) == "list":
+            if text in _literal_words(annotation):
+                return text
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return text
+
+    def _check(self, name: str) -> Any:
+        try:
+            value = self._adapters[name].validate_python(self.raw_value(name))
+        except ValidationError as exc:
+            self._errors[name] = "; ".join(e["msg"] for e in exc.errors(include_url=False))
+            return _INVALID
+        self._errors.pop(name, None)
+        return self._adapters[name].dump_python(value, mode="json")
+
+    def _edited(self, name: str) -> None:
+        if self._loading:
+            return
+        value = self._check(name)
+        if value is not _INVALID:
+            self._values[name] = value
+        self._show_errors()
+        if value is not _INVALID:
+            self.fieldEdited.emit(name, value)
+
+    def _show_errors(self) -> None:
+        for name, widget in self.widgets.items():
+            message = self._errors.get(name)
+            widget.setStyleSheet("background: #ffd6d6" if message else "")
+            widget.setToolTip(message or "")
+        lines = [f"{tr(n.replace('_', ' '))}: {m}" for n, m in self._errors.items()]
+        if not self._errors and "type" in self.model.model_fields:
+            try:
+                self.model.model_validate(self._values)
+            except ValidationError as exc:
+                for err in exc.errors(include_url=False):
+                    where = ".".join(str(p) for p in err["loc"])
+                    lines.append(
+                        f"{where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}"
+                    )
+        self.cross_errors.setText("\n".join(lines))
+
+    def errors(self) -> dict[str, str]:
+        """Field name -> message for the fields that do not validate now."""
+        return dict(self._errors)
+
+
+_INVALID = object()
