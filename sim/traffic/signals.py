@@ -170,6 +170,20 @@ def phase_shares(role: int, lanes: int, n_phases: int) -> np.ndarray:
     return share
 
 
+def webster_timing(y: np.ndarray, lost_s: float) -> tuple[float, np.ndarray]:
+    """Webster's cycle and effective greens for the phases' critical flow ratios.
+
+    Every phase keeps a flow ratio of at least 0.02, Y is capped at 0.9, the cycle is
+    clipped to ``MIN_CYCLE..MAX_CYCLE`` and each green is at least ``MIN_GREEN``; the
+    returned cycle is the greens plus ``lost_s``.
+    """
+    y = np.maximum(np.asarray(y, dtype=float), 0.02)
+    big_y = min(y.sum(), 0.9)
+    c0 = float(np.clip((1.5 * lost_s + 5.0) / (1.0 - big_y), MIN_CYCLE, MAX_CYCLE))
+    g = np.maximum((c0 - lost_s) * y / y.sum(), MIN_GREEN)
+    return float(g.sum() + lost_s), g
+
+
 @dataclass
 class SignalPlans:
     """Cycle and greens of every signal, and the role of every signalised approach link."""
@@ -230,13 +244,8 @@ class SignalPlans:
             np.maximum(y, np.where(share > 0, y_link, 0.0), out=y)
         for sid in signal_ids if signal_ids is not None else list(greens):
             n_phases = len(greens[sid])
-            y = np.maximum(y_by_signal.get(sid, np.zeros(n_phases)), 0.02)
-            lost = LOST_TIME_PER_PHASE * n_phases
-            big_y = min(y.sum(), 0.9)
-            c0 = float(np.clip((1.5 * lost + 5.0) / (1.0 - big_y), MIN_CYCLE, MAX_CYCLE))
-            g = np.maximum((c0 - lost) * y / y.sum(), MIN_GREEN)
-            cycle.loc[sid] = float(g.sum() + lost)
-            greens[sid] = g
+            y = y_by_signal.get(sid, np.zeros(n_phases))
+            cycle.loc[sid], greens[sid] = webster_timing(y, LOST_TIME_PER_PHASE * n_phases)
         return SignalPlans(cycle=cycle, greens=greens, approach_phase=self.approach_phase)
 
     def with_cycle(self, cycle_s: float, signal_ids: list[int] | None = None) -> SignalPlans:

@@ -1,0 +1,331 @@
+"""Dynamic network loading: a link transmission model of individual vehicles (numba).
+
+Each link is a FIFO of vehicle ids (a ring buffer, ``buf_cap[ln]`` slots from
+``buf_start[ln]``). A vehicle that enters link ``ln`` at time ``e`` reaches its end at
+``e + fft[ln]`` (free flow; the triangular fundamental diagram's forward wave). It leaves
+when (i) it is at the front, (ii) the link's discharge headway ``1 / cap[ln]`` has passed
+since the last vehicle left, (iii) its movement has green (signals) and (iv) the next
+link can receive: its inflow headway has passed and its storage is not used up, where
+the storage that has come free is counted with the backward wave's delay:
+``R = N_out[m](t − L/w) + storage[m] − N_in[m](t)`` (Yperman's link transmission
+model). A vehicle's times are continuous: it leaves at the latest of the four
+conditions' times, and moves in the step that time falls into. Vehicles wait at their
+origin, in departure order, until their first link can take them. Incoming links of
+a node are served one vehicle at a time in turn, starting from a link that rotates
+every step, so a node splits its capacity fairly among competing approaches.
+
+Signals: each signal cycles through its phases; phase ``p`` gives green to the
+movements whose ``mov_mask`` has bit ``p`` (at the approach's full rate) or whose
+``mov_turn_mask`` has it (one lane of ``lanes``: a protected turn). After every green
+comes ``lost_s`` of intergreen without discharge. Control modes: 0 fixed time (greens
+and offsets as given), 1 actuated (after ``min_green`` the phase ends when no vehicle
+on its approaches is within ``gap_s`` of the stop line, or at ``max_green``), 2
+max-pressure (after ``min_green`` the phase with the largest queue pressure is served;
+the current phase goes on while it is the largest).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+FIXED, ACTUATED, MAX_PRESSURE = 0, 1, 2
+OK, GRIDLOCK = 0, 1
+
+
+@njit(cache=True)
+def _queue(ln, t, buf, buf_start, buf_cap, head, count, entry, fft):
+    """Vehicles at the stop line of link ``ln`` at time ``t`` (a prefix of the FIFO)."""
+    q = 0
+    for k in range(count[ln]):
+        v = buf[buf_start[ln] + (head[ln] + k) % buf_cap[ln]]
+        if entry[v] + fft[ln] > t:
+            break
+        q += 1
+    return q
+
+
+@njit(cache=True)
+def _freed(m, step, hist, hist_start, lag):
+    """Vehicles that had left link ``m`` one backward-wave delay ago (``lag >= 1`` steps)."""
+    if step < lag[m]:
+        return 0
+    return hist[hist_start[m] + (step - lag[m]) % (lag[m] + 1)]
+
+
+@njit(cache=True)
+def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask,
+              mov_turn_mask, buf, buf_start, buf_cap, head, count, entry, fft):  # fmt: skip
+    """Max-pressure weight of phase ``p``: queues on its approaches minus downstream."""
+    w = 0.0
+    bit = np.int64(1) << p
+    for a in range(app_start[s], app_start[s + 1]):
+        ln = app_links[a]
+        n_green, down = 0, 0.0
+        for j in range(mov_start[ln], mov_start[ln + 1]):
+            if (mov_mask[j] | mov_turn_mask[j]) & bit:
+                n_green += 1
+                down += count[mov_out[j]]
+        if n_green:
+            q = _queue(ln, t, buf, buf_start, buf_cap, head, count, entry, fft)
+            w += q - down / n_green
+    return w
+
+
+@njit(cache=True)
+def simulate(
+    dt, n_steps, gridlock_steps,
+    fft, cap, lanes, storage, lag, hist_start,
+    buf_start, buf_cap,
+    mov_start, mov_out, mov_mask, mov_turn_mask,
+    node_in_start, node_in_links, link_signal,
+    sig_nph, sig_ph0, ph_green, sig_mode, min_green, max_green, gap_s, lost_s, sig_offset,
+    app_start, app_links,
+    depart, route_start, route_links,
+    arrive, link_inflow, link_outflow, link_time, link_max_queue, green_time,
+):  # fmt: skip
+    """Load the vehicles on the network; returns (status, steps, blocked-link mask).
+
+    Parameters
+    ----------
+    dt, n_steps, gridlock_steps
+        Step (s), the most steps to run, and how many steps without any movement while
+        vehicles are on the network count as gridlock.
+    fft, cap, lanes, storage, lag, hist_start
+        Per link: free-flow time (s), capacity (veh/s), lanes, storage (vehicles),
+        backward-wave delay in steps, and offset of its outflow history ring
+        (``lag + 1`` slots).
+    buf_start, buf_cap
+        Per link: offset and size of its vehicle ring buffer (``buf_cap >= storage``).
+    mov_start, mov_out, mov_mask, mov_turn_mask
+        Movements of each link (CSR by incoming link): next link and phase bit masks
+        (``-1``: always green, for links that do not end at a signal).
+    node_in_start, node_in_links
+        Incoming links of each node (CSR).
+    link_signal
+        Signal index of the node a link ends at (−1: none).
+    sig_nph, sig_ph0, ph_green, sig_mode, min_green, max_green, gap_s, lost_s, sig_offset
+        Per signal: phases, offset of its phases in ``ph_green`` (effective green, s),
+        control mode, minimum and maximum green, gap (s), intergreen lost time per
+        phase (s) and offset (s).
+    app_start, app_links
+        Approach links of each signal (CSR).
+    depart, route_start, route_links
+        Vehicles sorted by departure time (s); route of vehicle ``v`` is
+        ``route_links[route_start[v]:route_start[v + 1]]``.
+    arrive, link_inflow, link_outflow, link_time, link_max_queue, green_time
+        Outputs, filled in place: arrival time of each vehicle (NaN: not arrived);
+        per link vehicles in and out, vehicle-seconds spent and the largest stop-line
+        queue; per phase seconds of green given.
+    """
+    n_links = len(fft)
+    n_veh = len(depart)
+    n_sig = len(sig_nph)
+    buf = np.empty(max(int(buf_start[-1] + buf_cap[-1]) if n_links else 0, 1), np.int64)
+    head = np.zeros(n_links, np.int64)
+    count = np.zeros(n_links, np.int64)
+    n_in = np.zeros(n_links, np.int64)
+    n_out = np.zeros(n_links, np.int64)
+    hist = np.zeros(max(int(hist_start[-1] + lag[-1] + 1) if n_links else 0, 1), np.int64)
+    next_out = np.zeros(n_links)
+    next_in = np.zeros(n_links)
+    entry = np.zeros(n_veh)
+    pos = np.zeros(n_veh, np.int64)  # index into the vehicle's route
+    o_head = np.full(n_links, -1, np.int64)  # origin queues: linked lists per first link
+    o_tail = np.full(n_links, -1, np.int64)
+    o_next = np.full(n_veh, -1, np.int64)
+    cur = np.zeros(n_sig, np.int64)
+    green_on = np.zeros(n_sig, np.bool_)
+    t_switch = np.zeros(n_sig)  # when the current green or intergreen began
+    for s in range(n_sig):  # fixed-time start: where the cycle is at t = 0 given the offset
+        c = 0.0
+        for p in range(sig_nph[s]):
+            c += ph_green[sig_ph0[s] + p] + lost_s[s]
+        tc = (-sig_offset[s]) % c if c > 0 else 0.0
+        acc = 0.0
+        green_on[s] = True
+        for p in range(sig_nph[s]):
+            g = ph_green[sig_ph0[s] + p]
+            if tc < acc + g:
+                cur[s], t_switch[s], green_on[s] = p, -(tc - acc), True
+                break
+            if tc < acc + g + lost_s[s]:
+                cur[s], t_switch[s], green_on[s] = p, -(tc - acc - g), False
+                break
+            acc += g + lost_s[s]
+    next_dep = 0
+    on_net = 0
+    done = 0
+    idle = 0
+    blocked = np.zeros(n_links, np.bool_)
+    step = 0
+    for step in range(n_steps):
+        t = step * dt
+        t_end = t + dt
+        # ---- signals
+        for s in range(n_sig):
+            el = t - t_switch[s]
+            cur_next = cur[s]
+            if not green_on[s]:
+                if el < lost_s[s] - 1e-9:
+                    continue
+                green_on[s] = True
+                t_switch[s] = t
+                el = 0.0
+                if sig_mode[s] != MAX_PRESSURE:  # max-pressure chose it already
+                    cur[s] = (cur[s] + 1) % sig_nph[s]
+                    cur_next = cur[s]
+            g_end = False
+            if sig_mode[s] == FIXED:
+                g_end = el >= ph_green[sig_ph0[s] + cur[s]] - 1e-9
+            elif el >= min_green[s] - 1e-9:
+                if sig_mode[s] == ACTUATED:
+                    g_end = el >= max_green[s] - 1e-9
+                    if not g_end:
+                        demand = False
+                        bit = np.int64(1) << cur[s]
+                        for a in range(app_start[s], app_start[s + 1]):
+                            ln = app_links[a]
+                            served = False
+                            for j in range(mov_start[ln], mov_start[ln + 1]):
+                                if (mov_mask[j] | mov_turn_mask[j]) & bit:
+                                    served = True
+                            if served and count[ln] > 0:
+                                v = buf[buf_start[ln] + head[ln]]
+                                if entry[v] + fft[ln] <= t + gap_s[s]:
+                                    demand = True
+                        g_end = not demand
+                else:
+                    best, best_w = cur[s], -1e18
+                    for p in range(sig_nph[s]):
+                        w = _pressure(s, p, t, app_start, app_links, mov_start,
+                                      mov_out, mov_mask, mov_turn_mask, buf, buf_start,
+                                      buf_cap, head, count, entry, fft)  # fmt: skip
+                        if w > best_w + 1e-9 or (p == cur[s] and w >= best_w - 1e-9):
+                            best, best_w = p, w
+                    if best != cur[s]:
+                        g_end = True
+                        cur_next = best
+            if g_end:
+                green_on[s] = False
+                t_switch[s] = t
+                if sig_mode[s] == MAX_PRESSURE:
+                    cur[s] = cur_next
+            else:
+                green_time[sig_ph0[s] + cur[s]] += dt
+        moved = 0
+        # ---- departures join their first link's origin queue
+        while next_dep < n_veh and depart[next_dep] < t_end:
+            v = next_dep
+            first = route_links[route_start[v]]
+            if o_tail[first] < 0:
+                o_head[first] = v
+            else:
+                o_next[o_tail[first]] = v
+            o_tail[first] = v
+            next_dep += 1
+        # ---- origins: enter the first link while it can receive
+        for m in range(n_links):
+            while o_head[m] >= 0:
+                v = o_head[m]
+                if _freed(m, step, hist, hist_start, lag) + storage[m] - n_in[m] <= 0:
+                    break
+                te = max(depart[v], next_in[m], t)
+                if te >= t_end:
+                    break
+                next_in[m] = te + 1.0 / cap[m]
+                buf[buf_start[m] + (head[m] + count[m]) % buf_cap[m]] = v
+                count[m] += 1
+                n_in[m] += 1
+                link_inflow[m] += 1
+                entry[v] = te
+                o_head[m] = o_next[v]
+                if o_head[m] < 0:
+                    o_tail[m] = -1
+                on_net += 1
+                moved += 1
+        # ---- nodes: move front vehicles across, one per incoming link in turn
+        for node in range(len(node_in_start) - 1):
+            k0, k1 = node_in_start[node], node_in_start[node + 1]
+            n_k = k1 - k0
+            if n_k == 0:
+                continue
+            stuck = 0
+            k = step % n_k
+            while stuck < n_k:
+                ln = node_in_links[k0 + k]
+                k = (k + 1) % n_k
+                stuck += 1
+                if count[ln] == 0:
+                    continue
+                v = buf[buf_start[ln] + head[ln]]
+                t_arr = entry[v] + fft[ln]
+                if t_arr >= t_end:
+                    continue
+                last = pos[v] + 1 == route_start[v + 1] - route_start[v]
+                headway = 1.0 / cap[ln]
+                te = max(t_arr, next_out[ln], t)
+                m = -1
+                if not last:
+                    m = route_links[route_start[v] + pos[v] + 1]
+                    j = mov_start[ln]
+                    while j < mov_start[ln + 1] and mov_out[j] != m:
+                        j += 1
+                    s = link_signal[ln]
+                    if s >= 0 and j < mov_start[ln + 1]:
+                        bit = np.int64(1) << cur[s]
+                        if not green_on[s]:
+                            continue
+                        if not (mov_mask[j] & bit):
+                            if not (mov_turn_mask[j] & bit):
+                                continue
+                            headway *= lanes[ln]  # a protected turn: one lane discharges
+                    if _freed(m, step, hist, hist_start, lag) + storage[m] - n_in[m] <= 0:
+                        blocked[ln] = True
+                        continue
+                    te = max(te, next_in[m])
+                if te >= t_end:
+                    continue
+                blocked[ln] = False
+                next_out[ln] = te + headway
+                head[ln] = (head[ln] + 1) % buf_cap[ln]
+                count[ln] -= 1
+                n_out[ln] += 1
+                link_outflow[ln] += 1
+                link_time[ln] += te - entry[v]
+                if last:
+                    arrive[v] = te
+                    on_net -= 1
+                    done += 1
+                else:
+                    next_in[m] = te + 1.0 / cap[m]
+                    buf[buf_start[m] + (head[m] + count[m]) % buf_cap[m]] = v
+                    count[m] += 1
+                    n_in[m] += 1
+                    link_inflow[m] += 1
+                    entry[v] = te
+                    pos[v] += 1
+                moved += 1
+                stuck = 0
+        # ---- bookkeeping: outflow history for the backward wave, queues, gridlock
+        for m in range(n_links):
+            hist[hist_start[m] + step % (lag[m] + 1)] = n_out[m]
+            if count[m] > link_max_queue[m]:
+                q = _queue(m, t_end, buf, buf_start, buf_cap, head, count, entry, fft)
+                if q > link_max_queue[m]:
+                    link_max_queue[m] = q
+        if done == n_veh:
+            return OK, step + 1, blocked
+        idle = idle + 1 if moved == 0 and on_net > 0 else 0
+        if idle >= gridlock_steps:
+            # gridlock only if nobody is still driving: every front vehicle is at its stop line
+            driving = False
+            for m in range(n_links):
+                if count[m] > 0 and entry[buf[buf_start[m] + head[m]]] + fft[m] >= t_end:
+                    driving = True
+            if not driving:
+                for m in range(n_links):
+                    blocked[m] = blocked[m] and count[m] > 0
+                return GRIDLOCK, step + 1, blocked
+            idle = 0
+    return OK, step + 1, blocked

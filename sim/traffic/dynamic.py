@@ -1,0 +1,405 @@
+"""The dynamic (mesoscopic) traffic model: networks, signals as Mesa agents, loading.
+
+A :class:`DynamicNetwork` is a directed road network on arrays with its signals; each
+:class:`SignalSpec` says which movements (incoming link → outgoing link) have green in
+each phase. :func:`geometry_signal` derives them from junction geometry (the rules of
+:mod:`sim.traffic.signals`). :class:`TrafficControl` is a Mesa model whose
+:class:`SignalAgent` controllers set each signal's control (fixed time, Webster
+retiming from simulated flows, actuated, max-pressure); :meth:`TrafficControl.load`
+runs the numba link transmission model (:mod:`sim.kernels.dnl`) on a set of
+vehicles. Gridlock is raised as :class:`GridlockError` naming the links involved.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+
+from sim.errors import RunError, UsageError
+from sim.kernels import dnl
+from sim.traffic.signals import (
+    CROSS,
+    LOST_TIME_PER_PHASE,
+    MIN_GREEN,
+    SATURATION_PER_LANE,
+    junction_roles,
+    webster_timing,
+)
+
+#: Jam density per lane (vehicles per metre): one car per 7.5 m.
+JAM_DENSITY = 1.0 / 7.5
+MAX_DT = 2.0
+#: Seconds without any movement, nobody driving, that count as gridlock.
+GRIDLOCK_S = 600.0
+CONTROLS = ("fixed", "webster", "actuated", "max-pressure")
+MODE = {"fixed": dnl.FIXED, "webster": dnl.FIXED, "actuated": dnl.ACTUATED,
+        "max-pressure": dnl.MAX_PRESSURE}  # fmt: skip
+#: Actuated and max-pressure limits (s): minimum and maximum green, detector gap.
+ADAPTIVE_MIN_GREEN, ADAPTIVE_MAX_GREEN, GAP_S = 10.0, 60.0, 3.0
+#: A turn sharper than this (degrees) is a left or right turn; above 150° a U-turn.
+TURN_DEG = 30.0
+
+
+class GridlockError(RunError):
+    """The loading stopped: vehicles wait on each other in a cycle of full links."""
+
+    def __init__(self, message: str, links: list[str]) -> None:
+        super().__init__(message)
+        self.links = links
+
+
+@dataclass
+class SignalSpec:
+    """One signal: its node, phases and the movements each phase gives green.
+
+    ``masks`` maps (incoming link, outgoing link) to (full-rate phase bits, one-lane
+    protected-turn phase bits).
+    """
+
+    node: int
+    greens: np.ndarray  # effective green per phase (s)
+    lost_s: float = LOST_TIME_PER_PHASE
+    offset_s: float = 0.0
+    masks: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+
+
+@dataclass
+class DynamicNetwork:
+    """A directed network for the dynamic model (links by index)."""
+
+    link_ids: list[str]
+    link_from: np.ndarray
+    link_to: np.ndarray
+    n_nodes: int
+    length_m: np.ndarray
+    lanes: np.ndarray
+    speed_ms: np.ndarray
+    capacity_vph: np.ndarray  # discharge rate; at a signal the saturation flow
+    signals: list[SignalSpec] = field(default_factory=list)
+
+
+@dataclass
+class Vehicles:
+    """Vehicles with departure times (s) and routes (CSR of link indices)."""
+
+    ids: list[str]
+    depart: np.ndarray
+    route_start: np.ndarray
+    route_links: np.ndarray
+
+    @classmethod
+    def from_routes(cls, ids: list[str], depart: np.ndarray, routes: list[list[int]]) -> Vehicles:
+        """Vehicles from one list of link indices each."""
+        start = np.zeros(len(routes) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in routes], out=start[1:])
+        links = np.array([k for r in routes for k in r], dtype=np.int64)
+        return cls(list(ids), np.asarray(depart, dtype=float), start, links)
+
+
+@dataclass
+class LoadResult:
+    """What one loading gives: vehicle times, link totals, greens, speed."""
+
+    depart: np.ndarray
+    arrive: np.ndarray  # NaN: not arrived
+    free_time: np.ndarray  # free-flow time of each vehicle's route (s)
+    link_inflow: np.ndarray
+    link_outflow: np.ndarray
+    link_time_s: np.ndarray
+    link_max_queue: np.ndarray
+    green_s: list[np.ndarray]  # per signal: green given to each phase (s)
+    sim_s: float
+    wall_s: float
+    dt: float
+
+    @property
+    def travel_time(self) -> np.ndarray:
+        """Travel time of each vehicle (s); NaN if not arrived."""
+        return self.arrive - self.depart
+
+    def summary(self) -> dict[str, float]:
+        """The headline figures: counts, mean travel time and delay, speed."""
+        done = ~np.isnan(self.arrive)
+        tt = self.travel_time[done]
+        vs = float(self.link_time_s.sum())
+        return {
+            "vehicles": float(len(self.depart)),
+            "completed": float(done.sum()),
+            "mean_travel_time_s": float(tt.mean()) if done.any() else float("nan"),
+            "mean_delay_s": float((tt - self.free_time[done]).mean()) if done.any() else 0.0,
+            "vehicle_seconds": vs,
+            "wall_s": self.wall_s,
+            "vehicle_seconds_per_s": vs / self.wall_s if self.wall_s > 0 else 0.0,
+            "dt_s": self.dt,
+            "simulated_s": self.sim_s,
+        }
+
+
+def turn_kind(heading_in: float, heading_out: float) -> str:
+    """'left', 'right', 'through' or 'u' for headings in degrees (right-hand traffic)."""
+    d = (heading_out - heading_in + 180.0) % 360.0 - 180.0  # + is anticlockwise: left
+    if abs(d) > 150.0:
+        return "u"
+    if d > TURN_DEG:
+        return "left"
+    return "right" if d < -TURN_DEG else "through"
+
+
+def geometry_signal(
+    net: DynamicNetwork,
+    node: int,
+    greens: np.ndarray,
+    heading_in: np.ndarray,
+    heading_out: np.ndarray,
+    rank: np.ndarray,
+    offset_s: float = 0.0,
+) -> SignalSpec:
+    """A signal whose phases follow the junction geometry (see :mod:`sim.traffic.signals`).
+
+    Phase 0 serves the main road, the last phase the cross road; the phases between
+    are protected turn phases in which the main road's left (and U) turns from
+    approaches of two or more lanes move at one lane's rate (they may also turn
+    permissively in the main phase).
+    """
+    ins = np.flatnonzero(net.link_to == node)
+    outs = np.flatnonzero(net.link_from == node)
+    n = len(greens)
+    volume = net.capacity_vph[ins] * net.lanes[ins]
+    roles = junction_roles(heading_in[ins], rank[ins], volume) if len(ins) else np.zeros(0)
+    masks = {}
+    for ln, role in zip(ins, roles, strict=True):
+        for m in outs:
+            if role == CROSS and n > 1:
+                masks[int(ln), int(m)] = (1 << (n - 1), 0)
+                continue
+            turn = turn_kind(heading_in[ln], heading_out[m]) in ("left", "u")
+            protected = sum(1 << p for p in range(1, n - 1)) if turn and net.lanes[ln] >= 2 else 0
+            masks[int(ln), int(m)] = (1, protected)
+    return SignalSpec(node=node, greens=np.asarray(greens, float), offset_s=offset_s, masks=masks)
+
+
+def node_headings(net: DynamicNetwork, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Headings (degrees) of straight links between node coordinates: in and out alike."""
+    d = xy[net.link_to] - xy[net.link_from]
+    h = np.degrees(np.arctan2(d[:, 1], d[:, 0]))
+    return h, h
+
+
+class SignalAgent(mesa.Agent):
+    """The controller of one signal: its control method and its current plan."""
+
+    model: TrafficControl
+
+    def __init__(self, model: TrafficControl, index: int, spec: SignalSpec) -> None:
+        super().__init__(model)
+        self.index = index
+        self.spec = spec
+        self.greens = spec.greens.copy()
+        self.method = "fixed"
+
+    def retime_webster(self, result: LoadResult) -> None:
+        """Webster's cycle and greens from the flows the last loading measured.
+
+        A phase's flow ratio is the largest over its approaches of the approach's
+        outflow per hour of the simulated period over its saturation flow.
+        """
+        net = self.model.net
+        hours = max(result.sim_s, 1.0) / 3600.0
+        y = np.zeros(len(self.greens))
+        for (ln, _), (full, _turn) in self.spec.masks.items():
+            flow = result.link_outflow[ln] / hours
+            sat = SATURATION_PER_LANE * max(float(net.lanes[ln]), 1.0)
+            for p in range(len(y)):
+                if full >> p & 1:
+                    y[p] = max(y[p], flow / sat)
+        _, self.greens = webster_timing(y, self.spec.lost_s * len(y))
+
+    def mode_arrays(self) -> tuple[int, float, float]:
+        """Kernel mode and minimum and maximum green of this controller."""
+        if self.method in ("actuated", "max-pressure"):
+            return MODE[self.method], ADAPTIVE_MIN_GREEN, ADAPTIVE_MAX_GREEN
+        return dnl.FIXED, MIN_GREEN, float(self.greens.max())
+
+
+class TrafficControl(mesa.Model):
+    """The signal controllers of a network, and the dynamic loading they steer."""
+
+    def __init__(self, net: DynamicNetwork, control: str = "fixed", dt: float = 1.0) -> None:
+        super().__init__(rng=0)
+        if control not in CONTROLS:
+            raise UsageError(field="control", value=control, allowed=", ".join(CONTROLS))
+        if not (0 < dt <= MAX_DT):
+            raise UsageError(field="dt", value=str(dt), allowed=f"0 < dt <= {MAX_DT:g} s")
+        self.net = net
+        self.control = control
+        self.dt = float(dt)
+        self.controllers = [SignalAgent(self, i, s) for i, s in enumerate(net.signals)]
+        for agent in self.controllers:
+            agent.method = control
+
+    def run(self, vehicles: Vehicles, horizon_s: float | None = None) -> LoadResult:
+        """Load the vehicles under the chosen control (Webster: time on a first loading)."""
+        if self.control == "webster":
+            first = self.load(vehicles, horizon_s)
+            for agent in self.controllers:
+                agent.retime_webster(first)
+        return self.load(vehicles, horizon_s)
+
+    def load(self, vehicles: Vehicles, horizon_s: float | None = None) -> LoadResult:
+        """One dynamic network loading of the vehicles with the controllers' plans."""
+        net, dt = self.net, self.dt
+        arrays = _kernel_arrays(net, vehicles, self.controllers, dt)
+        n_links = len(net.link_ids)
+        out = {
+            "arrive": np.full(len(vehicles.depart), np.nan),
+            "link_inflow": np.zeros(n_links, np.int64),
+            "link_outflow": np.zeros(n_links, np.int64),
+            "link_time": np.zeros(n_links),
+            "link_max_queue": np.zeros(n_links, np.int64),
+            "green_time": np.zeros(len(arrays["ph_green"])),
+        }
+        end = horizon_s
+        if end is None:
+            last = float(vehicles.depart.max()) if len(vehicles.depart) else 0.0
+            end = last + 4 * 3600.0
+        start = time.perf_counter()
+        status, steps, blocked = dnl.simulate(
+            dt, int(np.ceil(end / dt)), int(np.ceil(GRIDLOCK_S / dt)), **arrays, **out
+        )
+        wall = time.perf_counter() - start
+        if status == dnl.GRIDLOCK:
+            names = [net.link_ids[i] for i in np.flatnonzero(blocked)]
+            raise GridlockError(
+                f"gridlock at t = {steps * dt:.0f} s: no vehicle moved for {GRIDLOCK_S:.0f} s; "
+                f"{len(names)} full links block each other: {', '.join(names[:20])}",
+                names,
+            )
+        ph0 = arrays["sig_ph0"]
+        fft = arrays["fft"]
+        free = np.add.reduceat(fft[vehicles.route_links], vehicles.route_start[:-1])
+        return LoadResult(
+            depart=vehicles.depart,
+            arrive=out["arrive"],
+            free_time=free if len(vehicles.depart) else np.zeros(0),
+            link_inflow=out["link_inflow"],
+            link_outflow=out["link_outflow"],
+            link_time_s=out["link_time"],
+            link_max_queue=out["link_max_queue"],
+            green_s=[out["green_time"][ph0[i] : ph0[i + 1]] for i in range(len(ph0) - 1)],
+            sim_s=steps * dt,
+            wall_s=wall,
+            dt=dt,
+        )
+
+
+def _csr(groups: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    start = np.zeros(len(groups) + 1, dtype=np.int64)
+    np.cumsum([len(g) for g in groups], out=start[1:])
+    return start, np.array([x for g in groups for x in g], dtype=np.int64)
+
+
+def _kernel_arrays(
+    net: DynamicNetwork, veh: Vehicles, agents: list[SignalAgent], dt: float
+) -> dict[str, np.ndarray]:
+    """The plain arrays :func:`sim.kernels.dnl.simulate` takes."""
+    n_links = len(net.link_ids)
+    lanes = np.maximum(net.lanes.astype(np.int64), 1)
+    fft = net.length_m / net.speed_ms
+    cap = net.capacity_vph / 3600.0
+    storage = np.maximum(np.floor(JAM_DENSITY * net.length_m * lanes), 1).astype(np.int64)
+    # backward wave speed of the triangular diagram: w = q v / (k_j v - q)
+    kj = JAM_DENSITY * lanes
+    w = np.where(kj * net.speed_ms > cap * 1.05, cap * net.speed_ms / (kj * net.speed_ms - cap),
+                 net.speed_ms)  # fmt: skip
+    # the wave's delay in steps, rounded down where needed so that a link carrying its
+    # capacity flow (q (fft + lag dt) vehicles counted on it) is one vehicle short of full
+    at_capacity = np.floor(((storage - 1) / np.maximum(cap, 1e-9) - fft) / dt)
+    lag = np.maximum(np.minimum(np.ceil(net.length_m / w / dt), at_capacity), 1).astype(np.int64)
+    hist_start = np.concatenate([[0], np.cumsum(lag + 1)[:-1]]).astype(np.int64)
+    buf_start = np.concatenate([[0], np.cumsum(storage)[:-1]]).astype(np.int64)
+    _check_routes(net, veh)
+    # movements: every turn some route makes, plus the signals' movements
+    r, inner = veh.route_links, _inner_turns(veh)
+    pairs = set(zip(r[:-1][inner].tolist(), r[1:][inner].tolist(), strict=True))
+    link_signal = np.full(n_links, -1, dtype=np.int64)
+    masks: dict[tuple[int, int], tuple[int, int]] = {}
+    for i, spec in enumerate(net.signals):
+        link_signal[net.link_to == spec.node] = i
+        masks.update(spec.masks)
+    for pair in pairs:
+        if link_signal[pair[0]] >= 0 and pair not in masks:
+            masks[pair] = (0, 0)  # a movement the signal never serves
+    movs: list[list[tuple[int, int, int]]] = [[] for _ in range(n_links)]
+    for a, b in sorted(pairs | set(masks)):
+        full, turn = masks.get((a, b), (-1, 0))
+        movs[a].append((b, full, turn))
+    mov_start = np.zeros(n_links + 1, dtype=np.int64)
+    np.cumsum([len(m) for m in movs], out=mov_start[1:])
+    flat = [x for m in movs for x in m]
+    node_in_start, node_in_links = _csr(
+        [np.flatnonzero(net.link_to == n).tolist() for n in range(net.n_nodes)]
+    )
+    app_start, app_links = _csr([np.flatnonzero(link_signal == i).tolist() for i in
+                                 range(len(net.signals))])  # fmt: skip
+    modes = [a.mode_arrays() for a in agents]
+    greens = [a.greens for a in agents]
+    return {
+        "fft": fft.astype(float),
+        "cap": cap.astype(float),
+        "lanes": lanes,
+        "storage": storage,
+        "lag": lag,
+        "hist_start": hist_start,
+        "buf_start": buf_start,
+        "buf_cap": storage,
+        "mov_start": mov_start,
+        "mov_out": np.array([x[0] for x in flat], dtype=np.int64),
+        "mov_mask": np.array([x[1] for x in flat], dtype=np.int64),
+        "mov_turn_mask": np.array([x[2] for x in flat], dtype=np.int64),
+        "node_in_start": node_in_start,
+        "node_in_links": node_in_links,
+        "link_signal": link_signal,
+        "sig_nph": np.array([len(g) for g in greens], dtype=np.int64),
+        "sig_ph0": np.concatenate([[0], np.cumsum([len(g) for g in greens])]).astype(np.int64),
+        "ph_green": np.concatenate([*greens, np.zeros(0)]).astype(float),
+        "sig_mode": np.array([m[0] for m in modes], dtype=np.int64),
+        "min_green": np.array([m[1] for m in modes], dtype=float),
+        "max_green": np.array([m[2] for m in modes], dtype=float),
+        "gap_s": np.full(len(agents), GAP_S),
+        "lost_s": np.array([s.lost_s for s in net.signals], dtype=float),
+        "sig_offset": np.array([s.offset_s for s in net.signals], dtype=float),
+        "app_start": app_start,
+        "app_links": app_links,
+        "depart": veh.depart,
+        "route_start": veh.route_start,
+        "route_links": veh.route_links,
+    }
+
+
+def _inner_turns(veh: Vehicles) -> np.ndarray:
+    """Mask over consecutive route entries (k, k+1) that belong to the same vehicle."""
+    inner = np.ones(max(len(veh.route_links) - 1, 0), dtype=bool)
+    ends = veh.route_start[1:-1] - 1
+    inner[ends[ends < len(inner)]] = False
+    return inner
+
+
+def _check_routes(net: DynamicNetwork, veh: Vehicles) -> None:
+    """Departures sorted and every route a connected chain of links."""
+    if len(veh.depart) > 1 and (np.diff(veh.depart) < 0).any():
+        raise UsageError("vehicles: departures must be sorted by time")
+    if (np.diff(veh.route_start) < 1).any():
+        i = int(np.flatnonzero(np.diff(veh.route_start) < 1)[0])
+        raise UsageError(f"vehicle {veh.ids[i]}: empty route")
+    r = veh.route_links
+    bad = np.flatnonzero(_inner_turns(veh) & (net.link_to[r[:-1]] != net.link_from[r[1:]]))
+    if bad.size:
+        k = int(bad[0])
+        v = int(np.searchsorted(veh.route_start, k, side="right") - 1)
+        raise UsageError(
+            f"vehicle {veh.ids[v]}: link {net.link_ids[r[k]]} does not lead to "
+            f"link {net.link_ids[r[k + 1]]}; a route must be a chain of connected links"
+        )

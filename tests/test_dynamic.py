@@ -1,0 +1,168 @@
+"""The dynamic model against queueing theory: bottleneck, signal delay, spill-back, gridlock.
+
+Expected values come from outside the model: the deterministic queue of a bottleneck
+(Newell 1982: vehicle i waits i (1/μ − 1/λ) while the queue lasts), Webster's (1958)
+delay formula at an isolated fixed-time approach with random arrivals, and conservation
+of vehicles through a blocked node.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.kernels import dnl
+from sim.traffic.dynamic import (
+    DynamicNetwork,
+    GridlockError,
+    TrafficControl,
+    Vehicles,
+    geometry_signal,
+    node_headings,
+    turn_kind,
+)
+
+
+def _net(links: list[tuple[int, int, float, int, float, float]], n_nodes: int) -> DynamicNetwork:
+    """links: (from, to, length m, lanes, speed m/s, capacity veh/h)."""
+    a = np.array(links, dtype=float)
+    return DynamicNetwork(
+        link_ids=[f"L{i}" for i in range(len(links))],
+        link_from=a[:, 0].astype(np.int64),
+        link_to=a[:, 1].astype(np.int64),
+        n_nodes=n_nodes,
+        length_m=a[:, 2],
+        lanes=a[:, 3].astype(np.int64),
+        speed_ms=a[:, 4],
+        capacity_vph=a[:, 5],
+    )
+
+
+def _uniform(n: int, rate_vph: float, route: list[int], t0: float = 0.0) -> Vehicles:
+    depart = t0 + np.arange(n) * 3600.0 / rate_vph
+    return Vehicles.from_routes([str(i) for i in range(n)], depart, [route] * n)
+
+
+def test_a_bottleneck_queues_at_demand_minus_capacity_and_discharges_at_capacity() -> None:
+    # 2,700 veh/h for 30 minutes into a 1,800 veh/h link
+    net = _net([(0, 1, 1000, 2, 10, 3600), (1, 2, 500, 1, 10, 1800), (2, 3, 500, 1, 10, 3600)], 4)
+    lam, mu, n = 2700.0, 1800.0, 1350
+    veh = _uniform(n, lam, [0, 1, 2])
+    res = TrafficControl(net, dt=1.0).run(veh)
+    assert np.isfinite(res.arrive).all()
+    # discharge at capacity: one vehicle every 2 s at the exit once the queue has formed
+    np.testing.assert_allclose(np.diff(res.arrive)[10:], 3600 / mu, atol=1e-6)
+    # deterministic queue: vehicle i waits i (1/mu - 1/lam); mean (n - 1)/2 (1/mu - 1/lam)
+    expected = (n - 1) / 2 * (3600 / mu - 3600 / lam)
+    assert res.summary()["mean_delay_s"] == pytest.approx(expected, rel=0.02)
+    # the queue (arrived at the bottleneck, 100 s after departure, and not yet into link 1,
+    # 100 s before arrival; origin waits included) grows at lam - mu
+    for t in (300.0, 900.0, 1500.0):
+        queue = (veh.depart + 100 <= t).sum() - (res.arrive - 100 <= t).sum()
+        assert queue == pytest.approx((lam - mu) * (t - 100) / 3600, abs=2)
+
+
+def _signal_net(greens: list[float]) -> tuple[DynamicNetwork, TrafficControl]:
+    # a crossroads at node 1: main road 0 -> 1 -> 2 (east), cross road 3 -> 1 -> 4 (north)
+    xy = np.array([[-500, 0], [0, 0], [500, 0], [0, -500], [0, 500]], dtype=float)
+    net = _net(
+        [(0, 1, 500, 1, 10, 1800), (1, 2, 500, 1, 10, 3600),
+         (3, 1, 500, 1, 10, 1800), (1, 4, 500, 1, 10, 3600)], 5
+    )  # fmt: skip
+    h_in, h_out = node_headings(net, xy)
+    rank = np.array([5, 5, 1, 1])
+    net.signals = [geometry_signal(net, 1, np.array(greens), h_in, h_out, rank)]
+    return net, TrafficControl(net, dt=1.0)
+
+
+def test_geometry_phasing_of_the_crossroads() -> None:
+    net, _ = _signal_net([40.0, 20.0])
+    masks = net.signals[0].masks
+    assert masks[0, 1] == (1, 0)  # main road straight on: phase 0
+    assert masks[2, 3] == (2, 0)  # cross road: phase 1
+    assert turn_kind(0.0, 90.0) == "left" and turn_kind(0.0, -90.0) == "right"
+    assert turn_kind(0.0, 10.0) == "through" and turn_kind(0.0, 180.0) == "u"
+
+
+def _webster_delay(c: float, g: float, q: float, s: float) -> float:
+    """Webster (1958) mean delay per vehicle (s) with random arrivals; q, s in veh/s."""
+    lam = g / c
+    x = q / (lam * s)
+    uniform = c * (1 - lam) ** 2 / (2 * (1 - lam * x))
+    rand = x**2 / (2 * q * (1 - x))
+    return uniform + rand - 0.65 * (c / q**2) ** (1 / 3) * x ** (2 + 5 * lam)
+
+
+@pytest.mark.parametrize("x", [0.3, 0.6, 0.85])
+def test_delay_at_a_fixed_time_approach_matches_webster(x: float) -> None:
+    greens = [40.0, 32.0]  # cycle 40 + 32 + 2 x 4 s lost = 80 s
+    _, control = _signal_net(greens)
+    c, g, s = 80.0, 40.0, 0.5
+    q = x * s * g / c
+    rng = np.random.default_rng(7)
+    n = int(q * 4 * 3600)  # four hours of Poisson arrivals on the main road
+    depart = np.cumsum(rng.exponential(1 / q, n))
+    veh = Vehicles.from_routes([str(i) for i in range(n)], depart, [[0, 1]] * n)
+    res = control.run(veh)
+    assert res.summary()["mean_delay_s"] == pytest.approx(_webster_delay(c, g, q, s), rel=0.15)
+    # the main phase got its 40 s in every 80 s cycle
+    assert res.green_s[0][0] / res.sim_s == pytest.approx(40 / 80, abs=0.01)
+
+
+def test_spill_back_blocks_the_upstream_node() -> None:
+    # link 0 feeds link 1 (short, then a 360 veh/h exit) and link 3 (free); vehicles
+    # alternate between them, so once link 1 is full the ones for link 3 wait behind
+    net = _net(
+        [(0, 1, 500, 1, 10, 1800), (1, 2, 75, 1, 10, 1800), (2, 3, 500, 1, 10, 360),
+         (1, 4, 500, 1, 10, 1800)], 5
+    )  # fmt: skip
+    n = 600
+    routes = [[0, 1, 2] if i % 2 == 0 else [0, 3] for i in range(n)]
+    depart = np.arange(n) * 3600.0 / 1200.0  # 1,200 veh/h for 30 minutes
+    res = TrafficControl(net, dt=1.0).load(
+        Vehicles.from_routes([str(i) for i in range(n)], depart, routes), horizon_s=1800.0
+    )
+    # storage of link 1 is 75 m / 7.5 m = 10 vehicles; beyond it link 1 takes what link 2
+    # lets go, 360 veh/h, and link 3 gets no more than link 1 (FIFO at the blocked node)
+    assert 9 <= res.link_max_queue[1] <= 10  # the last one still rolling up to the queue
+    assert res.link_inflow[3] <= res.link_inflow[1] + 1
+    assert res.link_inflow[1] == pytest.approx(10 + 360 * 0.5, abs=6)
+    # without the spill-back link 3 would have taken its 300 vehicles
+    assert res.link_inflow[3] < 250
+
+
+def test_gridlock_is_reported_with_the_links() -> None:
+    # a ring of four short links, each fed by an entry link; every vehicle goes three
+    # quarters round: the ring fills and no one can move
+    ring = [(k, (k + 1) % 4, 15, 1, 10, 1800) for k in range(4)]
+    feeds = [(4 + k, k, 500, 1, 10, 3600) for k in range(4)]
+    exits = [(k, 8 + k, 500, 1, 10, 3600) for k in range(4)]
+    net = _net(ring + feeds + exits, 12)
+    routes, depart = [], []
+    for i in range(400):
+        k = i % 4
+        routes.append([4 + k, k, (k + 1) % 4, (k + 2) % 4, 8 + (k + 3) % 4])
+        depart.append(i * 1.0)
+    veh = Vehicles.from_routes([str(i) for i in range(400)], np.array(depart), routes)
+    with pytest.raises(GridlockError) as err:
+        TrafficControl(net, dt=1.0).load(veh)
+    assert set(err.value.links) >= {"L0", "L1", "L2", "L3"}
+    assert "gridlock" in str(err.value)
+
+
+def test_the_kernel_agrees_with_its_pure_python_twin() -> None:
+    _, control = _signal_net([30.0, 20.0])
+    n = 200
+    rng = np.random.default_rng(3)
+    depart = np.sort(rng.uniform(0, 600, n))
+    routes = [[0, 1] if i % 3 else [2, 3] for i in range(n)]
+    veh = Vehicles.from_routes([str(i) for i in range(n)], depart, routes)
+    fast = control.load(veh)
+    compiled = dnl.simulate
+    try:
+        dnl.simulate = compiled.py_func  # the same rules, interpreted line by line
+        slow = control.load(veh)
+    finally:
+        dnl.simulate = compiled
+    np.testing.assert_array_equal(fast.arrive, slow.arrive)
+    np.testing.assert_array_equal(fast.link_max_queue, slow.link_max_queue)
