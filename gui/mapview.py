@@ -40,9 +40,12 @@ from PySide6.QtWidgets import (
 from scipy.spatial import cKDTree
 
 from gui.i18n import tr
+from sim.errors import ScenarioError
+from sim.policies import policy_class
 
 LAYERS: tuple[str, ...] = ("zones", "roads", "schools", "policies")
 LAYER_LABELS = {"zones": "Zones", "roads": "Roads", "schools": "Schools", "policies": "Policies"}
+#: Map styles of some policy types; any other point / link policy gets a plain one.
 POINT_POLICY_MARKERS = {"new_school": "*", "housing_development": "^"}
 ROAD_POLICY_COLOURS = {
     "road_closure": "black",
@@ -347,24 +350,25 @@ class MapView(QWidget):
         for i, pol in enumerate(policies):
             emphasis = 2.0 if i == selected else 1.0
             kind = pol.get("type")
-            if kind in POINT_POLICY_MARKERS and _xy(pol) is not None:
+            pick = _pick(kind)
+            if pick == "point" and _xy(pol) is not None:
                 x, y = _xy(pol)
                 (mark,) = self.ax.plot(
                     [x],
                     [y],
-                    marker=POINT_POLICY_MARKERS[kind],
+                    marker=POINT_POLICY_MARKERS.get(kind, "o"),
                     ms=13 * emphasis,
                     color="gold" if i == selected else "orange",
                     mec="black",
                     zorder=7,
                 )
                 self._artists["policies"].append(mark)
-            elif kind in ROAD_POLICY_COLOURS and pol.get("links"):
+            elif pick == "links" and pol.get("links"):
                 segs = self._link_segments(pol["links"])
                 if segs:
                     lc = LineCollection(
                         segs,
-                        colors=ROAD_POLICY_COLOURS[kind],
+                        colors=ROAD_POLICY_COLOURS.get(kind, "tab:red"),
                         linewidths=3.5 * emphasis,
                         linestyles="dashed" if kind == "road_closure" else "solid",
                         zorder=6,
@@ -601,6 +605,14 @@ class MapView(QWidget):
         self.ax.set_xlim(cx + (x0 - cx) * factor, cx + (x1 - cx) * factor)
         self.ax.set_ylim(cy + (y0 - cy) * factor, cy + (y1 - cy) * factor)
         self.canvas.draw_idle()
+
+
+def _pick(kind: Any) -> str | None:
+    """What the map shows of a policy type: "point", "links" or None (nothing)."""
+    try:
+        return policy_class(str(kind)).pick
+    except ScenarioError:
+        return None
 
 
 def _xy(policy: dict[str, Any]) -> tuple[float, float] | None:
