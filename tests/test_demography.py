@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from sim.kernels.demography import (
     LEFT,
     MINOR_STAYS,
     MOTHER,
+    NEW_HOUSING_INSIDE,
     STAY,
     event_thresholds,
     move_households,
@@ -29,12 +30,8 @@ from sim.kernels.demography import (
     uniform,
     vital_events,
 )
-from sim.population.demography import (
-    DemographyRates,
-    sex_age_histogram,
-    step_demography,
-    young_families,
-)
+from sim.population.demography import DemographyRates, sex_age_histogram, step_demography
+from sim.population.housing import DWELLING_TYPES, Estate, Estates, outside_households
 from sim.population.mesa_twin import PersonsModel
 from sim.population.persons import Persons, synthesize
 from sim.scenario import Parameters
@@ -165,9 +162,14 @@ def test_next_year_matches_numpy_twin():
     zone_after = rng.integers(0, 3, n_ids).astype(np.int32)
     n_moms = int((fate == MOTHER).sum())
     u_sex = _uniform_twin(5, n_moms)
-    columns = (p.age, p.sex, p.zone, p.household, p.work_zone, p.school)
+    p.birth_month[:] = rng.integers(1, 13, len(p))
+    p.estate[:] = rng.integers(-1, 2, len(p))
+    p.first_school[:] = rng.integers(-1, 9, len(p))
+    p.arrival[:] = rng.integers(0, 4, len(p))
+    p.arrival_year[:] = rng.integers(2000, 2024, len(p))
+    columns = tuple(getattr(p, f.name) for f in fields(Persons))
     out = tuple(np.full(len(p) + n_moms, 99, dtype=c.dtype) for c in columns)
-    counts = next_year(fate, state, zone_after, columns, np.uint64(5), 0.5, 100, 20, out)
+    counts = next_year(fate, state, zone_after, columns, np.uint64(5), 0.5, 100, 20, 2025, out)
 
     # twin: minors follow their household's adults (pandas), then stayers and newborns
     frame = pd.DataFrame({"h": p.household, "adult": p.age >= 20, "fate": fate})
@@ -192,6 +194,22 @@ def test_next_year_matches_numpy_twin():
         np.concatenate([p.work_zone[keep], -np.ones(n_born)]),
         np.concatenate([p.school[keep], -np.ones(n_born)]),
     ]
+    # a boy's month from u / p_male, a girl's from (u - p_male) / (1 - p_male); p_male = 0.5
+    u = u_sex[:n_born]
+    v = np.where(u < 0.5, u / 0.5, (u - 0.5) / 0.5)
+    want.append(np.concatenate([p.birth_month[keep], 1 + np.minimum(v * 12, 11).astype(int)]))
+    moved_kept = zone_after[p.household[keep]] != p.zone[keep]
+    moved_born = zone_after[p.household[moms]] != p.zone[moms]
+    want.append(
+        np.concatenate(
+            [np.where(moved_kept, -1, p.estate[keep]), np.where(moved_born, -1, p.estate[moms])]
+        )
+    )
+    want.append(np.concatenate([p.first_school[keep], -np.ones(n_born)]))
+    want.append(np.concatenate([np.where(moved_kept, 4, p.arrival[keep]), np.zeros(n_born)]))
+    want.append(
+        np.concatenate([np.where(moved_kept, 2025, p.arrival_year[keep]), np.full(n_born, 2025)])
+    )
     written = len(want[0])
     for got, expected in zip(out, want, strict=True):
         np.testing.assert_array_equal(got[:written], expected)
@@ -326,16 +344,16 @@ def test_step_is_seeded_and_counts_add_up():
     city = fake_city()
     p = synthesize(city, np.random.default_rng(0))
     rates = DemographyRates.from_city(city)
-    new = np.zeros(len(city.zones))
-    new[1] = 200
-    kw = {"new_dwellings": new, **_setting(city)}
+    kw = {"estates": _estates(city, zone=1, dwellings=400), **_setting(city)}
     a, ca = step_demography(p, rates, 2024, rng=np.random.default_rng(3), **kw)
     b, cb = step_demography(p, rates, 2024, rng=np.random.default_rng(3), **kw)
     assert ca == cb and all(type(v) is int for v in ca.values())
     for name in ("age", "sex", "zone", "household"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     grown = ca["births"] - ca["deaths"] - ca["out_migrants"]
-    grown += ca["in_migrants"] + ca["new_housing_residents"]
+    from_inside = int((a.arrival == NEW_HOUSING_INSIDE).sum())
+    assert from_inside > 0 and ca["new_housing_residents"] > from_inside
+    grown += ca["in_migrants"] + ca["new_housing_residents"] - from_inside
     assert len(a) == len(p) + grown
     hz = np.full(a.next_household_id(), -1)
     hz[a.household] = a.zone
@@ -360,35 +378,58 @@ def test_event_counts_match_their_expectations():
     assert c["movers"] > 0.5 * rates.residential_mobility_rate * len(p)
 
 
-def test_new_dwellings_bring_young_families():
+def _estates(city, zone: int, dwellings: float, kind: str = "flat", start: int = 2024) -> Estates:
+    estate = Estate("E1", zone, DWELLING_TYPES[kind], start, 1, dwellings)
+    return Estates([estate])
+
+
+def test_new_housing_fills_along_the_ramp_from_inside_and_outside():
     city = fake_city(n_zones=4, persons_per_zone=3000)
     p = synthesize(city, np.random.default_rng(0))
     rates = DemographyRates.from_city(city, Parameters(in_migration_rate=0))
-    new = np.array([0.0, 0.0, 1000.0, 0.0])
+    estates = _estates(city, zone=2, dwellings=1000)
+    flat = DWELLING_TYPES["flat"]
     q, c = step_demography(
-        p,
-        rates,
-        2024,
-        new_dwellings=new,
-        new_dwelling_occupancy=0.9,
-        rng=np.random.default_rng(2),
-        **_setting(city),
+        p, rates, 2024, estates=estates, rng=np.random.default_rng(2), **_setting(city)
     )
-    fam = q.take(np.arange(len(q) - c["new_housing_residents"], len(q)))
-    n_hh = len(np.unique(fam.household))
-    assert abs(n_hh - 900) < 4 * np.sqrt(90)
-    assert 2.8 < len(fam) / n_hh < 3.4
-    assert (fam.zone == 2).all()
-    adults, kids = fam.age[fam.age >= 18], fam.age[fam.age < 18]
-    assert adults.min() >= 20 and np.median(adults) < 40 and kids.max() <= 10
-    assert len(kids) > 0.25 * len(fam)  # an estate brings a wave of pupils
+    in_estate = q.estate == 0
+    n_hh = len(np.unique(q.household[in_estate]))
+    # the handover year fills the ramp's first share only, not 85-95 % of the dwellings
+    assert n_hh == round(1000 * flat.ramp[0])
+    assert (q.zone[in_estate] == 2).all()
+    inside = len(np.unique(q.household[q.arrival == NEW_HOUSING_INSIDE]))
+    assert inside == c["new_housing_from_inside"]
+    assert abs(inside - n_hh * flat.inside_share) < 4 * np.sqrt(n_hh * 0.25)
+    # the vacancy chain: inside movers left their old zone, so it holds fewer households
+    moved = np.unique(q.household[q.arrival == NEW_HOUSING_INSIDE])
+    assert not np.isin(moved, q.household[(q.zone != 2)]).any()
+    assert c["new_housing_residents"] == int(in_estate.sum())
+    # next year the ramp's second share: more households, re-lets included
+    r, _ = step_demography(
+        q, rates, 2025, estates=estates, rng=np.random.default_rng(3), **_setting(city)
+    )
+    n_next = len(np.unique(r.household[r.estate == 0]))
+    assert n_next == round(1000 * flat.ramp[1])
 
 
-def test_family_size_per_zone():
-    fam = young_families(np.array([0, 3000, 3000]), 100, np.random.default_rng(5), [3.0, 2.2, 4.0])
-    assert fam.household.min() == 100 and len(np.unique(fam.household)) == 6000
-    for zone, size in ((1, 2.2), (2, 4.0)):
-        assert len(fam.household[fam.zone == zone]) / 3000 == pytest.approx(size, abs=0.08)
+def test_outside_households_follow_their_type():
+    estates = Estates(
+        [
+            Estate("F", 1, DWELLING_TYPES["flat"], 2024, 1, 1.0),
+            Estate("H", 2, DWELLING_TYPES["house"], 2024, 1, 1.0, yield_scale=2.0),
+        ]
+    )
+    fam = outside_households(np.array([4000, 4000]), estates, 100, np.random.default_rng(5))
+    assert fam.household.min() == 100 and len(np.unique(fam.household)) == 8000
+    assert set(np.unique(fam.birth_month)) == set(range(1, 13))
+    for k, kind, scale in ((0, "flat", 1.0), (1, "house", 2.0)):
+        t = DWELLING_TYPES[kind]
+        sel = fam.estate == k
+        kids = sel & (fam.age < 18)
+        assert kids.sum() / 4000 == pytest.approx(t.children_mean * scale, rel=0.06)
+        heads = fam.age[sel & (fam.age >= 18)]
+        assert heads.min() >= 18 and np.median(heads) <= t.head_ages[1]
+        assert (fam.zone[sel] == estates.items[k].zone).all()
 
 
 def test_unattractive_zone_receives_nobody():
@@ -481,6 +522,11 @@ def test_mesa_twin_gives_the_same_statistics(twin_start, numba_run):
         assert _same_rate(fast_counts[key], slow_counts[key]) > P_MIN, key
     assert _same_distribution(fast.zone, slow.zone, np.arange(6)) > P_MIN
     assert _same_distribution(fast.sex, slow.sex, np.arange(3)) > P_MIN
+    # birth months of everybody and of the newborns (the school entry cut-off reads them)
+    assert _same_distribution(fast.birth_month, slow.birth_month, np.arange(1, 14)) > P_MIN
+    young_fast, young_slow = fast.birth_month[fast.age < 3], slow.birth_month[slow.age < 3]
+    assert _same_distribution(young_fast, young_slow, np.arange(1, 14)) > P_MIN
+    assert stats.chisquare(np.bincount(young_fast, minlength=13)[1:]).pvalue > P_MIN
 
 
 def test_the_twin_test_detects_a_wrong_rate(twin_start, numba_run):

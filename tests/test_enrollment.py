@@ -23,8 +23,8 @@ from sim.education.enrollment import (
 from sim.education.schools import SchoolSystem
 from sim.errors import ScenarioError
 from sim.kernels.enrollment import assign_choice, assign_with_overflow
-from sim.population.persons import Persons
 from sim.policies import CatchmentEdit, CloseSchool, NewSchool, ResizeSchool, check_policies
+from sim.population.persons import Persons
 from sim.scenario import Parameters
 
 X0, Y0 = 280_000.0, 6_680_000.0  # near La Serena in UTM 19S
@@ -506,6 +506,7 @@ def test_summarise_replications_quantiles():
                         45,
                         min(demand, 45) / 45,
                         max(demand - 45, 0),
+                        max(demand - 48, 0),
                         rng.random(),
                     )
                 )
@@ -521,6 +522,7 @@ def test_summarise_replications_quantiles():
             "capacity",
             "utilisation",
             "overflow",
+            "unplaced",
             "mean_distance_km",
         ],
     )
@@ -539,6 +541,7 @@ def test_summarise_replications_quantiles():
         assert row.demand == row.p50 and row.capacity == 45
         assert row.utilisation == pytest.approx(row.p50 / 45)  # demand over places
         assert row.overflow == pytest.approx(np.median(sel.overflow))
+        assert row.unplaced == pytest.approx(np.median(sel.unplaced))
         assert row.p025 <= row.p10 <= row.p50 <= row.p90 <= row.p975
 
 
@@ -572,7 +575,7 @@ def test_default_city_school_system():
     assert (system.level[system.catchment[1]] == 1).all()
     persons = synthesize(city, np.random.default_rng(0), scale=0.05)
     res = assign_enrollment(persons, system, "catchment", None, np.random.default_rng(0))
-    n_kids = int((school_age_grades(persons.age, system) >= 0).sum())
+    n_kids = int((school_age_grades(persons.age, system, persons.birth_month) >= 0).sum())
     assert res.enrolled.sum() + res.unplaced.sum() == n_kids == res.demand.sum()
     assert (res.enrolled <= res.capacity).all()
 
@@ -586,7 +589,7 @@ def test_accounting_identities(policy):
         rng.integers(0, 20, n), rng.integers(0, 2, n), rng.integers(0, 6, n), np.arange(n)
     )
     res = assign_enrollment(persons, system, policy, None, np.random.default_rng(1))
-    grade = school_age_grades(persons.age, system)
+    grade = school_age_grades(persons.age, system, persons.birth_month)
     kids = grade >= 0
     assert res.demand.sum() == kids.sum() == res.enrolled.sum() + res.unplaced.sum()
     assert (res.enrolled <= res.capacity).all()

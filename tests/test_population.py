@@ -100,7 +100,7 @@ def test_persons_dtypes_take_concat():
     assert r.age.tolist() == [5, 70, 40] and r.household.tolist() == [0, 1, 0]
     assert len(Persons.concat([])) == 0 and Persons.empty().next_household_id() == 0
     with pytest.raises(ValueError, match="shape"):
-        Persons(np.zeros(2), np.zeros(3), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2))
+        Persons(np.zeros(2), np.zeros(3), *(np.zeros(2) for _ in range(9)))
 
 
 # --------------------------------------------------------------------------- fit_sizes kernel

@@ -1,8 +1,10 @@
 """School enrollment: assign school-age children to schools and summarise the outcome.
 
-Children of school age are read from ``Persons.age`` (completed years at 31 August):
-grade = age - entry_age + 1, kept when 1 <= grade <= primary + junior grades. Each child
-lives at its home zone's centroid. Three assignment policies (kernels in
+Children of school age are read from ``Persons.age`` (completed years on 31 December,
+i.e. calendar year minus birth year) and ``Persons.birth_month``: the age at the entry
+cut-off date is ``age - 1`` for a child born in a month after the cut-off month, else
+``age``; grade = age at the cut-off - entry_age + 1, kept when 1 <= grade <= primary +
+junior grades. Each child lives at its home zone's centroid. Three assignment policies (kernels in
 :mod:`sim.kernels.enrollment`):
 
 ``catchment``
@@ -18,7 +20,10 @@ lives at its home zone's centroid. Three assignment policies (kernels in
     among the schools with room.
 
 Demand of a school × grade = children whose catchment / nearest / first choice it is;
-overflow = those of them admitted elsewhere (or nowhere).
+overflow = those of them admitted elsewhere (or nowhere); unplaced = those of them
+admitted nowhere (no school of the level with room in the grade anywhere in the city).
+Adding places therefore lowers overflow and unplaced; the children counted in demand
+stay the same.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "capacity",
     "utilisation",
     "overflow",
+    "unplaced",
     "mean_distance_km",
 )
 BAND_COLUMNS: tuple[str, ...] = (
@@ -54,6 +60,7 @@ BAND_COLUMNS: tuple[str, ...] = (
     "capacity",
     "utilisation",
     "overflow",
+    "unplaced",
     "mean_distance_km",
     "p10",
     "p50",
@@ -73,12 +80,14 @@ class EnrollmentResult:
         School ids (row labels).
     teaches
         bool, the school is open and teaches the grade (the rows reported).
-    demand, enrolled, capacity, overflow
-        int64 counts; see the module docstring.
+    demand, enrolled, capacity, overflow, unplaced_by_school
+        int64 counts; see the module docstring (``unplaced_by_school`` is the per-school
+        ``unplaced``).
     distance_km_sum
         float64, summed home-school distance of the enrolled children.
     unplaced
-        int64 (G,), children with no school with room anywhere in the city.
+        int64 (G,), children with no school with room anywhere in the city (including
+        those whose level has no open school, who count in no school's demand).
     """
 
     school_id: list[str]
@@ -89,6 +98,7 @@ class EnrollmentResult:
     overflow: np.ndarray
     distance_km_sum: np.ndarray
     unplaced: np.ndarray
+    unplaced_by_school: np.ndarray
 
     @property
     def utilisation(self) -> np.ndarray:
@@ -104,7 +114,8 @@ class EnrollmentResult:
 
     def to_frame(self, year: int) -> pd.DataFrame:
         """Rows (year, school, grade, demand, enrolled, capacity, utilisation, overflow,
-        mean_distance_km) for each open school and grade it teaches, sorted by school, grade.
+        unplaced, mean_distance_km) for each open school and grade it teaches, sorted by
+        school, grade.
         """
         s, g = np.nonzero(self.teaches)
         ids = np.asarray(self.school_id, dtype=object)
@@ -118,15 +129,25 @@ class EnrollmentResult:
                 "capacity": self.capacity[s, g],
                 "utilisation": self.utilisation[s, g],
                 "overflow": self.overflow[s, g],
+                "unplaced": self.unplaced_by_school[s, g],
                 "mean_distance_km": self.mean_distance_km[s, g],
             }
         )
         return df.sort_values(["school", "grade"], kind="stable").reset_index(drop=True)
 
 
-def school_age_grades(age: np.ndarray, system: SchoolSystem) -> np.ndarray:
-    """int32 grade index (0 = grade 1) per person; -1 when not of compulsory-school age."""
-    grade = age.astype(np.int32) - system.entry_age
+def school_age_grades(
+    age: np.ndarray, system: SchoolSystem, birth_month: np.ndarray | None = None
+) -> np.ndarray:
+    """int32 grade index (0 = grade 1) per person; -1 when not of compulsory-school age.
+
+    ``birth_month`` (1..12; None = all born in January) moves a child born after the
+    cut-off month one grade down: it had not reached its age by the cut-off date.
+    """
+    at_cutoff = age.astype(np.int32)
+    if birth_month is not None:
+        at_cutoff = at_cutoff - (np.asarray(birth_month) > system.cutoff_month)
+    grade = at_cutoff - system.entry_age
     return np.where((grade >= 0) & (grade < system.n_grades), grade, -1).astype(np.int32)
 
 
@@ -162,8 +183,10 @@ def assign_enrollment(
     Parameters
     ----------
     persons
-        A :class:`sim.population.persons.Persons` (uses ``age``, ``zone``; writes ``school``:
-        the school index, -1 for persons not in compulsory school or unplaced).
+        A :class:`sim.population.persons.Persons` (uses ``age``, ``birth_month``, ``zone``;
+        writes ``school``, the admitted school index, -1 for persons not in compulsory
+        school or unplaced, and ``first_school``, the catchment / nearest / first-choice
+        school, -1 for persons not in compulsory school).
     system
         The school system of the year (policies already applied).
     policy
@@ -181,7 +204,7 @@ def assign_enrollment(
     if policy not in POLICIES:
         msg = f"enrollment_policy = {policy!r}: allowed: {', '.join(POLICIES)}"
         raise ScenarioError(msg)
-    grade_all = school_age_grades(np.asarray(persons.age), system)
+    grade_all = school_age_grades(np.asarray(persons.age), system, persons.birth_month)
     idx = np.flatnonzero(grade_all >= 0)
     grade = grade_all[idx]
     zone = np.asarray(persons.zone)[idx].astype(np.int32)
@@ -201,6 +224,8 @@ def assign_enrollment(
         school = assign_with_overflow(first, zone, grade, order, capacity, system.zone_rank())
     persons.school[:] = -1
     persons.school[idx] = school
+    persons.first_school[:] = -1
+    persons.first_school[idx] = first
     return _summarise(system, capacity, dist, zone, grade, first, school)
 
 
@@ -224,12 +249,7 @@ def _summarise(
     school_cell = school.astype(np.int64) * n_g + grade
     placed = school >= 0
     km = dist[zone, np.maximum(school, 0)]
-    grades = np.arange(1, n_g + 1)
-    teaches = (
-        system.is_open[:, None]
-        & (grades >= system.grade_lo[:, None])
-        & (grades <= system.grade_hi[:, None])
-    )
+    teaches = system.is_open[:, None] & system.teaches()
     return EnrollmentResult(
         school_id=list(system.school_id),
         teaches=teaches,
@@ -239,6 +259,7 @@ def _summarise(
         overflow=count(first_cell, (first >= 0) & (school != first)).astype(np.int64),
         distance_km_sum=count(school_cell, placed, km).astype(np.float64),
         unplaced=np.bincount(grade[~placed], minlength=n_g).astype(np.int64),
+        unplaced_by_school=count(first_cell, (first >= 0) & ~placed).astype(np.int64),
     )
 
 
@@ -257,8 +278,8 @@ def summarise_replications(df: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per year × school × grade, sorted, with the columns of the run's
         ``enrollment.parquet``: year, school, grade, demand (= p50 of demand), capacity,
-        utilisation (= demand / capacity), overflow and mean_distance_km (p50 over
-        replications),
+        utilisation (= demand / capacity), overflow, unplaced and mean_distance_km (p50
+        over replications),
         and the demand quantiles p10, p50, p90 (80 % band) and p025, p975 (95 % band).
         Quantiles interpolate linearly between replications.
     """
@@ -266,7 +287,7 @@ def summarise_replications(df: pd.DataFrame) -> pd.DataFrame:
     grouped = df.groupby(keys, sort=True)
     quant = grouped["demand"].quantile([0.1, 0.5, 0.9, 0.025, 0.975]).unstack()
     quant.columns = ["p10", "p50", "p90", "p025", "p975"]
-    medians = grouped[["capacity", "overflow", "mean_distance_km"]].median()
+    medians = grouped[["capacity", "overflow", "unplaced", "mean_distance_km"]].median()
     out = medians.join(quant).reset_index()
     out["demand"] = out["p50"]
     out["capacity"] = out["capacity"].round().astype(np.int64)

@@ -7,11 +7,14 @@ so a school index stays valid for the whole run (``Persons.school`` stores it).
 
 Conventions
 -----------
-- Grades are numbered 1..P (primary) and P+1..P+J (junior middle); the default Chinese
-  system is P = 6, J = 3 with entry at age 6 by 31 August. Array columns use the grade
-  *index* ``grade - 1``.
-- Capacity per grade = classes_per_grade × class_size for the grades a school teaches,
-  0 for other grades and for closed schools.
+- Grades are numbered 1..P (primary) and P+1..P+J (junior middle); the city's
+  ``school_system`` preset (:mod:`sim.education.systems`, default ``china``: P = 6,
+  J = 3, entry at 6 by 31 August) sets them. Array columns use the grade *index*
+  ``grade - 1``.
+- Classes may differ by grade: ``classes[school, grade_index]`` (the schools layer's
+  ``classes_per_grade``, or its optional text column ``classes_by_grade`` with one number
+  per grade taught, e.g. ``"5,5,4,4,4,4"``). Capacity of a grade = classes × class_size,
+  0 for grades a school does not teach and for closed schools.
 - Catchments: ``catchment[level, zone_index]`` is the school index of the zone's catchment
   school at that level (0 = primary, 1 = junior), -1 when no school of the level is open.
 - Distances are straight lines between a zone's centroid (the home location of its
@@ -24,7 +27,8 @@ Policy rules
   its level it becomes (a planner placing a school expects it to serve its neighbourhood).
 - ``close_school``: closed from its year; its catchment zones go to the nearest open
   school of the same level.
-- ``resize_school``: new classes per grade (0 keeps the school open with no places).
+- ``resize_school``: new classes per grade, one number for every grade or a list with one
+  per grade taught (0 keeps the school open with no places).
 - ``catchment_edit``: the listed zones' catchment at the school's level becomes the school.
 """
 
@@ -37,18 +41,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.education.systems import cutoff_month, school_settings
 from sim.errors import GeodataError, ScenarioError
 from sim.policies.schools import CloseSchool, NewSchool, ResizeSchool, SchoolPolicy
 
 LEVELS: tuple[str, ...] = ("primary", "junior")
-_DEFAULTS = {
-    "school_entry_age": 6,
-    "entry_cutoff": "08-31",
-    "primary_grades": 6,
-    "junior_grades": 3,
-    "class_size_primary": 45,
-    "class_size_junior": 45,
-}
 
 
 @dataclass
@@ -65,8 +62,10 @@ class SchoolSystem:
         int8, 0 = primary, 1 = junior (index into :data:`LEVELS`).
     grade_lo, grade_hi
         int16, first and last grade taught (1-based).
-    classes_per_grade, class_size
-        int32; capacity per grade is their product.
+    classes
+        int32 (S, G), classes per school and grade index (0 for grades not taught).
+    class_size
+        int32 (S,); capacity of a grade is classes × class_size.
     quality
         float64, a quality score (about N(0, 1)), used by the choice policy.
     is_open
@@ -86,7 +85,7 @@ class SchoolSystem:
     level: np.ndarray
     grade_lo: np.ndarray
     grade_hi: np.ndarray
-    classes_per_grade: np.ndarray
+    classes: np.ndarray
     class_size: np.ndarray
     quality: np.ndarray
     is_open: np.ndarray
@@ -120,12 +119,17 @@ class SchoolSystem:
         GeodataError
             A zone's catchment names a school that does not exist or is of another level.
         """
-        settings = {**_DEFAULTS, **{k: v for k, v in city.settings.items() if k in _DEFAULTS}}
+        try:
+            settings = school_settings(city.settings)
+            cutoff_month(settings["entry_cutoff"])
+        except ValueError as exc:
+            raise GeodataError(f"layer 'city_settings': {exc}") from None
         schools = city.schools
         zones = city.zones.sort_index()
         centroids = zones.geometry.centroid
         levels = [LEVELS.index(str(v)) for v in schools["level"]]
         n = len(schools)
+        n_grades = int(settings["primary_grades"]) + int(settings["junior_grades"])
         system = cls(
             school_id=[str(s) for s in schools.index],
             name=[str(s) for s in schools["name"]],
@@ -134,7 +138,7 @@ class SchoolSystem:
             level=np.asarray(levels, dtype=np.int8),
             grade_lo=np.asarray(schools["grade_lo"], dtype=np.int16),
             grade_hi=np.asarray(schools["grade_hi"], dtype=np.int16),
-            classes_per_grade=np.asarray(schools["classes_per_grade"], dtype=np.int32),
+            classes=_classes_table(schools, n_grades),
             class_size=np.asarray(schools["class_size"], dtype=np.int32),
             quality=np.asarray(schools["quality"], dtype=np.float64),
             is_open=np.ones(n, dtype=bool),
@@ -194,12 +198,45 @@ class SchoolSystem:
         """int8 (G,): the level (0 primary, 1 junior) of each grade index."""
         return (np.arange(self.n_grades) >= self.primary_grades).astype(np.int8)
 
+    @property
+    def cutoff_month(self) -> int:
+        """Month (1..12) of the entry cut-off date."""
+        return cutoff_month(self.entry_cutoff)
+
+    def teaches(self) -> np.ndarray:
+        """bool (S, G): the school teaches the grade (open or not)."""
+        grades = np.arange(1, self.n_grades + 1)
+        return (grades >= self.grade_lo[:, None]) & (grades <= self.grade_hi[:, None])
+
     def capacity(self) -> np.ndarray:
         """int32 (S, G): places per school and grade index this year."""
-        grades = np.arange(1, self.n_grades + 1)
-        teaches = (grades >= self.grade_lo[:, None]) & (grades <= self.grade_hi[:, None])
-        per_grade = (self.classes_per_grade * self.class_size * self.is_open).astype(np.int32)
-        return np.where(teaches, per_grade[:, None], 0).astype(np.int32)
+        per_class = (self.class_size * self.is_open).astype(np.int32)
+        return np.where(self.teaches(), self.classes * per_class[:, None], 0).astype(np.int32)
+
+    def grade_classes(self, s: int, classes: int | Sequence[int], where: str) -> np.ndarray:
+        """int32 (G,) classes of school ``s`` by grade index from one number or a list.
+
+        A list has one entry per grade the school teaches (``grade_lo..grade_hi``).
+
+        Raises
+        ------
+        ScenarioError
+            A list of the wrong length (``where`` names the policy).
+        """
+        lo, hi = int(self.grade_lo[s]), int(self.grade_hi[s])
+        out = np.zeros(self.n_grades, dtype=np.int32)
+        if isinstance(classes, int | np.integer):
+            out[lo - 1 : hi] = int(classes)
+            return out
+        values = list(classes)
+        if len(values) != hi - lo + 1:
+            msg = (
+                f"{where}.classes_by_grade = {values}: needs one number per grade taught "
+                f"({hi - lo + 1} for grades {lo}..{hi})"
+            )
+            raise ScenarioError(msg)
+        out[lo - 1 : hi] = values
+        return out
 
     def distance_km(self) -> np.ndarray:
         """float64 (Z, S): straight-line zone-centroid to school distance in km."""
@@ -256,7 +293,7 @@ class SchoolSystem:
             lost = np.flatnonzero(self.catchment[lvl] == s)
             self.catchment[lvl, lost] = self.nearest_open(lvl, lost)
         elif isinstance(pol, ResizeSchool):
-            self.classes_per_grade[s] = pol.classes_per_grade
+            self.classes[s] = self.grade_classes(s, _policy_classes(pol), f"policies.{i}")
         else:  # CatchmentEdit
             self.catchment[self.level[s], self._zone_indices(pol.zones, i)] = s
 
@@ -293,7 +330,8 @@ class SchoolSystem:
         self.level = np.append(self.level, np.int8(lvl))
         self.grade_lo = np.append(self.grade_lo, np.int16(lo))
         self.grade_hi = np.append(self.grade_hi, np.int16(hi))
-        self.classes_per_grade = np.append(self.classes_per_grade, np.int32(pol.classes_per_grade))
+        self.classes = np.vstack([self.classes, np.zeros((1, self.n_grades), np.int32)])
+        self.classes[s] = self.grade_classes(s, _policy_classes(pol), f"policies.{i}")
         size = pol.class_size or self.default_class_size[lvl]
         self.class_size = np.append(self.class_size, np.int32(size))
         self.quality = np.append(self.quality, pol.quality)
@@ -311,9 +349,14 @@ class SchoolSystem:
     def schools_frame(self) -> pd.DataFrame:
         """One row per school: the run folder's ``schools.parquet``.
 
-        Columns: school_id, name, level, x, y, grade_lo, grade_hi, opens, closes
+        Columns: school_id, name, level, x, y, grade_lo, grade_hi, classes_by_grade
+        (text, classes per grade taught at the end of the run), opens, closes
         (opens/closes: the policy year, <NA> when not set by a policy).
         """
+        classes = [
+            classes_text(c, lo, hi)
+            for c, lo, hi in zip(self.classes, self.grade_lo, self.grade_hi, strict=True)
+        ]
         return pd.DataFrame(
             {
                 "school_id": self.school_id,
@@ -323,6 +366,7 @@ class SchoolSystem:
                 "y": self.y,
                 "grade_lo": self.grade_lo.astype(np.int32),
                 "grade_hi": self.grade_hi.astype(np.int32),
+                "classes_by_grade": classes,
                 "opens": pd.array(np.where(self.opens < 0, None, self.opens), dtype="Int32"),
                 "closes": pd.array(np.where(self.closes < 0, None, self.closes), dtype="Int32"),
             }
@@ -342,3 +386,47 @@ class SchoolSystem:
                 "school_id": ids[school],  # -1 (no school of the level) -> ""
             }
         )
+
+
+def _policy_classes(pol: NewSchool | ResizeSchool) -> int | list[int]:
+    """A school policy's classes: the per-grade list when given, else the one number."""
+    return pol.classes_per_grade if pol.classes_by_grade is None else pol.classes_by_grade
+
+
+def _classes_table(schools: pd.DataFrame, n_grades: int) -> np.ndarray:
+    """int32 (S, G) classes by school and grade index from the schools layer.
+
+    ``classes_by_grade`` (text, one number per grade taught, comma-separated; optional,
+    empty = not given) wins over ``classes_per_grade`` (the same number in every grade).
+
+    Raises
+    ------
+    GeodataError
+        A ``classes_by_grade`` entry that is not a list of whole numbers >= 0 of the right
+        length, or grades outside 1..G.
+    """
+    out = np.zeros((len(schools), n_grades), dtype=np.int32)
+    by_grade = schools.get("classes_by_grade")
+    for s, (sid, row) in enumerate(schools.iterrows()):
+        lo, hi = int(row["grade_lo"]), int(row["grade_hi"])
+        if not 1 <= lo <= hi <= n_grades:
+            msg = f"layer 'schools', school {sid}: grades {lo}..{hi} outside 1..{n_grades}"
+            raise GeodataError(msg)
+        text = "" if by_grade is None or pd.isna(by_grade.iloc[s]) else str(by_grade.iloc[s])
+        if not text.strip():
+            out[s, lo - 1 : hi] = int(row["classes_per_grade"])
+            continue
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != hi - lo + 1 or not all(p.isdigit() for p in parts):
+            msg = (
+                f"layer 'schools', school {sid}: classes_by_grade = {text!r}; allowed: "
+                f"{hi - lo + 1} whole numbers >= 0 separated by commas (grades {lo}..{hi})"
+            )
+            raise GeodataError(msg)
+        out[s, lo - 1 : hi] = [int(p) for p in parts]
+    return out
+
+
+def classes_text(classes: np.ndarray, lo: int, hi: int) -> str:
+    """The ``classes_by_grade`` text of one school's (G,) classes row."""
+    return ",".join(str(int(c)) for c in classes[lo - 1 : hi])

@@ -27,6 +27,9 @@ LEFT = 2
 MOTHER = 3
 """Stays in the city and gives birth this year."""
 
+BORN, IN_MIGRANT, NEW_HOUSING_OUTSIDE, NEW_HOUSING_INSIDE, MOVED = 0, 1, 2, 3, 4
+"""``Persons.arrival`` codes (described in sim.population.persons.ARRIVAL_CODES)."""
+
 ADULT_STAYS = 1
 """Household state bits of :func:`vital_events`: an adult stays (or gives birth)."""
 ADULT_LEFT = 2
@@ -592,32 +595,39 @@ def next_year(
     p_male: float,
     max_age: int,
     adult_age: int,
+    year: int,
     out: tuple,
 ) -> np.ndarray:
     """Write next year's persons: those who stay, one year older, then the newborns.
 
     A minor whose household's adults all left (:func:`minors_follow`) leaves too; everybody
-    who stays takes the household's zone after the moves (``zone_after``).
+    who stays takes the household's zone after the moves (``zone_after``); a person whose
+    zone changes loses its estate (-1) and gets arrival code ``MOVED`` in ``year``.
 
     Parameters
     ----------
     fate, state, zone_after
         From :func:`vital_events` and :func:`move_households`.
     persons
-        ``(age, sex, zone, household, work_zone, school)`` person arrays (n,).
+        ``(age, sex, zone, household, work_zone, school, birth_month, estate,
+        first_school, arrival, arrival_year)`` person arrays (n,).
     seed
-        The k-th newborn (k = 0, 1, ...) is male when ``uniform(seed, k) < p_male``.
+        The k-th newborn (k = 0, 1, ...) is male when ``u = uniform(seed, k) < p_male``;
+        its birth month is ``1 + floor(12 v)`` with ``v = u / p_male`` for a boy and
+        ``(u - p_male) / (1 - p_male)`` for a girl (uniform again given the sex).
     p_male
         Probability that a newborn is male.
     max_age
         Ages are capped here.
     adult_age
         Age from which a person counts as an adult.
+    year
+        The year written (arrival year of newborns and movers).
     out
-        Six arrays like ``persons``, each with room for the stayers and newborns; written
+        Eleven arrays like ``persons``, each with room for the stayers and newborns; written
         from index 0: stayers in their original order, aged by one year (capped), then one
-        newborn per mother in order (age 0, the household's zone and id, no work zone or
-        school).
+        newborn per mother in order (age 0, the household's zone, id and estate after the
+        moves, no work zone or school, arrival ``BORN`` in ``year``).
 
     Returns
     -------
@@ -626,8 +636,10 @@ def next_year(
         followed), movers (persons written whose zone differs from their or their mother's
         zone at the start).
     """
-    age, sex, zone, household, work_zone, school = persons
-    o_age, o_sex, o_zone, o_hh, o_work, o_school = out
+    age, sex, zone, household, work_zone, school, birth_month, estate = persons[:8]
+    first_school, arrival, arrival_year = persons[8:]
+    o_age, o_sex, o_zone, o_hh, o_work, o_school, o_month, o_estate = out[:8]
+    o_first, o_arrival, o_arrival_year = out[8:]
     mothers = np.empty(fate.size, dtype=np.uint64)  # only the first `born` are used
     j = np.uint64(0)
     born = 0
@@ -652,6 +664,16 @@ def next_year(
         o_hh[j] = h
         o_work[j] = work_zone[i]
         o_school[j] = school[i]
+        o_month[j] = birth_month[i]
+        o_first[j] = first_school[i]
+        if z == zone[i]:
+            o_estate[j] = estate[i]
+            o_arrival[j] = arrival[i]
+            o_arrival_year[j] = arrival_year[i]
+        else:
+            o_estate[j] = -1
+            o_arrival[j] = MOVED
+            o_arrival_year[j] = year
         j += np.uint64(1)
         if f == MOTHER:
             mothers[born] = i
@@ -660,11 +682,19 @@ def next_year(
         i = mothers[k]
         z = zone_after[household[i]]
         moved += z != zone[i]
+        u = uniform(seed, k)
+        boy = u < p_male
+        v = u / p_male if boy else (u - p_male) / (1.0 - p_male)
         o_age[j] = 0
-        o_sex[j] = 0 if uniform(seed, k) < p_male else 1
+        o_sex[j] = 0 if boy else 1
         o_zone[j] = z
         o_hh[j] = household[i]
         o_work[j] = -1
         o_school[j] = -1
+        o_month[j] = 1 + min(int(v * 12.0), 11)
+        o_estate[j] = estate[i] if z == zone[i] else -1
+        o_first[j] = -1
+        o_arrival[j] = BORN
+        o_arrival_year[j] = year
         j += np.uint64(1)
     return np.array([j, born, died, left, moved], dtype=np.int64)

@@ -9,13 +9,16 @@ The per-person loops are numba kernels in :mod:`sim.kernels.demography`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
 from sim.errors import GeodataError
 from sim.kernels.demography import (
+    IN_MIGRANT,
+    NEW_HOUSING_INSIDE,
+    NEW_HOUSING_OUTSIDE,
     event_thresholds,
     move_households,
     next_year,
@@ -23,26 +26,22 @@ from sim.kernels.demography import (
     sex_age_counts,
     vital_events,
 )
+from sim.population.housing import Estates, move_in_from_inside, outside_households
 from sim.population.persons import (
     ADULT_AGE,
     MAX_AGE,
     N_SIZES,
     SEXES,
     Persons,
+    birth_months,
     fit_households,
     household_table,
-    random_round,
     reject_bad_rows,
 )
 from sim.scenario import Parameters
 
 SEX_RATIO_AT_BIRTH = 1.05
 """Male births per female birth."""
-FAMILY_HEAD_AGES = (25, 39)
-"""Age range of the heads of households moving into new dwellings (young families)."""
-FAMILY_CHILD_MAX_AGE = 10
-FAMILY_PARTNER_SHARE = 0.85
-"""Share of new-dwelling households that are couples (the rest single parents or singles)."""
 
 _N_CELLS = 2 * (MAX_AGE + 1)
 
@@ -120,6 +119,17 @@ class DemographyRates:
             in_migration_rate=params.in_migration_rate,
             out_migration_rate=params.out_migration_rate,
             residential_mobility_rate=params.residential_mobility_rate,
+        )
+
+    def with_multipliers(self, multipliers: dict[str, float]) -> DemographyRates:
+        """These rates with a replication's uncertainty multipliers applied
+        (``fertility``, ``in_migration``, ``out_migration``; see
+        :mod:`sim.population.uncertainty`)."""
+        return replace(
+            self,
+            fertility_multiplier=self.fertility_multiplier * multipliers["fertility"],
+            in_migration_rate=self.in_migration_rate * multipliers["in_migration"],
+            out_migration_rate=self.out_migration_rate * multipliers["out_migration"],
         )
 
     def fertility_factor(self, year: int) -> float:
@@ -243,52 +253,6 @@ def arrivals(
     return age, sex, household, n_hh
 
 
-def young_families(
-    n_households: np.ndarray,
-    first_id: int,
-    rng: np.random.Generator,
-    mean_size: float | np.ndarray = 3.1,
-) -> Persons:
-    """Households moving into new dwellings: heads 25–39, partners, children 0–10.
-
-    Parameters
-    ----------
-    n_households
-        int (Z,) households per zone index.
-    first_id
-        First household id; ids are consecutive.
-    rng
-        Random generator.
-    mean_size
-        Target mean household size, scalar or (Z,) per zone (children are Poisson with the
-        mean the heads and partners leave).
-
-    Returns
-    -------
-    Persons
-        Heads first, then partners, then children.
-    """
-    zone_hh = np.repeat(np.arange(len(n_households), dtype=np.int32), n_households)
-    k = len(zone_hh)
-    ids = np.arange(first_id, first_id + k, dtype=np.int32)
-    lo, hi = FAMILY_HEAD_AGES
-    head_age = rng.integers(lo, hi + 1, size=k)
-    head_sex = rng.integers(0, 2, size=k)
-    couple = rng.random(k) < FAMILY_PARTNER_SHARE
-    partner_age = np.maximum(head_age + np.rint(rng.normal(0.0, 3.0, k)), ADULT_AGE)[couple]
-    size = np.broadcast_to(np.asarray(mean_size, dtype=np.float64), n_households.shape)[zone_hh]
-    n_kids = rng.poisson(np.maximum(size - 1.0 - FAMILY_PARTNER_SHARE, 0.0))
-    kid_of = np.repeat(np.arange(k), n_kids)
-    kid_max = np.minimum(FAMILY_CHILD_MAX_AGE, head_age[kid_of] - 18)
-    kid_age = np.floor(rng.random(len(kid_of)) * (kid_max + 1))
-    return Persons.new(
-        np.concatenate([head_age, partner_age, kid_age]),
-        np.concatenate([head_sex, 1 - head_sex[couple], rng.integers(0, 2, len(kid_of))]),
-        np.concatenate([zone_hh, zone_hh[couple], zone_hh[kid_of]]),
-        np.concatenate([ids, ids[couple], ids[kid_of]]),
-    )
-
-
 # --------------------------------------------------------------------------- the year
 
 
@@ -299,9 +263,7 @@ def step_demography(
     *,
     dwellings: np.ndarray,
     attractiveness: np.ndarray,
-    new_dwellings: np.ndarray | None = None,
-    new_dwelling_occupancy: float | np.ndarray = 0.9,
-    new_household_size: float | np.ndarray = 3.1,
+    estates: Estates | None = None,
     rng: np.random.Generator,
 ) -> tuple[Persons, dict[str, int]]:
     """Move the population through one simulated year.
@@ -311,8 +273,10 @@ def step_demography(
     profile, minors following when no adult of their household stays; ageing (ages are
     capped at 100); residential mobility of households between zones; in-migration
     (Poisson(rate × population) persons with ages from profile × age structure, formed
-    into households and placed by vacant dwellings × attractiveness); and young families
-    moving into the dwellings delivered this year.
+    into households and placed by vacant dwellings × attractiveness); and the households
+    moving into new housing this year (:mod:`sim.population.housing`: as many as each
+    estate's occupancy ramp still misses, from inside the city, who leave a vacant
+    dwelling behind, and from outside).
 
     Parameters
     ----------
@@ -327,13 +291,9 @@ def step_demography(
         ``new_dwellings``; vacant = dwellings - households.
     attractiveness
         (Z,) zone attractiveness (>= 0) for arrivals and movers.
-    new_dwellings
-        (Z,) dwellings delivered this year; ``new_dwellings × new_dwelling_occupancy``
-        households of young families (randomly rounded) move in from outside the city.
-    new_dwelling_occupancy
-        Share of new dwellings occupied in their first year (scalar or (Z,)).
-    new_household_size
-        Mean size of the households moving into new dwellings (scalar or (Z,)).
+    estates
+        The developments (their dwellings handed over up to ``year`` must already be in
+        ``dwellings``); None = no new housing.
     rng
         Random generator; the same seed gives identical output.
 
@@ -341,9 +301,10 @@ def step_demography(
     -------
     tuple[Persons, dict[str, int]]
         The population one year later (stayers in their order, newborns, in-migrants,
-        new-housing residents; its arrays are written once, as leading parts of buffers
-        sized for everybody who might be there), and counts: births, deaths, in_migrants,
-        out_migrants, movers (persons whose home zone changed), new_housing_residents.
+        then households moving into new housing from outside), and counts: births,
+        deaths, in_migrants, out_migrants, movers (persons whose home zone changed by
+        residential mobility), new_housing_residents (persons who moved into an estate
+        this year), new_housing_from_inside (of them, households from inside the city).
     """
     n_zones = len(dwellings)
     weight = np.asarray(attractiveness, dtype=np.float64)
@@ -376,17 +337,18 @@ def step_demography(
     n_in = int(rng.poisson(rates.in_migration_rate * n))
     age, sex, hh, n_hh = arrivals(n_in, rates.arrival_shares(hist), rates, n_ids, rng)
     hh_zone = place_households(vacant, weight, rng.random(n_hh))
-    parts = [Persons.new(age, sex, hh_zone[hh - n_ids], hh)]
+    arrived = Persons.new(
+        age,
+        sex,
+        hh_zone[hh - n_ids],
+        hh,
+        birth_month=birth_months(n_in, rng),
+        arrival=np.full(n_in, IN_MIGRANT, dtype=np.int8),
+        arrival_year=np.full(n_in, year, dtype=np.int16),
+    )
 
-    # young families into this year's new dwellings
-    if new_dwellings is not None:
-        n_new = random_round(
-            np.asarray(new_dwellings, dtype=np.float64) * new_dwelling_occupancy, rng
-        )
-        parts.append(young_families(n_new, n_ids + n_hh, rng, new_household_size))
-
-    # survivors and newborns, then the newcomers, written once into next year's arrays
-    size = n + mothers + sum(len(part) for part in parts)
+    # survivors and newborns, then the in-migrants, written once into next year's arrays
+    size = n + mothers + len(arrived)
     columns = tuple(getattr(p, f.name) for f in fields(Persons))
     out = tuple(np.empty(size, dtype=column.dtype) for column in columns)
     written, births, deaths, left, movers = next_year(
@@ -398,19 +360,57 @@ def step_demography(
         SEX_RATIO_AT_BIRTH / (1.0 + SEX_RATIO_AT_BIRTH),
         MAX_AGE,
         ADULT_AGE,
+        year,
         out,
     )
     end = int(written)
-    for part in parts:
-        for column, f in zip(out, fields(Persons), strict=True):
-            column[end : end + len(part)] = getattr(part, f.name)
-        end += len(part)
+    for column, f in zip(out, fields(Persons), strict=True):
+        column[end : end + n_in] = getattr(arrived, f.name)
+    q = Persons(*(column[: end + n_in] for column in out))
     stats = {
         "births": int(births),
         "deaths": int(deaths),
         "out_migrants": int(left),
         "movers": int(movers),
         "in_migrants": n_in,
-        "new_housing_residents": len(parts[1]) if len(parts) > 1 else 0,
+        "new_housing_residents": 0,
+        "new_housing_from_inside": 0,
     }
-    return Persons(*(column[:end] for column in out)), stats
+    if estates is None or not len(estates):
+        return q, stats
+    return new_housing(q, estates, year, n_ids + n_hh, rng, stats)
+
+
+def new_housing(
+    persons: Persons,
+    estates: Estates,
+    year: int,
+    first_id: int,
+    rng: np.random.Generator,
+    stats: dict[str, int],
+) -> tuple[Persons, dict[str, int]]:
+    """Households moving into the estates' dwellings in ``year`` (see step_demography).
+
+    Each estate's missing households split binomially by its ``inside_share``; inside
+    movers are existing households (:func:`~sim.population.housing.move_in_from_inside`,
+    changed in place), a shortfall of them is made up from outside
+    (:func:`~sim.population.housing.outside_households`, appended). ``stats`` gains
+    new_housing_residents and new_housing_from_inside.
+    """
+    need = estates.moving_in(year, persons)
+    share = np.array([e.dwelling_type.inside_share for e in estates.items])
+    inside = rng.binomial(need, share)
+    before = persons.estate.copy()
+    moved = move_in_from_inside(persons, inside, estates, rng)
+    came = (persons.estate >= 0) & (persons.estate != before)
+    persons.arrival[came] = NEW_HOUSING_INSIDE
+    persons.arrival_year[came] = year
+    outside = outside_households(need - moved, estates, first_id, rng)
+    outside.arrival[:] = NEW_HOUSING_OUTSIDE
+    outside.arrival_year[:] = year
+    stats = {
+        **stats,
+        "new_housing_residents": int(came.sum()) + len(outside),
+        "new_housing_from_inside": int(moved.sum()),
+    }
+    return Persons.concat([persons, outside]), stats

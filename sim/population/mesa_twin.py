@@ -2,12 +2,14 @@
 
 It implements the same yearly person logic as :func:`sim.population.demography.step_demography`
 (deaths, births, out-migration with minors following their household, ageing,
-residential mobility between zones, in-migration into vacant dwellings) the way a
+residential mobility between zones, in-migration into vacant dwellings; birth months of
+newborns and arrivals) the way a
 textbook Mesa model would: agents with attributes, ``AgentSet`` verbs (``shuffle_do``,
 ``select``, ``groupby``, ``do``) and a ``DataCollector``. It is not used in production
 runs; the tests use it to show the numba path gives the same population statistics, and
-``bench/persons.py`` to measure the speed-up. Young families moving into new dwellings
-are not modelled here (the bench runs both paths without new dwellings).
+``bench/persons.py`` to measure the speed-up. Households moving into new housing
+(:mod:`sim.population.housing`) are not modelled here (the bench runs both paths
+without estates).
 """
 
 from __future__ import annotations
@@ -23,18 +25,27 @@ from sim.population.demography import (
     DemographyRates,
     arrivals,
 )
-from sim.population.persons import ADULT_AGE, MAX_AGE, Persons
+from sim.population.persons import ADULT_AGE, MAX_AGE, Persons, birth_months
 
 
 class PersonAgent(mesa.Agent):
-    """A person: age, sex, home zone and household, and this year's fate."""
+    """A person: age, birth month, sex, home zone and household, and this year's fate."""
 
-    def __init__(self, model: PersonsModel, age: int, sex: int, zone: int, household: int) -> None:
+    def __init__(
+        self,
+        model: PersonsModel,
+        age: int,
+        sex: int,
+        zone: int,
+        household: int,
+        birth_month: int,
+    ) -> None:
         super().__init__(model)
         self.age = int(age)
         self.sex = int(sex)
         self.zone = int(zone)
         self.household = int(household)
+        self.birth_month = int(birth_month)
         self.fate = STAY
 
     def decide(self) -> None:
@@ -145,6 +156,7 @@ class PersonsModel(mesa.Model):
             persons.sex.tolist(),
             persons.zone.tolist(),
             persons.household.tolist(),
+            persons.birth_month.tolist(),
         )
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -166,11 +178,11 @@ class PersonsModel(mesa.Model):
 
     def to_persons(self) -> Persons:
         """The agents as a :class:`Persons` structure of arrays."""
-        cols = self.agents.get(["age", "sex", "zone", "household"])
+        cols = self.agents.get(["age", "sex", "zone", "household", "birth_month"])
         if not cols:
             return Persons.empty()
-        age, sex, zone, household = zip(*cols, strict=True)
-        return Persons.new(age, sex, zone, household)
+        age, sex, zone, household, month = zip(*cols, strict=True)
+        return Persons.new(age, sex, zone, household, birth_month=month)
 
     def _place(self, vacant: list[float]) -> int:
         """A zone drawn by vacant dwellings × attractiveness (attractiveness when full)."""
@@ -219,7 +231,8 @@ class PersonsModel(mesa.Model):
         p_male = SEX_RATIO_AT_BIRTH / (1.0 + SEX_RATIO_AT_BIRTH)
         for mother in mothers:
             sex = 0 if self.random.random() < p_male else 1
-            PersonAgent(self, 0, sex, mother.zone, mother.household)
+            month = self.random.randint(1, 12)
+            PersonAgent(self, 0, sex, mother.zone, mother.household, month)
 
         self.counts["movers"], vacant = self._move()
 
@@ -229,9 +242,10 @@ class PersonsModel(mesa.Model):
             n_in, self.rates.arrival_shares(hist), self.rates, first_id, self.rng
         )
         zones = [self._place(vacant) for _ in range(n_hh)]
+        arrival_months = birth_months(n_in, self.rng)
         for i in range(n_in):
             h = int(household[i])
-            PersonAgent(self, age[i], sex[i], zones[h - first_id], h)
+            PersonAgent(self, age[i], sex[i], zones[h - first_id], h, arrival_months[i])
         self.counts["in_migrants"] = n_in
         self.year += 1
         self.datacollector.collect(self)

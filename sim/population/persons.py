@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import GeodataError
-from sim.kernels.demography import household_sizes, match_households
+from sim.kernels.demography import (
+    BORN,
+    IN_MIGRANT,
+    MOVED,
+    NEW_HOUSING_INSIDE,
+    NEW_HOUSING_OUTSIDE,
+    household_sizes,
+    match_households,
+)
 
 MAX_AGE = 100
 """Ages are capped here (100 = 100 and over)."""
@@ -26,6 +34,15 @@ N_SIZES = 6
 ADULT_AGE = 20
 """Every household has at least one member this old (its reference person)."""
 SEXES = ("male", "female")
+
+ARRIVAL_CODES = {
+    BORN: "base population or born in the city",
+    IN_MIGRANT: "in-migrant",
+    NEW_HOUSING_OUTSIDE: "moved into new housing from outside the city",
+    NEW_HOUSING_INSIDE: "moved into new housing from inside the city",
+    MOVED: "moved within the city to an existing dwelling",
+}
+"""``Persons.arrival`` codes (the explain breakdown reads them)."""
 
 _CHILD_PARENT_GAP = 28.0  # typical age gap between a child and the household head
 _MATCH_NOISE_SD = 4.0  # years of noise when matching members to households
@@ -39,7 +56,9 @@ class Persons:
     Attributes
     ----------
     age
-        int16, completed years at 31 August of the current simulated year.
+        int16, completed years on 31 December of the current simulated year (calendar
+        year minus birth year); with ``birth_month`` it gives the age on any date, e.g.
+        the school-entry cut-off.
     sex
         int8, 0 = male, 1 = female.
     zone
@@ -50,6 +69,19 @@ class Persons:
         int32, zone index of the workplace, -1 = not working.
     school
         int32, school index, -1 = none.
+    birth_month
+        int8, 1..12.
+    estate
+        int16, the housing development (index into the model's estates) whose new
+        dwelling the person's household moved into, -1 = none; lost when the household
+        moves.
+    first_school
+        int32, the school the child applied to first this year (catchment, nearest or
+        first choice; set by enrollment), -1 = none.
+    arrival
+        int8, how the person came to live where it does: one of :data:`ARRIVAL_CODES`.
+    arrival_year
+        int16, the year of that arrival (birth, move); -1 = in the base population.
     """
 
     age: np.ndarray
@@ -58,6 +90,11 @@ class Persons:
     household: np.ndarray
     work_zone: np.ndarray
     school: np.ndarray
+    birth_month: np.ndarray
+    estate: np.ndarray
+    first_school: np.ndarray
+    arrival: np.ndarray
+    arrival_year: np.ndarray
 
     _DTYPES: ClassVar[dict[str, type]] = {
         "age": np.int16,
@@ -66,6 +103,11 @@ class Persons:
         "household": np.int32,
         "work_zone": np.int32,
         "school": np.int32,
+        "birth_month": np.int8,
+        "estate": np.int16,
+        "first_school": np.int32,
+        "arrival": np.int8,
+        "arrival_year": np.int16,
     }
 
     def __post_init__(self) -> None:
@@ -89,8 +131,14 @@ class Persons:
         household: Any,
         work_zone: Any = None,
         school: Any = None,
+        birth_month: Any = None,
+        estate: Any = None,
+        arrival: Any = None,
+        arrival_year: Any = None,
     ) -> Persons:
-        """Persons with ``work_zone`` and ``school`` set to -1 unless given."""
+        """Persons with ``work_zone``, ``school``, ``estate``, ``first_school`` and
+        ``arrival_year`` -1, ``arrival`` 0 and ``birth_month`` 1 (January: the age on
+        any date of the year is ``age``) unless given."""
         n = len(age)
         none = np.full(n, -1, dtype=np.int32)
         return cls(
@@ -100,6 +148,11 @@ class Persons:
             household,
             none if work_zone is None else work_zone,
             none.copy() if school is None else school,
+            np.ones(n, dtype=np.int8) if birth_month is None else birth_month,
+            none.copy() if estate is None else estate,
+            none.copy(),
+            np.zeros(n, dtype=np.int8) if arrival is None else arrival,
+            none.copy() if arrival_year is None else arrival_year,
         )
 
     @classmethod
@@ -358,7 +411,8 @@ def synthesize(city: Any, rng: np.random.Generator, scale: float = 1.0) -> Perso
     Returns
     -------
     Persons
-        Ordered by zone, sex and age; ``work_zone`` and ``school`` are -1.
+        Ordered by zone, sex and age; birth months uniform; ``work_zone``, ``school`` and
+        ``estate`` are -1.
     """
     if not scale > 0:
         msg = f"synthesize: scale must be > 0, got {scale}"
@@ -372,4 +426,10 @@ def synthesize(city: Any, rng: np.random.Generator, scale: float = 1.0) -> Perso
     del cell
     targets = reconcile_household_sizes(household_table(city) * scale, table.sum(axis=(1, 2)))
     household = fit_households(zone, age, targets, rng)
-    return Persons.new(age, sex, zone, household)
+    return Persons.new(age, sex, zone, household, birth_month=birth_months(len(age), rng))
+
+
+def birth_months(n: int, rng: np.random.Generator) -> np.ndarray:
+    """int8 (n,) birth months, uniform over 1..12 (seasonality is small next to the
+    cut-off's effect: one month shifts 1/12 of a cohort)."""
+    return rng.integers(1, 13, size=n).astype(np.int8)
