@@ -7,11 +7,14 @@ embedded default city, ``geodata/default_city.gpkg``, is built by
 zones, zone_population, zone_households, demography_rates, schools, nodes,
 links, signals, parking, sites, city_settings.
 
-:func:`load_city` reads and validates them and returns a :class:`City`; every
-problem raises :class:`~sim.errors.GeodataError` naming the file, the layer and
-the problem. The last four cities loaded are cached per (path, modification time,
-size), so a model loading its city once per replication reads the file once; each
-call returns a fresh copy of the tables, so callers may edit their copy freely.
+:func:`load_city` reads them, checks them against the contract of
+:mod:`sim.city_schema` (every column's domain, references, geometry inside the city, a
+connected road graph) and returns a :class:`City`; every problem raises
+:class:`~sim.errors.GeodataError` naming the file, the layer, the row and the column.
+:func:`check_city` runs the same checks on a city in memory. The last four cities loaded
+are cached per (path, modification time, size), so a model loading its city once per
+replication reads the file once; each call returns a fresh copy of the tables, so callers
+may edit their copy freely.
 :func:`save_city` writes a :class:`City` back to a GeoPackage, :func:`city_layers`
 gives its layers as tables and :func:`write_layers` writes any such tables.
 """
@@ -31,111 +34,10 @@ import pandas as pd
 import pyogrio
 import pyproj
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from sim.city_schema import LAYERS, check_layers, coerce_layer
 from sim.errors import GeodataError
 from sim.geo import to_xy
-
-# layer -> (index column or None, required columns besides the index, is spatial)
-LAYERS: dict[str, tuple[str | None, tuple[str, ...], bool]] = {
-    "zones": (
-        "zone_id",
-        (
-            "name",
-            "population",
-            "households",
-            "dwellings",
-            "jobs",
-            "attractiveness",
-            "centroid_node",
-            "catchment_primary",
-            "catchment_junior",
-        ),
-        True,
-    ),
-    "zone_population": (None, ("zone_id", "sex", "age", "persons"), False),
-    "zone_households": (None, ("zone_id", "size", "households"), False),
-    "demography_rates": (None, ("age", "sex", "asfr", "qx", "migration_profile"), False),
-    "schools": (
-        "school_id",
-        (
-            "name",
-            "level",
-            "grade_lo",
-            "grade_hi",
-            "classes_per_grade",
-            "class_size",
-            "quality",
-            "zone_id",
-        ),
-        True,
-    ),
-    "nodes": ("node_id", ("is_centroid", "zone_id", "signal_id"), True),
-    "links": (
-        "link_id",
-        (
-            "a_node",
-            "b_node",
-            "length_m",
-            "lanes",
-            "free_speed_kmh",
-            "capacity_vph",
-            "link_type",
-            "name",
-            "signal_id",
-        ),
-        True,
-    ),
-    "signals": ("signal_id", ("node_id", "cycle_s", "n_phases", "green_s", "offset_s"), True),
-    "parking": ("lot_id", ("zone_id", "capacity", "occupancy_am"), True),
-    "sites": (
-        "site_id",
-        (
-            "zone_id",
-            "start_year",
-            "n_years",
-            "dwellings_per_year",
-            "occupancy",
-            "household_size",
-        ),
-        True,
-    ),
-    "city_settings": (None, ("key", "value"), False),
-}
-
-# columns that must hold integers (GeoPackage may hand back floats); ids included
-_INT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "zones": ("zone_id", "population", "households", "dwellings", "jobs", "centroid_node"),
-    "zone_population": ("zone_id", "age", "persons"),
-    "zone_households": ("zone_id", "size", "households"),
-    "demography_rates": ("age",),
-    "schools": ("grade_lo", "grade_hi", "classes_per_grade", "class_size", "zone_id"),
-    "nodes": ("node_id", "zone_id", "signal_id"),
-    "links": ("link_id", "a_node", "b_node", "lanes", "signal_id"),
-    "signals": ("signal_id", "node_id", "n_phases"),
-    "parking": ("lot_id", "zone_id", "capacity"),
-    "sites": ("zone_id", "start_year", "n_years", "dwellings_per_year"),
-}
-
-# (layer, column) -> (check, what is allowed); numeric columns are checked after reading
-_DOMAINS: dict[tuple[str, str], tuple[Any, str]] = {
-    ("zone_population", "sex"): (lambda v: v.isin(("male", "female")), "'male' or 'female'"),
-    ("zone_population", "age"): (lambda v: v.between(0, 100), "0..100"),
-    ("zone_population", "persons"): (lambda v: v >= 0, ">= 0"),
-    ("zone_households", "size"): (lambda v: v.between(1, 6), "1..6"),
-    ("demography_rates", "sex"): (lambda v: v.isin(("male", "female")), "'male' or 'female'"),
-    ("demography_rates", "qx"): (lambda v: v.between(0, 1), "0..1"),
-    ("demography_rates", "asfr"): (lambda v: v.between(0, 1), "0..1"),
-    ("schools", "level"): (lambda v: v.isin(("primary", "junior")), "'primary' or 'junior'"),
-    ("schools", "classes_per_grade"): (lambda v: v >= 0, ">= 0"),
-    ("links", "length_m"): (lambda v: v >= 0, ">= 0"),
-    ("links", "lanes"): (lambda v: v >= 1, ">= 1"),
-    ("links", "free_speed_kmh"): (lambda v: v > 0, "> 0"),
-    ("links", "capacity_vph"): (lambda v: v > 0, "> 0"),
-    ("signals", "cycle_s"): (lambda v: v > 0, "> 0"),
-    ("parking", "occupancy_am"): (lambda v: v.between(0, 1), "0..1"),
-}
 
 _TABLE_ATTRS = {
     "zones": "zones",
@@ -249,8 +151,10 @@ def load_city(path: str | Path) -> City:
     ------
     GeodataError
         Missing file, layer or column; missing, geographic or non-metre CRS;
-        duplicate ids; dangling references; a road graph in which some zone
-        centroid cannot reach or be reached from the others.
+        duplicate ids; a value outside its column's domain (NaN, infinite, out of
+        range); an empty layer or geometry; a point outside the city; dangling
+        references; a road graph in which some zone centroid cannot reach or be
+        reached from the others.
     """
     path = Path(path).resolve()
     if not path.is_file():
@@ -269,6 +173,18 @@ def load_city(path: str | Path) -> City:
     return city.copy()
 
 
+def check_city(city: City) -> None:
+    """Check an in-memory city against the GeoPackage contract, as :func:`load_city` does.
+
+    Raises
+    ------
+    GeodataError
+        The first column value, row or layer outside its domain (see
+        :mod:`sim.city_schema`), naming the layer, the row's id and the column.
+    """
+    check_layers(city.path, {layer: getattr(city, attr) for layer, attr in _TABLE_ATTRS.items()})
+
+
 def _read_city(path: Path) -> City:
     try:
         present = {str(name) for name in pyogrio.list_layers(path)[:, 0]}
@@ -282,12 +198,7 @@ def _read_city(path: Path) -> City:
     tables = {name: _read_layer(path, name) for name in LAYERS}
     crs = _check_crs(path, tables)
     settings = _settings(path, tables.pop("city_settings"))
-    for name in ("zones", "nodes", "links"):
-        if tables[name].empty:
-            msg = f"{path}: layer '{name}' is empty"
-            raise GeodataError(msg)
-    _check_references(path, tables)
-    _check_connected(path, tables["nodes"], tables["links"], tables["zones"])
+    check_layers(path, tables)
     return City(
         path=path,
         name=str(settings.pop("name", path.stem)),
@@ -308,7 +219,7 @@ def _read_layer(path: Path, name: str) -> pd.DataFrame:
     if absent:
         msg = f"{path}: layer '{name}' lacks column '{absent[0]}' (needs {', '.join(needed)})"
         raise GeodataError(msg)
-    _check_values(path, name, frame)
+    frame = coerce_layer(path, name, frame)
     if index:
         ids = frame[index]
         if ids.isna().any() or ids.duplicated().any():
@@ -370,84 +281,6 @@ def _settings(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
         msg = f"{path}: layer 'city_settings' lacks key '{absent[0]}' (needs {', '.join(needed)})"
         raise GeodataError(msg)
     return settings
-
-
-def _check_values(path: Path, name: str, frame: pd.DataFrame) -> None:
-    """Integer columns hold integers, and listed columns hold allowed values."""
-    for col in _INT_COLUMNS.get(name, ()):
-        values = frame[col]
-        if not pd.api.types.is_integer_dtype(values):
-            as_float = pd.to_numeric(values, errors="coerce")
-            if as_float.isna().any() or (as_float % 1 != 0).any():
-                bad = values[as_float.isna() | (as_float % 1 != 0)].iloc[0]
-                msg = f"{path}: layer '{name}' column '{col}' must hold integers, not {bad!r}"
-                raise GeodataError(msg)
-            frame[col] = as_float.astype(np.int64)
-    for (layer, col), (check, allowed) in _DOMAINS.items():
-        if layer != name:
-            continue
-        ok = check(frame[col])
-        if not ok.all():
-            bad = frame[col][~ok].iloc[0]
-            msg = f"{path}: layer '{name}' column '{col}' has value {bad!r}; allowed: {allowed}"
-            raise GeodataError(msg)
-    if name == "nodes":
-        frame["is_centroid"] = frame["is_centroid"].astype(bool)
-
-
-def _check_references(path: Path, t: dict[str, pd.DataFrame]) -> None:
-    zones, nodes, links, schools = t["zones"], t["nodes"], t["links"], t["schools"]
-
-    def fail(layer: str, column: str, bad: pd.Series, target: str) -> None:
-        if len(bad):
-            msg = (
-                f"{path}: layer '{layer}' column '{column}' refers to {target} that do not exist"
-                f" (e.g. {bad.iloc[0]!r})"
-            )
-            raise GeodataError(msg)
-
-    for col in ("a_node", "b_node"):
-        fail("links", col, links[col][~links[col].isin(nodes.index)], "nodes")
-    cent = zones["centroid_node"]
-    fail("zones", "centroid_node", cent[~cent.isin(nodes.index)], "nodes")
-    for col in ("catchment_primary", "catchment_junior"):
-        fail("zones", col, zones[col][~zones[col].isin(schools.index)], "schools")
-    for layer in ("zone_population", "zone_households", "schools", "parking", "sites"):
-        ids = t[layer]["zone_id"]
-        fail(layer, "zone_id", ids[~ids.isin(zones.index)], "zones")
-    pop = t["zone_population"].groupby("zone_id")["persons"].sum()
-    pop = pop.reindex(zones.index, fill_value=0)
-    off = pop[pop != zones["population"]]
-    if len(off):
-        zid = off.index[0]
-        msg = (
-            f"{path}: layer 'zone_population' sums to {int(off.iloc[0])} persons in zone {zid},"
-            f" but layer 'zones' says population {int(zones.loc[zid, 'population'])}"
-        )
-        raise GeodataError(msg)
-
-
-def _check_connected(
-    path: Path, nodes: gpd.GeoDataFrame, links: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
-) -> None:
-    """Every zone centroid must reach, and be reached from, every other one."""
-    pos = pd.Series(np.arange(len(nodes)), index=nodes.index)
-    a = pos.reindex(links["a_node"]).to_numpy()
-    b = pos.reindex(links["b_node"]).to_numpy()
-    n = len(nodes)
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)).tocsr()
-    _, label = connected_components(graph, directed=True, connection="strong")
-    cent = pos.reindex(zones["centroid_node"]).to_numpy()
-    comp = label[cent]
-    main = np.bincount(comp).argmax()
-    stranded = zones.index[comp != main]
-    if len(stranded):
-        msg = (
-            f"{path}: layer 'links' is disconnected: the centroid of zone {int(stranded[0])}"
-            f" (and {len(stranded) - 1} other zones) cannot reach or be reached from the"
-            " other zones' centroids"
-        )
-        raise GeodataError(msg)
 
 
 def save_city(city: City, path: str | Path) -> Path:
