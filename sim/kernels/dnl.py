@@ -54,9 +54,24 @@ def _freed(m, step, hist, hist_start, lag):
 
 
 @njit(cache=True)
-def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask,
-              mov_turn_mask, buf, buf_start, buf_cap, head, count, entry, fft):  # fmt: skip
-    """Max-pressure weight of phase ``p``: queues on its approaches minus downstream."""
+def _moves_in(v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, pos, route_start,
+              route_links):  # fmt: skip
+    """Whether vehicle ``v`` at the end of link ``ln`` has green in the phase ``bit``."""
+    if pos[v] + 1 >= route_start[v + 1] - route_start[v]:
+        return True  # it leaves the network here
+    m = route_links[route_start[v] + pos[v] + 1]
+    for j in range(mov_start[ln], mov_start[ln + 1]):
+        if mov_out[j] == m:
+            return (mov_mask[j] | mov_turn_mask[j]) & bit != 0
+    return True
+
+
+@njit(cache=True)
+def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask, mov_turn_mask,
+              buf, buf_start, buf_cap, head, count, entry, fft, pos, route_start,
+              route_links):  # fmt: skip
+    """Max-pressure weight of phase ``p``: queued vehicles it can discharge (up to the
+    first whose movement is red) minus those on its movements' downstream links."""
     w = 0.0
     bit = np.int64(1) << p
     for a in range(app_start[s], app_start[s + 1]):
@@ -66,9 +81,17 @@ def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask,
             if (mov_mask[j] | mov_turn_mask[j]) & bit:
                 n_green += 1
                 down += count[mov_out[j]]
-        if n_green:
-            q = _queue(ln, t, buf, buf_start, buf_cap, head, count, entry, fft)
-            w += q - down / n_green
+        if n_green == 0:
+            continue
+        w -= down / n_green
+        for k in range(count[ln]):
+            v = buf[buf_start[ln] + (head[ln] + k) % buf_cap[ln]]
+            if entry[v] + fft[ln] > t:
+                break
+            if not _moves_in(v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, pos,
+                             route_start, route_links):  # fmt: skip
+                break  # FIFO: the vehicles behind a red movement cannot go either
+            w += 1.0
     return w
 
 
@@ -186,21 +209,29 @@ def simulate(
                         bit = np.int64(1) << cur[s]
                         for a in range(app_start[s], app_start[s + 1]):
                             ln = app_links[a]
-                            served = False
-                            for j in range(mov_start[ln], mov_start[ln + 1]):
-                                if (mov_mask[j] | mov_turn_mask[j]) & bit:
-                                    served = True
-                            if served and count[ln] > 0:
+                            if count[ln] > 0:  # detector: a front vehicle this phase serves
                                 v = buf[buf_start[ln] + head[ln]]
-                                if entry[v] + fft[ln] <= t + gap_s[s]:
+                                if entry[v] + fft[ln] <= t + gap_s[s] and _moves_in(
+                                    v,
+                                    ln,
+                                    bit,
+                                    mov_start,
+                                    mov_out,
+                                    mov_mask,
+                                    mov_turn_mask,
+                                    pos,
+                                    route_start,
+                                    route_links,
+                                ):
                                     demand = True
                         g_end = not demand
                 else:
                     best, best_w = cur[s], -1e18
                     for p in range(sig_nph[s]):
-                        w = _pressure(s, p, t, app_start, app_links, mov_start,
-                                      mov_out, mov_mask, mov_turn_mask, buf, buf_start,
-                                      buf_cap, head, count, entry, fft)  # fmt: skip
+                        w = _pressure(s, p, t, app_start, app_links, mov_start, mov_out,
+                                      mov_mask, mov_turn_mask, buf, buf_start, buf_cap,
+                                      head, count, entry, fft, pos, route_start,
+                                      route_links)  # fmt: skip
                         if w > best_w + 1e-9 or (p == cur[s] and w >= best_w - 1e-9):
                             best, best_w = p, w
                     if best != cur[s]:
@@ -281,12 +312,10 @@ def simulate(
                                 continue
                             headway *= lanes[ln]  # a protected turn: one lane discharges
                     if _freed(m, step, hist, hist_start, lag) + storage[m] - n_in[m] <= 0:
-                        blocked[ln] = True
                         continue
                     te = max(te, next_in[m])
                 if te >= t_end:
                     continue
-                blocked[ln] = False
                 next_out[ln] = te + headway
                 head[ln] = (head[ln] + 1) % buf_cap[ln]
                 count[ln] -= 1
@@ -323,9 +352,9 @@ def simulate(
             for m in range(n_links):
                 if count[m] > 0 and entry[buf[buf_start[m] + head[m]]] + fft[m] >= t_end:
                     driving = True
-            if not driving:
+            if not driving:  # report the links whose front vehicles wait
                 for m in range(n_links):
-                    blocked[m] = blocked[m] and count[m] > 0
+                    blocked[m] = count[m] > 0
                 return GRIDLOCK, step + 1, blocked
             idle = 0
     return OK, step + 1, blocked

@@ -274,7 +274,7 @@ class TrafficControl(mesa.Model):
             names = [net.link_ids[i] for i in np.flatnonzero(blocked)]
             raise GridlockError(
                 f"gridlock at t = {steps * dt:.0f} s: no vehicle moved for {GRIDLOCK_S:.0f} s; "
-                f"{len(names)} full links block each other: {', '.join(names[:20])}",
+                f"vehicles wait at the end of {len(names)} links: {', '.join(names[:20])}",
                 names,
             )
         ph0 = arrays["sig_ph0"]

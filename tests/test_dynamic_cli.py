@@ -1,0 +1,80 @@
+"""``main.py simulate`` on the real Hangzhou files of ../shared/benchmarks/cityflow.
+
+The SUMO and the CityFlow files of the 4×4 Gudang grid are the same network with the
+same 2,983 vehicles, so both readers must load every vehicle and agree on the network;
+the simulation must deliver them all under every control.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _support import ROOT
+
+from sim import cli
+from sim.cli.simulate import read_inputs
+
+BENCH = ROOT.parent / "shared" / "benchmarks" / "cityflow"
+SUMO = BENCH / "libsignal" / "sumo_4x4_gudang" / "hangzhou_4x4_gudang_18041610_1h.sumocfg"
+ONE = BENCH / "libsignal" / "cityflow_1x1" / "hangzhou_1x1_kn-hz_18041608_1h"
+KEYS = {"vehicles", "completed", "mean_travel_time_s", "mean_delay_s", "vehicle_seconds",
+        "wall_s", "vehicle_seconds_per_s", "dt_s"}  # fmt: skip
+
+pytestmark = pytest.mark.skipif(not BENCH.exists(), reason="../shared/benchmarks absent")
+
+
+def _run(args: list[str], capsys) -> dict:
+    assert cli.main(["simulate", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_sumo_and_cityflow_files_are_the_same_grid() -> None:
+    net_s, veh_s = read_inputs([SUMO])
+    net_c, veh_c = read_inputs([BENCH / "roadnet_4_4.json", BENCH / "anon_4_4_hangzhou_real.json"])
+    assert len(veh_s.depart) == len(veh_c.depart) == 2983  # SOURCE.md
+    assert len(net_s.signals) == len(net_c.signals) == 16
+    assert sorted(net_s.link_ids) == sorted(net_c.link_ids)  # 80 roads by the same names
+    assert len(net_s.link_ids) == 80
+
+
+@pytest.mark.slow
+def test_simulate_the_grid_writes_its_tables(tmp_path: Path, capsys) -> None:
+    out = _run([str(SUMO), "--out", str(tmp_path / "res")], capsys)
+    assert set(out) >= KEYS
+    assert out["vehicles"] == out["completed"] == 2983
+    assert out["dt_s"] == 1.0
+    veh = pd.read_csv(tmp_path / "res" / "vehicles.csv")
+    assert list(veh.columns) == ["id", "origin", "destination", "depart_s", "arrive_s",
+                                 "travel_time_s"]  # fmt: skip
+    assert veh["travel_time_s"].mean() == pytest.approx(out["mean_travel_time_s"])
+    links = pd.read_csv(tmp_path / "res" / "links.csv")
+    assert len(links) == 80
+    # every vehicle enters as many links as its route has
+    assert links["inflow"].sum() == links["outflow"].sum()
+
+
+@pytest.mark.parametrize("control", ["fixed", "webster", "actuated", "max-pressure"])
+def test_every_control_delivers_a_real_intersection_hour(control: str, capsys) -> None:
+    out = _run([str(ONE / "roadnet.json"), str(ONE / "flow.json"), "--control", control], capsys)
+    assert out["vehicles"] == out["completed"] == 743  # SOURCE.md: kn-hz 08:00
+    assert out["mean_delay_s"] >= 0
+
+
+def test_departures_can_be_spread(capsys) -> None:
+    args = [str(ONE / "roadnet.json"), str(ONE / "flow.json"), "--departures", "uniform:0:600"]
+    out = _run(args, capsys)
+    assert out["completed"] == 743
+
+
+def test_bad_inputs_exit_2_with_one_line(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "x.txt"
+    bad.write_text("nothing")
+    assert cli.main(["simulate", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "allowed" in err
+    with pytest.raises(SystemExit) as exc:  # argparse: Δt above 2 s is refused
+        cli.main(["simulate", str(SUMO), "--dt", "5"])
+    assert exc.value.code == 2
