@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 NAME = "backtest"
@@ -29,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the backtest; print the tables or the JSON object."""
+    from sim.cli._json import dumps
     from sim.cli.forecast import warnings_to_stderr
     from sim.education.forecast import backtest
     from sim.education.panel import load_history
@@ -37,7 +37,7 @@ def main(args: argparse.Namespace) -> int:
         panel = load_history(args.history, args.births)
         result = backtest(panel, args.horizon)
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(dumps(result.to_json()))
     else:
         print(result.table())
     return 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from sim.cli._json import dumps
 from sim.mobility.od import DETERRENCES, ID_COLUMNS, fit_od, read_flows, read_zones
 
 NAME = "od-fit"
@@ -22,6 +22,13 @@ example:
   main.py od-fit --zones counties.geojson --flows flows.csv --model gravity \\
       --deterrence exp --json --out fitted.csv
 """
+
+
+#: why a score may not be a number, for the ``warnings`` of ``--json``
+NAN_REASONS = {
+    "cpc": "no inter-zone flow observed or fitted: the common part of commuters is 0/0",
+    "rmse": "no inter-zone pairs to score",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         result.pairs().to_csv(args.out, index=False)
     if args.json:
-        print(json.dumps(result.summary()))
+        print(dumps(result.summary(), reasons=NAN_REASONS))
     else:
         print(f"{'model':<11}{result.model}")
         print(f"{'zones':<11}{len(result.zone_ids)}")

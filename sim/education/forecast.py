@@ -24,6 +24,7 @@ from sim.education.forecast_methods import (
 )
 from sim.education.panel import N_GRADES, Panel
 from sim.errors import InputDataError
+from sim.inputs import preview
 
 # --- bands -------------------------------------------------------------------------
 
@@ -151,9 +152,15 @@ def _method(name: str) -> Method:
     return METHODS[name]
 
 
+MAX_HORIZON = 30  # years; the bands are calibrated on far shorter histories anyway
+
+
 def _check_horizon(horizon: int) -> None:
-    if not isinstance(horizon, int | np.integer) or horizon < 1:
-        msg = f"horizon {horizon!r} is not allowed; give a whole number of years >= 1"
+    if not isinstance(horizon, int | np.integer) or not 1 <= horizon <= MAX_HORIZON:
+        msg = (
+            f"horizon {preview(horizon)} is not allowed; give a whole number of years "
+            f"1..{MAX_HORIZON}"
+        )
         raise InputDataError(msg)
 
 

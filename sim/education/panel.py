@@ -16,12 +16,14 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputDataError
+from sim.inputs import check_input_file, preview
 
 N_GRADES = 13  # K (0) .. 12
 HISTORY_COLUMNS = ("entity", "grade", "year", "enrollment")
 BIRTHS_COLUMNS = ("entity", "year", "births")
 GRADE_CODES = {"K": 0, **{str(g): g for g in range(N_GRADES)}}
 ALLOWED_GRADES = "K or 0 (kindergarten), 1..12"
+YEARS = (1900, 2100)  # calendar years a history or births CSV may name
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,11 @@ class Panel:
 
 
 def _read_csv(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFrame:
+    check_input_file(path, what)
     try:
         df = pd.read_csv(path, dtype=str, skipinitialspace=True)
-    except FileNotFoundError:
-        msg = f"{path}: {what} file not found"
+    except OSError as exc:
+        msg = f"{path}: cannot read the {what} file ({exc.strerror})"
         raise InputDataError(msg) from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         msg = f"{path}: cannot read the {what} CSV ({exc}); expected columns {', '.join(columns)}"
@@ -125,9 +128,17 @@ def _check(ok: pd.Series, df: pd.DataFrame, path: Path, column: str, allowed: st
     i = int(np.flatnonzero(~ok.to_numpy())[0])
     line = i + 2  # header is line 1
     value = df[column].iloc[i]
-    shown = "(empty)" if pd.isna(value) else repr(value)
+    shown = "(empty)" if pd.isna(value) else preview(value)
     msg = f"{path}: line {line}, column {column}: value {shown}; allowed: {allowed}"
     raise InputDataError(msg)
+
+
+def _years(df: pd.DataFrame, path: Path, example: int) -> np.ndarray:
+    """The ``year`` column as whole calendar years within YEARS."""
+    allowed = f"an integer year {YEARS[0]}..{YEARS[1]}, e.g. {example}"
+    years = _integers(df, path, "year", allowed)
+    _check(pd.Series((years >= YEARS[0]) & (years <= YEARS[1])), df, path, "year", allowed)
+    return years
 
 
 def _integers(df: pd.DataFrame, path: Path, column: str, allowed: str) -> np.ndarray:
@@ -179,7 +190,7 @@ def load_history(path: str | Path, births: str | Path | None = None) -> Panel:
     codes = df["grade"].fillna("").str.strip().str.upper().str.replace(r"\.0$", "", regex=True)
     _check(codes.isin(list(GRADE_CODES)), df, path, "grade", ALLOWED_GRADES)
     df["grade"] = codes.map(GRADE_CODES).astype(np.int64)
-    df["year"] = _integers(df, path, "year", "an integer year, e.g. 2019")
+    df["year"] = _years(df, path, 2019)
     df["enrollment"] = _counts(df, path, "enrollment")
     _duplicates(df, ["entity", "grade", "year"], path)
     _check_gaps(df, path)
@@ -209,9 +220,12 @@ def _check_gaps(df: pd.DataFrame, path: Path) -> None:
     have = set(df.loc[df["entity"] == name, "year"])
     lo, hi = int(gappy.loc[name, "min"]), int(gappy.loc[name, "max"])
     missing = [y for y in range(lo, hi + 1) if y not in have]
+    shown = ", ".join(map(str, missing[:5]))
+    if len(missing) > 5:
+        shown += f" (and {len(missing) - 5} more)"
     msg = (
-        f"{path}: entity {name!r} has a gap in its years: no rows for "
-        f"{', '.join(map(str, missing))} between {lo} and {hi}; years must be consecutive "
+        f"{path}: entity {preview(name)} has a gap in its years: no rows for "
+        f"{shown} between {lo} and {hi}; years must be consecutive "
         "(split a school that closed and reopened into two entities)"
     )
     raise InputDataError(msg)
@@ -219,7 +233,7 @@ def _check_gaps(df: pd.DataFrame, path: Path) -> None:
 
 def _attach_births(panel: Panel, path: Path) -> Panel:
     df = _read_csv(path, BIRTHS_COLUMNS, "births")
-    df["year"] = _integers(df, path, "year", "an integer year, e.g. 2014")
+    df["year"] = _years(df, path, 2014)
     df["births"] = _counts(df, path, "births")
     _duplicates(df, ["entity", "year"], path)
     unknown = sorted(set(df["entity"]) - set(panel.entities))

@@ -31,6 +31,7 @@ from scipy import optimize
 
 from sim.errors import InputDataError, UsageError
 from sim.geo import haversine_km
+from sim.inputs import check_input_file, preview
 
 Deterrence = Literal["exp", "power"]
 DETERRENCES: tuple[str, ...] = ("exp", "power")
@@ -449,7 +450,7 @@ def read_zones(path: str | Path, id_column: str | None = None) -> gpd.GeoDataFra
     InputDataError
         When the file is unreadable, has no usable id column or repeats an id.
     """
-    path = Path(path)
+    path = check_input_file(path, "zones")
     try:
         zones = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several types for unreadable files
@@ -509,7 +510,7 @@ def read_flows(path: str | Path, zone_ids: Sequence[str]) -> np.ndarray:
         Naming the file, column and value: a missing column, a flow that is not a number
         or is negative, a zone id that is not in the zones file.
     """
-    path = Path(path)
+    path = check_input_file(path, "flows CSV")
     try:
         flows = pd.read_csv(path, dtype={"origin": str, "destination": str})
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -524,7 +525,7 @@ def read_flows(path: str | Path, zone_ids: Sequence[str]) -> np.ndarray:
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         msg = (
-            f"{path}: column 'flow' line {row + 2} has value {flows['flow'].iloc[row]}; "
+            f"{path}: column 'flow' line {row + 2} has value {preview(flows['flow'].iloc[row])}; "
             "allowed: a number >= 0"
         )
         raise InputDataError(msg)
@@ -536,7 +537,7 @@ def read_flows(path: str | Path, zone_ids: Sequence[str]) -> np.ndarray:
         if known.isna().any():
             row = int(np.flatnonzero(known.isna().to_numpy())[0])
             msg = (
-                f"{path}: column {col!r} line {row + 2} names zone {codes.iloc[row]!r}, "
+                f"{path}: column {col!r} line {row + 2} names zone {preview(codes.iloc[row])}, "
                 "which is not in the zones file"
             )
             raise InputDataError(msg)

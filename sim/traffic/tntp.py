@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import CitySandboxError, GeodataError, InputDataError
+from sim.inputs import check_input_file
 
 NET_COLUMNS = (
     "init_node",
@@ -40,6 +41,7 @@ _TRIP_ENTRY = re.compile(r"\s*(\d+)\s*:\s*([-+0-9.eE]+)\s*")
 
 
 def _lines(path: Path, error: type[CitySandboxError]) -> list[str]:
+    check_input_file(path, "TNTP", error)
     try:
         return path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as exc:
