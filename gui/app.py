@@ -13,6 +13,14 @@ import sys
 from pathlib import Path
 
 EXIT_ERROR = 2
+#: Libraries Qt's xcb platform plugin loads that fresh Debian/Ubuntu desktops may lack,
+#: with their packages (Qt's own error names only the first one missing).
+XCB_LIBRARIES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+}
+XCB_APT_LINE = "sudo apt-get install " + " ".join(XCB_LIBRARIES.values())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +70,14 @@ def main(argv: list[str]) -> int:
             )
             return EXIT_ERROR
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    missing = missing_xcb_packages()
+    if missing:
+        print(
+            f"error: Qt's xcb platform plugin cannot start: {', '.join(missing)} missing; "
+            f"on Debian/Ubuntu: {XCB_APT_LINE}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     from PySide6.QtWidgets import QApplication
 
     from gui.fonts import find_cjk_font, install_cjk_font
@@ -87,6 +103,27 @@ def main(argv: list[str]) -> int:
     if args.screenshot is None:
         return app.exec()
     return screenshot(window, args.view, args.screenshot)
+
+
+def missing_xcb_packages() -> list[str]:
+    """The packages of :data:`XCB_LIBRARIES` that cannot be loaded, when Qt will use xcb.
+
+    Qt aborts the process (no exception) when its xcb plugin cannot load, so this is checked
+    before the application starts. Empty off Linux, under Wayland or another platform.
+    """
+    import ctypes
+
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    uses_xcb = platform == "xcb" or (not platform and not os.environ.get("WAYLAND_DISPLAY"))
+    if not (sys.platform.startswith("linux") and uses_xcb and os.environ.get("DISPLAY")):
+        return []
+    missing = []
+    for library, package in XCB_LIBRARIES.items():
+        try:
+            ctypes.CDLL(library)
+        except OSError:
+            missing.append(package)
+    return missing
 
 
 def _has_display() -> bool:
