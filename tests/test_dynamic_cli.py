@@ -78,3 +78,38 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exc:  # argparse: Δt above 2 s is refused
         cli.main(["simulate", str(SUMO), "--dt", "5"])
     assert exc.value.code == 2
+
+
+NET = """<NUMBER OF ZONES> 2
+<NUMBER OF NODES> 3
+<FIRST THRU NODE> 3
+<NUMBER OF LINKS> 4
+<END OF METADATA>
+~ init term capacity length fftime b power speed toll type ;
+1 3 1800 1 1.0 0.15 4 0 0 1 ;
+3 2 900 1 1.0 0.15 4 0 0 1 ;
+2 3 1800 1 1.0 0.15 4 0 0 1 ;
+3 1 1800 1 1.0 0.15 4 0 0 1 ;
+"""
+TRIPS = """<NUMBER OF ZONES> 2
+<TOTAL OD FLOW> 1800.0
+<END OF METADATA>
+Origin 1
+ 2 : 1800.0;
+Origin 2
+ 1 : 0.0;
+"""
+
+
+def test_a_tntp_trip_table_through_a_bottleneck(tmp_path: Path, capsys) -> None:
+    (tmp_path / "t_net.tntp").write_text(NET)
+    (tmp_path / "t_trips.tntp").write_text(TRIPS)
+    # 1,800 vehicles over 1,800 s (3,600 veh/h) into a 900 veh/h link: deterministic queue
+    args = [str(tmp_path / "t_net.tntp"), str(tmp_path / "t_trips.tntp"),
+            "--departures", "uniform:0:1800", "--out", str(tmp_path / "o")]  # fmt: skip
+    out = _run(args, capsys)
+    assert out["vehicles"] == out["completed"] == 1800
+    # vehicle i waits i (1/mu - 1/lam) = i (4 - 1) s: mean 1799/2 x 3 s
+    assert out["mean_delay_s"] == pytest.approx(1799 / 2 * 3.0, rel=0.02)
+    veh = pd.read_csv(tmp_path / "o" / "vehicles.csv")
+    assert set(veh["origin"]) == {"1-3"} and set(veh["destination"]) == {"3-2"}

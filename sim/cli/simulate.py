@@ -11,17 +11,20 @@ import pandas as pd
 
 from sim.errors import UsageError
 from sim.traffic.dynamic import CONTROLS, MAX_DT, DynamicNetwork, TrafficControl, Vehicles
-from sim.traffic.readers import read_cityflow, read_sumo, read_sumocfg
+from sim.traffic.readers import read_cityflow, read_sumo, read_sumocfg, read_tntp
 
 NAME = "simulate"
-HELP = "dynamic (mesoscopic) traffic simulation of a SUMO or CityFlow network and its vehicles"
+#: Departure period of a TNTP trip table without --departures (s).
+DEFAULT_PERIOD = (0.0, 3600.0)
+HELP = "dynamic (mesoscopic) traffic simulation of a SUMO, CityFlow or TNTP network"
 DESCRIPTION = """\
-Load the vehicles of a SUMO (.sumocfg, or .net.xml + .rou.xml) or CityFlow (roadnet +
-flow JSON) network on the dynamic model: a link transmission model of individual
-vehicles with capacity, jam storage and spill-back, signals run by the file's programs
-(fixed), Webster retiming from a first loading's flows (webster), actuated control
-(min/max green and gap-out) or max-pressure. Prints vehicles, completed, mean travel
-time and delay, vehicle-seconds and speed.
+Load the vehicles of a SUMO (.sumocfg, or .net.xml + .rou.xml), CityFlow (roadnet +
+flow JSON) or TNTP (_net.tntp + _trips.tntp: free-flow shortest paths, departures over
+--departures, default uniform:0:3600) network on the dynamic model: a link
+transmission model of individual vehicles with capacity, jam storage and spill-back.
+Signals run the file's programs (fixed), Webster retiming from a first loading's
+flows (webster), actuated control (min/max green and gap-out) or max-pressure. Prints
+vehicles, completed, mean travel time and delay, vehicle-seconds and speed.
 
 example:
   main.py simulate hangzhou_4x4.sumocfg --control max-pressure --json
@@ -56,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``simulate`` flags."""
     parser.add_argument(
         "inputs", nargs="+", type=Path, metavar="INPUT",
-        help="a .sumocfg; a .net.xml and a .rou.xml; or a CityFlow roadnet and flow JSON",
+        help="a .sumocfg; a .net.xml and .rou.xml; a CityFlow roadnet and flow JSON; or a "
+        "TNTP _net.tntp and _trips.tntp",
     )  # fmt: skip
     parser.add_argument("--control", choices=CONTROLS, default="fixed", help="default: fixed")
     parser.add_argument("--dt", type=_dt, default=1.0, help="time step in s (default 1)")
@@ -68,8 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def read_inputs(paths: list[Path]) -> tuple[DynamicNetwork, Vehicles]:
-    """The network and vehicles of the command's INPUT files."""
+def read_inputs(
+    paths: list[Path], period: tuple[float, float] = DEFAULT_PERIOD
+) -> tuple[DynamicNetwork, Vehicles]:
+    """The network and vehicles of the command's INPUT files (TNTP trips over ``period``)."""
     for p in paths:
         if not p.is_file():
             raise UsageError(f"INPUT {p}: no such file")
@@ -81,13 +87,17 @@ def read_inputs(paths: list[Path]) -> tuple[DynamicNetwork, Vehicles]:
         rou = [p for p in paths if p.name.endswith(".rou.xml")]
         if len(net) == 1 and len(rou) == 1:
             return read_sumo(net[0], rou[0])
+        net = [p for p in paths if p.name.endswith("_net.tntp")]
+        trips = [p for p in paths if p.name.endswith("_trips.tntp")]
+        if len(net) == 1 and len(trips) == 1:
+            return read_tntp(net[0], trips[0], *period)
         if all(n.endswith(".json") for n in names):
             first = json.loads(paths[0].read_text(encoding="utf-8"))
             roadnet, flow = paths if isinstance(first, dict) else paths[::-1]
             return read_cityflow(roadnet, flow)
     raise UsageError(
-        f"INPUT {' '.join(names)}: allowed a .sumocfg, a .net.xml with a .rou.xml, or a "
-        "CityFlow roadnet and flow .json"
+        f"INPUT {' '.join(names)}: allowed a .sumocfg, a .net.xml with a .rou.xml, a "
+        "CityFlow roadnet and flow .json, or a TNTP _net.tntp with a _trips.tntp"
     )
 
 
@@ -101,7 +111,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the simulation and print (or write) its results."""
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out}: exists and is not a folder")
-    net, veh = read_inputs(args.inputs)
+    net, veh = read_inputs(args.inputs, args.departures or DEFAULT_PERIOD)
     if args.departures is not None:
         veh = _spread(veh, *args.departures)
     result = TrafficControl(net, args.control, args.dt).run(veh)

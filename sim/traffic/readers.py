@@ -10,7 +10,10 @@ flow JSON (vehicles with a route of roads and ``startTime``, repeated every
 phase of the dynamic model with the file's duration and the movements it gives green
 (SUMO ``G``, ``g``, ``s``; CityFlow ``availableRoadLinks``); amber phases give none.
 Signalised approaches discharge at the saturation flow, other links at
-:data:`FREE_CAPACITY_PER_LANE`.
+:data:`FREE_CAPACITY_PER_LANE`. TNTP: a ``_net.tntp`` and a ``_trips.tntp``; each OD
+cell becomes that many vehicles (rounded by largest remainders), routed on the
+free-flow shortest path, departing in a seeded random order evenly over the period;
+capacity (veh/h) and free-flow time are the file's, lanes = capacity / 1,800 rounded up.
 """
 
 from __future__ import annotations
@@ -23,15 +26,25 @@ from typing import Any
 import numpy as np
 
 from sim.errors import InputDataError
+from sim.inputs import check_input_file
+from sim.kernels.paths import shortest_paths
+from sim.traffic import tntp
 from sim.traffic.dynamic import DynamicNetwork, SignalSpec, Vehicles
+from sim.traffic.network import network_from_tntp
 from sim.traffic.signals import SATURATION_PER_LANE
 
 #: Capacity of an unsignalised link per lane (veh/h).
 FREE_CAPACITY_PER_LANE = 1800.0
+#: TNTP lengths come in the file's own units: a link's length in metres is taken as
+#: its free-flow time at this speed (m/s), for its storage.
+TNTP_SPEED_MS = 13.9
+#: Seed of the order in which a TNTP trip table's vehicles depart.
+TNTP_SEED = 0
 SUMO_GREEN = set("Ggs")
 
 
 def _parse_xml(path: Path) -> ET.Element:
+    check_input_file(path, "SUMO file")
     try:
         return ET.parse(path).getroot()
     except (OSError, ET.ParseError) as exc:
@@ -39,6 +52,7 @@ def _parse_xml(path: Path) -> ET.Element:
 
 
 def _read_json(path: Path) -> Any:
+    check_input_file(path, "CityFlow file")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -219,3 +233,57 @@ def read_cityflow(roadnet: Path, flow: Path) -> tuple[DynamicNetwork, Vehicles]:
             if end < 0 or t > end or every <= 0:
                 break
     return net, _vehicles(vids, depart, routes)
+
+
+def read_tntp(
+    net_path: Path, trips_path: Path, t0: float, t1: float
+) -> tuple[DynamicNetwork, Vehicles]:
+    """A TNTP network and trip table as vehicles departing evenly over ``t0..t1`` s."""
+    check_input_file(net_path, "TNTP network")
+    check_input_file(trips_path, "TNTP trip table")
+    net = network_from_tntp(net_path)
+    trips = tntp.read_trips(trips_path)
+    if trips.shape[0] != net.n_zones:
+        raise InputDataError(
+            f"{trips_path}: {trips.shape[0]} zones but {net_path} has {net.n_zones} zones"
+        )
+    fft_s = np.maximum(net.fftime * 60.0, 0.5)
+    lanes = np.maximum(np.ceil(net.capacity / FREE_CAPACITY_PER_LANE), 1).astype(np.int64)
+    dyn = DynamicNetwork(
+        link_ids=[f"{net.node_ids[a]}-{net.node_ids[b]}" for a, b in
+                  zip(net.link_from, net.link_to, strict=True)],
+        link_from=net.link_from.astype(np.int64),
+        link_to=net.link_to.astype(np.int64),
+        n_nodes=net.n_nodes,
+        length_m=fft_s * TNTP_SPEED_MS,
+        lanes=lanes,
+        speed_ms=np.full(net.n_links, TNTP_SPEED_MS),
+        capacity_vph=net.capacity.astype(float),
+    )  # fmt: skip
+    flat = trips.ravel()
+    count = np.floor(flat).astype(np.int64)
+    short = round(float(flat.sum())) - int(count.sum())
+    if short > 0:
+        count[np.argsort(-(flat - count), kind="stable")[:short]] += 1
+    origins = np.arange(net.n_zones)
+    _, pred = shortest_paths(net.out_start, net.out_links, net.link_to, net.fftime,
+                             net.zone_nodes[origins], net.first_thru_node)  # fmt: skip
+    routes, ods = [], []
+    for cell in np.flatnonzero(count):
+        o, d = divmod(int(cell), net.n_zones)
+        if o == d:
+            continue
+        path, node = [], int(net.zone_nodes[d])
+        while node != net.zone_nodes[o]:
+            link = int(pred[o, node])
+            if link < 0:
+                raise InputDataError(f"{trips_path}: zone {d + 1} cannot be reached from {o + 1}")
+            path.append(link)
+            node = int(net.link_from[link])
+        routes += [path[::-1]] * int(count[cell])
+        ods += [(o, d)] * int(count[cell])
+    order = np.random.default_rng(TNTP_SEED).permutation(len(routes))
+    depart = np.linspace(t0, t1, len(routes)) if len(routes) > 1 else np.full(len(routes), t0)
+    return dyn, Vehicles.from_routes(
+        [f"{ods[i][0] + 1}-{ods[i][1] + 1}-{i}" for i in order], depart, [routes[i] for i in order]
+    )
