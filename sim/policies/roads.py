@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from sim.errors import ScenarioError
 from sim.policies.base import Pick, Policy, Stage, TemplateContext
+from sim.schema_types import FiniteFloat
 
 if TYPE_CHECKING:
     from sim.city import City
@@ -125,7 +126,8 @@ class SpeedChange(LinkPolicy):
 
 class CongestionCharge(LinkPolicy):
     type: Literal["congestion_charge"]
-    toll: float = Field(gt=0)
+    toll: FiniteFloat = Field(gt=0, le=1_000_000)
+    """Charge per crossing, in the city's currency units (finite)."""
     links: list[int] = Field(default_factory=list)
     cordon_zones: list[int] = Field(default_factory=list)
     """Links entering these zones are charged (a cordon)."""
