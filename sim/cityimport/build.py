@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -35,12 +36,13 @@ import pyproj
 import shapely
 
 from sim.city import City, load_city, save_city
-from sim.cityimport.config import ImportConfig, load_config
+from sim.cityimport.config import ImportConfig, Source, load_config
 from sim.cityimport.places import parking, schools, sites
 from sim.cityimport.population import from_register, from_table
 from sim.cityimport.report import ImportReport, ImportStopped
-from sim.cityimport.sources import listed, read_table, read_zones
+from sim.cityimport.sources import has_columns, id_text, listed, numbers, read_table, read_zones
 from sim.cityimport.synth import (
+    SEXES,
     households_by_size,
     packaged_rates,
     round_preserving,
@@ -61,6 +63,8 @@ VACANCY_RATE = 0.08
 JOBS_PER_RESIDENT = 0.42
 """Jobs proxy: jobs per resident (as the default city)."""
 CONNECTORS_PER_ZONE = 2
+ROAD_MARGIN_M = 2000.0
+"""Roads farther than this outside the zones' bounding box are left out."""
 NO_ACCESS_MAX_M = 3000.0
 """A zone whose nearest street node is farther than this cannot be joined: an error."""
 
@@ -87,11 +91,12 @@ def import_city(
 
 def _build(cfg: ImportConfig, report: ImportReport) -> City:
     system = cfg.school_system
-    roads = _roads(cfg, report)
-    report.crs = roads.crs.to_string()
-    zones = read_zones(cfg.sources["zones"], roads.crs, report)
+    zones = read_zones(cfg.sources["zones"], pyproj.CRS("EPSG:4326"), report)
     report.stop_on_errors()
     assert zones is not None
+    roads = _roads(cfg, _box(zones), report)
+    report.crs = roads.crs.to_string()
+    zones = zones.to_crs(roads.crs)
     rates = _rates(cfg, report)
     persons, households = _residents(cfg, zones, rates, report)
     zone_ids = pd.Series(np.arange(1, len(zones) + 1), index=zones.index)
@@ -146,6 +151,7 @@ def _build(cfg: ImportConfig, report: ImportReport) -> City:
         "nodes": len(nodes),
         "links": len(links),
         "signals": len(roads.signals),
+        "links outside the zones' extent (left out)": roads.clipped,
         "schools": len(school_table),
         "sites": len(site_table),
         "parking": len(lots),
@@ -170,15 +176,24 @@ def _build(cfg: ImportConfig, report: ImportReport) -> City:
     )
 
 
-def _roads(cfg: ImportConfig, report: ImportReport) -> RoadLayer:
+def _box(zones: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """The zones' lon/lat bounds grown by :data:`ROAD_MARGIN_M`."""
+    x0, y0, x1, y1 = zones.total_bounds
+    dlat = ROAD_MARGIN_M / 111_320.0
+    dlon = dlat / max(np.cos(np.radians((y0 + y1) / 2)), 0.01)
+    return x0 - dlon, y0 - dlat, x1 + dlon, y1 + dlat
+
+
+def _roads(
+    cfg: ImportConfig, box: tuple[float, float, float, float], report: ImportReport
+) -> RoadLayer:
     source = cfg.sources["roads"]
     standard = source.col("standard") or (
         "china" if cfg.school_system == "china" else "international"
     )
     try:
-        roads = import_osm(
-            source.file, None if cfg.crs == "auto" else cfg.crs, standard, source.coordinates
-        )
+        crs = None if cfg.crs == "auto" else cfg.crs
+        roads = import_osm(source.file, crs, standard, source.coordinates, clip=box)
     except CitySandboxError as exc:
         report.error("read", "roads", str(exc))
         report.stop_on_errors()
@@ -195,32 +210,37 @@ def _roads(cfg: ImportConfig, report: ImportReport) -> RoadLayer:
     return roads
 
 
+RATE_DOMAINS = {
+    "age": (lambda v: v.between(0, 100) & (v % 1 == 0), "an integer 0..100"),
+    "asfr": (lambda v: v.between(0, 1), "0..1"),
+    "qx": (lambda v: v.between(0, 1), "0..1"),
+    "migration_profile": (lambda v: v.between(0, 100), "0..100"),
+}
+
+
 def _rates(cfg: ImportConfig, report: ImportReport) -> pd.DataFrame:
-    source = cfg.source("demography")
-    if source is None:
+    """The config's ``demography`` table (checked), else the country's WPP 2024 rates."""
+    given = cfg.source("demography")
+    if given is None:
         return packaged_rates(COUNTRY[cfg.school_system])
+    source = Source("demography", given.file, {c: c for c in (*RATE_DOMAINS, "sex")}, "wgs84")
     frame = read_table(source, report)
-    report.stop_on_errors()
+    if frame is None or not has_columns(frame, source, list(source.columns), report):
+        report.stop_on_errors()
     assert frame is not None
-    needed = ["age", "sex", "asfr", "qx", "migration_profile"]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
+    rates = pd.DataFrame({"sex": frame["sex"].astype(str).str.strip()})
+    for col, (check, allowed) in RATE_DOMAINS.items():
+        rates[col] = numbers(frame, source, col, report, check, allowed)
+    report.stop_on_errors()
+    rates["age"] = rates["age"].astype(np.int64)
+    full = pd.MultiIndex.from_product([SEXES, range(101)], names=["sex", "age"])
+    rates = rates.drop_duplicates(["sex", "age"]).set_index(["sex", "age"])
+    if not full.isin(rates.index).all() or len(rates) != len(full):
         report.error(
-            "column", "demography", f"{source.file.name}: column {missing[0]!r} is missing"
+            "value", "demography", f"{source.file.name}: needs one row per age 0..100 and sex"
         )
         report.stop_on_errors()
-    rates = frame[needed].astype(
-        {"age": int, "asfr": float, "qx": float, "migration_profile": float}
-    )
-    full = pd.MultiIndex.from_product([range(101), ["male", "female"]], names=["age", "sex"])
-    if not full.isin(pd.MultiIndex.from_frame(rates[["age", "sex"]])).all():
-        report.error(
-            "value", "demography", f"{source.file.name}: needs every age 0..100 for both sexes"
-        )
-        report.stop_on_errors()
-    return rates.sort_values(
-        ["sex", "age"], key=lambda s: s.map({"male": 0, "female": 1}) if s.name == "sex" else s
-    ).reset_index(drop=True)
+    return rates.reindex(full).reset_index()[["age", "sex", *list(RATE_DOMAINS)[1:]]]
 
 
 def _residents(
@@ -384,8 +404,6 @@ def _jobs(
     zone_ids: pd.Series,
     report: ImportReport,
 ) -> None:
-    from sim.cityimport.sources import has_columns, id_text, numbers
-
     source = cfg.source("jobs")
     if source is None:
         zones["jobs"] = jobs_proxy(zones, links)
@@ -432,9 +450,4 @@ def _write(city: City, out: str | Path | None, report: ImportReport) -> City:
         return loaded
     os.replace(tmp, out)
     report.written = str(out)
-    return load_city(out)
-
-
-def target_crs(crs: str) -> pyproj.CRS | None:
-    """The configured CRS, or None for ``auto``."""
-    return None if crs == "auto" else pyproj.CRS.from_user_input(crs)
+    return replace(loaded, path=Path(out).resolve())

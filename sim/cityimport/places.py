@@ -1,11 +1,10 @@
 """Schools, development sites and car parks of an imported city, placed in its zones.
 
 Points come as lon/lat (in the source's coordinate system) and take the zone that
-contains them. A school outside every zone but within :data:`OUTSIDE_TOLERANCE_M` of
-one joins the nearest zone (warning); farther out it is an error (often a wrong
-``coordinates`` setting). Sites and car parks outside every zone are left out
-(warning). Catchments: each zone's nearest school of each level (an error when a
-level has no school).
+contains them. A school outside every zone is an error (a city's schools lie in its
+zones; often the sign of a wrong ``coordinates`` setting); sites and car parks outside
+every zone are left out (warning). Catchments: each zone's nearest school of each
+level (an error when a level has no school).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from sim.cityimport.sources import (
 )
 from sim.education.systems import preset
 
-OUTSIDE_TOLERANCE_M = 1000.0
 LEVELS = {
     "primary": "primary",
     "小学": "primary",
@@ -91,42 +89,22 @@ def schools(
     for key, check, allowed in (
         ("classes_per_grade", lambda v: (v >= 1) & (v % 1 == 0), "an integer >= 1"),
         ("class_size", lambda v: (v >= 1) & (v % 1 == 0), "an integer >= 1"),
-        ("quality", lambda v: v.abs() < 1e6, "a number"),
+        ("quality", lambda v: v.between(-3, 3), "-3..3 (standardised)"),
     ):
         if source.col(key):
             optional[key] = numbers(frame, source, key, report, check, allowed)
     report.stop_on_errors()
     pos, dist = zone_of(pts, zones)
-    far = np.flatnonzero(dist > OUTSIDE_TOLERANCE_M)
-    near = np.flatnonzero((dist > 0) & (dist <= OUTSIDE_TOLERANCE_M))
-    listed(
-        report,
-        "error",
-        "outside_zones",
-        "schools",
-        [
-            (
-                f"school {ids.iloc[r]!r} lies {dist[r]:.0f} m outside every zone (check its"
-                " lon/lat and the coordinates system)",
-                f"row {r + 1}",
-            )
-            for r in far
-        ],
-    )
-    listed(
-        report,
-        "warning",
-        "outside_zones",
-        "schools",
-        [
-            (
-                f"school {ids.iloc[r]!r} lies {dist[r]:.0f} m outside every zone; it joins zone"
-                f" {zones.index[pos[r]]}",
-                f"row {r + 1}",
-            )
-            for r in near
-        ],
-    )
+    outside = np.flatnonzero(dist > 0)
+    items = [
+        (
+            f"school {ids.iloc[r]!r} lies {dist[r]:.0f} m outside every zone (check its"
+            " lon/lat and the coordinates system)",
+            f"row {r + 1}",
+        )
+        for r in outside
+    ]
+    listed(report, "error", "outside_zones", "schools", items)
     is_primary = (level == "primary").to_numpy()
     for name, mask in (("primary", is_primary), ("junior", ~is_primary)):
         if not mask.any():

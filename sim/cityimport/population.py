@@ -106,17 +106,21 @@ def from_table(
         return None
     keys = _zone_keys(frame, source).to_numpy()
     weights = profile.to_numpy()  # ages x (male, female)
-    rows = []
+    splits = np.zeros((len(frame), len(AGES), 2), dtype=np.int64)
     for r, (lo, hi) in enumerate(bands):
         cols = [0, 1] if sexes is None else [0 if sexes.iloc[r] == "male" else 1]
         w = np.zeros_like(weights)
         w[lo : hi + 1, cols] = weights[lo : hi + 1, cols]
-        split = round_preserving(w.ravel() / w.sum() * counts.iloc[r]).reshape(w.shape)
-        for c, sex in enumerate(("male", "female")):
-            rows.append(
-                pd.DataFrame({"zone_key": keys[r], "sex": sex, "age": AGES, "persons": split[:, c]})
-            )
-    persons = pd.concat(rows, ignore_index=True)
+        splits[r] = round_preserving(w.ravel() / w.sum() * counts.iloc[r]).reshape(w.shape)
+    n = len(frame)
+    persons = pd.DataFrame(
+        {
+            "zone_key": np.repeat(keys, 2 * len(AGES)),
+            "sex": np.tile(np.repeat(["male", "female"], len(AGES)), n),
+            "age": np.tile(AGES, 2 * n),
+            "persons": splits.transpose(0, 2, 1).ravel(),
+        }
+    )
     return _grid(persons), int(counts.sum())
 
 

@@ -146,14 +146,11 @@ def read_zones(source: Source, target: pyproj.CRS, report: ImportReport) -> gpd.
     )
     if len(dup) or len(empty):
         return None
-    geoms = zones.geometry.to_numpy()
-    if zones.crs.is_geographic:
-        geoms = geometry_to_wgs84(geoms, source.coordinates)
-    out = gpd.GeoDataFrame(
-        {"name": zones[source.col("name")].astype(str) if source.col("name") else ids.to_numpy()},
-        geometry=geoms,
-        crs=zones.crs,
-    )
+    geoms, crs = zones.geometry.to_numpy(), zones.crs
+    if zones.crs.is_geographic and source.coordinates != "wgs84":
+        geoms, crs = geometry_to_wgs84(geoms, source.coordinates), pyproj.CRS("EPSG:4326")
+    names = zones[source.col("name")].astype(str) if source.col("name") else ids
+    out = gpd.GeoDataFrame({"name": names.to_numpy()}, geometry=geoms, crs=crs)
     out.index = pd.Index(ids.to_numpy(), name="zone_key")
     out = out.to_crs(target)
     out.geometry = shapely.make_valid(out.geometry.to_numpy())

@@ -106,6 +106,8 @@ class RoadLayer:
     dropped: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Pieces outside the largest strongly connected component: nodes, links, node_id, x, y
     (a node of the piece, city CRS), largest first."""
+    clipped: int = 0
+    """Directed links left out for lying outside the ``clip`` box."""
 
 
 # --------------------------------------------------------------------------- tags
@@ -383,8 +385,13 @@ def _target_crs(roads: _Roads, crs: str | int | pyproj.CRS | None) -> pyproj.CRS
     return utm_crs(lon, lat)
 
 
-def build_road_layer(roads: _Roads, crs: str | int | pyproj.CRS | None = None) -> RoadLayer:
-    """Project, keep the largest strongly connected component and build the tables."""
+def build_road_layer(
+    roads: _Roads,
+    crs: str | int | pyproj.CRS | None = None,
+    clip: tuple[float, float, float, float] | None = None,
+) -> RoadLayer:
+    """Clip, project, keep the largest strongly connected component, build the tables."""
+    clipped = _clip(roads, clip) if clip is not None else 0
     target = _target_crs(roads, crs)
     project = transformer(roads.crs, target)
     keep, pieces = _components((s.a_node, s.b_node) for s in roads.segments)
@@ -423,9 +430,25 @@ def build_road_layer(roads: _Roads, crs: str | int | pyproj.CRS | None = None) -
         crs=target,
     )
     signals = _signals(nodes, signal_nodes, signal_of)
-    return RoadLayer(
-        target, nodes, links, signals, _parking(roads, project), _dropped(roads, pieces, project)
-    )
+    lots = _parking(roads, project)
+    return RoadLayer(target, nodes, links, signals, lots, _dropped(roads, pieces, project), clipped)
+
+
+def _clip(roads: _Roads, box: tuple[float, float, float, float]) -> int:
+    """Keep the segments with both ends in a lon/lat box; return how many were dropped."""
+    ids = np.array(list(roads.points), dtype=np.int64)
+    lon, lat = to_lonlat(*np.array(list(roads.points.values()), dtype=float).T, roads.crs)
+    x0, y0, x1, y1 = box
+    inside = set(ids[(lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)].tolist())
+    before = len(roads.segments)
+    roads.segments = [s for s in roads.segments if s.a_node in inside and s.b_node in inside]
+    if not roads.segments:
+        msg = (
+            f"no road lies inside the zones' extent (lon {x0:.4f}..{x1:.4f},"
+            f" lat {y0:.4f}..{y1:.4f})"
+        )
+        raise GeodataError(msg)
+    return before - len(roads.segments)
 
 
 def _components(pairs: Iterable[tuple[int, int]]) -> tuple[set[int], list[set[int]]]:
@@ -524,6 +547,7 @@ def import_osm(
     crs: str | int | pyproj.CRS | None = None,
     standard: str = "international",
     coordinates: str = "wgs84",
+    clip: tuple[float, float, float, float] | None = None,
 ) -> RoadLayer:
     """Read an OSM extract or osmnx GraphML file and build the city road layer.
 
@@ -539,6 +563,8 @@ def import_osm(
     coordinates
         The lon/lat system of the file (``wgs84``; ``gcj02``/``bd09`` for a graph drawn
         on a Chinese map service), moved to WGS84 before projection.
+    clip
+        ``(lon0, lat0, lon1, lat1)`` (WGS84): only roads with both ends inside are kept.
 
     Returns
     -------
@@ -560,7 +586,7 @@ def import_osm(
         raise UsageError(msg)
     if coordinates != "wgs84" and roads.crs.is_geographic:
         _shift(roads, coordinates)
-    return build_road_layer(roads, crs)
+    return build_road_layer(roads, crs, clip)
 
 
 def _shift(roads: _Roads, system: str) -> None:
