@@ -41,6 +41,8 @@ from sim.cityimport.synth import (  # noqa: E402
     wpp_rates,
     wpp_tfr,
 )
+from sim.education.systems import preset  # noqa: E402
+from sim.population.housing import DWELLING_TYPES  # noqa: E402
 
 CRS = "EPSG:32719"  # WGS 84 / UTM zone 19S
 DEMOGRAPHY = ROOT.parent / "shared" / "benchmarks" / "demography"
@@ -73,8 +75,9 @@ MEAN_HOUSEHOLD_SIZE = 3.1  # Censo 2017 Chile: 3.1 persons per household
 VACANCY_RATE = 0.08  # assumed share of dwellings vacant
 JOBS_PER_RESIDENT = 0.42  # assumed: ~52 % employment rate of residents aged 15+
 PUPILS_PER_SCHOOL = {"primary": 700, "junior": 700}
-CLASS_SIZE = 45
-CAPACITY_RATIO = 1.05  # total seats / school-age children of that level
+SCHOOL_SYSTEM = "china"  # the product's planning norms (see geodata/README.md, Settings)
+PLANNING_HEADROOM = 0.05  # spare places a bureau plans on top of each grade's cohort
+DWELLING_TYPE_CYCLE = ("flat", "house", "flat", "affordable", "flat")  # DEV1, DEV2, ...
 LOST_TIME_PER_PHASE_S = 4  # amber + all-red
 ZONE_COLUMNS = [
     "name",
@@ -97,7 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, help="coquimbo.zip or project_database.sqlite")
     parser.add_argument("--out", type=Path, default=ROOT / "geodata" / "default_city.gpkg")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--resynthesise",
+        action="store_true",
+        help="only re-plan school capacities, settings and site types of --out in place",
+    )
     args = parser.parse_args(argv)
+    if args.resynthesise:
+        resynthesise(args.out)
+        print(f"re-synthesised school capacities, settings and site types of {args.out}")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = _source_sqlite(args.source, Path(tmp))
         city = build(sqlite, np.random.default_rng(args.seed))
@@ -151,7 +163,7 @@ def build(sqlite: Path, rng: np.random.Generator) -> City:
     _jobs(zones, links, rng)
     rates = _rates(population)
     schools = _schools(zones, population, nodes, rng)
-    sites = _sites(zones, rng)
+    sites = type_sites(_sites(zones, rng))
     parking = _parking(zones, rng)
     signals = _signals(nodes, links, rng)
     return City(
@@ -433,8 +445,7 @@ def _schools(
 
     Each school sits at the street node nearest its cluster centre; catchment = each
     zone's nearest school (a school left without zones takes its nearest zone). Classes
-    per grade cover the catchment's children x CAPACITY_RATIO x U(0.8, 1.2), so
-    utilisation spreads around 0.8-1.2 and some schools are over capacity.
+    by grade follow :func:`plan_school_capacity`.
     """
     pts = zones.geometry.representative_point()
     xy = np.c_[pts.x, pts.y]
@@ -454,8 +465,6 @@ def _schools(
             catchment[d2[:, i].argmin()] = i
         ids = np.array([f"{prefix}{i + 1:02d}" for i in range(k)])
         zones[f"catchment_{level}"] = ids[catchment]
-        demand = np.bincount(catchment, weights=kids, minlength=k) / (g_hi - g_lo + 1)
-        seats = demand * CAPACITY_RATIO * rng.uniform(0.8, 1.2, k)
         name = "Escuela Básica" if level == "primary" else "Liceo"
         frames.append(
             gpd.GeoDataFrame(
@@ -464,10 +473,8 @@ def _schools(
                     "level": level,
                     "grade_lo": g_lo,
                     "grade_hi": g_hi,
-                    "classes_per_grade": np.maximum(1, np.round(seats / CLASS_SIZE)).astype(
-                        np.int64
-                    ),
-                    "class_size": CLASS_SIZE,
+                    "classes_per_grade": 1,  # set by plan_school_capacity below
+                    "class_size": 1,
                     "quality": np.round(rng.normal(size=k), 3),
                 },
                 geometry=shapely.points(sxy),
@@ -477,7 +484,73 @@ def _schools(
         )
     schools = pd.concat(frames)
     schools["zone_id"] = _zone_of(schools.geometry, zones)
-    return schools
+    return plan_school_capacity(schools, zones, population, _settings())
+
+
+def cohort_by_grade(
+    population: pd.DataFrame, settings: dict[str, object], n_grades: int
+) -> pd.DataFrame:
+    """Base-year children per zone (rows) and grade 0..G (columns) under the entry rule.
+
+    Grade 0 are the children who enter grade 1 next year. Ages are completed years at the
+    end of the year (as ``Persons.age``) and birth months are taken as uniform, so grade g
+    holds the share M/12 of age entry_age + g - 1 and (12 - M)/12 of age entry_age + g,
+    M being the cut-off month (for 31 August: 8/12 of the 6-year-olds and 4/12 of the
+    7-year-olds are in grade 1).
+    """
+    entry = int(str(settings["school_entry_age"]))
+    month = int(str(settings["entry_cutoff"]).split("-")[0])
+    by_age = population.groupby(["zone_id", "age"])["persons"].sum().unstack(fill_value=0)
+    by_age = by_age.reindex(columns=range(MAX_AGE + 1), fill_value=0)
+    grades = {
+        g: month / 12 * by_age[entry + g - 1] + (12 - month) / 12 * by_age[entry + g]
+        for g in range(n_grades + 1)
+    }
+    return pd.DataFrame(grades)
+
+
+def plan_school_capacity(
+    schools: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    population: pd.DataFrame,
+    settings: dict[str, object],
+    headroom: float = PLANNING_HEADROOM,
+) -> gpd.GeoDataFrame:
+    """Classes per grade as a bureau plans them: each grade's catchment cohort plus headroom.
+
+    For every school and grade it teaches, classes = ceil(base-year catchment children of
+    that grade × (1 + headroom) / class size), at least 1; the entry grade plans for the
+    larger of its own cohort and the cohort entering next year. The class size is the
+    school system's standard for the level. Classes may differ by grade (the
+    ``classes_by_grade`` column, one number per grade taught); ``classes_per_grade`` is
+    their maximum. Deterministic: no random draw, so pressure in a run comes from
+    demography and housing, not from the capacities.
+    """
+    n_grades = int(str(settings["primary_grades"])) + int(str(settings["junior_grades"]))
+    cohorts = cohort_by_grade(population, settings, n_grades)
+    cohorts = cohorts.reindex(zones.index, fill_value=0.0)
+    sizes = {
+        "primary": int(settings["class_size_primary"]),
+        "junior": int(settings["class_size_junior"]),
+    }  # type: ignore[call-overload]
+    out = schools.copy()
+    by_grade, per_grade, class_size = [], [], []
+    for sid, row in schools.iterrows():
+        column = f"catchment_{row['level']}"
+        kids = cohorts[zones[column] == sid].sum()
+        size = sizes[str(row["level"])]
+        lo, hi = int(row["grade_lo"]), int(row["grade_hi"])
+        need = kids.loc[lo:hi].to_numpy(dtype=float, copy=True)
+        if lo == 1:
+            need[0] = max(need[0], float(kids.loc[0]))
+        classes = np.maximum(np.ceil(need * (1.0 + headroom) / size - 1e-9), 1).astype(int)
+        by_grade.append(",".join(str(c) for c in classes))
+        per_grade.append(int(classes.max()))
+        class_size.append(size)
+    out["classes_by_grade"] = by_grade
+    out["classes_per_grade"] = np.asarray(per_grade, dtype=np.int64)
+    out["class_size"] = np.asarray(class_size, dtype=np.int64)
+    return out
 
 
 def _weighted_kmeans(
@@ -542,6 +615,32 @@ def _sites(zones: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFram
         index=pd.Index([f"DEV{i + 1}" for i in range(n)], name="site_id"),
         crs=zones.crs,
     )
+
+
+def type_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Dwelling types by site number (DWELLING_TYPE_CYCLE) with their settled occupancy and
+    household size (sim.population.housing.DWELLING_TYPES), replacing the first-year
+    occupancy of 0.85-0.95 and household size of 3.0-3.5 drawn before."""
+    out = sites.copy()
+    kinds = [DWELLING_TYPE_CYCLE[i % len(DWELLING_TYPE_CYCLE)] for i in range(len(out))]
+    out["dwelling_type"] = kinds
+    out["occupancy"] = [DWELLING_TYPES[k].ramp[-1] for k in kinds]
+    out["household_size"] = [DWELLING_TYPES[k].household_size for k in kinds]
+    return out
+
+
+def resynthesise(path: Path) -> None:
+    """Apply the school-capacity rule, the school-system settings and the site types to a
+    built GeoPackage in place (the full build needs AequilibraE's Coquimbo model).
+
+    Only the schools' classes and class sizes, ``city_settings`` and the sites' type
+    columns change; placements, catchments and every other layer stay as they are.
+    """
+    city = load_city(path).copy()
+    city.settings.update(_settings())
+    city.schools = plan_school_capacity(city.schools, city.zones, city.population, city.settings)
+    city.sites = type_sites(city.sites)
+    save_city(city, path)
 
 
 def _parking(zones: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
@@ -637,12 +736,8 @@ def _signals(
 def _settings() -> dict[str, object]:
     return {
         "base_year": 2024,
-        "school_entry_age": 6,
-        "entry_cutoff": "08-31",
-        "primary_grades": 6,
-        "junior_grades": 3,
-        "class_size_primary": CLASS_SIZE,
-        "class_size_junior": CLASS_SIZE,
+        "school_system": SCHOOL_SYSTEM,
+        **preset(SCHOOL_SYSTEM).settings(),
         "base_tfr": round(wpp_tfr("Chile", DEMOGRAPHY), 4),
         "country": "Chile",
         "vacancy_rate": VACANCY_RATE,

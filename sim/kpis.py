@@ -89,11 +89,28 @@ KPIS: tuple[KPI, ...] = (
     ),
     KPI(
         "overflow_pupils",
-        "Pupils without a place",
+        "Pupils placed outside their catchment school",
+        "未能入读学区学校学生数",
+        "pupils",
+        "lower",
+        headline=True,
+    ),
+    KPI(
+        "unplaced_pupils",
+        "Pupils without a school place",
         "无学位学生数",
         "pupils",
         "lower",
         headline=True,
+    ),
+    KPI("unplaced_primary", "Primary pupils without a place", "无学位小学生", "pupils", "lower"),
+    KPI("unplaced_junior", "Junior pupils without a place", "无学位初中生", "pupils", "lower"),
+    KPI(
+        "new_housing_residents",
+        "Residents moving into new housing",
+        "新建住宅入住人数",
+        "persons/year",
+        None,
     ),
     KPI(
         "mean_school_km", "Mean home-school distance", "平均上学距离", "km", "lower", headline=True

@@ -24,14 +24,17 @@ from sim.agents import (
     schools_over_capacity,
     schools_persistently_over_capacity,
 )
-from sim.education.enrollment import assign_enrollment
+from sim.education.enrollment import assign_enrollment, school_age_grades
 from sim.education.schools import SchoolSystem
 from sim.kpis import KPI_NAMES
 from sim.mobility.trips import weekday_trips, zone_distance_km
-from sim.policies import HousingDevelopment, StaggeredSchoolStart, latest_in_force
+from sim.policies import StaggeredSchoolStart, latest_in_force
 from sim.population.demography import DemographyRates, step_demography
+from sim.population.housing import YIELD_COLUMNS, Estates
 from sim.population.persons import synthesize
+from sim.population.uncertainty import draw_multipliers
 from sim.scenario import Scenario
+from sim.seeds import process_streams
 
 PRIMARY, JUNIOR = 0, 1
 
@@ -51,7 +54,15 @@ class CityModel(mesa.Model):
     city
         The loaded :class:`sim.city.City`.
     rng
-        Seed or generator of this replication (every random stream derives from it).
+        Seed or generator of this replication (the replication seed of
+        :func:`sim.seeds.replication_seeds`). Every random stream derives from it: the
+        Mesa ``Model.rng`` it seeds gives one generator per process
+        (:func:`sim.seeds.process_streams`): ``synthesis_rng`` (the base-year
+        population), ``demography_rng`` (births, deaths, migration, moves, housing),
+        ``enrollment_rng`` (school choice) and ``mobility_rng`` (weekday trips); the
+        ``uncertainty`` stream draws :attr:`multipliers` (sim.population.uncertainty). Mesa's
+        Python ``Model.random`` is used only by the plain-Mesa twin in
+        :mod:`sim.population.mesa_twin`.
     traffic
         Run the peak-hour assignment (the run does it for one replication).
     """
@@ -65,11 +76,15 @@ class CityModel(mesa.Model):
         traffic: bool = True,
     ) -> None:
         super().__init__(rng=rng)
-        # One stream per process (common random numbers): a policy that changes how many
-        # draws enrollment makes does not shift the draws of demography or mobility.
-        streams = np.random.SeedSequence(int(self.rng.integers(2**63))).spawn(4)
-        self.synthesis_rng, self.demography_rng, self.enrollment_rng, self.mobility_rng = (
-            np.random.default_rng(s) for s in streams
+        # One stream per process (common random numbers), see sim.seeds.
+        streams = process_streams(self.rng)
+        self.synthesis_rng = streams["synthesis"]
+        self.demography_rng = streams["demography"]
+        self.enrollment_rng = streams["enrollment"]
+        self.mobility_rng = streams["mobility"]
+        #: This replication's multipliers on the uncertain assumptions.
+        self.multipliers = draw_multipliers(
+            streams["uncertainty"], scenario.parameters.parameter_uncertainty
         )
         self.scenario = scenario
         self.params = scenario.parameters
@@ -80,6 +95,7 @@ class CityModel(mesa.Model):
         self.enrollment_rows: list[pd.DataFrame] = []
         self.link_rows: list[pd.DataFrame] = []
         self.catchment_rows: list[pd.DataFrame] = []
+        self.housing_yield_rows: list[pd.DataFrame] = []
 
         zones = city.zones
         self.n_zones = len(zones)
@@ -89,7 +105,10 @@ class CityModel(mesa.Model):
         centroids = zones.geometry.centroid
         self.zone_x, self.zone_y = centroids.x.to_numpy(), centroids.y.to_numpy()
         self.dist_km = zone_distance_km(self.zone_x, self.zone_y, zones.geometry.area.to_numpy())
-        self.rates = DemographyRates.from_city(city, self.params)
+        self.rates = DemographyRates.from_city(city, self.params).with_multipliers(self.multipliers)
+        self.estates = Estates.of(city, list(scenario.policies)).scaled(
+            self.multipliers["pupil_yield"], self.multipliers["takeup"]
+        )
         self.schools = SchoolSystem.from_city(city)
         self.persons = synthesize(city, self.synthesis_rng)
         self.zone_households = self._households_per_zone()
@@ -137,20 +156,21 @@ class CityModel(mesa.Model):
         self._school_agents_for_new_schools()
 
     def demography(self) -> None:
-        """Age, births, deaths, migration, moves and new housing for one year."""
-        new, occupancy, household_size = self.new_dwellings()
+        """Age, births, deaths, migration, moves and new housing for one year.
+
+        The dwellings handed over this year join the stock; households move into them
+        along each estate's occupancy ramp (:mod:`sim.population.housing`).
+        """
+        self.dwellings += self.estates.delivered(self.year, self.n_zones)
         self.persons, stats = step_demography(
             self.persons,
             self.rates,
             self.year,
-            dwellings=self.dwellings,
+            dwellings=self.estates.market_stock(self.dwellings, self.year, self.persons),
             attractiveness=self.attractiveness,
-            new_dwellings=new,
-            new_dwelling_occupancy=occupancy,
-            new_household_size=household_size,
+            estates=self.estates,
             rng=self.demography_rng,
         )
-        self.dwellings += new
         self.zone_households = self._households_per_zone()
         self.kpis.update({k: float(v) for k, v in stats.items() if k in KPI_NAMES})
 
@@ -178,6 +198,17 @@ class CityModel(mesa.Model):
         pressure = np.divide(frame["demand"].to_numpy(), cap, out=np.zeros_like(cap), where=cap > 0)
         self.kpis["max_utilisation"] = float(pressure.max()) if len(pressure) else 0.0
         self.kpis["overflow_pupils"] = float(res.overflow.sum())
+        grade_level = self.schools.grade_level()
+        for name, lvl in (("primary", PRIMARY), ("junior", JUNIOR)):
+            self.kpis[f"unplaced_{name}"] = float(res.unplaced[grade_level == lvl].sum())
+        self.kpis["unplaced_pupils"] = float(res.unplaced.sum())
+        if len(self.estates):
+            grade = school_age_grades(self.persons.age, self.schools, self.persons.birth_month)
+            self.housing_yield_rows.append(
+                self.estates.yield_frame(
+                    self.year, self.persons, grade, self.schools.primary_grades
+                )
+            )
         enrolled = res.enrolled.sum()
         self.kpis["mean_school_km"] = (
             float(res.distance_km_sum.sum() / enrolled) if enrolled else 0.0
@@ -209,31 +240,6 @@ class CityModel(mesa.Model):
         if self.on_stage is not None:
             self.on_stage(self.year, stage)
 
-    def new_dwellings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Dwellings delivered this year per zone (the city's sites plus scenario estates),
-        their first-year occupancy and their household size (both dwelling-weighted)."""
-        pos = {z: i for i, z in enumerate(self.city.zones.index)}
-        deliveries = [
-            (pos[site.zone_id], site.dwellings_per_year, site.occupancy, site.household_size)
-            for site in self.city.sites.itertuples()
-            if site.start_year <= self.year < site.start_year + site.n_years
-        ]
-        for pol in self.scenario.policies:
-            if isinstance(pol, HousingDevelopment) and pol.delivers_in(self.year):
-                zone = self.city.zone_at(*pol.city_xy(self.city.crs))
-                if zone is not None:
-                    deliveries.append(
-                        (pos[zone], pol.dwellings_per_year, pol.occupancy, pol.household_size)
-                    )
-        new, occupied, persons = (np.zeros(self.n_zones) for _ in range(3))
-        for z, count, occupancy, size in deliveries:
-            new[z] += count
-            occupied[z] += count * occupancy
-            persons[z] += count * size
-        occupancy = np.divide(occupied, new, out=np.zeros_like(new), where=new > 0)
-        size = np.divide(persons, new, out=np.full_like(new, 3.1), where=new > 0)
-        return new, occupancy, size
-
     def _staggered_share(self) -> float:
         pol = latest_in_force(self.scenario.policies, StaggeredSchoolStart, self.year)
         return 0.0 if pol is None else pol.share_shifted
@@ -255,6 +261,12 @@ class CityModel(mesa.Model):
                 SchoolAgent(self, i, sid)
 
     # ------------------------------------------------------------------ outputs
+
+    def housing_yield_frame(self) -> pd.DataFrame:
+        """Every year's rows of the developments (see :meth:`Estates.yield_frame`)."""
+        if not self.housing_yield_rows:
+            return pd.DataFrame(columns=list(YIELD_COLUMNS))
+        return pd.concat(self.housing_yield_rows, ignore_index=True)
 
     def kpi_frame(self) -> pd.DataFrame:
         """One row per simulated year with every KPI."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
@@ -34,6 +34,7 @@ from pydantic import Field, ValidationError, model_validator
 from sim.errors import ScenarioError
 from sim.inputs import preview, read_yaml
 from sim.policies import POLICY_CLASSES, policy_types
+from sim.policies import Policy as PolicyBase
 from sim.policies.base import StrictModel as _Strict
 from sim.schema_types import MAX_YEAR as MAX_YEAR
 from sim.schema_types import MIN_YEAR as MIN_YEAR
@@ -78,6 +79,9 @@ class Parameters(_Strict):
     """Departures per year as a share of the population."""
     residential_mobility_rate: FiniteFloat = Field(0.08, ge=0, le=1)
     """Share of households moving zone within the city per year."""
+    parameter_uncertainty: bool = True
+    """Each replication draws multipliers on fertility, migration, pupil yield and take-up
+    of new dwellings (sim.population.uncertainty); false = every multiplier 1."""
     # enrollment
     enrollment_policy: Literal["catchment", "nearest", "choice"] = "catchment"
     choice_distance_km_weight: FiniteFloat = Field(-0.8, ge=-20, le=0)
@@ -102,8 +106,11 @@ class Parameters(_Strict):
 
 # --------------------------------------------------------------------------- policies
 
-#: Every registered policy class (see :mod:`sim.policies`), as one tagged union.
-Policy = Annotated[Union[tuple(POLICY_CLASSES)], Field(discriminator="type")]  # noqa: UP007
+if TYPE_CHECKING:  # the union is built at run time; a type checker sees the base class
+    Policy: TypeAlias = PolicyBase
+else:
+    #: Every registered policy class (see :mod:`sim.policies`), as one tagged union.
+    Policy = Annotated[Union[tuple(POLICY_CLASSES)], Field(discriminator="type")]  # noqa: UP007
 POLICY_TYPES: tuple[str, ...] = policy_types()
 
 

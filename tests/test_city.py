@@ -145,11 +145,15 @@ def test_schools_and_catchments(city: City) -> None:
         assert (sub["grade_lo"] == grades[0]).all() and (sub["grade_hi"] == grades[1]).all()
         children = pop[pop["age"].between(lo, hi)]["persons"].sum()
         assert 500 <= children / len(sub) <= 900
-        seats = (sub["classes_per_grade"] * sub["class_size"]).sum() * (hi - lo + 1)
-        assert 1.0 <= seats / children <= 1.1
+        classes = sub["classes_by_grade"].map(lambda t: [int(c) for c in t.split(",")])
+        assert (classes.map(len) == hi - lo + 1).all()
+        seats = (classes.map(sum) * sub["class_size"]).sum()
+        # each grade's cohort plus headroom, in whole classes: no school starts over capacity
+        assert 1.05 <= seats / children <= 1.35
         assert city.zones[f"catchment_{level}"].isin(sub.index).all()
         assert set(city.zones[f"catchment_{level}"]) == set(sub.index)
-    assert (schools["class_size"] == 45).all()
+        assert (sub["class_size"] == city.settings[f"class_size_{level}"]).all()
+    assert city.settings["school_system"] == "china"
     assert schools["zone_id"].isin(city.zones.index).all()
     assert abs(schools["quality"].mean()) < 0.5
 

@@ -285,6 +285,33 @@ _YIELD_DTYPES = {
 }
 
 
+def summarise_yield(rows: pd.DataFrame) -> pd.DataFrame:
+    """``housing_yield.parquet`` from every replication's rows (with ``replication``).
+
+    One row per site × year: the counts are medians over replications,
+    ``pupils_per_100_dwellings`` is recomputed from them, and ``p10`` / ``p90`` are the
+    10th / 90th percentiles of the per-replication pupils per 100 dwellings.
+    """
+    keys = ["site", "year", "years_since_handover"]
+    if rows.empty:
+        return pd.DataFrame(columns=[*YIELD_COLUMNS, "p10", "p90"])
+    grouped = rows.groupby(keys, sort=True)
+    counts = [c for c in YIELD_COLUMNS if c not in (*keys, "pupils_per_100_dwellings")]
+    out = grouped[counts].median()
+    band = grouped["pupils_per_100_dwellings"].quantile([0.1, 0.9]).unstack()
+    out[["p10", "p90"]] = band.to_numpy()
+    out = out.reset_index()
+    pupils = out["pupils_primary"] + out["pupils_junior"]
+    occupied = out["dwellings_occupied"].to_numpy(dtype=np.float64)
+    out["pupils_per_100_dwellings"] = np.divide(
+        100.0 * pupils.to_numpy(dtype=np.float64),
+        occupied,
+        out=np.full(len(out), np.nan),
+        where=occupied > 0,
+    )
+    return out[[*YIELD_COLUMNS, "p10", "p90"]].astype({"year": np.int32})
+
+
 def _number(value: Any, default: float) -> float:
     return float(value) if _given(value) else default
 
