@@ -24,8 +24,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.batch.executor import SyntheticRunner, local_dask_cluster, run_batch  # noqa: E402
+from sim.batch.dask_cluster import local_dask_cluster  # noqa: E402
+from sim.batch.executor import run_batch  # noqa: E402
 from sim.batch.sweep import expand_sweep, load_sweep  # noqa: E402
+from sim.batch.tasks import SyntheticRunner  # noqa: E402
 
 
 def make_tasks(folder: Path, replications: int, years: int, name: str) -> list:

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     """Put the run's V/C map and KPI time series side by side in docs/figures/overview.png."""
-    from sim.runs.run import resolve_run
+    from sim.runs.folder import resolve_run
 
     run = Path(sys.argv[1]) if len(sys.argv) > 1 else resolve_run("default", ROOT / "runs")
     vc = mpimg.imread(run / "figures" / "traffic_vc.png")

@@ -1,6 +1,6 @@
 """Results of one run: time series, per-school enrollment with bands, the peak traffic map.
 
-Reads a run folder with :func:`sim.runs.run.read_run`; values are medians over replications
+Reads a run folder with :func:`sim.runs.folder.read_run`; values are medians over replications
 with p10-p90 bands (the ``kpis_summary`` and ``enrollment`` tables of the run).
 """
 
@@ -32,7 +32,7 @@ from sim.city import load_city
 from sim.errors import CitySandboxError
 from sim.kpis import KPI_BY_NAME
 from sim.runs.catalog import Catalog
-from sim.runs.run import RunData, read_run
+from sim.runs.folder import RunData, read_run
 
 #: The four time-series panels: a title (None: the KPI's own label and unit) and KPIs.
 SERIES: tuple[tuple[str | None, tuple[str, ...]], ...] = (

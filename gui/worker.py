@@ -23,8 +23,8 @@ CANCEL_GRACE_S = 0.8
 
 def _child(data: dict[str, Any], runs_folder: str, events: Any, cancel: Any) -> None:
     """The worker process: validate, run, report ("progress" | "done" | "cancelled" | "error")."""
-    from sim.errors import CitySandboxError
-    from sim.runs.run import RunCancelled, run_scenario
+    from sim.errors import CitySandboxError, RunCancelled
+    from sim.runs.run import run_scenario
     from sim.scenario import scenario_from_dict
     from sim.validate import check_scenario
 
@@ -32,18 +32,19 @@ def _child(data: dict[str, Any], runs_folder: str, events: Any, cancel: Any) -> 
     threading.Thread(target=lambda: (cancel.wait(), stop.set()), daemon=True).start()
     try:
         scenario = scenario_from_dict(data, source=str(data.get("name", "scenario")))
-        check_scenario(scenario)
+        city = check_scenario(scenario)  # loaded and checked once, then run
         run_dir = run_scenario(
             scenario,
             Path(runs_folder),
+            city=city,
             progress=lambda p: events.put(("progress", asdict(p))),
             cancel=stop,
         )
         events.put(("done", str(run_dir)))
     except RunCancelled:
         events.put(("cancelled", ""))
-    except CitySandboxError as exc:
-        events.put(("error", str(exc)))
+    except CitySandboxError as exc:  # fields named as the editor names them
+        events.put(("error", exc.describe()))
     except Exception:  # an unexpected bug: show it rather than losing it
         events.put(("error", traceback.format_exc(limit=6)))
 

@@ -1,6 +1,6 @@
 """Batch runs: local pool vs Dask, worker deaths, Ctrl-C and resume, the batch report.
 
-Executor tests use :class:`sim.batch.executor.SyntheticRunner` (a stand-in run taking a set time and
+Executor tests use :class:`sim.batch.tasks.SyntheticRunner` (a stand-in run taking a set time and
 writing a tiny run folder the way ``run_scenario`` does); the end-to-end test runs the
 real model on a one-year scenario through ``main.py batch``.
 """
@@ -21,17 +21,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.batch.executor import (
-    SyntheticRunner,
-    TaskStore,
-    is_complete_run,
-    local_dask_cluster,
-    run_batch,
-    tasks_frame,
-)
+from sim.batch.dask_cluster import local_dask_cluster
+from sim.batch.executor import run_batch
 from sim.batch.report import collect_kpis, sensitivity, write_batch_report
+from sim.batch.store import TaskStore, tasks_frame
 from sim.batch.sweep import expand_sweep, load_sweep
+from sim.batch.tasks import SyntheticRunner
 from sim.errors import RunError, UsageError
+from sim.runs.folder import is_complete
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,7 +60,7 @@ def assert_clean(out: Path, n_tasks: int) -> pd.DataFrame:
     assert (frame["status"] == "done").all(), frame[["task_id", "status", "error"]]
     runs = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert sorted(p.name for p in runs) == sorted(frame["task_id"])
-    assert all(is_complete_run(p) for p in runs)
+    assert all(is_complete(p) for p in runs)
     assert not list(out.glob(".tmp-*")) and not list(out.glob(".old-*"))
     assert not list((out / ".locks").glob("*"))
     return frame
@@ -149,7 +146,10 @@ def test_worker_dying_every_time_fails_after_retries_and_errors_are_not_retried(
     assert "SIGKILL" in died["error"] and "2 attempts" in died["error"]
     raised = frame.loc[by_name["tb-v0-r1"]]
     assert raised["status"] == "failed" and raised["attempts"] == 0
-    assert raised["error"] == "ValueError: bad input for this variant"
+    # the worker's own log lines travel with the failure into the catalog
+    cause, log = raised["error"].split("\nworker log:\n")
+    assert cause == "ValueError: bad input for this variant"
+    assert f"task {raised.name} started on " in log
     assert (frame.drop(index=[died.name, raised.name])["status"] == "done").all()
     assert not list(out.glob(".tmp-*")) and not list((out / ".locks").glob("*"))
 
@@ -157,8 +157,9 @@ def test_worker_dying_every_time_fails_after_retries_and_errors_are_not_retried(
 _BATCH_SCRIPT = """
 import json, sys
 from pathlib import Path
-from sim.batch.executor import SyntheticRunner, run_batch
+from sim.batch.executor import run_batch
 from sim.batch.sweep import expand_sweep, load_sweep
+from sim.batch.tasks import SyntheticRunner
 
 if __name__ == "__main__":
     tasks = expand_sweep(load_sweep(sys.argv[1]))
@@ -220,7 +221,7 @@ def test_sigint_stops_cleanly_and_resume_finishes_without_recomputing(tmp_path):
     mtimes = {tid: (out / tid / "kpis.parquet").stat().st_mtime_ns for tid in finished}
 
     tasks = expand_sweep(load_sweep(sweep))
-    with pytest.raises(UsageError, match="--resume"):
+    with pytest.raises(UsageError, match=rf"^resume: {len(finished)} of 6 tasks of this sweep"):
         run_batch(tasks, out, workers=2, runner=SyntheticRunner(0.0), progress=False)
     summary = run_batch(
         tasks, out, workers=2, resume=True, runner=SyntheticRunner(0.0), progress=False

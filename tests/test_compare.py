@@ -18,7 +18,8 @@ from _support import ROOT, write_scenario
 from sim.errors import RunError
 from sim.kpis import KPI_BY_NAME
 from sim.runs.compare import NEUTRAL_REL, _kpi_html, compare_runs, kpi_table, write_report
-from sim.runs.run import load_for_run, read_run, run_scenario
+from sim.runs.folder import read_run
+from sim.runs.run import load_for_run, run_scenario
 
 # The variant: a new primary school taking zones 82 and 132 from P24, and staggered school
 # start times halving the peak's school trips, both from the second simulated year.

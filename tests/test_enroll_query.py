@@ -18,6 +18,7 @@ from sim.education import query as enroll_query
 from sim.education.enrollment import summarise_replications
 from sim.education.schools import SchoolSystem
 from sim.policies import CatchmentEdit
+from sim.runs import folder
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = 2025, 2029
@@ -204,7 +205,7 @@ def test_missing_or_incomplete_run_exits_2(fake_run, tmp_path, capsys):
     monkey_empty = tmp_path / "empty"
     monkey_empty.mkdir()
     with pytest.raises(Exception, match="no finished run"):
-        enroll_query.find_run(None, monkey_empty)
+        folder.resolve_run(None, monkey_empty)
 
 
 def test_cli_process_exit_status(fake_run):
@@ -243,13 +244,13 @@ def test_default_run_from_catalog_then_newest_folder(tmp_path, monkeypatch):
     )
     con.commit()
     con.close()
-    monkeypatch.setattr(enroll_query.settings, "runs_folder", runs)
-    assert enroll_query.find_run() == old  # newest *finished* run of the catalog
-    assert enroll_query.find_run("b-2") == new  # a run id inside the runs folder
+    monkeypatch.setattr(folder.settings, "runs_folder", runs)
+    assert folder.resolve_run() == old  # newest *finished* run of the catalog
+    assert folder.resolve_run("b-2") == new  # a run id inside the runs folder
     (runs / "catalog.sqlite").unlink()
-    assert enroll_query.find_run() in (old, new)
+    assert folder.resolve_run() in (old, new)
     newest = max((old, new), key=lambda d: (d / "manifest.json").stat().st_mtime_ns)
-    assert enroll_query.find_run() == newest
+    assert folder.resolve_run() == newest
 
 
 def test_index_is_cached_and_rebuilt_when_the_run_changes(tmp_path):

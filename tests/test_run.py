@@ -14,9 +14,11 @@ from _support import write_scenario
 
 import sim.runs.figures
 from sim.education.enrollment import BAND_COLUMNS
+from sim.errors import RunCancelled
 from sim.model import KPI_NAMES, CityModel
 from sim.runs.catalog import Catalog
-from sim.runs.run import RUN_FILES, RunCancelled, load_for_run, read_run, run_scenario
+from sim.runs.folder import RUN_FILES, read_run
+from sim.runs.run import load_for_run, run_scenario
 
 
 def test_run_folder_has_every_file_and_manifest(finished_run: Path) -> None:

@@ -10,11 +10,11 @@ import yaml
 from sim.batch.sweep import (
     expand_sweep,
     load_sweep,
-    replication_seeds,
     variant_label,
     variants,
 )
 from sim.errors import ScenarioError
+from sim.seeds import task_seeds
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,10 +92,10 @@ def test_grid_sweep_expands_every_combination_with_policy_sets(tmp_path):
 def test_replication_seeds_are_deterministic_and_shared_across_variants(tmp_path):
     path = write_sweep(tmp_path, seed=11, replications=4, axes={"parameters.car_share": [0.3, 0.6]})
     tasks = expand_sweep(load_sweep(path))
-    seeds = replication_seeds(11, 4)
+    seeds = task_seeds(11, 4)
     assert len(set(seeds)) == 4 and all(0 <= s < 2**63 for s in seeds)
-    assert seeds == replication_seeds(11, 4)
-    assert seeds != replication_seeds(12, 4)
+    assert seeds == task_seeds(11, 4)
+    assert seeds != task_seeds(12, 4)
     for variant in ("v0", "v1"):
         assert [t.seed for t in tasks if t.variant == variant] == seeds
         assert [t.scenario.seed for t in tasks if t.variant == variant] == seeds

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.batch.executor import tasks_frame
+from sim.batch.store import tasks_frame
 from sim.batch.sweep import variant_label
 from sim.errors import RunError
 from sim.kpis import DIAGNOSTIC_KPIS, HEADLINE_KPIS

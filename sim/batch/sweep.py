@@ -6,7 +6,7 @@ holding a validated :class:`~sim.scenario.Scenario` with ``replications: 1``::
 
     name: fert-car
     base: default.yaml              # relative to the sweep file
-    seed: 7                         # replication seeds derive from it (numpy SeedSequence)
+    seed: 7                         # replication seeds derive from it (sim.seeds.task_seeds)
     replications: 3
     years: 3                        # optional: overrides the base scenario
     mode: grid                      # grid: every combination; list: axes zipped element-wise
@@ -32,9 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.errors import ScenarioError
 from sim.scenario import (
@@ -48,6 +54,7 @@ from sim.scenario import (
     load_scenario,
     scenario_from_dict,
 )
+from sim.seeds import task_seeds
 
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 AXIS_ROOTS = ("parameters", "policies")
@@ -71,6 +78,14 @@ class Sweep(BaseModel):
     """Dotted scenario paths (``parameters.car_share``) to the values they take."""
     policy_sets: dict[str, list[Policy]] = Field(default_factory=dict)
     """Named lists of policy edits appended to the base scenario's policies."""
+
+    @field_validator("name")
+    @classmethod
+    def _plain_folder_name(cls, name: str) -> str:
+        if name.startswith("."):
+            msg = "must be a plain folder name (letters, digits, _ . -), not starting with '.'"
+            raise ValueError(msg)
+        return name
 
     @model_validator(mode="after")
     def _check_axes(self) -> Sweep:
@@ -183,12 +198,6 @@ def load_sweep(path: str | Path) -> Sweep:
         raise ScenarioError(format_validation_error(str(path), exc, data)) from None
 
 
-def replication_seeds(seed: int, replications: int) -> list[int]:
-    """Deterministic, independent scenario seeds for ``replications`` replications."""
-    children = np.random.SeedSequence(seed).spawn(replications)
-    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
-
-
 def variant_label(values: dict[str, Any]) -> str:
     """A short label of a variant's values, e.g. ``car_share=0.35, P24.classes_per_grade=6``."""
     return ", ".join(f"{key.split('.', 1)[-1]}={value}" for key, value in values.items())
@@ -235,7 +244,7 @@ def expand_sweep(sweep: Sweep, source: str | None = None) -> list[SweepTask]:
         base["years"] = sweep.years
     if sweep.start_year is not None:
         base["start_year"] = sweep.start_year
-    seeds = replication_seeds(sweep.seed, sweep.replications)
+    seeds = task_seeds(sweep.seed, sweep.replications)
     all_variants = variants(sweep)
     width = len(str(len(all_variants) - 1))
     tasks = []

@@ -6,12 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim import settings
 from sim.errors import InputDataError, UsageError
+from sim.progress import Progress
 from sim.traffic import tntp
 from sim.traffic.assignment import ALGORITHMS, assign, warm_up
 from sim.traffic.network import network_from_tntp
@@ -88,17 +90,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _progress(max_iter: int, target: float):
-    """A tqdm bar on stderr and its callback, or (None, None) when not on a terminal."""
+def _progress(max_iter: int, target: float) -> tuple[Progress | None, Any]:
+    """A progress bar and its callback, or (None, None) when not on a terminal."""
     if not settings.progress:
         return None, None
-    from tqdm import tqdm
-
-    bar = tqdm(total=max_iter, desc="assign", unit="it", leave=False)
+    bar = Progress("assign", max_iter, "it", leave=False)
 
     def callback(iteration: int, gap: float) -> None:
-        bar.set_postfix_str(f"gap {gap:.2e} -> {target:.0e}", refresh=False)
-        bar.update(iteration - bar.n)
+        bar.set(iteration, f"gap {gap:.2e} -> {target:.0e}")
 
     return bar, callback
 

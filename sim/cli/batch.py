@@ -67,8 +67,8 @@ def main(args: argparse.Namespace) -> int:
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
-    for task_id, error in summary.errors.items():
-        print(f"failed: {task_id}: {error}", file=sys.stderr)
+    for task_id, error in summary.errors.items():  # the worker's log is in the catalog
+        print(f"failed: {task_id}: {error.splitlines()[0]}", file=sys.stderr)
     print(
         f"{summary.done} done, {summary.skipped} skipped (finished before), "
         f"{summary.failed} failed, {summary.locked} left to another batch, "

@@ -31,7 +31,7 @@ def main(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from sim.runs.compare import compare_runs, write_report
-    from sim.runs.run import resolve_run
+    from sim.runs.folder import resolve_run
 
     dirs = [resolve_run(r, args.runs_folder) for r in args.runs]
     comp = compare_runs(dirs)

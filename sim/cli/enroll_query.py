@@ -6,7 +6,8 @@ import argparse
 import json
 import re
 
-from sim.education.query import find_run, format_answer, parse_lonlat, query
+from sim.education.query import format_answer, parse_lonlat, query
+from sim.runs.folder import resolve_run
 
 NAME = "enroll-query"
 HELP = "which school a child born in YEAR at LON,LAT gets, and how full it will be (入学早知道)"
@@ -35,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--birth-month", type=int, default=None, help="birth month 1-12 (picks one entry year)"
     )
     parser.add_argument(
-        "--run", default=None, help="run folder or run id (default: the newest finished run)"
+        "--run",
+        default=None,
+        help="run folder, run id or scenario name (default: the newest finished run)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -43,6 +46,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Answer the query; errors become one line and exit status 2 (sim.cli)."""
     lon, lat = parse_lonlat(args.lonlat)
-    answer = query(find_run(args.run), lon, lat, args.birth_year, args.birth_month)
+    answer = query(resolve_run(args.run), lon, lat, args.birth_year, args.birth_month)
     print(json.dumps(answer, ensure_ascii=False) if args.json else format_answer(answer))
     return 0

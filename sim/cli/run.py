@@ -27,12 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the scenario and print where the run folder is."""
     from sim.progress import cli_progress
-    from sim.runs.run import load_for_run, run_scenario
+    from sim.runs.run import prepare_run, run_scenario
 
-    scenario = load_for_run(
+    scenario, city = prepare_run(
         args.scenario, seed=args.seed, years=args.years, replications=args.replications
     )
     with cli_progress(scenario.name) as progress:
-        run_dir = run_scenario(scenario, args.out, progress=progress)
+        run_dir = run_scenario(scenario, args.out, city=city, progress=progress)
     print(f"run folder: {run_dir}")
     return 0

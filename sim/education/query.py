@@ -25,94 +25,30 @@ more catchment children than places); the band comes from the demand quantiles p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import os
 import sqlite3
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from sim import settings
-from sim.errors import RunError, UsageError
+from sim.errors import OutputError, RunError, UsageError
 from sim.geo import haversine_km
+from sim.outputs import write_atomically
+from sim.runs.folder import (
+    CATCHMENT_COLUMNS,
+    ENROLLMENT_COLUMNS,
+    MANIFEST,
+    SCHOOL_COLUMNS,
+    ZONES,
+    ZONES_LAYER,
+    read_manifest,
+)
 
 INDEX_NAME = ".enroll_index.json"
 INDEX_VERSION = 1
-SOURCES = (
-    "manifest.json",
-    "enrollment.parquet",
-    "schools.parquet",
-    "catchments.parquet",
-    "zones.gpkg",
-)
+SOURCES = (MANIFEST, "enrollment.parquet", "schools.parquet", "catchments.parquet", ZONES)
 _GPKG_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
-
-
-# --------------------------------------------------------------------------- finding the run
-
-
-def find_run(run: str | Path | None = None, runs_folder: Path | None = None) -> Path:
-    """The run folder to answer from.
-
-    Parameters
-    ----------
-    run
-        A run folder, or a run id inside ``runs_folder``; None = the newest finished run
-        of the catalog (``runs`` table of ``catalog.sqlite``), else the newest folder of
-        ``runs_folder`` holding a ``manifest.json``.
-    runs_folder
-        Defaults to :data:`sim.settings.runs_folder`.
-
-    Raises
-    ------
-    RunError
-        No such run, or no run at all.
-    """
-    folder = Path(runs_folder or settings.runs_folder)
-    if run is not None:
-        for cand in (Path(run), folder / str(run)):
-            if (cand / "manifest.json").is_file():
-                return cand
-        msg = f"--run {run}: not a run folder (no manifest.json there or in {folder})"
-        raise RunError(msg)
-    found = _newest_in_catalog(folder) or _newest_folder(folder)
-    if found is None:
-        msg = (
-            f"no finished run in {folder}; run a scenario first "
-            "(python main.py run scenarios/default.yaml) or pass --run RUN_FOLDER"
-        )
-        raise RunError(msg)
-    return found
-
-
-def _newest_in_catalog(folder: Path) -> Path | None:
-    db = folder / settings.catalog_name
-    if not db.is_file():
-        return None
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            rows = con.execute(
-                "SELECT path FROM runs WHERE status = 'done' ORDER BY created DESC"
-            ).fetchall()
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return None
-    for (path,) in rows:
-        if (Path(path) / "manifest.json").is_file():
-            return Path(path)
-    return None
-
-
-def _newest_folder(folder: Path) -> Path | None:
-    if not folder.is_dir():
-        return None
-    manifests = [p for p in folder.glob("*/manifest.json") if not p.parent.name.startswith(".")]
-    if not manifests:
-        return None
-    return max(manifests, key=lambda p: p.stat().st_mtime_ns).parent
 
 
 # --------------------------------------------------------------------------- the index
@@ -144,22 +80,9 @@ def load_index(run_dir: Path) -> dict[str, Any]:
             pass  # unreadable cache: rebuild it
     index = build_index(run_dir)
     index["sources"] = stamp
-    _write_atomically(cache, json.dumps(index, separators=(",", ":")))
+    with contextlib.suppress(OutputError):  # read-only run folder: answer without caching
+        write_atomically(cache, json.dumps(index, separators=(",", ":")))
     return index
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write via a unique temporary file and rename; skip silently where not writable."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
-    except OSError:  # read-only run folder: answer without caching
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def build_index(run_dir: Path) -> dict[str, Any]:
@@ -173,7 +96,7 @@ def build_index(run_dir: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
     from pyproj import CRS, Transformer
 
-    manifest = _read_manifest(run_dir)
+    manifest = read_manifest(run_dir, ("start_year", "end_year", "crs"))
     try:
         crs = CRS.from_user_input(manifest["crs"])
     except Exception as exc:
@@ -181,9 +104,7 @@ def build_index(run_dir: Path) -> dict[str, Any]:
         raise RunError(msg) from None
     to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     schools = _read_table(pq, run_dir, "schools.parquet", _SCHOOL_COLUMNS)
-    catchments = _read_table(
-        pq, run_dir, "catchments.parquet", ("year", "zone_id", "level", "school_id")
-    )
+    catchments = _read_table(pq, run_dir, "catchments.parquet", CATCHMENT_COLUMNS)
     enrollment = _read_table(pq, run_dir, "enrollment.parquet", _ENROLLMENT_COLUMNS)
     primary_grades = max(
         (
@@ -204,7 +125,7 @@ def build_index(run_dir: Path) -> dict[str, Any]:
         "entry_age": int(manifest.get("school_entry_age", 6)),
         "entry_cutoff": str(manifest.get("entry_cutoff", "08-31")),
         "primary_grades": int(primary_grades),
-        "zones": _read_zones(run_dir / "zones.gpkg", to_ll),
+        "zones": _read_zones(run_dir / ZONES, to_ll),
         "schools": {
             sid: {
                 "name": name,
@@ -239,18 +160,9 @@ def build_index(run_dir: Path) -> dict[str, Any]:
     return index
 
 
-_SCHOOL_COLUMNS = ("school_id", "name", "level", "x", "y", "grade_lo", "grade_hi")
-_ENROLLMENT_COLUMNS = (
-    "year",
-    "school",
-    "grade",
-    "demand",
-    "capacity",
-    "utilisation",
-    "p10",
-    "p50",
-    "p90",
-)
+#: The columns the index reads (of :data:`SCHOOL_COLUMNS` and :data:`ENROLLMENT_COLUMNS`).
+_SCHOOL_COLUMNS = SCHOOL_COLUMNS[:7]
+_ENROLLMENT_COLUMNS = (*ENROLLMENT_COLUMNS[:6], "p10", "p50", "p90")
 _ROW = {name: k for k, name in enumerate(_ENROLLMENT_COLUMNS[3:])}
 
 
@@ -259,20 +171,6 @@ def _num(value: Any) -> float | None:
         return None
     value = float(value)
     return None if math.isnan(value) else value
-
-
-def _read_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        msg = f"{path}: not a readable manifest ({exc})"
-        raise RunError(msg) from None
-    missing = [k for k in ("start_year", "end_year", "crs") if k not in manifest]
-    if missing:
-        msg = f"{path}: missing key(s) {', '.join(missing)}"
-        raise RunError(msg)
-    return manifest
 
 
 def _read_table(pq: Any, run_dir: Path, name: str, columns: tuple[str, ...]) -> dict[str, list]:
@@ -290,7 +188,7 @@ def _read_table(pq: Any, run_dir: Path, name: str, columns: tuple[str, ...]) -> 
 
 
 def _read_zones(path: Path, to_ll: Any) -> list[dict[str, Any]]:
-    """Zone polygons of a GeoPackage's ``zones`` layer as lon/lat rings."""
+    """Zone polygons of a run's zones layer (:data:`ZONES_LAYER`) as lon/lat rings."""
     import numpy as np
     import shapely
 
@@ -298,15 +196,16 @@ def _read_zones(path: Path, to_ll: Any) -> list[dict[str, Any]]:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             (geom_col,) = con.execute(
-                "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = 'zones'"
+                "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (ZONES_LAYER,)
             ).fetchone()
-            cols = [r[1] for r in con.execute("PRAGMA table_info(zones)")]
+            cols = [r[1] for r in con.execute(f'PRAGMA table_info("{ZONES_LAYER}")')]
             id_col = "zone_id" if "zone_id" in cols else "fid"
-            rows = con.execute(f'SELECT "{id_col}", "{geom_col}" FROM zones').fetchall()
+            sql = f'SELECT "{id_col}", "{geom_col}" FROM "{ZONES_LAYER}"'
+            rows = con.execute(sql).fetchall()
         finally:
             con.close()
     except (sqlite3.Error, TypeError) as exc:
-        msg = f"{path}: no readable 'zones' layer ({exc})"
+        msg = f"{path}: no readable '{ZONES_LAYER}' layer ({exc})"
         raise RunError(msg) from None
     zones = []
     for zone_id, blob in rows:
@@ -369,15 +268,15 @@ def zone_at(index: dict[str, Any], lon: float, lat: float) -> int | None:
 
 
 def parse_lonlat(text: str) -> tuple[float, float]:
-    """``"LON,LAT"`` in degrees; UsageError naming the flag and what is allowed."""
+    """``"LON,LAT"`` in degrees; UsageError (field ``lonlat``) saying what is allowed."""
     try:
         lon, lat = (float(v) for v in text.split(","))
     except ValueError:
-        msg = f"--lonlat {text!r}: expected LON,LAT in degrees, e.g. --lonlat -71.25,-29.91"
-        raise UsageError(msg) from None
+        allowed = "LON,LAT in degrees, e.g. -71.25,-29.91"
+        raise UsageError("", field="lonlat", value=repr(text), allowed=allowed) from None
     if not (-180 <= lon <= 180 and -90 <= lat <= 90) or math.isnan(lon + lat):
-        msg = f"--lonlat {text!r}: longitude must be in [-180, 180] and latitude in [-90, 90]"
-        raise UsageError(msg)
+        msg = "longitude must be in [-180, 180] and latitude in [-90, 90]"
+        raise UsageError(msg, field="lonlat", value=repr(text))
     return lon, lat
 
 
@@ -389,7 +288,7 @@ def query(
     Parameters
     ----------
     run_dir
-        A finished run folder (see :func:`find_run`).
+        A finished run folder (see :func:`sim.runs.folder.resolve_run`).
     lon, lat
         The home address in degrees (WGS84).
     birth_year, birth_month
@@ -402,19 +301,17 @@ def query(
         The point lies outside the city, or the birth date is not plausible.
     """
     if not 1900 <= birth_year <= 2200:
-        msg = f"--birth-year {birth_year}: expected a year such as 2021"
-        raise UsageError(msg)
+        raise UsageError("", field="birth_year", value=birth_year, allowed="a year such as 2021")
     if birth_month is not None and not 1 <= birth_month <= 12:
-        msg = f"--birth-month {birth_month}: expected 1..12"
-        raise UsageError(msg)
+        raise UsageError("", field="birth_month", value=birth_month, allowed="1..12")
     index = load_index(run_dir)
     zone = zone_at(index, lon, lat)
     if zone is None:
         msg = (
-            f"--lonlat {lon},{lat}: the point lies outside the city of run "
-            f"{index['run_id']} (none of its {len(index['zones'])} zones contains it)"
+            f"the point lies outside the city of run {index['run_id']} "
+            f"(none of its {len(index['zones'])} zones contains it)"
         )
-        raise UsageError(msg)
+        raise UsageError(msg, field="lonlat", value=f"{lon},{lat}")
     groups = _entry_groups(index["entry_cutoff"])
     if birth_month is not None:
         groups = [g for g in groups if g[1] <= birth_month <= g[2]]

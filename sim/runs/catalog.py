@@ -1,57 +1,30 @@
-"""The runs catalog: one SQLite file indexing the run folders of a runs folder.
+"""The runs catalog: the ``runs`` table of a runs folder's SQLite file, one row per run.
 
-The GUI lists runs from it, ``compare`` resolves scenario names through it and
-``batch --resume`` skips what it already holds. WAL mode lets several processes
-read while one writes.
+The GUI lists runs from it, ``compare`` resolves scenario names through it and a resumed
+batch skips what it already holds. The connection, the table's schema and the fast
+read-only lookup of the newest run live in :mod:`sim.runs.folder`.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from sim.runs.folder import RUNS_COLUMNS, RUNS_SCHEMA, catalog_path, connect, newest_finished
 
-from sim import settings
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id    TEXT PRIMARY KEY,
-    scenario  TEXT NOT NULL,
-    path      TEXT NOT NULL,
-    seed      INTEGER,
-    status    TEXT NOT NULL,
-    created   REAL NOT NULL,
-    seconds   REAL,
-    kpis_json TEXT
-)
-"""
-
-
-#: The columns of the runs table, in order (an empty catalog has them too).
-_COLUMNS = ["run_id", "scenario", "path", "seed", "status", "created", "seconds", "kpis_json"]
-
-
-def connect(db_path: Path) -> sqlite3.Connection:
-    """Open a catalog database in WAL mode, creating the runs table if needed."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(db_path, timeout=30)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=NORMAL")
-    con.execute(_SCHEMA)
-    return con
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Catalog:
     """The catalog of a runs folder (``<runs_folder>/catalog.sqlite``)."""
 
     def __init__(self, runs_folder: Path | None = None) -> None:
-        self.runs_folder = Path(runs_folder or settings.runs_folder)
-        self.path = self.runs_folder / settings.catalog_name
+        self.path = catalog_path(runs_folder)
+        self.runs_folder = self.path.parent
 
     def register(self, run_dir: Path, manifest: dict[str, Any], status: str = "done") -> None:
         """Insert or replace the row of one run folder."""
@@ -66,20 +39,20 @@ class Catalog:
             json.dumps(manifest.get("final_kpis", {}), sort_keys=True),
         )
         with closing(connect(self.path)) as con, con:
+            con.execute(RUNS_SCHEMA)
             con.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?)", row)
 
     def runs(self) -> pd.DataFrame:
         """All runs whose folder still exists, newest first."""
+        import pandas as pd
+
         if not self.path.exists():
-            return pd.DataFrame(columns=_COLUMNS)
+            return pd.DataFrame(columns=list(RUNS_COLUMNS))
         with closing(connect(self.path)) as con:
+            con.execute(RUNS_SCHEMA)
             df = pd.read_sql_query("SELECT * FROM runs ORDER BY created DESC", con)
         return df[[Path(p).is_dir() for p in df["path"]]].reset_index(drop=True)
 
     def latest(self, scenario: str | None = None) -> Path | None:
         """The newest finished run, of one scenario when given."""
-        df = self.runs()
-        df = df[df["status"] == "done"]
-        if scenario is not None:
-            df = df[df["scenario"] == scenario]
-        return Path(df["path"].iloc[0]) if len(df) else None
+        return newest_finished(self.runs_folder, scenario)

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from sim.errors import RunError
 from sim.kpis import DIAGNOSTIC_KPIS, KPI_BY_NAME, KPI_NAMES, verdict
 from sim.runs.figures import png_base64, traffic_map
-from sim.runs.run import RunData, read_run
+from sim.runs.folder import RunData, read_run
 
 #: Relative differences smaller than this count as "no change" (no colour).
 NEUTRAL_REL = 1e-3

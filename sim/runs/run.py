@@ -1,46 +1,39 @@
-"""Running a scenario: every replication, then the run folder, written atomically.
+"""Running a scenario: every replication, then the run folder (see :mod:`sim.runs.folder`).
 
-A run folder ``<runs>/<scenario>-<hash>/`` holds ``manifest.json``, ``kpis.parquet``,
-``kpis_summary.parquet``, ``enrollment.parquet``, ``links.parquet``, ``schools.parquet``,
-``catchments.parquet``, ``zones.gpkg`` and ``figures/``. It is written to a temporary
-folder beside it and renamed when complete, so a crash leaves no half run. Same scenario
-and seed give byte-identical tables.
+The output folder is checked before the simulation starts, so a run that could not be
+saved fails at once. Same scenario and seed give byte-identical tables.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import logging
 import platform
-import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim import __version__, settings
+from sim.errors import GeodataError, RunCancelled, ScenarioError, UsageError
+from sim.outputs import check_output_folder
 from sim.runs.catalog import Catalog
-from sim.errors import CitySandboxError, GeodataError, RunError, ScenarioError, UsageError
-from sim.scenario import Scenario, load_scenario
+from sim.runs.folder import check_run_name, write_run_folder
+from sim.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.seeds import replication_seeds
+
+if TYPE_CHECKING:
+    from sim.city import City
+    from sim.model import CityModel
+
+log = logging.getLogger(__name__)
 
 #: Relative cost of a traffic replication-year against a demography-only one (progress).
 TRAFFIC_WEIGHT = 6.0
-RUN_FILES = (
-    "manifest.json",
-    "kpis.parquet",
-    "kpis_summary.parquet",
-    "enrollment.parquet",
-    "links.parquet",
-    "schools.parquet",
-    "catchments.parquet",
-    "zones.gpkg",
-)
 
 
 @dataclass
@@ -54,23 +47,53 @@ class RunProgress:
     message: str
 
 
-class RunCancelled(CitySandboxError):
-    """The run was cancelled; nothing was written."""
+def prepare_run(
+    path: Path,
+    *,
+    seed: int | None = None,
+    years: int | None = None,
+    replications: int | None = None,
+) -> tuple[Scenario, City]:
+    """Load a scenario, apply overrides and check it against its city, loaded once.
 
+    Parameters
+    ----------
+    path
+        The scenario file.
+    seed, years, replications
+        Replace the scenario's values when given.
 
-@dataclass
-class RunData:
-    """The tables of a finished run folder."""
+    Returns
+    -------
+    tuple
+        The validated scenario and its loaded city (pass it to :func:`run_scenario`).
 
-    path: Path
-    manifest: dict[str, Any]
-    kpis: pd.DataFrame
-    kpis_summary: pd.DataFrame
-    enrollment: pd.DataFrame
-    links: pd.DataFrame
-    schools: pd.DataFrame
-    catchments: pd.DataFrame
-    zones: Any
+    Raises
+    ------
+    UsageError
+        An override is out of range (``field`` is its name).
+    ScenarioError, GeodataError
+        The scenario or its city is invalid (the message starts with ``path``).
+    """
+    from sim.validate import check_scenario
+
+    overrides = {"seed": seed, "years": years, "replications": replications}
+    for name, value in overrides.items():
+        least = 0 if name == "seed" else 1
+        if value is not None and value < least:
+            raise UsageError(f"must be >= {least}", field=name, value=value, allowed=f">= {least}")
+    scenario = load_scenario(path)
+    changed = {k: v for k, v in overrides.items() if v is not None}
+    if changed:
+        data = scenario.model_dump(mode="json") | changed
+        scenario = scenario_from_dict(data, source=f"{path} (with command-line overrides)")
+    try:
+        city = check_scenario(scenario)
+    except GeodataError as exc:
+        raise exc.located(f"{path}: city") from None
+    except ScenarioError as exc:
+        raise exc.located(str(path)) from None
+    return scenario, city
 
 
 def load_for_run(
@@ -80,33 +103,8 @@ def load_for_run(
     years: int | None = None,
     replications: int | None = None,
 ) -> Scenario:
-    """Load a scenario, apply command-line overrides and check it against its city."""
-    from sim.scenario import scenario_from_dict
-    from sim.validate import check_scenario
-
-    overrides = {"seed": seed, "years": years, "replications": replications}
-    for flag, value in overrides.items():
-        if value is not None and value < (0 if flag == "seed" else 1):
-            msg = f"--{flag} {value}: must be {'>= 0' if flag == 'seed' else '>= 1'}"
-            raise UsageError(msg)
-    scenario = load_scenario(path)
-    changed = {k: v for k, v in overrides.items() if v is not None}
-    if changed:
-        data = scenario.model_dump(mode="json") | changed
-        scenario = scenario_from_dict(data, source=f"{path} (with command-line overrides)")
-    try:
-        check_scenario(scenario)
-    except ScenarioError as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
-    except GeodataError as exc:
-        raise GeodataError(f"{path}: city: {exc}") from None
-    return scenario
-
-
-def replication_seeds(seed: int, n: int) -> list[int]:
-    """Independent, reproducible seeds of the replications of a scenario seed."""
-    children = np.random.SeedSequence(seed).spawn(n)
-    return [int(c.generate_state(1, dtype=np.uint64)[0]) for c in children]
+    """The scenario of :func:`prepare_run` alone (its city is checked, then dropped)."""
+    return prepare_run(path, seed=seed, years=years, replications=replications)[0]
 
 
 class _Progress:
@@ -147,6 +145,7 @@ def run_scenario(
     scenario: Scenario,
     runs_folder: Path | None = None,
     *,
+    city: City | None = None,
     progress: Callable[[RunProgress], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Path:
@@ -155,9 +154,11 @@ def run_scenario(
     Parameters
     ----------
     scenario
-        A validated scenario (see :func:`load_for_run`).
+        A validated scenario (see :func:`prepare_run`).
     runs_folder
         Parent folder of run folders (default :data:`sim.settings.runs_folder`).
+    city
+        The scenario's city as :func:`prepare_run` loaded it; loaded here when None.
     progress
         Called with a :class:`RunProgress` at every stage of every year.
     cancel
@@ -167,13 +168,22 @@ def run_scenario(
     -------
     Path
         The run folder ``<runs_folder>/<scenario>-<hash>``.
+
+    Raises
+    ------
+    OutputError
+        Before simulating: ``runs_folder`` is not a writable folder with room, or the
+        run id is too long for a folder name there. While writing: a write failed (the
+        temporary folder is removed).
     """
     from sim.city import load_city
     from sim.model import run_replication
 
-    runs_folder = Path(runs_folder or settings.runs_folder)
+    runs_folder = check_output_folder(Path(runs_folder or settings.runs_folder))
+    check_run_name(runs_folder, scenario.run_id())
     t0 = time.perf_counter()
-    city = load_city(scenario.city)
+    if city is None:
+        city = load_city(scenario.city)
     tracker = _Progress(scenario, progress, cancel)
     models = []
     timings: dict[str, float] = {"load_city": time.perf_counter() - t0}
@@ -184,20 +194,45 @@ def run_scenario(
             run_replication(scenario, city, seed, traffic=rep == 0, on_stage=tracker.stage)
         )
         timings[f"replication_{rep}"] = time.perf_counter() - t
+        log.info("%s: replication %d in %.1f s", scenario.name, rep, timings[f"replication_{rep}"])
     tracker.stage(scenario.end_year, "writing")
     tables = collect_tables(models)
     timings["total"] = time.perf_counter() - t0
     manifest = build_manifest(scenario, city, tables, timings)
-    run_dir = write_run_folder(runs_folder, scenario.run_id(), tables, manifest, city, models[0])
+    first = models[0]
+    run_dir = write_run_folder(
+        runs_folder,
+        scenario.run_id(),
+        tables,
+        manifest,
+        lambda folder: _write_layers(folder, tables, manifest, city, first),
+    )
     Catalog(runs_folder).register(run_dir, manifest)
     tracker.done = tracker.total
     tracker.emit("done", scenario.end_year)
     return run_dir
 
 
-def collect_tables(models: list[Any]) -> dict[str, pd.DataFrame]:
+def _write_layers(
+    folder: Path,
+    tables: dict[str, pd.DataFrame],
+    manifest: dict[str, Any],
+    city: City,
+    first: CityModel,
+) -> None:
+    """The zones layer and the figures of a run folder being written."""
+    from sim.runs.figures import write_figures
+    from sim.runs.folder import FIGURES, ZONES, ZONES_LAYER
+    from sim.runs.outputs import zones_layer
+
+    zones_layer(city, first).to_file(folder / ZONES, layer=ZONES_LAYER, driver="GPKG")
+    write_figures(folder / FIGURES, tables, city, manifest)
+
+
+def collect_tables(models: list[CityModel]) -> dict[str, pd.DataFrame]:
     """The run's tables from the finished replications (the first one carries traffic)."""
     from sim.education.enrollment import summarise_replications
+    from sim.population.housing import summarise_yield
 
     kpis = pd.concat(
         [m.kpi_frame().assign(replication=np.int32(r)) for r, m in enumerate(models)],
@@ -223,6 +258,15 @@ def collect_tables(models: list[Any]) -> dict[str, pd.DataFrame]:
         "links": links,
         "schools": first.schools.schools_frame(),
         "catchments": pd.concat(first.catchment_rows, ignore_index=True),
+        "housing_yield": summarise_yield(
+            pd.concat(
+                [
+                    m.housing_yield_frame().assign(replication=np.int32(r))
+                    for r, m in enumerate(models)
+                ],
+                ignore_index=True,
+            )
+        ),
     }
 
 
@@ -236,7 +280,7 @@ def kpi_summary(kpis: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_manifest(
-    scenario: Scenario, city: Any, tables: dict[str, pd.DataFrame], timings: dict[str, float]
+    scenario: Scenario, city: City, tables: dict[str, pd.DataFrame], timings: dict[str, float]
 ) -> dict[str, Any]:
     """The run's manifest: scenario, seed, versions, timings and final-year KPIs."""
     import mesa
@@ -269,90 +313,3 @@ def build_manifest(
         "kpi_names": sorted(summary["kpi"].unique().tolist()),
         "final_kpis": {k: (None if pd.isna(v) else float(v)) for k, v in final.items()},
     }
-
-
-def write_run_folder(
-    runs_folder: Path,
-    run_id: str,
-    tables: dict[str, pd.DataFrame],
-    manifest: dict[str, Any],
-    city: Any,
-    first_model: Any,
-) -> Path:
-    """Write every file into a temporary folder, then rename it into place."""
-    from sim.runs.figures import write_figures
-    from sim.runs.outputs import zones_layer
-
-    runs_folder.mkdir(parents=True, exist_ok=True)
-    final = runs_folder / run_id
-    tmp = runs_folder / f".tmp-{run_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        for name, table in tables.items():
-            table.to_parquet(tmp / f"{name}.parquet", index=False)
-        zones_layer(city, first_model).to_file(tmp / "zones.gpkg", layer="zones", driver="GPKG")
-        write_figures(tmp / "figures", tables, city, manifest)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        _replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
-
-
-def _replace(tmp: Path, final: Path) -> None:
-    """Rename ``tmp`` to ``final``, replacing an older run of the same id."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
-        final.rename(old)
-    tmp.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def read_run(run_dir: Path | str) -> RunData:
-    """Read a finished run folder.
-
-    Raises
-    ------
-    RunError
-        The folder is not a complete run folder, or one of its files is unreadable.
-    """
-    import geopandas as gpd
-
-    run_dir = Path(run_dir)
-    missing = [f for f in RUN_FILES if not (run_dir / f).exists()]
-    if missing:
-        msg = f"{run_dir}: not a complete run folder (missing {', '.join(missing)})"
-        raise RunError(msg)
-    try:
-        tables = {
-            f.removesuffix(".parquet"): pd.read_parquet(run_dir / f)
-            for f in RUN_FILES
-            if f.endswith(".parquet")
-        }
-        return RunData(
-            path=run_dir,
-            manifest=json.loads((run_dir / "manifest.json").read_text()),
-            zones=gpd.read_file(run_dir / "zones.gpkg", layer="zones"),
-            **tables,
-        )
-    except (OSError, ValueError, RuntimeError) as exc:  # pyarrow, json, pyogrio read errors
-        msg = f"{run_dir}: a run file is unreadable ({exc})"
-        raise RunError(msg) from None
-
-
-def resolve_run(ref: str | Path, runs_folder: Path | None = None) -> Path:
-    """A run folder from a path or a scenario name (its newest run in the catalog)."""
-    path = Path(ref)
-    if (path / "manifest.json").exists():
-        return path
-    found = Catalog(runs_folder).latest(str(ref))
-    if found is None:
-        msg = (
-            f"{ref}: not a run folder and no run of a scenario named '{ref}' in "
-            f"{Path(runs_folder or settings.runs_folder) / settings.catalog_name}"
-        )
-        raise RunError(msg)
-    return found

@@ -17,7 +17,8 @@ from PySide6.QtCore import Qt, QTimer
 from gui.app import screenshot
 from gui.fonts import find_cjk_font, install_cjk_font
 from sim import settings
-from sim.runs.run import read_run, run_scenario
+from sim.runs.folder import read_run
+from sim.runs.run import run_scenario
 from sim.scenario import load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]

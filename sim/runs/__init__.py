@@ -1,0 +1,1 @@
+"""Runs: running a scenario, the run folder, its figures and outputs, the catalog, compare."""
