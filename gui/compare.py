@@ -231,11 +231,12 @@ class CompareView(QWidget):
 
     def _label_kpis(self) -> None:
         """Each KPI name gets its label (and unit) as a tooltip."""
+        assert self.comparison is not None
         kpi_col = list(self.comparison.kpis.columns).index("kpi")
         for r in range(self.kpis.rowCount()):
             item = self.kpis.item(r, kpi_col)
-            info = KPI_BY_NAME.get(item.text())
-            if info is not None:
+            info = None if item is None else KPI_BY_NAME.get(item.text())
+            if item is not None and info is not None:
                 unit = f" ({info.unit})" if info.unit else ""
                 diagnostic = f" · {tr('solver diagnostic')}" if info.diagnostic else ""
                 item.setToolTip(f"{kpi_label(info.name)}{unit}{diagnostic}")

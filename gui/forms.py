@@ -109,11 +109,10 @@ class ModelForm(QWidget):
                 continue
             widget = self._make_widget(name, kind, info.annotation, (choices or {}).get(name))
             # the field's type and constraints (not its aliases, which only a model has)
-            self._adapters[name] = TypeAdapter(
-                typing.Annotated[(info.annotation, *info.metadata)]
-                if info.metadata
-                else info.annotation
-            )
+            annotation: Any = info.annotation
+            if info.metadata:
+                annotation = typing.Annotated[(annotation, *info.metadata)]
+            self._adapters[name] = TypeAdapter(annotation)
             label = QLabel()
             self._labels[name] = label
             layout.addRow(label, widget)

@@ -181,7 +181,7 @@ def school_replay(city: City, policies: Sequence[Policy]) -> dict[int, str]:
         assert isinstance(pol, NamedSchoolPolicy)
         if isinstance(pol, ResizeSchool) and pol.school in grades:
             problems[i] = _classes_problem(pol, grades[pol.school])
-        opened, closed = known.get(pol.school, (planned.get(pol.school), None))  # type: ignore[arg-type]
+        opened, closed = known.get(pol.school, (planned.get(pol.school), None))
         if opened is None:
             problems[i] = f"school = {pol.school!r}: unknown school id; the city has {few(known)}"
         elif opened > pol.year or (closed is not None and closed <= pol.year):
