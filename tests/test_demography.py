@@ -348,8 +348,8 @@ def test_step_is_seeded_and_counts_add_up():
     a, ca = step_demography(p, rates, 2024, rng=np.random.default_rng(3), **kw)
     b, cb = step_demography(p, rates, 2024, rng=np.random.default_rng(3), **kw)
     assert ca == cb and all(type(v) is int for v in ca.values())
-    for name in ("age", "sex", "zone", "household"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    for f in fields(Persons):
+        np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name))
     grown = ca["births"] - ca["deaths"] - ca["out_migrants"]
     from_inside = int((a.arrival == NEW_HOUSING_INSIDE).sum())
     assert from_inside > 0 and ca["new_housing_residents"] > from_inside
