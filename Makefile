@@ -10,7 +10,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[all,dev]"
 	@touch $(STAMP)
 
 ## run: the default scenario and a policy variant on the embedded city, compared
@@ -33,8 +33,9 @@ gui: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run_all.py
 
+## lint: ruff (style, numpy docstrings) and mypy (types of sim/) must both be clean
 lint: $(STAMP)
-	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy sim
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .numba_cache

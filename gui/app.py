@@ -58,8 +58,27 @@ def _window_size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def missing_extra() -> str | None:
+    """The install line for the ``gui`` extra when PySide6 is not installed, else None."""
+    from importlib.util import find_spec
+
+    try:
+        if find_spec("PySide6") is not None:
+            return None
+    except (ImportError, ValueError):  # a broken or blocked install counts as missing
+        pass
+    return "pip install 'citysandbox[gui]'"
+
+
 def main(argv: list[str]) -> int:
     """Open the app (or take a screenshot) and return the exit status."""
+    install = missing_extra()
+    if install is not None:
+        print(
+            f"error: the desktop app needs the 'gui' extra (PySide6), not installed; {install}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     args = build_parser().parse_args(argv)
     if not _has_display():
         if args.screenshot is None:

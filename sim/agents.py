@@ -7,12 +7,25 @@ model's arrays; an agent holds an index into them and its yearly decision.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import mesa
+import numpy as np
 
-if TYPE_CHECKING:
-    from sim.model import CityModel
+from sim.education.schools import SchoolSystem
+
+
+class CityModel(Protocol):
+    """What the agents read and write of :class:`sim.model.CityModel` (no import back)."""
+
+    schools: SchoolSystem
+    zone_households: np.ndarray
+    dwellings: np.ndarray
+    attractiveness: np.ndarray
+    enrollment_capacity: np.ndarray
+    enrollment_total: np.ndarray
+    agents_by_type: Any
+
 
 #: How strongly a zone's attractiveness follows the quality of its catchment schools.
 SCHOOL_QUALITY_PULL = 0.15

@@ -28,7 +28,11 @@ def require_dask() -> None:
     """UsageError naming the extra to install when dask.distributed is missing."""
     from importlib.util import find_spec
 
-    if find_spec("distributed") is None:
+    try:
+        found = find_spec("distributed") is not None
+    except (ImportError, ValueError):  # a broken or blocked install counts as missing
+        found = False
+    if not found:
         msg = f"Dask is not installed; pip install 'citysandbox[{EXTRA}]' (the {EXTRA} extra)"
         raise UsageError(msg, field="scheduler")
 

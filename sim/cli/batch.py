@@ -45,9 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Expand the sweep, run it and print a one-line summary; 1 when a task failed."""
     from sim import settings
+    from sim.batch.dask_cluster import require_dask
     from sim.batch.executor import run_batch
     from sim.batch.sweep import check_tasks, expand_sweep, load_sweep
 
+    if args.scheduler is not None:
+        require_dask()  # before the sweep is expanded: say at once what is missing
     sweep = load_sweep(args.sweep)
     tasks = expand_sweep(sweep, source=str(args.sweep))
     check_tasks(tasks, str(args.sweep))
