@@ -287,8 +287,9 @@ def step_demography(
     year
         The calendar year simulated (selects the birth index).
     dwellings
-        (Z,) dwelling stock per zone index at the start of the year, without this year's
-        ``new_dwellings``; vacant = dwellings - households.
+        (Z,) dwellings per zone index open to in-migrants and movers (the stock without
+        new dwellings nobody occupies yet, :meth:`Estates.market_stock`); vacant =
+        dwellings - households.
     attractiveness
         (Z,) zone attractiveness (>= 0) for arrivals and movers.
     estates
