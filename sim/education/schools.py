@@ -367,8 +367,8 @@ class SchoolSystem:
                 "grade_lo": self.grade_lo.astype(np.int32),
                 "grade_hi": self.grade_hi.astype(np.int32),
                 "classes_by_grade": classes,
-                "opens": pd.array(np.where(self.opens < 0, None, self.opens), dtype="Int32"),
-                "closes": pd.array(np.where(self.closes < 0, None, self.closes), dtype="Int32"),
+                "opens": _policy_years(self.opens),
+                "closes": _policy_years(self.closes),
             }
         )
 
@@ -386,6 +386,11 @@ class SchoolSystem:
                 "school_id": ids[school],  # -1 (no school of the level) -> ""
             }
         )
+
+
+def _policy_years(years: np.ndarray) -> pd.arrays.IntegerArray:
+    """Int32 policy years, <NA> where a policy set none (-1)."""
+    return pd.array([None if y < 0 else int(y) for y in years], dtype="Int32")
 
 
 def _policy_classes(pol: NewSchool | ResizeSchool) -> int | list[int]:

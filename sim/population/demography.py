@@ -139,7 +139,7 @@ class DemographyRates:
         value outside them; without one it is 1.
         """
         index = 1.0
-        if self.birth_index_years is not None:
+        if self.birth_index_years is not None and self.birth_index_values is not None:
             index = float(np.interp(year, self.birth_index_years, self.birth_index_values))
         return self.fertility_multiplier * index
 

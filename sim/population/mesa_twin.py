@@ -230,9 +230,9 @@ class PersonsModel(mesa.Model):
         self.agents.do("grow_older")
         p_male = SEX_RATIO_AT_BIRTH / (1.0 + SEX_RATIO_AT_BIRTH)
         for mother in mothers:
-            sex = 0 if self.random.random() < p_male else 1
+            boy = self.random.random() < p_male
             month = self.random.randint(1, 12)
-            PersonAgent(self, 0, sex, mother.zone, mother.household, month)
+            PersonAgent(self, 0, 0 if boy else 1, mother.zone, mother.household, month)
 
         self.counts["movers"], vacant = self._move()
 

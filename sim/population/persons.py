@@ -113,7 +113,7 @@ class Persons:
     def __post_init__(self) -> None:
         n = len(self.age)
         for name, dtype in self._DTYPES.items():
-            arr = np.asarray(getattr(self, name), dtype=dtype)
+            arr: np.ndarray = np.asarray(getattr(self, name), dtype=dtype)
             if arr.shape != (n,):
                 msg = f"Persons.{name} has shape {arr.shape}, expected ({n},)"
                 raise ValueError(msg)
