@@ -1,6 +1,6 @@
 """Audit of the default city's signal phasing: the compass-sector rule against geometry.
 
-Usage: python bench/signal_phasing.py [--json] [--no-tti]
+Usage: python bench/signal_phasing.py [--json] [--quick]
 
 Counts, over the default city's signals, for the old rule (an approach is north–south,
 phase 0, when its chord is steeper than 45°, else east–west, phase 1; capacity
@@ -152,14 +152,14 @@ def travel_time_index(city) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--no-tti", action="store_true", help="skip the peak assignment")
+    parser.add_argument("--quick", action="store_true", help="skip the peak assignment (TTI)")
     args = parser.parse_args()
     city = load_city(ROOT / "geodata" / "default_city.gpkg")
     result = audit(city)
-    if not args.no_tti:
+    if not args.quick:
         result["travel_time_index"] = travel_time_index(city)
     if args.json:
-        print(json.dumps(result, indent=2, sort_keys=True))
+        print(json.dumps(result, sort_keys=True))
         return
     for rule, counts in result.items():
         print(rule)
