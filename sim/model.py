@@ -189,19 +189,21 @@ class CityModel(mesa.Model):
         # Pressure on a school is its demand (catchment / nearest / first choice) over capacity.
         self.enrollment_total = res.demand.sum(axis=1).astype(np.float64)
         self.enrollment_capacity = np.where(res.teaches, res.capacity, 0).sum(axis=1).astype(float)
+        # Pupils are the children of school age, placed or not: capacity moves them from
+        # unplaced to enrolled and never changes how many there are.
         level = np.asarray(self.schools.level)
+        grade_level = self.schools.grade_level()
         for name, lvl in (("primary", PRIMARY), ("junior", JUNIOR)):
             rows = level == lvl
-            self.kpis[f"pupils_{name}"] = float(res.enrolled[rows].sum())
+            unplaced = float(res.unplaced[grade_level == lvl].sum())
+            self.kpis[f"pupils_{name}"] = float(res.enrolled[rows].sum()) + unplaced
+            self.kpis[f"unplaced_{name}"] = unplaced
             self.kpis[f"capacity_{name}"] = float(self.enrollment_capacity[rows].sum())
+        self.kpis["unplaced_pupils"] = float(res.unplaced.sum())
         cap = frame["capacity"].to_numpy(dtype=float)
         pressure = np.divide(frame["demand"].to_numpy(), cap, out=np.zeros_like(cap), where=cap > 0)
         self.kpis["max_utilisation"] = float(pressure.max()) if len(pressure) else 0.0
         self.kpis["overflow_pupils"] = float(res.overflow.sum())
-        grade_level = self.schools.grade_level()
-        for name, lvl in (("primary", PRIMARY), ("junior", JUNIOR)):
-            self.kpis[f"unplaced_{name}"] = float(res.unplaced[grade_level == lvl].sum())
-        self.kpis["unplaced_pupils"] = float(res.unplaced.sum())
         if len(self.estates):
             grade = school_age_grades(self.persons.age, self.schools, self.persons.birth_month)
             self.housing_yield_rows.append(

@@ -105,3 +105,33 @@ def test_enrollment_reads_the_birth_month():
     res = _enrol(system, persons)
     assert res.enrolled[:, 0].sum() == 8  # January..August are in grade 1
     assert (persons.first_school[:8] == 0).all() and (persons.first_school[8:12] == -1).all()
+
+
+@pytest.mark.slow
+def test_capacity_changes_unplaced_not_pupils_in_the_model():
+    """Closing a primary school's places in the base year: its children become unplaced
+    or overflow, the pupils counted (children of school age) stay the same."""
+    from _support import ROOT
+
+    from sim.city import load_city
+    from sim.model import CityModel
+    from sim.scenario import load_scenario, scenario_from_dict
+
+    data = load_scenario(ROOT / "scenarios" / "default.yaml").model_dump(mode="json")
+    data |= {"years": 1, "replications": 1}
+    base = scenario_from_dict(data, source="test")
+    city = load_city(base.city)
+    cut = [
+        {"type": "resize_school", "school": s, "classes_per_grade": 0, "year": base.start_year}
+        for s in [f"P{k:02d}" for k in range(1, 21)]  # 20 of the 52 primary schools
+    ]
+    fewer = scenario_from_dict({**data, "policies": cut}, source="test")
+    kpis = []
+    for scenario in (base, fewer):
+        model = CityModel(scenario, city, rng=5, traffic=False)
+        model.step()
+        kpis.append(model.kpis)
+    assert kpis[1]["pupils_primary"] == kpis[0]["pupils_primary"]
+    assert kpis[1]["capacity_primary"] < kpis[0]["capacity_primary"]
+    assert kpis[1]["unplaced_primary"] > kpis[0]["unplaced_primary"]
+    assert kpis[1]["overflow_pupils"] > kpis[0]["overflow_pupils"]
