@@ -25,6 +25,7 @@ from sim.agents import (
     schools_persistently_over_capacity,
 )
 from sim.education.enrollment import assign_enrollment, school_age_grades
+from sim.education.explain import FlowRecorder
 from sim.education.schools import SchoolSystem
 from sim.kpis import KPI_NAMES
 from sim.mobility.trips import weekday_trips, zone_distance_km
@@ -96,6 +97,9 @@ class CityModel(mesa.Model):
         self.link_rows: list[pd.DataFrame] = []
         self.catchment_rows: list[pd.DataFrame] = []
         self.housing_yield_rows: list[pd.DataFrame] = []
+        #: Demand components per school and year (``enrollment_flows.parquet``).
+        self.flow_rows: list[pd.DataFrame] = []
+        self.flows = FlowRecorder()
 
         zones = city.zones
         self.n_zones = len(zones)
@@ -176,6 +180,7 @@ class CityModel(mesa.Model):
 
     def enrollment(self) -> None:
         """Assign school-age children to schools under the scenario's policy."""
+        before = (self.persons.school.copy(), self.persons.first_school.copy())
         res = assign_enrollment(
             self.persons,
             self.schools,
@@ -183,6 +188,8 @@ class CityModel(mesa.Model):
             self.params,
             self.enrollment_rng,
         )
+        flows = self.flows.record(self.year, self.persons, *before, res, self.schools)
+        self.flow_rows.append(flows)
         frame = res.to_frame(self.year)
         self.enrollment_rows.append(frame)
         self.catchment_rows.append(self.schools.catchment_frame(self.year))

@@ -13,6 +13,9 @@ A runs folder holds run folders ``<scenario>-<hash>/`` and the catalog
 - ``catchments.parquet``   :data:`CATCHMENT_COLUMNS`
 - ``housing_yield.parquet`` pupils per 100 dwellings of each development by years since
                            handover (:func:`sim.population.housing.summarise_yield`)
+- ``enrollment_flows.parquet`` replication, year, school, component, pupils: the flows of
+                           children that add up to each school's demand
+                           (:mod:`sim.education.explain`)
 - ``zones.gpkg``           layer ``zones`` (zone_id, …, geometry in the city CRS)
 - ``figures/``             PNG figures
 
@@ -56,6 +59,7 @@ TABLES: tuple[str, ...] = (
     "schools",
     "catchments",
     "housing_yield",
+    "enrollment_flows",
 )
 #: Every file a complete run folder has.
 RUN_FILES: tuple[str, ...] = (MANIFEST, *(f"{t}.parquet" for t in TABLES), ZONES)
@@ -241,6 +245,8 @@ class RunData:
     links: pd.DataFrame
     schools: pd.DataFrame
     catchments: pd.DataFrame
+    housing_yield: pd.DataFrame
+    enrollment_flows: pd.DataFrame
     zones: Any
 
 

@@ -267,6 +267,13 @@ def collect_tables(models: list[CityModel]) -> dict[str, pd.DataFrame]:
                 ignore_index=True,
             )
         ),
+        "enrollment_flows": pd.concat(
+            [
+                pd.concat(m.flow_rows, ignore_index=True).assign(replication=np.int32(r))
+                for r, m in enumerate(models)
+            ],
+            ignore_index=True,
+        ),
     }
 
 
