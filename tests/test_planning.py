@@ -65,6 +65,10 @@ def test_siting_milp_equals_brute_force(seed, n_cand):
     sol = siting.solve(p, gap=1e-9)
     assert sol.objective == pytest.approx(brute_force(p), rel=1e-6)
     assert len(sol.opened) <= p.budget
+    assign = -np.ones(p.demand.shape[1], dtype=int)
+    for i, zones in enumerate(sol.zones):
+        assign[zones] = i
+    assert siting.plan_cost(p, sol.opened, assign) == pytest.approx(sol.objective, rel=1e-9)
 
 
 def test_catchment_milp_equals_brute_force_and_is_contiguous():

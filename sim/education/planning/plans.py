@@ -129,6 +129,41 @@ def _verify(
     return out
 
 
+def siting_problem(
+    base: Outcome,
+    city: Any,
+    level: str,
+    year: int,
+    cand: pd.DataFrame,
+    budget: int,
+    *,
+    robust: str = "mean",
+    max_km: float | None = None,
+) -> siting.SitingProblem:
+    """The siting MILP's data from a simulated level, for plans taking effect in ``year``."""
+    from sim.education.schools import SchoolSystem
+
+    lvl = level_index(level)
+    years = base.years[base.years >= year]
+    t = np.isin(base.years, years)
+    schools = _level_schools(base, lvl, years)
+    pos = {s: i for i, s in enumerate(schools)}
+    cur = np.vectorize(lambda s: pos.get(int(s), -1))(base.catchment[t])
+    system = SchoolSystem.from_city(city)
+    grades = system.primary_grades if lvl == 0 else system.junior_grades
+    class_size = int(system.default_class_size[lvl])
+    return siting.SitingProblem(
+        demand=zone_demand(base, years, robust),
+        current=cur,
+        capacity=base.capacity[t][:, schools],
+        km_current=_km(base.zone_x, base.zone_y, base.x[schools], base.y[schools]),
+        km_candidate=_km(base.zone_x, base.zone_y, cand["x"].to_numpy(), cand["y"].to_numpy()),
+        places=np.array(siting.SIZES, dtype=float) * class_size * grades,
+        budget=budget,
+        max_km=max_km,
+    )
+
+
 def site_schools(
     run_dir: Path,
     level: str,
@@ -153,28 +188,9 @@ def site_schools(
     scenario, city = run_scenario_and_city(run_dir)
     year = plan_year(scenario, year)
     base = simulate_level(scenario, city, level)
-    years = base.years[base.years >= year]
-    t = np.isin(base.years, years)
-    schools = _level_schools(base, lvl, years)
-    pos = {s: i for i, s in enumerate(schools)}
-    cur = np.vectorize(lambda s: pos.get(int(s), -1))(base.catchment[t])
     cand = candidates(city, candidates_file)
-    from sim.education.schools import SchoolSystem
-
-    system = SchoolSystem.from_city(city)
-    grades = system.primary_grades if lvl == 0 else system.junior_grades
-    class_size = int(system.default_class_size[lvl])
-    places = np.array(siting.SIZES, dtype=float) * class_size * grades
-    problem = siting.SitingProblem(
-        demand=zone_demand(base, years, robust),
-        current=cur,
-        capacity=base.capacity[t][:, schools],
-        km_current=_km(base.zone_x, base.zone_y, base.x[schools], base.y[schools]),
-        km_candidate=_km(base.zone_x, base.zone_y, cand["x"].to_numpy(), cand["y"].to_numpy()),
-        places=places,
-        budget=budget,
-        max_km=max_km,
-    )
+    problem = siting_problem(base, city, level, year, cand, budget, robust=robust, max_km=max_km)
+    places = problem.places
     t0 = time.perf_counter()
     sol = siting.solve(problem, time_limit=time_limit)
     seconds = time.perf_counter() - t0

@@ -169,3 +169,27 @@ def solve(problem: SitingProblem, time_limit: float = 60.0, gap: float = 1e-4) -
             zones.append(mine)
     constant = W_KM * float((d * km_cur).sum())
     return SitingSolution(opened, zones, float(res.fun) + constant, float(res.mip_gap or 0.0))
+
+
+def plan_cost(problem: SitingProblem, opened: list[tuple[int, int]], assign: np.ndarray) -> float:
+    """The MILP objective of a given plan (to score another tool's plan on it).
+
+    ``opened`` lists ``(candidate, size index)``; ``assign[z]`` is the index into
+    ``opened`` of the school zone ``z`` moves to, or -1 to stay with its current school.
+    """
+    d, cur, cap = problem.demand, problem.current, problem.capacity
+    zi = np.arange(d.shape[1])
+    total = 0.0
+    for t in range(d.shape[0]):
+        stay = (assign < 0) & (cur[t] >= 0)
+        load = np.bincount(cur[t][stay], weights=d[t][stay], minlength=cap.shape[1])
+        total += float(np.maximum(load - cap[t], 0).sum())
+        km = np.where(cur[t] >= 0, problem.km_current[zi, np.maximum(cur[t], 0)], 0.0)
+        for i, (j, k) in enumerate(opened):
+            mine = assign == i
+            load_j = float(d[t][mine].sum())
+            total += max(load_j - problem.places[k], 0.0)
+            total += W_EMPTY * max(problem.places[k] - load_j, 0.0)
+            km = np.where(mine, problem.km_candidate[:, j], km)
+        total += W_KM * float((d[t] * km).sum())
+    return total
