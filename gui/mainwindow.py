@@ -52,6 +52,7 @@ MENU_TEXTS = {"file": "&File", "edit": "&Edit", "run": "&Run", "export": "E&xpor
 ACTION_TEXTS = {
     "new": "New",
     "open": "Open…",
+    "import_city": "Import city…",
     "save": "Save",
     "save_as": "Save As…",
     "quit": "Quit",
@@ -155,6 +156,7 @@ class MainWindow(QMainWindow):
 
         act("new", self.new_scenario, QKeySequence.StandardKey.New)
         act("open", self.open_scenario, QKeySequence.StandardKey.Open)
+        act("import_city", self.import_city)
         act("save", self.save, QKeySequence.StandardKey.Save)
         act("save_as", self.save_as, QKeySequence.StandardKey.SaveAs)
         act("quit", self.close, QKeySequence.StandardKey.Quit)
@@ -178,7 +180,7 @@ class MainWindow(QMainWindow):
 
         bar = self.menuBar()
         self.menus = {k: bar.addMenu("") for k in ("file", "edit", "run", "export", "view")}
-        for key in ("new", "open"):
+        for key in ("new", "open", "import_city"):
             self.menus["file"].addAction(self.actions_[key])
         self.recent_menu = self.menus["file"].addMenu("")
         for key in ("save", "save_as"):
@@ -323,6 +325,18 @@ class MainWindow(QMainWindow):
             return False
         self._add_recent(Path(path))
         return True
+
+    def import_city(self) -> bool:
+        """File → Import city…: the import dialog; opens the imported city's scenario."""
+        from gui.importer import ImportDialog
+
+        if not self.maybe_save():
+            return False
+        dialog = ImportDialog(self)
+        accepted = dialog.exec() == ImportDialog.DialogCode.Accepted
+        if not accepted or dialog.scenario_path is None:
+            return False
+        return self.open_scenario(dialog.scenario_path)
 
     def save(self) -> bool:
         """Save to the scenario's file (Save As when it has none)."""
