@@ -240,7 +240,7 @@ def format_validation_error(source: str, exc: ValidationError, data: Any = None)
     """One clear line per problem: file, field path, bad value, what is allowed."""
     lines = []
     for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
+        loc = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p) and p != "[key]")
         value = err.get("input")
         reason = err["msg"].removeprefix("Value error, ")
         if err["type"] == "union_tag_invalid":
