@@ -129,3 +129,28 @@ def test_scaled_estates_change_yield_and_takeup_only():
     s = e.scaled(1.2, 0.9).items[0]
     assert s.yield_scale == pytest.approx(1.2) and s.takeup == pytest.approx(0.9)
     assert s.target_occupied(2026) == pytest.approx(0.9 * e.items[0].target_occupied(2026))
+
+
+def test_a_bad_site_gets_one_clear_error():
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+    import shapely
+
+    from sim.errors import GeodataError
+
+    zones = gpd.GeoDataFrame(
+        index=pd.Index([7], name="zone_id"), geometry=[shapely.box(0, 0, 1, 1)]
+    )
+    site = {"zone_id": [7], "start_year": [2026], "n_years": [2], "dwellings_per_year": [100]}
+    for extra, message in (
+        ({"dwelling_type": ["villa"]}, "dwelling_type = 'villa'; allowed: flat, house, affordable"),
+        ({"inside_share": [1.5]}, "inside_share = 1.5; allowed: 0..1"),
+    ):
+        sites = pd.DataFrame(site | extra, index=pd.Index(["S1"], name="site_id"))
+        city = SimpleNamespace(zones=zones, sites=sites)
+        with pytest.raises(GeodataError, match=f"layer 'sites', site S1: {message}"):
+            Estates.of(city, [])
+    ok = pd.DataFrame(site | {"dwelling_type": ["house"]}, index=pd.Index(["S1"], name="site_id"))
+    estates = Estates.of(SimpleNamespace(zones=zones, sites=ok), [])
+    assert estates.items[0].dwelling_type == DWELLING_TYPES["house"] and estates.items[0].zone == 0

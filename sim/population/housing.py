@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.errors import GeodataError
 from sim.policies.housing import HousingDevelopment
 from sim.population.persons import ADULT_AGE, Persons, birth_months
 
@@ -148,6 +149,7 @@ class Estates:
         items = []
         sites = city.sites
         for sid, site in sites.iterrows():
+            _check_site(sid, site)
             kind = _dwelling_type(
                 site.get("dwelling_type"),
                 inside_share=site.get("inside_share"),
@@ -314,6 +316,30 @@ def summarise_yield(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _number(value: Any, default: float) -> float:
     return float(value) if _given(value) else default
+
+
+_SITE_RANGES = {
+    "inside_share": (0.0, 1.0),
+    "occupancy": (0.0, 1.0),
+    "household_size": (1.0, 10.0),
+    "yield_scale": (0.0, 5.0),
+}
+
+
+def _check_site(sid: Any, site: pd.Series) -> None:
+    """One clear GeodataError for a site's bad dwelling type or out-of-range value."""
+    kind = site.get("dwelling_type")
+    if _given(kind) and str(kind) not in DWELLING_TYPES:
+        msg = (
+            f"layer 'sites', site {sid}: dwelling_type = {kind!r}; "
+            f"allowed: {', '.join(DWELLING_TYPES)}"
+        )
+        raise GeodataError(msg)
+    for column, (lo, hi) in _SITE_RANGES.items():
+        value = site.get(column)
+        if _given(value) and not lo <= float(value) <= hi:
+            msg = f"layer 'sites', site {sid}: {column} = {float(value):g}; allowed: {lo:g}..{hi:g}"
+            raise GeodataError(msg)
 
 
 def _given(value: Any) -> bool:
