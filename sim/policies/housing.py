@@ -8,9 +8,10 @@ occupied along the dwelling type's ramp by households from inside and outside th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 
 from sim.policies.base import LocatedPolicy, Policy, Stage, TemplateContext
 
@@ -37,6 +38,17 @@ class HousingDevelopment(LocatedPolicy):
     """Share of households moving in from inside the city (default: the dwelling type's)."""
     yield_scale: float = Field(1.0, ge=0, le=5)
     """Multiplier on the children of households moving in from outside."""
+
+    @model_validator(mode="after")
+    def _ramp_rises(self) -> HousingDevelopment:
+        ramp = self.occupancy_ramp
+        if ramp is not None and any(b < a for a, b in pairwise(ramp)):
+            msg = (
+                f"occupancy_ramp {ramp}: the cumulative share occupied by years since "
+                "handover may not fall"
+            )
+            raise ValueError(msg)
+        return self
 
     label: ClassVar[str] = "Housing development"
     label_zh: ClassVar[str] = "住宅开发"
