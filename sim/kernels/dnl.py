@@ -33,7 +33,7 @@ FIXED, ACTUATED, MAX_PRESSURE = 0, 1, 2
 OK, GRIDLOCK = 0, 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _queue(ln, t, buf, buf_start, buf_cap, head, count, entry, fft):
     """Vehicles at the stop line of link ``ln`` at time ``t`` (a prefix of the FIFO)."""
     q = 0
@@ -45,15 +45,20 @@ def _queue(ln, t, buf, buf_start, buf_cap, head, count, entry, fft):
     return q
 
 
-@njit(cache=True)
-def _freed(m, step, hist, hist_start, lag):
-    """Vehicles that had left link ``m`` one backward-wave delay ago (``lag >= 1`` steps)."""
-    if step < lag[m]:
-        return 0
-    return hist[hist_start[m] + (step - lag[m]) % (lag[m] + 1)]
+@njit(cache=True, error_model="numpy")
+def _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out):
+    """Vehicles that left link ``m`` before ``t_free`` (now less the backward wave's delay).
+
+    Exit times are kept in a ring per link; ``freed[m]`` only moves forward, as time does.
+    """
+    k = freed[m]
+    while k < n_out[m] and ex_t[ex_start[m] + k % ex_size[m]] < t_free:
+        k += 1
+    freed[m] = k
+    return k
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _moves_in(v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, pos, route_start,
               route_links):  # fmt: skip
     """Whether vehicle ``v`` at the end of link ``ln`` has green in the phase ``bit``."""
@@ -66,7 +71,7 @@ def _moves_in(v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, pos, rout
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask, mov_turn_mask,
               buf, buf_start, buf_cap, head, count, entry, fft, pos, route_start,
               route_links):  # fmt: skip
@@ -95,10 +100,51 @@ def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask, mov_t
     return w
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _green_ends(s, el, t, cur, sig_nph, sig_ph0, ph_green, sig_mode, min_green, max_green,
+                gap_s, app_start, app_links, mov_start, mov_out, mov_mask, mov_turn_mask,
+                buf, buf_start, buf_cap, head, count, entry, fft, pos, route_start,
+                route_links):  # fmt: skip
+    """The phase that follows the green of signal ``s`` if that green ends now, else −1.
+
+    Fixed time: at the phase's green. Actuated: after the minimum green, when no front
+    vehicle the phase serves is within the gap of its stop line, or at the maximum.
+    Max-pressure: after the minimum green, when another phase has more pressure.
+    """
+    nph = sig_nph[s]
+    following = (cur[s] + 1) % nph
+    if sig_mode[s] == FIXED:
+        return following if el >= ph_green[sig_ph0[s] + cur[s]] - 1e-9 else -1
+    if el < min_green[s] - 1e-9:
+        return -1
+    bit = np.int64(1) << cur[s]
+    if sig_mode[s] == ACTUATED:
+        if el >= max_green[s] - 1e-9:
+            return following
+        for a in range(app_start[s], app_start[s + 1]):
+            ln = app_links[a]
+            if count[ln] > 0:  # detector: a front vehicle this phase serves
+                v = buf[buf_start[ln] + head[ln]]
+                if entry[v] + fft[ln] <= t + gap_s[s] and _moves_in(
+                    v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, pos,
+                    route_start, route_links
+                ):  # fmt: skip
+                    return -1
+        return following
+    best, best_w = cur[s], -1e18
+    for p in range(nph):
+        w = _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask,
+                      mov_turn_mask, buf, buf_start, buf_cap, head, count, entry, fft, pos,
+                      route_start, route_links)  # fmt: skip
+        if w > best_w + 1e-9 or (p == cur[s] and w >= best_w - 1e-9):
+            best, best_w = p, w
+    return best if best != cur[s] else -1
+
+
+@njit(cache=True, error_model="numpy")
 def simulate(
     dt, n_steps, gridlock_steps,
-    fft, cap, lanes, storage, lag, hist_start,
+    fft, cap, lanes, storage, lag, ex_start, ex_size,
     buf_start, buf_cap,
     mov_start, mov_out, mov_mask, mov_turn_mask,
     node_in_start, node_in_links, link_signal,
@@ -114,10 +160,10 @@ def simulate(
     dt, n_steps, gridlock_steps
         Step (s), the most steps to run, and how many steps without any movement while
         vehicles are on the network count as gridlock.
-    fft, cap, lanes, storage, lag, hist_start
+    fft, cap, lanes, storage, lag, ex_start, ex_size
         Per link: free-flow time (s), capacity (veh/s), lanes, storage (vehicles),
-        backward-wave delay in steps, and offset of its outflow history ring
-        (``lag + 1`` slots).
+        backward-wave delay in steps (>= 1), and offset and size of its ring of exit
+        times (more than the vehicles that can leave within one wave delay).
     buf_start, buf_cap
         Per link: offset and size of its vehicle ring buffer (``buf_cap >= storage``).
     mov_start, mov_out, mov_mask, mov_turn_mask
@@ -149,7 +195,16 @@ def simulate(
     count = np.zeros(n_links, np.int64)
     n_in = np.zeros(n_links, np.int64)
     n_out = np.zeros(n_links, np.int64)
-    hist = np.zeros(max(int(hist_start[-1] + lag[-1] + 1) if n_links else 0, 1), np.int64)
+    ex_t = np.zeros(max(int(ex_start[-1] + ex_size[-1]) if n_links else 0, 1))
+    freed = np.zeros(n_links, np.int64)
+    link_node = np.empty(n_links, np.int64)
+    for node in range(len(node_in_start) - 1):
+        for k in range(node_in_start[node], node_in_start[node + 1]):
+            link_node[node_in_links[k]] = node
+    node_load = np.zeros(len(node_in_start) - 1, np.int64)  # vehicles on incoming links
+    q_step = np.full(n_links, -1, np.int64)  # the step a link's queue was last measured
+    o_list = np.empty(n_links, np.int64)  # links with vehicles waiting at their origin
+    n_olist = 0
     next_out = np.zeros(n_links)
     next_in = np.zeros(n_links)
     entry = np.zeros(n_veh)
@@ -173,7 +228,8 @@ def simulate(
                 cur[s], t_switch[s], green_on[s] = p, -(tc - acc), True
                 break
             if tc < acc + g + lost_s[s]:
-                cur[s], t_switch[s], green_on[s] = p, -(tc - acc - g), False
+                cur[s], t_switch[s] = (p + 1) % sig_nph[s], -(tc - acc - g)
+                green_on[s] = False  # intergreen: ``cur`` is the phase to come
                 break
             acc += g + lost_s[s]
     next_dep = 0
@@ -185,65 +241,26 @@ def simulate(
     for step in range(n_steps):
         t = step * dt
         t_end = t + dt
-        # ---- signals
+        # ---- signals: end greens that are over, then start greens whose intergreen is
         for s in range(n_sig):
             el = t - t_switch[s]
-            cur_next = cur[s]
+            if green_on[s]:
+                nxt = _green_ends(s, el, t, cur, sig_nph, sig_ph0, ph_green, sig_mode,
+                                  min_green, max_green, gap_s, app_start, app_links, mov_start,
+                                  mov_out, mov_mask, mov_turn_mask, buf, buf_start, buf_cap,
+                                  head, count, entry, fft, pos, route_start,
+                                  route_links)  # fmt: skip
+                if nxt >= 0:
+                    green_on[s] = False
+                    t_switch[s] = t
+                    el = 0.0
+                    cur[s] = nxt
             if not green_on[s]:
                 if el < lost_s[s] - 1e-9:
                     continue
                 green_on[s] = True
                 t_switch[s] = t
-                el = 0.0
-                if sig_mode[s] != MAX_PRESSURE:  # max-pressure chose it already
-                    cur[s] = (cur[s] + 1) % sig_nph[s]
-                    cur_next = cur[s]
-            g_end = False
-            if sig_mode[s] == FIXED:
-                g_end = el >= ph_green[sig_ph0[s] + cur[s]] - 1e-9
-            elif el >= min_green[s] - 1e-9:
-                if sig_mode[s] == ACTUATED:
-                    g_end = el >= max_green[s] - 1e-9
-                    if not g_end:
-                        demand = False
-                        bit = np.int64(1) << cur[s]
-                        for a in range(app_start[s], app_start[s + 1]):
-                            ln = app_links[a]
-                            if count[ln] > 0:  # detector: a front vehicle this phase serves
-                                v = buf[buf_start[ln] + head[ln]]
-                                if entry[v] + fft[ln] <= t + gap_s[s] and _moves_in(
-                                    v,
-                                    ln,
-                                    bit,
-                                    mov_start,
-                                    mov_out,
-                                    mov_mask,
-                                    mov_turn_mask,
-                                    pos,
-                                    route_start,
-                                    route_links,
-                                ):
-                                    demand = True
-                        g_end = not demand
-                else:
-                    best, best_w = cur[s], -1e18
-                    for p in range(sig_nph[s]):
-                        w = _pressure(s, p, t, app_start, app_links, mov_start, mov_out,
-                                      mov_mask, mov_turn_mask, buf, buf_start, buf_cap,
-                                      head, count, entry, fft, pos, route_start,
-                                      route_links)  # fmt: skip
-                        if w > best_w + 1e-9 or (p == cur[s] and w >= best_w - 1e-9):
-                            best, best_w = p, w
-                    if best != cur[s]:
-                        g_end = True
-                        cur_next = best
-            if g_end:
-                green_on[s] = False
-                t_switch[s] = t
-                if sig_mode[s] == MAX_PRESSURE:
-                    cur[s] = cur_next
-            else:
-                green_time[sig_ph0[s] + cur[s]] += dt
+            green_time[sig_ph0[s] + cur[s]] += dt
         moved = 0
         # ---- departures join their first link's origin queue
         while next_dep < n_veh and depart[next_dep] < t_end:
@@ -251,15 +268,20 @@ def simulate(
             first = route_links[route_start[v]]
             if o_tail[first] < 0:
                 o_head[first] = v
+                o_list[n_olist] = first
+                n_olist += 1
             else:
                 o_next[o_tail[first]] = v
             o_tail[first] = v
             next_dep += 1
         # ---- origins: enter the first link while it can receive
-        for m in range(n_links):
+        kept = 0
+        for i in range(n_olist):
+            m = o_list[i]
+            t_free = t_end - lag[m] * dt
             while o_head[m] >= 0:
                 v = o_head[m]
-                if _freed(m, step, hist, hist_start, lag) + storage[m] - n_in[m] <= 0:
+                if _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out) + storage[m] <= n_in[m]:
                     break
                 te = max(depart[v], next_in[m], t)
                 if te >= t_end:
@@ -270,16 +292,21 @@ def simulate(
                 n_in[m] += 1
                 link_inflow[m] += 1
                 entry[v] = te
+                node_load[link_node[m]] += 1
                 o_head[m] = o_next[v]
                 if o_head[m] < 0:
                     o_tail[m] = -1
                 on_net += 1
                 moved += 1
+            if o_head[m] >= 0:
+                o_list[kept] = m
+                kept += 1
+        n_olist = kept
         # ---- nodes: move front vehicles across, one per incoming link in turn
         for node in range(len(node_in_start) - 1):
             k0, k1 = node_in_start[node], node_in_start[node + 1]
             n_k = k1 - k0
-            if n_k == 0:
+            if node_load[node] == 0:
                 continue
             stuck = 0
             k = step % n_k
@@ -293,6 +320,10 @@ def simulate(
                 t_arr = entry[v] + fft[ln]
                 if t_arr >= t_end:
                     continue
+                if count[ln] > link_max_queue[ln] and q_step[ln] != step:
+                    q_step[ln] = step  # the largest stop-line queue, once a step
+                    q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, entry, fft)
+                    link_max_queue[ln] = max(link_max_queue[ln], q)
                 last = pos[v] + 1 == route_start[v + 1] - route_start[v]
                 headway = 1.0 / cap[ln]
                 te = max(t_arr, next_out[ln], t)
@@ -311,7 +342,11 @@ def simulate(
                             if not (mov_turn_mask[j] & bit):
                                 continue
                             headway *= lanes[ln]  # a protected turn: one lane discharges
-                    if _freed(m, step, hist, hist_start, lag) + storage[m] - n_in[m] <= 0:
+                    t_free = t_end - lag[m] * dt
+                    if (
+                        _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out) + storage[m]
+                        <= n_in[m]
+                    ):
                         continue
                     te = max(te, next_in[m])
                 if te >= t_end:
@@ -319,6 +354,10 @@ def simulate(
                 next_out[ln] = te + headway
                 head[ln] = (head[ln] + 1) % buf_cap[ln]
                 count[ln] -= 1
+                node_load[node] -= 1
+                if n_out[ln] - freed[ln] >= ex_size[ln]:
+                    freed[ln] += 1  # the ring is full: its oldest exit counts as freed
+                ex_t[ex_start[ln] + n_out[ln] % ex_size[ln]] = te
                 n_out[ln] += 1
                 link_outflow[ln] += 1
                 link_time[ln] += te - entry[v]
@@ -333,16 +372,11 @@ def simulate(
                     n_in[m] += 1
                     link_inflow[m] += 1
                     entry[v] = te
+                    node_load[link_node[m]] += 1
                     pos[v] += 1
                 moved += 1
                 stuck = 0
-        # ---- bookkeeping: outflow history for the backward wave, queues, gridlock
-        for m in range(n_links):
-            hist[hist_start[m] + step % (lag[m] + 1)] = n_out[m]
-            if count[m] > link_max_queue[m]:
-                q = _queue(m, t_end, buf, buf_start, buf_cap, head, count, entry, fft)
-                if q > link_max_queue[m]:
-                    link_max_queue[m] = q
+        # ---- done, or gridlock
         if done == n_veh:
             return OK, step + 1, blocked
         idle = idle + 1 if moved == 0 and on_net > 0 else 0

@@ -318,7 +318,9 @@ def _kernel_arrays(
     # capacity flow (q (fft + lag dt) vehicles counted on it) is one vehicle short of full
     at_capacity = np.floor(((storage - 1) / np.maximum(cap, 1e-9) - fft) / dt)
     lag = np.maximum(np.minimum(np.ceil(net.length_m / w / dt), at_capacity), 1).astype(np.int64)
-    hist_start = np.concatenate([[0], np.cumsum(lag + 1)[:-1]]).astype(np.int64)
+    # exits within one wave delay: at most the capacity flow over it, and the storage
+    ex_size = (np.minimum(np.ceil(cap * lag * dt), storage) + 2).astype(np.int64)
+    ex_start = np.concatenate([[0], np.cumsum(ex_size)[:-1]]).astype(np.int64)
     buf_start = np.concatenate([[0], np.cumsum(storage)[:-1]]).astype(np.int64)
     _check_routes(net, veh)
     # movements: every turn some route makes, plus the signals' movements
@@ -352,7 +354,8 @@ def _kernel_arrays(
         "lanes": lanes,
         "storage": storage,
         "lag": lag,
-        "hist_start": hist_start,
+        "ex_start": ex_start,
+        "ex_size": ex_size,
         "buf_start": buf_start,
         "buf_cap": storage,
         "mov_start": mov_start,
