@@ -177,8 +177,8 @@ class ImportDialog(QDialog):
         self.open_button.clicked.connect(self.accept)
         self.state = QLabel()
         buttons = QHBoxLayout()
-        for widget in (self.load_button, self.state):
-            buttons.addWidget(widget)
+        buttons.addWidget(self.load_button)
+        buttons.addWidget(self.state)
         buttons.addStretch(1)
         buttons.addWidget(self.import_button)
         buttons.addWidget(self.open_button)

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     import pyproj
@@ -44,7 +45,7 @@ LonLat = tuple[np.ndarray, np.ndarray]
 # --------------------------------------------------------------------------- distance
 
 
-def haversine_km(lon1: object, lat1: object, lon2: object, lat2: object) -> np.ndarray:
+def haversine_km(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike) -> np.ndarray:
     """Great-circle distance in km between points given in degrees (broadcasts)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dp = p2 - p1
@@ -56,7 +57,7 @@ def haversine_km(lon1: object, lat1: object, lon2: object, lat2: object) -> np.n
 # --------------------------------------------------------------------------- CRS transforms
 
 
-def transformer(src: object, dst: object) -> pyproj.Transformer:
+def transformer(src: Any, dst: Any) -> pyproj.Transformer:
     """A cached ``always_xy`` transformer from ``src`` to ``dst`` (one per thread)."""
     import pyproj  # lazily: the enrollment query imports this module for haversine_km
 
@@ -70,13 +71,13 @@ def transformer(src: object, dst: object) -> pyproj.Transformer:
     return found
 
 
-def to_xy(lon: object, lat: object, crs: object) -> LonLat:
+def to_xy(lon: ArrayLike, lat: ArrayLike, crs: Any) -> LonLat:
     """WGS84 lon/lat (degrees) to ``crs`` coordinates."""
     x, y = transformer("EPSG:4326", crs).transform(lon, lat)
     return np.asarray(x), np.asarray(y)
 
 
-def to_lonlat(x: object, y: object, crs: object) -> LonLat:
+def to_lonlat(x: ArrayLike, y: ArrayLike, crs: Any) -> LonLat:
     """``crs`` coordinates to WGS84 lon/lat (degrees)."""
     lon, lat = transformer(crs, "EPSG:4326").transform(x, y)
     return np.asarray(lon), np.asarray(lat)
@@ -85,11 +86,11 @@ def to_lonlat(x: object, y: object, crs: object) -> LonLat:
 # --------------------------------------------------------------------------- GCJ-02 / BD-09
 
 
-def _arrays(lon: object, lat: object) -> LonLat:
+def _arrays(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
 
-def in_china(lon: object, lat: object) -> np.ndarray:
+def in_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
     """Whether GCJ-02 applies: the rough China box of the published formula."""
     x, y = _arrays(lon, lat)
     return (x > 72.004) & (x < 137.8347) & (y > 0.8293) & (y < 55.8271)
@@ -117,7 +118,9 @@ def _gcj_delta(x: np.ndarray, y: np.ndarray) -> LonLat:
     return np.where(inside, dlon, 0.0), np.where(inside, dlat, 0.0)
 
 
-def _invert(forward: Callable[[object, object], LonLat], lon: object, lat: object) -> LonLat:
+def _invert(
+    forward: Callable[[ArrayLike, ArrayLike], LonLat], lon: ArrayLike, lat: ArrayLike
+) -> LonLat:
     """Solve ``forward(p) = (lon, lat)`` for p by fixed-point iteration."""
     tx, ty = _arrays(lon, lat)
     x, y = tx.copy(), ty.copy()
@@ -132,19 +135,19 @@ def _invert(forward: Callable[[object, object], LonLat], lon: object, lat: objec
     return x, y
 
 
-def wgs84_to_gcj02(lon: object, lat: object) -> LonLat:
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """WGS84 to GCJ-02 (unchanged outside China)."""
     x, y = _arrays(lon, lat)
     dx, dy = _gcj_delta(x, y)
     return x + dx, y + dy
 
 
-def gcj02_to_wgs84(lon: object, lat: object) -> LonLat:
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """GCJ-02 to WGS84 by iteration (round trip within 1e-9 degrees)."""
     return _invert(wgs84_to_gcj02, lon, lat)
 
 
-def gcj02_to_bd09(lon: object, lat: object) -> LonLat:
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """GCJ-02 to Baidu's BD-09."""
     x, y = _arrays(lon, lat)
     z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _BD_X_PI)
@@ -152,22 +155,22 @@ def gcj02_to_bd09(lon: object, lat: object) -> LonLat:
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
 
 
-def bd09_to_gcj02(lon: object, lat: object) -> LonLat:
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """BD-09 to GCJ-02 by iteration (round trip within 1e-9 degrees)."""
     return _invert(gcj02_to_bd09, lon, lat)
 
 
-def bd09_to_wgs84(lon: object, lat: object) -> LonLat:
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """BD-09 to WGS84."""
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
-def wgs84_to_bd09(lon: object, lat: object) -> LonLat:
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """WGS84 to BD-09."""
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
-def to_wgs84(lon: object, lat: object, system: str) -> LonLat:
+def to_wgs84(lon: ArrayLike, lat: ArrayLike, system: str) -> LonLat:
     """Lon/lat in ``system`` (one of :data:`COORDINATE_SYSTEMS`) to WGS84."""
     if system == "gcj02":
         return gcj02_to_wgs84(lon, lat)

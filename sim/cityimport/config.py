@@ -173,12 +173,12 @@ def _top_level(path: Path, raw: dict[str, Any], report: ImportReport) -> ImportC
     return ImportConfig(
         path=path,
         name=str(name).strip(),
-        base_year=int(year),
+        base_year=int(year or 0),
         school_system=str(system),
         crs=crs,
         coordinates=str(coords),
         parking_from_osm=from_osm,
-        min_cell=int(min_cell),
+        min_cell=int(min_cell or DEFAULT_MIN_CELL),
     )
 
 

@@ -279,6 +279,7 @@ def parking(
             frame, source, ("lon", "lat", "capacity", "occupancy_am"), report
         ):
             report.stop_on_errors()
+        assert frame is not None
         cap = numbers(
             frame, source, "capacity", report, lambda v: (v >= 1) & (v % 1 == 0), "an integer >= 1"
         )

@@ -87,7 +87,7 @@ def from_table(
     if frame is None or not has_columns(frame, source, ("zone", "count", "age", "sex"), report):
         return None
     counts = numbers(frame, source, "count", report, lambda v: (v >= 0) & (v % 1 == 0), ">= 0")
-    bands = [(0, MAX_AGE)] * len(frame)
+    bands: list[tuple[int, int] | None] = [(0, MAX_AGE)] * len(frame)
     if source.col("age"):
         col = str(source.col("age"))
         bands = [parse_band(v) for v in frame[col]]
@@ -107,7 +107,8 @@ def from_table(
     keys = _zone_keys(frame, source).to_numpy()
     weights = profile.to_numpy()  # ages x (male, female)
     splits = np.zeros((len(frame), len(AGES), 2), dtype=np.int64)
-    for r, (lo, hi) in enumerate(bands):
+    for r, band in enumerate(bands):
+        lo, hi = band or (0, MAX_AGE)
         cols = [0, 1] if sexes is None else [0 if sexes.iloc[r] == "male" else 1]
         w = np.zeros_like(weights)
         w[lo : hi + 1, cols] = weights[lo : hi + 1, cols]

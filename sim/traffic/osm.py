@@ -297,7 +297,8 @@ def read_osm_pbf(path: Path, table: Mapping[str, RoadDefaults] = INTERNATIONAL) 
     ways: list[tuple[list[int], dict[str, str]]] = []
     parking: list[tuple[int, list[tuple[float, float]], int | None]] = []
     try:
-        for obj in osmium.FileProcessor(str(path)).with_locations():
+        objects: Any = osmium.FileProcessor(str(path)).with_locations()
+        for obj in objects:
             if obj.is_node():
                 if obj.tags.get("highway") == "traffic_signals":
                     signals.add(obj.id)
@@ -380,9 +381,9 @@ def _target_crs(roads: _Roads, crs: str | int | pyproj.CRS | None) -> pyproj.CRS
             msg = f"--crs {crs!r} is not a projected CRS in metres (give e.g. a UTM zone)"
             raise UsageError(msg)
         return target
-    xy = np.array(list(roads.points.values()))
-    lon, lat = to_lonlat(*xy.mean(axis=0), roads.crs)
-    return utm_crs(lon, lat)
+    mx, my = np.array(list(roads.points.values())).mean(axis=0)
+    lon, lat = to_lonlat(mx, my, roads.crs)
+    return utm_crs(float(lon), float(lat))
 
 
 def build_road_layer(
@@ -437,7 +438,8 @@ def build_road_layer(
 def _clip(roads: _Roads, box: tuple[float, float, float, float]) -> int:
     """Keep the segments with both ends in a lon/lat box; return how many were dropped."""
     ids = np.array(list(roads.points), dtype=np.int64)
-    lon, lat = to_lonlat(*np.array(list(roads.points.values()), dtype=float).T, roads.crs)
+    xs, ys = np.array(list(roads.points.values()), dtype=float).T
+    lon, lat = to_lonlat(xs, ys, roads.crs)
     x0, y0, x1, y1 = box
     inside = set(ids[(lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)].tolist())
     before = len(roads.segments)
@@ -593,7 +595,8 @@ def _shift(roads: _Roads, system: str) -> None:
     """Move every lon/lat of ``roads`` from ``system`` to WGS84, in place."""
 
     def move(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        lon, lat = to_wgs84(*np.asarray(pts, dtype=float).T, system)
+        xs, ys = np.asarray(pts, dtype=float).T
+        lon, lat = to_wgs84(xs, ys, system)
         return list(zip(lon.tolist(), lat.tolist(), strict=True))
 
     ids = list(roads.points)
