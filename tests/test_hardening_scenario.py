@@ -234,3 +234,12 @@ def test_validate_and_a_one_year_run_agree(
     else:
         assert r_err == v_err and v_err.count("\n") < 6  # one line per problem, at most 5
         assert not out.exists() or not any(out.iterdir())
+
+
+def test_duplicate_keys_in_a_sweep(tmp_path: Path) -> None:
+    from sim.batch.sweep import load_sweep
+    from sim.errors import ScenarioError
+
+    path = _write(tmp_path, "name: s\nbase: x.yaml\nseed: 1\nseed: 2\n", "sweep.yaml")
+    with pytest.raises(ScenarioError, match=r"duplicate key 'seed' at lines 3 and 4"):
+        load_sweep(path)

@@ -43,6 +43,7 @@ from pydantic import (
 )
 
 from sim.errors import ScenarioError
+from sim.inputs import read_yaml
 from sim.scenario import (
     MAX_YEAR,
     MAX_YEARS,
@@ -178,14 +179,7 @@ def load_sweep(path: str | Path) -> Sweep:
         Naming the file, the field, the bad value and what is allowed.
     """
     path = Path(path)
-    if not path.exists():
-        msg = f"{path}: sweep file not found"
-        raise ScenarioError(msg)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        msg = f"{path}: malformed YAML ({exc})".replace("\n", " ")
-        raise ScenarioError(msg) from None
+    data = read_yaml(path, "sweep", ScenarioError)
     if not isinstance(data, dict):
         msg = f"{path}: a sweep must be a YAML mapping (base:, axes:, ...)"
         raise ScenarioError(msg)
