@@ -28,6 +28,7 @@ example:
 NAN_REASONS = {
     "cpc": "no inter-zone flow observed or fitted: the common part of commuters is 0/0",
     "rmse": "no inter-zone pairs to score",
+    "params.mean_cost": "no fitted inter-zone trips to average the distance over",
 }
 
 
