@@ -43,10 +43,10 @@ def write_fake_run(run_dir: Path, demand: dict[tuple[str, int], int] = DEMAND) -
                     d = int(rng.poisson(demand.get((sid, g), 10)))
                     c = int(cap[s, g - 1])
                     rows.append(
-                        (rep, year, sid, g, d, min(d, c), c, min(d, c) / c, max(d - c, 0), 1.2)
+                        (rep, year, sid, g, d, min(d, c), c, min(d, c) / c, max(d - c, 0), 0, 1.2)
                     )
     columns = ["replication", "year", "school", "grade", "demand", "enrolled", "capacity"]
-    columns += ["utilisation", "overflow", "mean_distance_km"]
+    columns += ["utilisation", "overflow", "unplaced", "mean_distance_km"]
     enrollment = summarise_replications(pd.DataFrame(rows, columns=columns))
     run_dir.mkdir(parents=True, exist_ok=True)
     enrollment.to_parquet(run_dir / "enrollment.parquet", index=False)
@@ -306,11 +306,45 @@ def test_a_school_without_places_is_full_not_maybe() -> None:
         "end_year": 2029,
         "catchments": {"2025": {"primary": {"1": "P1"}}},
         "schools": {"P1": school, "P2": school2},
-        # demand, capacity, utilisation, p10, p50, p90 (resized to 0 classes: 0 places)
+        # demand, capacity, utilisation, p10, p50, p90, p025, p975 (0 classes: 0 places)
         "enrollment": {
-            "2025": {"P1|1": [3.0, 0, None, 1.0, 3.0, 5.0], "P2|1": [9, 45, 0.2, 7, 9, 11]}
+            "2025": {
+                "P1|1": [3.0, 0, None, 1.0, 3.0, 5.0, 0.5, 6.0],
+                "P2|1": [9, 45, 0.2, 7, 9, 11, 6, 12],
+            }
         },
     }
     stage = enroll_query._stage(index, (0.0, 0.0), 1, "primary", 1, 2025)
     assert stage["status"] == "likely full" and stage["utilisation_pct"] is None
     assert stage["overflow_school"]["school_id"] == "P2"
+    assert stage["place_probability"] == 0.0 and stage["alternative"]["school_id"] == "P2"
+
+
+def test_place_probability_and_alternative(fake_run, capsys):
+    from sim.education.query import _ROW, place_probability
+
+    run_dir, enrollment = fake_run
+    code, out, _ = ask(
+        capsys, "--lonlat", lonlat_of(X0 + 300, Y0 + 700), "--birth-year", "2019",
+        "--birth-month", "3", "--run", str(run_dir), "--json",
+    )  # fmt: skip
+    assert code == 0
+    stage = json.loads(out)["entries"][0]["primary"]
+    row = band_row(enrollment, stage["year"], "P1", 1)
+    # demand far above the 45 places in every replication: about 45 / demand
+    assert stage["place_probability"] == pytest.approx(45 / row.p50, rel=0.1)
+    assert stage["alternative"]["school_id"] == "P2"
+    # a school whose demand straddles its places: half the replications short by a third
+    fields = [None] * len(_ROW)
+    fields[_ROW["capacity"]] = 100.0
+    for name, value in (
+        ("p025", 50.0),
+        ("p10", 50.0),
+        ("p50", 100.0),
+        ("p90", 150.0),
+        ("p975", 150.0),
+    ):
+        fields[_ROW[name]] = value
+    # independent check: demand uniform on [50, 150] between p10 and p90 (flat outside)
+    d = np.r_[np.full(10, 50.0), np.linspace(50, 150, 80), np.full(10, 150.0)]
+    assert place_probability(fields) == pytest.approx(np.minimum(1, 100 / d).mean(), abs=0.01)

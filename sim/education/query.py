@@ -21,6 +21,10 @@ Entry rule: a child enters grade 1 in the September of the year it is ``entry_ag
 Y + 6, born September–December in Y + 7. Junior middle school (grade P + 1, P = primary
 grades) starts P years later. Utilisation here is demand / capacity (above 100 % means
 more catchment children than places); the band comes from the demand quantiles p10–p90.
+``place_probability`` is the share of replications in which a catchment child gets a
+place at its catchment school (catchment children are admitted first, in random order);
+``alternative`` names the nearest school of the level with projected room when it is
+below 1.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from sim.runs.folder import (
 )
 
 INDEX_NAME = ".enroll_index.json"
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 SOURCES = (MANIFEST, "enrollment.parquet", "schools.parquet", "catchments.parquet", ZONES)
 _GPKG_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 
@@ -162,7 +166,7 @@ def build_index(run_dir: Path) -> dict[str, Any]:
 
 #: The columns the index reads (of :data:`SCHOOL_COLUMNS` and :data:`ENROLLMENT_COLUMNS`).
 _SCHOOL_COLUMNS = SCHOOL_COLUMNS[:7]
-_ENROLLMENT_COLUMNS = (*ENROLLMENT_COLUMNS[:6], "p10", "p50", "p90")
+_ENROLLMENT_COLUMNS = (*ENROLLMENT_COLUMNS[:6], "p10", "p50", "p90", "p025", "p975")
 _ROW = {name: k for k, name in enumerate(_ENROLLMENT_COLUMNS[3:])}
 
 
@@ -419,6 +423,7 @@ def _stage(
         return out
     cap = row[_ROW["capacity"]]
     out.update(_band(row))
+    out["place_probability"] = place_probability(row)
     if not cap or row[_ROW["p50"]] > cap:  # no places at all is full, not "may be"
         out["status"] = "likely full"
     elif row[_ROW["p90"]] > cap:
@@ -426,8 +431,47 @@ def _stage(
     else:
         out["status"] = "has room"
     if out["status"] != "has room":
-        out["overflow_school"] = _overflow_school(index, home, level, grade, year, exclude=sid)
+        out["overflow_school"] = _overflow_school(index, home, level, grade, year, sid or "")
+    if out["place_probability"] < 1.0:
+        out["alternative"] = out.get("overflow_school") or _overflow_school(
+            index, home, level, grade, year, sid or ""
+        )
     return out
+
+
+#: Quantile levels of the demand columns an index row holds, in rising order.
+_QUANTILES = ((0.025, "p025"), (0.1, "p10"), (0.5, "p50"), (0.9, "p90"), (0.975, "p975"))
+
+
+def place_probability(row: list[float | None]) -> float:
+    """Chance that a catchment child gets a place at the school: E[min(1, places / demand)].
+
+    Catchment children are admitted first, in random order, so in a replication with
+    demand ``d`` a catchment child is admitted with probability ``min(1, places / d)``;
+    the share of replications is the mean of that over the replications, taken here over
+    the demand's quantile function (linear between p025, p10, p50, p90, p975; flat beyond).
+    """
+    cap = row[_ROW["capacity"]] or 0.0
+    points = [(q, row[_ROW[name]]) for q, name in _QUANTILES if row[_ROW[name]] is not None]
+    if not points or cap <= 0:
+        return 0.0
+    qs, ds = [p[0] for p in points], [float(p[1] or 0.0) for p in points]
+
+    def demand_at(x: float) -> float:
+        """The quantile function: linear between the known quantiles, flat beyond."""
+        if x <= qs[0]:
+            return ds[0]
+        for k in range(1, len(qs)):
+            if x <= qs[k]:
+                return ds[k - 1] + (ds[k] - ds[k - 1]) * (x - qs[k - 1]) / (qs[k] - qs[k - 1])
+        return ds[-1]
+
+    u = [k / 200 + 1 / 400 for k in range(200)]  # midpoints of 200 equal slices of (0, 1)
+    total = 0.0
+    for x in u:
+        d = demand_at(x)
+        total += 1.0 if d <= cap else cap / d
+    return round(total / len(u), 3)
 
 
 def _band(row: list[float | None]) -> dict[str, Any]:
@@ -471,6 +515,7 @@ def _overflow_school(
     if best is None:
         return None
     brief = _school_brief(index, best[1], home)
+    assert brief is not None  # best[1] is a school of the index
     brief["projected_free_places"] = round(best[2], 1)
     return brief
 
@@ -510,6 +555,9 @@ def _stage_text(stage: dict[str, Any]) -> str:
             f"(80% band {stage['utilisation_p10_pct']}-{stage['utilisation_p90_pct']}%; "
             f"demand {stage['demand_p50']:g} for {stage['capacity']} places)"
         )
+    text += f"; chance of a place there {round(100 * stage['place_probability'])}%"
     if "overflow_school" in stage:
         text += f"; overflow school: {_brief_text(stage['overflow_school'])}"
+    elif stage.get("alternative"):
+        text += f"; otherwise: {_brief_text(stage['alternative'])}"
     return text
