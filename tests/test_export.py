@@ -98,7 +98,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config.write_text(yaml.safe_dump(data))
     out = folder / "city.gpkg"
     assert cli_main(["import-city", str(config), "--out", str(out)]) == 0
-    scenario = load_for_run(out.with_suffix(".yaml"), years=2, replications=2)
+    scenario = load_for_run(out.with_suffix(".scenario.yaml"), years=2, replications=2)
     return Path(run_scenario(scenario, folder / "runs"))
 
 

@@ -87,7 +87,7 @@ def test_table_import_city_layers(table_import) -> None:
     links = city.links
     assert cent.isin(links["a_node"]).all() and cent.isin(links["b_node"]).all()
     # every zone is reached: the default scenario runs on it (see the slow test)
-    assert (out.with_suffix(".yaml")).is_file()
+    assert (out.with_suffix(".scenario.yaml")).is_file()
 
 
 def test_table_import_report_lists_the_findings(table_import) -> None:
@@ -159,7 +159,7 @@ def test_default_scenario_runs_on_the_imported_city(register_import, tmp_path: P
     from sim.runs.run import load_for_run, run_scenario
 
     folder, out = register_import
-    scenario = load_for_run(out.with_suffix(".yaml"), years=2)
+    scenario = load_for_run(out.with_suffix(".scenario.yaml"), years=2)
     run = run_scenario(scenario, tmp_path / "runs")
     people = pd.read_csv(folder / "persons.csv", dtype=str)
     ids = people["person_id"].sample(30, random_state=5).tolist()

@@ -62,7 +62,7 @@ def _run(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, P
 def _expect_error(config: Path, capsys, check: str, text: str) -> dict:
     code, report, out = _run(config, capsys)
     assert code == 2
-    assert not out.exists() and not out.with_suffix(".yaml").exists()
+    assert not out.exists() and not out.with_suffix(".scenario.yaml").exists()
     assert list(config.parent.glob("*.gpkg")) == []  # no temporary file left either
     hits = [e for e in report["errors"] if e["check"] == check and text in e["message"]]
     assert hits, report["errors"]

@@ -60,9 +60,14 @@ def default_scenario(city: City, city_path: Path) -> Scenario:
     )
 
 
+def scenario_path(city_path: Path) -> Path:
+    """Where the default scenario of a city file goes: ``NAME.gpkg`` -> ``NAME.scenario.yaml``."""
+    return Path(city_path).with_suffix(".scenario.yaml")
+
+
 def write_default_scenario(city: City, city_path: Path, out: Path | None = None) -> Path:
-    """Write :func:`default_scenario` as YAML (default: the city file with ``.yaml``)."""
-    out = Path(out) if out is not None else Path(city_path).with_suffix(".yaml")
+    """Write :func:`default_scenario` as YAML (default: :func:`scenario_path`)."""
+    out = Path(out) if out is not None else scenario_path(city_path)
     scenario = default_scenario(city, city_path)
     out.write_text(scenario.to_yaml(out), encoding="utf-8")
     return out

@@ -17,7 +17,7 @@ Every problem is reported as an error (exit status 2, nothing written) or a warn
 (the import continues), naming the row or feature; --report also writes the report as
 HTML (after errors too), --json prints it as JSON instead of the summary. A default
 scenario for the city (no policies, a trip length that fits its size) is written next
-to it, OUT with the suffix .yaml.
+to it: OUT.gpkg -> OUT.scenario.yaml.
 The config keys are listed in sim/cityimport/config.py and the README.
 
 example:

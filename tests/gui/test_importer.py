@@ -34,7 +34,7 @@ def test_import_dialog_imports_and_previews(qtbot: Any, tmp_path: Path) -> None:
     assert "Status: <b>OK</b>" in dialog.report_view.toHtml() or dialog.report.ok
     assert dialog.preview.city is not None and len(dialog.preview.city.zones) == 12
     assert dialog.open_button.isEnabled()
-    assert dialog.scenario_path == tmp_path / "out" / "helsinki.yaml"
+    assert dialog.scenario_path == tmp_path / "out" / "helsinki.scenario.yaml"
     # the form round-trips the config's sources
     form = dialog.config()
     assert form["zones"]["id"] == "zone_id" and form["parking"] == {"from_osm": True}
@@ -74,6 +74,6 @@ def test_main_window_opens_the_imported_city(
     window.actions_["import_city"].trigger()
     assert window.city is not None and window.city.path == out.resolve()
     assert window.city.name == "helsinki-synthetic"
-    assert window.doc.path == out.with_suffix(".yaml")
+    assert window.doc.path == out.with_suffix(".scenario.yaml")
     assert window.doc.data["start_year"] == 2024
     assert window.map.city is window.city
