@@ -101,20 +101,18 @@ def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask, mov_t
 
 
 @njit(cache=True, error_model="numpy")
-def _green_ends(s, el, t, cur, sig_nph, sig_ph0, ph_green, sig_mode, min_green, max_green,
+def _green_ends(s, el, t, cur, sig_nph, sig_mode, min_green, max_green,
                 gap_s, app_start, app_links, mov_start, mov_out, mov_mask, mov_turn_mask,
                 buf, buf_start, buf_cap, head, count, entry, fft, pos, route_start,
                 route_links):  # fmt: skip
-    """The phase that follows the green of signal ``s`` if that green ends now, else −1.
+    """Adaptive control: the phase that follows the green of ``s`` if it ends now, else −1.
 
-    Fixed time: at the phase's green. Actuated: after the minimum green, when no front
-    vehicle the phase serves is within the gap of its stop line, or at the maximum.
+    Actuated: after the minimum green, when no front vehicle the phase serves is within
+    the gap of its stop line, or at the maximum.
     Max-pressure: after the minimum green, when another phase has more pressure.
     """
     nph = sig_nph[s]
     following = (cur[s] + 1) % nph
-    if sig_mode[s] == FIXED:
-        return following if el >= ph_green[sig_ph0[s] + cur[s]] - 1e-9 else -1
     if el < min_green[s] - 1e-9:
         return -1
     bit = np.int64(1) << cur[s]
@@ -245,11 +243,15 @@ def simulate(
         for s in range(n_sig):
             el = t - t_switch[s]
             if green_on[s]:
-                nxt = _green_ends(s, el, t, cur, sig_nph, sig_ph0, ph_green, sig_mode,
-                                  min_green, max_green, gap_s, app_start, app_links, mov_start,
-                                  mov_out, mov_mask, mov_turn_mask, buf, buf_start, buf_cap,
-                                  head, count, entry, fft, pos, route_start,
-                                  route_links)  # fmt: skip
+                if sig_mode[s] == FIXED:  # the common case, without a call
+                    g = ph_green[sig_ph0[s] + cur[s]]
+                    nxt = (cur[s] + 1) % sig_nph[s] if el >= g - 1e-9 else -1
+                else:
+                    nxt = _green_ends(s, el, t, cur, sig_nph, sig_mode, min_green,
+                                      max_green, gap_s, app_start, app_links, mov_start,
+                                      mov_out, mov_mask, mov_turn_mask, buf, buf_start,
+                                      buf_cap, head, count, entry, fft, pos, route_start,
+                                      route_links)  # fmt: skip
                 if nxt >= 0:
                     green_on[s] = False
                     t_switch[s] = t
