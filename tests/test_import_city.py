@@ -167,3 +167,53 @@ def test_default_scenario_runs_on_the_imported_city(register_import, tmp_path: P
         if path.is_file():
             blob = path.read_bytes()
             assert not any(pid.encode() in blob for pid in ids), path
+
+
+# ----------------------------------------------------------------------------- roads
+
+TINY = Path(__file__).resolve().parent / "data" / "tiny_city.osm"
+
+
+def test_road_standards_give_their_own_defaults() -> None:
+    from sim.traffic.osm import import_osm
+
+    intl = import_osm(TINY, standard="international").links
+    china = import_osm(TINY, standard="china").links
+    # way 101: residential without lanes or a numeric maxspeed -> the class defaults
+    # (HCM-style 30 km/h, 500 veh/h/lane; CJJ 37-2012 支路 20 km/h, 1,100 x 0.5 pcu/h/lane)
+    pick = lambda links: links[(links["a_node"] == 4) & (links["b_node"] == 5)].iloc[0]  # noqa: E731
+    assert (pick(intl)["free_speed_kmh"], pick(intl)["capacity_vph"]) == (30.0, 500.0)
+    assert (pick(china)["free_speed_kmh"], pick(china)["capacity_vph"]) == (20.0, 550.0)
+    # tags win over either table: way 100 is lanes=4 (2 a direction), maxspeed=60
+    way100 = lambda links: links[(links["a_node"] == 1) & (links["b_node"] == 2)].iloc[0]  # noqa: E731
+    assert way100(intl)["free_speed_kmh"] == way100(china)["free_speed_kmh"] == 60.0
+    assert way100(intl)["lanes"] == way100(china)["lanes"] == 2
+
+
+def test_dropped_pieces_and_clip_are_reported() -> None:
+    from sim.traffic.osm import import_osm
+
+    layer = import_osm(TINY)
+    # node 9 hangs on a residential spur that can be entered but not left
+    assert list(layer.dropped["node_id"]) == [9]
+    assert int(layer.dropped["nodes"].iloc[0]) == 1
+    # a box around nodes 1, 2, 4, 5 only (lon -71.2500..-71.2490)
+    clipped = import_osm(TINY, clip=(-71.2505, -29.9015, -71.2485, -29.8995))
+    assert set(clipped.nodes.index) == {1, 2, 4, 5}
+    assert clipped.clipped > 0
+
+
+def test_car_parks_from_osm_use_the_capacity_tag() -> None:
+    import osmium
+
+    from sim.traffic.osm import import_osm
+
+    tagged = {}
+    for obj in osmium.FileProcessor(str(helsinki_pbf())):
+        if obj.tags.get("amenity") == "parking" and obj.tags.get("capacity", "").isdigit():
+            tagged[obj.id] = int(obj.tags["capacity"])
+    assert tagged  # the extract maps some capacities
+    lots = import_osm(helsinki_pbf()).parking
+    shared = [i for i in tagged if i in lots.index]
+    assert shared and all(lots.loc[i, "capacity"] == tagged[i] for i in shared)
+    assert (lots["capacity"] >= 1).all()
