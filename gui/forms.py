@@ -170,7 +170,7 @@ class ModelForm(QWidget):
                 continue  # keep what is being typed ("0." on the way to "0.3"): same value
             elif isinstance(widget, QComboBox):
                 widget.setEditText(_as_text(value))
-            else:
+            elif isinstance(widget, QLineEdit):
                 widget.setText(_as_text(value))
         self._loading = False
         self._errors = {}
@@ -186,7 +186,11 @@ class ModelForm(QWidget):
             return widget.currentData()
         if isinstance(widget, QCheckBox):
             return widget.isChecked()
-        text = (widget.currentText() if isinstance(widget, QComboBox) else widget.text()).strip()
+        if isinstance(widget, QComboBox):
+            text = widget.currentText().strip()
+        else:
+            assert isinstance(widget, QLineEdit)  # the widgets _make_widget makes
+            text = widget.text().strip()
         if text == "" and type(None) in _unwrap(annotation):
             return None
         if _field_kind(annotation) == "list":
