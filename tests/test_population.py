@@ -278,9 +278,20 @@ def test_synthesis_is_seeded():
     a = synthesize(city, np.random.default_rng(5))
     b = synthesize(city, np.random.default_rng(5))
     c = synthesize(city, np.random.default_rng(6))
-    for name in ("age", "sex", "zone", "household"):
+    for name in ("age", "sex", "zone", "household", "birth_month"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert not np.array_equal(a.household, c.household)
+
+
+def test_synthesis_gives_uniform_birth_months_and_no_history():
+    from scipy import stats
+
+    p = synthesize(fake_city(n_zones=3, persons_per_zone=4000), np.random.default_rng(2))
+    counts = np.bincount(p.birth_month, minlength=13)
+    assert counts[0] == 0 and counts[1:].min() > 0
+    assert stats.chisquare(counts[1:]).pvalue > 1e-3
+    assert (p.estate == -1).all() and (p.first_school == -1).all()
+    assert (p.arrival == 0).all() and (p.arrival_year == -1).all()
 
 
 def test_scale_replicates_the_city():
