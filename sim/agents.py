@@ -20,7 +20,7 @@ class CityModel(Protocol):
 
     schools: SchoolSystem
     zone_households: np.ndarray
-    dwellings: np.ndarray
+    market_dwellings: np.ndarray
     attractiveness: np.ndarray
     enrollment_capacity: np.ndarray
     enrollment_total: np.ndarray
@@ -37,8 +37,9 @@ class ZoneAgent(mesa.Agent):
     """A residential zone: decides how attractive it is to movers this year.
 
     Attractiveness rises with the quality of the zone's catchment primary school and
-    falls when the zone has few vacant dwellings; residential mobility in the demography
-    step draws movers towards attractive zones with room.
+    falls when the zone has few vacant dwellings (new dwellings that nobody occupies yet
+    do not count: they fill along their estate's ramp); residential mobility in the
+    demography step draws movers towards attractive zones with room.
     """
 
     model: CityModel
@@ -55,7 +56,7 @@ class ZoneAgent(mesa.Agent):
         school = m.schools.catchment[0, self.index]
         quality = m.schools.quality[school] if school >= 0 else 0.0
         occupied = m.zone_households[self.index]
-        dwellings = max(m.dwellings[self.index], 1.0)
+        dwellings = max(m.market_dwellings[self.index], 1.0)
         vacancy = max(0.0, 1.0 - occupied / dwellings)
         value = self.base_attractiveness * (1.0 + SCHOOL_QUALITY_PULL * quality)
         value *= 1.0 - CROWDING_PUSH * max(0.0, 0.05 - vacancy) / 0.05

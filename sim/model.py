@@ -116,6 +116,8 @@ class CityModel(mesa.Model):
         self.schools = SchoolSystem.from_city(city)
         self.persons = synthesize(city, self.synthesis_rng)
         self.zone_households = self._households_per_zone()
+        #: Dwellings open to movers: the stock less new dwellings nobody occupies yet.
+        self.market_dwellings = self.dwellings.copy()
         self.traffic = _peak_traffic(city, scenario) if traffic else None
         self.enrollment_total = np.zeros(self.schools.n_schools)
         self.enrollment_capacity = np.zeros(self.schools.n_schools)
@@ -176,6 +178,7 @@ class CityModel(mesa.Model):
             rng=self.demography_rng,
         )
         self.zone_households = self._households_per_zone()
+        self.market_dwellings = self.estates.market_stock(self.dwellings, self.year, self.persons)
         self.kpis.update({k: float(v) for k, v in stats.items() if k in KPI_NAMES})
 
     def enrollment(self) -> None:
