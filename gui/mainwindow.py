@@ -32,9 +32,11 @@ from gui import i18n
 from gui.compare import CompareView
 from gui.document import ScenarioDocument, scenario_data
 from gui.editor import POINT_POLICIES, EditorPanel
+from gui.explain import ExplainPanel
 from gui.fonts import CjkFont
 from gui.i18n import policy_label, tr
 from gui.mapview import LayerPanel, MapView
+from gui.planning import PlanSchoolsPanel
 from gui.query import EnrollQueryPanel
 from gui.results import ResultsView
 from gui.runpanel import RunPanel
@@ -47,7 +49,13 @@ MAX_RECENT = 8
 VIEWS: tuple[str, ...] = ("map", "editor", "results", "compare")
 SCENARIO_FILTER = "Scenario (*.yaml *.yml)"
 MAIN_TABS: tuple[str, ...] = ("Map", "Results", "Compare")
-SIDE_TABS: tuple[str, ...] = ("Scenario editor", "Run", "Enrollment query")
+SIDE_TABS: tuple[str, ...] = (
+    "Scenario editor",
+    "Run",
+    "Enrollment query",
+    "Plan schools",
+    "Explain",
+)
 MENU_TEXTS = {"file": "&File", "edit": "&Edit", "run": "&Run", "export": "E&xport", "view": "&View"}
 ACTION_TEXTS = {
     "new": "New",
@@ -108,12 +116,14 @@ class MainWindow(QMainWindow):
         self.editor = EditorPanel(self.doc)
         self.run_panel = RunPanel(self.doc, self.runs_folder)
         self.query = EnrollQueryPanel()
+        self.planning = PlanSchoolsPanel(self.doc, self.map)
+        self.explain = ExplainPanel()
         self.info = QTableWidget(0, 2)
         self.info.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.info.horizontalHeader().setStretchLastSection(True)
         self.info.verticalHeader().setVisible(False)
         self.side = QTabWidget()
-        for widget in (self.editor, self.run_panel, self.query):
+        for widget in (self.editor, self.run_panel, self.query, self.planning, self.explain):
             self.side.addTab(widget, "")
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(self.side)
@@ -239,6 +249,8 @@ class MainWindow(QMainWindow):
             self.editor,
             self.run_panel,
             self.query,
+            self.planning,
+            self.explain,
             self.results,
             self.compare,
         ):
@@ -436,6 +448,8 @@ class MainWindow(QMainWindow):
     def show_feature(self, feature: tuple[str, Any, dict[str, Any]] | None) -> None:
         """Fill the property table with a picked feature."""
         rows = [] if feature is None else [(tr("kind"), tr(feature[0])), ("id", feature[1])]
+        if feature is not None and feature[0] == "school":
+            self.explain.set_school(str(feature[1]))
         rows += list((feature[2] if feature else {}).items())
         self.info.setRowCount(len(rows))
         for r, (key, value) in enumerate(rows):
@@ -462,7 +476,10 @@ class MainWindow(QMainWindow):
         self.map.set_city(city)
         self.editor.set_city(city)
         if self.query.run_dir is None:
-            self.query.set_run(Catalog(self.runs_folder).latest(), city.crs)
+            latest = Catalog(self.runs_folder).latest()
+            self.query.set_run(latest, city.crs)
+            self.planning.set_run(latest)
+            self.explain.set_run(latest)
 
     def _update_overlays(self) -> None:
         if self.city is not None:
@@ -483,6 +500,8 @@ class MainWindow(QMainWindow):
     def _results_loaded(self, run_dir: str) -> None:
         crs = self.city.crs if self.city is not None else None
         self.query.set_run(Path(run_dir), crs)
+        self.planning.set_run(Path(run_dir))
+        self.explain.set_run(Path(run_dir))
 
     def _tab_changed(self, index: int) -> None:
         widget = self.tabs.widget(index)
