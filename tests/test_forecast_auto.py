@@ -16,7 +16,7 @@ import pytest
 from forecast_histories import CASES, history
 
 from sim.education import forecast_methods as fm
-from sim.education.forecast import backtest, forecast
+from sim.education.forecast import backtest, forecast, forecast_components
 from sim.education.panel import load_history
 
 HELD_OUT = 2
@@ -80,3 +80,32 @@ def test_auto_switches_where_its_own_past_backs_another_method(tmp_path):
     out = forecast(panel, 3)  # the default method
     assert fm.DEFAULT_METHOD == "auto"
     assert out["forecast"].notna().all() and out["p90"].ge(out["p10"]).all()
+
+
+def test_forecast_components_are_cohorts_times_ratios(tmp_path):
+    from test_forecast import cohort_rows, write
+
+    from sim.cli import main as cli
+
+    ratios = [0.9, 1.05, 1.0, 0.95]
+    entries = {2014: 70.0, 2015: 100.0, 2016: 120.0, 2017: 90.0, 2018: 111.0}
+    path = write(tmp_path, cohort_rows("a", entries, ratios, [60.0, 66.0, 64.0, 61.0]))
+    panel = load_history(path)
+    parts = forecast_components(panel, 2, "gpr").set_index("year")
+    last = panel.counts[0, -1]
+    # year 1: grades 1..4 are last year's grades 0..3 times the exact ratios
+    carried = last[:4].sum()
+    assert parts.loc[2019, "carried_from_grade_below"] == pytest.approx(carried, abs=0.01)
+    grown = (last[:4] * ratios).sum()
+    assert parts.loc[2019, "progression"] == pytest.approx(grown - carried, abs=0.02)
+    assert parts.loc[2019, "entry_cohort"] == pytest.approx((120 + 90 + 111) / 3, abs=0.01)
+    with pytest.warns(UserWarning, match="too few past forecast errors"):  # 5 years only
+        totals = forecast(panel, 2, "gpr").groupby("year")["forecast"].sum()
+    sums = parts[["carried_from_grade_below", "progression", "entry_cohort"]].sum(axis=1)
+    assert sums.to_numpy() == pytest.approx(totals.to_numpy(), abs=0.05)
+    out, explain = tmp_path / "f.csv", tmp_path / "e.csv"
+    args = ["forecast", "--history", str(path), "--horizon", "2", "--out", str(out)]
+    assert cli([*args, "--explain", str(explain)]) == 0
+    assert list(pd.read_csv(explain).columns) == [
+        "entity", "year", "forecast", "carried_from_grade_below", "progression", "entry_cohort",
+    ]  # fmt: skip

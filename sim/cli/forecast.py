@@ -19,6 +19,9 @@ forecast errors.
 history CSV: entity,grade,year,enrollment   (grade K or 0..12)
 births CSV:  entity,year,births             (used by --method births and auto)
 output CSV:  entity,grade,year,forecast,p10,p90
+--explain:   entity,year,forecast,carried_from_grade_below,progression,entry_cohort
+             (the entity total as cohorts x ratios: pupils one grade below a year
+             earlier, what the progression ratios add, and the entry grades)
 
 methods: auto (default: per group of entities with the same grade span and per
 horizon, the method that clearly beat gpr in a rolling-origin backtest on this
@@ -46,6 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"forecast method (default {DEFAULT_METHOD})",
     )
     parser.add_argument("--out", required=True, type=Path, help="output CSV")
+    parser.add_argument(
+        "--explain",
+        type=Path,
+        help="also write each entity's total per year as carried + progression + entry (CSV)",
+    )
 
 
 @contextmanager
@@ -63,9 +71,14 @@ def warnings_to_stderr() -> Iterator[None]:
 
 def main(args: argparse.Namespace) -> int:
     """Run the forecast and write the CSV."""
-    from sim.education.forecast import forecast
+    from sim.education.forecast import forecast, forecast_components
     from sim.education.panel import load_history
     from sim.errors import UsageError
+    from sim.outputs import check_output_file, write_atomically
+
+    check_output_file(args.out)  # before the work: a folder or read-only --out fails now
+    if args.explain is not None:
+        check_output_file(args.explain, field="explain")
 
     if args.method == "births" and args.births is None:
         msg = "--method births needs --births FILE.csv (columns entity,year,births)"
@@ -78,8 +91,11 @@ def main(args: argparse.Namespace) -> int:
     with warnings_to_stderr():
         panel = load_history(args.history, args.births)
         table = forecast(panel, args.horizon, args.method)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, index=False)
+    write_atomically(args.out, table.to_csv(index=False))
+    if args.explain is not None:
+        with warnings_to_stderr():
+            parts = forecast_components(panel, args.horizon, args.method)
+        write_atomically(args.explain, parts.to_csv(index=False))
     print(
         f"wrote {len(table)} rows ({table['entity'].nunique()} entities, "
         f"{args.horizon} years, method {args.method}) to {args.out}",

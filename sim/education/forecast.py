@@ -243,6 +243,53 @@ def forecast(panel: Panel, horizon: int, method: str | None = None) -> pd.DataFr
     )
 
 
+COMPONENT_COLUMNS = (
+    "entity",
+    "year",
+    "forecast",
+    "carried_from_grade_below",
+    "progression",
+    "entry_cohort",
+)
+
+
+def forecast_components(panel: Panel, horizon: int, method: str | None = None) -> pd.DataFrame:
+    """Each entity's forecast total split into cohorts times ratios (ratios × cohorts).
+
+    Per entity taught in the last year and forecast year: ``carried_from_grade_below`` is
+    the pupils one grade below a year earlier (the last history year, then the forecast)
+    in the grades it teaches that are not entry grades; ``progression`` is what the
+    grade-progression ratios add to or take from them; ``entry_cohort`` is the entry
+    grades' forecast (kindergarten, or a grade whose grade below is not taught). The
+    three add up to ``forecast``, the sum over grades of :func:`forecast`'s rows.
+    """
+    _check_horizon(horizon)
+    fc = _method(method or DEFAULT_METHOD)(panel, horizon)
+    last = np.nan_to_num(panel.counts[:, -1]) * panel.offered[:, -1]
+    prev = np.concatenate([last[:, None], fc[:, :-1]], axis=1)
+    entry = entry_grades(panel)[:, None, :]
+    taught = (fc > 0) | panel.offered[:, -1][:, None, :]
+    cohort = np.zeros_like(fc)
+    cohort[:, :, 1:] = prev[:, :, :-1]
+    carry = taught & ~entry
+    carry[:, :, 0] = False
+    carried = (cohort * carry).sum(axis=2)
+    total = fc.sum(axis=2)
+    entry_total = total - (fc * carry).sum(axis=2)
+    alive = np.flatnonzero(panel.observed[:, -1])
+    e, h = np.repeat(alive, horizon), np.tile(np.arange(horizon), len(alive))
+    return pd.DataFrame(
+        {
+            "entity": panel.entities[e],
+            "year": panel.years[-1] + 1 + h,
+            "forecast": total[e, h].round(2),
+            "carried_from_grade_below": carried[e, h].round(2),
+            "progression": (total - entry_total - carried)[e, h].round(2),
+            "entry_cohort": entry_total[e, h].round(2),
+        }
+    )
+
+
 # --- backtest ------------------------------------------------------------------------
 
 
