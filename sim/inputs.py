@@ -15,6 +15,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from sim.errors import CitySandboxError, InputDataError
@@ -37,6 +38,8 @@ def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
     >>> preview("x" * 100, 10)
     "'xxxxxxxx… (102 characters)"
     """
+    if isinstance(value, np.generic):
+        value = value.item()  # 3, not np.int64(3)
     text = repr(value).replace("\n", "\\n")
     if len(text) <= limit:
         return text

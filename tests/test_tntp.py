@@ -123,7 +123,7 @@ def test_net_file_without_metadata_end(tmp_path):
     path = _write(tmp_path, "x_net.tntp", "<NUMBER OF ZONES> 2\n1 2 3 ;\n")
     with pytest.raises(GeodataError, match="no <END OF METADATA>"):
         tntp.read_net(path)
-    with pytest.raises(GeodataError, match="cannot read"):
+    with pytest.raises(GeodataError, match="TNTP file not found"):
         tntp.read_net(tmp_path / "missing_net.tntp")
 
 
