@@ -27,7 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run folder, run id or scenario name")
     parser.add_argument("--out", type=Path, required=True, help="package folder to write")
     parser.add_argument("--min-cell", type=int, default=None, help="K: smallest count shown")
-    parser.add_argument("--format", choices=("parquet", "csv", "gpkg"), default="parquet")
+    parser.add_argument(
+        "--format",
+        choices=("parquet", "csv", "gpkg"),
+        default="parquet",
+        help="file format of the tables (default: parquet)",
+    )
     parser.add_argument("--runs-folder", type=Path, help="where run ids and names are looked up")
 
 
