@@ -28,7 +28,10 @@ from sim.education.enrollment import assign_enrollment, school_age_grades
 from sim.education.explain import FlowRecorder
 from sim.education.schools import SchoolSystem
 from sim.kpis import KPI_NAMES
-from sim.mobility.trips import weekday_trips, zone_distance_km
+from sim.mobility.demand import TravelDemand
+from sim.mobility.departure import SCHOOL_START_MIN
+from sim.mobility.skims import car_skims
+from sim.mobility.trips import assign_work_zones, zone_distance_km
 from sim.policies import StaggeredSchoolStart, latest_in_force
 from sim.population.demography import DemographyRates, step_demography
 from sim.population.housing import YIELD_COLUMNS, Estates
@@ -38,6 +41,8 @@ from sim.scenario import Scenario
 from sim.seeds import process_streams
 
 PRIMARY, JUNIOR = 0, 1
+#: Relative gap of the demand loop's inner assignments (the last one uses the scenario's).
+INNER_REL_GAP = 0.01
 
 
 def kpi_value(model: CityModel, name: str) -> float:
@@ -119,6 +124,9 @@ class CityModel(mesa.Model):
         #: Dwellings open to movers: the stock less new dwellings nobody occupies yet.
         self.market_dwellings = self.dwellings.copy()
         self.traffic = _peak_traffic(city, scenario) if traffic else None
+        self.demand = TravelDemand(city, self.params, self.dist_km) if traffic else None
+        #: AM profile per year: departures and network speed by 15 minutes.
+        self.profile_rows: list[pd.DataFrame] = []
         self.enrollment_total = np.zeros(self.schools.n_schools)
         self.enrollment_capacity = np.zeros(self.schools.n_schools)
 
@@ -227,21 +235,53 @@ class CityModel(mesa.Model):
         )
 
     def weekday_traffic(self) -> None:
-        """Weekday trips from the persons, then the peak-hour user equilibrium."""
-        assert self.traffic is not None
-        school_zone = self._school_zones()
-        trips = weekday_trips(
+        """The AM trips of the persons, their choices and the busiest hour's equilibrium.
+
+        Skims → destinations, modes, departure times → static assignment of the trips
+        departing in the busiest hour → skims, with the car matrix and the departure
+        profile averaged by MSA, until the matrix moves less than
+        ``parameters.demand_gap`` (reported as ``demand_gap``) or after
+        ``parameters.demand_iterations`` rounds.
+        """
+        assert self.traffic is not None and self.demand is not None
+        p = self.params
+        assign_work_zones(self.persons, self.jobs, self.dist_km, p, self.mobility_rng)
+        table = self.demand.trip_table(
             self.persons,
-            school_zone,
-            np.asarray(self.schools.level),
-            self.jobs,
-            self.dist_km,
-            self.params,
+            self._school_zones(),
+            self._school_starts(),
+            self._staggered_share(),
             self.mobility_rng,
-            staggered_share=self._staggered_share(),
         )
-        result = self.traffic.step(self.year, trips.car_peak)
+        od: np.ndarray | None = None
+        gap = 1.0
+        for k in range(1, p.demand_iterations + 1):
+            net, times = self.traffic.network_times(self.year)
+            skims = car_skims(
+                net,
+                times,
+                np.diag(self.dist_km),
+                toll_factor=p.assignment.toll_factor,
+                distance_factor=p.assignment.distance_factor,
+            )
+            choices = self.demand.choose(table, skims)
+            weight = 1.0 / k
+            if od is None:
+                od = choices.car_peak
+            else:
+                gap = float(np.abs(choices.car_peak - od).sum() / max(od.sum(), 1e-9))
+                od = od + weight * (choices.car_peak - od)
+            self.demand.departures += weight * (choices.vehicles - self.demand.departures)
+            last = gap <= p.demand_gap or k == p.demand_iterations
+            inner = None if last else max(p.assignment.rel_gap, INNER_REL_GAP)
+            result = self.traffic.step(self.year, od, rel_gap=inner)
+            if last:
+                break
         self.kpis.update(result.kpis)
+        self.kpis.update(choices.kpis)
+        self.kpis["demand_gap"] = gap
+        assert choices.profile is not None
+        self.profile_rows.append(choices.profile.assign(year=np.int32(self.year)))
         links = result.links.reset_index(names="link_id")
         links.insert(0, "year", np.int32(self.year))
         self.link_rows.append(links)
@@ -253,8 +293,38 @@ class CityModel(mesa.Model):
             self.on_stage(self.year, stage)
 
     def _staggered_share(self) -> float:
-        pol = latest_in_force(self.scenario.policies, StaggeredSchoolStart, self.year)
-        return 0.0 if pol is None else pol.share_shifted
+        """Share of pupils starting later under the first form of the staggered start."""
+        legacy = [
+            pol
+            for pol in self.scenario.policies
+            if isinstance(pol, StaggeredSchoolStart) and pol.share_shifted is not None
+        ]
+        pol = latest_in_force(legacy, StaggeredSchoolStart, self.year)
+        return 0.0 if pol is None or pol.share_shifted is None else pol.share_shifted
+
+    def _school_starts(self) -> np.ndarray:
+        """Start time of each school (minutes after midnight) with the shifts in force.
+
+        A later-dated shift of a school replaces an earlier one; shifts do not add up.
+        """
+        s = self.schools
+        start = np.full(s.n_schools, float(SCHOOL_START_MIN))
+        level = np.asarray(s.level)
+        ids = list(s.school_id)
+        shifts = [
+            pol
+            for pol in self.scenario.policies
+            if isinstance(pol, StaggeredSchoolStart)
+            and pol.shift_min is not None
+            and pol.year <= self.year
+        ]
+        for pol in sorted(shifts, key=lambda q: q.year):
+            if pol.level is not None:
+                rows = level == (PRIMARY if pol.level == "primary" else JUNIOR)
+            else:
+                rows = np.isin(ids, pol.schools or [])
+            start[rows] = SCHOOL_START_MIN + float(pol.shift_min or 0)
+        return start
 
     def _school_zones(self) -> np.ndarray:
         s = self.schools

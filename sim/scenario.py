@@ -95,10 +95,23 @@ class Parameters(_Strict):
     """Home→work distribution: doubly-constrained gravity calibrated to ``mean_trip_km``, or
     the parameter-free radiation model (Simini et al. 2012)."""
     car_share: FiniteFloat = Field(0.45, ge=0, le=1)
+    """Observed car-driver share of commutes: the car-driver constant of the mode choice is
+    set once so that commutes reach it at the reference prices on the free-flow base-year
+    network (sim.mobility.modes); prices, tolls and congestion then move it."""
     escort_share: FiniteFloat = Field(0.5, ge=0, le=1)
-    """Share of pupil trips escorted by car (primary); junior pupils half this."""
-    peak_hour_factor: FiniteFloat = Field(0.35, gt=0, le=1)
-    """Share of the AM-peak-period trips that fall in the modelled peak hour."""
+    """Observed share of primary pupils driven to school: sets the escort constant likewise."""
+    car_cost_per_km: FiniteFloat = Field(120.0, ge=0, le=1e5)
+    """Perceived car operating cost, money per km in the city's currency (default: CLP)."""
+    bus_fare: FiniteFloat = Field(750.0, ge=0, le=1e6)
+    """Flat bus fare per trip (city's currency; pupils ride at a third of it)."""
+    parking_cost: FiniteFloat = Field(1500.0, ge=0, le=1e6)
+    """Parking charge of a car trip ending in a zone with public car parks (city's currency)."""
+    through_trips_peak: FiniteFloat = Field(600.0, ge=0, le=1e5)
+    """Vehicles per AM hour crossing the city between the two ends of its main trunk road."""
+    demand_iterations: Integer = Field(3, ge=1, le=50)
+    """Most demand-supply (skims → choices → assignment) iterations per year (MSA)."""
+    demand_gap: FiniteFloat = Field(0.02, gt=0, lt=1)
+    """Stop the demand-supply loop when the car matrix moves less than this share (L1)."""
     mean_trip_km: FiniteFloat = Field(6.0, gt=0, le=100)
     """Observed mean home-work trip length the gravity model is calibrated to."""
     assignment: AssignmentParams = Field(default_factory=AssignmentParams)

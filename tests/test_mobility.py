@@ -1,4 +1,4 @@
-"""Weekday trips (sim.mobility.trips): zone distances, work and school trips, peak car matrix."""
+"""Where persons work (sim.mobility.trips): zone distances and the gravity work zones."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ import pytest
 
 from sim.mobility.trips import (
     DETOUR_FACTOR,
-    JUNIOR_ESCORT_RATIO,
-    SCHOOL_PEAK_SHARE,
     WORK_AGES,
     assign_work_zones,
-    weekday_trips,
     zone_distance_km,
 )
 from sim.population.persons import Persons
@@ -62,25 +59,21 @@ def grid_trips():
     rng = np.random.default_rng(7)
     persons = _persons(30_000, rng)
     jobs = rng.integers(50, 2_000, GRID * GRID).astype(float)
-    school_zone = np.array([0, 12, 24])
-    school_level = np.array([0, 0, 1])  # two primary, one junior
     params = Parameters()
     dist = _grid_distances()
-    trips = weekday_trips(
-        persons, school_zone, school_level, jobs, dist, params, np.random.default_rng(1)
-    )
-    return persons, trips, school_zone, school_level, jobs, dist, params
+    workers, _, _ = assign_work_zones(persons, jobs, dist, params, np.random.default_rng(1))
+    return persons, workers, jobs, dist, params
 
 
 def test_every_worker_gets_a_work_zone(grid_trips) -> None:
-    persons, trips, *_ = grid_trips
+    persons, workers, *_ = grid_trips
     lo, hi = WORK_AGES
     working = persons.work_zone >= 0
-    assert trips.workers.sum() == working.sum() == trips.work_trips
+    assert workers.sum() == working.sum()
     assert (persons.age[working] >= lo).all() and (persons.age[working] <= hi).all()
     # workers per home zone are the persons who work, zone by zone
     np.testing.assert_array_equal(
-        trips.workers, np.bincount(persons.zone[working], minlength=GRID * GRID)
+        workers, np.bincount(persons.zone[working], minlength=GRID * GRID)
     )
     # about employment_rate of working-age residents work
     share = working.sum() / ((persons.age >= lo) & (persons.age <= hi)).sum()
@@ -88,44 +81,12 @@ def test_every_worker_gets_a_work_zone(grid_trips) -> None:
 
 
 def test_work_destinations_follow_jobs(grid_trips) -> None:
-    persons, _, _, _, jobs, *_ = grid_trips
+    persons, _, jobs, *_ = grid_trips
     working = persons.work_zone >= 0
     arrivals = np.bincount(persons.work_zone[working], minlength=GRID * GRID)
     # doubly constrained: arrivals ∝ jobs (up to sampling noise)
     expected = jobs / jobs.sum() * working.sum()
     assert np.abs(arrivals - expected).max() < 5 * np.sqrt(expected.max()) + 5
-
-
-def test_peak_car_matrix_is_work_plus_school_trips(grid_trips) -> None:
-    persons, trips, school_zone, school_level, _, _, params = grid_trips
-    pupils = persons.school >= 0
-    assert trips.school_trips == pupils.sum()
-    junior = school_level[persons.school[pupils]] == 1
-    escorted = params.escort_share * ((~junior).sum() + JUNIOR_ESCORT_RATIO * junior.sum())
-    expected = (
-        trips.work_trips * params.car_share * params.peak_hour_factor + escorted * SCHOOL_PEAK_SHARE
-    )
-    assert trips.car_peak.sum() == pytest.approx(expected)
-    # school trips end in the school's zone: car arrivals there exceed the work-only share
-    work_only = np.zeros(GRID * GRID)
-    np.add.at(work_only, persons.work_zone[persons.work_zone >= 0], 1.0)
-    work_only *= params.car_share * params.peak_hour_factor
-    extra = trips.car_peak.sum(axis=0) - work_only
-    others = np.setdiff1d(np.arange(GRID * GRID), school_zone)
-    np.testing.assert_allclose(extra[others], 0.0, atol=1e-9)
-    assert extra[school_zone].sum() == pytest.approx(escorted * SCHOOL_PEAK_SHARE)
-
-
-def test_staggered_start_removes_its_share_of_school_trips(grid_trips) -> None:
-    persons, trips, school_zone, school_level, jobs, dist, params = grid_trips
-    again = weekday_trips(
-        persons, school_zone, school_level, jobs, dist, params, np.random.default_rng(1),
-        staggered_share=0.5,
-    )  # fmt: skip
-    work = trips.work_trips * params.car_share * params.peak_hour_factor
-    school = trips.car_peak.sum() - work
-    assert again.car_peak.sum() == pytest.approx(work + 0.5 * school)
-    assert again.car_peak.sum() < trips.car_peak.sum()
 
 
 @pytest.mark.parametrize("target", [3.0, 4.5, 6.0])

@@ -2,7 +2,8 @@
 school start.
 
 Signal retiming and parking guidance act in the peak hour (:mod:`sim.traffic.peak`); the
-staggered start moves school trips out of it (:func:`sim.mobility.trips.weekday_trips`).
+staggered start moves school start times, and the pupils' departures follow them through
+the departure-time choice (:mod:`sim.mobility.demand`).
 Of several policies of one of these types, the latest dated in force acts
 (:func:`sim.policies.base.latest_in_force`).
 """
@@ -79,15 +80,51 @@ class ParkingGuidance(Policy):
 
 class StaggeredSchoolStart(Policy):
     type: Literal["staggered_school_start"]
-    share_shifted: float = Field(ge=0, le=1)
-    """Share of school trips moved out of the modelled peak hour."""
+    share_shifted: float | None = Field(None, ge=0, le=1)
+    """The first form: this share of pupils (drawn per pupil) start school
+    :data:`LEGACY_SHIFT_MIN` minutes later."""
+    level: Literal["primary", "junior"] | None = None
+    """The second form: every school of this level starts ``shift_min`` later..."""
+    schools: list[str] | None = None
+    """...or the listed schools (ids) do."""
+    shift_min: int | None = Field(None, ge=-120, le=120)
+    """Minutes the start moves (negative = earlier)."""
 
     label: ClassVar[str] = "Staggered school start"
     label_zh: ClassVar[str] = "错峰上学"
-    help: ClassVar[str] = "This share of school trips moves out of the modelled peak hour."
+    help: ClassVar[str] = (
+        "School start times move by shift_min for a level or for listed schools (or, the "
+        "first form, a share of pupils start an hour later); the pupils' trips move with them."
+    )
     stage: ClassVar[Stage] = "trips"
+
+    @model_validator(mode="after")
+    def _one_form(self) -> StaggeredSchoolStart:
+        if self.share_shifted is not None:
+            if self.level is not None or self.schools is not None or self.shift_min is not None:
+                msg = "share_shifted is a form of its own: give it without level/schools/shift_min"
+                raise ValueError(msg)
+            return self
+        if self.shift_min is None or (self.level is None) == (self.schools is None):
+            msg = "give share_shifted, or shift_min with one of level or schools"
+            raise ValueError(msg)
+        return self
 
     @classmethod
     def template(cls, ctx: TemplateContext) -> dict[str, Any]:
-        """30 % of school trips shifted."""
-        return {**super().template(ctx), "share_shifted": 0.3}
+        """Junior schools start 30 minutes later."""
+        return {**super().template(ctx), "level": "junior", "shift_min": 30}
+
+    def check(self, city: City, index: int, policies: Sequence[Policy]) -> None:
+        """Listed schools must be the city's or opened by a policy."""
+        if not self.schools:
+            return
+        known = set(city.schools.index) | {getattr(p, "id", None) for p in policies}
+        unknown = [s for s in self.schools if s not in known]
+        if unknown:
+            msg = f"policies.{index}.schools = {unknown[:5]}: no such school ids"
+            raise ScenarioError(msg)
+
+
+#: Minutes later the pupils of the first form (share_shifted) start.
+LEGACY_SHIFT_MIN = 60

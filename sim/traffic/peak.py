@@ -18,7 +18,7 @@ import pandas as pd
 from sim.policies import ParkingGuidance, SignalRetiming, latest_in_force
 from sim.scenario import AssignmentParams
 from sim.traffic.assignment import assign
-from sim.traffic.network import network_from_links
+from sim.traffic.network import Network, network_from_links
 from sim.traffic.policies import apply_road_policies
 from sim.traffic.signals import SignalPlans, apply_signal_timing, approach_phases
 
@@ -49,8 +49,9 @@ class PeakTraffic:
         self.plans = SignalPlans.from_city(city.signals, city.links)
         self._key: tuple[int, ...] | None = None
         self._links: pd.DataFrame | None = None
-        self._net = None
+        self._net: Network | None = None
         self._flows: pd.Series | None = None
+        self._times: pd.Series | None = None
         self._retimed: set[int] = set()
 
     def _road_links(self, year: int) -> pd.DataFrame:
@@ -81,7 +82,9 @@ class PeakTraffic:
             self._retimed.add(i)
             self._net = None
 
-    def _assign(self, links: pd.DataFrame, demand: np.ndarray) -> PeakResult:
+    def _assign(
+        self, links: pd.DataFrame, demand: np.ndarray, rel_gap: float | None = None
+    ) -> PeakResult:
         timed = apply_signal_timing(links, self.plans)
         if self._net is None:
             self._net = network_from_links(timed, self.city.nodes, self.centroids)
@@ -94,7 +97,7 @@ class PeakTraffic:
             net,
             demand,
             algorithm=p.algorithm,
-            rel_gap=p.rel_gap,
+            rel_gap=p.rel_gap if rel_gap is None else rel_gap,
             max_iter=p.max_iter,
             toll_factor=p.toll_factor,
             distance_factor=p.distance_factor,
@@ -122,12 +125,32 @@ class PeakTraffic:
         kpis["assignment_iterations"] = float(res.iterations)
         return PeakResult(links=frame, kpis=kpis)
 
-    def step(self, year: int, demand: np.ndarray) -> PeakResult:
-        """Assign this year's peak-hour car demand and return link results and KPIs."""
+    def network_times(self, year: int) -> tuple[Network, np.ndarray]:
+        """The year's network and link minutes of the last assignment (free flow before one).
+
+        What the demand model skims (:func:`sim.mobility.skims.car_skims`); a link new this
+        year starts at its free-flow time.
+        """
+        links = self._road_links(year)
+        timed = apply_signal_timing(links, self.plans)
+        if self._net is None:
+            self._net = network_from_links(timed, self.city.nodes, self.centroids)
+        net = self._net
+        if self._times is None:
+            return net, net.fftime
+        last = self._times.reindex(timed.index).to_numpy(dtype=np.float64)
+        return net, np.where(np.isfinite(last), last, net.fftime)
+
+    def step(self, year: int, demand: np.ndarray, rel_gap: float | None = None) -> PeakResult:
+        """Assign this year's peak-hour car demand and return link results and KPIs.
+
+        ``rel_gap`` overrides the scenario's gap (a demand loop's looser inner rounds).
+        """
         links = self._road_links(year)
         self._retime_signals(year, links, demand)
-        result = self._assign(links, demand)
+        result = self._assign(links, demand, rel_gap)
         self._flows = result.links["flow"]
+        self._times = result.links["time_min"]
         cruise = parking_cruise_km(self.city, demand, guidance_share(self.policies, year))
         result.kpis["vkt"] += cruise
         result.kpis["vht"] += cruise / CRUISE_SPEED_KMH

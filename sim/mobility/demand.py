@@ -1,0 +1,388 @@
+"""Travel demand of the AM period from the persons: trips, modes, departure times, car matrix.
+
+One :class:`TripTable` per year holds every resident's AM trip: commutes (work zones from
+the gravity model, :func:`sim.mobility.trips.assign_work_zones`), school trips (each
+pupil to the school enrollment gave it, at that school's start time) and other trips
+(shopping, errands, care) by adults who do not work, at :data:`OTHER_RATE`.
+:meth:`TravelDemand.choose` then gives each trip a mode (:mod:`sim.mobility.modes`), a
+departure bin (:mod:`sim.mobility.departure`) and, for other trips, a destination by a
+logit on the zones' jobs and the mode-choice logsum. A pupil driven to school makes a
+car-driver trip of a parent (one per household and school). Through traffic between the
+two ends of the city's main trunk road (the default city's Ruta 5) and freight
+(:data:`FREIGHT_SHARE` of road vehicles, :data:`FREIGHT_PCE` cars each) join the roads.
+
+Sources: other-purpose rate — SECTRA, *Encuesta Origen Destino Santiago 2012*: adults
+outside work make about 1.9 trips a day, a fifth of them before 10:00 (≈ 0.35 AM trips
+each); freight — OECD (2003) *Delivering the Goods*: goods vehicles are 10–15 % of urban
+road traffic; PCE 1.5 for trucks on level terrain — HCM 2010 Exhibit 11-10.
+
+The trips departing in the busiest hour are what the static assignment loads
+(:attr:`Choices.car_peak`); :attr:`Choices.bins` and :attr:`Choices.mode` per trip are the
+interface a time-dependent model can take instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.city import City
+from sim.kernels import choice
+from sim.mobility import departure as dep
+from sim.mobility import modes as md
+from sim.mobility.skims import Skims
+from sim.policies.traffic import LEGACY_SHIFT_MIN
+from sim.population.persons import Persons
+from sim.scenario import Parameters
+
+WORK, SCHOOL, OTHER = 0, 1, 2
+#: AM-period trips (06:00-10:00) for other purposes per adult who does not work.
+OTHER_RATE = 0.35
+FREIGHT_SHARE, FREIGHT_PCE = 0.10, 1.5
+#: Utility weight of the mode-choice logsum in the destination choice of other trips.
+DEST_LOGSUM_COEF = 1.0
+#: Road classes whose two farthest-apart nodes are the city's through-traffic gateways.
+TRUNK_CLASSES = ("motorway", "trunk")
+#: Value of time (money per minute) when the route choice gives tolls no weight.
+FALLBACK_MONEY_PER_MIN = 100.0
+
+
+@dataclass
+class TripTable:
+    """The residents' AM trips of one year, one entry per trip."""
+
+    origin: np.ndarray
+    dest: np.ndarray
+    purpose: np.ndarray
+    age: np.ndarray
+    household: np.ndarray
+    school: np.ndarray
+    desired: np.ndarray
+    draws: np.ndarray  # (n, 3) uniforms: mode, departure, destination
+
+    def __len__(self) -> int:
+        return len(self.origin)
+
+
+@dataclass
+class Choices:
+    """What the trips chose under one set of skims."""
+
+    mode: np.ndarray
+    bins: np.ndarray
+    dest: np.ndarray
+    logsum: np.ndarray
+    car_peak: np.ndarray  # vehicles (PCU) per OD in the busiest hour
+    vehicles: np.ndarray  # road vehicles (PCU) departing per bin
+    peak_start: int
+    kpis: dict[str, float] = field(default_factory=dict)
+    profile: pd.DataFrame | None = None
+
+
+class TravelDemand:
+    """The demand model of one run: its calibrated constants and departure profile.
+
+    Parameters
+    ----------
+    city
+        The loaded city (zones, parking lots, links and nodes for the gateways).
+    params
+        Scenario parameters (prices, calibration targets, through traffic).
+    dist_km
+        Zone-to-zone walking/cycling distance (km).
+    """
+
+    def __init__(self, city: City, params: Parameters, dist_km: np.ndarray) -> None:
+        self.params = params
+        self.dist_km = dist_km
+        zones = city.zones
+        self.n_zones = len(zones)
+        self.jobs = zones["jobs"].to_numpy(dtype=np.float64)
+        lots = city.parking
+        paid = zones.index.isin(lots["zone_id"]) if len(lots) else np.zeros(self.n_zones, bool)
+        self.paid_parking = np.asarray(paid, dtype=bool)
+        self.gateways = through_gateways(city)
+        toll_factor = params.assignment.toll_factor
+        self.money_per_min = 1.0 / toll_factor if toll_factor > 0 else FALLBACK_MONEY_PER_MIN
+        self.asc_car: float | None = None
+        self.asc_escort = 0.0
+        self.freight: np.ndarray | None = None
+        self.departures = np.zeros(dep.N_BINS)
+
+    # ------------------------------------------------------------------ trips
+
+    def trip_table(
+        self,
+        persons: Persons,
+        school_zone: np.ndarray,
+        school_start: np.ndarray,
+        shift_share: float,
+        rng: np.random.Generator,
+    ) -> TripTable:
+        """The year's AM trips (``persons.work_zone`` and ``persons.school`` set).
+
+        ``shift_share`` of pupils (drawn per pupil) start :data:`LEGACY_SHIFT_MIN` later.
+        """
+        p = persons
+        work = np.flatnonzero(p.work_zone >= 0)
+        pupils = np.flatnonzero(p.school >= 0)
+        adults = (p.age >= md.DRIVING_AGE) & (p.work_zone < 0)
+        other = np.flatnonzero(adults & (rng.random(len(p.age)) < OTHER_RATE))
+        school = p.school[pupils]
+        late = rng.random(len(pupils)) < shift_share
+        school_arrive = school_start[school] - dep.SCHOOL_MARGIN_MIN + late * LEGACY_SHIFT_MIN
+        desired = np.concatenate(
+            [
+                dep.work_arrivals(len(work), rng),
+                school_arrive,
+                dep.other_arrivals(len(other), rng),
+            ]
+        )
+        who = np.concatenate([work, pupils, other])
+        dest = np.concatenate([p.work_zone[work], school_zone[school], p.zone[other]])
+        purpose = np.repeat(
+            np.array([WORK, SCHOOL, OTHER], np.int8), [len(work), len(pupils), len(other)]
+        )
+        school_of = np.concatenate([np.full(len(work), -1), school, np.full(len(other), -1)])
+        return TripTable(
+            origin=p.zone[who].astype(np.int64),
+            dest=dest.astype(np.int64),
+            purpose=purpose,
+            age=p.age[who].astype(np.int64),
+            household=p.household[who].astype(np.int64),
+            school=school_of.astype(np.int64),
+            desired=desired.astype(np.float64),
+            draws=rng.random((len(who), 3)),
+        )
+
+    # ------------------------------------------------------------------ choices
+
+    def _level_of_service(self, t: TripTable, dest: np.ndarray, skims: Skims) -> md.LevelOfService:
+        o = t.origin
+        ratio = dep.delay_ratio(self.departures)
+        free = skims.free_minutes[o, dest]
+        delay = skims.minutes[o, dest] - free
+        leave = (t.desired - free - dep.AM_START) // dep.BIN_MIN
+        at_desired = ratio[np.clip(leave, 0, dep.N_BINS - 1).astype(np.int64)]
+        return md.LevelOfService(
+            car_min=free + delay * at_desired,
+            car_km=skims.km[o, dest],
+            toll=skims.toll[o, dest],
+            dist_km=self.dist_km[o, dest],
+            parking=np.where(self.paid_parking[dest], self.params.parking_cost, 0.0),
+        )
+
+    def _utilities(
+        self, t: TripTable, los: md.LevelOfService, *, reference: bool = False
+    ) -> np.ndarray:
+        p = self.params
+        defaults = Parameters()
+        return md.utilities(
+            los,
+            t.age,
+            t.purpose == SCHOOL,
+            cost_per_km=defaults.car_cost_per_km if reference else p.car_cost_per_km,
+            bus_fare=defaults.bus_fare if reference else p.bus_fare,
+            money_per_min=self.money_per_min,
+            asc_car=0.0 if reference else float(self.asc_car or 0.0),
+            asc_escort=0.0 if reference else self.asc_escort,
+        )
+
+    def calibrate(self, t: TripTable, skims: Skims) -> None:
+        """Set the car-driver and escort constants to the observed shares (once per run).
+
+        At the reference prices (the parameter defaults) on ``skims`` without tolls, so a
+        scenario's prices and tolls move the shares away from the observed ones.
+        """
+        free = Skims(skims.free_minutes, skims.km, np.zeros_like(skims.toll), skims.free_minutes)
+        los = self._level_of_service(t, t.dest, free)
+        util = self._utilities(t, los, reference=True)
+        commute = (t.purpose == WORK).astype(float)
+        self.asc_car = md.calibrate_constant(util, md.CAR, self.params.car_share, commute)
+        primary = ((t.purpose == SCHOOL) & (t.age < 12)).astype(float)
+        self.asc_escort = md.calibrate_constant(
+            util, md.PASSENGER, self.params.escort_share, primary
+        )
+
+    def _other_destinations(self, t: TripTable, skims: Skims) -> np.ndarray:
+        """Destinations of other trips: logit on log(jobs) + logsum of an adult's modes."""
+        n = self.n_zones
+        o, d = np.divmod(np.arange(n * n), n)
+        probe = TripTable(
+            origin=o,
+            dest=d,
+            purpose=np.full(n * n, OTHER, np.int8),
+            age=np.full(n * n, 40),
+            household=np.zeros(n * n, np.int64),
+            school=np.full(n * n, -1),
+            desired=np.full(n * n, float(np.mean(dep.OTHER_WINDOW))),
+            draws=np.zeros((n * n, 3)),
+        )
+        util = self._utilities(probe, self._level_of_service(probe, d, skims))
+        top = util.max(axis=1)
+        logsum = (top + np.log(np.exp(util - top[:, None]).sum(axis=1))).reshape(n, n)
+        with np.errstate(divide="ignore"):
+            v = np.log(self.jobs)[None, :] + DEST_LOGSUM_COEF * logsum
+        v -= v.max(axis=1, keepdims=True)
+        cdf = np.cumsum(np.exp(v), axis=1)
+        cdf /= cdf[:, -1:]
+        dest = t.dest.copy()
+        rows = np.flatnonzero(t.purpose == OTHER)
+        pick = (cdf[t.origin[rows]] <= t.draws[rows, 2][:, None]).sum(axis=1)
+        dest[rows] = np.minimum(pick, n - 1)
+        return dest
+
+    def choose(self, t: TripTable, skims: Skims) -> Choices:
+        """Destinations (other trips), modes and departure bins under ``skims``."""
+        if self.asc_car is None:
+            self.calibrate(t, skims)
+        dest = self._other_destinations(t, skims)
+        los = self._level_of_service(t, dest, skims)
+        util = self._utilities(t, los)
+        mode, logsum = choice.logit_choice(np.ascontiguousarray(util), t.draws[:, 0].copy())
+        free, delay = self._mode_times(t, dest, mode, los, skims)
+        ratio = dep.delay_ratio(self.departures)
+        bins = dep.choose_bins(t.desired, free, delay, ratio, t.draws[:, 1])
+        drivers = self._vehicle_trips(t, mode)
+        o, d, b = t.origin[drivers], dest[drivers], bins[drivers].astype(np.int64)
+        loaded = o != d
+        vehicles = np.bincount(b[loaded], minlength=dep.N_BINS).astype(float)
+        extra = self._through_and_freight(t, dest, mode)
+        vehicles += extra.sum() / dep.N_BINS
+        peak = dep.peak_hour(vehicles)
+        in_peak = loaded & (b >= peak) & (b < peak + dep.BINS_PER_HOUR)
+        car_peak = np.zeros((self.n_zones, self.n_zones))
+        np.add.at(car_peak, (o[in_peak], d[in_peak]), 1.0)
+        car_peak += extra * (dep.BINS_PER_HOUR / dep.N_BINS)
+        out = Choices(mode, bins, dest, logsum, car_peak, vehicles, peak)
+        minutes = free + delay * ratio[bins]
+        on_road = drivers[loaded]
+        out.kpis = {
+            "car_trips": float(loaded.sum()),
+            "car_trips_intrazonal": float((~loaded).sum()),
+            "car_trips_peak": float(in_peak.sum()),
+            "toll_revenue": self._toll_revenue(los.toll[on_road], extra, skims),
+            "mean_trip_min": float(minutes[on_road].mean()) if len(on_road) else 0.0,
+            "peak_hour_start": (dep.AM_START + peak * dep.BIN_MIN) / 60.0,
+            **self._shares(out),
+        }
+        out.profile = am_profile(bins, bins[on_road], minutes[on_road], los.car_km[on_road])
+        return out
+
+    def _mode_times(
+        self, t: TripTable, dest: np.ndarray, mode: np.ndarray, los: md.LevelOfService, skims: Skims
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Free-flow minutes and peak delay of each trip by its chosen mode."""
+        free_car = skims.free_minutes[t.origin, dest] + md.CAR_ACCESS_MIN
+        delay_car = skims.minutes[t.origin, dest] - skims.free_minutes[t.origin, dest]
+        speed = {md.WALK: md.WALK_KMH, md.BICYCLE: md.BICYCLE_KMH, md.EBIKE: md.EBIKE_KMH}
+        free = free_car.copy()
+        delay = delay_car.copy()
+        bus = mode == md.BUS
+        free[bus] = (free_car[bus] - md.CAR_ACCESS_MIN) * md.BUS_TIME_FACTOR
+        free[bus] += md.BUS_ACCESS_MIN + md.BUS_HEADWAY_MIN / 2.0
+        delay[bus] *= md.BUS_TIME_FACTOR
+        for m, kmh in speed.items():
+            rows = mode == m
+            free[rows] = los.dist_km[rows] / kmh * 60.0
+            delay[rows] = 0.0
+        return free, delay
+
+    def _vehicle_trips(self, t: TripTable, mode: np.ndarray) -> np.ndarray:
+        """Trips that put a car on the road: drivers, and one per household and school driven."""
+        drive = np.flatnonzero(mode == md.CAR)
+        escorted = np.flatnonzero((mode == md.PASSENGER) & (t.purpose == SCHOOL))
+        key = t.household[escorted] * (int(t.school.max()) + 2) + t.school[escorted]
+        _, first = np.unique(key, return_index=True)
+        return np.sort(np.concatenate([drive, escorted[first]]))
+
+    def _through_and_freight(self, t: TripTable, dest: np.ndarray, mode: np.ndarray) -> np.ndarray:
+        """Through and freight PCU of the AM period per OD (freight fixed in the first year)."""
+        n = self.n_zones
+        if self.freight is None:
+            car = np.zeros((n, n))
+            rows = (mode == md.CAR) & (t.origin != dest)
+            np.add.at(car, (t.origin[rows], dest[rows]), 1.0)
+            self.freight = car * FREIGHT_SHARE / (1.0 - FREIGHT_SHARE) * FREIGHT_PCE
+        extra = self.freight.copy()
+        if self.gateways is not None:
+            a, b = self.gateways
+            per_direction = self.params.through_trips_peak * dep.N_BINS / dep.BINS_PER_HOUR / 2.0
+            extra[a, b] += per_direction
+            extra[b, a] += per_direction
+        return extra
+
+    def _toll_revenue(self, resident_tolls: np.ndarray, extra: np.ndarray, skims: Skims) -> float:
+        """Tolls paid in the AM period by residents' cars, through traffic and freight."""
+        vehicles = extra.copy()
+        if self.freight is not None:
+            vehicles -= self.freight * (1.0 - 1.0 / FREIGHT_PCE)  # freight PCU back to vehicles
+        return float(resident_tolls.sum() + (vehicles * skims.toll).sum())
+
+    def _shares(self, c: Choices) -> dict[str, float]:
+        """Mode shares of the residents' trips and their mean logsum in money."""
+        share = np.bincount(c.mode[c.mode >= 0], minlength=len(md.MODES)) / max(len(c.mode), 1)
+        money = -md.TIME_COEF / self.money_per_min  # utility per money unit
+        finite = np.isfinite(c.logsum)
+        return {
+            "mode_share_car": float(share[md.CAR] + share[md.PASSENGER]),
+            "mode_share_pt": float(share[md.BUS]),
+            "mode_share_walk": float(share[md.WALK]),
+            "mode_share_bike": float(share[md.BICYCLE] + share[md.EBIKE]),
+            "accessibility_logsum": float(c.logsum[finite].mean() / money) if finite.any() else 0.0,
+        }
+
+
+#: Minutes per row of the AM profile.
+PROFILE_MIN = 15
+
+
+def am_profile(
+    bins: np.ndarray, car_bins: np.ndarray, car_min: np.ndarray, car_km: np.ndarray
+) -> pd.DataFrame:
+    """Departures and network speed by 15 minutes over the AM period.
+
+    Columns ``period_start`` (HH:MM), ``departures`` (residents' trips, every mode),
+    ``car_departures`` (cars loaded on the network) and ``network_speed_kmh`` (their
+    km over their minutes; NaN in a quarter without cars).
+    """
+    per = PROFILE_MIN // dep.BIN_MIN
+    n = dep.N_BINS // per
+    q_all = np.asarray(bins, dtype=np.int64) // per
+    q_car = np.asarray(car_bins, dtype=np.int64) // per
+    minutes = np.bincount(q_car, car_min, n)
+    km = np.bincount(q_car, car_km, n)
+    speed = np.divide(km * 60.0, minutes, out=np.full(n, np.nan), where=minutes > 0)
+    return pd.DataFrame(
+        {
+            "period_start": [dep.bin_label(q * per) for q in range(n)],
+            "departures": np.bincount(q_all, minlength=n).astype(np.int64),
+            "car_departures": np.bincount(q_car, minlength=n).astype(np.int64),
+            "network_speed_kmh": speed,
+        }
+    )
+
+
+def through_gateways(city: City) -> tuple[int, int] | None:
+    """Zone indices nearest the two farthest-apart ends of the trunk roads (None: no trunk).
+
+    The default city's trunk is Ruta 5, so its through traffic enters at the north end
+    of La Serena and leaves at the south end of Coquimbo (and back).
+    """
+    links = city.links
+    trunk = links[links["link_type"].isin(TRUNK_CLASSES)]
+    if trunk.empty:
+        return None
+    ids = np.unique(trunk[["a_node", "b_node"]].to_numpy())
+    pts = city.nodes.geometry.loc[ids]
+    xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+    axis = xy - xy.mean(axis=0)
+    direction = np.linalg.svd(axis, full_matrices=False)[2][0]
+    along = axis @ direction
+    ends = xy[[int(np.argmin(along)), int(np.argmax(along))]]
+    cent = city.zones.geometry.centroid
+    zxy = np.column_stack([cent.x.to_numpy(), cent.y.to_numpy()])
+    a, b = (int(np.argmin(((zxy - e) ** 2).sum(axis=1))) for e in ends)
+    return (a, b) if a != b else None
