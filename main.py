@@ -7,9 +7,7 @@ python main.py --help          every subcommand
 
 from __future__ import annotations
 
-import sys
-
-from citysandbox import main
+from citysandbox import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -163,19 +163,24 @@ from sim.batch.tasks import SyntheticRunner
 
 if __name__ == "__main__":
     tasks = expand_sweep(load_sweep(sys.argv[1]))
-    s = run_batch(tasks, Path(sys.argv[2]), workers=2, runner=SyntheticRunner(1.0, True),
-                  resume=True, progress=False)
+    runner = SyntheticRunner(1.0, log_writes=True) if len(sys.argv) < 4 else SyntheticRunner(
+        600.0, honour_cancel=False)  # a task that does not stop by itself
+    s = run_batch(tasks, Path(sys.argv[2]), workers=2, runner=runner, resume=True,
+                  progress=False)
     print(json.dumps({"interrupted": s.interrupted, "done": s.done, "failed": s.failed,
                       "locked": s.locked, "skipped": s.skipped}))
 """
 
 
-def start_batch(tmp_path: Path, sweep: Path, out: Path) -> subprocess.Popen:
-    """``run_batch`` in a child process (2 workers, 1 s per scenario-year, writes logged)."""
+def start_batch(tmp_path: Path, sweep: Path, out: Path, *stubborn: str) -> subprocess.Popen:
+    """``run_batch`` in a child process (2 workers, 1 s per scenario-year, writes logged).
+
+    With ``stubborn`` ("stubborn"), every task takes 10 minutes and ignores cancel.
+    """
     script = tmp_path / "batch_script.py"
     script.write_text(_BATCH_SCRIPT)
     return subprocess.Popen(
-        [sys.executable, str(script), str(sweep), str(out)],
+        [sys.executable, str(script), str(sweep), str(out), *stubborn],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -193,9 +198,15 @@ def test_two_batch_processes_never_write_the_same_run(tmp_path):
     ]
     for r in results:  # each saw every task: ran or adopted it, found it locked or finished
         assert r["done"] + r["locked"] + r["skipped"] == 6 and r["failed"] == 0
-    writes = (out / ".synthetic-writes.log").read_text().split()
-    assert sorted(writes) == sorted(set(writes)) and len(writes) == 6
-    assert_clean(out, 6)
+    lines = (out / ".synthetic-writes.log").read_text().splitlines()
+    writer = dict(line.split() for line in lines)
+    assert len(lines) == len(writer) == 6  # every run written exactly once
+    frame = assert_clean(out, 6)
+    # each row's provenance is that of the batch whose worker wrote the run: the other
+    # batch, finding the task running, never overwrote it
+    for row in frame.itertuples():
+        assert row.worker.endswith(f":{writer[row.task_id]}"), row
+    assert (frame.groupby("worker")["batch"].nunique() == 1).all(), frame[["worker", "batch"]]
 
 
 def test_sigint_stops_cleanly_and_resume_finishes_without_recomputing(tmp_path):
@@ -229,6 +240,23 @@ def test_sigint_stops_cleanly_and_resume_finishes_without_recomputing(tmp_path):
     assert (summary.skipped, summary.done, summary.failed) == (len(finished), 6 - len(finished), 0)
     assert_clean(out, 6)
     assert {tid: (out / tid / "kpis.parquet").stat().st_mtime_ns for tid in finished} == mtimes
+
+
+def test_sigint_stops_tasks_that_ignore_cancel_and_leaves_nothing_behind(tmp_path):
+    sweep = make_sweep(tmp_path)
+    out = tmp_path / "out"
+    proc = start_batch(tmp_path, sweep, out, "stubborn")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # both workers deep in their 10-minute task
+        if (out / "catalog.sqlite").exists() and len(list(out.glob(".tmp-*"))) == 2:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)  # not 10 minutes: the workers are stopped
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["interrupted"] and result["done"] == 0 and result["failed"] == 0, stderr
+    assert set(tasks_frame(out)["status"]) <= {"pending", "queued"}
+    assert not list(out.glob(".tmp-*")) and not list((out / ".locks").glob("*"))
 
 
 def test_batch_report_tables_and_sensitivity(tmp_path):

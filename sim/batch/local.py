@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 """The environment of local pool workers: that of Dask workers (``pre-spawn-environ``)."""
 #: After Ctrl-C, how long running tasks may take to stop by themselves before termination.
-CANCEL_GRACE_S = 1.0
+CANCEL_GRACE_S = 0.5
 
 
 def run_local(
@@ -171,6 +171,7 @@ def _cancel_local(
     pool: ProcessPoolExecutor, running: dict[Future, SweepTask], tracker: Tracker
 ) -> None:
     """Ctrl-C: stop running tasks (SIGINT, then terminate), record those that finished anyway."""
+    log.debug("batch %s: Ctrl-C, stopping %d tasks", tracker.batch_id, len(running))
     for fut in running:
         fut.cancel()
     pids = {}
@@ -181,6 +182,7 @@ def _cancel_local(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGINT)  # the worker sets its cancel event
     done, _ = wait(running, timeout=CANCEL_GRACE_S)
+    log.debug("batch %s: %d tasks stopped by themselves", tracker.batch_id, len(done))
     processes = dict(getattr(pool, "_processes", None) or {})
     for proc in processes.values():  # those still in a task: stopped now, not in 30 s
         if proc.is_alive():

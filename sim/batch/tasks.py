@@ -192,8 +192,10 @@ class SyntheticRunner:
     """
 
     seconds_per_year: float = 0.0
+    honour_cancel: bool = True
+    """Stop when ``cancel`` is set; False stands for a task deep in a stage that cannot stop."""
     log_writes: bool = False
-    """Append each run id it writes to ``runs_folder/.synthetic-writes.log`` (for tests)."""
+    """Append ``<run id> <pid>`` per run it writes to ``runs_folder/.synthetic-writes.log``."""
 
     def __call__(
         self, scenario: Scenario, runs_folder: Path, *, cancel: threading.Event | None = None
@@ -203,7 +205,7 @@ class SyntheticRunner:
         tmp.mkdir(parents=True)  # like run_scenario: a worker killed now leaves only this
         deadline = time.monotonic() + self.seconds_per_year * scenario.years
         while time.monotonic() < deadline:
-            if cancel is not None and cancel.is_set():
+            if self.honour_cancel and cancel is not None and cancel.is_set():
                 shutil.rmtree(tmp)
                 raise RunCancelled("run cancelled; nothing was written")
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
@@ -216,7 +218,7 @@ class SyntheticRunner:
         tmp.rename(final)
         if self.log_writes:
             with open(Path(runs_folder) / ".synthetic-writes.log", "a", encoding="utf-8") as fh:
-                fh.write(f"{run_id}\n")
+                fh.write(f"{run_id} {os.getpid()}\n")
         return final
 
 

@@ -48,13 +48,14 @@ def main(args: argparse.Namespace) -> int:
     from sim.batch.dask_cluster import require_dask
     from sim.batch.executor import run_batch
     from sim.batch.sweep import check_tasks, expand_sweep, load_sweep
+    from sim.outputs import check_output_folder
 
     if args.scheduler is not None:
         require_dask()  # before the sweep is expanded: say at once what is missing
     sweep = load_sweep(args.sweep)
     tasks = expand_sweep(sweep, source=str(args.sweep))
     check_tasks(tasks, str(args.sweep))
-    out = args.out or settings.runs_folder / sweep.name
+    out = check_output_folder(args.out or settings.runs_folder / sweep.name)
     where = args.scheduler or f"{args.workers} local worker(s)"
     print(f"batch {sweep.name}: {len(tasks)} tasks on {where} -> {out}", file=sys.stderr)
     # SIGTERM (kill, a cluster job's time limit) stops as cleanly as Ctrl-C

@@ -28,18 +28,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Compare, write the report and print the KPI table."""
+    import io
+
     import pandas as pd
 
+    from sim.outputs import check_output_file, write_atomically
     from sim.runs.compare import compare_runs, write_report
     from sim.runs.folder import resolve_run
 
-    dirs = [resolve_run(r, args.runs_folder) for r in args.runs]
+    out = check_output_file(Path(args.out))
+    dirs = [resolve_run(r, args.runs_folder, field="runs") for r in args.runs]
     comp = compare_runs(dirs)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     for name, fig in comp.figures.items():
         if name.startswith("flow_diff_"):
-            fig.savefig(out.with_name(f"{out.stem}_{name}.png"), dpi=110, bbox_inches="tight")
+            png = io.BytesIO()
+            fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
+            write_atomically(out.with_name(f"{out.stem}_{name}.png"), png.getvalue())
     out = write_report(comp, out)
     table = comp.kpis[[c for c in comp.kpis.columns if not c.startswith("better ")]]
     with pd.option_context("display.width", 200, "display.max_columns", 20):

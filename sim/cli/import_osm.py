@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sim.outputs import check_output_file
 from sim.traffic.osm import SUFFIXES, import_osm, write_road_layer
 from sim.traffic.road_classes import STANDARDS
 
@@ -43,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run import-osm."""
+    check_output_file(args.out)  # before the work: a folder or read-only --out fails now
     layer = import_osm(args.file, args.crs, args.standard)
     write_road_layer(layer, args.out)
     signals = len(layer.signals)

@@ -26,9 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the scenario and print where the run folder is."""
+    from sim import settings
+    from sim.outputs import check_output_folder
     from sim.progress import cli_progress
     from sim.runs.run import prepare_run, run_scenario
 
+    check_output_folder(args.out or settings.runs_folder)  # before loading anything
     scenario, city = prepare_run(
         args.scenario, seed=args.seed, years=args.years, replications=args.replications
     )
