@@ -11,13 +11,16 @@ routed ``.rou.xml``, all with fixed-time signals:
 - the Hangzhou 4 × 4 Gudang grid with its real one-hour flows (LibSignal's SUMO files),
   also under Webster, actuated and max-pressure control (ours).
 
-Mean travel time is arrival minus desired departure (SUMO: tripinfo ``duration`` +
-``departDelay``). Vehicle-seconds are the time vehicles spend on the network (SUMO: sum
-of ``duration``; ours: time on links). Wall time: SUMO's own ``Duration`` of the
-simulation loop (loading excluded), ours the kernel of a second loading (numba
-compilation excluded). SUMO meso runs with ``--meso-junction-control`` so its
-signals act. SUMO comes from PyPI (``eclipse-sumo``) in its own venv,
-bench/_work/dyn-venv, created when missing; it is never needed by the tests.
+On the grid SUMO micro also runs with drivers that do not dawdle (``sigma`` 0 instead
+of the Krauss default 0.5), ``sumo_micro_sigma0``, to show how much of the gap to our
+model is driver imperfection. Mean travel time is arrival minus desired departure
+(SUMO: tripinfo ``duration`` + ``departDelay``). Vehicle-seconds are the time vehicles
+spend on the network (SUMO: sum of ``duration``; ours: time on links). Wall time:
+SUMO's own ``Duration`` of the simulation loop (loading excluded), ours the kernel of
+a second loading (numba compilation excluded). SUMO meso runs with
+``--meso-junction-control`` so its signals act. SUMO comes from PyPI
+(``eclipse-sumo``) in its own venv, bench/_work/dyn-venv, created when missing; it is
+never needed by the tests.
 """
 
 from __future__ import annotations
@@ -115,9 +118,19 @@ def make_grid(bin_: Path, n: int, vehicles: int) -> tuple[Path, Path]:
     return net, rou
 
 
+def perfect_drivers(rou: Path) -> Path:
+    """The routes with SUMO's default vehicle type made free of dawdling (sigma 0)."""
+    out = rou.with_name(rou.name.replace(".rou.xml", "_sigma0.rou.xml"))
+    text = rou.read_text()
+    start = text.index(">", text.index("<routes")) + 1
+    vtype = '\n    <vType id="DEFAULT_VEHTYPE" sigma="0"/>'
+    out.write_text(text[:start] + vtype + text[start:])
+    return out
+
+
 def run_sumo(bin_: Path, net: Path, rou: Path, meso: bool) -> dict[str, float]:
     """SUMO's mean travel time, vehicle-seconds and simulation wall time."""
-    trip = net.parent / f"trips_{'meso' if meso else 'micro'}.xml"
+    trip = rou.parent / f"{rou.stem}_trips_{'meso' if meso else 'micro'}.xml"
     cmd = [
         str(bin_ / "sumo"),
         "-n",
@@ -170,6 +183,7 @@ def main() -> None:
     net, rou = make_grid(bin_, n, vehicles)
     ours = run_ours(net, rou)
     micro, meso = run_sumo(bin_, net, rou, False), run_sumo(bin_, net, rou, True)
+    calm = run_sumo(bin_, net, perfect_drivers(rou), False)
     result: dict = {
         "grid": f"{n}x{n}, {vehicles} vehicles",
         "ours_vehicle_seconds_per_s": ours["vehicle_seconds_per_s"],
@@ -180,6 +194,7 @@ def main() -> None:
             "ours": ours["mean_travel_time_s"],
             "sumo_meso": meso["mean_travel_time_s"],
             "sumo_micro": micro["mean_travel_time_s"],
+            "sumo_micro_sigma0": calm["mean_travel_time_s"],
         },
         "ours_vs_micro_travel_time": ours["mean_travel_time_s"] / micro["mean_travel_time_s"] - 1,
         "completed": {

@@ -156,9 +156,11 @@ def geometry_signal(
     heading_out: np.ndarray,
     rank: np.ndarray,
     offset_s: float = 0.0,
+    volume: np.ndarray | None = None,
 ) -> SignalSpec:
     """A signal whose phases follow the junction geometry (see :mod:`sim.traffic.signals`).
 
+    ``volume`` (per link; default capacity × lanes) breaks ties of rank between roads.
     Phase 0 serves the main road, the last phase the cross road; the phases between
     are protected turn phases in which the main road's left (and U) turns from
     approaches of two or more lanes move at one lane's rate (they may also turn
@@ -167,8 +169,8 @@ def geometry_signal(
     ins = np.flatnonzero(net.link_to == node)
     outs = np.flatnonzero(net.link_from == node)
     n = len(greens)
-    volume = net.capacity_vph[ins] * net.lanes[ins]
-    roles = junction_roles(heading_in[ins], rank[ins], volume) if len(ins) else np.zeros(0)
+    vol = (net.capacity_vph * net.lanes if volume is None else volume)[ins]
+    roles = junction_roles(heading_in[ins], rank[ins], vol) if len(ins) else np.zeros(0)
     masks = {}
     for ln, role in zip(ins, roles, strict=True):
         for m in outs:

@@ -27,10 +27,10 @@ import numpy as np
 
 from sim.errors import InputDataError
 from sim.inputs import check_input_file
-from sim.kernels.paths import shortest_paths
 from sim.traffic import tntp
 from sim.traffic.dynamic import DynamicNetwork, SignalSpec, Vehicles
 from sim.traffic.network import network_from_tntp
+from sim.traffic.od_vehicles import od_vehicles
 from sim.traffic.signals import SATURATION_PER_LANE
 
 #: Capacity of an unsignalised link per lane (veh/h).
@@ -260,30 +260,5 @@ def read_tntp(
         speed_ms=np.full(net.n_links, TNTP_SPEED_MS),
         capacity_vph=net.capacity.astype(float),
     )  # fmt: skip
-    flat = trips.ravel()
-    count = np.floor(flat).astype(np.int64)
-    short = round(float(flat.sum())) - int(count.sum())
-    if short > 0:
-        count[np.argsort(-(flat - count), kind="stable")[:short]] += 1
-    origins = np.arange(net.n_zones)
-    _, pred = shortest_paths(net.out_start, net.out_links, net.link_to, net.fftime,
-                             net.zone_nodes[origins], net.first_thru_node)  # fmt: skip
-    routes, ods = [], []
-    for cell in np.flatnonzero(count):
-        o, d = divmod(int(cell), net.n_zones)
-        if o == d:
-            continue
-        path, node = [], int(net.zone_nodes[d])
-        while node != net.zone_nodes[o]:
-            link = int(pred[o, node])
-            if link < 0:
-                raise InputDataError(f"{trips_path}: zone {d + 1} cannot be reached from {o + 1}")
-            path.append(link)
-            node = int(net.link_from[link])
-        routes += [path[::-1]] * int(count[cell])
-        ods += [(o, d)] * int(count[cell])
-    order = np.random.default_rng(TNTP_SEED).permutation(len(routes))
-    depart = np.linspace(t0, t1, len(routes)) if len(routes) > 1 else np.full(len(routes), t0)
-    return dyn, Vehicles.from_routes(
-        [f"{ods[i][0] + 1}-{ods[i][1] + 1}-{i}" for i in order], depart, [routes[i] for i in order]
-    )
+    veh = od_vehicles(net, trips, t0, t1, TNTP_SEED, str(trips_path))
+    return dyn, veh
