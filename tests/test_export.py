@@ -125,6 +125,7 @@ COUNT_COLUMNS = {
 }
 
 
+@pytest.mark.slow  # a 2-year run of the imported Helsinki city
 @pytest.mark.parametrize("fmt", ["parquet", "csv", "gpkg"])
 def test_package_has_no_small_cells_and_a_full_dictionary(
     run_dir: Path, tmp_path: Path, fmt: str
@@ -166,6 +167,7 @@ def test_package_has_no_small_cells_and_a_full_dictionary(
     assert set(dictionary["type"]) <= {"integer", "number", "text", "boolean", "geometry"}
 
 
+@pytest.mark.slow  # a 2-year run of the imported Helsinki city
 def test_enrollment_cells_cannot_be_recovered(run_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "share"
     assert cli_main(["export", str(run_dir), "--out", str(out), "--min-cell", "5"]) == 0
@@ -183,6 +185,7 @@ def test_enrollment_cells_cannot_be_recovered(run_dir: Path, tmp_path: Path) -> 
         assert zones[col].isna().sum() != 1  # a lone gap is recovered from the city total
 
 
+@pytest.mark.slow  # a 2-year run of the imported Helsinki city
 def test_export_refuses_bad_arguments(
     run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -197,6 +200,7 @@ def test_export_refuses_bad_arguments(
         cli_main(["export", str(run_dir), "--out", str(tmp_path / "b"), "--format", "xlsx"])
 
 
+@pytest.mark.slow  # a 2-year run of the imported Helsinki city
 def test_no_run_file_holds_a_person_row(run_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "share"
     assert cli_main(["export", str(run_dir), "--out", str(out), "--format", "csv"]) == 0
