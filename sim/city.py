@@ -22,7 +22,9 @@ gives its layers as tables and :func:`write_layers` writes any such tables.
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,8 @@ import shapely
 from sim.city_schema import LAYERS, check_layers, coerce_layer
 from sim.errors import GeodataError
 from sim.geo import to_xy
+
+log = logging.getLogger(__name__)
 
 _TABLE_ATTRS = {
     "zones": "zones",
@@ -165,7 +169,16 @@ def load_city(path: str | Path) -> City:
     with _CACHE_LOCK:
         city = _CACHE.get(key)
     if city is None:
+        t0 = time.perf_counter()
         city = _read_city(path)
+        log.info(
+            "city %s: %d zones, %d links, %d schools, read and checked in %.1f s",
+            path.name,
+            len(city.zones),
+            len(city.links),
+            len(city.schools),
+            time.perf_counter() - t0,
+        )
         with _CACHE_LOCK:
             _CACHE[key] = city
             while len(_CACHE) > _CACHE_SIZE:  # drop the oldest; keeps memory bounded

@@ -9,7 +9,9 @@ travels, and demography starts with the second year.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -39,6 +41,8 @@ from sim.population.persons import synthesize
 from sim.population.uncertainty import draw_multipliers
 from sim.scenario import Scenario
 from sim.seeds import process_streams
+
+log = logging.getLogger(__name__)
 
 PRIMARY, JUNIOR = 0, 1
 #: Relative gap of the demand loop's inner assignments (the last one uses the scenario's).
@@ -98,6 +102,7 @@ class CityModel(mesa.Model):
         self.year = scenario.start_year
         self.kpis: dict[str, float] = {}
         self.on_stage: Callable[[int, str], None] | None = None
+        self._stage_clock: tuple[int, str, float] | None = None  # (year, stage, start)
         self.enrollment_rows: list[pd.DataFrame] = []
         self.link_rows: list[pd.DataFrame] = []
         self.catchment_rows: list[pd.DataFrame] = []
@@ -289,6 +294,11 @@ class CityModel(mesa.Model):
     # ------------------------------------------------------------------ helpers
 
     def _stage(self, stage: str) -> None:
+        now = time.perf_counter()
+        last = self._stage_clock
+        if last is not None:  # the stage before this one has ended
+            log.debug("%d %s: %.2f s", last[0], last[1], now - last[2])
+        self._stage_clock = (self.year, stage, now)
         if self.on_stage is not None:
             self.on_stage(self.year, stage)
 

@@ -57,7 +57,6 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
-    logger.propagate = False
     if quiet:
         level = logging.ERROR
         settings.progress = False

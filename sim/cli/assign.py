@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 from typing import Any
 from typing import Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim import settings
 from sim.errors import InputDataError, UsageError
+from sim.progress import Progress
 from sim.progress import Progress
 from sim.progress import Progress
 from sim.progress import Progress

@@ -16,6 +16,7 @@ descent direction restarts from a FW step.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from sim.errors import GeodataError, UsageError
 from sim.kernels import assign_links as kl
 from sim.kernels import paths
 from sim.traffic.network import Network, build_network
+
+log = logging.getLogger(__name__)
 
 ALGORITHMS = ("fw", "cfw", "bfw")
 MAX_CONJUGATE = 0.99999  # keeps a conjugate mix from discarding the new all-or-nothing flows
@@ -347,6 +350,14 @@ def assign(
             break  # no descent even towards the all-or-nothing flows: numerically converged
         directions.accept(target, step, is_fw)
         flows = flows + step * (target - flows)
+    log.info(
+        "assignment %s: %d iterations, relative gap %.2e (target %.0e) in %.2f s",
+        algorithm,
+        iterations,
+        gap,
+        rel_gap,
+        time.perf_counter() - start,
+    )
     return AssignmentResult(
         flows=flows,
         costs=costs,
