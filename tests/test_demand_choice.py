@@ -1,0 +1,185 @@
+"""Choice kernels (sim.kernels.choice) against pure-Python twins and published coefficients."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.kernels import choice
+from sim.mobility import departure as dep
+from sim.mobility import modes as md
+
+# Small (1982), AER 72(3), model 1, typed from the paper (not the module's constants).
+SMALL_TIME, SMALL_EARLY, SMALL_LATE, SMALL_LATE_AT_ALL = -0.106, -0.065, -0.254, -0.58
+
+
+def logit_twin(util: np.ndarray, uniform: np.ndarray) -> tuple[list[int], list[float]]:
+    picks, sums = [], []
+    for row, u in zip(util.tolist(), uniform.tolist(), strict=True):
+        avail = [(j, v) for j, v in enumerate(row) if v != -math.inf]
+        if not avail:
+            picks.append(-1)
+            sums.append(-math.inf)
+            continue
+        total = sum(math.exp(v) for _, v in avail)
+        sums.append(math.log(total))
+        acc, pick = 0.0, avail[-1][0]
+        for j, v in avail:
+            acc += math.exp(v) / total
+            if u < acc:
+                pick = j
+                break
+        picks.append(pick)
+    return picks, sums
+
+
+def departure_twin(desired, free, delay, ratio, start, width, coef, uniform) -> list[int]:
+    out = []
+    for i in range(len(desired)):
+        utils = []
+        for h in range(len(ratio)):
+            travel = free[i] + delay[i] * ratio[h]
+            arrive = start + (h + 0.5) * width + travel
+            early, late = max(0.0, desired[i] - arrive), max(0.0, arrive - desired[i])
+            utils.append(
+                coef[0] * travel + coef[1] * early + coef[2] * late + (coef[3] if late else 0)
+            )
+        w = [math.exp(v - max(utils)) for v in utils]
+        acc, pick = 0.0, len(w) - 1
+        for h, x in enumerate(w):
+            acc += x / sum(w)
+            if uniform[i] < acc:
+                pick = h
+                break
+        out.append(pick)
+    return out
+
+
+def test_logit_kernel_matches_its_twin() -> None:
+    rng = np.random.default_rng(0)
+    util = rng.normal(0, 2, (300, 6))
+    util[rng.random((300, 6)) < 0.3] = -np.inf
+    util[5] = -np.inf  # a row with no alternative
+    u = rng.random(300)
+    pick, logsum = choice.logit_choice(util, u)
+    twin_pick, twin_sum = logit_twin(util, u)
+    assert pick.tolist() == twin_pick
+    np.testing.assert_allclose(logsum, twin_sum)
+    assert pick[5] == -1
+
+
+def test_logit_frequencies_are_the_closed_form_probabilities() -> None:
+    # V = (0, ln 2, ln 3): probabilities 1/6, 2/6, 3/6 by hand
+    n = 60_000
+    util = np.tile([0.0, math.log(2), math.log(3)], (n, 1))
+    pick, logsum = choice.logit_choice(util, (np.arange(n) + 0.5) / n)
+    np.testing.assert_allclose(np.bincount(pick) / n, [1 / 6, 2 / 6, 3 / 6], atol=1e-4)
+    np.testing.assert_allclose(logsum, math.log(6))
+
+
+def test_departure_kernel_matches_its_twin() -> None:
+    rng = np.random.default_rng(1)
+    n = 40
+    desired = rng.uniform(420, 570, n)
+    free, delay = rng.uniform(5, 40, n), rng.uniform(0, 20, n)
+    ratio = rng.uniform(0, 2, dep.N_BINS)
+    u = rng.random(n)
+    coef = np.array([SMALL_TIME, SMALL_EARLY, SMALL_LATE, SMALL_LATE_AT_ALL])
+    got = choice.departure_choice(desired, free, delay, ratio, 360.0, 5.0, coef, u)
+    assert got.tolist() == departure_twin(desired, free, delay, ratio, 360.0, 5.0, coef, u)
+
+
+def test_schedule_delay_follows_small_1982() -> None:
+    # free-flow 17.5 min, desired 08:00: leaving in bin 20 (07:42:30) arrives on time,
+    # bin 21 five minutes late, bin 19 five minutes early
+    n = 200_000
+    bins = dep.choose_bins(
+        np.full(n, 480.0),
+        np.full(n, 17.5),
+        np.zeros(n),
+        np.ones(dep.N_BINS),
+        (np.arange(n) + 0.5) / n,
+    )
+    freq = np.bincount(bins, minlength=dep.N_BINS) / n
+    assert freq.argmax() == 20
+    late = math.exp(SMALL_LATE * 5 + SMALL_LATE_AT_ALL)
+    early = math.exp(SMALL_EARLY * 5)
+    assert freq[21] / freq[20] == pytest.approx(late, rel=0.01)
+    assert freq[19] / freq[20] == pytest.approx(early, rel=0.01)
+    # an hour early (bin 8) is exp(-0.065 * 60) as likely as on time
+    assert freq[8] / freq[20] == pytest.approx(math.exp(SMALL_EARLY * 60), rel=0.02)
+
+
+def test_congestion_spreads_departures_earlier() -> None:
+    # a congested bin (delay ratio 2 at bins 18-21) pushes people to leave earlier
+    n = 50_000
+    u = (np.arange(n) + 0.5) / n
+    flat = np.ones(dep.N_BINS)
+    peaky = flat.copy()
+    peaky[18:22] = 2.0
+    args = (np.full(n, 480.0), np.full(n, 15.0), np.full(n, 15.0))
+    calm = dep.choose_bins(*args, np.zeros(dep.N_BINS), u)
+    busy = dep.choose_bins(*args, peaky, u)
+    assert busy.mean() < calm.mean()
+    assert (
+        (np.bincount(busy, minlength=dep.N_BINS)[18:22]).sum()
+        < (np.bincount(calm, minlength=dep.N_BINS)[18:22]).sum()
+    )
+
+
+def test_path_sums_walk_the_trees() -> None:
+    # 0 -> 1 -> 2 and 0 -> 2 direct; node 2 reached through 1 from origin 0 (pred link 1)
+    link_from = np.array([0, 1, 0])
+    pred = np.array([[-1, 0, 1], [-1, -1, -1]], dtype=np.int32)  # origin 1: nothing reached
+    values = np.array([[2.0, 3.0, 10.0], [1.0, 1.0, 1.0]])
+    out = choice.path_sums(pred, link_from, np.array([1, 2]), values)
+    np.testing.assert_allclose(out[0, 0], [2.0, 5.0])  # times to nodes 1 and 2
+    np.testing.assert_allclose(out[1, 0], [1.0, 2.0])  # links counted
+    np.testing.assert_allclose(out[:, 1], 0.0)
+
+
+def test_peak_hour_is_the_busiest_sixty_minutes() -> None:
+    d = np.zeros(dep.N_BINS)
+    d[10:14] = 5.0  # 06:50-07:10
+    d[20:32] = 3.0  # 07:40-08:40: 36 in an hour beats 20
+    assert dep.peak_hour(d) == 20
+    assert dep.bin_label(20) == "07:40"
+
+
+def test_calibrated_constant_reaches_the_target_share() -> None:
+    rng = np.random.default_rng(2)
+    util = rng.normal(0, 1, (5_000, 3))
+    util[:100, 0] = -np.inf  # unavailable to some
+    w = np.ones(5_000)
+    c = md.calibrate_constant(util, 0, 0.3, w)
+    shifted = util.copy()
+    shifted[:, 0] += c
+    e = np.exp(shifted)
+    assert (e[:, 0] / e.sum(axis=1)).mean() == pytest.approx(0.3, abs=1e-6)
+
+
+def test_mode_availability_by_age() -> None:
+    n = 4
+    los = md.LevelOfService(
+        car_min=np.full(n, 10.0),
+        car_km=np.full(n, 5.0),
+        toll=np.zeros(n),
+        dist_km=np.full(n, 4.0),
+        parking=np.zeros(n),
+    )
+    age = np.array([7, 12, 17, 40])
+    pupil = np.array([True, True, True, False])
+    util = md.utilities(
+        los, age, pupil, cost_per_km=100, bus_fare=700, money_per_min=100, asc_car=0, asc_escort=0
+    )
+    ok = np.isfinite(util)
+    assert not ok[:3, md.CAR].any() and ok[3, md.CAR]  # no licence under 18
+    assert not ok[0, md.BUS] and not ok[0, md.BICYCLE]  # a 7-year-old neither rides nor cycles
+    assert ok[1, md.BUS] and ok[1, md.BICYCLE] and not ok[1, md.EBIKE]
+    assert ok[2, md.EBIKE]
+    assert ok[:, md.WALK].all() and ok[:, md.PASSENGER].all()
+    # walking 4 km at 1.34 m/s (Knoblauch et al. 1996) takes ~50 min
+    walk_min = util[3, md.WALK] / (md.TIME_COEF * md.OVT_WEIGHT)
+    assert walk_min == pytest.approx(4000 / 1.34 / 60, rel=0.01)
