@@ -7,18 +7,12 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
-from typing import Any
-from typing import Any
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim import settings
 from sim.errors import InputDataError, UsageError
-from sim.progress import Progress
-from sim.progress import Progress
-from sim.progress import Progress
 from sim.progress import Progress
 from sim.traffic import tntp
 from sim.traffic.assignment import ALGORITHMS, assign, warm_up

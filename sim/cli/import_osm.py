@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from sim.outputs import check_output_file
-from sim.outputs import check_output_file
 from sim.traffic.osm import SUFFIXES, import_osm, write_road_layer
 from sim.traffic.road_classes import STANDARDS
 
