@@ -263,3 +263,11 @@ def test_report_is_written_after_errors(inputs: Path) -> None:
     code = cli_main(["import-city", str(inputs), "--out", str(out), "--report", str(report)])
     assert code == 2 and not out.exists()
     assert "stopped: 1 errors" in report.read_text()
+
+
+def test_unwritable_out_is_one_line(inputs: Path, capsys) -> None:
+    folder = inputs.parent / "a_folder.gpkg"
+    folder.mkdir()
+    assert cli_main(["import-city", str(inputs), "--out", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a folder" in err

@@ -50,7 +50,7 @@ from sim.cityimport.synth import (
     stationary_profile,
 )
 from sim.education.systems import preset
-from sim.errors import CitySandboxError, GeodataError
+from sim.errors import CitySandboxError
 from sim.traffic.osm import RoadLayer, import_osm
 from sim.traffic.road_classes import CENTROID_CONNECTOR
 
@@ -433,21 +433,33 @@ def _jobs(
 def _write(city: City, out: str | Path | None, report: ImportReport) -> City:
     """Write to a temporary file, check it with load_city, then move it to ``out``."""
     folder = Path(out).resolve().parent if out is not None else None
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(suffix=".gpkg", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    prefix = f".{Path(out).name}." if out is not None else "city."
+    tmp: Path | None = None
     try:
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".gpkg", dir=folder)
+        os.close(fd)
+        tmp = Path(tmp_name)
         save_city(city, tmp)
         loaded = load_city(tmp)
-    except GeodataError as exc:
-        tmp.unlink(missing_ok=True)
+    except CitySandboxError as exc:
+        _discard(tmp)
         report.error("city", "city", str(exc).replace(str(tmp), "the imported city"))
         report.stop_on_errors()
+    except OSError as exc:
+        _discard(tmp)
+        report.error("city", "city", f"cannot write the city ({exc})")
+        report.stop_on_errors()
+    assert tmp is not None
     if out is None:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         return loaded
     os.replace(tmp, out)
     report.written = str(out)
     return replace(loaded, path=Path(out).resolve())
+
+
+def _discard(tmp: Path | None) -> None:
+    if tmp is not None:
+        tmp.unlink(missing_ok=True)

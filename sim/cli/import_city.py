@@ -36,7 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run import-city: 0 when written, 2 after errors."""
     from sim.cityimport.build import import_city
+    from sim.outputs import check_output_file
 
+    check_output_file(args.out, field="out")
+    if args.report is not None:
+        check_output_file(args.report, field="report")
     city, report = import_city(args.config, args.out)
     if args.report is not None:
         report.write_html(args.report)
