@@ -271,3 +271,10 @@ def test_unwritable_out_is_one_line(inputs: Path, capsys) -> None:
     assert cli_main(["import-city", str(inputs), "--out", str(folder)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a folder" in err
+
+
+def test_unreadable_roads(inputs: Path, capsys) -> None:
+    bad = inputs.parent / "roads.osm"
+    bad.write_text("<osm><node id='1' lat='x'/></osm>")
+    _edit_config(inputs, lambda d: d["roads"].update(file="roads.osm"))
+    _expect_error(inputs, capsys, "read", "not a readable OSM XML file")
