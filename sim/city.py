@@ -263,6 +263,9 @@ def _check_crs(path: Path, tables: dict[str, pd.DataFrame]) -> pyproj.CRS:
         elif layer_crs != crs:
             msg = f"{path}: layer '{name}' has CRS {layer_crs.to_string()}, not {crs.to_string()}"
             raise GeodataError(msg)
+    if crs is None:
+        msg = f"{path}: no spatial layer, so no CRS"
+        raise GeodataError(msg)
     return crs
 
 

@@ -270,7 +270,13 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 #: layers a city cannot do without
-NON_EMPTY = ("zones", "zone_population", "zone_households", "demography_rates", "schools")
+NON_EMPTY: tuple[str, ...] = (
+    "zones",
+    "zone_population",
+    "zone_households",
+    "demography_rates",
+    "schools",
+)
 NON_EMPTY += ("nodes", "links")
 
 #: point layers that must lie inside a zone (within this many metres)

@@ -1,9 +1,9 @@
-"""Task locks: ``OUT/.locks/<task>.lock`` while a worker runs a task, so two batches never
-write the same run.
+"""Task locks: ``OUT/.locks/<task>.lock`` while a worker runs a task.
 
-A lock is created atomically (a hard link, like ``O_EXCL``) with its holder (host, pid,
-batch) inside. A lock of a dead process on this host, or of an earlier attempt of the same
-batch, is taken over; the temporary folders its holder left are removed.
+Two batches never write the same run: a lock is created atomically (a hard link, like
+``O_EXCL``) with its holder (host, pid, batch) inside. A lock of a dead process on this
+host, or of an earlier attempt of the same batch, is taken over; the temporary folders its
+holder left are removed.
 """
 
 from __future__ import annotations

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from sim.batch.store import tasks_frame
 from sim.batch.sweep import variant_label
@@ -80,8 +82,10 @@ def collect_kpis(out: Path) -> tuple[pd.DataFrame, list[str]]:
 
 
 def kpi_columns(kpis: pd.DataFrame, axes: list[str]) -> list[str]:
-    """The KPI columns worth plotting: headline KPIs first, never all-NaN or constant-zero,
-    never a solver diagnostic."""
+    """The KPI columns worth plotting: headline KPIs first.
+
+    Never a column that is all-NaN or constant zero, never a solver diagnostic.
+    """
     skip = {*TASK_COLUMNS, *axes, "year", *DIAGNOSTIC_KPIS}
     numeric = [
         c
@@ -191,7 +195,7 @@ def _fan_figure(kpis: pd.DataFrame, kpi: str):
         (line,) = ax.plot(q.index, q[0.5], marker="o", label=f"{variant}: {label}")
         ax.fill_between(q.index, q[0.1], q[0.9], color=line.get_color(), alpha=0.2)
     ax.set(title=kpi, xlabel="year", ylabel=kpi)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    cast(MaxNLocator, ax.xaxis.get_major_locator()).set_params(integer=True)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
 
@@ -224,8 +228,8 @@ def _tornado_figure(table: pd.DataFrame, axis: str):
     for yi, lo, hi, lv, hv in zip(
         y, low, high, table["low_value"], table["high_value"], strict=True
     ):
-        ax.text(lo, yi, f"{lv} ", ha="right", va="center", fontsize=7)
-        ax.text(hi, yi, f" {hv}", ha="left", va="center", fontsize=7)
+        ax.text(lo, float(yi), f"{lv} ", ha="right", va="center", fontsize=7)
+        ax.text(hi, float(yi), f" {hv}", ha="left", va="center", fontsize=7)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, table["kpi"])
     ax.set(title=f"sensitivity to {axis}", xlabel="% relative to the mean over all tasks")

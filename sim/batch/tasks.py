@@ -200,6 +200,7 @@ class SyntheticRunner:
     def __call__(
         self, scenario: Scenario, runs_folder: Path, *, cancel: threading.Event | None = None
     ) -> Path:
+        """Write the stand-in run folder of ``scenario`` into ``runs_folder``."""
         run_id = scenario.run_id()
         tmp = Path(runs_folder) / tmp_name(run_id)
         tmp.mkdir(parents=True)  # like run_scenario: a worker killed now leaves only this

@@ -1,4 +1,4 @@
-"""入学早知道: which school will a child born in a given year get, and how full will it be?
+"""入学早知道: which school a child born in a given year gets, and how full it will be.
 
 Answers a single-address query from a finished run folder:
 

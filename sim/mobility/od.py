@@ -291,6 +291,7 @@ def calibrate_gravity(
             raise ValueError(msg)
         used = objective
     else:
+        assert target_mean_cost is not None  # exactly one of the two is given (checked above)
         beta = _match_mean_cost(fit, cost, float(target_mean_cost), hi)
         used = "mean_cost"
     mat = fit(beta)

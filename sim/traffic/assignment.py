@@ -162,6 +162,7 @@ class _Directions:
         return self._biconjugate(hess, flows, aon), False
 
     def _conjugate(self, hess: np.ndarray, flows: np.ndarray, aon: np.ndarray) -> np.ndarray:
+        assert self.target is not None  # next() calls it only after a first target
         d_prev = self.target - flows
         den = np.dot(hess * d_prev, aon - self.target)
         mix = np.dot(hess * d_prev, aon - flows) / den if den != 0.0 else 0.0
@@ -169,6 +170,7 @@ class _Directions:
         return mix * self.target + (1.0 - mix) * aon
 
     def _biconjugate(self, hess: np.ndarray, flows: np.ndarray, aon: np.ndarray) -> np.ndarray:
+        assert self.target is not None and self.previous is not None  # see next()
         tau = self.step
         d_prev2 = tau * self.target + (1.0 - tau) * self.previous - flows
         d_aon = aon - flows

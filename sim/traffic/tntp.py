@@ -221,7 +221,7 @@ def _read_table(
     path: Path, names: tuple[str, ...], error: type[CitySandboxError]
 ) -> list[list[float]]:
     """Numeric rows of a headed TNTP table (node and flow files); the header is skipped."""
-    rows = []
+    rows: list[list[float]] = []
     for lineno, line in enumerate(_lines(path, error), start=1):
         fields = line.replace(";", " ").split()
         if not fields or fields[0].startswith("~"):
