@@ -41,9 +41,9 @@ def peak_demand(city):
     captured = {}
     step = model.traffic.step
 
-    def capture(year, demand):
-        captured["demand"] = demand.copy()
-        return step(year, demand)
+    def capture(year, demand, **kwargs):
+        captured["demand"] = demand.copy()  # the last (converged) demand of the year
+        return step(year, demand, **kwargs)
 
     model.traffic.step = capture
     model.step()
