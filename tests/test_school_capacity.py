@@ -64,8 +64,8 @@ def test_classes_by_grade_of_the_wrong_length_is_refused():
 
 def test_presets_follow_the_national_systems():
     # China: 6-year primary + 3-year junior, 6 by 31 August, classes of 45 and 50
-    # (Compulsory Education Law; 教育部 standard class sizes); Chile: 8 años básica +
-    # 4 media, 6 by 31 March (Decreto 1126/2017).
+    # (《城市普通中小学校校舍建设标准》 2002); Chile: 8 años básica + 4 media, 6 by
+    # 31 March (Mineduc, Decreto 1126/2017).
     china, chile = preset("china"), preset("chile")
     assert (china.primary_grades, china.junior_grades, china.entry_cutoff) == (6, 3, "08-31")
     assert (china.class_size_primary, china.class_size_junior) == (45, 50)

@@ -4,10 +4,10 @@ A city names its system in ``city_settings`` (``school_system: "china"``); the p
 supplies the school settings, and keys the city also states explicitly override it.
 
 ``china``
-    6 + 3 compulsory grades (小学 6 年, 初中 3 年), entry at 6 by 31 August (the
-    Ministry of Education's 年满 6 周岁 rule; most cities use 31 August as 截止日期),
-    standard class sizes 45 (primary) and 50 (junior): the 标准班额 of the national
-    school-building standards (小学 45 人, 初中 50 人; 教育部 2016 《关于消除大班额》).
+    6 + 3 compulsory grades (小学 6 年, 初中 3 年), entry at 6 (年满 6 周岁) by
+    31 August, the cut-off most cities use; standard class sizes 45 (primary) and 50
+    (junior), the 标准班额 of the national school-building standard
+    (《城市普通中小学校校舍建设标准》, 2002: 小学 45 人, 初中 50 人).
 ``chile``
     8 + 4 grades (educación básica 1º–8º, educación media 1º–4º), entry to 1º básico at 6
     by 31 March (Decreto 1126/2017, Mineduc), class size 45 (the subsidised-school
