@@ -169,10 +169,11 @@ def from_register(
     if source.col("household"):
         hh = frame.loc[~unborn.to_numpy(), str(source.col("household"))].map(id_text)
         members = pd.DataFrame({"household": hh.to_numpy(), "zone_key": people["zone_key"]})
-        per = members.groupby("household").agg(
-            size=("zone_key", "size"), zone_key=("zone_key", lambda z: z.mode().iloc[0])
-        )
-        per["size"] = per["size"].clip(upper=6)
+        # the zone of most members (ties: the smallest zone key), without a per-group call
+        counts = members.value_counts(["household", "zone_key"]).rename("n").reset_index()
+        counts = counts.sort_values(["household", "n", "zone_key"], ascending=[True, False, True])
+        per = counts.drop_duplicates("household").set_index("household")[["zone_key"]]
+        per["size"] = members.groupby("household").size().reindex(per.index).clip(upper=6)
         households = per.groupby(["zone_key", "size"]).size().rename("households").reset_index()
     return _grid(persons), households, len(frame)
 
