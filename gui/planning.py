@@ -114,8 +114,8 @@ class PlanSchoolsPanel(QWidget):
         cand = QHBoxLayout()
         cand.addWidget(self.cand_label, 1)
         cand.addWidget(self.cand_button)
-        self.find = QPushButton()
-        self.find.clicked.connect(self.start)
+        self.solve_button = QPushButton()
+        self.solve_button.clicked.connect(self.start)
         self.add = QPushButton()
         self.add.setEnabled(False)
         self.add.clicked.connect(self.add_to_scenario)
@@ -133,7 +133,7 @@ class PlanSchoolsPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.run_label)
         layout.addLayout(self._form)
-        layout.addWidget(self.find)
+        layout.addWidget(self.solve_button)
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.add)
@@ -155,7 +155,7 @@ class PlanSchoolsPanel(QWidget):
             self.candidates.name if self.candidates else tr("development sites and zone centroids")
         )
         self.cand_button.setText(tr("Choose file…"))
-        self.find.setText(tr("Find sites"))
+        self.solve_button.setText(tr("Find sites"))
         self.add.setText(tr("Add to scenario"))
         self.table.setHorizontalHeaderLabels(
             [tr("site"), tr("classes/grade"), tr("places"), tr("zones")]
@@ -188,7 +188,7 @@ class PlanSchoolsPanel(QWidget):
             str(self.candidates) if self.candidates else None,
             self.max_km.value(),
         )
-        self.find.setEnabled(False)
+        self.solve_button.setEnabled(False)
         self.add.setEnabled(False)
         self.status.setText(tr("Solving… (re-simulating the scenario)"))
         self._timer.start()
@@ -207,7 +207,7 @@ class PlanSchoolsPanel(QWidget):
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None
-        self.find.setEnabled(True)
+        self.solve_button.setEnabled(True)
         try:
             result = future.result()
         except Exception as exc:  # CitySandboxError or a bug in the worker: show it
@@ -242,6 +242,10 @@ class PlanSchoolsPanel(QWidget):
         city = getattr(self.map, "city", None)
         if self.result is None or city is None:
             return
+        for geom in catchment_outlines(city, self.run_dir, self.result):
+            for poly in getattr(geom, "geoms", [geom]):
+                (line,) = self.map.ax.plot(*poly.exterior.xy, color="0.25", lw=1.0, zorder=5)
+                self._artists.append(line)
         colours = ("tab:green", "tab:purple", "tab:cyan", "tab:brown", "tab:pink")
         for i, site in enumerate(self.result.get("sites", [])):
             colour = colours[i % len(colours)]
@@ -268,3 +272,21 @@ class PlanSchoolsPanel(QWidget):
             )
             self.add.setEnabled(False)
         return len(policies)
+
+
+def catchment_outlines(city: Any, run_dir: Path | None, result: dict[str, Any]) -> list[Any]:
+    """Catchment boundaries of the plan's level in its year, with the plan's zones moved."""
+    import pandas as pd
+
+    if run_dir is None or not (run_dir / "catchments.parquet").is_file():
+        return []
+    table = pd.read_parquet(run_dir / "catchments.parquet")
+    rows = table[(table["level"] == result["level"]) & (table["year"] <= result["year"])]
+    if rows.empty:
+        return []
+    rows = rows[rows["year"] == rows["year"].max()]
+    school = rows.set_index("zone_id")["school_id"].to_dict()
+    for site in result.get("sites", []):
+        school.update(dict.fromkeys(site["zones"], site["id"]))
+    zones = city.zones.assign(school=[school.get(z, "") for z in city.zones.index])
+    return list(zones.dissolve(by="school").geometry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,7 +159,8 @@ def test_site_schools_verify_cuts_simulated_seats_short(crowded_run, capsys, tmp
 
     out = tmp_path / "plan.yaml"
     args = ["site-schools", "--run", str(crowded_run), "--level", "primary", "--budget", "2"]
-    res = cli_json(capsys, [*args, "--max-km", "3", "--verify", "--json", "--out", str(out)])
+    flags = ["--max-km", "3", "--robust", "p90", "--verify", "--json", "--out", str(out)]
+    res = cli_json(capsys, [*args, *flags])
     assert set(KEYS) <= set(res)
     assert 0.0 <= res["optimality_gap"] <= 0.05
     # the baseline is the run itself: seats short from its enrollment.parquet, by hand
@@ -199,3 +201,27 @@ def test_bad_level_and_budget_exit_2(finished_run, capsys):
     assert "level" in capsys.readouterr().err
     assert cli([*base, "--level", "primary", "--budget", "0"]) == 2
     assert "budget" in capsys.readouterr().err
+
+
+def test_candidates_csv_xy_lonlat_and_bad(tmp_path):
+    from pyproj import Transformer
+
+    from sim.city import load_city
+    from sim.education.planning.plans import candidates
+    from sim.errors import InputDataError
+
+    city = load_city(Path(__file__).resolve().parents[1] / "geodata" / "default_city.gpkg")
+    default = candidates(city, None)
+    assert len(default) == len(city.sites) + len(city.zones)
+    x, y = 285843.0, 6684796.0
+    lon, lat = Transformer.from_crs(city.crs, 4326, always_xy=True).transform(x, y)
+    (tmp_path / "ll.csv").write_text(f"id,lon,lat\nA,{lon},{lat}\n")
+    got = candidates(city, tmp_path / "ll.csv")
+    assert got["id"].tolist() == ["A"]
+    assert (got["x"].iloc[0], got["y"].iloc[0]) == pytest.approx((x, y), abs=0.01)
+    (tmp_path / "bad.csv").write_text("id,x,y\nA,1,2\nB,oops,3\n")
+    with pytest.raises(InputDataError, match="line 3"):
+        candidates(city, tmp_path / "bad.csv")
+    (tmp_path / "cols.csv").write_text("id,east,north\nA,1,2\n")
+    with pytest.raises(InputDataError, match="x,y"):
+        candidates(city, tmp_path / "cols.csv")

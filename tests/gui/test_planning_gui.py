@@ -18,7 +18,8 @@ def test_plan_schools_off_the_ui_thread_draws_and_adds(window, qtbot, finished_r
     assert panel.result is not None, panel.status.text()
     sites = panel.result["sites"]
     assert 1 <= len(sites) == panel.table.rowCount()
-    assert len(panel._artists) > len(sites)  # a star per site plus its zones' outlines
+    # a star per site, its zones' outlines and every catchment's boundary
+    assert len(panel._artists) > len(sites) + sum(len(s["zones"]) for s in sites)
     assert panel.add_to_scenario() == len(sites)
     added = window.doc.policies[before:]
     assert [p["type"] for p in added] == ["new_school"] * len(sites)
