@@ -217,3 +217,24 @@ def test_car_parks_from_osm_use_the_capacity_tag() -> None:
     shared = [i for i in tagged if i in lots.index]
     assert shared and all(lots.loc[i, "capacity"] == tagged[i] for i in shared)
     assert (lots["capacity"] >= 1).all()
+
+
+def test_readme_config_example_uses_only_known_keys(tmp_path: Path) -> None:
+    from _support import ROOT
+
+    from sim.cityimport.config import load_config
+    from sim.cityimport.report import ImportReport, ImportStopped
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Bring your own city", 1)[1]
+    example = section.split("```yaml", 1)[1].split("```", 1)[0]
+    config = tmp_path / "district.yaml"
+    config.write_text(example, encoding="utf-8")
+    report = ImportReport()
+    with pytest.raises(ImportStopped):
+        load_config(config, report)  # the files are not here...
+    assert report.errors and all("file not found" in e.message for e in report.errors)
+    # ...and with them in place the config is accepted as it stands
+    for e in report.errors:
+        (tmp_path / e.message.split("= '")[1].split("'")[0]).write_text("")
+    assert load_config(config, ImportReport()).school_system == "china"
