@@ -75,6 +75,14 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path: Path, capsys) -> None:
     assert cli.main(["simulate", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "allowed" in err
+    (tmp_path / "roadnet.json").write_text("{broken")
+    (tmp_path / "flow.json").write_text("[]")
+    assert cli.main(["simulate", str(tmp_path / "roadnet.json"), str(tmp_path / "flow.json")]) == 2
+    assert "roadnet.json" in capsys.readouterr().err
+    (tmp_path / "x.net.xml").write_text("<net><edge id='a'")
+    (tmp_path / "x.rou.xml").write_text("<routes/>")
+    assert cli.main(["simulate", str(tmp_path / "x.net.xml"), str(tmp_path / "x.rou.xml")]) == 2
+    assert "x.net.xml" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:  # argparse: Δt above 2 s is refused
         cli.main(["simulate", str(SUMO), "--dt", "5"])
     assert exc.value.code == 2

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.cli._json import dumps
 from sim.errors import UsageError
 from sim.traffic.dynamic import CONTROLS, MAX_DT, DynamicNetwork, TrafficControl, Vehicles
 from sim.traffic.readers import read_cityflow, read_sumo, read_sumocfg, read_tntp
@@ -92,8 +92,10 @@ def read_inputs(
         if len(net) == 1 and len(trips) == 1:
             return read_tntp(net[0], trips[0], *period)
         if all(n.endswith(".json") for n in names):
-            first = json.loads(paths[0].read_text(encoding="utf-8"))
-            roadnet, flow = paths if isinstance(first, dict) else paths[::-1]
+            # a roadnet is a JSON object, a flow file a list
+            with paths[0].open("rb") as f:
+                is_roadnet = f.read(4096).lstrip().startswith(b"{")
+            roadnet, flow = paths if is_roadnet else paths[::-1]
             return read_cityflow(roadnet, flow)
     raise UsageError(
         f"INPUT {' '.join(names)}: allowed a .sumocfg, a .net.xml with a .rou.xml, a "
@@ -146,7 +148,8 @@ def main(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"--out {args.out}: cannot write ({exc.strerror})") from exc
     if args.json:
-        print(json.dumps(summary))
+        reasons = {"mean_travel_time_s": "no vehicle arrived"}
+        print(dumps(summary, reasons))
     else:
         for key, value in summary.items():
             print(f"{key:24s} {value}")
