@@ -409,10 +409,19 @@ def _check_rates_sexes(source: Path, t: Mapping[str, pd.DataFrame]) -> None:
             raise GeodataError(msg)
 
 
+def _check_catchment_levels(source: Path, t: Mapping[str, pd.DataFrame]) -> None:
+    zones, level = t["zones"], t["schools"]["level"]
+    for col, wanted in (("catchment_primary", "primary"), ("catchment_junior", "junior")):
+        known = zones[col].isin(level.index).to_numpy()
+        ok = ~known | (zones[col].map(level) == wanted).to_numpy()
+        _fail(source, "zones", zones, ok, col, f"the school_id of a {wanted} school")
+
+
 _ROW_CHECKS: tuple[Callable[[Path, Mapping[str, pd.DataFrame]], None], ...] = (
     _check_grades,
     _check_green_times,
     _check_rates_sexes,
+    _check_catchment_levels,
 )
 
 

@@ -122,6 +122,11 @@ CASES: dict[str, tuple[Callable[[City], object], str, str | None]] = {
     "site starting in 99999": (_set("sites", "start_year", 99_999), "sites", "start_year"),
     "parking occupancy 2": (_set("parking", "occupancy_am", 2.0), "parking", "occupancy_am"),
     "household size repeated in a zone": (_repeat_row("households"), "zone_households", "size"),
+    "primary catchment names a junior school": (
+        _set("zones", "catchment_primary", "J01"),
+        "zones",
+        "catchment_primary",
+    ),
 }
 
 
