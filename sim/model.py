@@ -282,6 +282,7 @@ class CityModel(mesa.Model):
             result = self.traffic.step(self.year, od, rel_gap=inner)
             if last:
                 break
+        assert od is not None
         #: The year's trips, their choices and the busiest hour's car matrix it loaded.
         self.trips, self.choices, self.car_peak = table, choices, od
         self.kpis.update(result.kpis)
