@@ -40,6 +40,7 @@ import shapely
 from sim.city_schema import LAYERS, check_layers, coerce_layer
 from sim.errors import GeodataError
 from sim.geo import to_xy
+from sim.inputs import preview
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ def _read_layer(path: Path, name: str) -> pd.DataFrame:
         ids = frame[index]
         if ids.isna().any() or ids.duplicated().any():
             bad = ids[ids.duplicated() | ids.isna()].iloc[0]
-            msg = f"{path}: layer '{name}' has a duplicate or empty {index} ({bad!r})"
+            msg = f"{path}: layer '{name}' has a duplicate or empty {index} ({preview(bad)})"
             raise GeodataError(msg)
         frame = frame.set_index(index).sort_index()
     return frame
@@ -279,7 +280,7 @@ def _settings(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
         try:
             settings[str(key)] = json.loads(value)
         except (TypeError, json.JSONDecodeError) as exc:
-            msg = f"{path}: layer 'city_settings' key '{key}' has value {value!r}, not JSON"
+            msg = f"{path}: layer 'city_settings' key '{key}' has value {preview(value)}, not JSON"
             raise GeodataError(msg) from exc
     needed = (
         "base_year",

@@ -131,7 +131,7 @@ def furness(
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den, and 0 where den is 0 (a zone nobody can reach gets nothing)."""
+    """Num / den, and 0 where den is 0 (a zone nobody can reach gets nothing)."""
     out = np.zeros_like(num, dtype=float)
     np.divide(num, den, out=out, where=den > 0)
     return out
@@ -472,7 +472,7 @@ def read_zones(path: str | Path, id_column: str | None = None) -> gpd.GeoDataFra
     ids = zones[id_column].map(_id_text)
     dup = ids[ids.duplicated()]
     if len(dup):
-        msg = f"{path}: column {id_column!r} repeats zone id {dup.iloc[0]!r}"
+        msg = f"{path}: column {id_column!r} repeats zone id {preview(dup.iloc[0])}"
         raise InputDataError(msg)
     if zones.crs is None:
         msg = f"{path}: the zones have no CRS; give the file one (e.g. EPSG:4326)"
@@ -608,7 +608,7 @@ def fit_od(
         if deterrence == "power" and np.any(cost <= 0):
             i, j = np.argwhere(cost <= 0)[0]
             msg = (
-                f"zones {ids[i]!r} and {ids[j]!r} have the same centroid; "
+                f"zones {preview(ids[i])} and {preview(ids[j])} have the same centroid; "
                 "power deterrence needs distances > 0"
             )
             raise InputDataError(msg)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import CitySandboxError, GeodataError, InputDataError
-from sim.inputs import check_input_file
+from sim.inputs import check_input_file, preview
 
 NET_COLUMNS = (
     "init_node",
@@ -88,7 +88,7 @@ def meta_int(
     try:
         value = int(text)
     except ValueError:
-        raise error(f"{path}: metadata <{key}> is {text!r}, not a whole number") from None
+        raise error(f"{path}: metadata <{key}> is {preview(text)}, not a whole number") from None
     if value < 0:
         raise error(f"{path}: metadata <{key}> is {value}; it must be >= 0")
     return value
@@ -133,7 +133,8 @@ def read_net(path: str | Path) -> tuple[dict[str, str], pd.DataFrame]:
         try:
             rows.append([float(f) for f in fields[: len(NET_COLUMNS)]])
         except ValueError:
-            raise GeodataError(f"{path}, line {lineno}: non-numeric field in {line!r}") from None
+            msg = f"{path}, line {lineno}: non-numeric field in {preview(line)}"
+            raise GeodataError(msg) from None
     table = np.array(rows, dtype=np.float64).reshape(-1, len(NET_COLUMNS))
     links = pd.DataFrame(table, columns=list(NET_COLUMNS))
     for col in ("init_node", "term_node", "link_type"):
@@ -183,7 +184,8 @@ def read_trips(path: str | Path) -> np.ndarray:
         if line.lower().startswith("origin"):
             parts = line.split()
             if len(parts) != 2 or not parts[1].isdigit():
-                raise InputDataError(f"{path}, line {lineno}: expected 'Origin N', got {line!r}")
+                msg = f"{path}, line {lineno}: expected 'Origin N', got {preview(line)}"
+                raise InputDataError(msg)
             origin = _zone(path, lineno, int(parts[1]), n_zones)
             continue
         if origin is None:
@@ -194,14 +196,14 @@ def read_trips(path: str | Path) -> np.ndarray:
             m = _TRIP_ENTRY.fullmatch(entry)
             if not m:
                 raise InputDataError(
-                    f"{path}, line {lineno}: {entry.strip()!r} is not 'destination : flow'"
+                    f"{path}, line {lineno}: {preview(entry.strip())} is not 'destination : flow'"
                 )
             dest = _zone(path, lineno, int(m.group(1)), n_zones)
             try:
                 flow = float(m.group(2))
             except ValueError:
                 raise InputDataError(
-                    f"{path}, line {lineno}: flow {m.group(2)!r} is not a number"
+                    f"{path}, line {lineno}: flow {preview(m.group(2))} is not a number"
                 ) from None
             if not np.isfinite(flow) or flow < 0:
                 raise InputDataError(f"{path}, line {lineno}: flow {flow} must be finite and >= 0")
@@ -231,7 +233,7 @@ def _read_table(
         except ValueError:
             if rows:
                 raise error(
-                    f"{path}, line {lineno}: non-numeric field in {line.strip()!r}"
+                    f"{path}, line {lineno}: non-numeric field in {preview(line.strip())}"
                 ) from None
             continue  # the header line
         if len(values) < len(names):
