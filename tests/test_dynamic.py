@@ -166,3 +166,29 @@ def test_the_kernel_agrees_with_its_pure_python_twin() -> None:
         dnl.simulate = compiled
     np.testing.assert_array_equal(fast.arrive, slow.arrive)
     np.testing.assert_array_equal(fast.link_max_queue, slow.link_max_queue)
+
+
+def test_adaptive_controls_give_the_busy_road_its_green() -> None:
+    # 900 veh/h on the main road, 90 veh/h on the cross road, a 30/30 fixed plan
+    rng = np.random.default_rng(11)
+    main = np.cumsum(rng.exponential(4.0, 900))
+    cross = np.cumsum(rng.exponential(40.0, 90))
+    depart = np.concatenate([main, cross])
+    order = np.argsort(depart, kind="stable")
+    routes = [[0, 1]] * 900 + [[2, 3]] * 90
+    veh = Vehicles.from_routes([str(i) for i in order], depart[order], [routes[i] for i in order])
+    delay, share = {}, {}
+    for control in ("fixed", "webster", "actuated", "max-pressure"):
+        _, model = _signal_net([30.0, 30.0])
+        model = TrafficControl(model.net, control, dt=1.0)
+        res = model.run(veh)
+        assert res.summary()["completed"] == 990
+        delay[control] = res.summary()["mean_delay_s"]
+        share[control] = res.green_s[0][0] / res.green_s[0].sum()
+        if control == "webster":
+            g = model.controllers[0].greens
+            assert g[0] > 2 * g[1]  # main y = 0.5 against 0.05: most of the green
+    assert share["fixed"] == pytest.approx(0.5, abs=0.01)
+    for control in ("webster", "actuated", "max-pressure"):
+        assert share[control] > 0.6
+        assert delay[control] < delay["fixed"]
