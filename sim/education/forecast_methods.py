@@ -372,7 +372,7 @@ def _better_than_gpr(loss: np.ndarray, origin: np.ndarray) -> int:
 
     Clearly: lower mean error over all rows by ``AUTO_MIN_T`` standard errors of the paired
     difference, and lower mean error in at least half of the origins (so one lucky or
-    shock year does not decide).
+    shock year does not decide), the latest one among them.
     """
     if len(loss) < 2 * AUTO_MIN_GROUP:
         return 0
@@ -382,6 +382,7 @@ def _better_than_gpr(loss: np.ndarray, origin: np.ndarray) -> int:
     uniq = np.unique(origin)
     by_origin = np.array([gain[origin == o].mean(axis=0) for o in uniq])
     wins = (by_origin > 0).sum(axis=0) >= max(2, int(np.ceil(len(uniq) / 2)))
+    wins &= by_origin[-1] > 0  # and in the latest origin: the regime the forecast starts in
     ok = (mean > AUTO_MIN_T * np.maximum(se, 1e-12)) & wins
     ok[0] = True
     return int(np.argmax(np.where(ok, mean, -np.inf)))
