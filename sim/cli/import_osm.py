@@ -40,12 +40,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="international",
         help="default lanes/speeds/capacities per highway class (default: international)",
     )
+    parser.add_argument(
+        "--simplify",
+        action="store_true",
+        help="merge links through nodes that only join two equal links (way breaks, bends)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     """Run import-osm."""
     check_output_file(args.out)  # before the work: a folder or read-only --out fails now
-    layer = import_osm(args.file, args.crs, args.standard)
+    layer = import_osm(args.file, args.crs, args.standard, simplified=args.simplify)
     write_road_layer(layer, args.out)
     signals = len(layer.signals)
     km = layer.links["length_m"].sum() / 1000.0

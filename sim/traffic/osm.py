@@ -10,13 +10,13 @@ way ends and signal nodes; one directed link per direction of travel (``oneway=y
 ``highway=motorway`` and roundabouts are one-way unless tagged otherwise); project to
 a local UTM CRS chosen from the data's centroid (or a given projected CRS); keep the
 largest strongly connected component. Nodes tagged ``highway=traffic_signals`` become
-fixed-time signals.
+fixed-time signals. With ``simplified``, links through nodes that only join two links
+with equal attributes are merged (:mod:`sim.traffic.simplify`).
 
 Link attributes come from the tags, else from a default table per highway class and
 standard (``international`` or ``china``, :mod:`sim.traffic.road_classes`).
-Nodes and closed ways tagged ``amenity=parking`` become car parks (capacity from the
-``capacity`` tag, else one space per 25 m² of a mapped area, else
-:data:`PARKING_DEFAULT_SPACES`). The pieces cut off by the largest strongly connected
+Nodes and closed ways tagged ``amenity=parking`` become car parks
+(:mod:`sim.traffic.parking`). The pieces cut off by the largest strongly connected
 component are listed in :attr:`RoadLayer.dropped`.
 
 ``lanes`` counts both directions of a two-way road (OSM convention): a direction gets
@@ -47,7 +47,9 @@ import shapely
 
 from sim.errors import GeodataError, UsageError
 from sim.geo import COORDINATE_SYSTEMS, to_lonlat, to_wgs84, transformer
+from sim.traffic.parking import capacity_tag, is_parking, parking_layer
 from sim.traffic.road_classes import DRIVABLE, INTERNATIONAL, STANDARDS, RoadDefaults
+from sim.traffic.simplify import simplify
 
 SIGNAL_CYCLE_S = 90.0
 SIGNAL_PHASES = 2
@@ -61,10 +63,6 @@ _CLOSED = frozenset({"no", "private"})
 _MPH = 1.609344
 _SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?\s*$", re.IGNORECASE)
 SUFFIXES = (".osm", ".osm.pbf", ".graphml")
-PARKING_DEFAULT_SPACES = 50
-"""Spaces of a car park mapped as a point without a ``capacity`` tag."""
-PARKING_M2_PER_SPACE = 25.0
-"""Area per space (bay plus aisle) of a car park mapped as an area without ``capacity``."""
 
 
 @dataclass
@@ -236,14 +234,6 @@ def _directed(
 # --------------------------------------------------------------------------- readers
 
 
-def _capacity(tags: Mapping[str, Any]) -> int | None:
-    return _parse_int(tags.get("capacity")) if tags.get("capacity") is not None else None
-
-
-def _is_parking(tags: Mapping[str, Any]) -> bool:
-    return tags.get("amenity") == "parking"
-
-
 def read_osm_xml(path: Path, table: Mapping[str, RoadDefaults] = INTERNATIONAL) -> _Roads:
     """Parse an ``.osm`` XML extract (nodes, ways; relations are ignored)."""
     points: dict[int, tuple[float, float]] = {}
@@ -258,16 +248,16 @@ def read_osm_xml(path: Path, table: Mapping[str, RoadDefaults] = INTERNATIONAL) 
                 tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
                 if tags.get("highway") == "traffic_signals":
                     signals.add(nid)
-                if _is_parking(tags):
-                    parking.append((nid, [nid], _capacity(tags)))
+                if is_parking(tags):
+                    parking.append((nid, [nid], capacity_tag(tags)))
                 elem.clear()
             elif elem.tag == "way":
                 tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
                 refs = [int(nd.get("ref")) for nd in elem.iter("nd")]
                 if is_drivable(tags):
                     ways.append((refs, tags))
-                elif _is_parking(tags):
-                    parking.append((int(elem.get("id")), refs, _capacity(tags)))
+                elif is_parking(tags):
+                    parking.append((int(elem.get("id")), refs, capacity_tag(tags)))
                 elem.clear()
             elif elem.tag == "relation":
                 elem.clear()
@@ -304,15 +294,15 @@ def read_osm_pbf(path: Path, table: Mapping[str, RoadDefaults] = INTERNATIONAL) 
                     signals.add(obj.id)
                 if obj.tags.get("amenity") == "parking" and obj.location.valid():
                     lonlat = (obj.location.lon, obj.location.lat)
-                    parking.append((obj.id, [lonlat], _capacity(obj.tags)))
+                    parking.append((obj.id, [lonlat], capacity_tag(obj.tags)))
             elif obj.is_way():
                 tags = {t.k: t.v for t in obj.tags}
-                if _is_parking(tags):
+                if is_parking(tags):
                     ring = [
                         (n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()
                     ]
                     if ring:
-                        parking.append((obj.id, ring, _capacity(tags)))
+                        parking.append((obj.id, ring, capacity_tag(tags)))
                 if not is_drivable(tags):
                     continue
                 refs = []
@@ -390,9 +380,12 @@ def build_road_layer(
     roads: _Roads,
     crs: str | int | pyproj.CRS | None = None,
     clip: tuple[float, float, float, float] | None = None,
+    simplified: bool = False,
 ) -> RoadLayer:
-    """Clip, project, keep the largest strongly connected component, build the tables."""
+    """Clip, simplify, project, keep the largest strongly connected part, build the tables."""
     clipped = _clip(roads, clip) if clip is not None else 0
+    if simplified:
+        simplify(roads)
     target = _target_crs(roads, crs)
     project = transformer(roads.crs, target)
     keep, pieces = _components((s.a_node, s.b_node) for s in roads.segments)
@@ -431,7 +424,7 @@ def build_road_layer(
         crs=target,
     )
     signals = _signals(nodes, signal_nodes, signal_of)
-    lots = _parking(roads, project)
+    lots = parking_layer(roads.parking, project)
     return RoadLayer(target, nodes, links, signals, lots, _dropped(roads, pieces, project), clipped)
 
 
@@ -473,29 +466,6 @@ def _dropped(roads: _Roads, pieces: list[set[int]], project: pyproj.Transformer)
             {"nodes": len(piece), "links": links.get(k, 0), "node_id": node, "x": x, "y": y}
         )
     return pd.DataFrame(rows, columns=["nodes", "links", "node_id", "x", "y"])
-
-
-def _parking(roads: _Roads, project: pyproj.Transformer) -> gpd.GeoDataFrame:
-    """Car parks as points with a capacity (tag, else mapped area, else a default)."""
-    ids, points, capacity = [], [], []
-    for oid, ring, cap in roads.parking:
-        xs, ys = project.transform(*np.asarray(ring, dtype=float).T)
-        if len(ring) >= 4:
-            shape = shapely.Polygon(np.column_stack([xs, ys]))
-            area = shape.area if shape.is_valid else 0.0
-            point = shape.representative_point() if shape.is_valid else shapely.Point(xs[0], ys[0])
-        else:
-            area, point = 0.0, shapely.Point(float(np.mean(xs)), float(np.mean(ys)))
-        spaces = cap or (round(area / PARKING_M2_PER_SPACE) if area > 0 else 0)
-        ids.append(oid)
-        points.append(point)
-        capacity.append(max(1, spaces or PARKING_DEFAULT_SPACES))
-    return gpd.GeoDataFrame(
-        {"capacity": np.asarray(capacity, dtype=np.int64)},
-        geometry=points,
-        index=pd.Index(np.asarray(ids, dtype=np.int64), name="osm_id"),
-        crs=project.target_crs,
-    )
 
 
 def _project_line(project: pyproj.Transformer, coords: list[tuple[float, float]]) -> Any:
@@ -550,6 +520,7 @@ def import_osm(
     standard: str = "international",
     coordinates: str = "wgs84",
     clip: tuple[float, float, float, float] | None = None,
+    simplified: bool = False,
 ) -> RoadLayer:
     """Read an OSM extract or osmnx GraphML file and build the city road layer.
 
@@ -567,6 +538,9 @@ def import_osm(
         on a Chinese map service), moved to WGS84 before projection.
     clip
         ``(lon0, lat0, lon1, lat1)`` (WGS84): only roads with both ends inside are kept.
+    simplified
+        Merge links through nodes that only join two equal links
+        (:mod:`sim.traffic.simplify`).
 
     Returns
     -------
@@ -588,7 +562,7 @@ def import_osm(
         raise UsageError(msg)
     if coordinates != "wgs84" and roads.crs.is_geographic:
         _shift(roads, coordinates)
-    return build_road_layer(roads, crs, clip)
+    return build_road_layer(roads, crs, clip, simplified)
 
 
 def _shift(roads: _Roads, system: str) -> None:
