@@ -31,10 +31,10 @@ from sim.education.explain import FlowRecorder
 from sim.education.schools import SchoolSystem
 from sim.kpis import KPI_NAMES
 from sim.mobility.demand import TravelDemand
-from sim.mobility.departure import SCHOOL_START_MIN
+from sim.mobility.departure import N_BINS, SCHOOL_START_MIN, charged_bins
 from sim.mobility.skims import car_skims
 from sim.mobility.trips import assign_work_zones, zone_distance_km
-from sim.policies import StaggeredSchoolStart, latest_in_force
+from sim.policies import CongestionCharge, StaggeredSchoolStart, latest_in_force
 from sim.population.demography import DemographyRates, step_demography
 from sim.population.housing import YIELD_COLUMNS, Estates
 from sim.population.persons import synthesize
@@ -251,6 +251,12 @@ class CityModel(mesa.Model):
         assert self.traffic is not None and self.demand is not None
         p = self.params
         assign_work_zones(self.persons, self.jobs, self.dist_km, p, self.mobility_rng)
+        windows = [
+            (pol.start, pol.end)
+            for pol in self.scenario.policies
+            if isinstance(pol, CongestionCharge) and pol.year <= self.year
+        ]
+        self.demand.charged = charged_bins(windows) if windows else np.ones(N_BINS)
         table = self.demand.trip_table(
             self.persons,
             self._school_zones(),

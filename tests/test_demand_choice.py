@@ -35,7 +35,7 @@ def logit_twin(util: np.ndarray, uniform: np.ndarray) -> tuple[list[int], list[f
     return picks, sums
 
 
-def departure_twin(desired, free, delay, ratio, start, width, coef, uniform) -> list[int]:
+def departure_twin(desired, free, delay, ratio, toll, charged, start, width, coef, uniform):
     out = []
     for i in range(len(desired)):
         utils = []
@@ -43,9 +43,8 @@ def departure_twin(desired, free, delay, ratio, start, width, coef, uniform) -> 
             travel = free[i] + delay[i] * ratio[h]
             arrive = start + (h + 0.5) * width + travel
             early, late = max(0.0, desired[i] - arrive), max(0.0, arrive - desired[i])
-            utils.append(
-                coef[0] * travel + coef[1] * early + coef[2] * late + (coef[3] if late else 0)
-            )
+            cost = coef[0] * (travel + toll[i] * charged[h])
+            utils.append(cost + coef[1] * early + coef[2] * late + (coef[3] if late else 0))
         w = [math.exp(v - max(utils)) for v in utils]
         acc, pick = 0.0, len(w) - 1
         for h, x in enumerate(w):
@@ -87,8 +86,36 @@ def test_departure_kernel_matches_its_twin() -> None:
     ratio = rng.uniform(0, 2, dep.N_BINS)
     u = rng.random(n)
     coef = np.array([SMALL_TIME, SMALL_EARLY, SMALL_LATE, SMALL_LATE_AT_ALL])
-    got = choice.departure_choice(desired, free, delay, ratio, 360.0, 5.0, coef, u)
-    assert got.tolist() == departure_twin(desired, free, delay, ratio, 360.0, 5.0, coef, u)
+    toll = rng.uniform(0, 10, n)
+    charged = (rng.random(dep.N_BINS) < 0.5).astype(float)
+    args = (desired, free, delay, ratio, toll, charged, 360.0, 5.0, coef, u)
+    assert choice.departure_choice(*args).tolist() == departure_twin(*args)
+
+
+def test_a_timed_toll_moves_drivers_out_of_its_window() -> None:
+    # a toll worth 10 minutes from 07:30 to 08:00 (bins 18-23): drivers wanting to arrive
+    # at 08:00 after 17.5 minutes leave earlier than 07:30 or later, i.e. arrive early or late
+    n = 50_000
+    u = (np.arange(n) + 0.5) / n
+    args = (np.full(n, 480.0), np.full(n, 17.5), np.zeros(n), np.ones(dep.N_BINS), u)
+    charged = dep.charged_bins([("07:30", "08:00")])
+    assert charged.nonzero()[0].tolist() == list(range(18, 24))
+    free = dep.choose_bins(*args)
+    tolled = dep.choose_bins(*args, toll_min=np.full(n, 10.0), charged=charged)
+    inside = lambda b: ((b >= 18) & (b < 24)).mean()  # noqa: E731
+    # expected by hand from Small's coefficients: bin h arrives 5 (h - 20) minutes off
+    h = np.arange(dep.N_BINS)
+    w = np.where(
+        h <= 20,
+        np.exp(SMALL_EARLY * 5 * (20 - h)),
+        np.exp(SMALL_LATE * 5 * (h - 20) + SMALL_LATE_AT_ALL),
+    )
+    window = (h >= 18) & (h < 24)
+    w_toll = np.where(window, w * math.exp(SMALL_TIME * 10.0), w)
+    assert inside(free) == pytest.approx(w[window].sum() / w.sum(), abs=0.005)
+    assert inside(tolled) == pytest.approx(w_toll[window].sum() / w_toll.sum(), abs=0.005)
+    assert inside(tolled) < inside(free)
+    assert (tolled == 17).mean() > (free == 17).mean()
 
 
 def test_schedule_delay_follows_small_1982() -> None:

@@ -61,13 +61,23 @@ def logit_choice(util, uniform):
 
 @njit(cache=True)
 def departure_choice(
-    desired, free_min, delay_min, delay_ratio, bin_start, bin_width, coef, uniform
+    desired,
+    free_min,
+    delay_min,
+    delay_ratio,
+    toll_min,
+    charged,
+    bin_start,
+    bin_width,
+    coef,
+    uniform,
 ):
     """Draw a departure bin per trip from a schedule-delay logit (Small 1982).
 
     The utility of leaving in bin ``h`` (at its midpoint ``t``) and arriving at
     ``a = t + T_h`` with ``T_h = free + delay * ratio[h]`` is
-    ``coef[0]*T_h + coef[1]*max(0, desired-a) + coef[2]*max(0, a-desired) + coef[3]*[a > desired]``.
+    ``coef[0]*(T_h + toll*charged[h]) + coef[1]*max(0, desired-a) + coef[2]*max(0, a-desired)
+    + coef[3]*[a > desired]``.
 
     Parameters
     ----------
@@ -78,6 +88,9 @@ def departure_choice(
         hour's flows (minutes).
     delay_ratio
         ``m`` factor on the delay of each bin.
+    toll_min, charged
+        ``n`` tolls in minutes of the trip's value of time, and ``m`` 1/0 whether a trip
+        leaving in the bin pays it.
     bin_start, bin_width
         Start of the first bin and bin width (minutes).
     coef
@@ -101,7 +114,7 @@ def departure_choice(
             arrive = bin_start + (h + 0.5) * bin_width + travel
             early = max(0.0, desired[i] - arrive)
             late = max(0.0, arrive - desired[i])
-            u = coef[0] * travel + coef[1] * early + coef[2] * late
+            u = coef[0] * (travel + toll_min[i] * charged[h]) + coef[1] * early + coef[2] * late
             if late > 0.0:
                 u += coef[3]
             util[h] = u

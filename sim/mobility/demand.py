@@ -110,6 +110,8 @@ class TravelDemand:
         self.asc_escort = 0.0
         self.freight: np.ndarray | None = None
         self.departures = np.zeros(dep.N_BINS)
+        #: 1 for the departure bins in which the network's tolls are charged.
+        self.charged = np.ones(dep.N_BINS)
 
     # ------------------------------------------------------------------ trips
 
@@ -165,11 +167,11 @@ class TravelDemand:
         free = skims.free_minutes[o, dest]
         delay = skims.minutes[o, dest] - free
         leave = (t.desired - free - dep.AM_START) // dep.BIN_MIN
-        at_desired = ratio[np.clip(leave, 0, dep.N_BINS - 1).astype(np.int64)]
+        leave_bin = np.clip(leave, 0, dep.N_BINS - 1).astype(np.int64)
         return md.LevelOfService(
-            car_min=free + delay * at_desired,
+            car_min=free + delay * ratio[leave_bin],
             car_km=skims.km[o, dest],
-            toll=skims.toll[o, dest],
+            toll=skims.toll[o, dest] * self.charged[leave_bin],
             dist_km=self.dist_km[o, dest],
             parking=np.where(self.paid_parking[dest], self.params.parking_cost, 0.0),
         )
@@ -244,7 +246,17 @@ class TravelDemand:
         mode, logsum = choice.logit_choice(np.ascontiguousarray(util), t.draws[:, 0].copy())
         free, delay = self._mode_times(t, dest, mode, los, skims)
         ratio = dep.delay_ratio(self.departures)
-        bins = dep.choose_bins(t.desired, free, delay, ratio, t.draws[:, 1])
+        toll = skims.toll[t.origin, dest]
+        toll_min = np.select([mode == md.CAR, mode == md.PASSENGER], [toll, 0.5 * toll], 0.0)
+        bins = dep.choose_bins(
+            t.desired,
+            free,
+            delay,
+            ratio,
+            t.draws[:, 1],
+            toll_min / self.money_per_min,
+            self.charged,
+        )
         drivers = self._vehicle_trips(t, mode)
         o, d, b = t.origin[drivers], dest[drivers], bins[drivers].astype(np.int64)
         loaded = o != d
@@ -263,7 +275,7 @@ class TravelDemand:
             "car_trips": float(loaded.sum()),
             "car_trips_intrazonal": float((~loaded).sum()),
             "car_trips_peak": float(in_peak.sum()),
-            "toll_revenue": self._toll_revenue(los.toll[on_road], extra, skims),
+            "toll_revenue": self._toll_revenue((toll * self.charged[bins])[on_road], extra, skims),
             "mean_trip_min": float(minutes[on_road].mean()) if len(on_road) else 0.0,
             "peak_hour_start": (dep.AM_START + peak * dep.BIN_MIN) / 60.0,
             **self._shares(out),
@@ -319,7 +331,8 @@ class TravelDemand:
         vehicles = extra.copy()
         if self.freight is not None:
             vehicles -= self.freight * (1.0 - 1.0 / FREIGHT_PCE)  # freight PCU back to vehicles
-        return float(resident_tolls.sum() + (vehicles * skims.toll).sum())
+        paying = float(self.charged.mean())  # through and freight spread over the AM period
+        return float(resident_tolls.sum() + paying * (vehicles * skims.toll).sum())
 
     def _shares(self, c: Choices) -> dict[str, float]:
         """Mode shares of the residents' trips and their mean logsum in money."""

@@ -76,18 +76,36 @@ def choose_bins(
     delay_min: np.ndarray,
     ratio: np.ndarray,
     uniform: np.ndarray,
+    toll_min: np.ndarray | None = None,
+    charged: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Departure bin of each trip (see :func:`sim.kernels.choice.departure_choice`)."""
+    """Departure bin of each trip (see :func:`sim.kernels.choice.departure_choice`).
+
+    ``toll_min`` (minutes of toll per trip) is paid by trips leaving in a ``charged`` bin.
+    """
+    n = len(desired)
     return choice.departure_choice(
         np.ascontiguousarray(desired, dtype=np.float64),
         np.ascontiguousarray(free_min, dtype=np.float64),
         np.ascontiguousarray(delay_min, dtype=np.float64),
         np.ascontiguousarray(ratio, dtype=np.float64),
+        np.zeros(n) if toll_min is None else np.ascontiguousarray(toll_min, dtype=np.float64),
+        np.zeros(N_BINS) if charged is None else np.ascontiguousarray(charged, dtype=np.float64),
         float(AM_START),
         float(BIN_MIN),
         SCHEDULE_COEF,
         np.ascontiguousarray(uniform, dtype=np.float64),
     )
+
+
+def charged_bins(windows: list[tuple[str, str]]) -> np.ndarray:
+    """1.0 for each bin whose departure time lies in one of the ``(start, end)`` windows."""
+    mid = AM_START + (np.arange(N_BINS) + 0.5) * BIN_MIN
+    out = np.zeros(N_BINS)
+    for start, end in windows:
+        lo, hi = (int(t[:2]) * 60 + int(t[3:]) for t in (start, end))
+        out[(mid >= lo) & (mid < hi)] = 1.0
+    return out
 
 
 def bin_label(b: int) -> str:

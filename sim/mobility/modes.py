@@ -122,8 +122,10 @@ def utilities(
     drive = adult & (age >= DRIVING_AGE)
     util[drive, CAR] = asc_car + TIME_COEF * car_time[drive] + money * car_cost[drive]
     passenger = np.where(pupil, asc_escort, ASC_ADULT[PASSENGER])
-    # a passenger shares the running cost; a driven pupil's parent pays the fuel, not parking
-    util[:, PASSENGER] = passenger + TIME_COEF * car_time + money * 0.5 * cost_per_km * los.car_km
+    # a passenger shares the running cost and the toll (a driven pupil's parent pays the
+    # other half); nobody parks
+    shared = 0.5 * (cost_per_km * los.car_km + los.toll)
+    util[:, PASSENGER] = passenger + TIME_COEF * car_time + money * shared
     fare = np.where(pupil, bus_fare * PUPIL_FARE_SHARE, bus_fare)
     alone = adult | (age >= INDEPENDENT_AGE)
     asc_bus = np.where(pupil, ASC_PUPIL[BUS], ASC_ADULT[BUS])

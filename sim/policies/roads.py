@@ -9,10 +9,11 @@ an earlier-dated closure removed it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.errors import ScenarioError
 from sim.policies.base import Pick, Policy, Stage, TemplateContext
@@ -131,6 +132,10 @@ class CongestionCharge(LinkPolicy):
     links: list[int] = Field(default_factory=list)
     cordon_zones: list[int] = Field(default_factory=list)
     """Links entering these zones are charged (a cordon)."""
+    start: str = "06:00"
+    end: str = "10:00"
+    """Cars departing from ``start`` until ``end`` (HH:MM) pay; default the whole AM period.
+    Drivers may leave earlier or later to avoid it (sim.mobility.departure)."""
 
     label: ClassVar[str] = "Congestion charge"
     label_zh: ClassVar[str] = "拥堵收费"
@@ -139,10 +144,21 @@ class CongestionCharge(LinkPolicy):
         "charge on the same link replaces the earlier toll."
     )
 
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d|24:00", value):
+            msg = f"{value!r} is not a time HH:MM (00:00..24:00)"
+            raise ValueError(msg)
+        return value
+
     @model_validator(mode="after")
     def _where(self) -> CongestionCharge:
         if not self.links and not self.cordon_zones:
             msg = "give 'links' or 'cordon_zones' (or both)"
+            raise ValueError(msg)
+        if self.end <= self.start:
+            msg = f"end {self.end} must be after start {self.start}"
             raise ValueError(msg)
         return self
 
