@@ -192,3 +192,19 @@ def test_adaptive_controls_give_the_busy_road_its_green() -> None:
     for control in ("webster", "actuated", "max-pressure"):
         assert share[control] > 0.6
         assert delay[control] < delay["fixed"]
+
+
+def test_link_results_by_five_minute_bin_follow_the_bottleneck_queue() -> None:
+    net = _net([(0, 1, 1000, 2, 10, 3600), (1, 2, 500, 1, 10, 1800), (2, 3, 500, 1, 10, 3600)], 4)
+    res = TrafficControl(net, dt=1.0).run(_uniform(1350, 2700.0, [0, 1, 2]))
+    table = res.links_t(net.link_ids, net.length_m).set_index(["link", "bin_start_s"])
+    # the bottleneck passes 1,800 veh/h: 150 vehicles in every full 5-minute bin of the queue
+    np.testing.assert_array_equal(table.loc[("L1", [600.0, 900.0, 1200.0]), "inflow"], 150)
+    # the queue on link 0 at 600 s: (2,700 - 1,800) veh/h over the 500 s since the first
+    # vehicle reached the bottleneck (100 s after leaving)
+    assert table.loc[("L0", 300.0), "queue"] == pytest.approx(900 * 500 / 3600, abs=2)
+    # link 1 runs at free speed (its queue is upstream): 500 m in 50 s = 36 km/h
+    assert table.loc[("L1", 900.0), "mean_speed_kmh"] == pytest.approx(36.0)
+    # totals agree with the per-link figures
+    assert table["inflow"].sum() == res.link_inflow.sum() == 3 * 1350
+    assert table["occupancy"].sum() * 300 == pytest.approx(res.link_time_s.sum())

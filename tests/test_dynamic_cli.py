@@ -54,6 +54,10 @@ def test_simulate_the_grid_writes_its_tables(tmp_path: Path, capsys) -> None:
     assert len(links) == 80
     # every vehicle enters as many links as its route has
     assert links["inflow"].sum() == links["outflow"].sum()
+    by_bin = pd.read_csv(tmp_path / "res" / "links_t.csv")
+    assert list(by_bin.columns) == ["link", "bin_start_s", "inflow", "outflow",
+                                    "mean_speed_kmh", "queue", "occupancy"]  # fmt: skip
+    assert by_bin["inflow"].sum() == links["inflow"].sum()
 
 
 @pytest.mark.parametrize("control", ["fixed", "webster", "actuated", "max-pressure"])

@@ -68,7 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--departures", type=_departures, metavar="uniform:T0:T1",
         help="spread the departures evenly over T0..T1 s, in their order",
     )  # fmt: skip
-    parser.add_argument("--out", type=Path, help="write vehicles.csv and links.csv here")
+    parser.add_argument(
+        "--out", type=Path,
+        help="write vehicles.csv, links.csv and links_t.csv (5-minute bins) here",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -145,6 +148,7 @@ def main(args: argparse.Namespace) -> int:
             args.out.mkdir(parents=True, exist_ok=True)
             vehicles.to_csv(args.out / "vehicles.csv", index=False)
             links.to_csv(args.out / "links.csv", index=False)
+            result.links_t(net.link_ids, net.length_m).to_csv(args.out / "links_t.csv", index=False)
         except OSError as exc:
             raise UsageError(f"--out {args.out}: cannot write ({exc.strerror})") from exc
     if args.json:

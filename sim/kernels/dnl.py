@@ -75,8 +75,11 @@ def _moves_in(v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, pos, rout
 def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask, mov_turn_mask,
               buf, buf_start, buf_cap, head, count, entry, fft, pos, route_start,
               route_links):  # fmt: skip
-    """Max-pressure weight of phase ``p``: queued vehicles it can discharge (up to the
-    first whose movement is red) minus those on its movements' downstream links."""
+    """Max-pressure weight of phase ``p``.
+
+    The queued vehicles it can discharge (up to the first whose movement is red) minus
+    those on its movements' downstream links, averaged per approach.
+    """
     w = 0.0
     bit = np.int64(1) << p
     for a in range(app_start[s], app_start[s + 1]):
@@ -149,7 +152,7 @@ def simulate(
     sig_nph, sig_ph0, ph_green, sig_mode, min_green, max_green, gap_s, lost_s, sig_offset,
     app_start, app_links,
     depart, route_start, route_links,
-    arrive, link_inflow, link_outflow, link_time, link_max_queue, green_time,
+    bin_s, arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, green_time,
 ):  # fmt: skip
     """Load the vehicles on the network; returns (status, steps, blocked-link mask).
 
@@ -180,14 +183,19 @@ def simulate(
     depart, route_start, route_links
         Vehicles sorted by departure time (s); route of vehicle ``v`` is
         ``route_links[route_start[v]:route_start[v + 1]]``.
-    arrive, link_inflow, link_outflow, link_time, link_max_queue, green_time
-        Outputs, filled in place: arrival time of each vehicle (NaN: not arrived);
-        per link vehicles in and out, vehicle-seconds spent and the largest stop-line
-        queue; per phase seconds of green given.
+    bin_s
+        Length of the time bins of the link outputs (s).
+    arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, green_time
+        Outputs, filled in place: arrival time of each vehicle (NaN: not arrived); per
+        link and time bin (``(n_links, n_bins)``, bins of ``bin_s`` covering
+        ``n_steps * dt``): vehicles in, vehicles out, travel time of those out,
+        vehicle-seconds spent on the link by vehicles that have left it, and the
+        largest stop-line queue; per phase seconds of green given.
     """
     n_links = len(fft)
     n_veh = len(depart)
     n_sig = len(sig_nph)
+    n_bins = bin_in.shape[1]
     buf = np.empty(max(int(buf_start[-1] + buf_cap[-1]) if n_links else 0, 1), np.int64)
     head = np.zeros(n_links, np.int64)
     count = np.zeros(n_links, np.int64)
@@ -292,7 +300,7 @@ def simulate(
                 buf[buf_start[m] + (head[m] + count[m]) % buf_cap[m]] = v
                 count[m] += 1
                 n_in[m] += 1
-                link_inflow[m] += 1
+                bin_in[m, min(int(te // bin_s), n_bins - 1)] += 1
                 entry[v] = te
                 node_load[link_node[m]] += 1
                 o_head[m] = o_next[v]
@@ -322,10 +330,11 @@ def simulate(
                 t_arr = entry[v] + fft[ln]
                 if t_arr >= t_end:
                     continue
-                if count[ln] > link_max_queue[ln] and q_step[ln] != step:
+                qb = min(int(t_end // bin_s), n_bins - 1)
+                if count[ln] > bin_queue[ln, qb] and q_step[ln] != step:
                     q_step[ln] = step  # the largest stop-line queue, once a step
                     q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, entry, fft)
-                    link_max_queue[ln] = max(link_max_queue[ln], q)
+                    bin_queue[ln, qb] = max(bin_queue[ln, qb], q)
                 last = pos[v] + 1 == route_start[v + 1] - route_start[v]
                 headway = 1.0 / cap[ln]
                 te = max(t_arr, next_out[ln], t)
@@ -361,8 +370,14 @@ def simulate(
                     freed[ln] += 1  # the ring is full: its oldest exit counts as freed
                 ex_t[ex_start[ln] + n_out[ln] % ex_size[ln]] = te
                 n_out[ln] += 1
-                link_outflow[ln] += 1
-                link_time[ln] += te - entry[v]
+                bin_out[ln, min(int(te // bin_s), n_bins - 1)] += 1
+                bin_tt[ln, min(int(te // bin_s), n_bins - 1)] += te - entry[v]
+                ta = entry[v]
+                while ta < te:  # the time on the link, bin by bin
+                    b_a = min(int(ta // bin_s), n_bins - 1)
+                    tb = min(te, (b_a + 1) * bin_s) if b_a < n_bins - 1 else te
+                    bin_occ[ln, b_a] += tb - ta
+                    ta = tb
                 if last:
                     arrive[v] = te
                     on_net -= 1
@@ -372,7 +387,7 @@ def simulate(
                     buf[buf_start[m] + (head[m] + count[m]) % buf_cap[m]] = v
                     count[m] += 1
                     n_in[m] += 1
-                    link_inflow[m] += 1
+                    bin_in[m, min(int(te // bin_s), n_bins - 1)] += 1
                     entry[v] = te
                     node_load[link_node[m]] += 1
                     pos[v] += 1

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from sim.errors import RunError, UsageError
 from sim.kernels import dnl
@@ -32,6 +33,8 @@ from sim.traffic.signals import (
 #: Jam density per lane (vehicles per metre): one car per 7.5 m.
 JAM_DENSITY = 1.0 / 7.5
 MAX_DT = 2.0
+#: Time bins of the link results (s): five minutes.
+BIN_S = 300.0
 #: Seconds without any movement, nobody driving, that count as gridlock.
 GRIDLOCK_S = 600.0
 CONTROLS = ("fixed", "webster", "actuated", "max-pressure")
@@ -106,14 +109,61 @@ class LoadResult:
     depart: np.ndarray
     arrive: np.ndarray  # NaN: not arrived
     free_time: np.ndarray  # free-flow time of each vehicle's route (s)
-    link_inflow: np.ndarray
-    link_outflow: np.ndarray
-    link_time_s: np.ndarray
-    link_max_queue: np.ndarray
+    bin_s: float
+    bin_in: np.ndarray  # (links, bins) vehicles in
+    bin_out: np.ndarray  # vehicles out
+    bin_tt: np.ndarray  # travel time of the vehicles out (s)
+    bin_occ: np.ndarray  # vehicle-seconds on the link of vehicles that left it
+    bin_queue: np.ndarray  # largest stop-line queue
     green_s: list[np.ndarray]  # per signal: green given to each phase (s)
     sim_s: float
     wall_s: float
     dt: float
+
+    @property
+    def link_inflow(self) -> np.ndarray:
+        """Vehicles that entered each link."""
+        return self.bin_in.sum(axis=1)
+
+    @property
+    def link_outflow(self) -> np.ndarray:
+        """Vehicles that left each link."""
+        return self.bin_out.sum(axis=1)
+
+    @property
+    def link_time_s(self) -> np.ndarray:
+        """Vehicle-seconds spent on each link (by vehicles that left it)."""
+        return self.bin_occ.sum(axis=1)
+
+    @property
+    def link_max_queue(self) -> np.ndarray:
+        """Largest stop-line queue of each link (vehicles)."""
+        return self.bin_queue.max(axis=1)
+
+    def links_t(self, link_ids: list[str], length_m: np.ndarray) -> pd.DataFrame:
+        """Link results by time bin (rows with traffic only).
+
+        Columns ``link``, ``bin_start_s``, ``inflow``, ``outflow``, ``mean_speed_kmh``
+        (length over the mean travel time of the vehicles that left; NaN without
+        any), ``queue`` (largest stop-line queue) and ``occupancy`` (mean vehicles on
+        the link, counted when they leave it).
+        """
+        link, b = np.nonzero(self.bin_in + self.bin_out + self.bin_queue)
+        out = self.bin_out[link, b]
+        tt = self.bin_tt[link, b]
+        speed = np.full(len(link), np.nan)
+        np.divide(length_m[link] * out * 3.6, tt, out=speed, where=tt > 0)
+        return pd.DataFrame(
+            {
+                "link": np.asarray(link_ids, dtype=object)[link],
+                "bin_start_s": b * self.bin_s,
+                "inflow": self.bin_in[link, b],
+                "outflow": out,
+                "mean_speed_kmh": speed,
+                "queue": self.bin_queue[link, b],
+                "occupancy": self.bin_occ[link, b] / self.bin_s,
+            }
+        )
 
     @property
     def travel_time(self) -> np.ndarray:
@@ -255,21 +305,24 @@ class TrafficControl(mesa.Model):
         net, dt = self.net, self.dt
         arrays = _kernel_arrays(net, vehicles, self.controllers, dt)
         n_links = len(net.link_ids)
-        out = {
-            "arrive": np.full(len(vehicles.depart), np.nan),
-            "link_inflow": np.zeros(n_links, np.int64),
-            "link_outflow": np.zeros(n_links, np.int64),
-            "link_time": np.zeros(n_links),
-            "link_max_queue": np.zeros(n_links, np.int64),
-            "green_time": np.zeros(len(arrays["ph_green"])),
-        }
         end = horizon_s
         if end is None:
             last = float(vehicles.depart.max()) if len(vehicles.depart) else 0.0
             end = last + 4 * 3600.0
+        n_steps = int(np.ceil(end / dt))
+        shape = (n_links, max(int(np.ceil(n_steps * dt / BIN_S)), 1))
+        out: dict[str, np.ndarray] = {
+            "arrive": np.full(len(vehicles.depart), np.nan),
+            "bin_in": np.zeros(shape, np.int64),
+            "bin_out": np.zeros(shape, np.int64),
+            "bin_tt": np.zeros(shape),
+            "bin_occ": np.zeros(shape),
+            "bin_queue": np.zeros(shape, np.int64),
+            "green_time": np.zeros(len(arrays["ph_green"])),
+        }
         start = time.perf_counter()
         status, steps, blocked = dnl.simulate(
-            dt, int(np.ceil(end / dt)), int(np.ceil(GRIDLOCK_S / dt)), **arrays, **out
+            dt, n_steps, int(np.ceil(GRIDLOCK_S / dt)), **arrays, bin_s=BIN_S, **out
         )
         wall = time.perf_counter() - start
         if status == dnl.GRIDLOCK:
@@ -286,10 +339,12 @@ class TrafficControl(mesa.Model):
             depart=vehicles.depart,
             arrive=out["arrive"],
             free_time=free if len(vehicles.depart) else np.zeros(0),
-            link_inflow=out["link_inflow"],
-            link_outflow=out["link_outflow"],
-            link_time_s=out["link_time"],
-            link_max_queue=out["link_max_queue"],
+            bin_s=BIN_S,
+            bin_in=out["bin_in"],
+            bin_out=out["bin_out"],
+            bin_tt=out["bin_tt"],
+            bin_occ=out["bin_occ"],
+            bin_queue=out["bin_queue"],
             green_s=[out["green_time"][ph0[i] : ph0[i + 1]] for i in range(len(ph0) - 1)],
             sim_s=steps * dt,
             wall_s=wall,
