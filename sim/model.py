@@ -31,7 +31,7 @@ from sim.education.explain import FlowRecorder
 from sim.education.schools import SchoolSystem
 from sim.kpis import KPI_NAMES
 from sim.mobility.demand import TravelDemand
-from sim.mobility.departure import N_BINS, SCHOOL_START_MIN, charged_bins
+from sim.mobility.departure import N_BINS, charged_bins, school_starts
 from sim.mobility.skims import car_skims
 from sim.mobility.trips import assign_work_zones, zone_distance_km
 from sim.policies import CongestionCharge, StaggeredSchoolStart, latest_in_force
@@ -322,28 +322,10 @@ class CityModel(mesa.Model):
         return 0.0 if pol is None or pol.share_shifted is None else pol.share_shifted
 
     def _school_starts(self) -> np.ndarray:
-        """Start time of each school (minutes after midnight) with the shifts in force.
-
-        A later-dated shift of a school replaces an earlier one; shifts do not add up.
-        """
         s = self.schools
-        start = np.full(s.n_schools, float(SCHOOL_START_MIN))
-        level = np.asarray(s.level)
-        ids = list(s.school_id)
-        shifts = [
-            pol
-            for pol in self.scenario.policies
-            if isinstance(pol, StaggeredSchoolStart)
-            and pol.shift_min is not None
-            and pol.year <= self.year
-        ]
-        for pol in sorted(shifts, key=lambda q: q.year):
-            if pol.level is not None:
-                rows = level == (PRIMARY if pol.level == "primary" else JUNIOR)
-            else:
-                rows = np.isin(ids, pol.schools or [])
-            start[rows] = SCHOOL_START_MIN + float(pol.shift_min or 0)
-        return start
+        return school_starts(
+            np.asarray(s.level), list(s.school_id), self.scenario.policies, self.year
+        )
 
     def _school_zones(self) -> np.ndarray:
         s = self.schools

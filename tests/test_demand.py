@@ -217,3 +217,71 @@ def test_same_seed_same_choices() -> None:
         runs.append((c.mode, c.bins, c.dest, c.car_peak))
     for a, b in zip(*runs, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_school_start_shifts_by_level_or_list_latest_wins() -> None:
+    from sim.mobility.departure import school_starts
+    from sim.policies import StaggeredSchoolStart
+
+    def pol(**kw):
+        return StaggeredSchoolStart(type="staggered_school_start", **kw)
+
+    level = np.array([0, 0, 1])
+    ids = ["P1", "P2", "J1"]
+    policies = [
+        pol(level="junior", shift_min=30, year=2025),
+        pol(schools=["P2", "J1"], shift_min=-15, year=2026),
+        pol(share_shifted=0.5, year=2025),  # the first form moves pupils, not schools
+    ]
+    assert school_starts(level, ids, policies, 2024).tolist() == [480.0, 480.0, 480.0]
+    assert school_starts(level, ids, policies, 2025).tolist() == [480.0, 480.0, 510.0]
+    assert school_starts(level, ids, policies, 2026).tolist() == [480.0, 465.0, 465.0]
+    with pytest.raises(ValueError, match="one of level or schools"):
+        pol(level="junior", schools=["J1"], shift_min=10, year=2025)
+    with pytest.raises(ValueError, match="a form of its own"):
+        pol(share_shifted=0.2, shift_min=10, level="junior", year=2025)
+
+
+def test_through_traffic_enters_and_leaves_at_the_trunk_road_ends() -> None:
+    from sim.mobility.demand import through_gateways
+
+    city = _city()
+    # a trunk road running up the grid's west column (zones 0, 5, ..., 20), nodes 100..104
+    ys = [2000.0 * r for r in range(GRID)]
+    city.nodes = gpd.GeoDataFrame(
+        geometry=[Point(-300.0, y) for y in ys], index=pd.Index(range(100, 105), name="node_id")
+    )
+    city.links = pd.DataFrame(
+        {"a_node": range(100, 104), "b_node": range(101, 105), "link_type": ["trunk"] * 4}
+    )
+    assert sorted(through_gateways(city)) == [0, GRID * (GRID - 1)]
+    demand = TravelDemand(city, Parameters(through_trips_peak=400.0), _dist())
+    table = _table(demand)
+    c = demand.choose(table, _skims())
+    demand_freight = demand.freight
+    assert demand_freight is not None
+    # 400 an hour, half each way, on top of residents and freight
+    through = c.car_peak - _resident_and_freight_peak(table, c, demand_freight)
+    assert through[0, 20] == pytest.approx(200.0) and through[20, 0] == pytest.approx(200.0)
+    through[0, 20] = through[20, 0] = 0.0
+    assert np.abs(through).max() < 1e-9
+
+
+def _resident_and_freight_peak(table, c, freight) -> np.ndarray:
+    from sim.mobility.departure import BINS_PER_HOUR, N_BINS
+
+    out = freight * (BINS_PER_HOUR / N_BINS)
+    rows = (c.mode == md.CAR) & (table.origin != c.dest)
+    b = c.bins[rows]
+    inside = (b >= c.peak_start) & (b < c.peak_start + BINS_PER_HOUR)
+    escorted = (c.mode == md.PASSENGER) & (table.purpose == SCHOOL) & (table.origin != c.dest)
+    seen = set()
+    for i in np.flatnonzero(escorted):
+        key = (table.household[i], table.school[i])
+        if key in seen:
+            continue
+        seen.add(key)
+        if c.peak_start <= c.bins[i] < c.peak_start + BINS_PER_HOUR:
+            out[table.origin[i], c.dest[i]] += 1.0
+    np.add.at(out, (table.origin[rows][inside], c.dest[rows][inside]), 1.0)
+    return out

@@ -15,9 +15,12 @@ has that delay times ``(r / R) ** 4`` (the BPR curve's power), capped at
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from sim.kernels import choice
+from sim.policies import Policy, StaggeredSchoolStart
 
 AM_START, AM_END, BIN_MIN = 6 * 60, 10 * 60, 5
 N_BINS = (AM_END - AM_START) // BIN_MIN
@@ -41,6 +44,31 @@ OTHER_WINDOW = (8 * 60, 10 * 60)
 MAX_DELAY_RATIO = 2.0
 #: Bins of the moving average that turns 5-minute departures into a flow rate.
 RATE_WINDOW = 3
+
+
+def school_starts(
+    level: np.ndarray, ids: list[str], policies: Sequence[Policy], year: int
+) -> np.ndarray:
+    """Start time of each school (minutes after midnight) under the shifts in force.
+
+    ``level`` is 0 (primary) or 1 (junior) per school. Every school starts at
+    :data:`SCHOOL_START_MIN`; a ``staggered_school_start`` of the second form moves its
+    level's or its listed schools' start by ``shift_min``; a later-dated shift of a school
+    replaces an earlier one (shifts do not add up).
+    """
+    start = np.full(len(ids), float(SCHOOL_START_MIN))
+    shifts = [
+        p
+        for p in policies
+        if isinstance(p, StaggeredSchoolStart) and p.shift_min is not None and p.year <= year
+    ]
+    for pol in sorted(shifts, key=lambda q: q.year):
+        if pol.level is not None:
+            rows = np.asarray(level) == (0 if pol.level == "primary" else 1)
+        else:
+            rows = np.isin(ids, pol.schools or [])
+        start[rows] = SCHOOL_START_MIN + float(pol.shift_min or 0)
+    return start
 
 
 def work_arrivals(n: int, rng: np.random.Generator) -> np.ndarray:
