@@ -30,7 +30,7 @@ from sim.education.enrollment import assign_enrollment, school_age_grades
 from sim.education.explain import FlowRecorder
 from sim.education.schools import SchoolSystem
 from sim.kpis import KPI_NAMES
-from sim.mobility.demand import TravelDemand
+from sim.mobility.demand import PROFILE_COLUMNS, TravelDemand
 from sim.mobility.departure import N_BINS, charged_bins, school_starts
 from sim.mobility.skims import car_skims
 from sim.mobility.trips import assign_work_zones, zone_distance_km
@@ -350,6 +350,16 @@ class CityModel(mesa.Model):
         if not self.housing_yield_rows:
             return pd.DataFrame(columns=list(YIELD_COLUMNS))
         return pd.concat(self.housing_yield_rows, ignore_index=True)
+
+    def profile_frame(self) -> pd.DataFrame:
+        """The AM profile of every simulated year (see :func:`sim.mobility.demand.am_profile`).
+
+        Columns year, period_start, departures, car_departures, network_speed_kmh; empty
+        without traffic.
+        """
+        if not self.profile_rows:
+            return pd.DataFrame(columns=list(PROFILE_COLUMNS))
+        return pd.concat(self.profile_rows, ignore_index=True)[list(PROFILE_COLUMNS)]
 
     def kpi_frame(self) -> pd.DataFrame:
         """One row per simulated year with every KPI."""

@@ -348,8 +348,9 @@ class TravelDemand:
         }
 
 
-#: Minutes per row of the AM profile.
+#: Minutes per row of the AM profile, and its columns in a run's table.
 PROFILE_MIN = 15
+PROFILE_COLUMNS = ("year", "period_start", "departures", "car_departures", "network_speed_kmh")
 
 
 def am_profile(
