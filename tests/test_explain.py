@@ -54,3 +54,52 @@ def test_explain_unknown_school_or_year_exit_2(finished_run, capsys):
     assert "school" in capsys.readouterr().err
     assert cli([*base, "--school", "P01", "--year", "1990"]) == 2
     assert "year" in capsys.readouterr().err
+
+
+def test_recorder_classifies_each_child_by_hand():
+    from types import SimpleNamespace as NS
+
+    import numpy as np
+
+    from sim.education.explain import FlowRecorder
+    from sim.kernels.demography import BORN, IN_MIGRANT, MOVED, NEW_HOUSING_OUTSIDE
+
+    a, b, j = 0, 1, 2  # primary A, primary B (grades 1-6), junior J (7-9)
+    system = NS(entry_age=6, n_grades=9, cutoff_month=8, level=np.array([0, 0, 1]))
+    teaches = np.zeros((3, 9), dtype=bool)
+    teaches[[a, b], :6] = True
+    teaches[j, 6:] = True
+    last_year = np.zeros((3, 9), dtype=np.int64)
+    last_year[a, 1] = 3  # c1, c2 and a child who has since died, in grade 2
+    last_year[a, 5] = 1  # c7, grade 6: moves on to junior
+    last_year[b, 3] = 1  # c6, seated at B by overflow (its first school was A)
+    last_year[b, 2] = 1  # c8, moves home this year
+    ids = ["A", "B", "J"]
+    rec = FlowRecorder()
+    rec.record(2024, None, None, None, NS(school_id=ids, demand=last_year, enrolled=last_year,
+                                          teaches=teaches), system)  # fmt: skip
+    #        c1  c2  c3  c4          c5                   c6  c7  c8
+    grade = [2, 2, 0, 3, 1, 4, 6, 3]
+    persons = NS(
+        age=np.array(grade) + 6,
+        birth_month=np.ones(8, dtype=int),
+        first_school=np.array([a, b, a, a, b, a, j, a]),
+        arrival=np.array([BORN, BORN, BORN, IN_MIGRANT, NEW_HOUSING_OUTSIDE, BORN, BORN, MOVED]),
+        arrival_year=np.array([-1, -1, -1, 2025, 2025, -1, -1, 2025]),
+    )
+    prev_school = np.array([a, a, -1, -1, -1, b, a, b])
+    prev_first = np.array([a, a, -1, -1, -1, a, a, b])
+    now = NS(school_id=ids, demand=np.zeros((3, 9)), enrolled=np.zeros((3, 9)), teaches=teaches)
+    got = rec.record(2025, persons, prev_school, prev_first, now, system)
+    table = got.pivot(index="school", columns="component", values="pupils")
+    want = {
+        "A": {"carried_from_grade_below": 3, "entry_cohort": 1, "net_migration": 0,
+              "moves_within_city": 1, "catchment_or_policy_change": -1, "overflow": 1},
+        "B": {"carried_from_grade_below": 2, "new_housing": 1, "catchment_or_policy_change": 1,
+              "overflow": -1, "moves_within_city": -1, "net_migration": 0},
+        "J": {"entry_cohort": 1},
+    }  # fmt: skip
+    for school, comps in want.items():
+        for name, value in comps.items():
+            assert table.loc[school, name] == value, (school, name)
+    assert table.sum(axis=1).to_dict() == {"A": 5, "B": 2, "J": 1}  # the demand of each

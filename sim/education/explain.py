@@ -7,13 +7,14 @@ demand (children whose catchment / nearest / first-choice school it is, as in
 ``carried_from_grade_below``
     last year's pupils of the school whose next grade it teaches (the stock);
 ``entry_cohort``
-    children entering the level: not of school age last year (births, ageing) or in the
-    level below (primary to junior);
+    children of the city entering the level: not of school age last year (births,
+    ageing) or in the level below (primary to junior), wherever in the city they live;
 ``net_migration``
-    children who arrived from outside the city into an existing dwelling, minus pupils of
-    the stock who left the city (or died);
+    children who arrived from outside the city into an existing dwelling (entering the
+    level or not), minus pupils of the stock who left the city (or died);
 ``new_housing``
-    children who moved into new housing this year (from outside or inside the city);
+    children who moved into new housing this year (from outside or inside the city),
+    entering the level or not;
 ``moves_within_city``
     children who moved home within the city into the school's demand, minus pupils of the
     stock who moved away;
@@ -108,11 +109,11 @@ class FlowRecorder:
                 p_s == s,
                 np.isin(c, (NEW_HOUSING_OUTSIDE, NEW_HOUSING_INSIDE)),
                 c == IN_MIGRANT,
+                ~same_level(p_s, s) & ~same_level(p_f, s),
                 c == MOVED,
                 p_f == s,
-                ~same_level(p_s, s) & ~same_level(p_f, s),
             ],
-            [_CARRIED, _HOUSING, _MIGRATION, _MOVES, _OVERFLOW, _ENTRY],
+            [_CARRIED, _HOUSING, _MIGRATION, _ENTRY, _MOVES, _OVERFLOW],
             _CATCHMENT,
         )
         inflow = comp != _CARRIED
