@@ -3,14 +3,15 @@
 Usage: python bench/dynamic_city.py [--quick] [--json] [--scale K]
 
 The default scenario's base-year peak-hour car OD matrix (one replication, seed 1,
-captured from the run's static assignment) is loaded as whole vehicles on free-flow
-shortest paths, departing evenly over the hour, on the city's network with its signal
-plans (fixed time, Δt = 1 s). ``--scale K`` multiplies the demand (``--scale 1`` is the
-peak hour; the issue's 1M-vehicle case is a larger K). Reports vehicles, completed,
-mean travel time and delay, wall time of a second loading (numba compilation
-excluded), vehicle-seconds per second and the peak resident memory of the process;
-on gridlock, the message (links involved) and the wall time until it was detected.
-``--quick`` is the same run (the peak hour is the smallest meaningful case).
+captured from the run's static assignment) is loaded as whole vehicles on the shortest
+paths of the static equilibrium's link times, departing evenly over the hour, on the
+city's network with its signal plans (fixed time, Δt = 1 s). ``--scale K`` multiplies
+the demand (``--scale 1`` is the peak hour; the issue's 1M-vehicle case is a larger
+K). Reports vehicles, completed, mean travel time and delay, wall time of a second
+loading (numba compilation excluded), vehicle-seconds per second and the peak
+resident memory of the process; on gridlock, the message (links involved) and the
+wall time until it was detected. ``--quick`` is the same run (the peak hour is the
+smallest meaningful case).
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ def main() -> None:
     demand, traffic, year = peak_demand(city)
     links = traffic._road_links(year)
     net, static = city_network(links, city.nodes, city.signals, traffic.plans, traffic.centroids)
-    vehicles = od_vehicles(static, demand * args.scale, 0.0, 3600.0, SEED)
+    # routes: shortest paths on the static equilibrium's link times (all-or-nothing)
+    _, ue_minutes = traffic.network_times(year)
+    vehicles = od_vehicles(static, demand * args.scale, 0.0, 3600.0, SEED, cost=ue_minutes)
     model = TrafficControl(net, "fixed", dt=1.0)
     result: dict = {"links": len(net.link_ids), "signals": len(net.signals), "scale": args.scale}
     start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Vehicles from an OD matrix: whole counts, free-flow shortest routes, seeded departures."""
+"""Vehicles from an OD matrix: whole counts, shortest routes, seeded departures."""
 
 from __future__ import annotations
 
@@ -21,9 +21,15 @@ def whole_counts(trips: np.ndarray) -> np.ndarray:
 
 
 def od_vehicles(
-    net: Network, trips: np.ndarray, t0: float, t1: float, seed: int, source: str = "trips"
+    net: Network,
+    trips: np.ndarray,
+    t0: float,
+    t1: float,
+    seed: int,
+    source: str = "trips",
+    cost: np.ndarray | None = None,
 ) -> Vehicles:
-    """Vehicles for a zone-to-zone trip table on a static network's free-flow paths.
+    """Vehicles for a zone-to-zone trip table on a static network's shortest paths.
 
     Parameters
     ----------
@@ -37,6 +43,9 @@ def od_vehicles(
         Seed of the random order in which the vehicles depart.
     source
         What the trips came from, for error messages.
+    cost
+        Link costs the routes minimise (default the free-flow times), e.g. the link
+        times of a static equilibrium.
 
     Returns
     -------
@@ -46,8 +55,9 @@ def od_vehicles(
     """
     count = whole_counts(trips)
     n = net.n_zones
+    weight = net.fftime if cost is None else np.ascontiguousarray(cost, dtype=np.float64)
     _, pred = shortest_paths(
-        net.out_start, net.out_links, net.link_to, net.fftime, net.zone_nodes, net.first_thru_node
+        net.out_start, net.out_links, net.link_to, weight, net.zone_nodes, net.first_thru_node
     )
     routes: list[list[int]] = []
     ods: list[tuple[int, int]] = []
