@@ -275,3 +275,15 @@ def test_simplification_keeps_lengths_junctions_and_routes() -> None:
         d_full = nx.shortest_path_length(graphs[0], int(a), int(b), weight="w")
         d_simple = nx.shortest_path_length(graphs[1], int(a), int(b), weight="w")
         assert d_simple == pytest.approx(d_full, rel=1e-9)
+
+
+def test_import_is_deterministic(table_import, tmp_path: Path) -> None:
+    folder, out, _ = table_import
+    again = tmp_path / "again.gpkg"
+    assert cli_main(["import-city", str(folder / "config.yaml"), "--out", str(again)]) == 0
+    first, second = load_city(out), load_city(again)
+    for attr in ("zones", "population", "households", "rates", "schools", "nodes", "links"):
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(getattr(first, attr)), pd.DataFrame(getattr(second, attr))
+        )
+    assert first.settings == second.settings
