@@ -280,3 +280,19 @@ def test_unreadable_roads(inputs: Path, capsys) -> None:
     bad.write_text("<osm><node id='1' lat='x'/></osm>")
     _edit_config(inputs, lambda d: d["roads"].update(file="roads.osm"))
     _expect_error(inputs, capsys, "read", "not a readable OSM XML file")
+
+
+def test_gbk_csv_with_chinese_headers(inputs: Path, capsys) -> None:
+    frame = pd.read_csv(inputs.parent / "schools.csv")
+    frame = frame.rename(columns={"school_id": "学校代码", "level": "学段"})
+    frame["学段"] = ["小学", "小学", "初中"]
+    frame["name"] = ["第一小学", "第二小学", "第一初级中学"]
+    frame.to_csv(inputs.parent / "schools.csv", index=False, encoding="gbk")
+    _edit_config(inputs, lambda d: d["schools"].update(id="学校代码", level="学段"))
+    code, report, out = _run(inputs, capsys)
+    assert code == 0, report["errors"]
+    from sim.city import load_city
+
+    schools = load_city(out).schools
+    assert schools["level"].to_dict() == {"PS1": "primary", "PS2": "primary", "JS1": "junior"}
+    assert schools.loc["PS1", "name"] == "第一小学"

@@ -8,6 +8,7 @@ problem of a step. Rows are numbered from 1 in the order of the file's data rows
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -47,11 +48,15 @@ def id_text(value: Any) -> str:
 
 
 def read_table(source: Source, report: ImportReport) -> pd.DataFrame | None:
-    """The rows of a CSV, Parquet or any vector file (geometry dropped); None if unreadable."""
+    """The rows of a CSV, Parquet or any vector file (geometry dropped); None if unreadable.
+
+    CSV files may be UTF-8 (with or without a byte-order mark) or GB 18030 (GBK), the
+    encodings of Chinese office software; all their cells are read as text.
+    """
     path = source.file
     try:
         if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            frame = _read_csv(path)
         elif path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
         else:
@@ -60,6 +65,17 @@ def read_table(source: Source, report: ImportReport) -> pd.DataFrame | None:
         report.error("read", source.key, f"{path}: cannot read ({exc})")
         return None
     return frame.reset_index(drop=True)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+        )
+    except UnicodeDecodeError:
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=[""], encoding="gb18030"
+        )
 
 
 def has_columns(
