@@ -88,20 +88,27 @@ def test_catchment_milp_equals_brute_force_and_is_contiguous():
         adjacency=adj,
     )
     sol = catchments.solve(p, gap=1e-9)
+
+    def shortage(a):
+        return sum(
+            np.maximum(np.bincount(a, weights=p.demand[t], minlength=n_s) - p.capacity[t], 0).sum()
+            for t in range(2)
+        )
+
+    root = [0, 5, 6]  # nearest current zone of each school (zone 0 and 1 tie for school 0)
     best = np.inf
     for assign in itertools.product(range(n_s), repeat=n_z):
         a = np.array(assign)
         pieces = [np.flatnonzero(a == s) for s in range(n_s)]
-        root = np.argmin(p.km, axis=0)
         if any(
             len(z) and (np.ptp(z) + 1 != len(z) or root[s] not in z) for s, z in enumerate(pieces)
         ):
-            continue  # a catchment in two pieces, or away from its school's zone
-        cost = 0.0
-        for t in range(2):
-            load = np.bincount(a, weights=p.demand[t], minlength=n_s)
-            cost += np.maximum(load - p.capacity[t], 0).sum()
-            cost += W_KM * (p.demand[t] * p.km[np.arange(n_z), a]).sum()
+            continue  # a catchment in two pieces, or without its root zone
+        if shortage(a) > shortage(p.current):
+            continue  # never more seats short than today
+        cost = shortage(a) + W_KM * sum(
+            (p.demand[t] * p.km[np.arange(n_z), a]).sum() for t in range(2)
+        )
         best = min(best, cost)
     assert sol.objective == pytest.approx(best, rel=1e-6)
     for s in range(n_s):

@@ -6,10 +6,11 @@ years
 
     seats short  +  W_KM * pupil-km
 
-(seats short = Σ_t Σ_school max(0, demand - places), pupil-years). With ``contiguous``
-each catchment is one connected piece of adjacent zones around its school: a zone may
-join a school only next to a zone of the same catchment that is nearer to the school, so
-every zone is linked to the school's nearest zone by a chain of catchment zones.
+(seats short = Σ_t Σ_school max(0, demand - places), pupil-years), with seats short no
+more than the current catchments have. With ``contiguous`` every zone is given a school
+and each catchment is one connected piece of adjacent zones containing its root (the
+school's nearest current catchment zone, or its nearest zone), enforced by a flow of
+one unit from every zone of the catchment to the root through zones of the catchment.
 """
 
 from __future__ import annotations
@@ -60,50 +61,68 @@ class CatchmentSolution:
     gap: float
 
 
-def nearer(km: np.ndarray) -> np.ndarray:
-    """Bool ``(Z, Z, S)``: zone ``z'`` comes before zone ``z`` seen from school ``s``.
-
-    Nearer, or as near and listed first: a strict order, so chains of nearer zones end
-    at each school's nearest zone (``argmin``).
-    """
-    n_z = km.shape[0]
-    first = np.arange(n_z)[:, None, None] < np.arange(n_z)[None, :, None]
-    return (km[:, None, :] < km[None, :, :]) | ((km[:, None, :] == km[None, :, :]) & first)
+def roots(problem: CatchmentProblem) -> np.ndarray:
+    """Each school's root zone: its nearest current catchment zone, else its nearest zone."""
+    km = np.where(
+        problem.current[:, None] == np.arange(problem.km.shape[1])[None, :], problem.km, np.inf
+    )
+    has = np.isfinite(km).any(axis=0)
+    return np.where(has, np.argmin(km, axis=0), np.argmin(problem.km, axis=0))
 
 
 def allowed(problem: CatchmentProblem) -> np.ndarray:
-    """Bool ``(Z, S)``: the zone may be given to the school."""
+    """Bool ``(Z, S)``: the zone may be given to the school (its current one always)."""
     ok = np.ones(problem.km.shape, dtype=bool)
     if problem.max_km is not None:
         ok &= problem.km <= problem.max_km
     has = problem.current >= 0
     ok[np.flatnonzero(has), problem.current[has]] = True
-    if problem.adjacency is not None:
-        root = np.argmin(problem.km, axis=0)  # each school's nearest zone
-        reach = (problem.adjacency[:, :, None] & nearer(problem.km)).any(axis=0)
-        reach[root, np.arange(problem.km.shape[1])] = True
-        ok &= reach
+    if problem.adjacency is None:
+        ok[problem.demand.sum(axis=0) <= 0] = False  # empty zones matter only for contiguity
     return ok
+
+
+def _shortage(problem: CatchmentProblem, school: np.ndarray) -> float:
+    """Seats short (pupil-years) of an assignment in the MILP's own terms."""
+    keep = school >= 0
+    total = 0.0
+    for t in range(problem.demand.shape[0]):
+        load = np.bincount(
+            school[keep], weights=problem.demand[t][keep], minlength=problem.capacity.shape[1]
+        )
+        total += float(np.maximum(load - problem.capacity[t], 0).sum())
+    return total
 
 
 def solve(
     problem: CatchmentProblem, time_limit: float = 60.0, gap: float = 1e-4
 ) -> CatchmentSolution:
-    """Solve the catchment MILP (see the module docstring)."""
+    """Solve the catchment MILP (see the module docstring).
+
+    Seats short may not exceed those of the current catchments (in the MILP's terms), so
+    a plan never trades shortage for travel. When no assignment meets the rules (current
+    catchments in pieces under ``contiguous``), the current catchments are returned.
+    """
     d, cap, km = problem.demand, problem.capacity, problem.km
     n_t, n_z = d.shape
     n_s = cap.shape[1]
     ok = allowed(problem)
-    active = d.sum(axis=0) > 0
-    ok[~active] = False
     pz, ps = np.nonzero(ok)
     n_p = len(pz)
     index = -np.ones((n_z, n_s), dtype=np.int64)
     index[pz, ps] = np.arange(n_p)
-    n_var = n_p + n_t * n_s
+    arcs = np.empty((0, 3), dtype=np.int64)  # (school, from zone, to zone)
+    if problem.adjacency is not None:
+        fz, tz = np.nonzero(problem.adjacency)
+        per = [np.c_[np.full(len(fz), s), fz, tz] for s in range(n_s)]
+        arcs = np.concatenate(per) if per else arcs
+        arcs = arcs[ok[arcs[:, 1], arcs[:, 0]] & ok[arcs[:, 2], arcs[:, 0]]]
+    n_f = len(arcs)
+    of = n_p + n_t * n_s
+    n_var = of + n_f
     c = np.zeros(n_var)
     c[:n_p] = W_KM * (d[:, pz] * km[pz, ps][None, :]).sum(axis=0)
-    c[n_p:] = 1.0
+    c[n_p:of] = 1.0
     rows, cols, vals, lo, hi = [], [], [], [], []
     r = 0
 
@@ -116,7 +135,7 @@ def solve(
         hi.append(high)
         r += 1
 
-    for z in np.flatnonzero(active):
+    for z in np.unique(pz):
         at = np.flatnonzero(pz == z)
         add(at, np.ones(len(at)), 1, 1)
     for t in range(n_t):
@@ -124,22 +143,30 @@ def solve(
             at = np.flatnonzero(ps == s)
             if at.size:
                 add(np.r_[at, n_p + t * n_s + s], np.r_[d[t, pz[at]], -1.0], -np.inf, cap[t, s])
+    add(np.arange(n_p, of), np.ones(of - n_p), 0, _shortage(problem, problem.current))
     if problem.adjacency is not None:
-        root = np.argmin(km, axis=0)
-        order = nearer(km)
+        # single-commodity flow per school: every zone given to it sends one unit to its
+        # root, along arcs between zones given to it, so the catchment is connected
+        root = roots(problem)
+        big = float(ok.sum(axis=0).max())
         for p in range(n_p):
             z, s = pz[p], ps[p]
-            if z == root[s]:
-                continue
-            nb = np.flatnonzero(problem.adjacency[z] & order[:, z, s])
-            feed = index[nb, s]
-            feed = feed[feed >= 0]
-            add(np.r_[p, feed], np.r_[1.0, -np.ones(len(feed))], -np.inf, 0)
+            out = np.flatnonzero((arcs[:, 0] == s) & (arcs[:, 1] == z))
+            inn = np.flatnonzero((arcs[:, 0] == s) & (arcs[:, 2] == z))
+            if z != root[s]:
+                add(
+                    np.r_[of + out, of + inn, p],
+                    np.r_[np.ones(len(out)), -np.ones(len(inn)), -1.0],
+                    0,
+                    0,
+                )
+            for f in np.r_[out, inn]:
+                add(np.r_[of + f, p], np.r_[1.0, -big], -np.inf, 0)
     a_mat = sparse.csr_array(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, n_var)
     )
-    integrality = np.r_[np.ones(n_p), np.zeros(n_t * n_s)]
-    upper = np.r_[np.ones(n_p), np.full(n_t * n_s, np.inf)]
+    integrality = np.r_[np.ones(n_p), np.zeros(n_var - n_p)]
+    upper = np.r_[np.ones(n_p), np.full(n_var - n_p, np.inf)]
     res = milp(
         c,
         constraints=LinearConstraint(a_mat, lo, hi),
@@ -148,8 +175,10 @@ def solve(
         options={"time_limit": time_limit, "mip_rel_gap": gap},
     )
     if res.x is None:
-        msg = f"the catchment MILP found no solution ({res.message})"
-        raise RuntimeError(msg)
+        school = problem.current.copy()
+        km_now = np.where(school >= 0, km[np.arange(n_z), np.maximum(school, 0)], 0.0)
+        cost = _shortage(problem, school) + W_KM * float((d * km_now[None, :]).sum())
+        return CatchmentSolution(school, cost, 0.0)
     school = problem.current.copy()
     chosen = np.round(res.x[:n_p]).astype(bool)
     school[pz[chosen]] = ps[chosen]
