@@ -13,12 +13,14 @@ SHARED = ROOT.parent / "shared" / "benchmarks"
 DEFAULT_CITY = ROOT / "geodata" / "default_city.gpkg"
 
 
-def write_scenario(folder: Path, name: str = "short", body: str = "", years: int = 2) -> Path:
-    """A short scenario extending the default one (years × 2 replications)."""
+def write_scenario(
+    folder: Path, name: str = "short", body: str = "", years: int = 2, replications: int = 2
+) -> Path:
+    """A short scenario extending the default one (years × replications)."""
     path = folder / f"{name}.yaml"
     path.write_text(
         f"name: {name}\nextends: {ROOT / 'scenarios' / 'default.yaml'}\n"
-        f"years: {years}\nreplications: 2\n{body}",
+        f"years: {years}\nreplications: {replications}\n{body}",
         encoding="utf-8",
     )
     return path

@@ -24,7 +24,7 @@ from sim.runs.run import load_for_run, run_scenario
 # The variant: a new primary school taking zones 82 and 132 from P24, and staggered school
 # start times halving the peak's school trips, both from the second simulated year.
 VARIANT = (
-    "replications: 1\npolicies:\n"
+    "policies:\n"
     "  - {type: new_school, id: N01, level: primary, xy: [285843, 6684796],"
     " classes_per_grade: 4, year: 2025, zones: [82, 132]}\n"
     "  - {type: staggered_school_start, share_shifted: 0.5, year: 2025}\n"
@@ -34,7 +34,7 @@ VARIANT = (
 @pytest.fixture(scope="module")
 def variant_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("variant")
-    path = write_scenario(folder, "variant", VARIANT)
+    path = write_scenario(folder, "variant", VARIANT, replications=1)
     return run_scenario(load_for_run(path), folder / "runs")
 
 

@@ -119,7 +119,7 @@ def test_model_keeps_persons_as_arrays_and_pickles_reporters(short_scenario: Pat
 
 
 def _run(tmp_path: Path, name: str, body: str) -> pd.DataFrame:
-    path = write_scenario(tmp_path, name, "replications: 1\n" + body)
+    path = write_scenario(tmp_path, name, body, replications=1)
     return read_run(run_scenario(load_for_run(path), tmp_path / "runs"))
 
 
