@@ -94,7 +94,7 @@ def test_table_import_report_lists_the_findings(table_import) -> None:
     folder, _, _ = table_import
     html = (folder / "r.html").read_text()
     assert "Road pieces dropped" in html
-    assert "no_road_access" in html  # two grid cells are water or rail yards
+    assert "no_road_access" in html  # two grid cells hold no road node (only links through)
     assert "Status: <b>OK</b>" in html
 
 

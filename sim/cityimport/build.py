@@ -344,7 +344,7 @@ def _connect(
                     }
                 )
     items_warn = [
-        (f"zone {z} has no road inside it; joined to node {n}, {d:.0f} m away", f"zone {z}")
+        (f"zone {z} has no road node inside it; joined to node {n}, {d:.0f} m away", f"zone {z}")
         for z, d, n in far
         if d <= NO_ACCESS_MAX_M
     ]

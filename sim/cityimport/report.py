@@ -26,7 +26,7 @@ CHECKS: dict[str, str] = {
     "duplicate_id": "an id repeats",
     "unmatched_id": "a table names zones that are not in the zones layer, or the reverse",
     "zone_without_population": "a zone has no residents",
-    "no_road_access": "a zone has no road inside it (joined to the nearest road outside)",
+    "no_road_access": "a zone has no road node inside it (joined to the nearest one outside)",
     "outside_zones": "a school, site or car park lies outside every zone",
     "dropped_roads": "road pieces cut off by the largest strongly connected part",
     "no_school": "a school level has no school",
