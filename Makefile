@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: run test test-fast gui bench lint clean
+.PHONY: run test test-fast gui screenshots bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test-fast: $(STAMP)
 
 gui: $(STAMP)
 	$(PY) main.py
+
+## screenshots: refresh the README's docs/screenshots/ (tests write theirs to a temp folder)
+screenshots: $(STAMP)
+	CITYSANDBOX_SCREENSHOTS=$(CURDIR)/docs/screenshots QT_QPA_PLATFORM=offscreen \
+		$(PY) -m pytest -q -p no:cacheprovider tests/gui/test_workflow.py -k end_to_end
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

@@ -4,7 +4,9 @@
 so a policy can be half-made (a road closure before any road is picked) while the user
 works; :meth:`ScenarioDocument.scenario` validates the whole of it with
 :func:`sim.scenario.scenario_from_dict`, the same schema as ``citysandbox validate``. Every
-change is a snapshot command on a :class:`QUndoStack`.
+change is a snapshot command on a :class:`QUndoStack`. Saving keeps the file's own form
+(``extends:``, comments, key order: :mod:`gui.scenariofile`); a shipped scenario (one in
+the scenarios folder) opens read-only, so it changes only through Save As.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from gui.i18n import policy_label, tr
+from gui.scenariofile import ScenarioFile, save_scenario
 from sim import scenario as schema
+from sim import settings
 from sim.errors import ScenarioError
 
 
@@ -30,6 +34,11 @@ def scenario_data(path: Path) -> dict[str, Any]:
         The file is missing or invalid.
     """
     return schema.load_scenario(path).model_dump(mode="json")
+
+
+def is_shipped(path: Path) -> bool:
+    """Whether ``path`` is one of the scenarios shipped in the scenarios folder."""
+    return Path(path).resolve().parent == Path(settings.scenarios_folder).resolve()
 
 
 class _Snapshot(QUndoCommand):
@@ -74,43 +83,78 @@ class ScenarioDocument(QObject):
         self.undo_stack = QUndoStack(self)
         self.data: dict[str, Any] = {}
         self.path: Path | None = None
+        self.file: ScenarioFile | None = None
+        self.read_only = False
+        self.generation = 0  # counts new()/open(): which scenario is being edited
 
     # -- files
 
-    def new(self, data: dict[str, Any], path: Path | None = None) -> None:
-        """Start editing ``data`` (a scenario mapping); clears undo history."""
+    def new(
+        self,
+        data: dict[str, Any],
+        path: Path | None = None,
+        *,
+        file: ScenarioFile | None = None,
+        read_only: bool = False,
+    ) -> None:
+        """Start editing ``data`` (a scenario mapping); clears undo history.
+
+        ``file`` is the round-trip form the data came from (or will extend), so a save
+        writes only the changes; ``read_only`` makes :meth:`save` to ``path`` refuse.
+        """
         self.data = copy.deepcopy(data)
         self.data.setdefault("policies", [])
         self.path = path
+        self.file = file
+        self.read_only = read_only
+        self.generation += 1
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.changed.emit()
 
     def open(self, path: Path) -> None:
-        """Load a scenario file (``extends`` is resolved; the result is flattened).
+        """Load a scenario file; a shipped one opens read-only.
+
+        ``extends`` is resolved for editing (the document holds the flattened scenario);
+        the file's own form is kept for saving.
 
         Raises
         ------
         ScenarioError
             The file is missing or invalid (the message names the field and value).
         """
-        self.new(scenario_data(path), Path(path).resolve())
+        path = Path(path).resolve()
+        data = scenario_data(path)
+        self.new(data, path, file=ScenarioFile.read(path, data), read_only=is_shipped(path))
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Allow (False) or refuse (True) saving over the scenario's own file."""
+        self.read_only = read_only
+        self.changed.emit()
 
     def save(self, path: Path | None = None) -> Path:
         """Write the scenario as YAML to ``path`` (default: its file) and mark it clean.
 
+        Only the changes go into the file's own form (``extends:``, comments, order kept).
+
         Raises
         ------
         ScenarioError
-            The scenario does not validate, or no path is known.
+            The scenario does not validate, no path is known, or the file is read-only.
+        OutputError
+            The file cannot be written.
         """
-        target = Path(path) if path is not None else self.path
+        target = Path(path).resolve() if path is not None else self.path
         if target is None:
             msg = "the scenario has no file yet: use Save As"
             raise ScenarioError(msg)
-        text = self.scenario().to_yaml(target)
-        target.write_text(text, encoding="utf-8")
-        self.path = target.resolve()
+        if self.read_only and target == self.path:
+            msg = f"{target.name} is read-only (a shipped scenario): use Save As"
+            raise ScenarioError(msg)
+        save_scenario(self.data, target, self.file, self.scenario())
+        self.path = target
+        self.file = ScenarioFile.read(target, self.data)
+        self.read_only = False
         self.undo_stack.setClean()
         self.changed.emit()
         return self.path

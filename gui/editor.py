@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from gui.document import ScenarioDocument
 from gui.forms import ModelForm
 from gui.i18n import policy_label, tr
+from gui.streetpick import street_label
 from sim import scenario as schema
 from sim.city import City
 from sim.errors import ScenarioError
@@ -81,13 +82,19 @@ def policy_template(
     return policy_class(kind).template(ctx)
 
 
-def policy_summary(policy: dict[str, Any]) -> str:
-    """One line describing a policy for the list, e.g. "New school S-new-1 · 2025"."""
+def policy_summary(policy: dict[str, Any], city: City | None = None) -> str:
+    """One line describing a policy for the list, e.g. "New school S-new-1 · 2025".
+
+    With the city, a road policy names its streets: "Road closure · Camino Ovalle La
+    Serena · 1.2 km · both directions · 2025".
+    """
     kind = policy.get("type", "?")
     label = policy_label(kind)
     what = policy.get("id") or policy.get("school") or ""
     if kind in ROAD_POLICIES:
-        what = tr("{n} links").format(n=len(policy.get("links") or []))
+        links = [int(i) for i in policy.get("links") or []]
+        what = street_label(city.links, links) if city is not None else ""
+        what = what or tr("{n} links").format(n=len(links))
     year = policy.get("year", "")
     return " · ".join(str(p) for p in (label, what, year) if p != "")
 
@@ -204,7 +211,7 @@ class EditorPanel(QWidget):
     def set_city(self, city: City | None) -> None:
         """Use the loaded city for defaults and suggestions (school ids)."""
         self.city = city
-        self._rebuild_form(self.current_index())
+        self.refresh()  # road policies are named by their streets once the city is known
 
     def current_index(self) -> int:
         """The selected policy index, or -1."""
@@ -255,7 +262,7 @@ class EditorPanel(QWidget):
         row = self.policy_list.currentRow()
         self.policy_list.clear()
         for pol in self.doc.policies:
-            item = QListWidgetItem(policy_summary(pol))
+            item = QListWidgetItem(policy_summary(pol, self.city))
             problem = _policy_problem(pol)
             if problem:
                 item.setForeground(QColor("#b00020"))

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from gui import i18n
 from gui.compare import CompareView
-from gui.document import ScenarioDocument, scenario_data
+from gui.document import ScenarioDocument
 from gui.editor import POINT_POLICIES, EditorPanel
 from gui.explain import ExplainPanel
 from gui.fonts import CjkFont
@@ -40,14 +40,14 @@ from gui.planning import PlanSchoolsPanel
 from gui.query import EnrollQueryPanel
 from gui.results import ResultsView
 from gui.runpanel import RunPanel
+from gui.scenariofiles import ScenarioFiles, app_settings
+from gui.streetpick import picked_links
 from sim import settings
 from sim.city import load_city
 from sim.errors import CitySandboxError
 from sim.runs.catalog import Catalog
 
-MAX_RECENT = 8
 VIEWS: tuple[str, ...] = ("map", "editor", "results", "compare")
-SCENARIO_FILTER = "Scenario (*.yaml *.yml)"
 MAIN_TABS: tuple[str, ...] = ("Map", "Results", "Compare")
 SIDE_TABS: tuple[str, ...] = (
     "Scenario editor",
@@ -63,6 +63,7 @@ ACTION_TEXTS = {
     "import_city": "Import city…",
     "save": "Save",
     "save_as": "Save As…",
+    "read_only": "Read-only (shipped scenario)",
     "quit": "Quit",
     "run": "Run scenario",
     "cancel": "Cancel run",
@@ -76,14 +77,7 @@ ACTION_TEXTS = {
 }
 
 
-def app_settings() -> QSettings:
-    """The app's persistent settings (recent files, language), as an INI file per user."""
-    return QSettings(
-        QSettings.Format.IniFormat, QSettings.Scope.UserScope, "CitySandbox", "CitySandbox"
-    )
-
-
-class MainWindow(QMainWindow):
+class MainWindow(ScenarioFiles, QMainWindow):
     """The CitySandbox desktop.
 
     Parameters
@@ -169,6 +163,8 @@ class MainWindow(QMainWindow):
         act("import_city", self.import_city)
         act("save", self.save, QKeySequence.StandardKey.Save)
         act("save_as", self.save_as, QKeySequence.StandardKey.SaveAs)
+        act("read_only", lambda: self.doc.set_read_only(self.actions_["read_only"].isChecked()))
+        self.actions_["read_only"].setCheckable(True)
         act("quit", self.close, QKeySequence.StandardKey.Quit)
         act("run", self.run_panel.start, "Ctrl+R")
         act("cancel", self.run_panel.cancel)
@@ -193,7 +189,7 @@ class MainWindow(QMainWindow):
         for key in ("new", "open", "import_city"):
             self.menus["file"].addAction(self.actions_[key])
         self.recent_menu = self.menus["file"].addMenu("")
-        for key in ("save", "save_as"):
+        for key in ("save", "save_as", "read_only"):
             self.menus["file"].addAction(self.actions_[key])
         self.menus["file"].addSeparator()
         self.menus["file"].addAction(self.actions_["quit"])
@@ -289,115 +285,6 @@ class MainWindow(QMainWindow):
         else:
             QMessageBox.critical(self, title, message)
 
-    def maybe_save(self) -> bool:
-        """Ask before losing unsaved changes; False means the user cancelled."""
-        if not self.doc.is_dirty() or self.headless:
-            return True
-        answer = QMessageBox.question(
-            self,
-            tr("Unsaved changes"),
-            tr("Save the changes to {name}?").format(name=self.doc.display_name()),
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
-
-    # ------------------------------------------------------------------ files
-
-    def new_scenario(self) -> bool:
-        """Start a new scenario from the default one (no policies, not saved yet)."""
-        if not self.maybe_save():
-            return False
-        data: dict[str, Any] = {"name": "new-scenario", "city": str(settings.default_city)}
-        default = settings.scenarios_folder / "default.yaml"
-        try:
-            data = scenario_data(default) | {"name": "new-scenario", "policies": []}
-        except CitySandboxError as exc:
-            self.status(str(exc))
-        self.doc.new(data)
-        return True
-
-    def open_scenario(self, path: Path | str | None = None) -> bool:
-        """Open a scenario file (asks for one when ``path`` is None)."""
-        if not self.maybe_save():
-            return False
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self, tr("Open scenario"), str(settings.scenarios_folder), SCENARIO_FILTER
-            )
-            if not path:
-                return False
-        try:
-            self.doc.open(Path(path))
-        except CitySandboxError as exc:
-            self.error(tr("Cannot open the scenario."), str(exc))
-            return False
-        self._add_recent(Path(path))
-        return True
-
-    def import_city(self) -> bool:
-        """File → Import city…: the import dialog; opens the imported city's scenario."""
-        from gui.importer import ImportDialog
-
-        if not self.maybe_save():
-            return False
-        dialog = ImportDialog(self)
-        accepted = dialog.exec() == ImportDialog.DialogCode.Accepted
-        if not accepted or dialog.scenario_path is None:
-            return False
-        return self.open_scenario(dialog.scenario_path)
-
-    def save(self) -> bool:
-        """Save to the scenario's file (Save As when it has none)."""
-        if self.doc.path is None:
-            return self.save_as()
-        return self._save_to(self.doc.path)
-
-    def save_as(self, path: Path | str | None = None) -> bool:
-        """Save under a new name (asks for one when ``path`` is None)."""
-        if path is None:
-            start = str(settings.scenarios_folder / f"{self.doc.data.get('name', 'scenario')}.yaml")
-            path, _ = QFileDialog.getSaveFileName(
-                self, tr("Save scenario as"), start, SCENARIO_FILTER
-            )
-            if not path:
-                return False
-        return self._save_to(Path(path))
-
-    def _save_to(self, path: Path) -> bool:
-        try:
-            saved = self.doc.save(path)
-        except CitySandboxError as exc:
-            self.error(tr("Cannot save the scenario."), str(exc))
-            return False
-        except OSError as exc:
-            self.error(tr("Cannot save the scenario."), f"{path}: {exc.strerror}")
-            return False
-        self._add_recent(saved)
-        self.status(tr("Saved {path}").format(path=saved))
-        return True
-
-    def recent_files(self) -> list[str]:
-        """Recently opened or saved scenario files, newest first."""
-        value = app_settings().value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _add_recent(self, path: Path) -> None:
-        path_text = str(Path(path).resolve())
-        recent = [path_text] + [p for p in self.recent_files() if p != path_text]
-        app_settings().setValue("recent", recent[:MAX_RECENT])
-        self._fill_recent_menu()
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent_files():
-            action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _c=False, p=path: self.open_scenario(p))
-        self.recent_menu.setEnabled(bool(self.recent_files()))
-
     def closeEvent(self, event: QCloseEvent) -> None:
         """Ask about unsaved changes; stop a running model."""
         if not self.maybe_save():
@@ -413,7 +300,10 @@ class MainWindow(QMainWindow):
         """What a map click does: "" inspect, a point policy type, "roads" or "query"."""
         self.tool = tool
         hints = {
-            "roads": tr("Click roads to add or remove them in the selected policy (Esc: stop)."),
+            "roads": tr(
+                "Click a street to add or remove all of it, Shift-click to add or remove one"
+                " piece (Esc: stop)."
+            ),
             "query": tr("Click the home location on the map (Esc: stop)."),
         }
         if tool in POINT_POLICIES:
@@ -434,7 +324,8 @@ class MainWindow(QMainWindow):
             self.editor.place_point_policy(self.tool, x, y)
             self.set_tool("")
         elif self.tool == "roads":
-            links = self.map.road_at(x, y)
+            piece = self.map.road_at(x, y)
+            links = picked_links(self.city.links, piece, whole_street=not self.map.click_shift)
             if not links:
                 self.status(tr("No road here: zoom in and click on a road."))
             elif not self.editor.toggle_links(links):
@@ -487,7 +378,10 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         dirty = "*" if self.doc.is_dirty() else ""
-        self.setWindowTitle(f"{tr('CitySandbox')} — {self.doc.display_name()}{dirty}")
+        locked = f" ({tr('read-only')})" if self.doc.read_only else ""
+        self.actions_["read_only"].setChecked(self.doc.read_only)
+        self.actions_["read_only"].setEnabled(self.doc.path is not None)
+        self.setWindowTitle(f"{tr('CitySandbox')} — {self.doc.display_name()}{locked}{dirty}")
 
     def _run_finished(self, run_dir: str) -> None:
         self.status(tr("Run finished: {run}").format(run=Path(run_dir).name))

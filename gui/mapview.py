@@ -183,6 +183,7 @@ class MapView(QWidget):
         self._road_values: np.ndarray | None = None
         self._road_label = ""
         self._press: tuple[float, float] | None = None
+        self.click_shift = False  # whether Shift was held at the last click
         self.canvas.mpl_connect("button_press_event", self._on_press)
         self.canvas.mpl_connect("button_release_event", self._on_release)
         self.canvas.mpl_connect("scroll_event", self._on_scroll)
@@ -594,6 +595,7 @@ class MapView(QWidget):
         if press is None or event.inaxes is not self.ax or self.toolbar.mode:
             return
         if np.hypot(event.x - press[0], event.y - press[1]) <= CLICK_PIXELS:
+            self.click_shift = "shift" in event.modifiers
             self.clicked.emit(float(event.xdata), float(event.ydata))
 
     def _on_scroll(self, event: Any) -> None:

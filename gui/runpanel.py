@@ -1,5 +1,9 @@
 """The run panel: years, replications and seed, Run and Cancel, a progress bar.
 
+Years, replications and seed are settings of this run, not edits of the scenario: changing
+them never marks the scenario edited; they start from the scenario's values when a
+scenario is opened.
+
 The model runs in a separate process (:mod:`gui.worker`); a timer polls it every
 :data:`POLL_MS` milliseconds, so the UI thread only ever does a few milliseconds of work
 while a run goes on.
@@ -27,6 +31,7 @@ from gui.document import ScenarioDocument
 from gui.i18n import tr
 from gui.worker import RunProcess
 from sim import scenario as schema
+from sim.errors import ScenarioError
 
 POLL_MS = 50
 FIELD_TEXTS = ("Years", "Replications", "Seed")
@@ -54,14 +59,13 @@ class RunPanel(QWidget):
         self.process: RunProcess | None = None
         self.last_message = ""
         self._started = 0.0
+        self._from_doc: dict[str, Any] = {}
         self.years = QSpinBox()
         self.years.setRange(1, schema.MAX_YEARS)
         self.replications = QSpinBox()
         self.replications.setRange(1, 1000)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
-        for key, box in self._boxes().items():
-            box.valueChanged.connect(lambda v, k=key: self._edited(k, v))
         self.run_button = QPushButton()
         self.run_button.clicked.connect(self.start)
         self.cancel_button = QPushButton()
@@ -104,11 +108,25 @@ class RunPanel(QWidget):
             self.stage.setText(tr(self.last_message) if self.last_message else tr("Ready."))
 
     def refresh(self) -> None:
-        """Show the document's years, replications and seed."""
+        """Take the scenario's years, replications and seed where the scenario's own changed."""
+        source = self.doc.generation
+        if self._from_doc.get("source") != source:  # another scenario: start from its values
+            self._from_doc = {"source": source}
         for key, box in self._boxes().items():
-            box.blockSignals(True)
-            box.setValue(int(self.doc.data.get(key, box.minimum())))
-            box.blockSignals(False)
+            value = self.doc.data.get(key, box.minimum())
+            if self._from_doc.get(key) != value:
+                self._from_doc[key] = value
+                box.setValue(int(value))
+
+    def run_settings(self) -> dict[str, int]:
+        """The years, replications and seed of the next run."""
+        return {key: box.value() for key, box in self._boxes().items()}
+
+    def run_data(self) -> dict[str, Any]:
+        """The scenario mapping with this run's settings (validated: raises ScenarioError)."""
+        data = self.doc.scenario().model_dump(mode="json") | self.run_settings()
+        name = self.doc.display_name()
+        return schema.scenario_from_dict(data, source=name).model_dump(mode="json")
 
     @property
     def running(self) -> bool:
@@ -119,12 +137,13 @@ class RunPanel(QWidget):
         """Validate and start a run; returns False (with the reason shown) when it cannot start."""
         if self.running:
             return False
-        problem = self.doc.problem()
-        if problem:
-            self._show(tr("Cannot run: fix the scenario first."), problem)
-            self.runFailed.emit(tr("Cannot run: fix the scenario first."), problem)
+        try:
+            data = self.run_data()
+        except ScenarioError as exc:
+            self._show(tr("Cannot run: fix the scenario first."), str(exc))
+            self.runFailed.emit(tr("Cannot run: fix the scenario first."), str(exc))
             return False
-        self.process = RunProcess(self.doc.scenario().model_dump(mode="json"), self.runs_folder)
+        self.process = RunProcess(data, self.runs_folder)
         self.process.start()
         self._started = time.monotonic()
         self.progress.setValue(0)
@@ -139,9 +158,6 @@ class RunPanel(QWidget):
         if self.running:
             self.stage.setText(tr("Cancelling…"))
             self.process.cancel()
-
-    def _edited(self, key: str, value: int) -> None:
-        self.doc.set_field(key, value)
 
     def _poll(self) -> None:
         if self.process is None:

@@ -29,6 +29,19 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
     i18n.set_language("en", cjk_font=False)
 
 
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where tests save screenshots to look at: $CITYSANDBOX_SCREENSHOTS or a temp folder.
+
+    Never docs/screenshots/ (``make screenshots`` refreshes those), so the suite leaves
+    tracked files alone.
+    """
+    chosen = os.environ.get("CITYSANDBOX_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture
 def dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
     """Record error dialogs instead of blocking; ``answers`` feeds the unsaved-changes prompt."""
