@@ -147,7 +147,12 @@ def test_gridlock_is_reported_with_the_links() -> None:
     with pytest.raises(GridlockError) as err:
         TrafficControl(net, dt=1.0).load(veh)
     assert set(err.value.links) >= {"L0", "L1", "L2", "L3"}
-    assert "gridlock" in str(err.value)
+    # the ring is the cycle: each link's front vehicle waits for the next ring link
+    cycle = err.value.cycle
+    assert sorted(cycle) == ["L0", "L1", "L2", "L3"]
+    k = cycle.index("L0")
+    assert cycle[k:] + cycle[:k] == ["L0", "L1", "L2", "L3"]
+    assert "gridlock" in str(err.value) and "L0 -> L1" in str(err.value)
 
 
 def test_the_kernel_agrees_with_its_pure_python_twin() -> None:

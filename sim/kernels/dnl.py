@@ -154,7 +154,10 @@ def simulate(
     depart, route_start, route_links,
     bin_s, arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, green_time,
 ):  # fmt: skip
-    """Load the vehicles on the network; returns (status, steps, blocked-link mask).
+    """Load the vehicles on the network; returns (status, steps, waits).
+
+    ``waits[l]`` is, at gridlock, the link the front vehicle of link ``l`` waits to
+    enter (−2: it waits to leave the network; −1: link ``l`` is empty or not stuck).
 
     Parameters
     ----------
@@ -242,7 +245,7 @@ def simulate(
     on_net = 0
     done = 0
     idle = 0
-    blocked = np.zeros(n_links, np.bool_)
+    waits = np.full(n_links, -1, np.int64)
     step = 0
     for step in range(n_steps):
         t = step * dt
@@ -395,7 +398,7 @@ def simulate(
                 stuck = 0
         # ---- done, or gridlock
         if done == n_veh:
-            return OK, step + 1, blocked
+            return OK, step + 1, waits
         idle = idle + 1 if moved == 0 and on_net > 0 else 0
         if idle >= gridlock_steps:
             # gridlock only if nobody is still driving: every front vehicle is at its stop line
@@ -405,7 +408,10 @@ def simulate(
                     driving = True
             if not driving:  # report the links whose front vehicles wait
                 for m in range(n_links):
-                    blocked[m] = count[m] > 0
-                return GRIDLOCK, step + 1, blocked
+                    if count[m] > 0:
+                        v = buf[buf_start[m] + head[m]]
+                        last = pos[v] + 1 == route_start[v + 1] - route_start[v]
+                        waits[m] = -2 if last else route_links[route_start[v] + pos[v] + 1]
+                return GRIDLOCK, step + 1, waits
             idle = 0
-    return OK, step + 1, blocked
+    return OK, step + 1, waits

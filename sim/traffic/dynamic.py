@@ -47,11 +47,34 @@ TURN_DEG = 30.0
 
 
 class GridlockError(RunError):
-    """The loading stopped: vehicles wait on each other in a cycle of full links."""
+    """The loading stopped: vehicles wait on each other in a cycle of full links.
 
-    def __init__(self, message: str, links: list[str]) -> None:
+    ``links`` are all the links whose front vehicle waits, ``cycle`` the links of one
+    cycle of waits (each front vehicle waits to enter the next link of the cycle).
+    """
+
+    def __init__(self, message: str, links: list[str], cycle: list[str]) -> None:
         super().__init__(message)
         self.links = links
+        self.cycle = cycle
+
+
+def waiting_cycle(waits: np.ndarray) -> list[int]:
+    """One cycle of the wait graph ``l -> waits[l]`` (links whose fronts wait on each other).
+
+    Returns the links of the first cycle found, in order; empty if there is none.
+    """
+    state = np.zeros(len(waits), dtype=np.int8)  # 0 new, 1 on the current walk, 2 done
+    for start in np.flatnonzero(waits >= 0):
+        walk, node = [], int(start)
+        while node >= 0 and state[node] == 0:
+            state[node] = 1
+            walk.append(node)
+            node = int(waits[node])
+        if node >= 0 and state[node] == 1:
+            return walk[walk.index(node) :]
+        state[walk] = 2
+    return []
 
 
 @dataclass
@@ -321,16 +344,19 @@ class TrafficControl(mesa.Model):
             "green_time": np.zeros(len(arrays["ph_green"])),
         }
         start = time.perf_counter()
-        status, steps, blocked = dnl.simulate(
+        status, steps, waits = dnl.simulate(
             dt, n_steps, int(np.ceil(GRIDLOCK_S / dt)), **arrays, bin_s=BIN_S, **out
         )
         wall = time.perf_counter() - start
         if status == dnl.GRIDLOCK:
-            names = [net.link_ids[i] for i in np.flatnonzero(blocked)]
+            names = [net.link_ids[i] for i in np.flatnonzero(waits != -1)]
+            cycle = [net.link_ids[i] for i in waiting_cycle(waits)]
             raise GridlockError(
                 f"gridlock at t = {steps * dt:.0f} s: no vehicle moved for {GRIDLOCK_S:.0f} s; "
-                f"vehicles wait at the end of {len(names)} links: {', '.join(names[:20])}",
+                f"full links wait on each other in a cycle: {' -> '.join(cycle[:20])}; "
+                f"vehicles wait at the end of {len(names)} links",
                 names,
+                cycle,
             )
         ph0 = arrays["sig_ph0"]
         fft = arrays["fft"]
