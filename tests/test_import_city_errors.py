@@ -296,3 +296,11 @@ def test_gbk_csv_with_chinese_headers(inputs: Path, capsys) -> None:
     schools = load_city(out).schools
     assert schools["level"].to_dict() == {"PS1": "primary", "PS2": "primary", "JS1": "junior"}
     assert schools.loc["PS1", "name"] == "第一小学"
+
+
+def test_report_after_an_error_keeps_the_counts_so_far(inputs: Path, capsys) -> None:
+    _edit_csv(inputs.parent / "schools.csv", lambda f: f.assign(level="primary"))
+    code, report, _ = _run(inputs, capsys)
+    assert code == 2
+    assert report["counts"]["zones"] == 12 and report["counts"]["street nodes"] > 100
+    assert report["population_before"] == report["population_after"] > 1000

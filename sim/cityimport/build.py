@@ -94,8 +94,15 @@ def _build(cfg: ImportConfig, report: ImportReport) -> City:
     zones = read_zones(cfg.sources["zones"], pyproj.CRS("EPSG:4326"), report)
     report.stop_on_errors()
     assert zones is not None
+    report.counts["zones"] = len(zones)
     roads = _roads(cfg, _box(zones), report)
     report.crs = roads.crs.to_string()
+    report.counts |= {
+        "street nodes": len(roads.nodes),
+        "street links": len(roads.links),
+        "signals": len(roads.signals),
+        "links outside the zones' extent (left out)": roads.clipped,
+    }
     zones = zones.to_crs(roads.crs)
     rates = _rates(cfg, report)
     persons, households = _residents(cfg, zones, rates, report)
@@ -128,9 +135,11 @@ def _build(cfg: ImportConfig, report: ImportReport) -> City:
     out["households"] = households.groupby("zone_id")["households"].sum()
     out["dwellings"] = np.ceil(out["households"] / (1 - VACANCY_RATE)).astype(np.int64)
     nodes, links = _connect(out, roads, report)
+    report.counts["centroid connectors"] = len(links) - len(roads.links)
     report.stop_on_errors()
     _jobs(cfg, out, links, zone_ids, report)
     school_table = schools(cfg, out, persons, report)
+    report.counts["schools"] = len(school_table)
     report.stop_on_errors()
     site_table = sites(cfg, out, MEAN_HOUSEHOLD_SIZE[system], report)
     lots = parking(cfg, out, roads.parking, report)
@@ -146,13 +155,7 @@ def _build(cfg: ImportConfig, report: ImportReport) -> City:
         "privacy_min_cell": cfg.min_cell,
         "imported_from": cfg.path.name,
     }
-    report.counts = {
-        "zones": len(out),
-        "nodes": len(nodes),
-        "links": len(links),
-        "signals": len(roads.signals),
-        "links outside the zones' extent (left out)": roads.clipped,
-        "schools": len(school_table),
+    report.counts |= {
         "sites": len(site_table),
         "parking": len(lots),
         "zone_population rows": len(persons),
