@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from sim.errors import RunError
 from sim.kpis import DIAGNOSTIC_KPIS, KPI_BY_NAME, KPI_NAMES, verdict
+from sim.outputs import write_atomically
 from sim.runs.figures import png_base64, traffic_map
 from sim.runs.folder import RunData, read_run
 
@@ -81,8 +82,10 @@ def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
 
 
 def school_pressure(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
-    """Per-school final-year utilisation (median demand / capacity, all grades) per run, and
-    the change."""
+    """Per-school final-year utilisation per run, and the change.
+
+    Utilisation is median demand over capacity, all grades together.
+    """
     cols = {}
     for run, label in zip(runs, labels, strict=True):
         e = run.enrollment
@@ -242,7 +245,4 @@ def write_report(comp: Comparison, out: Path | str) -> Path:
                 f"<img src='data:image/png;base64,{png_base64(fig)}' style='max-width:900px'>",
             ]
     parts.append("</body></html>")
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_atomically(out, "\n".join(parts))  # a temp name of its own per writer
