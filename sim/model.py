@@ -30,9 +30,9 @@ from sim.education.enrollment import assign_enrollment, school_age_grades
 from sim.education.explain import FlowRecorder
 from sim.education.schools import SchoolSystem
 from sim.kpis import KPI_NAMES
-from sim.mobility.demand import PROFILE_COLUMNS, TravelDemand
+from sim.mobility.demand import PROFILE_COLUMNS, WORK, TravelDemand, TripTable
 from sim.mobility.departure import N_BINS, charged_bins, school_starts
-from sim.mobility.skims import car_skims
+from sim.mobility.skims import Skims, car_skims
 from sim.mobility.trips import assign_work_zones, zone_distance_km
 from sim.policies import CongestionCharge, StaggeredSchoolStart, latest_in_force
 from sim.population.demography import DemographyRates, step_demography
@@ -250,31 +250,22 @@ class CityModel(mesa.Model):
         """
         assert self.traffic is not None and self.demand is not None
         p = self.params
-        assign_work_zones(self.persons, self.jobs, self.dist_km, p, self.mobility_rng)
+        skims = self._skims()
         windows = [
             (pol.start, pol.end)
             for pol in self.scenario.policies
             if isinstance(pol, CongestionCharge) and pol.year <= self.year
         ]
         self.demand.charged = charged_bins(windows) if windows else np.ones(N_BINS)
-        table = self.demand.trip_table(
-            self.persons,
-            self._school_zones(),
-            self._school_starts(),
-            self._staggered_share(),
-            self.mobility_rng,
-        )
+        if self.demand.asc_car is None:  # first year: mode constants on a first draw of trips
+            self.demand.calibrate(self._trip_table(skims), skims)
+            self.demand.work_theta = None
+        table = self._trip_table(skims)
         od: np.ndarray | None = None
         gap = 1.0
         for k in range(1, p.demand_iterations + 1):
-            net, times = self.traffic.network_times(self.year)
-            skims = car_skims(
-                net,
-                times,
-                np.diag(self.dist_km),
-                toll_factor=p.assignment.toll_factor,
-                distance_factor=p.assignment.distance_factor,
-            )
+            if k > 1:
+                skims = self._skims()
             choices = self.demand.choose(table, skims)
             weight = 1.0 / k
             if od is None:
@@ -301,6 +292,40 @@ class CityModel(mesa.Model):
         self.link_rows.append(links)
 
     # ------------------------------------------------------------------ helpers
+
+    def _trip_table(self, skims: Skims) -> TripTable:
+        """Work zones by the logsum gravity model, then the year's AM trips."""
+        assert self.demand is not None
+        _, theta, _ = assign_work_zones(
+            self.persons,
+            self.jobs,
+            self.dist_km,
+            self.params,
+            self.mobility_rng,
+            logsum=self.demand.zone_logsum(skims, WORK),
+            theta=self.demand.work_theta,
+        )
+        self.demand.work_theta = theta
+        return self.demand.trip_table(
+            self.persons,
+            self._school_zones(),
+            self._school_starts(),
+            self._staggered_share(),
+            self.mobility_rng,
+        )
+
+    def _skims(self) -> Skims:
+        """Car skims of this year's network at the last assignment's link times."""
+        assert self.traffic is not None
+        a = self.params.assignment
+        net, times = self.traffic.network_times(self.year)
+        return car_skims(
+            net,
+            times,
+            np.diag(self.dist_km),
+            toll_factor=a.toll_factor,
+            distance_factor=a.distance_factor,
+        )
 
     def _stage(self, stage: str) -> None:
         now = time.perf_counter()

@@ -128,3 +128,26 @@ def test_same_seed_same_work_zones() -> None:
         assign_work_zones(persons, jobs, dist, Parameters(), np.random.default_rng(9))
         out.append(persons.work_zone.copy())
     np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_logsum_gravity_with_a_distance_logsum_is_the_distance_gravity() -> None:
+    # logsum = -km makes exp(theta * logsum) the exponential distance deterrence: the
+    # destination choice on the logsum must give the calibrated distance gravity itself
+    from sim.mobility.trips import logsum_gravity, work_od
+
+    rng = np.random.default_rng(4)
+    dist = _grid_distances()
+    workers = rng.integers(100, 900, GRID * GRID).astype(float)
+    jobs = rng.integers(50, 2_000, GRID * GRID).astype(float)
+    params = Parameters(mean_trip_km=4.5)
+    gravity, beta = work_od(workers, jobs, workers, dist, params)
+    od, theta = logsum_gravity(workers, jobs, -dist, dist, 4.5)
+    assert theta == pytest.approx(beta, rel=1e-3)
+    np.testing.assert_allclose(od, gravity, rtol=1e-3, atol=1e-6 * od.max())
+    # a fixed theta is kept (not recalibrated): a costlier trip from zone 1 to zone 0
+    # sends zone 1's workers elsewhere
+    worse = -dist.copy()
+    worse[1, 0] -= 1.0
+    moved, same = logsum_gravity(workers, jobs, worse, dist, 4.5, theta)
+    assert same == theta
+    assert moved[1, 0] < od[1, 0]

@@ -107,6 +107,8 @@ class TravelDemand:
         toll_factor = params.assignment.toll_factor
         self.money_per_min = 1.0 / toll_factor if toll_factor > 0 else FALLBACK_MONEY_PER_MIN
         self.asc_car: float | None = None
+        #: Logsum coefficient of the work destination choice (set in the first year).
+        self.work_theta: float | None = None
         self.asc_escort = 0.0
         self.freight: np.ndarray | None = None
         self.departures = np.zeros(dep.N_BINS)
@@ -208,23 +210,32 @@ class TravelDemand:
             util, md.PASSENGER, self.params.escort_share, primary
         )
 
-    def _other_destinations(self, t: TripTable, skims: Skims) -> np.ndarray:
-        """Destinations of other trips: logit on log(jobs) + logsum of an adult's modes."""
+    def zone_logsum(self, skims: Skims, purpose: int = OTHER) -> np.ndarray:
+        """``(n, n)`` mode-choice logsum of a 40-year-old adult between zones.
+
+        At 08:30 for commutes (:data:`WORK`), mid-window for other purposes.
+        """
         n = self.n_zones
         o, d = np.divmod(np.arange(n * n), n)
+        when = 8 * 60 + 30 if purpose == WORK else float(np.mean(dep.OTHER_WINDOW))
         probe = TripTable(
             origin=o,
             dest=d,
-            purpose=np.full(n * n, OTHER, np.int8),
+            purpose=np.full(n * n, purpose, np.int8),
             age=np.full(n * n, 40),
             household=np.zeros(n * n, np.int64),
             school=np.full(n * n, -1),
-            desired=np.full(n * n, float(np.mean(dep.OTHER_WINDOW))),
+            desired=np.full(n * n, float(when)),
             draws=np.zeros((n * n, 3)),
         )
         util = self._utilities(probe, self._level_of_service(probe, d, skims))
         top = util.max(axis=1)
-        logsum = (top + np.log(np.exp(util - top[:, None]).sum(axis=1))).reshape(n, n)
+        return (top + np.log(np.exp(util - top[:, None]).sum(axis=1))).reshape(n, n)
+
+    def _other_destinations(self, t: TripTable, skims: Skims) -> np.ndarray:
+        """Destinations of other trips: logit on log(jobs) + logsum of an adult's modes."""
+        n = self.n_zones
+        logsum = self.zone_logsum(skims)
         with np.errstate(divide="ignore"):
             v = np.log(self.jobs)[None, :] + DEST_LOGSUM_COEF * logsum
         v -= v.max(axis=1, keepdims=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import InputDataError, ScenarioError
-from sim.mobility.od import calibrate_gravity, radiation
+from sim.mobility.od import calibrate_gravity, furness, radiation
 from sim.population.persons import Persons
 from sim.scenario import Parameters
 
@@ -33,10 +33,17 @@ def assign_work_zones(
     dist_km: np.ndarray,
     params: Parameters,
     rng: np.random.Generator,
+    *,
+    logsum: np.ndarray | None = None,
+    theta: float | None = None,
 ) -> tuple[np.ndarray, float, float]:
     """Choose who works and where; fills ``persons.work_zone``.
 
-    Returns the workers per zone, the calibrated gravity parameter and the mean trip km.
+    With a zone-to-zone mode-choice ``logsum`` the gravity model's deterrence is
+    ``exp(theta * logsum)`` (a destination choice on the logsum, doubly constrained),
+    ``theta`` calibrated to ``params.mean_trip_km`` when not given; without it, the
+    deterrence is ``exp(-beta * km)``. Returns the workers per zone, the gravity parameter
+    (beta, or theta with a logsum) and the mean trip km.
     """
     n_zones = len(jobs)
     lo, hi = WORK_AGES
@@ -44,7 +51,11 @@ def assign_work_zones(
     works = working_age & (rng.random(len(persons)) < params.employment_rate)
     persons.work_zone[:] = -1
     workers = np.bincount(persons.zone[works], minlength=n_zones).astype(np.float64)
-    od, beta = work_od(workers, jobs, np.bincount(persons.zone, minlength=n_zones), dist_km, params)
+    residents = np.bincount(persons.zone, minlength=n_zones)
+    if logsum is not None and params.od_model == "gravity":
+        od, beta = logsum_gravity(workers, jobs, logsum, dist_km, params.mean_trip_km, theta)
+    else:
+        od, beta = work_od(workers, jobs, residents, dist_km, params)
     idx = np.flatnonzero(works)
     home = persons.zone[idx]
     order = np.argsort(home, kind="stable")
@@ -57,6 +68,44 @@ def assign_work_zones(
             persons.work_zone[idx[a:b]] = rng.choice(n_zones, size=b - a, p=row / row.sum())
     mean_km = float((od * dist_km).sum() / max(od.sum(), 1e-9))
     return workers, beta, mean_km
+
+
+#: Bisection range and steps of the logsum coefficient of the work destination choice.
+THETA_RANGE, THETA_STEPS = (0.0, 20.0), 40
+
+
+def logsum_gravity(
+    workers: np.ndarray,
+    jobs: np.ndarray,
+    logsum: np.ndarray,
+    dist_km: np.ndarray,
+    target_km: float,
+    theta: float | None = None,
+) -> tuple[np.ndarray, float]:
+    """Doubly-constrained home→work flows with deterrence ``exp(theta * logsum)``.
+
+    ``theta`` is found by bisection so the mean trip is ``target_km`` when not given (the
+    mean falls as theta grows); a target beyond the reachable range gets the end value.
+    """
+    attractions = jobs / max(jobs.sum(), 1.0) * workers.sum()
+    rel = logsum - logsum.max()
+
+    def flows(th: float) -> np.ndarray:
+        return furness(workers, attractions, np.exp(th * rel))[0]
+
+    def mean_km(od: np.ndarray) -> float:
+        return float((od * dist_km).sum() / max(od.sum(), 1e-12))
+
+    if theta is None:
+        lo, hi = THETA_RANGE
+        for _ in range(THETA_STEPS):
+            mid = 0.5 * (lo + hi)
+            if mean_km(flows(mid)) > target_km:
+                lo = mid
+            else:
+                hi = mid
+        theta = 0.5 * (lo + hi)
+    return flows(theta), float(theta)
 
 
 def work_od(
