@@ -274,16 +274,29 @@ def collect_tables(models: list[CityModel]) -> dict[str, pd.DataFrame]:
             ],
             ignore_index=True,
         ),
+        "am_profile": first.profile_frame(),
     }
 
 
 def kpi_summary(kpis: pd.DataFrame) -> pd.DataFrame:
-    """p10/p50/p90 over replications of every KPI and year (long format)."""
+    """p10/p50/p90 over replications of every KPI and year (long format).
+
+    A band needs at least two replications: where fewer have the KPI (traffic runs in
+    replication 0 only) p10 and p90 are NaN, not a zero-width band that looks certain;
+    p50 is then the one value there is.
+    """
     long = kpis.melt(id_vars=["year", "replication"], var_name="kpi", value_name="value")
     grouped = long.groupby(["year", "kpi"], sort=True)["value"]
     out = grouped.quantile([0.1, 0.5, 0.9]).unstack()
     out.columns = ["p10", "p50", "p90"]
+    out.loc[grouped.count() < 2, ["p10", "p90"]] = np.nan
     return out.reset_index()
+
+
+def unbanded_kpis(kpis: pd.DataFrame) -> list[str]:
+    """KPIs that only one replication computed in some year (no p10-p90 band there)."""
+    counts = kpis.drop(columns=["year", "replication"]).notna().groupby(kpis["year"]).sum()
+    return sorted(str(k) for k in counts.columns[(counts == 1).any()])
 
 
 def build_manifest(
@@ -318,5 +331,11 @@ def build_manifest(
         "school_entry_age": int(city.settings.get("school_entry_age", 6)),
         "entry_cutoff": str(city.settings.get("entry_cutoff", "08-31")),
         "kpi_names": sorted(summary["kpi"].unique().tolist()),
+        "kpis_without_band": unbanded_kpis(tables["kpis"]),
+        "kpis_without_band_note": (
+            "computed in fewer than 2 replications (traffic KPIs: traffic runs in "
+            "replication 0 only; every KPI of a 1-replication run): kpis_summary p10/p90 "
+            "are NaN and p50 is the one value"
+        ),
         "final_kpis": {k: (None if pd.isna(v) else float(v)) for k, v in final.items()},
     }
