@@ -351,10 +351,15 @@ class TrafficControl(mesa.Model):
         if status == dnl.GRIDLOCK:
             names = [net.link_ids[i] for i in np.flatnonzero(waits != -1)]
             cycle = [net.link_ids[i] for i in waiting_cycle(waits)]
+            why = (
+                f"full links wait on each other in a cycle: {' -> '.join(cycle[:20])}"
+                if cycle
+                else "no cycle of full links: front vehicles wait on signals (a movement no "
+                "phase serves, or a controller that holds its phase)"
+            )
             raise GridlockError(
                 f"gridlock at t = {steps * dt:.0f} s: no vehicle moved for {GRIDLOCK_S:.0f} s; "
-                f"full links wait on each other in a cycle: {' -> '.join(cycle[:20])}; "
-                f"vehicles wait at the end of {len(names)} links",
+                f"{why}; vehicles wait at the end of {len(names)} links: {', '.join(names[:10])}",
                 names,
                 cycle,
             )
