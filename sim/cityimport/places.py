@@ -24,7 +24,7 @@ from sim.cityimport.sources import (
     read_table,
     zone_of,
 )
-from sim.education.systems import preset
+from sim.education.systems import SchoolSystemPreset, preset
 
 LEVELS = {
     "primary": "primary",
@@ -150,9 +150,13 @@ def _catchments(zones: gpd.GeoDataFrame, schools_: gpd.GeoDataFrame) -> None:
 
 
 def _classes_for_demand(
-    zones: gpd.GeoDataFrame, schools_: gpd.GeoDataFrame, persons: pd.DataFrame, system: object
+    zones: gpd.GeoDataFrame,
+    schools_: gpd.GeoDataFrame,
+    persons: pd.DataFrame,
+    system: SchoolSystemPreset,
 ) -> np.ndarray:
-    entry = int(system.entry_age)  # type: ignore[attr-defined]
+    """Classes per grade for each school: its catchment's children / class size, >= 1."""
+    entry = system.entry_age
     out = np.ones(len(schools_), dtype=np.int64)
     for level in ("primary", "junior"):
         mask = (schools_["level"] == level).to_numpy()
