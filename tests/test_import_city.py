@@ -287,3 +287,15 @@ def test_import_is_deterministic(table_import, tmp_path: Path) -> None:
             pd.DataFrame(getattr(first, attr)), pd.DataFrame(getattr(second, attr))
         )
     assert first.settings == second.settings
+
+
+def test_classes_cover_the_catchment_children(register_import) -> None:
+    folder, out = register_import
+    city = load_city(out)
+    born = pd.to_datetime(pd.read_csv(folder / "persons.csv")["birth_date"])
+    age = 2024 - born.dt.year - ((born.dt.month > 1) | (born.dt.day > 1)).astype(int)
+    # one junior school serves every zone: grades 7-9 are ages 12-14 (entry at 6), 50 a class
+    juniors = int(age.between(12, 14).sum())
+    assert city.schools.loc["JS1", "classes_per_grade"] == max(1, -(-juniors // (3 * 50)))
+    assert city.schools.loc["JS1", "class_size"] == 50
+    assert (city.schools.loc[["PS1", "PS2"], "class_size"] == 45).all()
