@@ -10,7 +10,8 @@ years
 more than the current catchments have. With ``contiguous`` every zone is given a school
 and each catchment is one connected piece of adjacent zones containing its root (the
 school's nearest current catchment zone, or its nearest zone), enforced by a flow of
-one unit from every zone of the catchment to the root through zones of the catchment.
+one unit from every zone of the catchment to the root through zones of the catchment;
+zones already cut off from their school's root today may stay as they are.
 """
 
 from __future__ import annotations
@@ -68,6 +69,28 @@ def roots(problem: CatchmentProblem) -> np.ndarray:
     )
     has = np.isfinite(km).any(axis=0)
     return np.where(has, np.argmin(km, axis=0), np.argmin(problem.km, axis=0))
+
+
+def exclaves(problem: CatchmentProblem, root: np.ndarray) -> np.ndarray:
+    """Bool ``(Z,)``: zones cut off from their current school's root zone today.
+
+    They may stay as they are (the flow rule exempts them), so today's catchments are
+    always a feasible plan even where they are in pieces.
+    """
+    assert problem.adjacency is not None
+    cur = problem.current
+    reached = np.zeros(len(cur), dtype=bool)
+    for s, r in enumerate(root):
+        if cur[r] != s:
+            continue
+        frontier = [int(r)]
+        reached[r] = True
+        while frontier:
+            z = frontier.pop()
+            nxt = np.flatnonzero(problem.adjacency[z] & (cur == s) & ~reached)
+            reached[nxt] = True
+            frontier.extend(int(n) for n in nxt)
+    return (cur >= 0) & ~reached
 
 
 def allowed(problem: CatchmentProblem) -> np.ndarray:
@@ -148,12 +171,13 @@ def solve(
         # single-commodity flow per school: every zone given to it sends one unit to its
         # root, along arcs between zones given to it, so the catchment is connected
         root = roots(problem)
+        cut_off = exclaves(problem, root)
         big = float(ok.sum(axis=0).max())
         for p in range(n_p):
             z, s = pz[p], ps[p]
             out = np.flatnonzero((arcs[:, 0] == s) & (arcs[:, 1] == z))
             inn = np.flatnonzero((arcs[:, 0] == s) & (arcs[:, 2] == z))
-            if z != root[s]:
+            if z != root[s] and not (cut_off[z] and problem.current[z] == s):
                 add(
                     np.r_[of + out, of + inn, p],
                     np.r_[np.ones(len(out)), -np.ones(len(inn)), -1.0],
