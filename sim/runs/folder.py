@@ -16,6 +16,9 @@ A runs folder holds run folders ``<scenario>-<hash>/`` and the catalog
 - ``enrollment_flows.parquet`` replication, year, school, component, pupils: the flows of
                            children that add up to each school's demand
                            (:mod:`sim.education.explain`)
+- ``am_profile.parquet``   year, period_start, departures, car_departures,
+                           network_speed_kmh: the morning peak by 15 minutes (replication
+                           0, the one with traffic; :func:`sim.mobility.demand.am_profile`)
 - ``zones.gpkg``           layer ``zones`` (zone_id, …, geometry in the city CRS)
 - ``figures/``             PNG figures
 
@@ -60,6 +63,7 @@ TABLES: tuple[str, ...] = (
     "catchments",
     "housing_yield",
     "enrollment_flows",
+    "am_profile",
 )
 #: Every file a complete run folder has.
 RUN_FILES: tuple[str, ...] = (MANIFEST, *(f"{t}.parquet" for t in TABLES), ZONES)
@@ -247,6 +251,7 @@ class RunData:
     catchments: pd.DataFrame
     housing_yield: pd.DataFrame
     enrollment_flows: pd.DataFrame
+    am_profile: pd.DataFrame
     zones: Any
 
 
