@@ -11,6 +11,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gui.mainwindow import MainWindow
 
 EXIT_ERROR = 2
 #: Libraries Qt's xcb platform plugin loads that fresh Debian/Ubuntu desktops may lack,
@@ -152,7 +156,7 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def screenshot(window: object, view: str, path: Path) -> int:
+def screenshot(window: MainWindow, view: str, path: Path) -> int:
     """Show ``view``, render every canvas, save the window as PNG; 0 on success."""
     from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
     from PySide6.QtWidgets import QApplication

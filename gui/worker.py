@@ -29,7 +29,12 @@ def _child(data: dict[str, Any], runs_folder: str, events: Any, cancel: Any) -> 
     from sim.validate import check_scenario
 
     stop = threading.Event()
-    threading.Thread(target=lambda: (cancel.wait(), stop.set()), daemon=True).start()
+
+    def relay() -> None:  # the parent's cancel event -> the run's threading.Event
+        cancel.wait()
+        stop.set()
+
+    threading.Thread(target=relay, daemon=True).start()
     try:
         scenario = scenario_from_dict(data, source=str(data.get("name", "scenario")))
         city = check_scenario(scenario)  # loaded and checked once, then run

@@ -102,7 +102,7 @@ class EnrollmentResult:
 
     @property
     def utilisation(self) -> np.ndarray:
-        """enrolled / capacity (NaN where capacity is 0)."""
+        """Enrolled over capacity (NaN where capacity is 0)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.capacity > 0, self.enrolled / self.capacity, np.nan)
 
@@ -113,9 +113,10 @@ class EnrollmentResult:
             return np.where(self.enrolled > 0, self.distance_km_sum / self.enrolled, np.nan)
 
     def to_frame(self, year: int) -> pd.DataFrame:
-        """Rows (year, school, grade, demand, enrolled, capacity, utilisation, overflow,
-        unplaced, mean_distance_km) for each open school and grade it teaches, sorted by
-        school, grade.
+        """One row for each open school and grade it teaches, sorted by school, grade.
+
+        Columns: year, school, grade, demand, enrolled, capacity, utilisation, overflow,
+        unplaced, mean_distance_km.
         """
         s, g = np.nonzero(self.teaches)
         ids = np.asarray(self.school_id, dtype=object)

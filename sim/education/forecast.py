@@ -79,8 +79,10 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
 def _size_classes(
     f: np.ndarray, r: np.ndarray, w: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split residuals ``r`` (weights ``w``) into equal-count classes of forecast size ``f``;
-    weighted quantiles each."""
+    """Weighted quantiles of residuals ``r`` (weights ``w``) by class of forecast size ``f``.
+
+    The classes hold equal counts.
+    """
     order = np.argsort(f, kind="stable")
     parts = np.array_split(order, max(1, len(f) // ROWS_PER_CLASS))
     edges = np.array([f[p[-1]] for p in parts])

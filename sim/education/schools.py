@@ -204,7 +204,7 @@ class SchoolSystem:
         return cutoff_month(self.entry_cutoff)
 
     def teaches(self) -> np.ndarray:
-        """bool (S, G): the school teaches the grade (open or not)."""
+        """Whether each school teaches each grade, open or not: bool (S, G)."""
         grades = np.arange(1, self.n_grades + 1)
         return (grades >= self.grade_lo[:, None]) & (grades <= self.grade_hi[:, None])
 

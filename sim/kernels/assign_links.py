@@ -23,7 +23,7 @@ def bpr_time(flow, fftime, alpha, beta, capacity):
 
 @njit(cache=True)
 def bpr_derivative(flow, fftime, alpha, beta, capacity):
-    """d t / d x of each link at ``flow`` (0 where undefined: beta < 1 at zero flow)."""
+    """Derivative d t / d x of each link at ``flow`` (0 where undefined: beta < 1, flow 0)."""
     out = np.zeros(len(flow))
     for i in range(len(flow)):
         b = beta[i]

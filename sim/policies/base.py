@@ -227,8 +227,10 @@ P = TypeVar("P", bound=Policy)
 
 
 def latest_in_force(policies: Sequence[Policy], kind: type[P], year: int) -> P | None:
-    """The policy of type ``kind`` in force in ``year``: the latest dated one by then (of
-    several dated the same year, the last listed), or None."""
+    """The policy of type ``kind`` in force in ``year``, or None.
+
+    That is the latest dated one by then (of several dated the same year, the last listed).
+    """
     in_force = [p for p in policies if isinstance(p, kind) and p.year <= year]
     # max() keeps the first of equal keys: scan backwards so the last listed wins a tie
     return max(reversed(in_force), key=lambda p: p.year, default=None)

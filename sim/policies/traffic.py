@@ -1,5 +1,6 @@
-"""Traffic policies that leave the links alone: signal retiming, parking guidance, a staggered
-school start.
+"""Traffic policies that leave the links alone.
+
+They are signal retiming, parking guidance and a staggered school start.
 
 Signal retiming and parking guidance act in the peak hour (:mod:`sim.traffic.peak`); the
 staggered start moves school start times, and the pupils' departures follow them through

@@ -122,9 +122,11 @@ class DemographyRates:
         )
 
     def with_multipliers(self, multipliers: dict[str, float]) -> DemographyRates:
-        """These rates with a replication's uncertainty multipliers applied
-        (``fertility``, ``in_migration``, ``out_migration``; see
-        :mod:`sim.population.uncertainty`)."""
+        """These rates with a replication's uncertainty multipliers applied.
+
+        The multipliers are ``fertility``, ``in_migration`` and ``out_migration`` (see
+        :mod:`sim.population.uncertainty`).
+        """
         return replace(
             self,
             fertility_multiplier=self.fertility_multiplier * multipliers["fertility"],

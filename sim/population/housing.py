@@ -138,8 +138,7 @@ class Estates:
 
     @classmethod
     def of(cls, city: Any, policies: list[Any]) -> Estates:
-        """Sites of the city then the ``housing_development`` policies located in one of
-        its zones.
+        """Sites of the city, then the ``housing_development`` policies in one of its zones.
 
         A site's ``occupancy`` is the settled share occupied and ``household_size`` the
         mean size of households from outside; optional columns ``dwelling_type``,
@@ -203,8 +202,11 @@ class Estates:
         return out
 
     def market_stock(self, dwellings: np.ndarray, year: int, persons: Persons) -> np.ndarray:
-        """(Z,) dwellings open to in-migrants and movers: the stock without the estates'
-        dwellings that nobody occupies yet (those fill along the ramp only)."""
+        """Dwellings open to in-migrants and movers (Z,).
+
+        The stock without the estates' dwellings nobody occupies yet (those fill along
+        the ramp only).
+        """
         out = np.asarray(dwellings, dtype=np.float64).copy()
         occupied = occupied_households(persons, len(self))
         for k, e in enumerate(self.items):
@@ -227,7 +229,7 @@ class Estates:
         return np.maximum(np.rint(target - occupied), 0).astype(np.int64)
 
     def yield_frame(self, year: int, persons: Persons, grade: np.ndarray, n_primary: int) -> Any:
-        """This year's rows of ``housing_yield.parquet`` (estates sold by ``year``).
+        """The rows of ``housing_yield.parquet`` of ``year`` (estates sold by then).
 
         Columns: site, year, years_since_handover (negative while only sold),
         dwellings_sold, dwellings_handed_over, dwellings_occupied, pupils_primary,

@@ -136,9 +136,12 @@ class Persons:
         arrival: Any = None,
         arrival_year: Any = None,
     ) -> Persons:
-        """Persons with ``work_zone``, ``school``, ``estate``, ``first_school`` and
-        ``arrival_year`` -1, ``arrival`` 0 and ``birth_month`` 1 (January: the age on
-        any date of the year is ``age``) unless given."""
+        """Persons with the optional fields at their defaults unless given.
+
+        ``work_zone``, ``school``, ``estate``, ``first_school`` and ``arrival_year`` are -1,
+        ``arrival`` 0 and ``birth_month`` 1 (January: the age on any date of the year is
+        ``age``).
+        """
         n = len(age)
         none = np.full(n, -1, dtype=np.int32)
         return cls(
@@ -430,6 +433,8 @@ def synthesize(city: Any, rng: np.random.Generator, scale: float = 1.0) -> Perso
 
 
 def birth_months(n: int, rng: np.random.Generator) -> np.ndarray:
-    """int8 (n,) birth months, uniform over 1..12 (seasonality is small next to the
-    cut-off's effect: one month shifts 1/12 of a cohort)."""
+    """Birth months, int8 (n,), uniform over 1..12.
+
+    Seasonality is small next to the cut-off's effect: one month shifts 1/12 of a cohort.
+    """
     return rng.integers(1, 13, size=n).astype(np.int8)
