@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from sim.city import City, load_city
 from sim.city_schema import stranded_zones
+from sim.education.schools import SchoolSystem
 from sim.errors import ScenarioError
 from sim.policies import RoadPolicy, check_policies
+from sim.population.housing import Estates
 from sim.scenario import Scenario, policy_name
 from sim.traffic.policies import apply_road_policies, check_road_policies
 
@@ -38,10 +40,24 @@ def check_scenario(scenario: Scenario, city: City | None = None) -> City:
     if city is None:
         city = load_city(scenario.city)
     check_start_year(scenario, city)
+    check_school_and_housing_layers(city)
     check_policies(city, scenario.policies)
     check_road_policies(city, scenario.policies)
     check_roads_connected(scenario, city)
     return city
+
+
+def check_school_and_housing_layers(city: City) -> None:
+    """The school settings, classes by grade and development sites, read as a run reads them.
+
+    Raises
+    ------
+    GeodataError
+        An unknown ``school_system``, a bad school setting or ``classes_by_grade``, a site's
+        unknown ``dwelling_type`` or out-of-range value (naming the file, layer and row).
+    """
+    SchoolSystem.from_city(city)
+    Estates.of(city, [])
 
 
 def check_start_year(scenario: Scenario, city: City) -> None:

@@ -135,3 +135,35 @@ def test_capacity_changes_unplaced_not_pupils_in_the_model():
     assert kpis[1]["capacity_primary"] < kpis[0]["capacity_primary"]
     assert kpis[1]["unplaced_primary"] > kpis[0]["unplaced_primary"]
     assert kpis[1]["overflow_pupils"] > kpis[0]["overflow_pupils"]
+
+
+def test_bad_classes_and_school_settings_are_one_clear_error():
+    from pathlib import Path
+
+    city = fake_city()
+    city.path = Path("/data/city.gpkg")
+    city.schools["classes_by_grade"] = ["1,600000000000000,1,1,1,1", "", ""]  # int32 overflow
+    with pytest.raises(GeodataError, match=r"^/data/city\.gpkg: .*classes_by_grade.*0\.\.40"):
+        SchoolSystem.from_city(city)
+    for key, value in (("school_system", "japan"), ("primary_grades", "six")):
+        city = fake_city()
+        city.settings = {**city.settings, key: value}
+        with pytest.raises(GeodataError, match=f"{key} = '{value}'"):
+            SchoolSystem.from_city(city)
+
+
+def test_validate_reads_the_school_and_housing_layers_as_a_run_does():
+    from _support import DEFAULT_CITY
+
+    from sim.city import load_city
+    from sim.validate import check_school_and_housing_layers
+
+    city = load_city(DEFAULT_CITY)
+    check_school_and_housing_layers(city)  # the shipped city is fine
+    city.settings = {**city.settings, "school_system": "japan"}
+    with pytest.raises(GeodataError, match="school_system = 'japan': allowed: china, chile"):
+        check_school_and_housing_layers(city)
+    city = load_city(DEFAULT_CITY)
+    city.sites = city.sites.assign(yield_scale=["much", *[1.0] * (len(city.sites) - 1)])
+    with pytest.raises(GeodataError, match=r"site DEV1: yield_scale = 'much'; allowed: 0\.\.5"):
+        check_school_and_housing_layers(city)

@@ -43,9 +43,12 @@ import pandas as pd
 
 from sim.education.systems import cutoff_month, school_settings
 from sim.errors import GeodataError, ScenarioError
+from sim.inputs import preview
 from sim.policies.schools import CloseSchool, NewSchool, ResizeSchool, SchoolPolicy
 
 LEVELS: tuple[str, ...] = ("primary", "junior")
+#: Most classes a school may have in one grade (as the schools layer's classes_per_grade).
+MAX_CLASSES = 40
 
 
 @dataclass
@@ -120,10 +123,13 @@ class SchoolSystem:
             A zone's catchment names a school that does not exist or is of another level.
         """
         try:
-            settings = school_settings(city.settings)
-            cutoff_month(settings["entry_cutoff"])
-        except ValueError as exc:
-            raise GeodataError(f"layer 'city_settings': {exc}") from None
+            return cls._build(city, _checked_settings(city.settings))
+        except GeodataError as exc:
+            path = getattr(city, "path", None)
+            raise (exc.located(str(path)) if path else exc) from None
+
+    @classmethod
+    def _build(cls, city: Any, settings: dict[str, Any]) -> SchoolSystem:
         schools = city.schools
         zones = city.zones.sort_index()
         centroids = zones.geometry.centroid
@@ -388,6 +394,43 @@ class SchoolSystem:
         )
 
 
+#: The school settings that are whole numbers, and their allowed range.
+_SETTING_RANGES = {
+    "school_entry_age": (3, 10),
+    "primary_grades": (1, 10),
+    "junior_grades": (0, 6),
+    "class_size_primary": (1, 80),
+    "class_size_junior": (1, 80),
+}
+
+
+def _checked_settings(city_settings: dict[str, Any]) -> dict[str, Any]:
+    """The city's school settings (preset + its own keys), each checked.
+
+    Raises
+    ------
+    GeodataError
+        An unknown ``school_system``, a bad ``entry_cutoff``, or a setting that is not a
+        whole number in its range.
+    """
+    try:
+        settings = school_settings(city_settings)
+        cutoff_month(settings["entry_cutoff"])
+    except ValueError as exc:
+        raise GeodataError(f"layer 'city_settings': {exc}") from None
+    for key, (lo, hi) in _SETTING_RANGES.items():
+        value = settings[key]
+        whole = not isinstance(value, bool) and str(value).strip().removesuffix(".0").isdigit()
+        if not whole or not lo <= int(float(value)) <= hi:
+            msg = (
+                f"layer 'city_settings': {key} = {preview(value)}; allowed: a whole number "
+                f"{lo}..{hi}"
+            )
+            raise GeodataError(msg)
+        settings[key] = int(float(value))
+    return settings
+
+
 def _policy_years(years: np.ndarray) -> pd.arrays.IntegerArray:
     """Int32 policy years, <NA> where a policy set none (-1)."""
     return pd.array([None if y < 0 else int(y) for y in years], dtype="Int32")
@@ -422,10 +465,12 @@ def _classes_table(schools: pd.DataFrame, n_grades: int) -> np.ndarray:
             out[s, lo - 1 : hi] = int(row["classes_per_grade"])
             continue
         parts = [p.strip() for p in text.split(",")]
-        if len(parts) != hi - lo + 1 or not all(p.isdigit() for p in parts):
+        whole = all(p.isdigit() for p in parts)
+        if len(parts) != hi - lo + 1 or not whole or max(int(p) for p in parts) > MAX_CLASSES:
             msg = (
-                f"layer 'schools', school {sid}: classes_by_grade = {text!r}; allowed: "
-                f"{hi - lo + 1} whole numbers >= 0 separated by commas (grades {lo}..{hi})"
+                f"layer 'schools', school {sid}: classes_by_grade = {preview(text)}; allowed: "
+                f"{hi - lo + 1} whole numbers 0..{MAX_CLASSES} separated by commas "
+                f"(grades {lo}..{hi})"
             )
             raise GeodataError(msg)
         out[s, lo - 1 : hi] = [int(p) for p in parts]

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import GeodataError
+from sim.inputs import preview
 from sim.policies.housing import HousingDevelopment
 from sim.population.persons import ADULT_AGE, Persons, birth_months
 
@@ -148,7 +149,11 @@ class Estates:
         items = []
         sites = city.sites
         for sid, site in sites.iterrows():
-            _check_site(sid, site)
+            try:
+                _check_site(sid, site)
+            except GeodataError as exc:
+                path = getattr(city, "path", None)
+                raise (exc.located(str(path)) if path else exc) from None
             kind = _dwelling_type(
                 site.get("dwelling_type"),
                 inside_share=site.get("inside_share"),
@@ -339,8 +344,14 @@ def _check_site(sid: Any, site: pd.Series) -> None:
         raise GeodataError(msg)
     for column, (lo, hi) in _SITE_RANGES.items():
         value = site.get(column)
-        if _given(value) and not lo <= float(value) <= hi:
-            msg = f"layer 'sites', site {sid}: {column} = {float(value):g}; allowed: {lo:g}..{hi:g}"
+        if not _given(value):
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not lo <= number <= hi:
+            msg = f"layer 'sites', site {sid}: {column} = {preview(value)}; allowed: {lo:g}..{hi:g}"
             raise GeodataError(msg)
 
 
