@@ -76,9 +76,17 @@ class SchoolAgent(mesa.Agent):
 
     @property
     def utilisation(self) -> float:
-        """Demand (children who would come by the admission rule) over capacity, this year."""
-        cap = self.model.enrollment_capacity[self.index]
-        return float(self.model.enrollment_total[self.index] / cap) if cap > 0 else 0.0
+        """Demand over places in the school's fullest grade this year.
+
+        Demand is the children who would come by the admission rule; admission is by
+        grade, so one grade over its places turns children away however empty the others
+        are. A grade with demand and no places counts as infinitely full.
+        """
+        demand = self.model.enrollment_total[self.index]
+        places = self.model.enrollment_capacity[self.index]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(places > 0, demand / places, np.where(demand > 0, np.inf, 0.0))
+        return float(ratio.max()) if ratio.size else 0.0
 
     def step(self) -> None:
         """Record whether the school is over capacity (the streak feeds a bureau KPI)."""
@@ -86,7 +94,7 @@ class SchoolAgent(mesa.Agent):
 
 
 def schools_over_capacity(model: CityModel) -> int:
-    """Number of schools whose demand (see :attr:`SchoolAgent.utilisation`) exceeds capacity."""
+    """Schools with a grade whose demand exceeds its places (:attr:`SchoolAgent.utilisation`)."""
     agents = model.agents_by_type.get(SchoolAgent)
     if agents is None:
         return 0

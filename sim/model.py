@@ -132,8 +132,9 @@ class CityModel(mesa.Model):
         self.demand = TravelDemand(city, self.params, self.dist_km) if traffic else None
         #: AM profile per year: departures and network speed by 15 minutes.
         self.profile_rows: list[pd.DataFrame] = []
-        self.enrollment_total = np.zeros(self.schools.n_schools)
-        self.enrollment_capacity = np.zeros(self.schools.n_schools)
+        #: Demand and places per school and grade index (S, G) of the last enrollment.
+        self.enrollment_total = np.zeros((self.schools.n_schools, self.schools.n_grades))
+        self.enrollment_capacity = np.zeros((self.schools.n_schools, self.schools.n_grades))
 
         ZoneAgent.create_agents(
             self,
@@ -209,9 +210,10 @@ class CityModel(mesa.Model):
         frame = res.to_frame(self.year)
         self.enrollment_rows.append(frame)
         self.catchment_rows.append(self.schools.catchment_frame(self.year))
-        # Pressure on a school is its demand (catchment / nearest / first choice) over capacity.
-        self.enrollment_total = res.demand.sum(axis=1).astype(np.float64)
-        self.enrollment_capacity = np.where(res.teaches, res.capacity, 0).sum(axis=1).astype(float)
+        # Pressure on a school is its demand (catchment / nearest / first choice) over places,
+        # grade by grade: admission is by grade, so one full grade turns children away.
+        self.enrollment_total = np.where(res.teaches, res.demand, 0).astype(np.float64)
+        self.enrollment_capacity = np.where(res.teaches, res.capacity, 0).astype(np.float64)
         # Pupils are the children of school age, placed or not: capacity moves them from
         # unplaced to enrolled and never changes how many there are.
         level = np.asarray(self.schools.level)
