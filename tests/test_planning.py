@@ -232,3 +232,25 @@ def test_candidates_csv_xy_lonlat_and_bad(tmp_path):
     (tmp_path / "cols.csv").write_text("id,east,north\nA,1,2\n")
     with pytest.raises(InputDataError, match="x,y"):
         candidates(city, tmp_path / "cols.csv")
+
+
+def test_contiguous_keeps_todays_pieces_feasible():
+    from sim.education.planning import catchments
+
+    zx = np.arange(5, dtype=float)
+    adj = np.abs(zx[:, None] - zx[None, :]) == 1
+    p = catchments.CatchmentProblem(
+        demand=np.array([[100.0, 100, 100, 100, 100]]),
+        current=np.array([0, 1, 0, 1, 1]),  # zones 1 and 2 are cut off from their roots
+        capacity=np.array([[250.0, 250.0]]),
+        km=np.abs(zx[:, None] - np.array([0.0, 3.0])[None, :]),
+        adjacency=adj,
+    )
+    root = catchments.roots(p)
+    assert root.tolist() == [0, 3]
+    assert catchments.exclaves(p, root).tolist() == [False, True, True, False, False]
+    sol = catchments.solve(p, gap=1e-9)
+    # 500 children in blocks of 100 for 2 x 250 places: 50 short at best; then least travel
+    # (3 zone-km), and both catchments in one piece again
+    assert sol.school.tolist() == [0, 0, 1, 1, 1]
+    assert sol.gap == pytest.approx(0.0, abs=1e-6)
