@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+MAX_KM = 5.0  # km: keeps the MILP small; catchments farther than this are not planned
 NAME = "optimise-catchments"
 HELP = "reassign zones to schools (contiguous catchments, places, distance) as a MILP"
 DESCRIPTION = """\
@@ -14,7 +15,8 @@ Re-simulate a finished run's scenario, then give every zone one open school of L
 that seats short (Σ over the years from the plan year and the level's schools of
 max(0, demand - places), pupil-years) plus 0.1 x pupil-km of travel is least (MILP,
 HiGHS). --contiguous keeps each catchment one piece of adjacent zones around its school;
---max-km bounds how far a zone may be sent (its current school is always allowed).
+--max-km (default 5) bounds how far a zone may be sent (its current school is always
+allowed).
 The plan is written as catchment_edit policies (--out).
 
 --verify simulates the scenario again with the plan, and with nearest-school
@@ -32,7 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", default=None, help="run folder, run id or scenario name")
     parser.add_argument("--level", required=True, help="primary or junior")
     parser.add_argument("--contiguous", action="store_true", help="one piece per catchment")
-    parser.add_argument("--max-km", type=float, default=None, help="farthest school for a zone")
+    parser.add_argument(
+        "--max-km", type=float, default=MAX_KM, help=f"farthest school for a zone ({MAX_KM:g})"
+    )
     parser.add_argument("--year", type=int, default=None, help="year of the new catchments")
     parser.add_argument("--time-limit", type=float, default=60.0, help="MILP seconds (60)")
     parser.add_argument("--out", type=Path, help="write the catchment_edit policies here (YAML)")

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+MAX_KM = 5.0  # km: keeps the MILP small; catchments farther than this are not planned
 NAME = "site-schools"
 HELP = "choose sites and sizes of new schools that cut seats short and travel (MILP)"
 DESCRIPTION = """\
@@ -16,7 +17,8 @@ Re-simulate a finished run's scenario, then choose up to BUDGET new schools of L
 pupil-years) plus 0.1 x pupil-km of travel, as a capacitated multi-year p-median MILP
 (HiGHS). Candidates: the city's development sites and every zone centroid, or a CSV
 (id,x,y in the city CRS, or id,lon,lat). --robust p90 plans for the p90 of each zone's
-children over the replications. The plan is written as new_school policies (--out).
+children over the replications; a new school takes zones within --max-km (default 5).
+The plan is written as new_school policies (--out).
 
 --verify simulates the scenario again with the plan, and with the same number of schools
 at the development sites with the most dwellings; --json reports seats_short_baseline,
@@ -35,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", required=True, type=int, help="most new schools (>= 1)")
     parser.add_argument("--candidates", type=Path, help="CSV of candidate sites")
     parser.add_argument("--robust", default="mean", help="p90: plan for the p90 of demand")
-    parser.add_argument("--max-km", type=float, default=None, help="farthest zone a school takes")
+    parser.add_argument(
+        "--max-km", type=float, default=MAX_KM, help=f"farthest zone a school takes ({MAX_KM:g})"
+    )
     parser.add_argument("--year", type=int, default=None, help="opening year (default base + 1)")
     parser.add_argument("--time-limit", type=float, default=60.0, help="MILP seconds (60)")
     parser.add_argument("--out", type=Path, help="write the new_school policies here (YAML)")
