@@ -196,10 +196,11 @@ def site_schools(
     seconds = time.perf_counter() - t0
     zone_ids = np.asarray(city.zones.index)
     prefix = "NP" if lvl == 0 else "NJ"
+    ids = fresh_ids(prefix, 2 * len(sol.opened), set(base.school_id))
     plan = [
         {
             "type": "new_school",
-            "id": f"{prefix}{i + 1}",
+            "id": ids[i],
             "name": f"Planned {level} school {i + 1} ({cand['id'].iloc[j]})",
             "level": level,
             "xy": [round(float(cand["x"].iloc[j]), 1), round(float(cand["y"].iloc[j]), 1)],
@@ -214,7 +215,7 @@ def site_schools(
     rule = [
         {
             "type": "new_school",
-            "id": f"{prefix}H{i + 1}",
+            "id": ids[len(plan) + i],
             "name": f"Rule-of-thumb {level} school at {sid}",
             "level": level,
             "xy": [round(float(g.x), 1), round(float(g.y), 1)],
@@ -248,7 +249,21 @@ def site_schools(
     out |= {"seats_short_baseline": b["seats_short"], "mean_km_baseline": b["mean_km"]}
     if verify and plan:
         out |= _verify(scenario, city, level, plan, rule, base)
+    elif verify:  # nothing worth building: the plan is the baseline
+        out |= {"seats_short_plan": b["seats_short"], "mean_km_plan": b["mean_km"]}
+        out |= {"seats_short_heuristic": None, "mean_km_heuristic": None}
     out["policies"] = plan
+    return out
+
+
+def fresh_ids(prefix: str, n: int, taken: set[str]) -> list[str]:
+    """``n`` school ids ``<prefix>1, <prefix>2, ...`` that no school of the run has."""
+    out: list[str] = []
+    k = 1
+    while len(out) < n:
+        if f"{prefix}{k}" not in taken:
+            out.append(f"{prefix}{k}")
+        k += 1
     return out
 
 
