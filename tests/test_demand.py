@@ -285,3 +285,16 @@ def _resident_and_freight_peak(table, c, freight) -> np.ndarray:
             out[table.origin[i], c.dest[i]] += 1.0
     np.add.at(out, (table.origin[rows][inside], c.dest[rows][inside]), 1.0)
     return out
+
+
+def test_am_profile_figure_draws_each_run_side_by_side(base) -> None:
+    from sim.runs.figures import am_profile_figure
+
+    _, _, c = base
+    a = c.profile.assign(year=2025)
+    b = a.assign(car_departures=a["car_departures"] // 2)
+    fig = am_profile_figure({"default": pd.concat([a.assign(year=2024), a]), "variant": b})
+    axes = fig.get_axes()
+    assert len(axes) == 3 and all(len(ax.get_lines()) == 2 for ax in axes)
+    cars = axes[1].get_lines()
+    np.testing.assert_array_equal(cars[1].get_ydata(), b["car_departures"])

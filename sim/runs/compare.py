@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from sim.errors import RunError
 from sim.kpis import DIAGNOSTIC_KPIS, KPI_BY_NAME, KPI_NAMES, verdict
 from sim.outputs import write_atomically
-from sim.runs.figures import png_base64, traffic_map
+from sim.runs.figures import am_profile_figure, png_base64, traffic_map
 from sim.runs.folder import RunData, read_run
 
 #: Relative differences smaller than this count as "no change" (no colour).
@@ -142,6 +142,10 @@ def compare_runs(run_dirs: Sequence[Path | str]) -> Comparison:
 def comparison_figures(comp: Comparison) -> dict[str, Figure]:
     """KPI time series per run and link-flow difference maps."""
     figs: dict[str, Figure] = {"kpis": _series_figure(comp)}
+    if all(len(r.am_profile) for r in comp.runs):  # the AM profile side by side (issue 14)
+        figs["am_profile"] = am_profile_figure(
+            dict(zip(comp.labels, (r.am_profile for r in comp.runs), strict=True))
+        )
     city = _city_of(comp.runs[0])
     if city is None:
         return figs

@@ -117,3 +117,35 @@ def traffic_map(
     fig.colorbar(lc, ax=ax, shrink=0.6, label=title.split(",")[0])
     ax.set_title(title)
     return fig
+
+
+def am_profile_figure(profiles: dict[str, pd.DataFrame]) -> Figure:
+    """The AM period by 15 minutes, runs side by side: departures and network speed.
+
+    ``profiles`` maps a run's label to its ``am_profile`` table; each run's last
+    simulated year is drawn (departures of every mode, cars loaded, and the cars' mean
+    network speed).
+    """
+    fig = Figure(figsize=(12, 3.6))
+    ax_dep, ax_car, ax_speed = fig.subplots(1, 3, sharex=True)
+    ticks: list[int] = []
+    labels: list[str] = []
+    for label, frame in profiles.items():
+        last = frame[frame["year"] == frame["year"].max()]
+        x = np.arange(len(last))
+        ax_dep.plot(x, last["departures"], marker="o", ms=3, label=label)
+        ax_car.plot(x, last["car_departures"], marker="o", ms=3, label=label)
+        ax_speed.plot(x, last["network_speed_kmh"], marker="o", ms=3, label=label)
+        ticks, labels = x[::2].tolist(), last["period_start"].tolist()[::2]
+    for ax, title in (
+        (ax_dep, "Departures, every mode (trips / 15 min)"),
+        (ax_car, "Cars loaded (trips / 15 min)"),
+        (ax_speed, "Network speed of cars (km/h)"),
+    ):
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.set_xticks(ticks, labels, rotation=60, fontsize=7)
+    ax_dep.legend(fontsize=8)
+    fig.suptitle("AM profile, last simulated year")
+    fig.tight_layout()
+    return fig
