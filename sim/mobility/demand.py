@@ -317,7 +317,7 @@ class TravelDemand:
         """Trips that put a car on the road: drivers, and one per household and school driven."""
         drive = np.flatnonzero(mode == md.CAR)
         escorted = np.flatnonzero((mode == md.PASSENGER) & (t.purpose == SCHOOL))
-        key = t.household[escorted] * (int(t.school.max()) + 2) + t.school[escorted]
+        key = t.household[escorted] * (int(t.school.max(initial=-1)) + 2) + t.school[escorted]
         _, first = np.unique(key, return_index=True)
         return np.sort(np.concatenate([drive, escorted[first]]))
 
