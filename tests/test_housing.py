@@ -154,3 +154,14 @@ def test_a_bad_site_gets_one_clear_error():
     ok = pd.DataFrame(site | {"dwelling_type": ["house"]}, index=pd.Index(["S1"], name="site_id"))
     estates = Estates.of(SimpleNamespace(zones=zones, sites=ok), [])
     assert estates.items[0].dwelling_type == DWELLING_TYPES["house"] and estates.items[0].zone == 0
+
+
+def test_an_empty_or_nan_occupancy_ramp_is_refused():
+    from pydantic import ValidationError
+
+    from sim.policies import HousingDevelopment
+
+    base = {"type": "housing_development", "id": "H", "xy": [0, 0], "year": 2026}
+    for ramp in ([], [0.5, float("nan")]):
+        with pytest.raises(ValidationError, match="occupancy_ramp"):
+            HousingDevelopment(**base, dwellings_per_year=10, occupancy_ramp=ramp)

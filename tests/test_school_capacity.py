@@ -167,3 +167,21 @@ def test_validate_reads_the_school_and_housing_layers_as_a_run_does():
     city.sites = city.sites.assign(yield_scale=["much", *[1.0] * (len(city.sites) - 1)])
     with pytest.raises(GeodataError, match=r"site DEV1: yield_scale = 'much'; allowed: 0\.\.5"):
         check_school_and_housing_layers(city)
+
+
+def test_hostile_classes_lists_are_refused_once():
+    from pydantic import ValidationError
+
+    from sim.policies import NewSchool
+
+    base = {"type": "new_school", "id": "N", "level": "primary", "xy": [0, 0], "year": 2025}
+    for classes, where in (
+        ([True, 4, 4, 4, 4, 4], "classes_by_grade.0"),  # a boolean is not a class count
+        ([4, 4, 4_000_000_000_000, 4, 4, 4], "classes_by_grade.2"),
+        ([0, 0, 0, 0, 0, 0], "a new school needs a class"),
+    ):
+        with pytest.raises(ValidationError) as err:
+            NewSchool(**base, classes_per_grade=classes)
+        assert err.value.error_count() == 1 and where in str(err.value), str(err.value)
+    ok = NewSchool(**base, classes_per_grade=[2, 0, 0, 0, 0, 0])  # opening with grade 1 only
+    assert ok.classes_by_grade == [2, 0, 0, 0, 0, 0] and ok.classes_per_grade == 2

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import AliasChoices, Field, model_validator
 
 from sim.policies.base import LocatedPolicy, Policy, Stage, TemplateContext
+from sim.schema_types import FiniteFloat
 
 if TYPE_CHECKING:
     from sim.city import City
@@ -30,7 +31,9 @@ class HousingDevelopment(LocatedPolicy):
     """flat (market flats), house, or affordable / resettlement housing (安置房)."""
     occupancy: float | None = Field(None, gt=0, le=1)
     """Share of the dwellings occupied once settled (default: the dwelling type's)."""
-    occupancy_ramp: list[Annotated[float, Field(gt=0, le=1)]] | None = None
+    occupancy_ramp: list[Annotated[FiniteFloat, Field(gt=0, le=1)]] | None = Field(
+        None, min_length=1
+    )
     """Cumulative share occupied by years since handover (default: the dwelling type's)."""
     household_size: float | None = Field(None, gt=1, le=10)
     """Mean size of households moving in from outside (default: the dwelling type's)."""

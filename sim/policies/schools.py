@@ -16,20 +16,30 @@ from pydantic import Field, model_validator
 from sim.education.systems import school_settings
 from sim.errors import ScenarioError
 from sim.policies.base import LocatedPolicy, Policy, Stage, TemplateContext
+from sim.schema_types import Integer
 
 if TYPE_CHECKING:
     from sim.city import City
 
 
-Classes = list[Annotated[int, Field(ge=0, le=40)]]
+Classes = list[Annotated[Integer, Field(ge=0, le=40)]]
 
 
 def _classes_list(data: Any) -> Any:
-    """``classes_per_grade: [..]`` means classes by grade: move the list to its field."""
+    """``classes_per_grade: [..]`` means classes by grade: move the list to its field.
+
+    ``classes_per_grade`` becomes the largest valid entry (1 when none is), so a bad entry
+    is reported once, on ``classes_by_grade``.
+    """
     if isinstance(data, dict) and isinstance(data.get("classes_per_grade"), list):
         data = dict(data)
         data["classes_by_grade"] = data.pop("classes_per_grade")
-        data["classes_per_grade"] = max(data["classes_by_grade"], default=0) or 1
+        valid = [
+            v
+            for v in data["classes_by_grade"]
+            if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 40
+        ]
+        data["classes_per_grade"] = max(valid, default=0) or 1
     return data
 
 
@@ -79,6 +89,13 @@ class NewSchool(SchoolPolicy, LocatedPolicy):
     open school of its level for."""
 
     _classes = model_validator(mode="before")(_classes_list)
+
+    @model_validator(mode="after")
+    def _some_places(self) -> NewSchool:
+        if self.classes_by_grade is not None and not any(self.classes_by_grade):
+            msg = f"classes_by_grade {self.classes_by_grade}: a new school needs a class in some grade"
+            raise ValueError(msg)
+        return self
 
     label: ClassVar[str] = "New school"
     label_zh: ClassVar[str] = "新建学校"
