@@ -93,7 +93,10 @@ class NewSchool(SchoolPolicy, LocatedPolicy):
     @model_validator(mode="after")
     def _some_places(self) -> NewSchool:
         if self.classes_by_grade is not None and not any(self.classes_by_grade):
-            msg = f"classes_by_grade {self.classes_by_grade}: a new school needs a class in some grade"
+            msg = (
+                f"classes_by_grade {self.classes_by_grade}: a new school needs a class in "
+                "some grade"
+            )
             raise ValueError(msg)
         return self
 
