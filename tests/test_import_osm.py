@@ -13,7 +13,7 @@ import pytest
 
 from sim.cli import main as cli_main
 from sim.errors import GeodataError, UsageError
-from sim.traffic import osm
+from sim.traffic import osm, osm_tags
 from sim.traffic.network import network_from_links
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -193,19 +193,19 @@ def test_pbf_needs_osmium_or_matches_the_xml(tmp_path: Path, tiny: osm.RoadLayer
     [("50", 50.0), ("30 mph", 48.28032), ("50;30", 50.0), ("none", None), ("CL:urban", None)],
 )
 def test_parse_speed(value: str, kmh: float | None) -> None:
-    assert osm.parse_speed(value) == (pytest.approx(kmh) if kmh else None)
+    assert osm_tags.parse_speed(value) == (pytest.approx(kmh) if kmh else None)
 
 
 def test_tag_rules() -> None:
-    assert osm.directions({"highway": "motorway"}) == (True, False)
-    assert osm.directions({"highway": "motorway", "oneway": "no"}) == (True, True)
-    assert osm.directions({"highway": "primary", "junction": "roundabout"}) == (True, False)
-    assert osm.directions({"highway": "primary", "oneway": "-1"}) == (False, True)
+    assert osm_tags.directions({"highway": "motorway"}) == (True, False)
+    assert osm_tags.directions({"highway": "motorway", "oneway": "no"}) == (True, True)
+    assert osm_tags.directions({"highway": "primary", "junction": "roundabout"}) == (True, False)
+    assert osm_tags.directions({"highway": "primary", "oneway": "-1"}) == (False, True)
     tags = {"highway": "primary", "lanes": "3"}
-    assert osm.link_attributes(tags, "forward", True)[0] == 2
-    assert osm.link_attributes(tags, "backward", True)[0] == 1
-    assert osm.link_attributes({**tags, "lanes:backward": "2"}, "backward", True)[0] == 2
-    assert not osm.is_drivable({"highway": "service"})
-    assert not osm.is_drivable({"highway": "primary", "motor_vehicle": "no"})
-    assert osm.is_drivable({"highway": "residential", "access": "no", "motorcar": "yes"})
+    assert osm_tags.link_attributes(tags, "forward", True)[0] == 2
+    assert osm_tags.link_attributes(tags, "backward", True)[0] == 1
+    assert osm_tags.link_attributes({**tags, "lanes:backward": "2"}, "backward", True)[0] == 2
+    assert not osm_tags.is_drivable({"highway": "service"})
+    assert not osm_tags.is_drivable({"highway": "primary", "motor_vehicle": "no"})
+    assert osm_tags.is_drivable({"highway": "residential", "access": "no", "motorcar": "yes"})
     assert osm.utm_crs(116.4, 39.9).to_epsg() == 32650  # Beijing

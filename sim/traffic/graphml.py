@@ -13,7 +13,7 @@ import pyproj
 import shapely
 
 from sim.errors import GeodataError
-from sim.traffic.osm import _YES, _first, _Roads, _Segment, is_drivable, link_attributes
+from sim.traffic.osm_tags import _YES, _first, _Roads, _Segment, is_drivable, link_attributes
 from sim.traffic.road_classes import DRIVABLE, INTERNATIONAL, RoadDefaults
 
 

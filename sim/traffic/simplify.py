@@ -17,10 +17,8 @@ change of attributes stay nodes, so lengths, capacities and routes are unchanged
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from sim.traffic.osm import _Roads, _Segment
+from sim.traffic.osm_tags import _Roads, _Segment
 
 
 def _same(a: _Segment, b: _Segment) -> bool:
@@ -35,8 +33,6 @@ def _same(a: _Segment, b: _Segment) -> bool:
 
 def simplify(roads: _Roads) -> int:
     """Merge links through pass-through nodes of ``roads`` in place; return nodes removed."""
-    from sim.traffic.osm import _Segment
-
     segs: dict[int, _Segment] = dict(enumerate(roads.segments))
     into: dict[int, set[int]] = defaultdict(set)
     out_of: dict[int, set[int]] = defaultdict(set)
