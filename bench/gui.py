@@ -1,6 +1,6 @@
 """Bench: responsiveness of the desktop on the default city (offscreen Qt).
 
-Usage: python bench/gui.py [--quick] [--json]
+Usage: python bench/gui.py [--quick] [--json] [--runs FOLDER]
 
 Measured in one process, on this machine:
 
@@ -13,6 +13,13 @@ Measured in one process, on this machine:
   peers, drawn alone in the same figure size on the same roads (all of them without
   ``--quick``): the naive way, one ``Line2D`` artist per road, and one ``LineCollection``;
   ``ratio_*`` = peer time / our time.
+- ``max_ui_stall_ms``: the longest stretch the UI thread did not turn (a 10 ms timer's
+  largest gap minus 10 ms) across opening the default scenario, loading a run in Results,
+  comparing two runs, switching the language (to Chinese and back where a CJK font is
+  installed) and exporting the comparison report; goal at most 100, never over 200.
+  ``stall_ms_<action>`` gives each. The two runs (default and road-closure, 2 years x 1
+  replication) are made first, headless, or taken from ``--runs FOLDER``.
+- ``pan_redraw_ms``: median redraw of the map after a pan (a shift of a tenth of the view).
 - ``run_block_ms``: the longest stretch the UI thread did not turn during a 2-year,
   1-replication run started from the run panel (a 10 ms timer's largest gap minus 10 ms;
   target: under 100 ms). ``cancel_s``: from Cancel to the run panel being idle again, for
@@ -68,6 +75,106 @@ def _redraws(win: object, n: int) -> list[float]:
     for layer in ("roads", "zones", "schools"):
         mapview.set_layer_visible(layer, True)
     return times
+
+
+def _pans(win: object, n: int) -> list[float]:
+    """Redraw times (ms) of the main map after pans of a tenth of the view."""
+    mapview = win.map
+    mapview.canvas.draw()
+    (x0, x1), (y0, y1) = mapview.view_limits()
+    times = []
+    for i in range(n):
+        dx = (x1 - x0) * 0.1 * (1 if i % 4 < 2 else -1)
+        dy = (y1 - y0) * 0.1 * (1 if i % 2 else -1)
+        (a0, a1), (b0, b1) = mapview.view_limits()
+        mapview.ax.set_xlim(a0 + dx, a1 + dx)
+        mapview.ax.set_ylim(b0 + dy, b1 + dy)
+        t = time.perf_counter()
+        mapview.canvas.draw()
+        times.append(1000 * (time.perf_counter() - t))
+    mapview.set_view_limits((x0, x1), (y0, y1))
+    return times
+
+
+def _stall(app: object, action: object, done: object, timeout_s: float = 600) -> float:
+    """Longest UI-thread block (ms) from calling ``action()`` until ``done()`` holds."""
+    from PySide6.QtCore import QTimer
+
+    stamps = [time.perf_counter()]
+    timer = QTimer()
+    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
+    timer.start(TICK_MS)
+    action()
+    _wait(app, done, timeout_s)
+    stamps.append(time.perf_counter())
+    timer.stop()
+    return max(0.0, max(1000 * (b - a) for a, b in itertools.pairwise(stamps)) - TICK_MS)
+
+
+def _two_runs(folder: Path | None) -> list[Path]:
+    """Finished default and road-closure runs (2 years x 1 replication), made when needed."""
+    from sim import settings
+    from sim.runs.catalog import Catalog
+    from sim.runs.run import run_scenario
+    from sim.scenario import load_scenario, scenario_from_dict
+
+    folder = folder or Path(tempfile.mkdtemp(prefix="gui-bench-runs-"))
+    out = []
+    for name in ("default", "road-closure"):
+        done = Catalog(folder).latest(name)
+        if done is not None:
+            out.append(Path(done))
+            continue
+        data = load_scenario(settings.scenarios_folder / f"{name}.yaml").model_dump(mode="json")
+        data |= {"years": 2, "replications": 1}
+        out.append(run_scenario(scenario_from_dict(data), folder))
+    return out
+
+
+def _stalls(app: object, runs: list[Path]) -> dict[str, float]:
+    """UI-thread stalls (ms) of open, results, compare, language switch and export."""
+    from gui import background, maproads
+    from gui.fonts import find_cjk_font, install_cjk_font
+    from gui.mainwindow import MainWindow
+    from sim import settings
+
+    idle = lambda: not background.busy()  # noqa: E731
+    win = MainWindow(runs[0].parent, headless=True)
+    win.resize(1400, 900)
+    win.show()
+    app.processEvents()
+    out = {}
+    default = settings.scenarios_folder / "default.yaml"
+    background._CITIES.clear()  # open as at start-up: the city is read, not cached
+    maproads._CACHE.clear()
+    out["open"] = _stall(app, lambda: win.open_scenario(default), lambda: win.city is not None)
+    win.map.canvas.draw()
+    out["results"] = _stall(
+        app,
+        lambda: win.tabs.setCurrentWidget(win.results),
+        lambda: win.results.run is not None and idle(),
+    )
+    win.tabs.setCurrentWidget(win.compare)
+    app.processEvents()
+    win.compare.choose(runs[0], [runs[1]])
+    out["compare"] = _stall(
+        app,
+        win.compare.compare_button.click,
+        lambda: win.compare.comparison is not None and idle(),
+    )
+    font = find_cjk_font()
+    if font is not None:
+        install_cjk_font(font)
+        win.set_cjk_font(font)
+    out["language"] = max(
+        _stall(app, lambda: win.set_language("zh"), idle),
+        _stall(app, lambda: win.set_language("en"), idle),
+    )
+    report = Path(tempfile.mkdtemp(prefix="gui-bench-export-")) / "report.html"
+    out["export"] = _stall(app, lambda: win.export("report", report), idle)
+    win.doc.undo_stack.setClean()
+    win.close()
+    return out
 
 
 def _peer(win: object, sample: int) -> dict[str, float]:
@@ -137,6 +244,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the run; fewer redraws")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--runs", type=Path, help="folder with (or for) the two runs compared")
     args = parser.parse_args()
 
     t = time.perf_counter()
@@ -161,6 +269,7 @@ def main() -> int:
     open_s = time.perf_counter() - t
 
     redraw = _redraws(win, 12 if args.quick else 40)
+    pans = _pans(win, 8 if args.quick else 24)
     sample = 3000 if args.quick else len(win.map.roads.segments)
     peer = _peer(win, sample)
     result: dict[str, object] = {
@@ -171,6 +280,7 @@ def main() -> int:
         "open_s": round(open_s, 3),
         "redraw_ms_median": round(statistics.median(redraw), 1),
         "redraw_ms_max": round(max(redraw), 1),
+        "pan_redraw_ms": round(statistics.median(pans), 1),
         "peer": "matplotlib: one Line2D artist per road; one LineCollection",
         "peer_sample_roads": sample,
         "roads_ms_ours": round(peer["ours"], 1),
@@ -179,6 +289,9 @@ def main() -> int:
         "ratio_per_artist_vs_ours": round(peer["artists"] / peer["ours"], 1),
         "ratio_linecollection_vs_ours": round(peer["collection"] / peer["ours"], 2),
     }
+    stalls = _stalls(app, _two_runs(args.runs))
+    result["max_ui_stall_ms"] = round(max(stalls.values()), 1)
+    result.update({f"stall_ms_{k}": round(v, 1) for k, v in stalls.items()})
     if not args.quick:
         result.update(
             {

@@ -27,10 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.background import cached_city, run_in_background
 from gui.i18n import kpi_label, tr
 from gui.mapview import MapView
+from gui.reportjob import report_in_child
 from gui.results import fill_table
-from sim.city import load_city
+from sim.city import City
 from sim.errors import CitySandboxError, RunError
 from sim.kpis import KPI_BY_NAME
 from sim.runs import compare as sim_compare
@@ -45,6 +47,12 @@ EXPORT_TEXTS = {
     "layers": "Export layers (GeoPackage)…",
 }
 VERDICT_COLOURS = {"better": QColor("#c8efc8"), "worse": QColor("#f7c6c6")}
+
+
+def _compute(run_dirs: list[str]) -> tuple[sim_compare.Comparison, City]:
+    """Compare runs without report figures (the view draws its own) and get their city."""
+    comp = sim_compare.compare_runs(run_dirs, figures=False)
+    return comp, cached_city(comp.runs[0].manifest["city"])
 
 
 class CompareView(QWidget):
@@ -173,33 +181,45 @@ class CompareView(QWidget):
         self.compare_selected()
         return True
 
-    def compare_selected(self) -> None:
-        """Compare the chosen runs (a CitySandboxError says why when that is not possible)."""
+    def _chosen(self) -> list[str]:
+        """Baseline first, then the other checked runs (RunError when the choice is not valid)."""
         base = self.baseline.currentData()
         others = [r for r in self.checked_runs() if r != base]
         if base is None or not 1 <= len(others) <= MAX_RUNS - 1:
             msg = tr("Choose a baseline and 1-3 other finished runs, then Compare.")
             raise RunError(msg)
-        self.comparison = sim_compare.compare_runs([base, *others])
-        self._show()
-        self.compared.emit()
+        return [base, *others]
 
-    def _compare_clicked(self) -> None:
+    def compare_selected(self) -> None:
+        """Compare the chosen runs (a CitySandboxError says why when that is not possible)."""
+        self._show(*_compute(self._chosen()))
+
+    def compare_async(self) -> None:
+        """:meth:`compare_selected` with the reading off the UI thread (errors: ``failed``)."""
         try:
-            self.compare_selected()
+            chosen = self._chosen()
         except CitySandboxError as exc:
             self.failed.emit(str(exc))
+            return
+        run_in_background(
+            self,
+            lambda: _compute(chosen),
+            lambda done: self._show(*done),
+            lambda exc: self.failed.emit(str(exc)),
+        )
+
+    def _compare_clicked(self) -> None:
+        self.compare_async()
 
     # -- display
 
-    def _show(self) -> None:
-        comp = self.comparison
+    def _show(self, comp: sim_compare.Comparison, city: City) -> None:
+        self.comparison = comp
         fill_table(self.kpis, comp.kpis, digits=3)
         self._label_kpis()
         self._colour_verdicts()
         fill_table(self.schools, comp.enrollment, digits=3)
-        base, last = comp.runs[0], comp.runs[-1]
-        city = load_city(base.manifest["city"])
+        last = comp.runs[-1]
         self.map.set_city(city)
         diff_col = f"diff {comp.labels[-1]}"
         links = comp.links.set_index("link_id")
@@ -228,6 +248,7 @@ class CompareView(QWidget):
         )
         for button in self.export_buttons.values():
             button.setEnabled(True)
+        self.compared.emit()
 
     def _label_kpis(self) -> None:
         """Each KPI name gets its label (and unit) as a tooltip."""
@@ -266,8 +287,8 @@ class CompareView(QWidget):
     # -- export
 
     def export_report(self, path: Path) -> Path:
-        """Write the HTML report (figures embedded)."""
-        return sim_compare.write_report(self.comparison, path)
+        """Write the HTML report (figures embedded), drawn in a child process."""
+        return report_in_child([str(r.path) for r in self.comparison.runs], Path(path))
 
     def export_figure(self, path: Path) -> Path:
         """Save the difference map as PNG or SVG (by the file's extension)."""
@@ -291,7 +312,7 @@ class CompareView(QWidget):
     def export_layers(self, path: Path) -> Path:
         """Write zones (population per run) and links (flows, differences) to a GeoPackage."""
         comp = self.comparison
-        city = load_city(comp.runs[0].manifest["city"])
+        city = cached_city(comp.runs[0].manifest["city"])
         zones = comp.runs[0].zones[["zone_id", "geometry"]].set_index("zone_id")
         for label, run in zip(comp.labels, comp.runs, strict=True):
             zones[f"pop_end {label}"] = run.zones.set_index("zone_id")["population_end"]

@@ -266,6 +266,20 @@ ZH: dict[str, str] = {
     "  {level}: grade {grade} in {year} at {school}": "  {level}：{year} 年入 {grade} 年级，学校 {school}",
     ", utilisation {u}% (band {lo}-{hi}%)": "，学位使用率 {u}%（区间 {lo}-{hi}%）",
     " (beyond the projection)": "（超出预测年限）",
+    # desktop: safe scenarios, whole streets, map basics (issue 15)
+    "read-only": "只读",
+    "Read-only (shipped scenario)": "只读（自带情景）",
+    "A shipped scenario opens read-only: use Save As to keep changes.": "自带情景以只读方式打开：请用“另存为”保存修改。",
+    "{name} is a shipped scenario: choose another name.": "{name} 是自带情景：请换一个文件名。",
+    "Click a street to add or remove all of it, Shift-click to add or remove one piece (Esc: stop).": "单击街道添加或移除整条街道，Shift+单击添加或移除一段（Esc：停止）。",
+    "unnamed road": "无名道路",
+    "one direction": "单向",
+    "Catchments": "学区",
+    "Catchment boundary (primary)": "学区边界（小学）",
+    "Catchment boundary (junior)": "学区边界（初中）",
+    "Open results": "打开结果",
+    "Quick preview ({years} years × 1 replication)": "快速预览（{years} 年 × 1 次重复）",
+    "about {s:.0f} s left": "约剩 {s:.0f} 秒",
 }
 
 

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -29,13 +31,16 @@ from PySide6.QtWidgets import (
 )
 
 from gui import i18n
+from gui.background import cached_city, run_and_wait
 from gui.compare import CompareView
 from gui.document import ScenarioDocument
 from gui.editor import POINT_POLICIES, EditorPanel
 from gui.explain import ExplainPanel
 from gui.fonts import CjkFont
 from gui.i18n import policy_label, tr
-from gui.mapview import LayerPanel, MapView
+from gui.layerpanel import LayerPanel
+from gui.maproads import roads_of
+from gui.mapview import MapView
 from gui.planning import PlanSchoolsPanel
 from gui.query import EnrollQueryPanel
 from gui.results import ResultsView
@@ -43,7 +48,7 @@ from gui.runpanel import RunPanel
 from gui.scenariofiles import ScenarioFiles, app_settings
 from gui.streetpick import picked_links
 from sim import settings
-from sim.city import load_city
+from sim.city import City
 from sim.errors import CitySandboxError
 from sim.runs.catalog import Catalog
 
@@ -140,6 +145,15 @@ class MainWindow(ScenarioFiles, QMainWindow):
         for widget in (map_tab, self.results, self.compare):
             self.tabs.addTab(widget, "")
         self.setCentralWidget(self.tabs)
+        self.run_bar = QProgressBar()  # the run's progress on every tab
+        self.run_bar.setRange(0, 1000)
+        self.run_bar.setMaximumWidth(180)
+        self.run_bar.setVisible(False)
+        self.open_results_button = QPushButton()
+        self.open_results_button.setVisible(False)
+        self.open_results_button.clicked.connect(lambda: self.open_results(self.run_panel.last_run))
+        self.statusBar().addPermanentWidget(self.run_bar)
+        self.statusBar().addPermanentWidget(self.open_results_button)
         self._build_actions()
         self._connect()
         self.retranslate()
@@ -211,6 +225,8 @@ class MainWindow(ScenarioFiles, QMainWindow):
         self.doc.changed.connect(self._doc_changed)
         self.doc.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
         self.run_panel.runFinished.connect(self._run_finished)
+        self.run_panel.progressChanged.connect(self._run_progress)
+        self.run_panel.openResults.connect(self.open_results)
         self.run_panel.runFailed.connect(self.error)
         self.results.runLoaded.connect(self._results_loaded)
         self.results.failed.connect(lambda msg: self.error(tr("Cannot read the run."), msg))
@@ -238,6 +254,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
         for i, text in enumerate(MAIN_TABS):
             self.tabs.setTabText(i, tr(text))
         self.info_title.setText(tr("Feature properties (click the map)"))
+        self.open_results_button.setText(tr("Open results"))
         self.info.setHorizontalHeaderLabels([tr("property"), tr("value")])
         for widget in (
             self.map,
@@ -338,6 +355,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
 
     def show_feature(self, feature: tuple[str, Any, dict[str, Any]] | None) -> None:
         """Fill the property table with a picked feature."""
+        self.map.highlight(feature)
         rows = [] if feature is None else [(tr("kind"), tr(feature[0])), ("id", feature[1])]
         if feature is not None and feature[0] == "school":
             self.explain.set_school(str(feature[1]))
@@ -358,8 +376,8 @@ class MainWindow(ScenarioFiles, QMainWindow):
         self._update_title()
 
     def _load_city(self, path: Path) -> None:
-        try:
-            city = load_city(path)
+        try:  # seconds for a big city: read off the UI thread, the window turning meanwhile
+            city = run_and_wait(self, lambda: _prepare_city(path))
         except CitySandboxError as exc:
             self.error(tr("Cannot load the city."), str(exc))
             return
@@ -385,11 +403,22 @@ class MainWindow(ScenarioFiles, QMainWindow):
 
     def _run_finished(self, run_dir: str) -> None:
         self.status(tr("Run finished: {run}").format(run=Path(run_dir).name))
-        try:
-            self.results.load(run_dir)
-        except CitySandboxError as exc:
-            self.error(tr("Cannot read the run."), str(exc))
+        self.results.load_async(run_dir)  # a failure is reported through results.failed
         self.compare.refresh_runs()
+
+    def _run_progress(self, value: int, text: str) -> None:
+        """The run's progress and time left in the status bar (value -1: no run)."""
+        self.run_bar.setVisible(0 <= value < 1000)
+        self.run_bar.setValue(max(value, 0))
+        self.open_results_button.setVisible(value == 1000)
+        if text:
+            self.statusBar().showMessage(text)
+
+    def open_results(self, run_dir: str) -> None:
+        """Bring the Results of a finished run to the front."""
+        self.tabs.setCurrentWidget(self.results)
+        if run_dir and (self.results.run is None or str(self.results.run.path) != run_dir):
+            self.results.load_async(run_dir)
 
     def _results_loaded(self, run_dir: str) -> None:
         crs = self.city.crs if self.city is not None else None
@@ -444,13 +473,13 @@ class MainWindow(ScenarioFiles, QMainWindow):
                 return None
         path = Path(path)
         try:
-            if what == "report":
-                out = self.compare.export_report(path)
+            if what == "report":  # report figures and the city: seconds, off the UI thread
+                out = run_and_wait(self, lambda: self.compare.export_report(path))
             elif what == "tables":
                 source = self.results if results_tables else self.compare
                 out = source.export_tables(path)[0].parent
             elif what == "layers":
-                out = self.compare.export_layers(path)
+                out = run_and_wait(self, lambda: self.compare.export_layers(path))
             else:
                 out = self._export_figure(path)
         except (CitySandboxError, OSError, ValueError) as exc:
@@ -485,3 +514,10 @@ class MainWindow(ScenarioFiles, QMainWindow):
             self.tabs.setCurrentWidget(self.compare)
             if self.compare.comparison is None:
                 self.compare.choose_newest()
+
+
+def _prepare_city(path: Path) -> City:
+    """Load a city and fold its roads for the map (thread-safe, both cached)."""
+    city = cached_city(path)
+    roads_of(city.links)
+    return city

@@ -12,13 +12,11 @@ artists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-import shapely
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection, PolyCollection
@@ -26,114 +24,42 @@ from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch
-from matplotlib.path import Path
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 from scipy.spatial import cKDTree
 
 from gui.i18n import tr
-from sim.errors import ScenarioError
-from sim.policies import policy_class
+from gui.mapdecor import MapDecor, catchment_boundaries, ground, highlight_artists, readout
+from gui.mapmouse import MapMouse
+from gui.mappolicies import (
+    POINT_POLICY_MARKERS,
+    ROAD_POLICY_COLOURS,
+    policy_pick,
+    policy_xy,
+)
+from gui.maproads import Roads, roads_of
 
-LAYERS: tuple[str, ...] = ("zones", "roads", "schools", "policies")
-LAYER_LABELS = {"zones": "Zones", "roads": "Roads", "schools": "Schools", "policies": "Policies"}
-#: Map styles of some policy types; any other point / link policy gets a plain one.
-POINT_POLICY_MARKERS = {"new_school": "*", "housing_development": "^"}
-ROAD_POLICY_COLOURS = {
-    "road_closure": "black",
-    "lane_change": "tab:purple",
-    "speed_change": "tab:blue",
-    "congestion_charge": "tab:orange",
+LAYERS: tuple[str, ...] = ("zones", "catchments", "roads", "schools", "policies")
+LAYER_LABELS = {
+    "zones": "Zones",
+    "catchments": "Catchments",
+    "roads": "Roads",
+    "schools": "Schools",
+    "policies": "Policies",
 }
+#: Catchment boundary styles by school level (colour, line style).
+CATCHMENT_STYLES = {"primary": ("#6a1b9a", "solid"), "junior": ("#00695c", "dashed")}
 ROAD_CLASSES = 12
 ROAD_GREY = "#8a8a8a"
 LANE_WIDTHS = {1: 0.6, 2: 0.95, 3: 1.3, 4: 1.7}  # line width (points) by lanes (4 = 4+)
 PICK_PIXELS = 8.0
-CLICK_PIXELS = 4.0
-
-
-@dataclass
-class Roads:
-    """The directed links of a city folded into undirected roads for drawing and picking."""
-
-    link_ids: np.ndarray  # directed link ids, in city order
-    road_of_link: np.ndarray  # road index of each directed link
-    segments: list[np.ndarray]  # one (n, 2) array per road
-    lanes: np.ndarray  # most lanes of either direction
-    tree: shapely.STRtree
-    order: np.ndarray  # link positions sorted by road
-    starts: np.ndarray  # first position in ``order`` of each road (len n_roads + 1)
-    vertices: np.ndarray  # every road's vertices, road after road
-    road_of_vertex: np.ndarray
-    first_vertex: np.ndarray  # True where a road starts
-
-    @classmethod
-    def from_links(cls, links: pd.DataFrame) -> Roads:
-        """Fold directed links (a_node, b_node, lanes, geometry) into undirected roads."""
-        a = links["a_node"].to_numpy(np.int64)
-        b = links["b_node"].to_numpy(np.int64)
-        key = np.minimum(a, b) * (max(a.max(), b.max()) + 1) + np.maximum(a, b)
-        _, first, road_of_link = np.unique(key, return_index=True, return_inverse=True)
-        geoms = links.geometry.to_numpy()[first]
-        coords, which = shapely.get_coordinates(geoms, return_index=True)
-        segments = np.split(coords, np.flatnonzero(np.diff(which)) + 1)
-        lanes = np.zeros(len(first), dtype=np.int64)
-        np.maximum.at(lanes, road_of_link, links["lanes"].to_numpy(np.int64))
-        order = np.argsort(road_of_link, kind="stable")
-        starts = np.searchsorted(road_of_link[order], np.arange(len(first) + 1))
-        first_vertex = np.ones(len(which), dtype=bool)
-        first_vertex[1:] = which[1:] != which[:-1]
-        return cls(
-            link_ids=links.index.to_numpy(),
-            road_of_link=road_of_link,
-            segments=segments,
-            lanes=lanes,
-            tree=shapely.STRtree(geoms),
-            order=order,
-            starts=starts,
-            vertices=coords,
-            road_of_vertex=which,
-            first_vertex=first_vertex,
-        )
-
-    def path(self, roads: np.ndarray) -> Path:
-        """One compound path (MOVETO at each road's start) drawing the roads in a mask."""
-        keep = roads[self.road_of_vertex]
-        codes = np.where(self.first_vertex[keep], Path.MOVETO, Path.LINETO).astype(Path.code_type)
-        return Path(self.vertices[keep], codes)
-
-    def links_of(self, road: int) -> list[int]:
-        """The directed link ids drawn as road ``road``."""
-        return [
-            int(i) for i in self.link_ids[self.order[self.starts[road] : self.starts[road + 1]]]
-        ]
-
-    def fold(self, values: pd.Series, how: str) -> np.ndarray:
-        """Reduce per-link values to per-road values (``"max"`` or ``"sum"``); NaN where none."""
-        per_link = values.reindex(self.link_ids).to_numpy(float)
-        out = np.full(len(self.segments), np.nan)
-        ok = ~np.isnan(per_link)
-        if how == "sum":
-            out[np.unique(self.road_of_link[ok])] = 0.0
-            np.add.at(out, self.road_of_link[ok], per_link[ok])
-        else:
-            filled = np.full(len(self.segments), -np.inf)
-            np.maximum.at(filled, self.road_of_link[ok], per_link[ok])
-            out = np.where(np.isfinite(filled), filled, np.nan)
-        return out
-
-    def road_at(self, x: float, y: float, tolerance: float) -> int | None:
-        """The road nearest to (x, y) within ``tolerance`` metres, or None."""
-        hits = self.tree.query_nearest(shapely.Point(x, y), max_distance=tolerance)
-        return int(hits[0]) if len(hits) else None
 
 
 class MapView(QWidget):
@@ -155,7 +81,7 @@ class MapView(QWidget):
         self.ax = self.figure.add_axes((0.0, 0.0, 0.86, 1.0))
         self._zone_cax = self.figure.add_axes((0.885, 0.55, 0.022, 0.38))
         self._road_cax = self.figure.add_axes((0.885, 0.08, 0.022, 0.38))
-        self.toolbar = NavigationToolbar2QT(self.canvas, self)
+        self.toolbar = _Toolbar(self.canvas, self)
         self.indicator = QComboBox()
         self.indicator.currentIndexChanged.connect(self._indicator_changed)
         self._indicator_label = QLabel()
@@ -170,7 +96,11 @@ class MapView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.hint)
+        self.coords = QLabel()
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.hint, 1)
+        bottom.addWidget(self.coords)
+        layout.addLayout(bottom)
         self.title = title
         self.city: Any = None
         self.roads: Roads | None = None
@@ -182,11 +112,12 @@ class MapView(QWidget):
         self._school_tree: cKDTree | None = None
         self._road_values: np.ndarray | None = None
         self._road_label = ""
-        self._press: tuple[float, float] | None = None
         self.click_shift = False  # whether Shift was held at the last click
-        self.canvas.mpl_connect("button_press_event", self._on_press)
-        self.canvas.mpl_connect("button_release_event", self._on_release)
-        self.canvas.mpl_connect("scroll_event", self._on_scroll)
+        self._stale = False  # changed while hidden: draw when shown
+        self._home: tuple[tuple[float, float], tuple[float, float]] | None = None
+        self._highlight: list[Any] = []
+        self.decor: MapDecor | None = None
+        self.mouse = MapMouse(self, self._clicked, self._moved)
         self.retranslate()
 
     # ------------------------------------------------------------------ public API
@@ -205,12 +136,12 @@ class MapView(QWidget):
         if self.city is not None:
             self._draw_legend()
             self._draw_zones(renew_colorbar=True)  # a new bar picks up the current font
-            self.canvas.draw_idle()
+            self.redraw()
 
     def set_city(self, city: Any) -> None:
         """Show a :class:`sim.city.City`: zones, roads and schools; resets run overlays."""
         self.city = city
-        self.roads = Roads.from_links(city.links)
+        self.roads = roads_of(city.links)
         zones = city.zones
         area_km2 = zones.geometry.area.to_numpy() / 1e6
         self._zone_values = {
@@ -222,17 +153,57 @@ class MapView(QWidget):
         }
         self.ax.clear()
         self._artists = {name: [] for name in LAYERS}
+        self._highlight = []
         self._build_zones()
+        self._build_catchments()
         self._build_roads()
         self.set_schools(self.city_schools())
-        self.ax.set_aspect("equal", adjustable="box")
+        self.ax.set_aspect("equal", adjustable="datalim")  # fills the canvas, no white bands
+        self.ax.set_autoscale_on(False)
         self.ax.set_axis_off()
+        self.ax.add_artist(ground(self.ax))
         minx, miny, maxx, maxy = zones.total_bounds
         pad = 0.02 * max(maxx - minx, maxy - miny)
-        self.ax.set_xlim(minx - pad, maxx + pad)
-        self.ax.set_ylim(miny - pad, maxy + pad)
-        self.toolbar.update()  # "home" = this extent
+        self._home = ((minx - pad, maxx + pad), (miny - pad, maxy + pad))
+        self.ax.set_xlim(*self._home[0])
+        self.ax.set_ylim(*self._home[1])
+        self.decor = MapDecor(self.ax)
+        self.ax.callbacks.connect("xlim_changed", lambda _ax: self.decor.update())
+        self.ax.format_coord = lambda x, y: readout(x, y, city.crs)
+        self.toolbar.update()
         self.retranslate()
+
+    def redraw(self) -> None:
+        """Redraw soon if the map is on screen, else when it is next shown (saves seconds)."""
+        if self.isVisible():
+            self.canvas.draw_idle()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Draw what changed while the map was hidden."""
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.canvas.draw_idle()
+
+    def home(self) -> None:
+        """Show the whole city (the toolbar's Home, the H key): works after any pan or zoom."""
+        if self._home is not None:
+            self.set_view_limits(*self._home)
+
+    def highlight(self, feature: tuple[str, Any, dict[str, Any]] | None) -> None:
+        """Outline the selected feature (school, road or zone) in yellow; None clears it."""
+        for artist in self._highlight:
+            artist.remove()
+        self._highlight = []
+        if feature is not None and self.city is not None:
+            kind, ident, props = feature
+            segments = self._link_segments(props.get("link_ids", [ident])) if kind == "road" else []
+            self._highlight = highlight_artists(
+                self.ax, kind, ident, self._schools, self.city.zones, segments
+            )
+        self.redraw()
 
     def city_schools(self) -> pd.DataFrame:
         """The city's schools as a table: x, y, level, name, capacity (places, all grades)."""
@@ -256,7 +227,7 @@ class MapView(QWidget):
         if select is not None:
             self.indicator.setCurrentIndex(self.indicator.findData(select))
         self._draw_zones()
-        self.canvas.draw_idle()
+        self.redraw()
 
     def set_road_values(
         self,
@@ -287,7 +258,7 @@ class MapView(QWidget):
             self._road_label = ""
             self._draw_roads(np.zeros(len(self.roads.segments), dtype=int), [ROAD_GREY])
             self._road_cax.set_visible(False)
-            self.canvas.draw_idle()
+            self.redraw()
             return
         per_road = self.roads.fold(values, how)
         top = vmax or (float(np.nanmax(np.abs(per_road))) if diverging else 1.5)
@@ -304,7 +275,7 @@ class MapView(QWidget):
         self._draw_roads(classes, [*colours, ROAD_GREY])
         self._road_cax.set_visible(self._visible["roads"])
         self._colorbar("roads", ScalarMappable(norm, cmap), self._road_cax).set_label(label)
-        self.canvas.draw_idle()
+        self.redraw()
 
     def set_schools(self, schools: pd.DataFrame, utilisation: pd.Series | None = None) -> None:
         """Draw schools (index school_id; x, y, level, name); size by utilisation when given.
@@ -341,7 +312,7 @@ class MapView(QWidget):
             )
             sc.set_visible(self._visible["schools"])
             self._artists["schools"].append(sc)
-        self.canvas.draw_idle()
+        self.redraw()
 
     def set_policies(self, policies: list[dict[str, Any]], selected: int | None = None) -> None:
         """Overlay the scenario's policies: point policies as markers, road policies as lines."""
@@ -351,9 +322,9 @@ class MapView(QWidget):
         for i, pol in enumerate(policies):
             emphasis = 2.0 if i == selected else 1.0
             kind = pol.get("type")
-            pick = _pick(kind)
-            if pick == "point" and _xy(pol) is not None:
-                x, y = _xy(pol)
+            pick = policy_pick(kind)
+            if pick == "point" and policy_xy(pol) is not None:
+                x, y = policy_xy(pol)
                 (mark,) = self.ax.plot(
                     [x],
                     [y],
@@ -374,11 +345,11 @@ class MapView(QWidget):
                         linestyles="dashed" if kind == "road_closure" else "solid",
                         zorder=6,
                     )
-                    self.ax.add_collection(lc)
+                    self.ax.add_collection(lc, autolim=False)
                     self._artists["policies"].append(lc)
         for artist in self._artists["policies"]:
             artist.set_visible(self._visible["policies"])
-        self.canvas.draw_idle()
+        self.redraw()
 
     def set_marker(self, xy: tuple[float, float] | None) -> None:
         """Show (or clear) a single location marker, e.g. the home of an enrollment query."""
@@ -390,7 +361,7 @@ class MapView(QWidget):
             (self._marker,) = self.ax.plot(
                 [xy[0]], [xy[1]], marker="P", ms=14, color="magenta", mec="black", zorder=8
             )
-        self.canvas.draw_idle()
+        self.redraw()
 
     def set_layer_visible(self, layer: str, visible: bool) -> None:
         """Switch a layer (one of :data:`LAYERS`) on or off."""
@@ -401,7 +372,7 @@ class MapView(QWidget):
             self._zone_cax.set_visible(visible)
         if layer == "roads":
             self._road_cax.set_visible(visible and bool(self._road_label))
-        self.canvas.draw_idle()
+        self.redraw()
 
     def layer_visible(self, layer: str) -> bool:
         """Whether a layer is shown."""
@@ -467,7 +438,7 @@ class MapView(QWidget):
         """Pan/zoom to the given limits."""
         self.ax.set_xlim(*xlim)
         self.ax.set_ylim(*ylim)
-        self.canvas.draw_idle()
+        self.redraw()
 
     def data_to_pixel(self, x: float, y: float) -> tuple[float, float]:
         """Canvas widget coordinates (Qt, origin top-left) of a map point; for tests."""
@@ -485,8 +456,15 @@ class MapView(QWidget):
                 owners.append(zone_id)
         self._zone_owner = np.asarray(owners)
         coll = PolyCollection(polys, edgecolors="#555555", linewidths=0.4, cmap="YlGnBu", zorder=1)
-        self.ax.add_collection(coll)
+        self.ax.add_collection(coll, autolim=False)
         self._artists["zones"] = [coll]
+
+    def _build_catchments(self) -> None:
+        for level, (colour, style) in CATCHMENT_STYLES.items():
+            lines = catchment_boundaries(self.city.zones, f"catchment_{level}")
+            coll = LineCollection(lines, colors=colour, linewidths=1.4, linestyles=style, zorder=2)
+            coll.set_visible(self._visible["catchments"])
+            self._artists["catchments"].append(self.ax.add_collection(coll, autolim=False))
 
     def _draw_zones(self, *, renew_colorbar: bool = False) -> None:
         if not self._artists["zones"]:
@@ -541,7 +519,10 @@ class MapView(QWidget):
                     zorder=3 + k / 100,
                 )
                 patch.set_visible(self._visible["roads"])
-                self.ax.add_patch(patch)
+                # add_artist, not add_patch: the map's limits are set by hand, and the data
+                # limits of ~20k roads' outlines cost seconds (bezier extents) to compute
+                patch.set_transform(self.ax.transData)
+                self.ax.add_artist(patch)
                 self._artists["roads"].append(patch)
 
     def _draw_legend(self) -> None:
@@ -560,6 +541,10 @@ class MapView(QWidget):
                 label=tr("New school / housing (policy)"),
             ),
             Line2D([], [], color="black", ls="--", lw=2, label=tr("Road policy")),
+            *(
+                Line2D([], [], color=c, ls=ls, lw=1.4, label=tr(f"Catchment boundary ({level})"))
+                for level, (c, ls) in CATCHMENT_STYLES.items()
+            ),
         ]
         legend = self.ax.get_legend()
         if legend is not None:
@@ -583,77 +568,29 @@ class MapView(QWidget):
     def _indicator_changed(self) -> None:
         if self.city is not None:
             self._draw_zones()
-            self.canvas.draw_idle()
+            self.redraw()
 
     # ------------------------------------------------------------------ mouse
 
-    def _on_press(self, event: Any) -> None:
-        self._press = (event.x, event.y) if event.button == 1 else None
+    def _clicked(self, x: float, y: float, shift: bool) -> None:
+        self.click_shift = shift
+        self.clicked.emit(x, y)
 
-    def _on_release(self, event: Any) -> None:
-        press, self._press = self._press, None
-        if press is None or event.inaxes is not self.ax or self.toolbar.mode:
-            return
-        if np.hypot(event.x - press[0], event.y - press[1]) <= CLICK_PIXELS:
-            self.click_shift = "shift" in event.modifiers
-            self.clicked.emit(float(event.xdata), float(event.ydata))
-
-    def _on_scroll(self, event: Any) -> None:
-        if event.inaxes is not self.ax:
-            return
-        factor = 1 / 1.25 if event.button == "up" else 1.25
-        (x0, x1), (y0, y1) = self.ax.get_xlim(), self.ax.get_ylim()
-        cx, cy = event.xdata, event.ydata
-        self.ax.set_xlim(cx + (x0 - cx) * factor, cx + (x1 - cx) * factor)
-        self.ax.set_ylim(cy + (y0 - cy) * factor, cy + (y1 - cy) * factor)
-        self.canvas.draw_idle()
+    def _moved(self, x: float | None, y: float | None) -> None:
+        crs = self.city.crs if self.city is not None else None
+        self.coords.setText("" if x is None or crs is None else readout(x, y, crs))
 
 
-def _pick(kind: Any) -> str | None:
-    """What the map shows of a policy type: "point", "links" or None (nothing)."""
-    try:
-        return policy_class(str(kind)).pick
-    except ScenarioError:
-        return None
+class _Toolbar(NavigationToolbar2QT):
+    """The navigation toolbar, whose Home shows the whole city whatever came before."""
 
-
-def _xy(policy: dict[str, Any]) -> tuple[float, float] | None:
-    xy = policy.get("xy")
-    if xy is None or len(xy) != 2:
-        return None
-    try:
-        return float(xy[0]), float(xy[1])
-    except (TypeError, ValueError):
-        return None
-
-
-class LayerPanel(QListWidget):
-    """Check boxes that switch the map's layers on and off."""
-
-    def __init__(self, mapview: MapView, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, canvas: FigureCanvasQTAgg, mapview: MapView) -> None:
+        super().__init__(canvas, mapview)
         self.mapview = mapview
-        for layer in LAYERS:
-            item = QListWidgetItem()
-            item.setData(Qt.ItemDataRole.UserRole, layer)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
-            self.addItem(item)
-        self.itemChanged.connect(self._changed)
-        self.setMaximumWidth(170)
-        self.retranslate()
 
-    def retranslate(self) -> None:
-        """Re-apply translated labels."""
-        self.blockSignals(True)
-        for i in range(self.count()):
-            item = self.item(i)
-            item.setText(tr(LAYER_LABELS[item.data(Qt.ItemDataRole.UserRole)]))
-        self.blockSignals(False)
-
-    def _changed(self, item: QListWidgetItem) -> None:
-        layer = item.data(Qt.ItemDataRole.UserRole)
-        self.mapview.set_layer_visible(layer, item.checkState() == Qt.CheckState.Checked)
+    def home(self, *_args: Any) -> None:
+        """Show the whole city."""
+        self.mapview.home()
 
 
 def configure_matplotlib() -> None:

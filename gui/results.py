@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.background import cached_city, run_in_background
 from gui.i18n import kpi_label, tr
 from gui.mapview import MapView
-from sim.city import load_city
-from sim.errors import CitySandboxError
+from sim.city import City
 from sim.kpis import KPI_BY_NAME
 from sim.runs.catalog import Catalog
 from sim.runs.folder import RunData, read_run
@@ -47,6 +47,12 @@ SCHOOL_COLUMNS = ("school", "name", "level", "capacity", "p10", "p50", "p90", "u
 def _titled(kpi: str) -> str:
     unit = KPI_BY_NAME[kpi].unit
     return f"{kpi_label(kpi)} ({unit})" if unit else kpi_label(kpi)
+
+
+def _read(run_dir: str | Path) -> tuple[RunData, City]:
+    """A run folder and its city (thread-safe; raises CitySandboxError)."""
+    run = read_run(run_dir)
+    return run, cached_city(run.manifest["city"])
 
 
 def school_table(run: RunData, year: int) -> pd.DataFrame:
@@ -178,15 +184,27 @@ class ResultsView(QWidget):
         latest = Catalog(self.runs_folder).latest()
         if latest is None:
             return False
-        self.load(str(latest))
+        self.load_async(str(latest))
         return True
 
     def load(self, run_dir: str | Path) -> None:
         """Show the run in ``run_dir`` (raises CitySandboxError if it is not a run)."""
-        self.run = read_run(run_dir)
+        self.show_run(*_read(run_dir))
+
+    def load_async(self, run_dir: str | Path) -> None:
+        """:meth:`load`, reading the run and its city off the UI thread (errors: ``failed``)."""
+        run_in_background(
+            self,
+            lambda: _read(run_dir),
+            lambda read: self.show_run(*read),
+            lambda exc: self.failed.emit(str(exc)),
+        )
+
+    def show_run(self, run: RunData, city: City) -> None:
+        """Show a run that has been read (:func:`sim.runs.folder.read_run`) and its city."""
+        self.run = run
         self.refresh_runs()
-        self.runs.setCurrentIndex(max(self.runs.findData(str(Path(run_dir).resolve())), 0))
-        city = load_city(self.run.manifest["city"])
+        self.runs.setCurrentIndex(max(self.runs.findData(str(Path(run.path).resolve())), 0))
         self.map.set_city(city)
         zones = self.run.zones.set_index("zone_id")
         numeric = [
@@ -208,10 +226,7 @@ class ResultsView(QWidget):
         self.runLoaded.emit(str(self.run.path))
 
     def _run_chosen(self, _index: int) -> None:
-        try:
-            self.load(self.runs.currentData())
-        except CitySandboxError as exc:  # e.g. the run folder was deleted meanwhile
-            self.failed.emit(str(exc))
+        self.load_async(self.runs.currentData())  # a deleted folder is reported by failed
 
     def selected_year(self) -> int:
         """The year shown in the table and on the map."""

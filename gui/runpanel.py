@@ -2,7 +2,10 @@
 
 Years, replications and seed are settings of this run, not edits of the scenario: changing
 them never marks the scenario edited; they start from the scenario's values when a
-scenario is opened.
+scenario is opened. Quick preview runs :data:`PREVIEW_YEARS` years x 1 replication for a
+first answer in a fraction of the time; progress and the estimated time left go to
+``progressChanged`` (the window's status bar shows them on every tab), and "Open results"
+appears when a run has finished.
 
 The model runs in a separate process (:mod:`gui.worker`); a timer polls it every
 :data:`POLL_MS` milliseconds, so the UI thread only ever does a few milliseconds of work
@@ -34,6 +37,7 @@ from sim import scenario as schema
 from sim.errors import ScenarioError
 
 POLL_MS = 50
+PREVIEW_YEARS = 3
 FIELD_TEXTS = ("Years", "Replications", "Seed")
 STAGES = ("synthesis", "demography", "enrollment", "mobility", "traffic", "writing", "done")
 
@@ -51,6 +55,8 @@ class RunPanel(QWidget):
 
     runFinished = Signal(str)
     runFailed = Signal(str, str)
+    progressChanged = Signal(int, str)
+    openResults = Signal(str)
 
     def __init__(self, doc: ScenarioDocument, runs_folder: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -67,7 +73,13 @@ class RunPanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.run_button = QPushButton()
-        self.run_button.clicked.connect(self.start)
+        self.run_button.clicked.connect(lambda: self.start())
+        self.preview_button = QPushButton()
+        self.preview_button.clicked.connect(lambda: self.start(preview=True))
+        self.open_button = QPushButton()
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(lambda: self.openResults.emit(self.last_run))
+        self.last_run = ""
         self.cancel_button = QPushButton()
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.setEnabled(False)
@@ -80,6 +92,7 @@ class RunPanel(QWidget):
         for label, box in zip(self._labels, self._boxes().values(), strict=True):
             self.form.addRow(label, box)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.preview_button)
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
@@ -87,6 +100,7 @@ class RunPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.stage)
+        layout.addWidget(self.open_button)
         layout.addStretch(1)
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
@@ -103,6 +117,10 @@ class RunPanel(QWidget):
         for label, text in zip(self._labels, FIELD_TEXTS, strict=True):
             label.setText(tr(text))
         self.run_button.setText(tr("Run"))
+        self.preview_button.setText(
+            tr("Quick preview ({years} years × 1 replication)").format(years=PREVIEW_YEARS)
+        )
+        self.open_button.setText(tr("Open results"))
         self.cancel_button.setText(tr("Cancel"))
         if not self.running:
             self.stage.setText(tr(self.last_message) if self.last_message else tr("Ready."))
@@ -122,9 +140,15 @@ class RunPanel(QWidget):
         """The years, replications and seed of the next run."""
         return {key: box.value() for key, box in self._boxes().items()}
 
-    def run_data(self) -> dict[str, Any]:
-        """The scenario mapping with this run's settings (validated: raises ScenarioError)."""
-        data = self.doc.scenario().model_dump(mode="json") | self.run_settings()
+    def run_data(self, *, preview: bool = False) -> dict[str, Any]:
+        """The scenario mapping with this run's settings (validated: raises ScenarioError).
+
+        ``preview``: at most :data:`PREVIEW_YEARS` years and one replication.
+        """
+        settings = self.run_settings()
+        if preview:
+            settings |= {"years": min(PREVIEW_YEARS, settings["years"]), "replications": 1}
+        data = self.doc.scenario().model_dump(mode="json") | settings
         name = self.doc.display_name()
         return schema.scenario_from_dict(data, source=name).model_dump(mode="json")
 
@@ -133,12 +157,12 @@ class RunPanel(QWidget):
         """Whether a run is in progress."""
         return self.process is not None and not self.process.finished
 
-    def start(self) -> bool:
-        """Validate and start a run; returns False (with the reason shown) when it cannot start."""
+    def start(self, *, preview: bool = False) -> bool:
+        """Validate and start a run (a quick one with ``preview``); False when it cannot start."""
         if self.running:
             return False
         try:
-            data = self.run_data()
+            data = self.run_data(preview=preview)
         except ScenarioError as exc:
             self._show(tr("Cannot run: fix the scenario first."), str(exc))
             self.runFailed.emit(tr("Cannot run: fix the scenario first."), str(exc))
@@ -149,7 +173,10 @@ class RunPanel(QWidget):
         self.progress.setValue(0)
         self.stage.setText(tr("Starting the model…"))
         self.run_button.setEnabled(False)
+        self.preview_button.setEnabled(False)
+        self.open_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self.progressChanged.emit(0, tr("Starting the model…"))
         self.timer.start()
         return True
 
@@ -172,22 +199,31 @@ class RunPanel(QWidget):
         self.progress.setValue(round(1000 * p["fraction"]))
         elapsed = time.monotonic() - self._started
         stage = tr(p["stage"]) if p["stage"] in STAGES else p["stage"]
-        self.stage.setText(
-            tr("Year {year} · replication {rep} · {stage} · {s:.0f} s").format(
-                year=p["year"], rep=p["replication"] + 1, stage=stage, s=elapsed
-            )
+        text = tr("Year {year} · replication {rep} · {stage} · {s:.0f} s").format(
+            year=p["year"], rep=p["replication"] + 1, stage=stage, s=elapsed
         )
+        left = eta_s(p["fraction"], elapsed)
+        if left is not None:
+            text += " · " + tr("about {s:.0f} s left").format(s=left)
+        self.stage.setText(text)
+        self.progressChanged.emit(round(1000 * p["fraction"]), text)
 
     def _finish(self, kind: str, value: str) -> None:
         self.timer.stop()
         self.run_button.setEnabled(True)
+        self.preview_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         if kind == "done":
             self.progress.setValue(1000)
             self.last_message = "Finished."
+            self.last_run = value
+            self.open_button.setEnabled(True)
             self.stage.setText(f"{tr('Finished.')} {Path(value).name}")
+            self.progressChanged.emit(1000, f"{tr('Finished.')} {Path(value).name}")
             self.runFinished.emit(value)
-        elif kind == "cancelled":
+            return
+        self.progressChanged.emit(-1, "")  # nothing running: the status bar hides its bar
+        if kind == "cancelled":
             self.progress.setValue(0)
             self.last_message = "Cancelled; nothing was written."
             self.stage.setText(tr(self.last_message))
@@ -198,3 +234,10 @@ class RunPanel(QWidget):
 
     def _show(self, headline: str, detail: str) -> None:
         self.stage.setText(f"{headline}\n{detail}")
+
+
+def eta_s(fraction: float, elapsed_s: float) -> float | None:
+    """Seconds left at a steady pace, or None before there is enough to tell (under 2 %)."""
+    if fraction < 0.02 or fraction >= 1:
+        return None
+    return elapsed_s * (1 - fraction) / fraction

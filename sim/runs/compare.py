@@ -115,8 +115,11 @@ def link_differences(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataF
     return table.reset_index()
 
 
-def compare_runs(run_dirs: Sequence[Path | str]) -> Comparison:
+def compare_runs(run_dirs: Sequence[Path | str], *, figures: bool = True) -> Comparison:
     """Compare finished runs (2 or more); the first is the baseline.
+
+    ``figures=False`` leaves :attr:`Comparison.figures` empty (the desktop draws its own;
+    :func:`write_report` makes them when they are missing).
 
     Raises
     ------
@@ -135,7 +138,8 @@ def compare_runs(run_dirs: Sequence[Path | str]) -> Comparison:
         enrollment=school_pressure(runs, labels),
         links=link_differences(runs, labels),
     )
-    comp.figures = comparison_figures(comp)
+    if figures:
+        comp.figures = comparison_figures(comp)
     return comp
 
 
@@ -214,6 +218,8 @@ def _kpi_html(table: pd.DataFrame) -> str:
 
 def write_report(comp: Comparison, out: Path | str) -> Path:
     """Write one self-contained HTML report (figures embedded) and return its path."""
+    if not comp.figures:
+        comp.figures = comparison_figures(comp)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     runs = ", ".join(

@@ -32,7 +32,12 @@ def test_map_draws_every_zone_road_and_school(window):
 
 
 def test_layer_panel_switches_layers(window):
-    item = window.layers.item(1)  # roads
+    layers = window.layers
+    item = next(
+        layers.item(i)
+        for i in range(layers.count())
+        if layers.item(i).data(Qt.ItemDataRole.UserRole) == "roads"
+    )
     item.setCheckState(Qt.CheckState.Unchecked)
     assert not any(a.get_visible() for a in window.map._artists["roads"])
     item.setCheckState(Qt.CheckState.Checked)

@@ -126,6 +126,7 @@ def test_planner_workflow_end_to_end(qtbot, dialogs, click_map, baseline, tmp_pa
     assert len(ticks) > 50  # the UI thread kept turning during a run of several seconds
     # results: the new school is in the table with its capacity in 2025
     run_dir = Path(finished[0])
+    qtbot.waitUntil(lambda: win.results.run is not None, timeout=60_000)  # read off the UI thread
     assert win.results.run.path == run_dir
     expected_places = (
         6 * int(city.settings["class_size_primary"]) * int(city.settings["primary_grades"])
@@ -143,6 +144,7 @@ def test_planner_workflow_end_to_end(qtbot, dialogs, click_map, baseline, tmp_pa
     win.tabs.setCurrentWidget(win.compare)
     win.compare.choose(baseline, [run_dir])
     qtbot.mouseClick(win.compare.compare_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.compare.comparison is not None, timeout=60_000)
     assert not dialogs["critical"], dialogs["critical"]
     kpis = win.compare.comparison.kpis.set_index("kpi")
     base_cap = read_run(baseline).kpis.query("year == 2025")["capacity_primary"].iloc[0]

@@ -1,0 +1,122 @@
+"""Heavy reads off the UI thread: a worker thread per task, a busy cursor, a city cache.
+
+Reading a run's tables, comparing runs, loading a city and writing an export take seconds
+on the default city; :func:`run_in_background` does such work in a ``QThread`` while the
+window keeps turning, shows a busy cursor, and hands the result (or the exception) back to
+the UI thread, where the drawing happens. :func:`cached_city` loads each city file once
+(again only when the file changes), so a compare never reloads the city.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, Signal
+from PySide6.QtWidgets import QApplication
+
+from sim.city import City, load_city
+
+_CITIES: dict[Path, tuple[int, City]] = {}
+_CITY_LOCK = threading.Lock()
+
+
+def cached_city(path: str | Path) -> City:
+    """The city of ``path``, loaded once per file version (thread-safe).
+
+    Raises
+    ------
+    GeodataError
+        The file is missing or invalid (as :func:`sim.city.load_city`).
+    """
+    path = Path(path).resolve()
+    stamp = path.stat().st_mtime_ns if path.exists() else -1
+    with _CITY_LOCK:
+        hit = _CITIES.get(path)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+    city = load_city(path)
+    with _CITY_LOCK:
+        _CITIES[path] = (stamp, city)
+    return city
+
+
+class _Task(QThread):
+    """One call of ``fn`` in a worker thread; ``succeeded``/``errored`` carry the outcome."""
+
+    succeeded = Signal(object)
+    errored = Signal(object)
+
+    def __init__(self, fn: Callable[[], Any], parent: QObject | None) -> None:
+        super().__init__(parent)
+        self.fn = fn
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except Exception as exc:  # handed to the UI thread, which reports it
+            self.errored.emit(exc)
+        else:
+            self.succeeded.emit(result)
+
+
+_RUNNING: set[_Task] = set()
+
+
+def run_in_background(
+    parent: QObject,
+    fn: Callable[[], Any],
+    done: Callable[[Any], None],
+    failed: Callable[[Exception], None],
+) -> QThread:
+    """Call ``fn()`` in a worker thread; then ``done(result)`` or ``failed(exc)`` on the UI thread.
+
+    A busy cursor shows until the task ends. ``fn`` must not touch widgets.
+    """
+    task = _Task(fn, parent)
+    queued = Qt.ConnectionType.QueuedConnection
+    task.succeeded.connect(done, queued)
+    task.errored.connect(failed, queued)
+    task.finished.connect(lambda: _finished(task), queued)
+    _RUNNING.add(task)
+    QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+    task.start()
+    return task
+
+
+def _finished(task: _Task) -> None:
+    _RUNNING.discard(task)
+    QApplication.restoreOverrideCursor()
+    task.deleteLater()
+
+
+def busy() -> bool:
+    """Whether a background task is running (tests and the bench wait on this)."""
+    return bool(_RUNNING)
+
+
+def run_and_wait(parent: QObject, fn: Callable[[], Any]) -> Any:
+    """Call ``fn()`` in a worker thread and return its result, the window turning meanwhile.
+
+    For actions whose caller wants the result (an export's path): a local event loop runs
+    until the task ends, so the UI thread keeps drawing; ``fn``'s exception is re-raised.
+    """
+    loop = QEventLoop()
+    outcome: dict[str, Any] = {}
+
+    def done(result: Any) -> None:
+        outcome["result"] = result
+        loop.quit()
+
+    def failed(exc: Exception) -> None:
+        outcome["error"] = exc
+        loop.quit()
+
+    run_in_background(parent, fn, done, failed)
+    if not outcome:
+        loop.exec()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
