@@ -58,7 +58,7 @@ def _departures(text: str) -> tuple[float, float]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``simulate`` flags."""
     parser.add_argument(
-        "inputs", nargs="+", type=Path, metavar="INPUT",
+        "inputs", nargs="+", type=Path,
         help="a .sumocfg; a .net.xml and .rou.xml; a CityFlow roadnet and flow JSON; or a "
         "TNTP _net.tntp and _trips.tntp",
     )  # fmt: skip
