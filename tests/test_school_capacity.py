@@ -185,3 +185,23 @@ def test_hostile_classes_lists_are_refused_once():
         assert err.value.error_count() == 1 and where in str(err.value), str(err.value)
     ok = NewSchool(**base, classes_per_grade=[2, 0, 0, 0, 0, 0])  # opening with grade 1 only
     assert ok.classes_by_grade == [2, 0, 0, 0, 0, 0] and ok.classes_per_grade == 2
+
+
+def test_cut_off_is_rounded_to_the_nearest_month_end():
+    # "6 before 1 September" is the 31 August rule; a 1 January cut-off takes only the
+    # children born in the calendar year before (ages as calendar year - birth year)
+    assert [cutoff_month(c) for c in ("08-31", "09-01", "08-14", "02-29", "01-01")] == [
+        8,
+        8,
+        7,
+        2,
+        0,
+    ]
+    for bad in ("02-30", "04-31", "00-10", "13-01"):
+        with pytest.raises(ValueError, match="MM-DD"):
+            cutoff_month(bad)
+    city = fake_city()
+    city.settings = {**city.settings, "entry_cutoff": "01-01"}
+    system = SchoolSystem.from_city(city)
+    age, month = np.array([6, 6, 7, 7]), np.array([1, 12, 1, 12])
+    np.testing.assert_array_equal(school_age_grades(age, system, month), [-1, -1, 0, 0])

@@ -17,6 +17,7 @@ supplies the school settings, and keys the city also states explicitly override 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 
@@ -83,23 +84,30 @@ def preset(name: str) -> SchoolSystemPreset:
 
 
 def cutoff_month(cutoff: str) -> int:
-    """The month (1..12) of an ``"MM-DD"`` cut-off date.
+    """The last birth month (0..12) whose children have reached their age by the cut-off.
 
     Ages are kept in completed years at the cut-off, and persons carry a birth month:
-    a child born in a month after the cut-off month has its birthday after the cut-off.
-    A cut-off on the last days of a month counts as that whole month.
+    a child born in a month after this one has its birthday after the cut-off. Persons
+    carry no birth day, so the cut-off is rounded to the nearest month end: ``"08-31"``
+    and ``"09-01"`` ("6 before 1 September") both give 8, ``"03-31"`` gives 3, and
+    ``"01-01"`` gives 0 (a child must be 6 by New Year's Day: only the previous year's
+    births are old enough).
 
     Raises
     ------
     ValueError
-        When the date is not ``"MM-DD"`` with a month 1..12 and a day 1..31.
+        When the date is not ``"MM-DD"``, a day of that month (29 February allowed).
     """
     parts = str(cutoff).split("-")
     ok = len(parts) == 2 and all(p.isdigit() for p in parts)
-    if not ok or not (1 <= int(parts[0]) <= 12 and 1 <= int(parts[1]) <= 31):
-        msg = f"entry_cutoff = {cutoff!r}: must be 'MM-DD', e.g. '08-31'"
+    try:
+        day = date(2000, int(parts[0]), int(parts[1])) if ok else None
+    except ValueError:
+        day = None
+    if day is None:
+        msg = f"entry_cutoff = {cutoff!r}: must be 'MM-DD', a day of the year, e.g. '08-31'"
         raise ValueError(msg)
-    return int(parts[0])
+    return day.month if day.day >= 15 else day.month - 1
 
 
 def school_settings(city_settings: dict[str, Any]) -> dict[str, Any]:
