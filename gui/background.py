@@ -4,11 +4,13 @@ Reading a run's tables, comparing runs, loading a city and writing an export tak
 on the default city; :func:`run_in_background` does such work in a ``QThread`` while the
 window keeps turning, shows a busy cursor, and hands the result (or the exception) back to
 the UI thread, where the drawing happens. :func:`cached_city` loads each city file once
-(again only when the file changes), so a compare never reloads the city.
+(again only when the file changes), so a compare never reloads the city; its objects are
+then frozen out of the garbage collector's full passes (:func:`gc.freeze`).
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +42,9 @@ def cached_city(path: str | Path) -> City:
     city = load_city(path)
     with _CITY_LOCK:
         _CITIES[path] = (stamp, city)
+    # a city is hundreds of thousands of long-lived objects: leave them out of the cyclic
+    # GC's full collections, which otherwise stall the UI thread for a second or more
+    gc.freeze()
     return city
 
 
