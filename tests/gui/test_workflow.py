@@ -66,11 +66,12 @@ def test_invalid_scenario_is_not_run(window, dialogs):
     assert not window.run_panel.running
 
 
-def test_run_list_entry_whose_folder_is_gone_is_a_clear_error(window, dialogs, tmp_path):
+def test_run_list_entry_whose_folder_is_gone_is_a_clear_error(window, dialogs, tmp_path, qtbot):
     results = window.results
     results.runs.addItem("gone", str(tmp_path / "no-such-run"))
     results.runs.setCurrentIndex(results.runs.count() - 1)
     results.runs.activated.emit(results.runs.currentIndex())  # as a user picking it
+    qtbot.waitUntil(lambda: bool(dialogs["critical"]), timeout=30_000)  # read off the UI thread
     title, message = dialogs["critical"][-1]
     assert title == "Cannot read the run."
     assert "no-such-run" in message
