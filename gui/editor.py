@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from gui.document import ScenarioDocument
 from gui.forms import ModelForm
-from gui.i18n import policy_label, tr
+from gui.i18n import policy_help, policy_label, tr
 from gui.streetpick import street_label
 from sim import scenario as schema
 from sim.city import City
@@ -197,7 +197,7 @@ class EditorPanel(QWidget):
         for i in range(self.add_type.count()):
             kind = self.add_type.itemData(i)
             self.add_type.setItemText(i, policy_label(kind))
-            self.add_type.setItemData(i, tr(policy_class(kind).help), Qt.ItemDataRole.ToolTipRole)
+            self.add_type.setItemData(i, policy_help(kind), Qt.ItemDataRole.ToolTipRole)
         self.add_button.setText(tr("Add"))
         self.add_button.setToolTip(tr("Point policies: click on the map to place them"))
         self.remove_button.setText(tr("Remove"))

@@ -304,6 +304,18 @@ def policy_label(kind: str) -> str:
     return cls.label_zh if _state["lang"] == "zh" else cls.label
 
 
+def policy_help(kind: str) -> str:
+    """What policy type ``kind`` does, in the current language ("" if unknown).
+
+    Chinese falls back to the English help where the class has no ``help_zh``.
+    """
+    try:
+        cls = policy_class(kind)
+    except ScenarioError:
+        return ""
+    return (cls.help_zh or cls.help) if _state["lang"] == "zh" else cls.help
+
+
 def kpi_label(name: str) -> str:
     """The label of KPI ``name`` in the current language (``name`` if not registered)."""
     info = KPI_BY_NAME.get(name)

@@ -3,8 +3,9 @@
 A policy type is one subclass of :class:`Policy` with a ``type: Literal["..."]`` field. It
 carries everything the rest of the program needs to know about it:
 
-- ``label`` / ``label_zh``: its name in the editor (English, Chinese) and ``help``: a
-  sentence on what it does;
+- ``label`` / ``label_zh``: its name in the editor (English, Chinese) and ``help`` /
+  ``help_zh``: a sentence on what it does (the editor's tooltip; without ``help_zh`` the
+  Chinese editor shows ``help``);
 - ``stage``: the step of the simulated year where its effect acts (see :data:`Stage`);
 - ``pick``: what the editor lets the user pick on the map for it (a point, links, nothing);
 - :meth:`Policy.template`: the fields of a new policy of this type in the editor;
@@ -93,6 +94,7 @@ class Policy(StrictModel):
     label: ClassVar[str] = ""
     label_zh: ClassVar[str] = ""
     help: ClassVar[str] = ""
+    help_zh: ClassVar[str] = ""
     stage: ClassVar[Stage]
     pick: ClassVar[Pick] = None
 

@@ -59,6 +59,10 @@ class HousingDevelopment(LocatedPolicy):
         "New dwellings at a point, handed over so many a year for n years from its year, "
         "then occupied over several years by households from inside and outside the city."
     )
+    help_zh: ClassVar[str] = (
+        "在某地点新建住房：自生效年份起连续 n 年每年交付若干套，"
+        "之后数年内由市内外迁入的住户逐步入住。"
+    )
     stage: ClassVar[Stage] = "housing"
 
     @classmethod

@@ -58,6 +58,7 @@ class RoadClosure(LinkPolicy):
     label: ClassVar[str] = "Road closure"
     label_zh: ClassVar[str] = "道路封闭"
     help: ClassVar[str] = "The listed directed links are removed from their year."
+    help_zh: ClassVar[str] = "所列有向路段自生效年份起封闭（从路网中移除）。"
 
 
 class NewLink(RoadPolicy):
@@ -74,6 +75,9 @@ class NewLink(RoadPolicy):
     help: ClassVar[str] = (
         "A straight link between two existing nodes (and its reverse), with the given "
         "lanes, speed and capacity per lane."
+    )
+    help_zh: ClassVar[str] = (
+        "在两个现有节点之间新建一条直线路段（及其反向路段），车道数、车速和单车道通行能力按所填设定。"
     )
 
     @classmethod
@@ -104,6 +108,7 @@ class LaneChange(LinkPolicy):
     label: ClassVar[str] = "Lane change"
     label_zh: ClassVar[str] = "车道数调整"
     help: ClassVar[str] = "The links get this many lanes; capacity scales with the lanes."
+    help_zh: ClassVar[str] = "所选路段改为该车道数；通行能力随车道数按比例变化。"
 
     @classmethod
     def template(cls, ctx: TemplateContext) -> dict[str, Any]:
@@ -118,6 +123,7 @@ class SpeedChange(LinkPolicy):
     label: ClassVar[str] = "Speed change"
     label_zh: ClassVar[str] = "限速调整"
     help: ClassVar[str] = "The links' free speed is set (km/h)."
+    help_zh: ClassVar[str] = "设定所选路段的自由流车速（公里/小时）。"
 
     @classmethod
     def template(cls, ctx: TemplateContext) -> dict[str, Any]:
@@ -142,6 +148,9 @@ class CongestionCharge(LinkPolicy):
     help: ClassVar[str] = (
         "A toll on the listed links and on every link entering the cordon zones; a later "
         "charge on the same link replaces the earlier toll."
+    )
+    help_zh: ClassVar[str] = (
+        "对所列路段以及驶入收费区小区的每条路段收费；同一路段上后生效的收费取代之前的收费。"
     )
 
     @field_validator("start", "end")

@@ -106,6 +106,9 @@ class NewSchool(SchoolPolicy, LocatedPolicy):
         "A school opens at a point from its year and takes over the catchment of the listed "
         "zones (or of the zones it becomes the nearest school of its level for)."
     )
+    help_zh: ClassVar[str] = (
+        "自生效年份起在某地点开办一所学校，接管所列小区的学区（未列小区时，接管以它为同学段最近学校的小区）。"
+    )
 
     @classmethod
     def template(cls, ctx: TemplateContext) -> dict[str, Any]:
@@ -132,6 +135,7 @@ class CloseSchool(NamedSchoolPolicy):
         "The school closes from its year; its catchment zones go to the nearest open school "
         "of the same level."
     )
+    help_zh: ClassVar[str] = "该校自生效年份起关闭；其学区内的小区划归同学段最近的在办学校。"
 
 
 class ResizeSchool(NamedSchoolPolicy):
@@ -146,6 +150,7 @@ class ResizeSchool(NamedSchoolPolicy):
     label: ClassVar[str] = "Resize school"
     label_zh: ClassVar[str] = "调整学校规模"
     help: ClassVar[str] = "New classes per grade from its year (0 keeps the school with no places)."
+    help_zh: ClassVar[str] = "自生效年份起调整每年级班数（0 表示保留学校但不提供学位）。"
 
     @classmethod
     def template(cls, ctx: TemplateContext) -> dict[str, Any]:
@@ -160,6 +165,7 @@ class CatchmentEdit(NamedSchoolPolicy):
     label: ClassVar[str] = "Catchment edit"
     label_zh: ClassVar[str] = "调整学区"
     help: ClassVar[str] = "The listed zones' catchment at the school's level becomes the school."
+    help_zh: ClassVar[str] = "所列小区在该校学段的学区划归该校。"
 
     @classmethod
     def template(cls, ctx: TemplateContext) -> dict[str, Any]:

@@ -36,6 +36,10 @@ class SignalRetiming(Policy):
         "The listed signals (or all) are retimed from their year: Webster's method from the "
         "peak flows, or a fixed cycle split by the approaches' capacity."
     )
+    help_zh: ClassVar[str] = (
+        "自生效年份起为所列信号灯（或全部信号灯）重新配时："
+        "按高峰流量用韦伯斯特法，或按各进口道通行能力分配固定周期。"
+    )
     stage: ClassVar[Stage] = "signals"
 
     @model_validator(mode="after")
@@ -71,6 +75,7 @@ class ParkingGuidance(Policy):
     label: ClassVar[str] = "Parking guidance"
     label_zh: ClassVar[str] = "停车诱导"
     help: ClassVar[str] = "This share of drivers is guided to the nearest free lot (less cruising)."
+    help_zh: ClassVar[str] = "该比例的驾驶人被引导至最近的空闲停车场（减少绕行找车位）。"
     stage: ClassVar[Stage] = "parking"
 
     @classmethod
@@ -96,6 +101,10 @@ class StaggeredSchoolStart(Policy):
     help: ClassVar[str] = (
         "School start times move by shift_min for a level or for listed schools (or, the "
         "first form, a share of pupils start an hour later); the pupils' trips move with them."
+    )
+    help_zh: ClassVar[str] = (
+        "某学段或所列学校的上学时间调整 shift_min 分钟（或按第一种形式，"
+        "部分学生晚一小时上学）；学生的出行随之平移。"
     )
     stage: ClassVar[Stage] = "trips"
 

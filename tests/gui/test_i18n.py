@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from matplotlib import font_manager
+from PySide6.QtCore import Qt
 
 from gui import fonts, i18n
 from gui.compare import EXPORT_TEXTS, LABEL_TEXTS
@@ -79,6 +80,23 @@ def test_switch_language_at_runtime_with_a_cjk_font(qtbot, tmp_path):
     assert win.menus["file"].title() == "文件(&F)"
     assert win.set_language("en") == "en"
     assert win.tabs.tabText(0) == "Map"
+
+
+def test_policy_tooltips_follow_the_language(qtbot, tmp_path):
+    """Each shipped policy type says what it does in Chinese too (the editor's tooltip)."""
+    han = re.compile(r"[\u4e00-\u9fff]")
+    for kind in schema.POLICY_TYPES:
+        assert han.search(policy_model(kind).help_zh), kind
+    win = MainWindow(tmp_path / "runs", cjk_font=fonts.CjkFont("Noto Sans CJK SC", None))
+    qtbot.addWidget(win)
+    box = win.editor.add_type
+    kind = box.itemData(0)
+    win.set_language("zh")
+    tip = box.itemData(0, Qt.ItemDataRole.ToolTipRole)
+    assert han.search(tip) and tip == i18n.policy_help(kind)
+    win.set_language("en")
+    assert box.itemData(0, Qt.ItemDataRole.ToolTipRole) == policy_model(kind).help
+    assert i18n.policy_help("no_such_policy") == ""
 
 
 def test_without_a_cjk_font_the_app_stays_in_english(qtbot, tmp_path):
