@@ -250,10 +250,15 @@ class CompareView(QWidget):
             button.setEnabled(True)
         self.compared.emit()
 
+    def shown(self) -> sim_compare.Comparison:
+        """The comparison on show (a RuntimeError before one is computed)."""
+        if self.comparison is None:
+            raise RuntimeError("no comparison in the Compare view")
+        return self.comparison
+
     def _label_kpis(self) -> None:
         """Each KPI name gets its label (and unit) as a tooltip."""
-        assert self.comparison is not None
-        kpi_col = list(self.comparison.kpis.columns).index("kpi")
+        kpi_col = list(self.shown().kpis.columns).index("kpi")
         for r in range(self.kpis.rowCount()):
             item = self.kpis.item(r, kpi_col)
             info = None if item is None else KPI_BY_NAME.get(item.text())
@@ -264,31 +269,37 @@ class CompareView(QWidget):
 
     def _colour_verdicts(self) -> None:
         """Green/red for better/worse; counts (up/down) and diagnostics stay uncoloured."""
-        columns = list(self.comparison.kpis.columns)
-        for label in self.comparison.labels[1:]:
+        comp = self.shown()
+        columns = list(comp.kpis.columns)
+        for label in comp.labels[1:]:
             verdict_col = columns.index(f"better {label}")
             for c in (columns.index(f"diff {label}"), columns.index(f"rel % {label}"), verdict_col):
                 for r in range(self.kpis.rowCount()):
-                    verdict = self.kpis.item(r, verdict_col).text()
-                    colour = VERDICT_COLOURS.get(verdict)
-                    if colour is not None:
-                        self.kpis.item(r, c).setBackground(colour)
+                    colour = VERDICT_COLOURS.get(self._text(r, verdict_col))
+                    cell = self.kpis.item(r, c)
+                    if colour is not None and cell is not None:
+                        cell.setBackground(colour)
+
+    def _text(self, row: int, col: int) -> str:
+        """The text of a KPI table cell ("" where there is no item)."""
+        item = self.kpis.item(row, col)
+        return "" if item is None else item.text()
 
     def kpi_verdicts(self) -> dict[str, str]:
         """KPI -> "better" / "worse" / "same" for the last compared run, as shown in the table."""
-        columns = list(self.comparison.kpis.columns)
+        comp = self.shown()
+        columns = list(comp.kpis.columns)
         kpi_col = columns.index("kpi")
-        verdict_col = columns.index(f"better {self.comparison.labels[-1]}")
+        verdict_col = columns.index(f"better {comp.labels[-1]}")
         return {
-            self.kpis.item(r, kpi_col).text(): self.kpis.item(r, verdict_col).text()
-            for r in range(self.kpis.rowCount())
+            self._text(r, kpi_col): self._text(r, verdict_col) for r in range(self.kpis.rowCount())
         }
 
     # -- export
 
     def export_report(self, path: Path) -> Path:
         """Write the HTML report (figures embedded), drawn in a child process."""
-        return report_in_child([str(r.path) for r in self.comparison.runs], Path(path))
+        return report_in_child([str(r.path) for r in self.shown().runs], Path(path))
 
     def export_figure(self, path: Path) -> Path:
         """Save the difference map as PNG or SVG (by the file's extension)."""
@@ -299,11 +310,12 @@ class CompareView(QWidget):
         """Write kpis.csv, schools.csv and links.csv of the comparison into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        comp = self.shown()
         out = []
         for name, frame in (
-            ("kpis", self.comparison.kpis),
-            ("schools", self.comparison.enrollment),
-            ("links", self.comparison.links),
+            ("kpis", comp.kpis),
+            ("schools", comp.enrollment),
+            ("links", comp.links),
         ):
             out.append(folder / f"compare_{name}.csv")
             frame.to_csv(out[-1], index=False)
@@ -311,7 +323,7 @@ class CompareView(QWidget):
 
     def export_layers(self, path: Path) -> Path:
         """Write zones (population per run) and links (flows, differences) to a GeoPackage."""
-        comp = self.comparison
+        comp = self.shown()
         city = cached_city(comp.runs[0].manifest["city"])
         zones = comp.runs[0].zones[["zone_id", "geometry"]].set_index("zone_id")
         for label, run in zip(comp.labels, comp.runs, strict=True):

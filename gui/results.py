@@ -7,11 +7,14 @@ with p10-p90 bands (the ``kpis_summary`` and ``enrollment`` tables of the run).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -53,6 +56,11 @@ def _read(run_dir: str | Path) -> tuple[RunData, City]:
     """A run folder and its city (thread-safe; raises CitySandboxError)."""
     run = read_run(run_dir)
     return run, cached_city(run.manifest["city"])
+
+
+def _integer_ticks(ax: Axes) -> None:
+    """Whole years on the x axis (the default locator is a MaxNLocator)."""
+    cast(MaxNLocator, ax.xaxis.get_major_locator()).set_params(integer=True)
 
 
 def school_table(run: RunData, year: int) -> pd.DataFrame:
@@ -232,6 +240,12 @@ class ResultsView(QWidget):
         """The year shown in the table and on the map."""
         return int(self.year.currentData())
 
+    def shown(self) -> RunData:
+        """The run on show (a RuntimeError before one is loaded)."""
+        if self.run is None:
+            raise RuntimeError("no run loaded in the Results view")
+        return self.run
+
     # -- drawing
 
     def _set_empty(self, empty: bool) -> None:
@@ -241,7 +255,8 @@ class ResultsView(QWidget):
     def _draw_series(self) -> None:
         fig = self.series_figure
         fig.clear()
-        s = self.run.kpis_summary
+        run = self.shown()
+        s = run.kpis_summary
         axes = fig.subplots(2, 2, sharex=True)
         for ax, (title, kpis) in zip(axes.flat, SERIES, strict=True):
             for kpi in kpis:
@@ -253,10 +268,10 @@ class ResultsView(QWidget):
             ax.grid(alpha=0.3)
             if len(kpis) > 1:
                 ax.legend(fontsize=7)
-            ax.xaxis.get_major_locator().set_params(integer=True)
+            _integer_ticks(ax)
         fig.suptitle(
             tr("{scenario}: median and p10–p90 band over {n} replication(s)").format(
-                scenario=self.run.manifest["scenario"]["name"], n=self.run.manifest["replications"]
+                scenario=run.manifest["scenario"]["name"], n=run.manifest["replications"]
             ),
             fontsize=10,
         )
@@ -264,7 +279,7 @@ class ResultsView(QWidget):
         self.series_canvas.draw_idle()
 
     def _fill_schools(self) -> None:
-        fill_table(self.schools, school_table(self.run, self.selected_year()))
+        fill_table(self.schools, school_table(self.shown(), self.selected_year()))
         if self.schools.rowCount():
             self.schools.selectRow(0)
 
@@ -296,7 +311,8 @@ class ResultsView(QWidget):
 
     def draw_fan(self, school: str) -> None:
         """Fan chart of one school: median pupils, 80 % and 95 % bands, capacity."""
-        series = school_series(self.run, school)
+        run = self.shown()
+        series = school_series(run, school)
         fig = self.fan_figure
         fig.clear()
         ax = fig.add_subplot()
@@ -314,9 +330,9 @@ class ResultsView(QWidget):
         )
         ax.plot(years, series["p50"], color="tab:blue", marker="o", ms=3, label=tr("median"))
         ax.step(years, series["capacity"], where="mid", color="red", ls="--", label=tr("capacity"))
-        name = self.run.schools.set_index("school_id")["name"].get(school, school)
+        name = run.schools.set_index("school_id")["name"].get(school, school)
         ax.set_title(tr("Pupils at {school}").format(school=f"{name} ({school})"), fontsize=9)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        _integer_ticks(ax)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
         fig.tight_layout()
@@ -327,10 +343,11 @@ class ResultsView(QWidget):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         year = self.selected_year()
+        run = self.shown()
         tables = {
-            "results_kpis.csv": self.run.kpis_summary,
-            "results_enrollment.csv": self.run.enrollment,
-            f"results_schools_{year}.csv": school_table(self.run, year),
+            "results_kpis.csv": run.kpis_summary,
+            "results_enrollment.csv": run.enrollment,
+            f"results_schools_{year}.csv": school_table(run, year),
         }
         for name, frame in tables.items():
             frame.to_csv(folder / name, index=False)
