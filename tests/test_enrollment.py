@@ -14,7 +14,6 @@ import shapely
 from scipy import stats
 
 from sim.education.enrollment import (
-    BAND_COLUMNS,
     EnrollmentResult,
     assign_enrollment,
     school_age_grades,
@@ -25,6 +24,7 @@ from sim.errors import ScenarioError
 from sim.kernels.enrollment import assign_choice, assign_with_overflow
 from sim.policies import CatchmentEdit, CloseSchool, NewSchool, ResizeSchool, check_policies
 from sim.population.persons import Persons
+from sim.runs.folder import ENROLLMENT_COLUMNS
 from sim.scenario import Parameters
 
 X0, Y0 = 280_000.0, 6_680_000.0  # near La Serena in UTM 19S
@@ -527,7 +527,7 @@ def test_summarise_replications_quantiles():
         ],
     )
     out = summarise_replications(df.sample(frac=1.0, random_state=1))
-    assert list(out.columns) == list(BAND_COLUMNS)
+    assert list(out.columns) == list(ENROLLMENT_COLUMNS)
     keys = list(zip(out.year, out.school, out.grade, strict=True))
     assert keys == sorted(keys)
     assert len(out) == 6

@@ -13,11 +13,10 @@ import pytest
 from _support import write_scenario
 
 import sim.runs.figures
-from sim.education.enrollment import BAND_COLUMNS
 from sim.errors import RunCancelled
 from sim.model import KPI_NAMES, CityModel
 from sim.runs.catalog import Catalog
-from sim.runs.folder import RUN_FILES, read_run
+from sim.runs.folder import ENROLLMENT_COLUMNS, RUN_FILES, read_run
 from sim.runs.run import load_for_run, run_scenario
 
 
@@ -36,7 +35,7 @@ def test_tables_have_their_contract_columns(finished_run: Path) -> None:
     run = read_run(finished_run)
     assert len(run.kpis) == 2 * 2  # years × replications
     assert set(KPI_NAMES) <= set(run.kpis.columns)
-    assert list(run.enrollment.columns) == list(BAND_COLUMNS)
+    assert list(run.enrollment.columns) == list(ENROLLMENT_COLUMNS)
     e = run.enrollment
     assert (e["p10"] <= e["p50"]).all() and (e["p50"] <= e["p90"]).all()
     assert (e["p025"] <= e["p10"]).all() and (e["p90"] <= e["p975"]).all()

@@ -119,5 +119,8 @@ def local_dask_cluster(workers: int, retries: int = 2) -> Any:
 
     with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
         return LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port: never "8787 already in use" on a shared host
         )

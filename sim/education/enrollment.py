@@ -37,6 +37,7 @@ import pandas as pd
 from sim.education.schools import SchoolSystem
 from sim.errors import ScenarioError
 from sim.kernels.enrollment import assign_choice, assign_with_overflow
+from sim.runs.folder import ENROLLMENT_COLUMNS
 from sim.scenario import Parameters
 
 POLICIES: tuple[str, ...] = ("catchment", "nearest", "choice")
@@ -299,4 +300,4 @@ def summarise_replications(df: pd.DataFrame) -> pd.DataFrame:
     )
     out["year"] = out["year"].astype(np.int32)
     out["grade"] = out["grade"].astype(np.int32)
-    return out[list(BAND_COLUMNS)].reset_index(drop=True)
+    return out[list(ENROLLMENT_COLUMNS)].reset_index(drop=True)
