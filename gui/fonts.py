@@ -99,7 +99,7 @@ def install_cjk_font(font: CjkFont) -> None:
         )
         qt_family = loaded[0] if loaded else font.family
     app = QApplication.instance()
-    if app is not None:
+    if isinstance(app, QApplication):  # a bare QCoreApplication has no font
         base = app.font()
         base.setFamilies([base.family(), qt_family])
         app.setFont(QFont(base))
