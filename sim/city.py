@@ -282,17 +282,16 @@ def _settings(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
         except (TypeError, json.JSONDecodeError) as exc:
             msg = f"{path}: layer 'city_settings' key '{key}' has value {preview(value)}, not JSON"
             raise GeodataError(msg) from exc
-    needed = (
-        "base_year",
+    school = (
         "school_entry_age",
         "entry_cutoff",
         "primary_grades",
         "junior_grades",
         "class_size_primary",
         "class_size_junior",
-        "base_tfr",
-        "country",
     )
+    # a city naming its school_system takes these from the preset (its own keys override)
+    needed = ("base_year", *(() if "school_system" in settings else school), "base_tfr", "country")
     absent = [k for k in needed if k not in settings]
     if absent:
         msg = f"{path}: layer 'city_settings' lacks key '{absent[0]}' (needs {', '.join(needed)})"

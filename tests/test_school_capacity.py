@@ -205,3 +205,25 @@ def test_cut_off_is_rounded_to_the_nearest_month_end():
     system = SchoolSystem.from_city(city)
     age, month = np.array([6, 6, 7, 7]), np.array([1, 12, 1, 12])
     np.testing.assert_array_equal(school_age_grades(age, system, month), [-1, -1, 0, 0])
+
+
+def test_a_city_naming_its_school_system_may_leave_the_school_keys_out(tmp_path):
+    import shutil
+
+    import pyogrio
+    from _support import DEFAULT_CITY
+
+    from sim.city import load_city
+
+    path = tmp_path / "chile.gpkg"
+    shutil.copy(DEFAULT_CITY, path)
+    settings = pyogrio.read_dataframe(DEFAULT_CITY, layer="city_settings")
+    keys = set(SYSTEMS["chile"].settings())
+    settings = settings[~settings["key"].isin(keys)].copy()
+    settings.loc[settings["key"] == "school_system", "value"] = '"chile"'
+    pyogrio.write_dataframe(settings, path, layer="city_settings", driver="GPKG")
+    city = load_city(path)
+    assert not keys & set(city.settings)
+    system = SchoolSystem.from_city(city)
+    # Chile: 8 + 4 grades, entry at 6 by 31 March (Decreto 1126/2017)
+    assert (system.primary_grades, system.junior_grades, system.entry_cutoff) == (8, 4, "03-31")

@@ -306,6 +306,9 @@ def build_manifest(
     import mesa
     import numba
 
+    from sim.education.systems import school_settings
+
+    school = school_settings(city.settings)  # the preset of school_system + the city's keys
     summary = tables["kpis_summary"]
     final = summary[summary["year"] == scenario.end_year].set_index("kpi")["p50"]
     return {
@@ -328,8 +331,8 @@ def build_manifest(
             "numba": numba.__version__,
         },
         "timings": {k: round(v, 3) for k, v in timings.items()},
-        "school_entry_age": int(city.settings.get("school_entry_age", 6)),
-        "entry_cutoff": str(city.settings.get("entry_cutoff", "08-31")),
+        "school_entry_age": int(school["school_entry_age"]),
+        "entry_cutoff": str(school["entry_cutoff"]),
         "kpi_names": sorted(summary["kpi"].unique().tolist()),
         "kpis_without_band": unbanded_kpis(tables["kpis"]),
         "kpis_without_band_note": (
