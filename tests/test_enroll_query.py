@@ -348,3 +348,20 @@ def test_place_probability_and_alternative(fake_run, capsys):
     # independent check: demand uniform on [50, 150] between p10 and p90 (flat outside)
     d = np.r_[np.full(10, 50.0), np.linspace(50, 150, 80), np.full(10, 150.0)]
     assert place_probability(fields) == pytest.approx(np.minimum(1, 100 / d).mean(), abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "expected"),
+    [
+        # "6 by 31 August" and "6 before 1 September" are the same rule (China).
+        ("08-31", [(1, 8, 0), (9, 12, 1)]),
+        ("09-01", [(1, 8, 0), (9, 12, 1)]),
+        ("03-31", [(1, 3, 0), (4, 12, 1)]),  # Chile
+        ("01-01", [(1, 12, 1)]),  # 6 by New Year's Day: every child born that year waits
+        ("12-31", [(1, 12, 0)]),
+    ],
+)
+def test_entry_months_split_where_the_simulation_splits_them(cutoff, expected):
+    from sim.education.query import _entry_groups
+
+    assert [(m0, m1, late) for _, m0, m1, late in _entry_groups(cutoff)] == expected

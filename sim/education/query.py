@@ -36,6 +36,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from sim.education.systems import cutoff_month
 from sim.errors import OutputError, RunError, UsageError
 from sim.geo import haversine_km
 from sim.outputs import write_atomically
@@ -322,8 +323,8 @@ def query(
     first_year = min((int(y) for y in index["catchments"]), default=index["start_year"])
     home = (lon, lat)
     entries = []
-    for label, m0, m1 in groups:
-        year = birth_year + index["entry_age"] + (m0 > 1)  # born after the cutoff: a year later
+    for label, m0, m1, late in groups:
+        year = birth_year + index["entry_age"] + late  # born after the cutoff: a year later
         entries.append(
             {
                 "born": f"{label} {birth_year}",
@@ -364,13 +365,17 @@ def query(
 _MONTHS = "January February March April May June July August September October November December"
 
 
-def _entry_groups(cutoff: str) -> list[tuple[str, int, int]]:
-    """(label, first month, last month) of the births entering on time, then a year later."""
-    month = int(cutoff.split("-")[0])
+def _entry_groups(cutoff: str) -> list[tuple[str, int, int, int]]:
+    """(label, first month, last month, years late) of the births on time, then a year later.
+
+    The months split where the simulation splits them (:func:`cutoff_month`), so the
+    answer and the run agree on which grade a child born in a given month enters.
+    """
+    month = cutoff_month(cutoff)
     names = [m[:3] for m in _MONTHS.split()]
-    groups = [(f"born {names[0]}-{names[month - 1]}", 1, month)]
+    groups = [(f"born {names[0]}-{names[month - 1]}", 1, month, 0)] if month >= 1 else []
     if month < 12:
-        groups.append((f"born {names[month]}-{names[11]}", month + 1, 12))
+        groups.append((f"born {names[month]}-{names[11]}", month + 1, 12, 1))
     return groups
 
 
