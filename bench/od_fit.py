@@ -2,7 +2,7 @@
 
 Peer: ``shared/benchmarks/mobility/compute_cpc_baselines.py`` (numpy reference of the
 doubly-constrained gravity at gamma = 3.15 and the radiation model), run in the same
-process tree; its CPC figures are parsed from its output. Ours: ``sim.mobility.od.fit_od`` on the
+process tree; its CPC figures are parsed from its output. Ours: ``sim.mobility.od_io.fit_od`` on the
 same files (gravity with beta fitted to maximise CPC; radiation parameter-free).
 
     python bench/od_fit.py [--quick] [--json]
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.mobility import od  # noqa: E402
+from sim.mobility import od_io  # noqa: E402
 
 MOBILITY = ROOT.parent / "shared" / "benchmarks" / "mobility"
 PEER_LINES = {
@@ -41,15 +41,15 @@ def peer_cpc() -> dict[str, float]:
 
 def ours(quick: bool) -> dict[str, dict[str, float]]:
     """Fit each model on the NY files; CPC, RMSE, beta and seconds."""
-    zones = od.read_zones(MOBILITY / "NY_counties_2011.geojson")
-    observed = od.read_flows(MOBILITY / "NY_commuting_flows_2011.csv", list(zones.index))
+    zones = od_io.read_zones(MOBILITY / "NY_counties_2011.geojson")
+    observed = od_io.read_flows(MOBILITY / "NY_commuting_flows_2011.csv", list(zones.index))
     runs = {"gravity-power": ("gravity", "power"), "radiation": ("radiation", "power")}
     if not quick:
         runs["gravity-exp"] = ("gravity", "exp")
     results = {}
     for key, (model, deterrence) in runs.items():
         start = time.perf_counter()
-        fit = od.fit_od(zones, observed, model=model, deterrence=deterrence)
+        fit = od_io.fit_od(zones, observed, model=model, deterrence=deterrence)
         results[key] = {
             "cpc": fit.cpc,
             "rmse": fit.rmse,

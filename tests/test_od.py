@@ -13,7 +13,7 @@ from shapely.geometry import box
 
 from sim.cli import main as cli_main
 from sim.errors import InputDataError
-from sim.mobility import od
+from sim.mobility import od, od_io
 
 MOBILITY = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "mobility"
 NY_ZONES = MOBILITY / "NY_counties_2011.geojson"
@@ -144,7 +144,7 @@ def test_projected_centroid_distances_are_euclidean_km() -> None:
         {"zone_id": [1, 2]}, geometry=[box(0, 0, 2000, 2000), box(3000, 4000, 5000, 6000)],
         crs="EPSG:32719",
     )  # fmt: skip
-    d = od.centroid_distances_km(zones)
+    d = od_io.centroid_distances_km(zones)
     assert d[0, 1] == pytest.approx(5.0)  # centroids (1000, 1000) and (4000, 5000)
 
 
@@ -155,8 +155,8 @@ def test_projected_centroid_distances_are_euclidean_km() -> None:
 def ny() -> tuple[gpd.GeoDataFrame, np.ndarray]:
     if not NY_ZONES.exists():
         pytest.skip(f"benchmark data missing: {MOBILITY}")
-    zones = od.read_zones(NY_ZONES)
-    return zones, od.read_flows(NY_FLOWS, list(zones.index))
+    zones = od_io.read_zones(NY_ZONES)
+    return zones, od_io.read_flows(NY_FLOWS, list(zones.index))
 
 
 def test_ny_flows_read_completely(ny: tuple[gpd.GeoDataFrame, np.ndarray]) -> None:
@@ -168,20 +168,20 @@ def test_ny_flows_read_completely(ny: tuple[gpd.GeoDataFrame, np.ndarray]) -> No
 
 def test_ny_gravity_power_reaches_the_baseline_cpc(ny: tuple) -> None:
     # SOURCE.md: doubly-constrained gravity with gamma = 3.15 gives CPC 0.776
-    fit = od.fit_od(*ny, model="gravity", deterrence="power")
+    fit = od_io.fit_od(*ny, model="gravity", deterrence="power")
     assert fit.cpc >= 0.77
     assert 2.5 < fit.params["beta"] < 4.0
 
 
 def test_ny_gravity_exp_beats_the_power_law(ny: tuple) -> None:
-    fit = od.fit_od(*ny, model="gravity", deterrence="exp")
+    fit = od_io.fit_od(*ny, model="gravity", deterrence="exp")
     assert fit.cpc >= 0.80
     assert 0.02 < fit.params["beta"] < 0.2  # per km
 
 
 def test_ny_radiation_matches_the_baseline_cpc(ny: tuple) -> None:
     # SOURCE.md / compute_cpc_baselines.py: radiation (outflow-normalised) CPC 0.529-0.530
-    fit = od.fit_od(*ny, model="radiation")
+    fit = od_io.fit_od(*ny, model="radiation")
     assert fit.cpc == pytest.approx(0.53, abs=0.005)
     np.testing.assert_allclose(fit.fitted.sum(1), fit.observed.sum(1) - np.diag(fit.observed))
 
@@ -249,5 +249,5 @@ def test_zones_without_a_known_id_column(tmp_path: Path) -> None:
     path = tmp_path / "z.geojson"
     gpd.GeoDataFrame({"code": ["a"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4326").to_file(path)
     with pytest.raises(InputDataError, match="--id-column"):
-        od.read_zones(path)
-    assert list(od.read_zones(path, "code").index) == ["a"]
+        od_io.read_zones(path)
+    assert list(od_io.read_zones(path, "code").index) == ["a"]

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from sim.cli._json import dumps
-from sim.mobility.od import DETERRENCES, ID_COLUMNS, fit_od, read_flows, read_zones
+from sim.mobility.od import DETERRENCES
+from sim.mobility.od_io import ID_COLUMNS, fit_od, read_flows, read_zones
 
 NAME = "od-fit"
 HELP = "Fit a gravity or radiation OD model to observed flows; report CPC and RMSE."
