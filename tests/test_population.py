@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import GeodataError
-from sim.kernels.demography import bucket_order, fit_sizes, household_sizes, match_households
+from sim.kernels.households import bucket_order, fit_sizes, household_sizes, match_households
 from sim.population.persons import (
     ADULT_AGE,
     Persons,

@@ -23,9 +23,8 @@ from sim.kernels.demography import (
     MOVED,
     NEW_HOUSING_INSIDE,
     NEW_HOUSING_OUTSIDE,
-    household_sizes,
-    match_households,
 )
+from sim.kernels.households import household_sizes, match_households
 
 MAX_AGE = 100
 """Ages are capped here (100 = 100 and over)."""
@@ -197,12 +196,12 @@ def fit_households(
     """Group persons into households, separately within each group (zone).
 
     A seeded household-fitting procedure (a sorting analogue of matching households to
-    persons; steps 2-4 are the kernel :func:`sim.kernels.demography.match_households`):
+    persons; steps 2-4 are the kernel :func:`sim.kernels.households.match_households`):
 
     1. Households per group = the target count (``size_targets`` row sum), but at most one
        per adult aged ``ADULT_AGE``+; size classes split it by largest-remainder rounding,
        then sizes are raised or lowered round-robin (largest first) until they add up to the
-       group's persons exactly (:func:`sim.kernels.demography.household_sizes`).
+       group's persons exactly (:func:`sim.kernels.households.household_sizes`).
     2. Heads: one adult per household, drawn without replacement with a headship weight
        rising from age 20 to 35 (Efraimidis–Spirakis keys). A group without adults gets
        its oldest person as head.
