@@ -62,7 +62,7 @@ def collect_kpis(out: Path) -> tuple[pd.DataFrame, list[str]]:
         if not (run_dir / "kpis.parquet").exists():
             msg = (
                 f"{out}: task {row.task_id} is recorded as done but {run_dir}/kpis.parquet is "
-                "missing; run `main.py batch` again with --resume to recompute it"
+                "missing; resume the batch to recompute it"
             )
             raise RunError(msg)
         kpis = pd.read_parquet(run_dir / "kpis.parquet").drop(columns="replication")

@@ -55,9 +55,9 @@ def read_zones(path: str | Path, id_column: str | None = None) -> gpd.GeoDataFra
         if id_column is None:
             msg = (
                 f"{path}: none of the id columns {', '.join(ID_COLUMNS)} is present "
-                f"(columns: {', '.join(map(str, zones.columns))}); name one with --id-column"
+                f"(columns: {', '.join(map(str, zones.columns))}); name the id column"
             )
-            raise InputDataError(msg)
+            raise InputDataError(msg, field="id_column")
     elif id_column not in zones.columns:
         columns = ", ".join(map(str, zones.columns))
         msg = f"{path}: id column {id_column!r} not found (columns: {columns})"

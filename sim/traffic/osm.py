@@ -212,11 +212,11 @@ def _target_crs(roads: _Roads, crs: str | int | pyproj.CRS | None) -> pyproj.CRS
         try:
             target = pyproj.CRS.from_user_input(crs)
         except pyproj.exceptions.CRSError:
-            msg = f"--crs {crs!r} is not a known CRS (give e.g. EPSG:32719)"
-            raise UsageError(msg) from None
+            msg = "is not a known CRS (give e.g. EPSG:32719)"
+            raise UsageError(msg, field="crs", value=repr(crs)) from None
         if not target.is_projected or target.axis_info[0].unit_name not in ("metre", "meter"):
-            msg = f"--crs {crs!r} is not a projected CRS in metres (give e.g. a UTM zone)"
-            raise UsageError(msg)
+            msg = "is not a projected CRS in metres (give e.g. a UTM zone)"
+            raise UsageError(msg, field="crs", value=repr(crs))
         return target
     mx, my = np.array(list(roads.points.values())).mean(axis=0)
     lon, lat = to_lonlat(mx, my, roads.crs)
