@@ -41,34 +41,6 @@ from sim.runs.folder import ENROLLMENT_COLUMNS
 from sim.scenario import Parameters
 
 POLICIES: tuple[str, ...] = ("catchment", "nearest", "choice")
-ROW_COLUMNS: tuple[str, ...] = (
-    "year",
-    "school",
-    "grade",
-    "demand",
-    "enrolled",
-    "capacity",
-    "utilisation",
-    "overflow",
-    "unplaced",
-    "mean_distance_km",
-)
-BAND_COLUMNS: tuple[str, ...] = (
-    "year",
-    "school",
-    "grade",
-    "demand",
-    "capacity",
-    "utilisation",
-    "overflow",
-    "unplaced",
-    "mean_distance_km",
-    "p10",
-    "p50",
-    "p90",
-    "p025",
-    "p975",
-)
 
 
 @dataclass
