@@ -142,8 +142,8 @@ class MainWindow(ScenarioFiles, QMainWindow):
         self.results = ResultsView(self.runs_folder)
         self.compare = CompareView(self.runs_folder)
         self.tabs = QTabWidget()
-        for widget in (map_tab, self.results, self.compare):
-            self.tabs.addTab(widget, "")
+        for page in (map_tab, self.results, self.compare):
+            self.tabs.addTab(page, "")
         self.setCentralWidget(self.tabs)
         self.run_bar = QProgressBar()  # the run's progress on every tab
         self.run_bar.setRange(0, 1000)

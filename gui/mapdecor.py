@@ -58,9 +58,13 @@ class MapDecor:
 
     def __init__(self, ax: Axes) -> None:
         self.ax = ax
-        style = {"transform": ax.transAxes, "zorder": 20}
-        self.bar = Line2D([], [], color="black", lw=3, solid_capstyle="butt", **style)
-        self.label = Text(0, 0, "", ha="center", va="bottom", fontsize=8, **style)
+        corner, zorder = ax.transAxes, 20  # both drawn in axes fractions, above the map
+        self.bar = Line2D(
+            [], [], color="black", lw=3, solid_capstyle="butt", transform=corner, zorder=zorder
+        )
+        self.label = Text(
+            0, 0, "", ha="center", va="bottom", fontsize=8, transform=corner, zorder=zorder
+        )
         self.arrow = ax.annotate(
             "N",
             xy=(0.965, 0.97),

@@ -26,24 +26,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from scipy.spatial import cKDTree
 
 from gui.i18n import tr
 from gui.mapdecor import MapDecor, catchment_boundaries, ground, highlight_artists, readout
 from gui.mapmouse import MapMouse
-from gui.mappolicies import (
-    POINT_POLICY_MARKERS,
-    ROAD_POLICY_COLOURS,
-    policy_pick,
-    policy_xy,
-)
+from gui.mappolicies import POINT_POLICY_MARKERS, ROAD_POLICY_COLOURS, policy_pick, policy_xy
 from gui.maproads import Roads, roads_of
 
 LAYERS: tuple[str, ...] = ("zones", "catchments", "roads", "schools", "policies")
@@ -167,9 +156,10 @@ class MapView(QWidget):
         self._home = ((minx - pad, maxx + pad), (miny - pad, maxy + pad))
         self.ax.set_xlim(*self._home[0])
         self.ax.set_ylim(*self._home[1])
-        self.decor = MapDecor(self.ax)
-        self.ax.callbacks.connect("xlim_changed", lambda _ax: self.decor.update())
-        self.ax.format_coord = lambda x, y: readout(x, y, city.crs)
+        self.decor = decor = MapDecor(self.ax)
+        self.ax.callbacks.connect("xlim_changed", lambda _ax: decor.update())
+        # matplotlib's documented way to customise the readout is to replace this method
+        self.ax.format_coord = lambda x, y: readout(x, y, city.crs)  # type: ignore[method-assign]
         self.toolbar.update()
         self.retranslate()
 
@@ -256,11 +246,11 @@ class MapView(QWidget):
         if values is None:
             self._road_values = None
             self._road_label = ""
-            self._draw_roads(np.zeros(len(self.roads.segments), dtype=int), [ROAD_GREY])
+            self._draw_roads(np.zeros(len(self._roads.segments), dtype=int), [ROAD_GREY])
             self._road_cax.set_visible(False)
             self.redraw()
             return
-        per_road = self.roads.fold(values, how)
+        per_road = self._roads.fold(values, how)
         top = vmax or (float(np.nanmax(np.abs(per_road))) if diverging else 1.5)
         top = top if np.isfinite(top) and top > 0 else 1.0
         bounds = np.linspace(-top if diverging else 0.0, top, ROAD_CLASSES + 1)
@@ -290,16 +280,16 @@ class MapView(QWidget):
             table["utilisation"] = utilisation.reindex(table.index)
         self._schools = table
         self._school_tree = cKDTree(table[["x", "y"]].to_numpy()) if len(table) else None
-        for level, marker in (("primary", "o"), ("junior", "s")):
+        for level, marker, base in (("primary", "o", "#1f5fbf"), ("junior", "s", "#0b8a5a")):
             part = table[table["level"] == level]
             if "utilisation" in part:
                 util = part["utilisation"].fillna(0.0).to_numpy()
                 size = 8 + 45 * np.clip(util, 0, 2)
-                colour = np.where(util > 1.0, "red", "#1f5fbf" if level == "primary" else "#0b8a5a")
+                colour: np.ndarray | str = np.where(util > 1.0, "red", base)
             else:
                 cap = part.get("capacity", pd.Series(500.0, index=part.index)).to_numpy(float)
                 size = 8 + 45 * np.sqrt(cap / max(float(np.nanmax(cap)) if len(cap) else 1, 1))
-                colour = "#1f5fbf" if level == "primary" else "#0b8a5a"
+                colour = base
             sc = self.ax.scatter(
                 part["x"],
                 part["y"],
@@ -321,10 +311,11 @@ class MapView(QWidget):
         self._artists["policies"] = []
         for i, pol in enumerate(policies):
             emphasis = 2.0 if i == selected else 1.0
-            kind = pol.get("type")
+            kind = str(pol.get("type"))  # as policy_pick reads it; no marker/colour is "None"
             pick = policy_pick(kind)
-            if pick == "point" and policy_xy(pol) is not None:
-                x, y = policy_xy(pol)
+            xy = policy_xy(pol) if pick == "point" else None
+            if xy is not None:
+                x, y = xy
                 (mark,) = self.ax.plot(
                     [x],
                     [y],
@@ -350,6 +341,13 @@ class MapView(QWidget):
         for artist in self._artists["policies"]:
             artist.set_visible(self._visible["policies"])
         self.redraw()
+
+    @property
+    def _roads(self) -> Roads:
+        """The roads on the map; asking before :meth:`set_city` is a programming error."""
+        if self.roads is None:
+            raise RuntimeError("MapView has no city yet: call set_city first")
+        return self.roads
 
     def set_marker(self, xy: tuple[float, float] | None) -> None:
         """Show (or clear) a single location marker, e.g. the home of an enrollment query."""
@@ -398,7 +396,7 @@ class MapView(QWidget):
     def road_at(self, x: float, y: float) -> list[int]:
         """Directed link ids of the road under (x, y) (both directions), or []."""
         road = self.roads.road_at(x, y, self.tolerance()) if self.roads else None
-        return [] if road is None else self.roads.links_of(road)
+        return [] if road is None else self._roads.links_of(road)
 
     def pick(self, x: float, y: float) -> tuple[str, Any, dict[str, Any]] | None:
         """The feature under (x, y): ("school" | "road" | "zone", id, properties), or None."""
@@ -494,8 +492,8 @@ class MapView(QWidget):
         return self._colorbars[layer]
 
     def _build_roads(self) -> None:
-        self._road_width_class = np.minimum(self.roads.lanes, max(LANE_WIDTHS))
-        self._draw_roads(np.zeros(len(self.roads.segments), dtype=int), [ROAD_GREY])
+        self._road_width_class = np.minimum(self._roads.lanes, max(LANE_WIDTHS))
+        self._draw_roads(np.zeros(len(self._roads.segments), dtype=int), [ROAD_GREY])
         self._road_cax.set_visible(False)
 
     def _draw_roads(self, classes: np.ndarray, colours: list[Any]) -> None:
@@ -510,7 +508,7 @@ class MapView(QWidget):
                 if not mask.any():
                     continue
                 patch = PathPatch(
-                    self.roads.path(mask),
+                    self._roads.path(mask),
                     fill=False,
                     edgecolor=colour,
                     linewidth=width,
@@ -554,14 +552,14 @@ class MapView(QWidget):
             self.ax.set_title(tr(self.title), fontsize=10)
 
     def _link_segments(self, link_ids: list[int]) -> list[np.ndarray]:
-        pos = pd.Index(self.roads.link_ids).get_indexer(list(link_ids))
-        roads = np.unique(self.roads.road_of_link[pos[pos >= 0]])
-        return [self.roads.segments[r] for r in roads]
+        pos = pd.Index(self._roads.link_ids).get_indexer(list(link_ids))
+        roads = np.unique(self._roads.road_of_link[pos[pos >= 0]])
+        return [self._roads.segments[r] for r in roads]
 
     def _road_value(self, links: list[int]) -> float | None:
         if self._road_values is None:
             return None
-        road = self.roads.road_of_link[pd.Index(self.roads.link_ids).get_loc(links[0])]
+        road = self._roads.road_of_link[pd.Index(self._roads.link_ids).get_loc(links[0])]
         value = self._road_values[road]
         return None if np.isnan(value) else round(float(value), 3)
 
@@ -578,7 +576,7 @@ class MapView(QWidget):
 
     def _moved(self, x: float | None, y: float | None) -> None:
         crs = self.city.crs if self.city is not None else None
-        self.coords.setText("" if x is None or crs is None else readout(x, y, crs))
+        self.coords.setText("" if x is None or y is None or crs is None else readout(x, y, crs))
 
 
 class _Toolbar(NavigationToolbar2QT):

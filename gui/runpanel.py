@@ -78,8 +78,8 @@ class RunPanel(QWidget):
         self.preview_button.clicked.connect(lambda: self.start(preview=True))
         self.open_button = QPushButton()
         self.open_button.setEnabled(False)
-        self.open_button.clicked.connect(lambda: self.openResults.emit(self.last_run))
         self.last_run = ""
+        self.open_button.clicked.connect(lambda: self.openResults.emit(self.last_run))
         self.cancel_button = QPushButton()
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.setEnabled(False)
@@ -182,7 +182,7 @@ class RunPanel(QWidget):
 
     def cancel(self) -> None:
         """Stop the current run (it stops within a second; nothing is written)."""
-        if self.running:
+        if self.running and self.process is not None:  # running means there is a process
             self.stage.setText(tr("Cancelling…"))
             self.process.cancel()
 

@@ -8,11 +8,12 @@ as its default button.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from gui.document import is_shipped, scenario_data
 from gui.i18n import tr
@@ -22,6 +23,13 @@ from sim.errors import CitySandboxError
 
 MAX_RECENT = 8
 SCENARIO_FILTER = "Scenario (*.yaml *.yml)"
+
+# The mixin's host is a main window (it parents the dialogs); only type checkers see that,
+# so at run time the mixin stays a plain class ahead of QMainWindow in MainWindow's bases.
+if TYPE_CHECKING:
+    _Host = QMainWindow
+else:
+    _Host = object
 
 
 def app_settings() -> QSettings:
@@ -42,12 +50,14 @@ def proposed_path(name: str, folder: Path) -> Path:
     return path
 
 
-class ScenarioFiles:
+class ScenarioFiles(_Host):
     """File actions of :class:`gui.mainwindow.MainWindow` (mixed in; uses its doc and dialogs)."""
 
     doc: Any
     headless: bool
     recent_menu: Any
+    status: Callable[[str], None]  # the host's status-bar message
+    error: Callable[[str, str], None]  # the host's error report (title, message)
 
     def maybe_save(self) -> bool:
         """Ask before losing unsaved changes; False means the user cancelled."""
@@ -163,8 +173,10 @@ class ScenarioFiles:
 
     def recent_files(self) -> list[str]:
         """Recently opened or saved scenario files, newest first."""
-        value = app_settings().value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        value = app_settings().value("recent", [])  # one entry comes back as a bare str
+        if isinstance(value, str):
+            return [value]
+        return list(value) if isinstance(value, (list, tuple)) else []
 
     def _add_recent(self, path: Path) -> None:
         path_text = str(Path(path).resolve())
