@@ -34,7 +34,13 @@ def run() -> None:
     half-done before it returns, so the interpreter's teardown of numpy, pandas and numba
     (one to three seconds on a busy machine) is skipped: the prompt is back within two.
     """
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:
+        # The reader went away (``citysandbox enroll-query ... | head``): not an error of ours.
+        # Point stdout at devnull so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     if code == EXIT_INTERRUPTED:
         logging.shutdown()
         sys.stdout.flush()

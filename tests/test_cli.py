@@ -264,3 +264,23 @@ def test_compare_by_scenario_name_through_the_catalog(
     row = next(line for line in printed.splitlines() if line.strip().startswith("population"))
     assert row.split()[3] == "0"
     assert (tmp_path / "report_flow_diff_twin.png").exists()
+
+
+def test_a_reader_that_goes_away_is_no_error() -> None:
+    """``main.py ... | head`` closes the pipe early: exit 0 and no traceback."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before the first line is written
+    try:
+        proc = subprocess.run(
+            [sys.executable, MAIN, "enroll-query", "--help"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
