@@ -274,7 +274,7 @@ def test_a_reader_that_goes_away_is_no_error() -> None:
     os.close(read_end)  # the reader has gone before the first line is written
     try:
         proc = subprocess.run(
-            [sys.executable, MAIN, "enroll-query", "--help"],
+            [sys.executable, MAIN, "validate", str(ROOT / "scenarios" / "default.yaml")],
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,
