@@ -15,6 +15,7 @@ stage that computes it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -247,3 +248,20 @@ def verdict(name: str, diff: float, rel: float, neutral: float) -> str:
         return "up" if diff > 0 else "down"
     better = -diff if info.direction == "lower" else diff
     return "better" if better > 0 else "worse"
+
+
+def format_number(value: float) -> str:
+    """A KPI value as people read it: thousands separators, about four significant digits.
+
+    Never scientific notation for counts (population ``461,900``, not ``4.619e+05``); whole
+    numbers without decimals; tiny values such as a solver gap keep three significant digits.
+    Non-finite values read ``n/a``.
+    """
+    if not math.isfinite(value):
+        return "n/a"
+    size = abs(value)
+    if size >= 1000 or value == round(value):
+        return f"{value:,.0f}"
+    if size >= 1e-3:
+        return f"{value:,.{max(0, 3 - math.floor(math.log10(size)))}f}"
+    return f"{value:.3g}"

@@ -206,3 +206,23 @@ def test_counts_and_diagnostics_are_never_coloured() -> None:
         row.split("</td>")[0].removeprefix("<td>") for row in html_rows if "background" in row
     }
     assert coloured == {"vkt"}
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (461_900.0, "461,900"),  # a population, never 4.619e+05
+        (3_638.0, "3,638"),
+        (657.0, "657"),  # a count stays whole
+        (2.178, "2.178"),
+        (0.8727, "0.8727"),
+        (13.012, "13.01"),
+        (-753.4, "-753.4"),
+        (0.0008488, "0.000849"),  # a solver gap keeps its digits
+        (float("nan"), "n/a"),
+    ],
+)
+def test_kpi_values_read_as_people_write_them(value, text):
+    from sim.kpis import format_number
+
+    assert format_number(value) == text

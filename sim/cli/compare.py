@@ -32,6 +32,7 @@ def main(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
+    from sim.kpis import format_number
     from sim.outputs import check_output_file, write_atomically
     from sim.runs.compare import compare_runs, write_report
     from sim.runs.folder import resolve_run
@@ -47,6 +48,6 @@ def main(args: argparse.Namespace) -> int:
     out = write_report(comp, out)
     table = comp.kpis[[c for c in comp.kpis.columns if not c.startswith("better ")]]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+        print(table.to_string(index=False, float_format=format_number))
     print(f"report: {out.resolve()}")
     return 0

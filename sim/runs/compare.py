@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.errors import RunError
-from sim.kpis import DIAGNOSTIC_KPIS, KPI_BY_NAME, KPI_NAMES, verdict
+from sim.kpis import DIAGNOSTIC_KPIS, KPI_BY_NAME, KPI_NAMES, format_number, verdict
 from sim.outputs import write_atomically
 from sim.runs.figures import am_profile_figure, png_base64, traffic_map
 from sim.runs.folder import RunData, read_run
@@ -207,9 +207,7 @@ def _kpi_html(table: pd.DataFrame) -> str:
                 label = col.split(" ", 2)[-1] if col.startswith("rel") else col[5:]
                 colour = VERDICT_COLOURS.get(table.loc[i, f"better {label}"])
                 style = f' style="background:{colour}"' if colour else ""
-            text = (
-                f"{value:,.4g}" if isinstance(value, float) and np.isfinite(value) else str(value)
-            )
+            text = format_number(value) if isinstance(value, float) else str(value)
             cells.append(f"<td{style}>{html.escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
