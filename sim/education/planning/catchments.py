@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, milp
 
+from sim.education.planning.milp import ConstraintRows
 from sim.education.planning.siting import W_KM
 
 
@@ -146,17 +146,8 @@ def solve(
     c = np.zeros(n_var)
     c[:n_p] = W_KM * (d[:, pz] * km[pz, ps][None, :]).sum(axis=0)
     c[n_p:of] = 1.0
-    rows, cols, vals, lo, hi = [], [], [], [], []
-    r = 0
-
-    def add(cs: np.ndarray, vs: np.ndarray, low: float, high: float) -> None:
-        nonlocal r
-        rows.append(np.full(len(cs), r))
-        cols.append(cs)
-        vals.append(vs)
-        lo.append(low)
-        hi.append(high)
-        r += 1
+    rows = ConstraintRows()
+    add = rows.add
 
     for z in np.unique(pz):
         at = np.flatnonzero(pz == z)
@@ -186,14 +177,11 @@ def solve(
                 )
             for f in np.r_[out, inn]:
                 add(np.r_[of + f, p], np.r_[1.0, -big], -np.inf, 0)
-    a_mat = sparse.csr_array(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, n_var)
-    )
     integrality = np.r_[np.ones(n_p), np.zeros(n_var - n_p)]
     upper = np.r_[np.ones(n_p), np.full(n_var - n_p, np.inf)]
     res = milp(
         c,
-        constraints=LinearConstraint(a_mat, lo, hi),
+        constraints=rows.constraint(n_var),
         integrality=integrality,
         bounds=Bounds(np.zeros(n_var), upper),
         options={"time_limit": time_limit, "mip_rel_gap": gap},

@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, milp
+
+from sim.education.planning.milp import ConstraintRows
 
 W_KM = 0.1  # one seat short weighs as much as 10 pupil-km of travel
 W_EMPTY = 0.02  # an empty new place-year: a small cost, so sizes follow need
@@ -101,17 +102,8 @@ def solve(problem: SitingProblem, time_limit: float = 60.0, gap: float = 1e-4) -
     c[oa:ou] = W_KM * gain_km - W_EMPTY * d[:, pz].sum(axis=0)
     c[ou:ov] = 1.0
     c[ov:] = 1.0 + W_EMPTY
-    rows, cols, vals, lo, hi = [], [], [], [], []
-    r = 0
-
-    def add(cs: np.ndarray, vs: np.ndarray, low: float, high: float) -> None:
-        nonlocal r
-        rows.append(np.full(len(cs), r))
-        cols.append(cs)
-        vals.append(vs)
-        lo.append(low)
-        hi.append(high)
-        r += 1
+    rows = ConstraintRows()
+    add = rows.add
 
     xk = ox + np.arange(n_j)[:, None] * n_k + np.arange(n_k)[None, :]
     for j in range(n_j):
@@ -142,16 +134,13 @@ def solve(problem: SitingProblem, time_limit: float = 60.0, gap: float = 1e-4) -
                 -np.inf,
                 0,
             )
-    a_mat = sparse.csr_array(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, n_var)
-    )
     integrality = np.zeros(n_var)
     integrality[:ou] = 1
     upper = np.full(n_var, np.inf)
     upper[:ou] = 1
     res = milp(
         c,
-        constraints=LinearConstraint(a_mat, lo, hi),
+        constraints=rows.constraint(n_var),
         integrality=integrality,
         bounds=Bounds(np.zeros(n_var), upper),
         options={"time_limit": time_limit, "mip_rel_gap": gap},
