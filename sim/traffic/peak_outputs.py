@@ -1,0 +1,320 @@
+"""What a dynamic peak loading reports: traffic KPIs and the ``links_t`` and ``signals`` tables.
+
+From a :class:`~sim.traffic.dynamic.LoadResult`, its
+:class:`~sim.traffic.dynamic.DynamicNetwork` (links in the order of the year's city
+links) and the city's schools, :func:`peak_outputs` computes:
+
+- ``vkt``, ``vht``: vehicle-km and vehicle-hours of the vehicles that left each link
+  (``vht`` with the waits at the origin);
+- ``delay_vh``: vehicle-hours above true free-flow time (length / free speed: the
+  dynamic network's links carry no signal delay), waits at the origin for a full first
+  link included, split into ``signal_delay_vh`` and ``congestion_delay_vh`` (they sum
+  to ``delay_vh``);
+- ``travel_time_index``: ``vht`` over the true free-flow vehicle-hours;
+- ``max_queue_veh``: the largest stop-line queue of any link;
+- ``spillback_link_min``: link-minutes during which a link's storage is full, so that
+  its upstream node (or the origin queue) cannot send a vehicle into it;
+- ``school_zone_delay_vh``: the delay on links within :data:`SCHOOL_RADIUS_M` of a school.
+
+Signal delay. The kernel does not (yet) report the time vehicles wait at red, so the
+split is derived from what it does report: on a signalised approach, each 5-minute bin's
+vehicles are given Webster's (1958) uniform delay ``C (1 − λ)² / (2 (1 − min(x, 1) λ))``
+at the bin's measured flow ratio ``x`` and the approach's measured effective green share
+``λ`` (green seconds the loading gave its phases over the simulated time); the
+approach's signal delay is that sum, capped at its measured delay. The rest of the delay
+(queues behind a bottleneck, spill-back, the over-saturated part of a signal queue) is
+congestion. An under-saturated approach thus has congestion delay ≈ 0, a link without a
+signal signal delay 0.
+
+Spill-back. A link is full when the vehicles on it plus those that left it less than one
+backward-wave delay ago (whose space has not yet come free) fill its storage. From a
+bin's mean count ``m`` of that sum, the share of the bin it was full is at least
+``m − (storage − 1)`` (the count never exceeds the storage); that bound is counted, so a
+bin in which a link fills or empties counts little or nothing (each full period may be
+short by up to two bins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.traffic.dynamic import JAM_DENSITY, DynamicNetwork, LoadResult
+
+#: Links within this distance (m) of a school count for ``school_zone_delay_vh``.
+SCHOOL_RADIUS_M = 300.0
+#: Bins of the busiest hour over which a phase's degree of saturation is measured.
+HOUR_S = 3600.0
+#: ``links_t.parquet`` columns.
+LINKS_T_COLUMNS: tuple[str, ...] = (
+    "year",
+    "link",
+    "bin_start_s",
+    "inflow",
+    "outflow",
+    "mean_speed_kmh",
+    "queue",
+    "occupancy",
+)
+#: ``signals.parquet`` columns: one row per signal and phase.
+SIGNAL_COLUMNS: tuple[str, ...] = (
+    "year",
+    "signal",
+    "phases",
+    "phase",
+    "cycle_s",
+    "green_s",
+    "degree_of_saturation",
+    "control",
+)
+
+
+@dataclass
+class PeakOutputs:
+    """The KPIs and tables of one dynamic peak loading."""
+
+    kpis: dict[str, float]
+    links_t: pd.DataFrame
+    signals: pd.DataFrame
+
+
+@dataclass
+class Approaches:
+    """The signalised approaches of a network, as the loading served them.
+
+    ``signal`` is the index (in ``net.signals``) of the signal each link ends at (−1:
+    none); ``green_ratio`` the effective green share of each link's discharge (1 away
+    from signals: a protected-turn phase counts at one lane of its lanes); ``phase_links``
+    the approach links each phase serves, per signal.
+    """
+
+    signal: np.ndarray
+    green_ratio: np.ndarray
+    cycle_s: np.ndarray
+    phase_links: list[list[list[int]]]
+
+
+def approaches(
+    net: DynamicNetwork, result: LoadResult, greens: Sequence[np.ndarray] | None = None
+) -> Approaches:
+    """The approaches of ``net``'s signals with the green the loading gave each phase.
+
+    Parameters
+    ----------
+    net, result
+        The network and one loading of it.
+    greens
+        The plans' effective greens per signal (default each signal's spec, e.g. the
+        controllers' greens after a Webster retiming): they give the cycle
+        ``Σ g + phases × lost time``.
+    """
+    n = len(net.link_ids)
+    signal = np.full(n, -1, dtype=np.int64)
+    ratio = np.ones(n)
+    cycles = np.zeros(len(net.signals))
+    phase_links: list[list[list[int]]] = []
+    sim_s = max(result.sim_s, 1e-9)
+    for i, spec in enumerate(net.signals):
+        g = spec.greens if greens is None else np.asarray(greens[i], dtype=float)
+        cycles[i] = float(g.sum() + spec.lost_s * len(g))
+        share = np.asarray(result.green_s[i], dtype=float) / sim_s  # measured g/C per phase
+        served: list[list[int]] = [[] for _ in range(len(g))]
+        rate: dict[int, np.ndarray] = {}
+        for (ln, _), (full, turn) in spec.masks.items():
+            r = rate.setdefault(ln, np.zeros(len(g)))
+            for p in range(len(g)):
+                if full >> p & 1:
+                    r[p] = 1.0
+                elif turn >> p & 1:
+                    r[p] = max(r[p], 1.0 / max(float(net.lanes[ln]), 1.0))
+        for ln, r in rate.items():
+            signal[ln] = i
+            ratio[ln] = float(r @ share)
+            for ph in np.flatnonzero(r > 0).tolist():
+                served[ph].append(ln)
+        phase_links.append(served)
+    return Approaches(signal, ratio, cycles, phase_links)
+
+
+def delay_split(
+    result: LoadResult, net: DynamicNetwork, app: Approaches
+) -> tuple[np.ndarray, np.ndarray]:
+    """Delay (s) of each link and its signal part (see the module's derivation)."""
+    fft = net.length_m / net.speed_ms
+    delay = np.maximum(result.link_time_s - result.link_outflow * fft, 0.0)
+    signal = np.zeros(len(fft))
+    sig = np.flatnonzero(app.signal >= 0)
+    if sig.size:
+        lam = app.green_ratio[sig][:, None]
+        cycle = app.cycle_s[app.signal[sig]][:, None]
+        sat = net.capacity_vph[sig][:, None] / 3600.0  # saturation flow in the green
+        out = result.bin_out[sig].astype(float)
+        x = np.divide(out, result.bin_s * sat * lam, out=np.ones_like(out), where=lam > 0)
+        uniform = cycle * (1.0 - lam) ** 2 / (2.0 * (1.0 - np.minimum(x, 1.0) * lam))
+        signal[sig] = np.minimum((out * uniform).sum(axis=1), delay[sig])
+    return delay, signal
+
+
+def spillback_seconds(result: LoadResult, net: DynamicNetwork) -> np.ndarray:
+    """Seconds each link's storage was full, per time bin (a lower bound, see the module)."""
+    lanes = np.maximum(net.lanes.astype(float), 1.0)
+    storage = np.maximum(np.floor(JAM_DENSITY * net.length_m * lanes), 1.0)
+    cap = net.capacity_vph / 3600.0
+    kj_v = JAM_DENSITY * lanes * net.speed_ms
+    # the backward wave of the triangular diagram, as the kernel's link model has it
+    wave = np.where(kj_v > cap * 1.05, cap * net.speed_ms / np.maximum(kj_v - cap, 1e-9),
+                    net.speed_ms)  # fmt: skip
+    fft = net.length_m / net.speed_ms
+    at_capacity = (storage - 1.0) / np.maximum(cap, 1e-9) - fft
+    wave_s = np.maximum(np.minimum(net.length_m / wave, at_capacity), 0.0)
+    held = (result.bin_occ + result.bin_out * wave_s[:, None]) / result.bin_s
+    return np.clip(held - (storage[:, None] - 1.0), 0.0, 1.0) * result.bin_s
+
+
+def origin_wait_s(result: LoadResult) -> float:
+    """Vehicle-seconds spent waiting at the origin for a full first link (congestion).
+
+    The arrived vehicles' travel times less the time spent on links; exact when every
+    vehicle arrived (the links then hold only arrived vehicles' time).
+    """
+    done = ~np.isnan(result.arrive)
+    return max(float(result.travel_time[done].sum() - result.link_time_s.sum()), 0.0)
+
+
+def school_links(links: pd.DataFrame, schools: pd.DataFrame) -> np.ndarray:
+    """Whether each link lies within :data:`SCHOOL_RADIUS_M` of a school (point geometries)."""
+    import shapely
+
+    if len(schools) == 0 or len(links) == 0:
+        return np.zeros(len(links), dtype=bool)
+    tree = shapely.STRtree(np.asarray(links.geometry))
+    hit = tree.query(np.asarray(schools.geometry), predicate="dwithin", distance=SCHOOL_RADIUS_M)
+    near = np.zeros(len(links), dtype=bool)
+    near[hit[1]] = True
+    return near
+
+
+def peak_kpis(
+    result: LoadResult,
+    net: DynamicNetwork,
+    app: Approaches,
+    near_school: np.ndarray | None = None,
+) -> dict[str, float]:
+    """The traffic KPIs of one loading (see the module for their definitions)."""
+    out = result.link_outflow.astype(float)
+    fft = net.length_m / net.speed_ms
+    wait = origin_wait_s(result)
+    vht = (float(result.link_time_s.sum()) + wait) / 3600.0
+    free_vht = float(out @ fft) / 3600.0
+    delay, signal = delay_split(result, net, app)
+    school = 0.0 if near_school is None else float(delay[near_school].sum()) / 3600.0
+    return {
+        "vkt": float(out @ net.length_m) / 1000.0,
+        "vht": vht,
+        "delay_vh": (float(delay.sum()) + wait) / 3600.0,
+        "signal_delay_vh": float(signal.sum()) / 3600.0,
+        "congestion_delay_vh": (float((delay - signal).sum()) + wait) / 3600.0,
+        "travel_time_index": vht / free_vht if free_vht > 0 else 1.0,
+        "max_queue_veh": float(result.bin_queue.max(initial=0)),
+        "spillback_link_min": float(spillback_seconds(result, net).sum()) / 60.0,
+        "school_zone_delay_vh": school,
+    }
+
+
+def links_t_frame(
+    result: LoadResult, net: DynamicNetwork, link_ids: Sequence[int], year: int
+) -> pd.DataFrame:
+    """``links_t`` rows of one loading: links with traffic, 5-minute bins, compact dtypes.
+
+    ``link`` is the city's link id; counts are int32, speeds and occupancies float32.
+    """
+    frame = result.links_t(net.link_ids, net.length_m)
+    index = dict(zip(net.link_ids, link_ids, strict=True))
+    frame["link"] = frame["link"].map(index).astype(np.int64)
+    frame.insert(0, "year", np.int32(year))
+    return frame.astype(
+        {
+            "bin_start_s": np.int32,
+            "inflow": np.int32,
+            "outflow": np.int32,
+            "queue": np.int32,
+            "mean_speed_kmh": np.float32,
+            "occupancy": np.float32,
+        }
+    )[list(LINKS_T_COLUMNS)]
+
+
+def signals_frame(
+    result: LoadResult,
+    net: DynamicNetwork,
+    app: Approaches,
+    signal_ids: Sequence[int],
+    control: str,
+    year: int,
+) -> pd.DataFrame:
+    """One row per signal and phase: cycle, green per cycle, degree of saturation.
+
+    ``green_s`` is the mean effective green per cycle (measured green share × cycle);
+    ``degree_of_saturation`` is the largest over the phase's approaches of the busiest
+    hour's outflow over the approach's capacity ``s × green share``.
+    """
+    bins = max(round(HOUR_S / result.bin_s), 1)
+    kernel = np.ones(min(bins, result.bin_out.shape[1]))
+    rows = []
+    for i, (sid, served) in enumerate(zip(signal_ids, app.phase_links, strict=True)):
+        share = np.asarray(result.green_s[i], dtype=float) / max(result.sim_s, 1e-9)
+        for p, links in enumerate(served):
+            x = 0.0
+            for ln in links:
+                hour = np.convolve(result.bin_out[ln].astype(float), kernel, "valid").max()
+                flow = hour / (len(kernel) * result.bin_s)  # veh/s in the busiest hour
+                cap = net.capacity_vph[ln] / 3600.0 * app.green_ratio[ln]
+                x = max(x, flow / cap if cap > 0 else np.inf)
+            rows.append((year, sid, len(served), p, app.cycle_s[i],
+                         share[p] * app.cycle_s[i], x, control))  # fmt: skip
+    frame = pd.DataFrame(rows, columns=list(SIGNAL_COLUMNS))
+    return frame.astype(
+        {"year": np.int32, "signal": np.int64, "phases": np.int32, "phase": np.int32,
+         "cycle_s": np.float32, "green_s": np.float32, "degree_of_saturation": np.float32}
+    )  # fmt: skip
+
+
+def peak_outputs(
+    result: LoadResult,
+    net: DynamicNetwork,
+    links: pd.DataFrame,
+    schools: pd.DataFrame,
+    signal_ids: Sequence[int],
+    *,
+    control: str,
+    year: int,
+    greens: Sequence[np.ndarray] | None = None,
+) -> PeakOutputs:
+    """KPIs, ``links_t`` and ``signals`` rows of one year's dynamic peak loading.
+
+    Parameters
+    ----------
+    result, net
+        The loading and its network (links in the order of ``links``).
+    links
+        The year's city links (index link_id, line geometries).
+    schools
+        The city's schools (point geometries) for ``school_zone_delay_vh``.
+    signal_ids
+        The city signal id of each of ``net.signals``.
+    control, year
+        The control method (``signals.control``) and the simulated year.
+    greens
+        The plans' greens per signal when the controllers retimed them (see
+        :func:`approaches`).
+    """
+    app = approaches(net, result, greens)
+    near = school_links(links, schools)
+    return PeakOutputs(
+        kpis=peak_kpis(result, net, app, near),
+        links_t=links_t_frame(result, net, list(links.index), year),
+        signals=signals_frame(result, net, app, signal_ids, control, year),
+    )
