@@ -59,6 +59,10 @@ class AssignmentParams(_Strict):
     100 units per minute, e.g. 6,000 CLP per hour)."""
     distance_factor: FiniteFloat = Field(0.0, ge=0, le=60)
     """Minutes of generalised cost per km."""
+    access_connectors: Integer = Field(3, ge=0, le=12)
+    """Connectors from each zone's centroid to its heaviest access points, beside the city's
+    own (sim.mobility.access: traffic enters a zone's streets at several places; 0 = the
+    city's connectors only)."""
 
 
 class Parameters(_Strict):
@@ -104,6 +108,10 @@ class Parameters(_Strict):
     """Perceived car operating cost, money per km in the city's currency (default: CLP)."""
     bus_fare: FiniteFloat = Field(750.0, ge=0, le=1e6)
     """Flat bus fare per trip (city's currency; pupils ride at a third of it)."""
+    gtfs: str | None = None
+    """A GTFS feed (a .zip or a folder; relative to the scenario file): the bus level of
+    service of the mode choice comes from its weekday AM timetable (sim.mobility.gtfs)
+    instead of the simple bus along the roads; none = the simple bus."""
     parking_cost: FiniteFloat = Field(1500.0, ge=0, le=1e6)
     """Parking charge of a car trip ending in a zone with public car parks (city's currency)."""
     through_trips_peak: FiniteFloat = Field(600.0, ge=0, le=1e5)
@@ -237,6 +245,9 @@ def _resolve_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     data = _read_yaml(path)
     if isinstance(data.get("city"), str):
         data["city"] = str((path.parent / data["city"]).resolve())
+    params = data.get("parameters")
+    if isinstance(params, dict) and isinstance(params.get("gtfs"), str):
+        params["gtfs"] = str((path.parent / params["gtfs"]).resolve())
     parent = data.pop("extends", None)
     if parent is None:
         return data

@@ -22,7 +22,7 @@ zone's road length, and:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -288,12 +288,12 @@ def access_connectors(city: City, access: AccessPoints, k: int) -> gpd.GeoDataFr
     )
 
 
-def with_access_connectors(city: City, k: int) -> pd.DataFrame:
-    """``city.links`` followed by ``k`` access connectors per zone (``k = 0``: unchanged)."""
+def with_access_connectors(city: City, k: int) -> City:
+    """``city`` whose links end with ``k`` access connectors per zone (``k = 0``: ``city``)."""
     if k <= 0:
-        return city.links
+        return city
     extra = access_connectors(city, AccessPoints.of(city), k)
-    return pd.concat([city.links, extra])
+    return replace(city, links=pd.concat([city.links, extra]))
 
 
 @dataclass

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.city import City
 from sim.errors import InputDataError
 from sim.geo import to_xy
 from sim.mobility import departure as dep
@@ -322,3 +323,13 @@ def bus_level_of_service(
         minutes[z] = via_min[t_best] + walk[rows, t_best]
         transfers[z] = np.where(np.isfinite(gen[z]), via_tr[t_best], -1)
     return BusService(generalised=gen, minutes=minutes, transfers=transfers)
+
+
+def city_bus_service(city: City, feed: str | Path | None) -> BusService | None:
+    """The bus service between ``city``'s zone centroids from a feed (None: no feed)."""
+    if feed is None:
+        return None
+    cent = city.zones.geometry.centroid
+    return bus_level_of_service(
+        read_feed(feed), cent.x.to_numpy(), cent.y.to_numpy(), city.zones.crs
+    )

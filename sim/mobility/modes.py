@@ -18,7 +18,8 @@ Sources of the constants:
   E-bike 20 km/h: GB 17761-2018 caps Chinese e-bikes at 25 km/h; observed means ~20 km/h.
 - Bus: in-vehicle time 1.5 × the car's (stops and dwell; TCQSM 3rd ed. puts urban bus
   speeds at 60–70 % of traffic speed), 400 m walk at each end, a 10-minute headway
-  waited half on average.
+  waited half on average; or, with ``parameters.gtfs``, the timetable's journeys
+  (:mod:`sim.mobility.gtfs`, :attr:`LevelOfService.bus`).
 - Driving licence from 18 (Chile: Ley 18.290; China: 18); pupils under 10 neither cycle nor
   ride the bus alone.
 
@@ -73,6 +74,9 @@ class LevelOfService:
         Walking/cycling distance (zone distance, network-equivalent).
     parking
         Parking charge at the destination.
+    bus
+        Generalised bus minutes from a GTFS timetable (:mod:`sim.mobility.gtfs`,
+        ``inf`` = no bus); None = the simple bus along the roads.
     """
 
     car_min: np.ndarray
@@ -80,9 +84,12 @@ class LevelOfService:
     toll: np.ndarray
     dist_km: np.ndarray
     parking: np.ndarray
+    bus: np.ndarray | None = None
 
     def bus_min(self) -> np.ndarray:
         """Generalised bus minutes: in-vehicle plus weighted walk and wait."""
+        if self.bus is not None:
+            return self.bus
         ovt = BUS_ACCESS_MIN + BUS_HEADWAY_MIN / 2.0
         return self.car_min * BUS_TIME_FACTOR + OVT_WEIGHT * ovt
 
