@@ -1,0 +1,254 @@
+"""The parking search of one dynamic loading: routes with cruise tails, blocked lanes, KPIs.
+
+:class:`ParkingSearch` holds the city's parking supply and street graph for one year
+(:mod:`sim.traffic.parking_supply`) and the parking policies in force. Before each
+loading, :meth:`ParkingSearch.plan` plays the arrivals of the last loading through the
+parking state (:func:`sim.traffic.parking_search.search_outcomes`) and returns a
+:class:`ParkingPlan`: the same vehicles, in the same order, whose routes now end where
+they park (a cruise tail for searchers, a path to a car park for the guided), the
+capacity factor of the lanes illegally parked cars block, the KPIs and the occupancy
+table. A vehicle parks when its route ends on a centroid connector into its
+destination zone's centroid; other vehicles (no zone) are left alone.
+
+Typical use, in the rounds of a dynamic equilibrium::
+
+    search = ParkingSearch.from_city(city, links, net, policies, year)
+    arrive = None
+    for _ in range(rounds):
+        plan = search.plan(vehicles, arrive)  # vehicles: the plain OD routes
+        result = control.load(plan.vehicles, capacity_factor=plan.capacity_factor)
+        arrive = plan.destination_arrivals(result)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from sim.city import City
+from sim.policies import ParkingEnforcement, ParkingGuidance, Policy, latest_in_force
+from sim.traffic.dynamic import BIN_S, LoadResult, Vehicles
+from sim.traffic.network import Network
+from sim.traffic.parking_search import (
+    FOUND,
+    GUIDE_RADIUS_M,
+    GUIDED,
+    ILLEGAL,
+    MOVED,
+    Outcomes,
+    SearchRules,
+    blocked_capacity,
+    cruise_walk,
+    lot_next_links,
+    occupancy_frame,
+    search_outcomes,
+)
+from sim.traffic.parking_supply import ParkingSupply, StreetGraph, parking_supply, street_graph
+
+#: The parking KPIs a plan reports (registered in :mod:`sim.kpis`).
+PARKING_KPIS = ("parking_cruise_vkt", "parking_search_min", "illegal_parked")
+
+
+@dataclass
+class ParkingPlan:
+    """The vehicles of one loading with their parking, and what it costs.
+
+    Attributes
+    ----------
+    vehicles
+        The vehicles (same ids and order) with their routes to where they park.
+    outcomes
+        Each vehicle's parking outcome and search time.
+    tail_fft
+        Free-flow seconds of each vehicle's added tail (0: none).
+    cruise_km
+        Kilometres of each vehicle's cruise tail (searchers only).
+    cruise_links
+        Per link, how many cruise tails drive it.
+    capacity_factor
+        ``(n_links, n_bins)`` discharge factor of the 5-min bins (1: no lane blocked).
+    occupancy
+        Occupied spaces per car park and zone kerb and bin
+        (:func:`~sim.traffic.parking_search.occupancy_frame`).
+    """
+
+    vehicles: Vehicles
+    outcomes: Outcomes
+    tail_fft: np.ndarray
+    cruise_km: np.ndarray
+    cruise_links: np.ndarray
+    capacity_factor: np.ndarray
+    occupancy: pd.DataFrame = field(repr=False)
+
+    def destination_arrivals(self, result: LoadResult) -> np.ndarray:
+        """When each vehicle of ``result`` (a loading of :attr:`vehicles`) reached its zone.
+
+        Its arrival less the free-flow time of its tail (NaN: not arrived).
+        """
+        return np.maximum(result.arrive - self.tail_fft, result.depart)
+
+    def kpis(self) -> dict[str, float]:
+        """The parking KPIs of the plan (:data:`PARKING_KPIS`).
+
+        ``parking_cruise_vkt`` (veh·km of cruise tails, driven on the links),
+        ``parking_search_min`` (vehicle-minutes searching) and ``illegal_parked``
+        (cars left parked illegally).
+        """
+        out = self.outcomes
+        return {
+            "parking_cruise_vkt": float(self.cruise_km.sum()),
+            "parking_search_min": float(out.search_s.sum() / 60.0),
+            "illegal_parked": float((out.outcome == ILLEGAL).sum()),
+        }
+
+
+@dataclass
+class ParkingSearch:
+    """The parking supply, street graph and parking policies of one year's peak.
+
+    Attributes
+    ----------
+    graph, supply
+        The street graph and the spaces (see :mod:`sim.traffic.parking_supply`).
+    rules
+        The parking policies in force and the drivers' behaviour.
+    """
+
+    graph: StreetGraph
+    supply: ParkingSupply
+    rules: SearchRules = field(default_factory=SearchRules)
+
+    @classmethod
+    def from_city(
+        cls, city: City, links: pd.DataFrame, net: Network, policies: Sequence[Policy], year: int
+    ) -> ParkingSearch:
+        """The search for the links in force (in the order of ``net``) and the policies."""
+        guide = latest_in_force(policies, ParkingGuidance, year)
+        enforce = latest_in_force(policies, ParkingEnforcement, year)
+        return cls(
+            graph=street_graph(links, city.nodes, net),
+            supply=parking_supply(city, links, net),
+            rules=SearchRules(
+                guided=0.0 if guide is None else guide.share,
+                enforced=0.0 if enforce is None else enforce.share,
+                enforce_s=600.0 if enforce is None else enforce.within_min * 60.0,
+            ),
+        )
+
+    @cached_property
+    def _lot_next(self) -> np.ndarray:
+        return lot_next_links(self.graph, self.supply.lot_node)
+
+    @cached_property
+    def _node_zone(self) -> np.ndarray:
+        zone = np.full(len(self.graph.node_xy), -1, np.int64)
+        zone[self.graph.zone_nodes] = np.arange(len(self.graph.zone_nodes))
+        return zone
+
+    def _nearest_lots(self, node: int) -> list[int]:
+        """Car parks reachable from ``node`` within :data:`GUIDE_RADIUS_M`, nearest first."""
+        xy = self.graph.node_xy
+        lots = self.supply.lot_node
+        d = np.hypot(*(xy[lots] - xy[node]).T)
+        ok = (d <= GUIDE_RADIUS_M) & ((self._lot_next[:, node] >= 0) | (lots == node))
+        return [int(i) for i in np.flatnonzero(ok)[np.argsort(d[ok], kind="stable")]]
+
+    def _path_to_lot(self, node: int, lot: int) -> list[int]:
+        path, goal = [], int(self.supply.lot_node[lot])
+        while node != goal:
+            link = int(self._lot_next[lot, node])
+            path.append(link)
+            node = int(self.graph.link_to[link])
+        return path
+
+    def plan(self, vehicles: Vehicles, arrive_s: np.ndarray | None = None) -> ParkingPlan:
+        """The parking of ``vehicles`` (plain OD routes) arriving at ``arrive_s``.
+
+        Parameters
+        ----------
+        vehicles
+            The vehicles, routes ending at their destination centroid.
+        arrive_s
+            When each reached its destination zone in the last loading
+            (:meth:`ParkingPlan.destination_arrivals`; NaN: not arrived, it does not
+            park); default its departure plus its route's free-flow time.
+        """
+        g = self.graph
+        start, links = vehicles.route_start, vehicles.route_links
+        first, last = links[start[:-1]], links[start[1:] - 1]
+        if arrive_s is None:
+            arrive_s = vehicles.depart + np.add.reduceat(g.fft_s[links], start[:-1])
+        parks = (np.diff(start) >= 2) & g.connector[last] & ~np.isnan(arrive_s)
+        dest = np.where(parks, self._node_zone[g.link_to[last]], -1)
+        street = g.link_from[last]
+        near: dict[int, list[int]] = {}
+        lots = [near.setdefault(int(s), self._nearest_lots(int(s))) if p else [] for s, p in
+                zip(street, dest >= 0, strict=True)]  # fmt: skip
+        out = search_outcomes(
+            self.supply,
+            dest,
+            np.nan_to_num(arrive_s),
+            self._node_zone[g.link_from[first]],
+            vehicles.depart,
+            lots,
+            self.rules,
+        )
+        routes, tails = self._routes(vehicles, out)
+        cruising = np.isin(out.outcome, (FOUND, ILLEGAL, MOVED))
+        tail_fft = np.array([g.fft_s[t].sum() for t in tails])
+        cruise_km = np.array([g.length_m[t].sum() / 1000.0 for t in tails]) * cruising
+        cruise = np.zeros(g.n_links, np.int64)
+        blocked = [v for v in np.flatnonzero(cruising) if tails[v]]
+        for v in blocked:
+            np.add.at(cruise, tails[v], 1)
+        blocked = [v for v in blocked if not np.isnan(out.illegal_from[v])]
+        blocked_to = out.illegal_to[blocked]
+        horizon = max(np.nanmax(arrive_s, initial=0.0), blocked_to.max(initial=0.0)) + 1.0
+        factor = blocked_capacity(
+            g,
+            np.array([tails[v][-1] for v in blocked], np.int64),
+            out.illegal_from[blocked],
+            blocked_to,
+            max(int(np.ceil(horizon / BIN_S)), 1),
+        )
+        return ParkingPlan(
+            vehicles=Vehicles.from_routes(vehicles.ids, vehicles.depart, routes),
+            outcomes=out,
+            tail_fft=tail_fft,
+            cruise_km=cruise_km,
+            cruise_links=cruise,
+            capacity_factor=factor,
+            occupancy=occupancy_frame(self.supply, out, horizon),
+        )
+
+    def _routes(self, vehicles: Vehicles, out: Outcomes) -> tuple[list[list[int]], list[list[int]]]:
+        """Each vehicle's route to where it parks, and the tail added (empty: none).
+
+        A searcher's tail is the first links of the cruise walk from where its final
+        connector starts, as long as its search; a guided car's the path to its car park.
+        """
+        g = self.graph
+        start, links = vehicles.route_start, vehicles.route_links
+        walks: dict[tuple[int, int], tuple[list[int], np.ndarray]] = {}
+        routes: list[list[int]] = []
+        tails: list[list[int]] = []
+        for v in range(len(vehicles.depart)):
+            route = links[start[v] : start[v + 1]].tolist()
+            kind = out.outcome[v]
+            tail: list[int] = []
+            if kind == GUIDED:
+                tail = self._path_to_lot(int(g.link_from[route[-1]]), int(out.lot[v]))
+            elif kind in (FOUND, ILLEGAL, MOVED):
+                key = (int(g.link_from[route[-1]]), route[-2])
+                if key not in walks:
+                    walk = cruise_walk(g, *key, self.rules.limit_s)
+                    walks[key] = (walk, np.cumsum(g.fft_s[walk]))
+                walk, elapsed = walks[key]
+                tail = walk[: int(np.searchsorted(elapsed, out.search_s[v] - 1e-9)) + 1]
+            routes.append(route[:-1] + tail if kind in (FOUND, GUIDED, ILLEGAL, MOVED) else route)
+            tails.append(tail)
+        return routes, tails
