@@ -31,7 +31,9 @@ backward-wave delay ago (whose space has not yet come free) fill its storage. Fr
 bin's mean count ``m`` of that sum, the share of the bin it was full is at least
 ``m − (storage − 1)`` (the count never exceeds the storage); that bound is counted, so a
 bin in which a link fills or empties counts little or nothing (each full period may be
-short by up to two bins).
+short by up to two bins). A full link blocks its upstream node only if someone waits
+there: a bin counts only if a vehicle queued at the stop line of a link into that node
+(waits at an origin with incoming links, such as a zone centroid, are not seen).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from sim.traffic.dynamic import JAM_DENSITY, DynamicNetwork, LoadResult
 
 #: Links within this distance (m) of a school count for ``school_zone_delay_vh``.
 SCHOOL_RADIUS_M = 300.0
-#: Bins of the busiest hour over which a phase's degree of saturation is measured.
+#: One hour (s): the busiest hour of a phase's degree of saturation, the loaded period.
 HOUR_S = 3600.0
 #: ``links_t.parquet`` columns.
 LINKS_T_COLUMNS: tuple[str, ...] = (
@@ -159,7 +161,12 @@ def delay_split(
 
 
 def spillback_seconds(result: LoadResult, net: DynamicNetwork) -> np.ndarray:
-    """Seconds each link's storage was full, per time bin (a lower bound, see the module)."""
+    """Seconds each link was full and blocked its upstream node, per time bin.
+
+    A lower bound (see the module), counted in bins in which a vehicle was queued at the
+    end of a link into the link's upstream node; a link leaving a node that no link
+    enters (an origin) counts whenever full, as its vehicles wait at the origin.
+    """
     lanes = np.maximum(net.lanes.astype(float), 1.0)
     storage = np.maximum(np.floor(JAM_DENSITY * net.length_m * lanes), 1.0)
     cap = net.capacity_vph / 3600.0
@@ -171,7 +178,13 @@ def spillback_seconds(result: LoadResult, net: DynamicNetwork) -> np.ndarray:
     at_capacity = (storage - 1.0) / np.maximum(cap, 1e-9) - fft
     wave_s = np.maximum(np.minimum(net.length_m / wave, at_capacity), 0.0)
     held = (result.bin_occ + result.bin_out * wave_s[:, None]) / result.bin_s
-    return np.clip(held - (storage[:, None] - 1.0), 0.0, 1.0) * result.bin_s
+    full = np.clip(held - (storage[:, None] - 1.0), 0.0, 1.0) * result.bin_s
+    # it blocks its upstream node if a vehicle queued there in the bin (or the node has
+    # no incoming link: the vehicles wait at their origin)
+    queued = np.zeros((net.n_nodes, full.shape[1]), dtype=bool)
+    np.logical_or.at(queued, net.link_to, result.bin_queue > 0)
+    origin = np.bincount(net.link_to, minlength=net.n_nodes) == 0
+    return np.where(queued[net.link_from] | origin[net.link_from][:, None], full, 0.0)
 
 
 def origin_wait_s(result: LoadResult) -> float:
