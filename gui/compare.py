@@ -1,8 +1,11 @@
-"""Compare 2-4 finished runs: KPI deltas (green better, red worse), school pressure, maps.
+"""Compare 2-4 finished runs: KPIs with units (colour only where better/worse is agreed), maps.
 
 The comparison itself is :func:`sim.runs.compare.compare_runs` (the first run is the baseline);
 this view shows it and exports it: an HTML report (:func:`sim.runs.compare.write_report`),
-figures as PNG/SVG, tables as CSV, layers as a GeoPackage.
+figures as PNG/SVG, tables as CSV, layers as a GeoPackage. Counts such as population are
+shown as "more"/"less", never coloured; solver diagnostics sit in their own table. The
+maps show either the difference of one run to the baseline, or every run side by side
+with linked pan and zoom.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -22,16 +26,19 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.background import cached_city, run_in_background
+from gui.compare_tables import Rows, kpi_rows, school_rows
 from gui.i18n import kpi_label, tr
+from gui.linkedmaps import MapGrid, MapPanel
 from gui.mapview import MapView
 from gui.reportjob import report_in_child
-from gui.results import fill_table
+from gui.tables import fill_table
 from sim.city import City
 from sim.errors import CitySandboxError, RunError
 from sim.kpis import KPI_BY_NAME
@@ -39,7 +46,14 @@ from sim.runs import compare as sim_compare
 from sim.runs.catalog import Catalog
 
 MAX_RUNS = 4
-LABEL_TEXTS = ("Baseline:", "Compare with (1-3):", "Key indicators, final year", "School pressure")
+LABEL_TEXTS = (
+    "Baseline:",
+    "Compare with (1-3):",
+    "Key indicators, final year",
+    "School pressure",
+    "Solver diagnostics (describe the solver, not the city; never better or worse)",
+    "Maps:",
+)
 EXPORT_TEXTS = {
     "report": "Export report (HTML)…",
     "figure": "Export map (PNG/SVG)…",
@@ -47,12 +61,20 @@ EXPORT_TEXTS = {
     "layers": "Export layers (GeoPackage)…",
 }
 VERDICT_COLOURS = {"better": QColor("#c8efc8"), "worse": QColor("#f7c6c6")}
+MAP_MODES = ("difference", "side by side")
+MAP_MODE_TEXTS = {"difference": "Difference to the baseline", "side by side": "Runs side by side"}
 
 
 def _compute(run_dirs: list[str]) -> tuple[sim_compare.Comparison, City]:
     """Compare runs without report figures (the view draws its own) and get their city."""
     comp = sim_compare.compare_runs(run_dirs, figures=False)
     return comp, cached_city(comp.runs[0].manifest["city"])
+
+
+def _table() -> QTableWidget:
+    table = QTableWidget()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    return table
 
 
 class CompareView(QWidget):
@@ -73,6 +95,8 @@ class CompareView(QWidget):
         super().__init__(parent)
         self.runs_folder = Path(runs_folder)
         self.comparison: sim_compare.Comparison | None = None
+        self.city: City | None = None
+        self._rows: dict[str, Rows] = {}
         self.baseline = QComboBox()
         self.others = QListWidget()
         self.others.setMaximumHeight(80)
@@ -83,12 +107,19 @@ class CompareView(QWidget):
         self.export_buttons = {k: QPushButton() for k in ("report", "figure", "tables", "layers")}
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.kpis = QTableWidget()
-        self.schools = QTableWidget()
-        for table in (self.kpis, self.schools):
-            table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.kpis = _table()
+        self.schools = _table()
+        self.diagnostics = _table()
         self.map = MapView(title="Peak-hour flow difference (run − baseline)")
-        self._labels = [QLabel(), QLabel(), QLabel(), QLabel()]
+        self.grid = MapGrid()
+        self.map_mode = QComboBox()
+        self.map_mode.currentIndexChanged.connect(self._draw_maps)
+        self.variant = QComboBox()
+        self.variant.currentIndexChanged.connect(self._draw_maps)
+        self.maps = QStackedWidget()
+        self.maps.addWidget(self.map)
+        self.maps.addWidget(self.grid)
+        self._labels = [QLabel() for _ in LABEL_TEXTS]
         chooser = QGridLayout()
         chooser.addWidget(self._labels[0], 0, 0)
         chooser.addWidget(self.baseline, 0, 1)
@@ -101,17 +132,30 @@ class CompareView(QWidget):
             exports.addWidget(button)
         exports.addStretch(1)
         tables = QSplitter(Qt.Orientation.Vertical)
-        for label, table in ((self._labels[2], self.kpis), (self._labels[3], self.schools)):
+        pairs = zip(self._labels[2:5], (self.kpis, self.schools, self.diagnostics), strict=True)
+        for label, table in pairs:
+            label.setWordWrap(True)
             box = QWidget()
             inner = QVBoxLayout(box)
             inner.setContentsMargins(0, 0, 0, 0)
             inner.addWidget(label)
             inner.addWidget(table)
             tables.addWidget(box)
+        tables.setSizes([450, 250, 120])
+        map_box = QWidget()
+        map_layout = QVBoxLayout(map_box)
+        map_layout.setContentsMargins(0, 0, 0, 0)
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(self._labels[5])
+        mode_row.addWidget(self.map_mode)
+        mode_row.addWidget(self.variant)
+        mode_row.addStretch(1)
+        map_layout.addLayout(mode_row)
+        map_layout.addWidget(self.maps, 1)
         body = QSplitter()
         body.addWidget(tables)
-        body.addWidget(self.map)
-        body.setSizes([560, 640])
+        body.addWidget(map_box)
+        body.setSizes([700, 500])
         layout = QVBoxLayout(self)
         layout.addLayout(chooser)
         layout.addWidget(self.message)
@@ -120,7 +164,7 @@ class CompareView(QWidget):
         self.retranslate()
 
     def retranslate(self) -> None:
-        """Re-apply translated labels."""
+        """Re-apply translated labels (and the tables' texts)."""
         for label, text in zip(self._labels, LABEL_TEXTS, strict=True):
             label.setText(tr(text))
         self.compare_button.setText(tr("Compare"))
@@ -128,9 +172,19 @@ class CompareView(QWidget):
         for key, button in self.export_buttons.items():
             button.setText(tr(EXPORT_TEXTS[key]))
             button.setEnabled(self.comparison is not None)
+        mode = self.map_mode.currentIndex()
+        self.map_mode.blockSignals(True)
+        self.map_mode.clear()
+        for key in MAP_MODES:
+            self.map_mode.addItem(tr(MAP_MODE_TEXTS[key]), key)
+        self.map_mode.setCurrentIndex(max(mode, 0))
+        self.map_mode.blockSignals(False)
         self.map.retranslate()
+        self.grid.retranslate()
         if self.comparison is None:
             self.message.setText(tr("Choose a baseline and 1-3 other finished runs, then Compare."))
+        else:
+            self.show_tables()
 
     def refresh_runs(self) -> None:
         """Re-read the runs catalog."""
@@ -215,40 +269,79 @@ class CompareView(QWidget):
 
     def _show(self, comp: sim_compare.Comparison, city: City) -> None:
         self.comparison = comp
-        fill_table(self.kpis, comp.kpis, digits=3)
-        self._label_kpis()
-        self._colour_verdicts()
-        fill_table(self.schools, comp.enrollment, digits=3)
-        last = comp.runs[-1]
+        self.city = city
+        self.show_tables()
+        self.variant.blockSignals(True)
+        self.variant.clear()
+        for label in comp.labels[1:]:
+            self.variant.addItem(label, label)
+        self.variant.setCurrentIndex(self.variant.count() - 1)
+        self.variant.setVisible(self.variant.count() > 1)
+        self.variant.blockSignals(False)
         self.map.set_city(city)
-        diff_col = f"diff {comp.labels[-1]}"
-        links = comp.links.set_index("link_id")
-        if diff_col in links:
-            label = tr("flow change, veh/h ({run} − {base})").format(
-                run=comp.labels[-1], base=comp.labels[0]
-            )
-            self.map.set_road_values(links[diff_col], label=label, how="sum", diverging=True)
-        zones = {
-            lab: r.zones.set_index("zone_id") for lab, r in zip(comp.labels, comp.runs, strict=True)
-        }
-        if all("population_end" in z for z in zones.values()):
-            change = (
-                zones[comp.labels[-1]]["population_end"] - zones[comp.labels[0]]["population_end"]
-            )
-            self.map.set_zone_values(
-                {"population change": change.astype(float)}, select="population change"
-            )
-        # the first column of the school table is the school id (its name has changed before)
-        util = comp.enrollment.set_index(comp.enrollment.columns[0])[comp.labels[-1]]
-        self.map.set_schools(last.schools.set_index("school_id"), util)
-        self.message.setText(
-            tr("Baseline {base}; compared: {others}. Green = better, red = worse.").format(
-                base=comp.labels[0], others=", ".join(comp.labels[1:])
-            )
-        )
+        self.grid.linker.hook(self.map)
+        self._draw_maps()
         for button in self.export_buttons.values():
             button.setEnabled(True)
         self.compared.emit()
+
+    def show_tables(self) -> None:
+        """Fill the KPI, school and diagnostics tables from the comparison on show."""
+        comp = self.shown()
+        for key, table, diagnostics in (
+            ("kpis", self.kpis, False),
+            ("diagnostics", self.diagnostics, True),
+        ):
+            rows = kpi_rows(comp.kpis, comp.labels, diagnostics=diagnostics)
+            self._rows[key] = rows
+            fill_table(table, rows.frame, headers=rows.headers)
+            self._label_kpis(table, rows)
+        self._colour_verdicts()
+        names = pd.concat([r.schools.set_index("school_id")["name"] for r in comp.runs])
+        rows = school_rows(comp.enrollment, comp.labels, names[~names.index.duplicated()])
+        percent = [c for c in rows.frame.columns if c not in ("school_id", "name")]
+        fill_table(self.schools, rows.frame, percent=percent, headers=rows.headers)
+        self.message.setText(
+            tr(
+                "Baseline {base}; compared: {others}. Green = better, red = worse; "
+                "counts such as population are neither (more/less)."
+            ).format(base=comp.labels[0], others=", ".join(comp.labels[1:]))
+        )
+
+    def _draw_maps(self, _index: int = 0) -> None:
+        """The difference map of the chosen run, or every run side by side (final year)."""
+        comp, city = self.comparison, self.city
+        if comp is None or city is None:
+            return
+        side_by_side = self.map_mode.currentData() == "side by side"
+        self.maps.setCurrentWidget(self.grid if side_by_side else self.map)
+        self.variant.setEnabled(not side_by_side)
+        names = dict(zip(comp.labels, comp.runs, strict=True))
+        util = comp.enrollment.set_index("school_id")
+        if side_by_side:
+            panels = []
+            for label, run in names.items():
+                links = run.links[run.links["year"] == run.links["year"].max()]
+                vc = links.set_index("link_id")["vc"] if len(links) else None
+                schools = run.schools.set_index("school_id")
+                panels.append(MapPanel(label, vc, schools, util[label]))
+            self.grid.set_panels(city, panels, label="V/C")
+            return
+        variant = self.variant.currentData() or comp.labels[-1]
+        diff_col = f"diff {variant}"
+        links = comp.links.set_index("link_id")
+        if diff_col in links:
+            label = tr("flow change, veh/h ({run} − {base})").format(
+                run=variant, base=comp.labels[0]
+            )
+            self.map.set_road_values(links[diff_col], label=label, how="sum", diverging=True)
+        zones = {lab: r.zones.set_index("zone_id") for lab, r in names.items()}
+        if all("population_end" in z for z in zones.values()):
+            change = zones[variant]["population_end"] - zones[comp.labels[0]]["population_end"]
+            self.map.set_zone_values(
+                {"population change": change.astype(float)}, select="population change"
+            )
+        self.map.set_schools(names[variant].schools.set_index("school_id"), util[variant])
 
     def shown(self) -> sim_compare.Comparison:
         """The comparison on show (a RuntimeError before one is computed)."""
@@ -256,44 +349,44 @@ class CompareView(QWidget):
             raise RuntimeError("no comparison in the Compare view")
         return self.comparison
 
-    def _label_kpis(self) -> None:
-        """Each KPI name gets its label (and unit) as a tooltip."""
-        kpi_col = list(self.shown().kpis.columns).index("kpi")
-        for r in range(self.kpis.rowCount()):
-            item = self.kpis.item(r, kpi_col)
-            info = None if item is None else KPI_BY_NAME.get(item.text())
-            if item is not None and info is not None:
-                unit = f" ({info.unit})" if info.unit else ""
-                diagnostic = f" · {tr('solver diagnostic')}" if info.diagnostic else ""
-                item.setToolTip(f"{kpi_label(info.name)}{unit}{diagnostic}")
+    @staticmethod
+    def _label_kpis(table: QTableWidget, rows: Rows) -> None:
+        """Each indicator keeps its KPI name (UserRole) and says its meaning as a tooltip."""
+        for r, name in enumerate(rows.names):
+            item = table.item(r, 0)
+            info = KPI_BY_NAME.get(name)
+            if item is None:
+                continue
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            unit = f" ({tr(info.unit)})" if info is not None and info.unit else ""
+            diagnostic = f" · {tr('solver diagnostic')}" if info and info.diagnostic else ""
+            item.setToolTip(f"{kpi_label(name)}{unit}{diagnostic} · {name}")
 
     def _colour_verdicts(self) -> None:
-        """Green/red for better/worse; counts (up/down) and diagnostics stay uncoloured."""
-        comp = self.shown()
-        columns = list(comp.kpis.columns)
-        for label in comp.labels[1:]:
-            verdict_col = columns.index(f"better {label}")
-            for c in (columns.index(f"diff {label}"), columns.index(f"rel % {label}"), verdict_col):
-                for r in range(self.kpis.rowCount()):
-                    colour = VERDICT_COLOURS.get(self._text(r, verdict_col))
+        """Green/red for better/worse; counts (more/less) and diagnostics stay uncoloured."""
+        rows = self._rows["kpis"]
+        columns = list(rows.frame.columns)
+        for label, verdicts in rows.verdicts.items():
+            cols = [columns.index(f"{p} {label}") for p in ("diff", "rel %", "better")]
+            for r, verdict in enumerate(verdicts):
+                colour = VERDICT_COLOURS.get(verdict)
+                for c in cols:
                     cell = self.kpis.item(r, c)
                     if colour is not None and cell is not None:
                         cell.setBackground(colour)
 
-    def _text(self, row: int, col: int) -> str:
-        """The text of a KPI table cell ("" where there is no item)."""
-        item = self.kpis.item(row, col)
-        return "" if item is None else item.text()
-
     def kpi_verdicts(self) -> dict[str, str]:
-        """KPI -> "better" / "worse" / "same" for the last compared run, as shown in the table."""
+        """KPI -> verdict ("better", "worse", "up", "down", "same"; "" for diagnostics).
+
+        For the last compared run, as the tables show it (by KPI name, in any language).
+        """
         comp = self.shown()
-        columns = list(comp.kpis.columns)
-        kpi_col = columns.index("kpi")
-        verdict_col = columns.index(f"better {comp.labels[-1]}")
-        return {
-            self._text(r, kpi_col): self._text(r, verdict_col) for r in range(self.kpis.rowCount())
-        }
+        out: dict[str, str] = {}
+        for key in ("kpis", "diagnostics"):
+            rows = self._rows[key]
+            shown = rows.verdicts.get(comp.labels[-1], [""] * len(rows.names))
+            out.update(zip(rows.names, shown, strict=True))
+        return out
 
     # -- export
 

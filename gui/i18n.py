@@ -11,6 +11,7 @@ falls back to English.
 
 from __future__ import annotations
 
+from gui.i18n_views import ZH_VIEWS
 from sim.errors import ScenarioError
 from sim.kpis import KPI_BY_NAME, KPIS
 from sim.policies import POLICY_CLASSES, policy_class
@@ -283,6 +284,7 @@ ZH: dict[str, str] = {
 }
 
 
+ZH.update(ZH_VIEWS)
 # the registries' labels, so that tr() of a policy or KPI label translates too
 ZH.update({k.label: k.label_zh for k in KPIS})
 ZH.update({c.label: c.label_zh for c in POLICY_CLASSES})

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -32,8 +30,11 @@ from PySide6.QtWidgets import (
 from gui.background import cached_city, run_in_background
 from gui.i18n import kpi_label, tr
 from gui.mapview import MapView
+from gui.stepper import Stepper
+from gui.tables import cell_text, fill_table, thousands_axis
 from sim.city import City
 from sim.kpis import KPI_BY_NAME
+from sim.mobility.departure import AM_START
 from sim.runs.catalog import Catalog
 from sim.runs.folder import RunData, read_run
 
@@ -44,18 +45,41 @@ SERIES: tuple[tuple[str | None, tuple[str, ...]], ...] = (
     (None, ("vkt",)),
     (None, ("delay_vh",)),
 )
-SCHOOL_COLUMNS = ("school", "name", "level", "capacity", "p10", "p50", "p90", "utilisation")
+#: The per-school table: column -> header (translated when shown); utilisation in %.
+SCHOOL_HEADERS: dict[str, str] = {
+    "school": "School",
+    "name": "Name",
+    "level": "Level",
+    "capacity": "Places",
+    "p10": "Pupils p10",
+    "p50": "Pupils (median)",
+    "p90": "Pupils p90",
+    "utilisation": "Utilisation",
+    "seats_short": "Seats short",
+    "overflow": "Overflow (outside catchment)",
+    "unplaced": "Unplaced",
+}
+SCHOOL_COLUMNS = tuple(SCHOOL_HEADERS)
+#: Zone columns of the run folder's zones.gpkg -> the map's indicator names (translated).
+ZONE_LABELS: dict[str, str] = {
+    "population_start": "Population, start of run",
+    "population_end": "Population, end of run",
+    "growth_pct": "Population growth (%)",
+    "pupils_end": "Pupils, end of run",
+    "households_end": "Households, end of run",
+    "dwellings_end": "Dwellings, end of run",
+}
 
 
 def _titled(kpi: str) -> str:
     unit = KPI_BY_NAME[kpi].unit
-    return f"{kpi_label(kpi)} ({unit})" if unit else kpi_label(kpi)
+    return f"{kpi_label(kpi)} ({tr(unit)})" if unit else kpi_label(kpi)
 
 
-def _read(run_dir: str | Path) -> tuple[RunData, City]:
-    """A run folder and its city (thread-safe; raises CitySandboxError)."""
+def _read(run_dir: str | Path) -> tuple[RunData, City, pd.DataFrame | None]:
+    """A run folder, its city and its 5-minute link bins if any (thread-safe)."""
     run = read_run(run_dir)
-    return run, cached_city(run.manifest["city"])
+    return run, cached_city(run.manifest["city"]), peak_bins(run.path)
 
 
 def _integer_ticks(ax: Axes) -> None:
@@ -64,12 +88,16 @@ def _integer_ticks(ax: Axes) -> None:
 
 
 def school_table(run: RunData, year: int) -> pd.DataFrame:
-    """Per-school pupils (all grades) in ``year``: capacity, p10/p50/p90 and utilisation.
+    """Per-school pupils (all grades) in ``year``, with names, seats short, overflow, unplaced.
 
     The band of a school is the sum of its grades' bands (a slightly wide band).
+    ``seats_short`` adds up the median pupils over the places grade by grade (admission is
+    per grade, so a full grade is not relieved by spare places in another).
     """
     e = run.enrollment[run.enrollment["year"] == year]
-    table = e.groupby("school")[["capacity", "p10", "p50", "p90"]].sum()
+    e = e.assign(seats_short=(e["p50"] - e["capacity"]).clip(lower=0.0))
+    sums = ["capacity", "p10", "p50", "p90", "seats_short", "overflow", "unplaced"]
+    table = e.groupby("school")[sums].sum()
     table["utilisation"] = table["p50"] / table["capacity"].where(table["capacity"] > 0)
     info = run.schools.set_index("school_id")[["name", "level"]]
     table = table.join(info, how="left").reset_index()
@@ -82,31 +110,34 @@ def school_series(run: RunData, school: str) -> pd.DataFrame:
     return e.groupby("year")[["capacity", "p025", "p10", "p50", "p90", "p975"]].sum()
 
 
-def fill_table(table: QTableWidget, frame: pd.DataFrame, digits: int = 2) -> None:
-    """Show a DataFrame in a QTableWidget (numbers right-aligned and rounded)."""
-    table.setSortingEnabled(False)
-    table.clear()
-    table.setRowCount(len(frame))
-    table.setColumnCount(len(frame.columns))
-    table.setHorizontalHeaderLabels([tr(str(c)) for c in frame.columns])
-    for r, row in enumerate(frame.itertuples(index=False)):
-        for c, value in enumerate(row):
-            item = QTableWidgetItem()
-            if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-                if pd.isna(value):
-                    item.setText("")
-                else:
-                    item.setData(Qt.ItemDataRole.DisplayRole, round(float(value), digits))
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            else:
-                item.setText("" if value is None or value is pd.NA else str(value))
-            table.setItem(r, c, item)
-    table.resizeColumnsToContents()
-    table.setSortingEnabled(True)
+def peak_bins(run_dir: str | Path) -> pd.DataFrame | None:
+    """The run's 5-minute link table ``links_t.parquet`` (replication 0), None without one."""
+    path = Path(run_dir) / "links_t.parquet"
+    if not path.exists():
+        return None
+    bins = pd.read_parquet(path)
+    if "replication" in bins:
+        bins = bins[bins["replication"] == bins["replication"].min()]
+    return bins
+
+
+def clock(seconds: object) -> str:
+    """A bin start (seconds after the AM period starts, 06:00) as ``HH:MM``.
+
+    None stands for the whole peak hour.
+    """
+    if seconds is None:
+        return tr("peak hour (V/C)")
+    minutes = AM_START + int(float(str(seconds))) // 60
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 class ResultsView(QWidget):
     """Time series, the school table with a fan chart, and the traffic map of one run.
+
+    A year slider (with Play) steps the school table, the school markers and the road
+    colours through the run's years; where the run has ``links_t.parquet`` a second slider
+    steps the roads through the peak's 5-minute bins, coloured by queue length.
 
     Signals
     -------
@@ -123,12 +154,18 @@ class ResultsView(QWidget):
         super().__init__(parent)
         self.runs_folder = Path(runs_folder)
         self.run: RunData | None = None
+        self.bins: pd.DataFrame | None = None
+        #: What the roads of the map show now: a label and values per link_id (None: grey).
+        self.road_label = ""
+        self.road_values: pd.Series | None = None
         self.runs = QComboBox()
         self.runs.activated.connect(self._run_chosen)
         self.refresh_button = QPushButton()
         self.refresh_button.clicked.connect(self.refresh_runs)
-        self.year = QComboBox()
-        self.year.currentIndexChanged.connect(self._year_changed)
+        self.year = Stepper()
+        self.year.changed.connect(self._year_changed)
+        self.peak_time = Stepper(clock, interval_ms=500)
+        self.peak_time.changed.connect(self._peak_time_changed)
         self.empty = QLabel()
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("font-size: 15px; color: #666")
@@ -141,23 +178,25 @@ class ResultsView(QWidget):
         self.schools.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.schools.itemSelectionChanged.connect(self._school_selected)
         self.map = MapView(title="Peak-hour traffic (V/C) and school utilisation")
-        self._labels = [QLabel(), QLabel()]
+        self._labels = [QLabel(), QLabel(), QLabel()]
         top = QHBoxLayout()
         top.addWidget(self._labels[0])
         top.addWidget(self.runs, 1)
         top.addWidget(self.refresh_button)
         top.addWidget(self._labels[1])
-        top.addWidget(self.year)
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.series_canvas)
-        left.addWidget(self.map)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.schools)
-        right.addWidget(self.fan_canvas)
+        top.addWidget(self.year, 1)
+        top.addWidget(self._labels[2])
+        top.addWidget(self.peak_time, 1)
+        charts = QSplitter(Qt.Orientation.Vertical)
+        charts.addWidget(self.series_canvas)
+        charts.addWidget(self.fan_canvas)
+        charts.setSizes([500, 300])
+        # the map gets the middle column: the city is tall, so a tall column wastes no width
         self.body = QSplitter()
-        self.body.addWidget(left)
-        self.body.addWidget(right)
-        self.body.setSizes([700, 500])
+        self.body.addWidget(charts)
+        self.body.addWidget(self.map)
+        self.body.addWidget(self.schools)
+        self.body.setSizes([400, 430, 570])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.empty, 1)
@@ -169,12 +208,16 @@ class ResultsView(QWidget):
         """Re-apply translated labels and redraw the charts."""
         self._labels[0].setText(tr("Run:"))
         self._labels[1].setText(tr("Year:"))
+        self._labels[2].setText(tr("Peak time:"))
         self.refresh_button.setText(tr("Refresh"))
         self.empty.setText(tr("No finished run yet: run a scenario (Run tab) to see results here."))
+        self.year.retranslate()
+        self.peak_time.retranslate()
         self.map.retranslate()
         if self.run is not None:
             self._draw_series()
             self._fill_schools()
+            self._school_selected()
 
     def refresh_runs(self) -> None:
         """Re-read the runs catalog into the run chooser."""
@@ -208,29 +251,19 @@ class ResultsView(QWidget):
             lambda exc: self.failed.emit(str(exc)),
         )
 
-    def show_run(self, run: RunData, city: City) -> None:
-        """Show a run that has been read (:func:`sim.runs.folder.read_run`) and its city."""
+    def show_run(self, run: RunData, city: City, bins: pd.DataFrame | None = None) -> None:
+        """Show a run that has been read, its city and its 5-minute link bins (or None)."""
         self.run = run
+        self.bins = bins
         self.refresh_runs()
         self.runs.setCurrentIndex(max(self.runs.findData(str(Path(run.path).resolve())), 0))
         self.map.set_city(city)
         zones = self.run.zones.set_index("zone_id")
-        numeric = [
-            c for c in zones.columns if c != "geometry" and pd.api.types.is_numeric_dtype(zones[c])
-        ]
-        self.map.set_zone_values(
-            {c: zones[c].astype(float) for c in numeric}, select="population_end"
-        )
-        years = sorted(self.run.enrollment["year"].unique())
-        self.year.blockSignals(True)
-        self.year.clear()
-        for y in years:
-            self.year.addItem(str(y), int(y))
-        self.year.setCurrentIndex(len(years) - 1)
-        self.year.blockSignals(False)
+        values = {label: zones[c].astype(float) for c, label in ZONE_LABELS.items() if c in zones}
+        self.map.set_zone_values(values, select=ZONE_LABELS["population_end"])
         self._set_empty(False)
         self._draw_series()
-        self._year_changed()
+        self.year.set_values([int(y) for y in sorted(self.run.enrollment["year"].unique())])
         self.runLoaded.emit(str(self.run.path))
 
     def _run_chosen(self, _index: int) -> None:
@@ -238,7 +271,7 @@ class ResultsView(QWidget):
 
     def selected_year(self) -> int:
         """The year shown in the table and on the map."""
-        return int(self.year.currentData())
+        return int(str(self.year.value()))
 
     def shown(self) -> RunData:
         """The run on show (a RuntimeError before one is loaded)."""
@@ -266,9 +299,13 @@ class ResultsView(QWidget):
                     ax.plot(part["year"], part["p50"], marker="o", ms=3, label=kpi_label(kpi))
             ax.set_title(tr(title) if title else _titled(kpis[0]), fontsize=9)
             ax.grid(alpha=0.3)
-            if len(kpis) > 1:
+            ax.tick_params(labelsize=8)
+            if len(kpis) > 1 and ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=7)
             _integer_ticks(ax)
+            thousands_axis(ax)
+        for ax in axes[1]:
+            ax.set_xlabel(tr("year"), fontsize=8)
         fig.suptitle(
             tr("{scenario}: median and p10–p90 band over {n} replication(s)").format(
                 scenario=run.manifest["scenario"]["name"], n=run.manifest["replications"]
@@ -279,21 +316,50 @@ class ResultsView(QWidget):
         self.series_canvas.draw_idle()
 
     def _fill_schools(self) -> None:
-        fill_table(self.schools, school_table(self.shown(), self.selected_year()))
-        if self.schools.rowCount():
-            self.schools.selectRow(0)
+        headers = {k: tr(v) for k, v in SCHOOL_HEADERS.items()}
+        table = school_table(self.shown(), self.selected_year())
+        table["level"] = [tr(str(v)) for v in table["level"]]
+        selected = self.selected_school()
+        fill_table(self.schools, table, percent=("utilisation",), headers=headers)
+        ids = [cell_text(self.schools, r, 0) for r in range(self.schools.rowCount())]
+        if ids:
+            self.schools.selectRow(ids.index(selected) if selected in ids else 0)
 
-    def _year_changed(self) -> None:
-        if self.run is None or self.year.currentData() is None:
+    def _year_changed(self, _year: object = None) -> None:
+        if self.run is None or self.year.value() is None:
             return
         year = self.selected_year()
         self._fill_schools()
-        links = self.run.links
-        peak = links[links["year"] == year].set_index("link_id")["vc"] if len(links) else None
-        self.map.set_road_values(peak if peak is not None and len(peak) else None, label=tr("V/C"))
         table = school_table(self.run, year).set_index("school")
         schools = self.run.schools.set_index("school_id")
         self.map.set_schools(schools, table["utilisation"])
+        bins = self.bins
+        if bins is not None and "year" in bins:
+            bins = bins[bins["year"] == year]
+        times = sorted(bins["bin_start_s"].unique()) if bins is not None else []
+        self.peak_time.set_values([None, *[int(t) for t in times]], current=0)
+        self.peak_time.setVisible(bool(times))
+        self._labels[2].setVisible(bool(times))
+
+    def _peak_time_changed(self, start: object) -> None:
+        """Roads by V/C over the peak hour (None) or by queue length in one 5-minute bin."""
+        if self.run is None:
+            return
+        year = self.selected_year()
+        if start is None or self.bins is None:
+            links = self.run.links
+            peak = links[links["year"] == year].set_index("link_id")["vc"] if len(links) else None
+            self._roads(peak if peak is not None and len(peak) else None, "V/C")
+            return
+        bins = self.bins if "year" not in self.bins else self.bins[self.bins["year"] == year]
+        top = float(bins["queue"].max()) if len(bins) else 0.0
+        queue = bins[bins["bin_start_s"] == start].set_index("link")["queue"]
+        label = tr("queue (veh) at {time}").format(time=clock(start))
+        self._roads(queue.astype(float), label, vmax=max(top, 1.0))
+
+    def _roads(self, values: pd.Series | None, label: str, vmax: float | None = None) -> None:
+        self.road_label, self.road_values = label, values
+        self.map.set_road_values(values, label=label, vmax=vmax)
 
     def selected_school(self) -> str | None:
         """The school id selected in the table."""
@@ -310,9 +376,10 @@ class ResultsView(QWidget):
         self.draw_fan(school)
 
     def draw_fan(self, school: str) -> None:
-        """Fan chart of one school: median pupils, 80 % and 95 % bands, capacity."""
+        """Fan chart of one school over the years it is open: median, 80/95 % bands, places."""
         run = self.shown()
         series = school_series(run, school)
+        series = series[series["capacity"] > 0]  # a new school: only the years it is open
         fig = self.fan_figure
         fig.clear()
         ax = fig.add_subplot()
@@ -329,10 +396,16 @@ class ResultsView(QWidget):
             years, series["p10"], series["p90"], alpha=0.35, color="tab:blue", label=tr("80% band")
         )
         ax.plot(years, series["p50"], color="tab:blue", marker="o", ms=3, label=tr("median"))
-        ax.step(years, series["capacity"], where="mid", color="red", ls="--", label=tr("capacity"))
+        ax.plot(years, series["capacity"], color="black", ls="--", marker="_", label=tr("capacity"))
+        if len(years) == 1:  # one year: a visible span around it, never 1925-2125
+            ax.set_xlim(years[0] - 1, years[0] + 1)
         name = run.schools.set_index("school_id")["name"].get(school, school)
         ax.set_title(tr("Pupils at {school}").format(school=f"{name} ({school})"), fontsize=9)
+        ax.set_xlabel(tr("year"), fontsize=8)
+        ax.set_ylabel(tr("pupils"), fontsize=8)
+        ax.tick_params(labelsize=8)
         _integer_ticks(ax)
+        thousands_axis(ax)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
         fig.tight_layout()

@@ -136,7 +136,7 @@ def test_planner_workflow_end_to_end(qtbot, dialogs, click_map, baseline, tmp_pa
     ids = [table.item(r, 0).text() for r in range(table.rowCount())]
     row = ids.index(school["id"])
     columns = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
-    assert float(table.item(row, columns.index("capacity")).text()) == expected_places
+    assert table.item(row, columns.index("Places")).text() == f"{expected_places:,}"
     win.tabs.setCurrentWidget(win.results)
     folder = win.export("tables", tmp_path / "results")
     schools_csv = pd.read_csv(folder / "results_schools_2025.csv").set_index("school")

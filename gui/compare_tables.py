@@ -1,0 +1,82 @@
+"""The comparison's tables as a planner reads them: KPI labels with units, verdicts in words.
+
+:func:`kpi_rows` turns :func:`sim.runs.compare.kpi_table` into the rows the Compare view
+shows (outcomes, or the solver diagnostics apart) with translated headers;
+:func:`school_rows` adds the school names to the per-school utilisation table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from gui.i18n import kpi_label, tr
+from sim.kpis import KPI_BY_NAME
+
+#: A verdict of :func:`sim.kpis.verdict` -> the words shown ("" for diagnostics).
+VERDICT_TEXTS = {
+    "better": "better",
+    "worse": "worse",
+    "up": "more",
+    "down": "less",
+    "same": "no change",
+    "": "",
+}
+
+
+@dataclass
+class Rows:
+    """Rows for a table: the frame shown, header texts, the KPI names and raw verdicts."""
+
+    frame: pd.DataFrame
+    headers: dict[str, str]
+    names: list[str]
+    verdicts: dict[str, list[str]]  # variant label -> verdict per row
+
+
+def kpi_rows(table: pd.DataFrame, labels: Sequence[str], *, diagnostics: bool) -> Rows:
+    """The outcome KPIs (``diagnostics=False``) or the solver diagnostics of a KPI table.
+
+    Outcomes show the baseline and each run, its difference, relative difference and the
+    verdict in words; diagnostics show the values only (they are never judged).
+    """
+    is_diag = [bool(getattr(KPI_BY_NAME.get(str(k)), "diagnostic", False)) for k in table["kpi"]]
+    part = table[[d == diagnostics for d in is_diag]].reset_index(drop=True)
+    names = [str(k) for k in part["kpi"]]
+    frame = pd.DataFrame(
+        {
+            "indicator": [kpi_label(k) for k in names],
+            "unit": [tr(KPI_BY_NAME[k].unit) if k in KPI_BY_NAME else "" for k in names],
+        }
+    )
+    headers = {"indicator": tr("Indicator"), "unit": tr("Unit")}
+    verdicts: dict[str, list[str]] = {}
+    for i, label in enumerate(labels):
+        frame[label] = part[label].to_numpy()
+        headers[label] = label if i else tr("{run} (baseline)").format(run=label)
+        if i == 0 or diagnostics:
+            continue
+        frame[f"diff {label}"] = part[f"diff {label}"].to_numpy()
+        frame[f"rel % {label}"] = part[f"rel % {label}"].to_numpy()
+        verdicts[label] = [str(v) for v in part[f"better {label}"]]
+        frame[f"better {label}"] = [tr(VERDICT_TEXTS.get(v, v)) for v in verdicts[label]]
+        headers[f"diff {label}"] = tr("Δ {run}").format(run=label)
+        headers[f"rel % {label}"] = tr("Δ % {run}").format(run=label)
+        headers[f"better {label}"] = tr("{run} vs baseline").format(run=label)
+    return Rows(frame, headers, names, verdicts)
+
+
+def school_rows(pressure: pd.DataFrame, labels: Sequence[str], names: pd.Series) -> Rows:
+    """Per-school utilisation per run and its change, with the school's name."""
+    ids = pressure["school_id"].astype(str)
+    frame = pd.DataFrame({"school_id": ids, "name": ids.map(names).fillna("")})
+    headers = {"school_id": tr("School"), "name": tr("Name")}
+    for i, label in enumerate(labels):
+        frame[label] = pressure[label].to_numpy()
+        headers[label] = tr("Utilisation {run}").format(run=label)
+        if i:
+            frame[f"change {label}"] = pressure[f"change {label}"].to_numpy()
+            headers[f"change {label}"] = tr("Δ {run}").format(run=label)
+    return Rows(frame, headers, list(ids), {})
