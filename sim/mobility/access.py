@@ -405,7 +405,6 @@ def _zone_routes(
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """All-pairs fastest routes between ``points`` on one zone's street links."""
     m = len(points)
-    empty = [np.zeros(0, np.int64)] * (m * m)
     nodes = np.unique(np.concatenate([a, b, points]))
     pos = pd.Index(nodes)
     ia, ib, ip = pos.get_indexer(a), pos.get_indexer(b), pos.get_indexer(points)
@@ -417,31 +416,30 @@ def _zone_routes(
         shape=(len(nodes), len(nodes)),
     )
     dist, pred = dijkstra(graph, directed=True, indices=ip, return_predecessors=True)
-    lookup = {
-        (int(u), int(v)): (int(i), float(k))
-        for u, v, i, k in best[["a", "b", "id", "k"]].itertuples(index=False)
-    }
-    out_min = np.full(m * m, np.inf)
-    out_km = np.full(m * m, np.inf)
-    routes = list(empty)
+    n = len(nodes)
+    key = best["a"].to_numpy(np.int64) * n + best["b"].to_numpy(np.int64)
+    order = np.argsort(key)
+    key, link, link_km = key[order], best["id"].to_numpy()[order], best["k"].to_numpy()[order]
+    out_min = np.zeros(m * m)
+    out_km = np.zeros(m * m)
+    routes = [np.zeros(0, np.int64)] * (m * m)
     for s in range(m):
         for t in range(m):
-            cell = s * m + t
             if s == t:
-                out_min[cell] = out_km[cell] = 0.0
                 continue
+            cell = s * m + t
             if not np.isfinite(dist[s, ip[t]]):
+                out_min[cell] = out_km[cell] = np.inf
                 continue
-            path, node, total = [], int(ip[t]), 0.0
+            walk, node = [int(ip[t])], int(ip[t])
             while node != ip[s]:
-                prev = int(pred[s, node])
-                link, k = lookup[(prev, node)]
-                path.append(link)
-                total += k
-                node = prev
-            routes[cell] = np.asarray(path[::-1], dtype=np.int64)
-            out_min[cell] = dist[s, ip[t]] - 1e-9 * len(path)
-            out_km[cell] = total
+                node = int(pred[s, node])
+                walk.append(node)
+            seq = np.asarray(walk[::-1], dtype=np.int64)
+            at = np.searchsorted(key, seq[:-1] * n + seq[1:])
+            routes[cell] = link[at].astype(np.int64)
+            out_min[cell] = dist[s, ip[t]] - 1e-9 * len(at)
+            out_km[cell] = float(link_km[at].sum())
     return out_min, out_km, routes
 
 
@@ -467,12 +465,17 @@ class LocalTrips:
         Free-flow minutes and km of the loaded ones' routes (0 elsewhere).
     pairs
         Route entry (:class:`LocalRoutes`) of each trip, -1 where not loaded.
+    o_node, d_node
+        Street node id of each trip's origin and destination point (where a dynamic
+        model's vehicle starts and ends), when known.
     """
 
     loaded: np.ndarray
     minutes: np.ndarray
     km: np.ndarray
     pairs: np.ndarray
+    o_node: np.ndarray | None = None
+    d_node: np.ndarray | None = None
 
 
 def local_trips(
@@ -524,3 +527,41 @@ def trip_points(
     to_school = school_point >= 0
     d_point[to_school] = school_point[to_school]
     return o_point, d_point
+
+
+class TripAccess:
+    """The access points and local routes of one run, for the demand model.
+
+    Parameters
+    ----------
+    city
+        The loaded city.
+    seed
+        Seed of the hashed point draws (fixed by default: a household in a zone lives
+        at the same point in every run and scenario, so comparisons see no point noise).
+    """
+
+    def __init__(self, city: City, seed: int = 0) -> None:
+        self.points = AccessPoints.of(city, seed)
+        self.routes = LocalRoutes.of(self.points, city.links, near_nodes(city))
+        self.school = school_points(self.points, city)
+
+    def trips(
+        self,
+        origin: np.ndarray,
+        dest: np.ndarray,
+        household: np.ndarray,
+        traveller: np.ndarray,
+        school: np.ndarray,
+    ) -> LocalTrips:
+        """Points of trips from home and which of them drive local streets within a zone.
+
+        ``school`` is the school index of school trips (-1 for others); the other
+        arguments as in :func:`trip_points`.
+        """
+        school = np.asarray(school, dtype=np.int64)
+        spot = np.where(school >= 0, self.school[np.maximum(school, 0)], -1)
+        o, d = trip_points(self.points, origin, dest, household, traveller, spot)
+        out = local_trips(self.points, self.routes, origin, dest, o, d)
+        out.o_node, out.d_node = self.points.node_id[o], self.points.node_id[d]
+        return out
