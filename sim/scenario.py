@@ -65,6 +65,18 @@ class AssignmentParams(_Strict):
     city's connectors only)."""
 
 
+class DynamicParams(_Strict):
+    """Settings of the dynamic peak model (``parameters.traffic_model: dynamic``)."""
+
+    due_gap: FiniteFloat = Field(0.05, gt=0, lt=1)
+    """Stop swapping routes when the loading's relative gap Σ(experienced − best) / Σ best
+    is at most this (the ``due_gap`` KPI)."""
+    due_iterations: Integer = Field(2, ge=1, le=50)
+    """Most loadings per year (each but the last followed by a route swap)."""
+    dt_s: FiniteFloat = Field(2.0, gt=0, le=2)
+    """Time step of the loading (s)."""
+
+
 class Parameters(_Strict):
     """Model parameters a scenario may change; every one has a sensible default."""
 
@@ -122,6 +134,12 @@ class Parameters(_Strict):
     """Stop the demand-supply loop when the car matrix moves less than this share (L1)."""
     mean_trip_km: FiniteFloat = Field(6.0, gt=0, le=100)
     """Observed mean home-work trip length the gravity model is calibrated to."""
+    traffic_model: Literal["dynamic", "static"] = "dynamic"
+    """The peak model: ``dynamic`` loads the AM period's vehicles (sim.traffic.due: route
+    swapping to a dynamic user equilibrium, signals, queues, spill-back) and reports its
+    traffic KPIs; ``static`` reports the busiest hour's static equilibrium (which the
+    dynamic model also runs, as its warm start and for the demand loop's skims)."""
+    dynamic: DynamicParams = Field(default_factory=DynamicParams)
     assignment: AssignmentParams = Field(default_factory=AssignmentParams)
 
 

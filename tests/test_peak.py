@@ -42,8 +42,12 @@ DEMAND = np.array([[0.0, 1500.0], [0.0, 0.0]])  # zone 1 -> zone 2
 PARAMS = AssignmentParams(algorithm="bfw", rel_gap=1e-6, max_iter=500)
 
 
-def _city(signal_at_2: bool = False, lots: list[tuple[int, float]] | None = None):
-    """Two 1 km zones at either end; optionally a signal at node 2 and parking lots."""
+def two_route_city(
+    signal_at_2: bool = False,
+    lots: list[tuple[int, float]] | None = None,
+    lanes: dict[int, int] | None = None,
+):
+    """Two 1 km zones at either end; optionally a signal at node 2, parking lots, lanes."""
     nodes = gpd.GeoDataFrame(
         {
             "is_centroid": [n in (1, 4) for n in XY],
@@ -58,7 +62,7 @@ def _city(signal_at_2: bool = False, lots: list[tuple[int, float]] | None = None
             "a_node": [a for a, _ in PAIRS.values()],
             "b_node": [b for _, b in PAIRS.values()],
             "length_m": [np.hypot(*np.subtract(XY[b], XY[a])) for a, b in PAIRS.values()],
-            "lanes": 1,
+            "lanes": [(lanes or {}).get(k, 1) for k in PAIRS],
             "free_speed_kmh": 50.0,
             "capacity_vph": 1000.0,
             # the way back into node 2 (link 31) is the main road of its signal
@@ -100,7 +104,7 @@ def _flows(city, policies, year: int = 2025, params: AssignmentParams = PARAMS):
 
 
 def test_equal_routes_share_the_demand() -> None:
-    flow, kpis = _flows(_city(), [])
+    flow, kpis = _flows(two_route_city(), [])
     assert flow[10] == pytest.approx(750.0, rel=1e-3)
     assert flow[20] == pytest.approx(750.0, rel=1e-3)
     assert flow[[30, 31, 40, 41]].sum() == pytest.approx(0.0, abs=1e-6)
@@ -111,22 +115,22 @@ def test_equal_routes_share_the_demand() -> None:
 
 def test_closure_sends_everyone_the_other_way() -> None:
     pol = [RoadClosure(type="road_closure", links=[11], year=2025)]
-    flow, _ = _flows(_city(), pol)
+    flow, _ = _flows(two_route_city(), pol)
     assert 11 not in flow.index
     assert flow[20] == pytest.approx(1500.0, rel=1e-6)
-    before, _ = _flows(_city(), pol, year=2024)  # not in force yet
+    before, _ = _flows(two_route_city(), pol, year=2024)  # not in force yet
     assert before[11] == pytest.approx(750.0, rel=1e-3)
 
 
 def test_congestion_charge_lowers_flow_on_the_tolled_link() -> None:
     pol = [CongestionCharge(type="congestion_charge", toll=2.0, links=[11], year=2025)]
     params = PARAMS.model_copy(update={"toll_factor": 1.0})  # 1 minute per unit of toll
-    flow, _ = _flows(_city(), pol, params=params)
+    flow, _ = _flows(two_route_city(), pol, params=params)
     assert flow[11] < 700.0
     assert flow[21] > 800.0
     assert flow[11] + flow[21] == pytest.approx(1500.0)
     # at equilibrium the tolled route's time is shorter by exactly the toll's 2 minutes
-    result = PeakTraffic(_city(), pol, params).step(2025, DEMAND)
+    result = PeakTraffic(two_route_city(), pol, params).step(2025, DEMAND)
     t = result.links["time_min"]
     assert (t[20] + t[21]) - (t[10] + t[11]) == pytest.approx(2.0, abs=0.01)
 
@@ -134,11 +138,11 @@ def test_congestion_charge_lowers_flow_on_the_tolled_link() -> None:
 def test_cordon_charge_lowers_flow_into_the_cordon() -> None:
     pol = [CongestionCharge(type="congestion_charge", toll=2.0, cordon_zones=[2], year=2025)]
     params = PARAMS.model_copy(update={"toll_factor": 1.0})
-    flow, _ = _flows(_city(), pol, params=params)
+    flow, _ = _flows(two_route_city(), pol, params=params)
     # both routes enter zone 2 and are charged alike: the split stays even
     assert flow[11] == pytest.approx(750.0, rel=1e-3)
     mixed = [*pol, CongestionCharge(type="congestion_charge", toll=1.0, links=[21], year=2025)]
-    flow, _ = _flows(_city(), mixed, params=params)
+    flow, _ = _flows(two_route_city(), mixed, params=params)
     # the later charge replaced route B's toll by a lower one: route B now carries more
     assert flow[21] > flow[11] + 500
 
@@ -146,12 +150,12 @@ def test_cordon_charge_lowers_flow_into_the_cordon() -> None:
 def test_congestion_charge_acts_with_the_scenario_defaults() -> None:
     # 200 currency units = 2 minutes at the default value of time (toll_factor 0.01)
     pol = [CongestionCharge(type="congestion_charge", toll=200.0, links=[11], year=2025)]
-    flow, _ = _flows(_city(), pol, params=AssignmentParams(rel_gap=1e-6, max_iter=500))
+    flow, _ = _flows(two_route_city(), pol, params=AssignmentParams(rel_gap=1e-6, max_iter=500))
     assert flow[11] < 700.0
 
 
 def test_webster_retiming_gives_route_a_its_green_back() -> None:
-    city = _city(signal_at_2=True)
+    city = two_route_city(signal_at_2=True)
     fixed, fixed_kpis = _flows(city, [])
     # 22 s of 90 on route A's approach: capacity 1,800 × 22/90 = 440 veh/h, so B takes most
     assert fixed[10] < fixed[20]
@@ -167,7 +171,7 @@ def test_webster_retiming_gives_route_a_its_green_back() -> None:
 
 
 def test_retiming_waits_for_its_year() -> None:
-    city = _city(signal_at_2=True)
+    city = two_route_city(signal_at_2=True)
     traffic = PeakTraffic(city, [SignalRetiming(type="signal_retiming", year=2026)], PARAMS)
     traffic.step(2025, DEMAND)
     np.testing.assert_array_equal(traffic.plans.greens[1], [60.0, 22.0])
@@ -176,7 +180,7 @@ def test_retiming_waits_for_its_year() -> None:
 
 
 def test_fixed_cycle_retiming_keeps_the_split() -> None:
-    city = _city(signal_at_2=True)
+    city = two_route_city(signal_at_2=True)
     pol = [SignalRetiming(type="signal_retiming", method="fixed", cycle_s=60, year=2025)]
     traffic = PeakTraffic(city, pol, PARAMS)
     traffic.step(2025, DEMAND)
@@ -188,12 +192,12 @@ def test_fixed_cycle_retiming_keeps_the_split() -> None:
 
 
 def test_parking_cruise_km_by_hand() -> None:
-    city = _city(lots=[(2, 0.8), (2, 0.6), (1, 1.0)])
+    city = two_route_city(lots=[(2, 0.8), (2, 0.6), (1, 1.0)])
     # 1,500 arrivals in zone 2, mean occupancy 0.7; nobody arrives in zone 1
     assert parking_cruise_km(city, DEMAND, 0.0) == pytest.approx(1500 * 0.7 * CRUISE_KM_AT_FULL)
     assert parking_cruise_km(city, DEMAND, 0.4) == pytest.approx(1500 * 0.7 * 0.6)
     assert parking_cruise_km(city, DEMAND, 1.0) == 0.0
-    assert parking_cruise_km(_city(), DEMAND, 0.0) == 0.0  # no lots, no cruising
+    assert parking_cruise_km(two_route_city(), DEMAND, 0.0) == 0.0  # no lots, no cruising
 
 
 def test_a_new_link_into_a_signal_gets_its_green_share() -> None:
@@ -202,8 +206,8 @@ def test_a_new_link_into_a_signal_gets_its_green_share() -> None:
         NewLink(type="new_link", from_node=1, to_node=2, lanes=1, capacity_per_lane=1000,
                 both_directions=False, year=2025),
     ]  # fmt: skip
-    old = PeakTraffic(_city(signal_at_2=True), [], PARAMS).step(2025, DEMAND).links
-    new = PeakTraffic(_city(signal_at_2=True), rebuilt, PARAMS).step(2025, DEMAND).links
+    old = PeakTraffic(two_route_city(signal_at_2=True), [], PARAMS).step(2025, DEMAND).links
+    new = PeakTraffic(two_route_city(signal_at_2=True), rebuilt, PARAMS).step(2025, DEMAND).links
     # link 10 and its replacement 42 both approach node 2 from the west: cross phase, 22 s of
     # 90 at 1,800 veh/h of green
     assert old.loc[10, "capacity"] == pytest.approx(1800.0 * 22 / 90)
@@ -227,7 +231,7 @@ def test_guidance_share_is_the_latest_policy_in_force() -> None:
 
 
 def test_parking_guidance_lowers_cruise_vkt_in_the_peak() -> None:
-    city = _city(lots=[(2, 0.8)])
+    city = two_route_city(lots=[(2, 0.8)])
     _, plain = _flows(city, [])
     _, guided = _flows(city, [ParkingGuidance(type="parking_guidance", share=0.5, year=2025)])
     assert plain["parking_cruise_vkt"] == pytest.approx(1500 * 0.8)

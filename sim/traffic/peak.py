@@ -1,9 +1,13 @@
-"""The city's morning peak hour: road policies, signal plans, equilibrium assignment, KPIs.
+"""The city's morning peak: road policies, signal plans, static and dynamic assignment, KPIs.
 
 :class:`PeakTraffic` keeps the road network of one run. Each simulated year it applies
 the road policies in force, rebuilds the CSR network only when they changed, loads the
-peak-hour car OD matrix with a user-equilibrium assignment (warm-started from last
-year's flows) and reports the traffic KPIs.
+busiest hour's car OD matrix with a static user-equilibrium assignment (warm-started
+from last year's flows; :meth:`PeakTraffic.step`, what the demand loop calls) and, with
+the dynamic model (:meth:`PeakTraffic.load_period`), loads the whole AM period's vehicles
+on the dynamic network with its signals (:mod:`sim.traffic.due`: route swapping from
+the static equilibrium's or last year's link times). The traffic KPIs keep their names
+either way; with the dynamic model they are those of the vehicles in the busiest hour.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ import numpy as np
 import pandas as pd
 
 from sim.policies import ParkingGuidance, SignalRetiming, latest_in_force
-from sim.scenario import AssignmentParams
+from sim.scenario import AssignmentParams, DynamicParams
+from sim.traffic import due
 from sim.traffic.assignment import assign
+from sim.traffic.city_dynamic import city_network
+from sim.traffic.dynamic import BIN_S, DynamicNetwork, GridlockError, LoadResult, TrafficControl
 from sim.traffic.network import Network, network_from_links
 from sim.traffic.policies import apply_road_policies
 from sim.traffic.signals import SignalPlans, apply_signal_timing, approach_phases
@@ -36,15 +43,32 @@ class PeakResult:
 
     links: pd.DataFrame  # link_id index: flow, capacity, vc, time_min, speed_kmh
     kpis: dict[str, float] = field(default_factory=dict)
+    #: The dynamic model's last loading of the AM period (t = 0 at 06:00); None if static.
+    load: LoadResult | None = None
+    #: The dynamic network it ran on (link order of ``links``); None if static.
+    dyn: DynamicNetwork | None = None
 
 
 class PeakTraffic:
     """The road network of one run, stepped year by year."""
 
-    def __init__(self, city: Any, policies: Sequence[Any], params: AssignmentParams) -> None:
+    def __init__(
+        self,
+        city: Any,
+        policies: Sequence[Any],
+        params: AssignmentParams,
+        dynamic: DynamicParams | None = None,
+    ) -> None:
         self.city = city
         self.policies = list(policies)
         self.params = params
+        #: Settings of the dynamic model; None: the static model only.
+        self.dynamic = dynamic
+        self._dyn: tuple[tuple[Any, ...], DynamicNetwork, Network] | None = None
+        #: Entry-bin link times (s) of the last dynamic loading: next year's first routes.
+        self._link_tt: np.ndarray | None = None
+        #: Busiest-hour mean link minutes of the last dynamic loading (the skims' times).
+        self._dyn_minutes: pd.Series | None = None
         self.centroids = city.zones["centroid_node"].to_numpy()
         self.plans = SignalPlans.from_city(city.signals, city.links)
         self._key: tuple[int, ...] | None = None
@@ -119,8 +143,7 @@ class PeakTraffic:
             index=timed.index,
         )
         # true free-flow time: the untimed links (the network's fftime includes signal delay)
-        free_min = (links["length_m"] / links["free_speed_kmh"] * 0.06).to_numpy()
-        kpis = link_kpis(frame, length_km, free_min, float(demand.sum()))
+        kpis = link_kpis(frame, length_km, _length_free(links)[1], float(demand.sum()))
         kpis["rel_gap"] = float(res.rel_gap)
         kpis["assignment_iterations"] = float(res.iterations)
         return PeakResult(links=frame, kpis=kpis)
@@ -136,9 +159,10 @@ class PeakTraffic:
         if self._net is None:
             self._net = network_from_links(timed, self.city.nodes, self.centroids)
         net = self._net
-        if self._times is None:
+        times = self._times if self._dyn_minutes is None else self._dyn_minutes
+        if times is None:
             return net, net.fftime
-        last = self._times.reindex(timed.index).to_numpy(dtype=np.float64)
+        last = times.reindex(timed.index).to_numpy(dtype=np.float64)
         return net, np.where(np.isfinite(last), last, net.fftime)
 
     def step(self, year: int, demand: np.ndarray, rel_gap: float | None = None) -> PeakResult:
@@ -156,6 +180,111 @@ class PeakTraffic:
         result.kpis["vht"] += cruise / CRUISE_SPEED_KMH
         result.kpis["parking_cruise_vkt"] = cruise
         return result
+
+    def load_period(self, year: int, trips: due.Trips, peak_bin: int, seed: int) -> PeakResult:
+        """Load the AM period's vehicles on the dynamic network and return links and KPIs.
+
+        Call after :meth:`step` of the same year (its static equilibrium gives the first
+        routes in the first year; later years start from last year's time-dependent
+        link times). ``peak_bin`` is the first 5-minute bin of the busiest hour, whose
+        vehicles the KPIs describe; ``seed`` draws who swaps routes.
+
+        Raises
+        ------
+        GridlockError
+            The loading stopped in every try (the message names the year and links).
+        """
+        assert self.dynamic is not None, "the dynamic model is off (parameters.traffic_model)"
+        links = self._road_links(year)
+        key = (self._key, len(self._retimed))
+        if self._dyn is None or self._dyn[0] != key:
+            dyn, static = city_network(
+                links, self.city.nodes, self.city.signals, self.plans, self.centroids
+            )
+            self._dyn = (key, dyn, static)
+        _, dyn, static = self._dyn
+        first = self._link_tt
+        if first is None or len(first) != len(links):
+            assert self._times is not None, "step() runs the static warm start first"
+            first = self._times.reindex(links.index).to_numpy(dtype=np.float64) * 60.0
+        control = TrafficControl(dyn, "fixed", dt=self.dynamic.dt_s)
+        try:
+            eq = due.equilibrate(
+                static,
+                control,
+                trips,
+                first,
+                gap=self.dynamic.due_gap,
+                max_iter=self.dynamic.due_iterations,
+                seed=seed,
+            )
+        except GridlockError as err:
+            raise GridlockError(
+                f"{year}: the dynamic peak model stopped: {err}. Run the scenario with "
+                "parameters.traffic_model: static to use the static peak hour instead",
+                err.links,
+                err.cycle,
+            ) from None
+        self._link_tt = eq.link_tt
+        hour = slice(peak_bin, peak_bin + round(3600.0 / BIN_S))
+        frame = dynamic_link_frame(eq.load, links, hour)
+        self._dyn_minutes = frame["time_min"]
+        in_hour = (trips.depart >= hour.start * BIN_S) & (trips.depart < hour.stop * BIN_S)
+        kpis = dynamic_kpis(eq.load, frame, links, in_hour)
+        kpis["due_gap"] = eq.gap
+        kpis["due_iterations"] = float(len(eq.gaps))
+        return PeakResult(links=frame, kpis=kpis, load=eq.load, dyn=dyn)
+
+
+def dynamic_link_frame(load: LoadResult, links: pd.DataFrame, hour: slice) -> pd.DataFrame:
+    """The busiest hour's link results of a loading, in the static model's columns.
+
+    ``flow`` is the vehicles entering the link in the hour, ``time_min`` their mean
+    time on it (free flow on a link nobody left in the hour), ``vc`` the flow over the
+    link's capacity.
+    """
+    cap = links["capacity_vph"].to_numpy(dtype=float)
+    length_km, free_min = _length_free(links)
+    flow = load.bin_in[:, hour].sum(axis=1).astype(float)
+    out = load.bin_out[:, hour].sum(axis=1)
+    spent = load.bin_tt[:, hour].sum(axis=1)
+    time_min = np.divide(spent, out * 60.0, out=free_min.copy(), where=out > 0)
+    return pd.DataFrame(
+        {
+            "flow": flow,
+            "capacity": cap,
+            "vc": np.divide(flow, cap, out=np.zeros_like(cap), where=cap > 0),
+            "time_min": time_min,
+            "speed_kmh": np.divide(
+                length_km * 60.0, time_min, out=np.zeros_like(cap), where=time_min > 0
+            ),
+        },
+        index=links.index,
+    )
+
+
+def dynamic_kpis(
+    load: LoadResult, frame: pd.DataFrame, links: pd.DataFrame, in_hour: np.ndarray
+) -> dict[str, float]:
+    """The traffic KPIs of the busiest hour from a dynamic loading.
+
+    Link totals (VKT, VHT, delay, travel-time index, congested links) are those of
+    :func:`link_kpis` on the hour's link frame; ``car_trips_peak`` and
+    ``mean_trip_min`` are the vehicles departing in the hour and their mean time from
+    origin to destination (waiting to enter the network included).
+    """
+    kpis = link_kpis(frame, *_length_free(links), 0.0)
+    done = in_hour & ~np.isnan(load.arrive)
+    tt = (load.arrive - load.depart)[done]
+    kpis["car_trips_peak"] = float(in_hour.sum())
+    kpis["mean_trip_min"] = float(tt.mean() / 60.0) if done.any() else 0.0
+    return kpis
+
+
+def _length_free(links: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Length (km) and true free-flow minutes (no signal delay) of each link."""
+    km = links["length_m"].to_numpy(dtype=float) / 1000.0
+    return km, km / links["free_speed_kmh"].to_numpy(dtype=float) * 60.0
 
 
 def link_kpis(

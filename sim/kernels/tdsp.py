@@ -1,0 +1,154 @@
+"""Time-dependent shortest paths and route swapping for the dynamic user equilibrium (numba).
+
+The graph is the CSR of :mod:`sim.kernels.paths` (``out_start``, ``out_links``,
+``link_from``, ``link_to``; nodes below ``first_thru`` are zone centroids a path may
+start or end at but never pass through). ``tt[l, b]`` is the travel time (s) of link
+``l`` for a vehicle entering it in time bin ``b`` (bins of ``bin_s`` seconds from the
+start of the loading; the last bin holds for later times). :func:`td_tree` is Dijkstra
+on arrival times (exact when every link is FIFO, i.e. ``t + tt(t)`` never decreases).
+
+:func:`swap_routes` runs one tree per (origin, departure group) of the vehicles, gives
+every vehicle its best arrival, and moves the vehicles picked to swap onto the best
+route of their group.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.kernels.paths import _heap_pop, _heap_push
+
+
+@njit(cache=True)
+def td_tree(
+    out_start, out_links, link_to, tt, bin_s, origin, t0, first_thru, arrival, pred, hk, hi
+):
+    """Earliest arrival at every node leaving ``origin`` at ``t0`` (into ``arrival``, ``pred``).
+
+    ``pred[v]`` is the link the best route enters node ``v`` by (-1: origin or
+    unreached); ``hk``/``hi`` are heap buffers of at least ``len(out_links) + 1``.
+    """
+    arrival[:] = np.inf
+    pred[:] = -1
+    n_bins = tt.shape[1]
+    arrival[origin] = t0
+    size = _heap_push(hk, hi, 0, t0, origin)
+    while size > 0:
+        t, u, size = _heap_pop(hk, hi, size)
+        if t > arrival[u]:
+            continue
+        if u < first_thru and u != origin:
+            continue
+        b = min(int(t // bin_s), n_bins - 1)
+        for k in range(out_start[u], out_start[u + 1]):
+            link = out_links[k]
+            v = link_to[link]
+            tv = t + tt[link, b]
+            if tv < arrival[v]:
+                arrival[v] = tv
+                pred[v] = link
+                size = _heap_push(hk, hi, size, tv, v)
+
+
+@njit(cache=True)
+def swap_routes(
+    out_start,
+    out_links,
+    link_from,
+    link_to,
+    first_thru,
+    n_nodes,
+    tt,
+    bin_s,
+    zone_nodes,
+    origin,
+    dest,
+    group_start,
+    group_t0,
+    swap,
+    best,
+    new_start,
+    new_links,
+):
+    """Best arrival of every vehicle and the best routes of the vehicles that swap.
+
+    Parameters
+    ----------
+    origin, dest
+        Zone index of each vehicle; vehicles are sorted so that each group (same
+        origin, same departure group) is the contiguous range
+        ``group_start[g]:group_start[g + 1]``.
+    group_t0
+        Departure time (s) the group's tree is computed for.
+    swap
+        1 for the vehicles that take their group's best route.
+    best
+        Out: best travel time (s) of each vehicle on ``tt`` (its group's arrival at its
+        destination minus ``group_t0``).
+    new_start, new_links
+        Out: CSR of the new routes of the vehicles that swap (``new_start[i]`` is the
+        offset of vehicle ``i``; length 0 for the others).
+
+    Returns
+    -------
+    int
+        Links written to ``new_links``, or -1 if it was too short (nothing usable).
+    """
+    arrival = np.empty(n_nodes)
+    pred = np.empty(n_nodes, dtype=np.int64)
+    hk = np.empty(len(out_links) + 1)
+    hi = np.empty(len(out_links) + 1, dtype=np.int64)
+    pos = 0
+    for g in range(len(group_start) - 1):
+        a, z = group_start[g], group_start[g + 1]
+        if a == z:
+            continue
+        o = zone_nodes[origin[a]]
+        t0 = group_t0[g]
+        td_tree(out_start, out_links, link_to, tt, bin_s, o, t0, first_thru, arrival, pred, hk, hi)
+        for i in range(a, z):
+            d = zone_nodes[dest[i]]
+            best[i] = arrival[d] - t0
+            new_start[i] = pos
+            if swap[i] == 0 or pred[d] < 0:
+                continue
+            n = 0
+            node = d
+            while node != o:
+                node = link_from[pred[node]]
+                n += 1
+            if pos + n > len(new_links):
+                return -1
+            node = d
+            for k in range(n):
+                link = pred[node]
+                new_links[pos + n - 1 - k] = link
+                node = link_from[link]
+            pos += n
+    new_start[len(origin)] = pos
+    return pos
+
+
+@njit(cache=True)
+def merge_routes(old_start, old_links, new_start, new_links, new_index, take_new):
+    """The CSR of each vehicle's routes: new route ``new_index[i]`` where ``take_new[i]``.
+
+    Vehicle ``i`` keeps its old route ``i`` elsewhere.
+    """
+    n = len(take_new)
+    start = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        j = new_index[i]
+        if take_new[i]:
+            start[i + 1] = start[i] + new_start[j + 1] - new_start[j]
+        else:
+            start[i + 1] = start[i] + old_start[i + 1] - old_start[i]
+    links = np.empty(start[n], dtype=np.int64)
+    for i in range(n):
+        if take_new[i]:
+            j = new_index[i]
+            links[start[i] : start[i + 1]] = new_links[new_start[j] : new_start[j + 1]]
+        else:
+            links[start[i] : start[i + 1]] = old_links[old_start[i] : old_start[i + 1]]
+    return start, links

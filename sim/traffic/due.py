@@ -1,0 +1,282 @@
+"""Dynamic user equilibrium by iterative route swapping on time-dependent link times.
+
+Each iteration loads the vehicles (:class:`~sim.traffic.dynamic.TrafficControl`),
+reads every link's travel time per 5-minute entry bin from the loading
+(:func:`link_times`), finds every vehicle's best route for its departure on those
+times (time-dependent Dijkstra, :mod:`sim.kernels.tdsp`, one tree per origin and
+:data:`GROUP_S` departure group) and moves a shrinking share ``1 / (k + 1)`` of the
+vehicles whose experienced time is worse than their best onto it. The relative gap
+``Σ max(experienced − best, 0) / Σ best`` of a loading is what :func:`equilibrate`
+reports and stops on. The first routes are the shortest paths on given link times
+(the static assignment's, or last year's time-dependent ones): a warm start.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.errors import RunError
+from sim.kernels import tdsp
+from sim.traffic.dynamic import BIN_S, GridlockError, LoadResult, TrafficControl, Vehicles
+from sim.traffic.network import Network
+from sim.traffic.od_vehicles import whole_counts
+
+#: Vehicles leaving the same origin within this many seconds share one route tree.
+GROUP_S = 600.0
+#: A vehicle swaps only if its time is worse than its best by more than this share.
+SWAP_TOLERANCE = 0.02
+#: Loadings retried after a gridlock, and the time (s) added to its links' times.
+GRIDLOCK_RETRIES, GRIDLOCK_PENALTY_S = 2, 1800.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Trips:
+    """Vehicles to load: origin and destination zone (indices) and departure (s), sorted."""
+
+    origin: np.ndarray
+    dest: np.ndarray
+    depart: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.depart)
+
+
+@dataclass
+class Equilibrium:
+    """The last loading of a route-swapping run, its routes and gap per iteration."""
+
+    load: LoadResult
+    vehicles: Vehicles
+    gaps: list[float] = field(default_factory=list)
+    link_tt: np.ndarray | None = None  # (links, bins) entry-bin link times of the last loading
+    #: Loadings that gridlocked and were retried around the gridlock's links.
+    gridlock_retries: int = 0
+
+    @property
+    def gap(self) -> float:
+        """Relative gap of the last loading."""
+        return self.gaps[-1] if self.gaps else float("nan")
+
+
+def link_times(result: LoadResult, free_s: np.ndarray) -> np.ndarray:
+    """Travel time (s) of each link per 5-minute bin of the loading, at least free flow.
+
+    A bin's time is the mean of the vehicles that left the link in it. A bin in which
+    vehicles were on the link but none left keeps the time of the bin before and grows
+    by the bin (they have waited that long at least); a bin without traffic is at free
+    flow.
+    """
+    out = result.bin_out
+    tt = np.divide(result.bin_tt, out, out=np.zeros(out.shape), where=out > 0)
+    stuck = (out == 0) & ((result.bin_queue > 0) | (np.cumsum(result.bin_in - out, axis=1) > 0))
+    for b in np.flatnonzero(stuck.any(axis=0)):
+        rows = stuck[:, b]
+        before = tt[rows, b - 1] if b > 0 else free_s[rows]
+        tt[rows, b] = np.maximum(before, free_s[rows]) + result.bin_s * (b > 0)
+    return np.maximum(tt, free_s[:, None])
+
+
+@dataclass
+class BestRoutes:
+    """Best times of the vehicles and the new routes of those that were asked to swap.
+
+    ``start``/``links`` are a CSR in the order of the route trees; vehicle ``i``'s new
+    route is entry ``index[i]`` (empty where it was not asked or cannot reach).
+    """
+
+    best_s: np.ndarray
+    start: np.ndarray
+    links: np.ndarray
+    index: np.ndarray
+
+    def has_route(self) -> np.ndarray:
+        """Per vehicle: a new route was found."""
+        return np.diff(self.start)[self.index] > 0
+
+    def apply(self, vehicles: Vehicles, take: np.ndarray) -> Vehicles:
+        """``vehicles`` with the new route where ``take``, the old one elsewhere."""
+        start, links = tdsp.merge_routes(
+            vehicles.route_start, vehicles.route_links, self.start, self.links, self.index, take
+        )
+        return Vehicles(vehicles.ids, vehicles.depart, start, links)
+
+
+def origin_wait(
+    load: LoadResult, vehicles: Vehicles, net: Network, capacity_vph: np.ndarray
+) -> np.ndarray:
+    """Wait (s) at the origin per first link × bin: the queue of vehicles not yet let in.
+
+    Only links leaving a zone centroid (which no route passes through, so every vehicle
+    entering them comes from the origin): the backlog at mid-bin (departures wanting the
+    link less vehicles it took in) over the link's capacity.
+    """
+    n_links, n_bins = load.bin_in.shape
+    wait = np.zeros((n_links, n_bins))
+    if not len(vehicles.depart) or net.first_thru_node == 0:
+        return wait
+    first = vehicles.route_links[vehicles.route_start[:-1]]
+    b = np.minimum((vehicles.depart // load.bin_s).astype(np.int64), n_bins - 1)
+    wanted = np.zeros((n_links, n_bins))
+    np.add.at(wanted, (first, b), 1.0)
+    rows = np.flatnonzero((net.link_from < net.first_thru_node) & wanted.any(axis=1))
+    mid = lambda x: np.cumsum(x, axis=1) - x / 2.0  # noqa: E731
+    backlog = np.maximum(mid(wanted[rows]) - mid(load.bin_in[rows].astype(float)), 0.0)
+    wait[rows] = backlog / (capacity_vph[rows, None] / 3600.0)
+    return wait
+
+
+def best_routes(
+    net: Network, trips: Trips, tt: np.ndarray, swap: np.ndarray, bin_s: float = BIN_S
+) -> BestRoutes:
+    """Best time of every vehicle on link times ``tt`` and best routes of those in ``swap``."""
+    group = np.floor(trips.depart / GROUP_S).astype(np.int64)
+    order = np.lexsort((group, trips.origin))
+    key = trips.origin[order] * (int(group.max(initial=0)) + 1) + group[order]
+    cut = np.flatnonzero(np.diff(key)) + 1
+    group_start = np.concatenate([[0], cut, [len(order)]]).astype(np.int64)
+    group_t0 = (group[order][group_start[:-1]] + 0.5) * GROUP_S if len(order) else np.zeros(0)
+    best = np.zeros(len(order))
+    new_start = np.zeros(len(order) + 1, dtype=np.int64)
+    size = max(64 * int(swap.sum()), 1024)
+    tt = np.ascontiguousarray(tt, dtype=np.float64)
+    while True:
+        links = np.empty(size, dtype=np.int64)
+        used = tdsp.swap_routes(
+            net.out_start, net.out_links, net.link_from, net.link_to, int(net.first_thru_node),
+            net.n_nodes, tt, float(bin_s), net.zone_nodes,
+            trips.origin[order], trips.dest[order], group_start, group_t0,
+            swap[order].astype(np.int8), best, new_start, links,
+        )  # fmt: skip
+        if used >= 0:
+            break
+        size *= 4
+    index = np.empty(len(order), dtype=np.int64)
+    index[order] = np.arange(len(order))
+    return BestRoutes(best[index], new_start, links[:used], index)
+
+
+def routed_vehicles(net: Network, trips: Trips, times_s: np.ndarray) -> Vehicles:
+    """Vehicles on their best routes for link times ``times_s`` (per link, or per link × bin)."""
+    tt = times_s if times_s.ndim == 2 else times_s[:, None]
+    every = np.ones(len(trips), dtype=bool)
+    routes = best_routes(net, trips, tt, every)
+    if not routes.has_route().all():
+        lost = int((~routes.has_route()).sum())
+        raise RunError(f"{lost} vehicles cannot reach their destination on the road network")
+    empty = Vehicles([str(i) for i in range(len(trips))], trips.depart,
+                     np.zeros(len(trips) + 1, np.int64), np.zeros(0, np.int64))  # fmt: skip
+    return routes.apply(empty, every)
+
+
+def equilibrate(
+    net: Network,
+    control: TrafficControl,
+    trips: Trips,
+    times_s: np.ndarray,
+    *,
+    gap: float,
+    max_iter: int,
+    seed: int,
+) -> Equilibrium:
+    """Swap routes until the loading's relative gap is at most ``gap`` or ``max_iter`` loadings.
+
+    The first routes are the best ones on ``times_s`` (link times, per link or per link ×
+    bin: the warm start); ``control`` loads them on the dynamic twin of ``net`` (same
+    link order). The draws of who swaps come from ``seed``. A loading that gridlocks is
+    retried up to :data:`GRIDLOCK_RETRIES` times with the links of its cycle made
+    :data:`GRIDLOCK_PENALTY_S` slower and the vehicles routed over them moved to their
+    best route avoiding them (each retry counts as a loading).
+
+    Raises
+    ------
+    GridlockError
+        The last retry gridlocked too.
+    """
+    rng = np.random.default_rng(seed)
+    free_s = net.fftime * 60.0
+    tt = np.ascontiguousarray(times_s if times_s.ndim == 2 else times_s[:, None], dtype=float)
+    vehicles = routed_vehicles(net, trips, tt)
+    gaps: list[float] = []
+    retries = 0
+    for _ in range(max_iter + GRIDLOCK_RETRIES):
+        try:
+            load = control.run(vehicles)
+        except GridlockError as err:
+            retries += 1
+            if retries > GRIDLOCK_RETRIES:
+                raise
+            vehicles, tt = _avoid(net, control, trips, vehicles, tt, err)
+            continue
+        tt = link_times(load, np.maximum(free_s, control.dt))
+        tt += origin_wait(load, vehicles, net, control.net.capacity_vph)
+        experienced = np.where(np.isnan(load.arrive), load.sim_s, load.arrive) - trips.depart
+        draw = rng.random(len(trips)) < 1.0 / (len(gaps) + 2)
+        last_round = len(gaps) + 1 == max_iter
+        routes = best_routes(net, trips, tt, draw & ~last_round)
+        worse = experienced - routes.best_s
+        gaps.append(float(np.maximum(worse, 0.0).sum() / max(routes.best_s.sum(), 1e-9)))
+        if gaps[-1] <= gap or last_round:
+            return Equilibrium(load, vehicles, gaps, tt, retries)
+        take = draw & (worse > SWAP_TOLERANCE * routes.best_s) & routes.has_route()
+        vehicles = routes.apply(vehicles, take)
+    raise AssertionError("unreachable: the last round returns or raises")
+
+
+def _avoid(
+    net: Network,
+    control: TrafficControl,
+    trips: Trips,
+    vehicles: Vehicles,
+    tt: np.ndarray,
+    err: GridlockError,
+) -> tuple[Vehicles, np.ndarray]:
+    """Vehicles routed over a gridlock's cycle moved to their best route around it."""
+    index = {name: i for i, name in enumerate(control.net.link_ids)}
+    cycle = np.array([index[name] for name in err.cycle or err.links], dtype=np.int64)
+    log.info("gridlock on %d links: rerouting around them and loading again", len(cycle))
+    tt = tt.copy()
+    tt[cycle] += GRIDLOCK_PENALTY_S
+    on_cycle = np.zeros(len(tt), dtype=bool)
+    on_cycle[cycle] = True
+    owner = np.repeat(np.arange(len(trips)), np.diff(vehicles.route_start))
+    move = np.zeros(len(trips), dtype=bool)
+    move[owner[on_cycle[vehicles.route_links]]] = True
+    routes = best_routes(net, trips, tt, move)
+    return routes.apply(vehicles, move & routes.has_route()), tt
+
+
+def period_trips(
+    origin: np.ndarray,
+    dest: np.ndarray,
+    bins: np.ndarray,
+    extra: np.ndarray,
+    n_bins: int,
+    rng: np.random.Generator,
+    bin_s: float = BIN_S,
+) -> Trips:
+    """The AM period's vehicles: trips by departure bin plus an OD matrix spread evenly.
+
+    ``origin``/``dest``/``bins`` are zone indices and 5-minute departure bins of the car
+    trips (intrazonal ones are left out); ``extra`` is the period's other vehicles per
+    OD (through traffic, freight in PCU), made whole by largest remainders and departing
+    uniformly over the ``n_bins`` bins. Every vehicle leaves at a seeded uniform time
+    inside its bin.
+    """
+    count = whole_counts(extra)
+    count[np.diag_indices_from(count)] = 0
+    eo, ed = np.nonzero(count)
+    reps = count[eo, ed]
+    keep = origin != dest
+    o = np.concatenate([origin[keep], np.repeat(eo, reps)]).astype(np.int64)
+    d = np.concatenate([dest[keep], np.repeat(ed, reps)]).astype(np.int64)
+    lo = np.concatenate([bins[keep] * bin_s, np.zeros(int(reps.sum()))])
+    n_trips, n_extra = int(keep.sum()), int(reps.sum())
+    width = np.concatenate([np.full(n_trips, bin_s), np.full(n_extra, n_bins * bin_s)])
+    depart = lo + rng.random(len(o)) * width
+    order = np.argsort(depart, kind="stable")
+    return Trips(o[order], d[order], depart[order])

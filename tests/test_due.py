@@ -1,0 +1,154 @@
+"""Dynamic user equilibrium by route swapping (sim.traffic.due, sim.kernels.tdsp).
+
+The equilibrium expectation is independent of the module: two routes of equal free-flow
+time whose first links are bottlenecks of 3,600 and 1,800 veh/h (two lanes and one at the
+saturation flow) and a steady demand above both. Vehicles arriving at time ``t`` wait
+``(q_i − c_i) t / c_i`` at bottleneck ``i`` (the deterministic queue), so equal times on
+both routes need equal ``q_i / c_i``: route A takes 2/3 of the vehicles.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pytest
+from test_peak import two_route_city
+
+from sim.kernels import tdsp
+from sim.traffic import due
+from sim.traffic.city_dynamic import city_network
+from sim.traffic.dynamic import TrafficControl
+from sim.traffic.network import Network
+from sim.traffic.signals import SignalPlans
+
+
+def td_tree_twin(net: Network, tt: np.ndarray, bin_s: float, origin: int, t0: float):
+    """Time-dependent Dijkstra in plain Python: earliest arrival and entering link per node."""
+    arrival = np.full(net.n_nodes, np.inf)
+    pred = np.full(net.n_nodes, -1)
+    arrival[origin] = t0
+    heap = [(t0, origin)]
+    while heap:
+        t, u = heapq.heappop(heap)
+        if t > arrival[u] or (u < net.first_thru_node and u != origin):
+            continue
+        b = min(int(t // bin_s), tt.shape[1] - 1)
+        for link in net.out_links[net.out_start[u] : net.out_start[u + 1]]:
+            v = net.link_to[link]
+            if t + tt[link, b] < arrival[v]:
+                arrival[v] = t + tt[link, b]
+                pred[v] = link
+                heapq.heappush(heap, (arrival[v], v))
+    return arrival, pred
+
+
+def _two_routes(lanes_a: int = 2, lanes_b: int = 1):
+    city = two_route_city(lanes={10: lanes_a, 11: lanes_a, 20: lanes_b, 21: lanes_b})
+    plans = SignalPlans.from_city(city.signals, city.links)
+    dyn, static = city_network(city.links, city.nodes, city.signals, plans, [1, 4])
+    return dyn, static
+
+
+def _trips(n: int, period_s: float) -> due.Trips:
+    depart = np.linspace(0.0, period_s, n, endpoint=False)
+    return due.Trips(np.zeros(n, np.int64), np.ones(n, np.int64), depart)
+
+
+def test_td_tree_matches_the_python_twin() -> None:
+    rng = np.random.default_rng(3)
+    _, net = _two_routes()
+    tt = rng.uniform(20.0, 400.0, (len(net.link_from), 6))
+    arrival = np.empty(net.n_nodes)
+    pred = np.empty(net.n_nodes, dtype=np.int64)
+    hk, hi = np.empty(len(net.out_links) + 1), np.empty(len(net.out_links) + 1, np.int64)
+    for t0 in (0.0, 250.0, 1300.0, 5000.0):
+        tdsp.td_tree(
+            net.out_start, net.out_links, net.link_to, tt, 300.0, int(net.zone_nodes[0]), t0,
+            int(net.first_thru_node), arrival, pred, hk, hi,
+        )  # fmt: skip
+        want_arrival, want_pred = td_tree_twin(net, tt, 300.0, int(net.zone_nodes[0]), t0)
+        np.testing.assert_allclose(arrival, want_arrival)
+        np.testing.assert_array_equal(pred, want_pred)
+
+
+def test_best_routes_follow_the_time_dependent_times() -> None:
+    _, net = _two_routes()
+    ids = {int(k): i for i, k in enumerate([10, 11, 20, 21, 30, 31, 40, 41])}
+    tt = np.full((8, 4), 100.0)
+    tt[ids[20]] = 110.0  # route B: 210 s at any time
+    tt[ids[10], :2] = 1000.0  # route A: slow in the first two bins, then 200 s
+    trips = due.Trips(np.zeros(2, np.int64), np.ones(2, np.int64), np.array([0.0, 900.0]))
+    routes = due.best_routes(net, trips, tt, np.ones(2, bool), bin_s=300.0)
+    vehicles = routes.apply(due.routed_vehicles(net, trips, np.full(8, 1.0)), np.ones(2, bool))
+    first = vehicles.route_links[vehicles.route_start[0] : vehicles.route_start[1]]
+    later = vehicles.route_links[vehicles.route_start[1] : vehicles.route_start[2]]
+    assert list(first) == [ids[20], ids[21]]  # leaves at 0 s (tree at 300 s): B
+    assert list(later) == [ids[10], ids[11]]  # leaves at 900 s (tree at 900 s): A again
+    np.testing.assert_allclose(routes.best_s, [210.0, 200.0])
+
+
+def test_route_swapping_reaches_the_bottleneck_split() -> None:
+    dyn, net = _two_routes()
+    demand_vph, period = 8100.0, 1200.0  # 1.5 x both bottlenecks for 20 minutes
+    trips = _trips(int(demand_vph * period / 3600.0), period)
+    control = TrafficControl(dyn, "fixed", dt=1.0)
+    free = net.fftime * 60.0  # all-or-nothing start
+    eq = due.equilibrate(net, control, trips, free, gap=1e-9, max_iter=15, seed=1)
+    assert eq.gaps[-1] < 0.5 * eq.gaps[0]
+    assert eq.gaps[-1] < 0.05
+    inflow = eq.load.link_inflow
+    a, b = inflow[0], inflow[2]  # links 10 and 20
+    assert a / (a + b) == pytest.approx(2 / 3, abs=0.04)
+    # equal travel times on the used routes (the equilibrium condition)
+    starts = eq.vehicles.route_links[eq.vehicles.route_start[:-1]]
+    tt = eq.load.arrive - eq.load.depart
+    assert tt[starts == 0].mean() == pytest.approx(tt[starts == 2].mean(), rel=0.1)
+
+
+def test_same_seed_same_equilibrium() -> None:
+    dyn, net = _two_routes()
+    trips = _trips(2000, 1200.0)
+
+    def run(seed: int):
+        control = TrafficControl(dyn, "fixed", dt=1.0)
+        free = net.fftime * 60.0
+        return due.equilibrate(net, control, trips, free, gap=1e-9, max_iter=4, seed=seed)
+
+    one, two = run(7), run(7)
+    np.testing.assert_array_equal(one.load.arrive, two.load.arrive)
+    np.testing.assert_array_equal(one.vehicles.route_links, two.vehicles.route_links)
+    assert one.gaps == two.gaps
+
+
+def test_the_origin_queue_is_the_wait_not_the_link_time() -> None:
+    dyn, net = _two_routes()
+    trips = _trips(600, 60.0)
+    vehicles = due.routed_vehicles(net, trips, net.fftime * 60.0)
+    load = TrafficControl(dyn, "fixed", dt=1.0).run(vehicles)
+    first = int(vehicles.route_links[0])
+    free = net.fftime * 60.0
+    tt = due.link_times(load, free)
+    assert (tt >= free[:, None] - 1e-9).all()
+    # 600 vehicles in one minute onto a link that takes 1 veh/s: the link flows at
+    # capacity (free-flow time on it) while the rest wait at the origin for 10 minutes
+    assert tt[first, 0] == pytest.approx(free[first], abs=5.0)
+    wait = due.origin_wait(load, vehicles, net, dyn.capacity_vph)
+    # mid-bin 0: 300 of the 600 wanted in, 150 entered (the cumulative counts at mid-bin)
+    assert wait[first, 0] == pytest.approx(150.0, rel=0.05)
+    assert (wait[first, 3:] == 0).all()
+    assert (np.delete(wait, first, axis=0) == 0).all()  # no other link leaves a centroid used
+
+
+def test_period_trips_spread_in_their_bins() -> None:
+    rng = np.random.default_rng(0)
+    extra = np.array([[0.0, 2.6], [1.4, 5.0]])  # the diagonal (intrazonal) is left out
+    trips = due.period_trips(
+        np.array([0, 1, 1]), np.array([1, 0, 1]), np.array([3, 0, 7]), extra, 48, rng, 300.0
+    )
+    assert len(trips) == 2 + 3 + 1  # two trips (one intrazonal dropped), 3 + 1 extra
+    assert (np.diff(trips.depart) >= 0).all()
+    car = trips.depart[(trips.origin == 0) & (trips.dest == 1)]
+    assert len(car) == 4  # 1 trip in bin 3 + 3 extra
+    assert ((car >= 900.0) & (car < 1200.0)).sum() >= 1
+    assert (trips.depart < 48 * 300.0).all()
