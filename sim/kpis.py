@@ -189,6 +189,22 @@ KPIS: tuple[KPI, ...] = (
         None,
         diagnostic=True,
     ),
+    KPI(
+        "due_gap",
+        "Dynamic equilibrium relative gap",
+        "动态用户均衡相对间隙",
+        "",
+        None,
+        diagnostic=True,
+    ),
+    KPI(
+        "due_iterations",
+        "Dynamic loadings per year",
+        "动态加载次数",
+        "loadings",
+        None,
+        diagnostic=True,
+    ),
 )
 
 KPI_BY_NAME: dict[str, KPI] = {k.name: k for k in KPIS}
