@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from sim.errors import ScenarioError
-from sim.policies.base import Policy, Stage, TemplateContext
+from sim.policies.base import Pick, Policy, Stage, TemplateContext
+from sim.traffic.signals import LOST_TIME_PER_PHASE, MIN_GREEN
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sim.city import City
 
 
@@ -64,6 +67,133 @@ class SignalRetiming(Policy):
             msg = (
                 f"policies.{index}.signals = {unknown[:5]}: no such signal ids "
                 f"(the city has {len(ids)} signals, ids {ids.min()}..{ids.max()})"
+            )
+            raise ScenarioError(msg)
+
+
+class SignalPlan(Policy):
+    type: Literal["signal_plan"]
+    signal: int
+    """The city's signal id (the junction)."""
+    greens: list[float] = Field(min_length=1, max_length=8)
+    """Effective green of each phase (s): phase 0 the main road, the last the cross road."""
+    cycle_s: float = Field(ge=20, le=240)
+    """The cycle: the greens plus 4 s of lost time per phase."""
+    offset_s: float = Field(0.0, ge=0)
+    """When in the cycle the main road's green begins (s)."""
+
+    label: ClassVar[str] = "Signal plan"
+    label_zh: ClassVar[str] = "单点信号配时方案"
+    help: ClassVar[str] = (
+        "One junction's fixed-time plan from its year: the effective green of each phase, "
+        "the cycle (greens plus 4 s lost per phase) and the offset."
+    )
+    help_zh: ClassVar[str] = (
+        "自生效年份起为一个路口设定定时配时方案：各相位有效绿灯时间、"
+        "周期（绿灯时间加每相位 4 秒损失时间）和相位差。"
+    )
+    stage: ClassVar[Stage] = "signals"
+
+    @model_validator(mode="after")
+    def _cycle_fits_the_greens(self) -> SignalPlan:
+        if min(self.greens) < MIN_GREEN:
+            msg = f"greens = {self.greens}: every phase needs at least {MIN_GREEN:g} s"
+            raise ValueError(msg)
+        cycle = sum(self.greens) + LOST_TIME_PER_PHASE * len(self.greens)
+        if abs(self.cycle_s - cycle) > 0.5:
+            msg = (
+                f"cycle_s = {self.cycle_s:g} does not fit the greens: their sum plus "
+                f"{LOST_TIME_PER_PHASE:g} s lost per phase is {cycle:g} s"
+            )
+            raise ValueError(msg)
+        if self.offset_s >= self.cycle_s:
+            msg = f"offset_s = {self.offset_s:g}: allowed 0 <= offset_s < cycle_s"
+            raise ValueError(msg)
+        return self
+
+    @classmethod
+    def template(cls, ctx: TemplateContext) -> dict[str, Any]:
+        """Signal 1, two phases of 40 and 32 s (cycle 80 s), no offset."""
+        return {**super().template(ctx), "signal": 1, "greens": [40.0, 32.0], "cycle_s": 80.0,
+                "offset_s": 0.0}  # fmt: skip
+
+    def check(self, city: City, index: int, policies: Sequence[Policy]) -> None:
+        """The signal must be the city's, with as many phases as its plan has."""
+        if self.signal not in city.signals.index:
+            ids = city.signals.index
+            msg = (
+                f"policies.{index}.signal = {self.signal}: no such signal id (the city has "
+                f"{len(ids)} signals" + (f", ids {ids.min()}..{ids.max()})" if len(ids) else ")")
+            )
+            raise ScenarioError(msg)
+        phases = len(str(city.signals.at[self.signal, "green_s"]).split(","))
+        if len(self.greens) != phases:
+            msg = (
+                f"policies.{index}.greens has {len(self.greens)} phases; signal {self.signal} "
+                f"is phased for {phases} (one green per phase)"
+            )
+            raise ScenarioError(msg)
+
+
+class GreenWave(Policy):
+    type: Literal["green_wave"]
+    street: str | None = None
+    """The corridor as a street name (its links heading one way along it)..."""
+    links: list[int] | None = None
+    """...or as directed link ids (those heading one way along them)."""
+    speed_kmh: float = Field(40.0, gt=5, le=120)
+    """Design speed of the wave."""
+    cycle_s: float | None = Field(None, ge=30, le=240)
+    """Common cycle of the corridor's signals (default their longest)."""
+    reverse: bool = False
+    """Run the wave west/south-bound instead of east/north-bound."""
+
+    label: ClassVar[str] = "Green wave"
+    label_zh: ClassVar[str] = "绿波协调"
+    help: ClassVar[str] = (
+        "The signals along a street (or picked links) get one cycle and offsets from their "
+        "spacing and the design speed, so that traffic one way meets green after green."
+    )
+    help_zh: ClassVar[str] = (
+        "沿一条街道（或所选路段）的信号灯采用同一周期，并按间距和设计车速设定相位差，"
+        "使单向车流连续遇到绿灯。"
+    )
+    stage: ClassVar[Stage] = "signals"
+    pick: ClassVar[Pick] = "links"
+
+    @model_validator(mode="after")
+    def _one_corridor(self) -> GreenWave:
+        if (self.street is None) == (self.links is None):
+            raise ValueError("give the corridor as street or as links, not both")
+        return self
+
+    @classmethod
+    def template(cls, ctx: TemplateContext) -> dict[str, Any]:
+        """The picked links at 40 km/h."""
+        return {**super().template(ctx), "links": list(ctx.links), "speed_kmh": 40.0}
+
+    def corridor_links(self, links: pd.DataFrame) -> list[int]:
+        """The corridor's link ids among ``links`` (both directions; see corridor_order)."""
+        if self.street is not None:
+            names = links["name"].fillna("").astype(str).str.strip().str.casefold()
+            return [int(k) for k in links.index[names == self.street.strip().casefold()]]
+        return [k for k in self.links or [] if k in links.index]
+
+    def check(self, city: City, index: int, policies: Sequence[Policy]) -> None:
+        """The corridor must have links in the city and at least two signals one way."""
+        from sim.traffic.signals import corridor_order
+
+        ids = self.corridor_links(city.links)
+        if not ids:
+            what = f"street = {self.street!r}: no link of that name" if self.street else (
+                "links: none is a link of the city")  # fmt: skip
+            raise ScenarioError(f"policies.{index}.{what}")
+        ahead = corridor_order(city.links, ids, self.reverse)
+        signals = set(city.links.loc[ahead, "signal_id"]) & set(city.signals.index)
+        if len(signals) < 2:
+            msg = (
+                f"policies.{index}: a green wave needs at least two signals along its "
+                f"corridor one way; it has {len(signals)}"
             )
             raise ScenarioError(msg)
 

@@ -54,9 +54,9 @@ def city_network(
     links, nodes, signals
         The city's tables (links with ``lanes``, ``length_m``, ``free_speed_kmh``,
         ``capacity_vph``, ``link_type``, ``signal_id`` and line geometries; signals
-        with ``node_id`` and ``offset_s``).
+        with ``node_id``).
     plans
-        The signal plans in force (cycle and effective greens per signal).
+        The signal plans in force (cycle, effective greens and offset per signal).
     zone_centroids
         Centroid node id of each zone, in zone order.
     """
@@ -81,9 +81,10 @@ def city_network(
     node_index = pd.Index(static.node_ids)
     for sid, greens in plans.greens.items():
         node = int(node_index.get_loc(int(signals.at[sid, "node_id"])))
-        offset = float(signals.at[sid, "offset_s"]) if "offset_s" in signals else 0.0
         net.signals.append(
-            geometry_signal(net, node, greens, h_in, h_out, rank, offset, capacity * lanes)
+            geometry_signal(
+                net, node, greens, h_in, h_out, rank, plans.offset_of(sid), capacity * lanes
+            )
         )
     return net, static
 

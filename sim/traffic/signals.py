@@ -21,14 +21,27 @@ and Webster's uniform delay at low flow ``C (1 − g/C)² / 2`` is added to its 
 Webster retiming sets the cycle to ``(1.5 L + 5) / (1 − Y)`` and splits the effective
 green in proportion to each phase's critical flow ratio ``y = flow / saturation flow``
 (Webster 1958, Road Research Technical Paper 39).
+
+Coordination. Each plan has an offset: the time in the cycle at which its main phase's
+green begins. A green wave (:meth:`SignalPlans.with_green_wave`) gives the signals of a
+corridor one cycle and offsets ``distance / design speed`` (mod the cycle) from the first,
+counted to the start of the green that serves the corridor. The dynamic model runs the
+offsets; the static model, which has no platoons, lowers the uniform delay of the
+coordinated approaches by the Highway Capacity Manual's progression factor for favourable
+arrivals (HCM 2000, arrival type 4: ``PF = (1 − P) f_PA / (1 − g/C)``, ``P = R_p g/C``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from sim.policies.base import Policy
 
 #: Saturation flow per lane (vehicles per hour of effective green), a planning figure.
 SATURATION_PER_LANE = 1800.0
@@ -53,6 +66,8 @@ CLASS_RANK = {
     "residential": 1,
 }
 MAIN, CROSS = 0, 1
+#: HCM 2000 arrival type 4 (favourable progression): platoon ratio R_p and f_PA.
+PLATOON_RATIO, PROGRESSION_ADJUSTMENT = 1.333, 1.15
 
 
 def angle_between(a: float, b: float) -> float:
@@ -184,13 +199,25 @@ def webster_timing(y: np.ndarray, lost_s: float) -> tuple[float, np.ndarray]:
     return float(g.sum() + lost_s), g
 
 
+def progression_factor(green_ratio: np.ndarray | pd.Series) -> np.ndarray:
+    """HCM 2000 progression factor of a coordinated approach (arrival type 4), at most 1."""
+    g = np.minimum(np.asarray(green_ratio, dtype=float), 0.99)
+    p = np.minimum(PLATOON_RATIO * g, 1.0)
+    return np.minimum((1.0 - p) * PROGRESSION_ADJUSTMENT / (1.0 - g), 1.0)
+
+
 @dataclass
 class SignalPlans:
-    """Cycle and greens of every signal, and the role of every signalised approach link."""
+    """Cycle, greens and offset of every signal, and the role of every approach link.
+
+    ``coordinated`` holds the approach links a green wave progresses (see the module).
+    """
 
     cycle: pd.Series  # by signal_id
     greens: dict[int, np.ndarray]  # signal_id -> effective green seconds per phase
     approach_phase: pd.Series  # by link_id -> role (0 main road, 1 cross road)
+    offset: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))  # by signal_id
+    coordinated: frozenset[int] = frozenset()
 
     @classmethod
     def from_city(cls, signals: pd.DataFrame, links: pd.DataFrame) -> SignalPlans:
@@ -199,11 +226,83 @@ class SignalPlans:
             int(sid): np.array([float(g) for g in str(row.green_s).split(",")])
             for sid, row in signals.iterrows()
         }
+        offset = (
+            signals["offset_s"].astype(float)
+            if "offset_s" in signals
+            else pd.Series(0.0, index=signals.index)
+        )
         return cls(
             cycle=signals["cycle_s"].astype(float).copy(),
             greens=greens,
             approach_phase=approach_phases(links),
+            offset=offset.copy(),
         )
+
+    def offset_of(self, signal_id: int) -> float:
+        """The offset (s) of a signal's plan (0 if none is set)."""
+        return float(self.offset.get(signal_id, 0.0))
+
+    def with_plan(self, signal_id: int, greens: Sequence[float], offset_s: float) -> SignalPlans:
+        """A new fixed-time plan for one signal: effective greens per phase and offset.
+
+        The cycle is the greens plus the lost time of every phase.
+        """
+        g = np.asarray(greens, dtype=float)
+        cycle = self.cycle.copy()
+        cycle.loc[signal_id] = float(g.sum() + LOST_TIME_PER_PHASE * len(g))
+        offset = self.offset.copy()
+        offset.loc[signal_id] = float(offset_s)
+        return replace(self, cycle=cycle, greens={**self.greens, signal_id: g}, offset=offset)
+
+    def with_green_wave(
+        self,
+        links: pd.DataFrame,
+        corridor: Sequence[int],
+        speed_kmh: float,
+        cycle_s: float | None = None,
+    ) -> SignalPlans:
+        """Coordinate the signals along a corridor for one direction of travel.
+
+        Parameters
+        ----------
+        links
+            The links in force (``signal_id``, ``length_m``).
+        corridor
+            The corridor's directed link ids in the order of travel (:func:`corridor_order`).
+        speed_kmh
+            The design speed of the wave.
+        cycle_s
+            The common cycle (default the longest cycle of the corridor's signals); each
+            signal keeps its splits (:meth:`with_cycle`).
+
+        Each signal the corridor's links end at gets the offset at which the green serving
+        the corridor (phase 0 for the main road, the last phase for the cross road) begins
+        when a vehicle from the first such stop line arrives at the design speed.
+        """
+        ends = [
+            (k, int(links.at[k, "signal_id"]))
+            for k in corridor
+            if int(links.at[k, "signal_id"]) in self.greens
+        ]
+        if not ends:
+            return self
+        ids = list(dict.fromkeys(sid for _, sid in ends))
+        common = float(cycle_s or max(self.cycle.loc[sid] for sid in ids))
+        plans = self.with_cycle(common, ids)
+        common = float(plans.cycle.loc[ids[0]])
+        distance = np.cumsum(links.loc[list(corridor), "length_m"].to_numpy(dtype=float))
+        at = dict(zip(corridor, distance, strict=True))
+        first = at[ends[0][0]]
+        offset = plans.offset.copy()
+        for link, sid in ends:
+            g = plans.greens[sid]
+            role = int(plans.approach_phase.get(link, MAIN))
+            starts = 0.0 if role == MAIN or len(g) == 1 else float(g[:-1].sum())
+            starts += LOST_TIME_PER_PHASE * (len(g) - 1) if role == CROSS and len(g) > 1 else 0
+            travel = (at[link] - first) / (speed_kmh / 3.6)
+            offset.loc[sid] = float((travel - starts) % common)
+        coordinated = plans.coordinated | {link for link, _ in ends[1:]}
+        return replace(plans, offset=offset, coordinated=frozenset(coordinated))
 
     def _shares(self, links: pd.DataFrame) -> dict[int, np.ndarray]:
         """Lane share by phase of each signalised approach with a known plan."""
@@ -246,7 +345,7 @@ class SignalPlans:
             n_phases = len(greens[sid])
             y = y_by_signal.get(sid, np.zeros(n_phases))
             cycle.loc[sid], greens[sid] = webster_timing(y, LOST_TIME_PER_PHASE * n_phases)
-        return SignalPlans(cycle=cycle, greens=greens, approach_phase=self.approach_phase)
+        return replace(self, cycle=cycle, greens=greens)
 
     def with_cycle(self, cycle_s: float, signal_ids: list[int] | None = None) -> SignalPlans:
         """Fixed-time retiming: the same splits scaled to a new cycle length."""
@@ -257,11 +356,14 @@ class SignalPlans:
             share = greens[sid] / greens[sid].sum()
             greens[sid] = np.maximum(share * (cycle_s - lost), MIN_GREEN)
             cycle.loc[sid] = float(greens[sid].sum() + lost)
-        return SignalPlans(cycle=cycle, greens=greens, approach_phase=self.approach_phase)
+        return replace(self, cycle=cycle, greens=greens)
 
 
 def apply_signal_timing(links: pd.DataFrame, plans: SignalPlans) -> pd.DataFrame:
     """Links with signalised capacity ``s × lanes × g/C`` and uniform delay added.
+
+    The uniform delay of an approach a green wave coordinates is multiplied by the
+    progression factor (:func:`progression_factor`).
 
     The returned table has the column ``signal_delay_s`` (0 away from signals); its
     ``free_speed_kmh`` includes that delay, so true free-flow time must be taken from
@@ -274,9 +376,57 @@ def apply_signal_timing(links: pd.DataFrame, plans: SignalPlans) -> pd.DataFrame
     signalised &= links["signal_id"].isin(plans.cycle.index)
     cycle = links["signal_id"].map(plans.cycle).fillna(0.0)
     delay_s = (cycle * (1.0 - ratio) ** 2 / 2.0).where(signalised, 0.0)
+    progressed = links.index.isin(list(plans.coordinated))
+    delay_s[progressed] *= progression_factor(ratio[progressed])
     free_s = links["length_m"] / (links["free_speed_kmh"] / 3.6)
     sat = SATURATION_PER_LANE * links["lanes"].clip(lower=1)
     out["capacity_vph"] = (sat * ratio).where(signalised, links["capacity_vph"])
     out["free_speed_kmh"] = links["length_m"] / (free_s + delay_s) * 3.6
     out["signal_delay_s"] = delay_s
     return out
+
+
+def corridor_order(
+    links: pd.DataFrame, link_ids: Sequence[int], reverse: bool = False
+) -> list[int]:
+    """The links of a corridor that run one way along it, in the order of travel.
+
+    The corridor's axis is the first principal direction of its links' vertices, pointing
+    east (or north, for a north-south corridor); the links heading along it (against it
+    with ``reverse``) are kept and ordered by where their end lies on the axis.
+    """
+    import shapely
+
+    part = links.loc[list(dict.fromkeys(link_ids))]
+    geoms = part.geometry.to_numpy()
+    coords = shapely.get_coordinates(geoms)
+    centred = coords - coords.mean(axis=0)
+    axis = np.linalg.svd(centred, full_matrices=False)[2][0] if len(coords) > 1 else np.ones(2)
+    if axis[0] < -1e-9 or (abs(axis[0]) <= 1e-9 and axis[1] < 0):
+        axis = -axis
+    if reverse:
+        axis = -axis
+    start = shapely.get_coordinates(shapely.get_point(geoms, 0)) @ axis
+    end = shapely.get_coordinates(shapely.get_point(geoms, -1)) @ axis
+    along = end > start
+    order = np.argsort(end[along], kind="stable")
+    return [int(k) for k in part.index[along][order]]
+
+
+def apply_signal_policy(plans: SignalPlans, policy: Policy, links: pd.DataFrame) -> SignalPlans:
+    """The plans with a ``signal_plan`` or ``green_wave`` policy applied.
+
+    Raises
+    ------
+    TypeError
+        ``policy`` is neither.
+    """
+    from sim.policies.traffic import GreenWave, SignalPlan
+
+    if isinstance(policy, SignalPlan):
+        return plans.with_plan(policy.signal, policy.greens, policy.offset_s)
+    if isinstance(policy, GreenWave):
+        corridor = corridor_order(links, policy.corridor_links(links), policy.reverse)
+        return plans.with_green_wave(links, corridor, policy.speed_kmh, policy.cycle_s)
+    msg = f"not a signal plan policy: {type(policy).__name__}"
+    raise TypeError(msg)
