@@ -39,7 +39,7 @@ from gui.explain import ExplainPanel
 from gui.fonts import CjkFont
 from gui.i18n import policy_label, tr
 from gui.layerpanel import LayerPanel
-from gui.maproads import roads_of
+from gui.map_base import basemap_of
 from gui.mapview import MapView
 from gui.planning import PlanSchoolsPanel
 from gui.query import EnrollQueryPanel
@@ -517,7 +517,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
 
 
 def _prepare_city(path: Path) -> City:
-    """Load a city and fold its roads for the map (thread-safe, both cached)."""
+    """Load a city and build its basemap (roads, land, catchments, names; both cached)."""
     city = cached_city(path)
-    roads_of(city.links)
+    basemap_of(city)
     return city

@@ -1,10 +1,10 @@
-"""What makes the map read like a map: scale bar, north arrow, coordinates, catchments.
+"""What makes the map read like a map: scale bar, north arrow, coordinates, selection.
 
 :class:`MapDecor` keeps a scale bar (a round length near a fifth of the view's width) and a
 north arrow in the corner of the axes, redrawn when the view changes; :func:`readout` is
 the coordinate text under the mouse (longitude/latitude and city metres with thousands
-separators, never ``2.841e+05``); :func:`catchment_boundaries` gives the lines between
-zones of different catchment schools, one layer per school level.
+separators, never ``2.841e+05``); :func:`legend_handles` are the map's symbols and
+:func:`highlight_artists` the outline of the selection.
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
+from gui.i18n import tr
 from sim.geo import to_lonlat
 
 HIGHLIGHT = "#ffd400"
+SCALE_BAR, SCALE_LABEL = "scale-bar", "scale-label"
 
 #: Scale bar lengths (metres) to choose from.
 NICE_M = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000)
@@ -46,9 +47,9 @@ def readout(x: float, y: float, crs: Any) -> str:
     return f"lon {float(lon[0]):.5f}, lat {float(lat[0]):.5f} · x {x:,.0f} m, y {y:,.0f} m"
 
 
-def ground(ax: Axes) -> Rectangle:
+def ground(ax: Axes, colour: str = "#eef1f4") -> Rectangle:
     """A pale ground under the whole map (the axes are off, so they draw no face)."""
-    patch = Rectangle((0, 0), 1, 1, transform=ax.transAxes, color="#eef1f4", zorder=0)
+    patch = Rectangle((0, 0), 1, 1, transform=ax.transAxes, color=colour, zorder=0)
     patch.set_in_layout(False)
     return patch
 
@@ -62,9 +63,11 @@ class MapDecor:
         self.bar = Line2D(
             [], [], color="black", lw=3, solid_capstyle="butt", transform=corner, zorder=zorder
         )
+        self.bar.set_gid(SCALE_BAR)
         self.label = Text(
             0, 0, "", ha="center", va="bottom", fontsize=8, transform=corner, zorder=zorder
         )
+        self.label.set_gid(SCALE_LABEL)
         self.arrow = ax.annotate(
             "N",
             xy=(0.965, 0.97),
@@ -83,38 +86,50 @@ class MapDecor:
 
     def update(self) -> None:
         """Fit the scale bar to the current view (called on every limit change)."""
-        x0, x1 = self.ax.get_xlim()
-        width = abs(x1 - x0)
-        if width <= 0:
-            return
-        length = nice_length(width)
-        frac = length / width
-        left, y = 0.97 - frac, 0.035  # lower right: the legend is lower left
-        self.bar.set_data([left, left + frac], [y, y])
-        self.label.set_position((left + frac / 2, y + 0.008))
-        self.label.set_text(length_text(length))
+        place_scale_bar(self.ax)
 
 
-def catchment_boundaries(zones: pd.DataFrame, column: str) -> list[np.ndarray]:
-    """Lines where zones of different catchment schools (``column``) meet, and the outline.
+def place_scale_bar(ax: Axes) -> None:
+    """Fit the scale bar of ``ax`` (the artists :class:`MapDecor` made) to its view."""
+    bar = next((a for a in ax.lines if a.get_gid() == SCALE_BAR), None)
+    label = next((a for a in ax.texts if a.get_gid() == SCALE_LABEL), None)
+    x0, x1 = ax.get_xlim()
+    width = abs(x1 - x0)
+    if width <= 0 or bar is None or not isinstance(label, Text):
+        return
+    length = nice_length(width)
+    frac = length / width
+    left, y = 0.97 - frac, 0.035  # lower right: the legend is lower left
+    bar.set_data([left, left + frac], [y, y])
+    label.set_position((left + frac / 2, y + 0.008))
+    label.set_text(length_text(length))
 
-    Parameters
-    ----------
-    zones
-        The city's zones (geometry, ``column`` = the school of each zone's catchment).
-    column
-        ``"catchment_primary"`` or ``"catchment_junior"``.
+
+def legend_handles(styles: dict[str, tuple[str, str]]) -> list[Line2D]:
+    """The map's symbols with translated labels (layer panel icons and the print layout).
+
+    ``styles``: catchment line style (colour, line style) by school level.
     """
-    if column not in zones:
-        return []
-    areas = [
-        shapely.union_all(group.geometry.to_numpy())
-        for _school, group in zones.groupby(zones[column].fillna("").astype(str))
+    return [
+        Line2D([], [], ls="", marker="o", color="#1f5fbf", label=tr("Primary school")),
+        Line2D([], [], ls="", marker="s", color="#0b8a5a", label=tr("Junior school")),
+        Line2D([], [], ls="", marker="o", color="red", label=tr("Over capacity")),
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker="*",
+            color="orange",
+            mec="black",
+            ms=10,
+            label=tr("New school / housing (policy)"),
+        ),
+        Line2D([], [], color="black", ls="--", lw=2, label=tr("Road policy")),
+        *(
+            Line2D([], [], color=c, ls=ls, lw=1.4, label=tr(f"Catchment boundary ({level})"))
+            for level, (c, ls) in styles.items()
+        ),
     ]
-    lines = shapely.get_parts(shapely.boundary(np.asarray(areas, dtype=object)))
-    merged = shapely.line_merge(shapely.union_all(lines))
-    parts = shapely.get_parts(merged)
-    return [np.asarray(part.coords) for part in parts if not part.is_empty]
 
 
 def highlight_artists(

@@ -1,4 +1,10 @@
-"""The city map: zones choropleth, roads coloured by V/C, schools sized by utilisation.
+"""The city map: basemap, zones choropleth, roads coloured by V/C, schools by utilisation.
+
+Measured (bench/gui.py): matplotlib redraws the default city's 19.8k roads in tens of
+milliseconds when they are a handful of compound paths, so the map stays on matplotlib;
+the seconds came from geometry built on the UI thread (catchment boundaries, land, labels:
+now :mod:`gui.map_base`, built with the city in a worker) and from text layout in the
+figure (the legend lives in the layer panel and the print layout instead).
 
 Everything is drawn as a handful of artists, so a pan, zoom or layer switch redraws in a
 fraction of a second: one ``PolyCollection`` for the zones, one scatter per school level,
@@ -12,31 +18,50 @@ artists.
 
 from __future__ import annotations
 
+import functools
+import pickle
+from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.cm import ScalarMappable
-from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import PathPatch
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from scipy.spatial import cKDTree
 
+from gui import map_draw as draw
+from gui.background import run_and_wait
 from gui.i18n import tr
-from gui.mapdecor import MapDecor, catchment_boundaries, ground, highlight_artists, readout
+from gui.map_base import RANK_COLOURS, Basemap, Place, basemap_of, school_table
+from gui.map_hover import Hover
+from gui.map_labels import MapLabels
+from gui.map_layout import export_in_child, page_layout
+from gui.map_search import SearchBox, find_place
+from gui.map_tiles import TileLayer, TileSource
+from gui.map_toolbar import MapButtons, Toolbar
+from gui.mapdecor import MapDecor, ground, highlight_artists, legend_handles, readout
 from gui.mapmouse import MapMouse
-from gui.mappolicies import POINT_POLICY_MARKERS, ROAD_POLICY_COLOURS, policy_pick, policy_xy
-from gui.maproads import Roads, roads_of
+from gui.maproads import Roads
 
-LAYERS: tuple[str, ...] = ("zones", "catchments", "roads", "schools", "policies")
+LAYERS: tuple[str, ...] = (
+    "tiles",
+    "basemap",
+    "zones",
+    "catchments",
+    "roads",
+    "labels",
+    "schools",
+    "policies",
+)
 LAYER_LABELS = {
+    "tiles": "Tiles",
+    "basemap": "Land",
+    "labels": "Names",
     "zones": "Zones",
     "catchments": "Catchments",
     "roads": "Roads",
@@ -47,30 +72,36 @@ LAYER_LABELS = {
 CATCHMENT_STYLES = {"primary": ("#6a1b9a", "solid"), "junior": ("#00695c", "dashed")}
 ROAD_CLASSES = 12
 ROAD_GREY = "#8a8a8a"
-LANE_WIDTHS = {1: 0.6, 2: 0.95, 3: 1.3, 4: 1.7}  # line width (points) by lanes (4 = 4+)
+LAND, WATER = "#f3efe6", "#dbe6ee"
 PICK_PIXELS = 8.0
 
 
 class MapView(QWidget):
-    """A map canvas with a navigation toolbar, an indicator chooser and click signals.
+    """A map canvas with navigation, search, tiles, print layout and an indicator chooser.
 
     Signals
     -------
     clicked(x, y)
         A left click that was not a pan/zoom drag, in city CRS metres.
+    tiles_arrived()
+        Downloaded tiles are ready to draw (emitted from a worker thread).
     """
 
     clicked = Signal(float, float)
+    tiles_arrived = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, title: str = "") -> None:
         super().__init__(parent)
         self.figure = Figure(figsize=(7, 6))
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.canvas.setMouseTracking(True)
         self.ax = self.figure.add_axes((0.0, 0.0, 0.86, 1.0))
         self._zone_cax = self.figure.add_axes((0.885, 0.55, 0.022, 0.38))
         self._road_cax = self.figure.add_axes((0.885, 0.08, 0.022, 0.38))
-        self.toolbar = _Toolbar(self.canvas, self)
+        self.toolbar = Toolbar(self.canvas, self)
+        self.buttons = MapButtons(self)
+        self.search = SearchBox(self.find)
         self.indicator = QComboBox()
         self.indicator.currentIndexChanged.connect(self._indicator_changed)
         self._indicator_label = QLabel()
@@ -78,6 +109,8 @@ class MapView(QWidget):
         self.hint.setStyleSheet("color: #a33; font-weight: bold")
         top = QHBoxLayout()
         top.addWidget(self.toolbar)
+        top.addWidget(self.buttons)
+        top.addWidget(self.search)
         top.addStretch(1)
         top.addWidget(self._indicator_label)
         top.addWidget(self.indicator)
@@ -93,10 +126,12 @@ class MapView(QWidget):
         self.title = title
         self.city: Any = None
         self.roads: Roads | None = None
+        self.base: Basemap | None = None
         self._zone_values: dict[str, pd.Series] = {}
         self._artists: dict[str, list[Any]] = {name: [] for name in LAYERS}
         self._colorbars: dict[str, Any] = {}
         self._visible = dict.fromkeys(LAYERS, True)
+        self._opacity = dict.fromkeys(LAYERS, 1.0)
         self._schools = pd.DataFrame()
         self._school_tree: cKDTree | None = None
         self._road_values: np.ndarray | None = None
@@ -105,7 +140,13 @@ class MapView(QWidget):
         self._stale = False  # changed while hidden: draw when shown
         self._home: tuple[tuple[float, float], tuple[float, float]] | None = None
         self._highlight: list[Any] = []
+        self._marker: Any = None
         self.decor: MapDecor | None = None
+        self.labels: MapLabels | None = None
+        self.tile_source: TileSource | None = None
+        self.tile_layer: TileLayer | None = None
+        self.hovering = Hover(self)
+        self.tiles_arrived.connect(self._refresh_tiles, Qt.ConnectionType.QueuedConnection)
         self.mouse = MapMouse(self, self._clicked, self._moved)
         self.retranslate()
 
@@ -114,6 +155,8 @@ class MapView(QWidget):
     def retranslate(self) -> None:
         """Re-apply translated labels (after a language switch)."""
         self._indicator_label.setText(tr("Zones by:"))
+        self.buttons.retranslate()
+        self.search.retranslate()
         current = self.indicator.currentData()
         self.indicator.blockSignals(True)
         self.indicator.clear()
@@ -123,14 +166,20 @@ class MapView(QWidget):
             self.indicator.setCurrentIndex(max(self.indicator.findData(current), 0))
         self.indicator.blockSignals(False)
         if self.city is not None:
-            self._draw_legend()
             self._draw_zones(renew_colorbar=True)  # a new bar picks up the current font
+            if self._road_label:
+                self._colorbars["roads"].set_label(self._road_label)
             self.redraw()
 
     def set_city(self, city: Any) -> None:
-        """Show a :class:`sim.city.City`: zones, roads and schools; resets run overlays."""
+        """Show a :class:`sim.city.City`: basemap, zones, roads and schools; resets overlays.
+
+        The basemap is built once per city (:func:`gui.map_base.basemap_of`); the window
+        builds it off the UI thread while it loads the city.
+        """
         self.city = city
-        self.roads = roads_of(city.links)
+        self.base = base = basemap_of(city)
+        self.roads = base.roads
         zones = city.zones
         area_km2 = zones.geometry.area.to_numpy() / 1e6
         self._zone_values = {
@@ -141,26 +190,38 @@ class MapView(QWidget):
             "jobs": zones["jobs"].astype(float),
         }
         self.ax.clear()
+        self.ax.set_gid("map")
         self._artists = {name: [] for name in LAYERS}
         self._highlight = []
-        self._build_zones()
-        self._build_catchments()
-        self._build_roads()
-        self.set_schools(self.city_schools())
+        self._marker = None
+        self._artists["basemap"] = [draw.land(self.ax, base, LAND)]
+        self._artists["zones"] = [draw.zones(self.ax, base)]
+        self._artists["catchments"] = draw.catchments(self.ax, base, CATCHMENT_STYLES)
+        self._road_cax.set_visible(False)
+        self._set_roads(base.road_rank, list(RANK_COLOURS))
         self.ax.set_aspect("equal", adjustable="datalim")  # fills the canvas, no white bands
         self.ax.set_autoscale_on(False)
         self.ax.set_axis_off()
-        self.ax.add_artist(ground(self.ax))
+        self.ax.add_artist(ground(self.ax, WATER))
         minx, miny, maxx, maxy = zones.total_bounds
         pad = 0.02 * max(maxx - minx, maxy - miny)
         self._home = ((minx - pad, maxx + pad), (miny - pad, maxy + pad))
         self.ax.set_xlim(*self._home[0])
         self.ax.set_ylim(*self._home[1])
-        self.decor = decor = MapDecor(self.ax)
-        self.ax.callbacks.connect("xlim_changed", lambda _ax: decor.update())
+        self.decor = MapDecor(self.ax)
+        self.labels = MapLabels(self.ax, base.street_labels)
+        self.tile_layer = None
+        for limits in ("xlim_changed", "ylim_changed"):
+            self.ax.callbacks.connect(limits, lambda _ax: self._view_changed())
+        self.set_schools(self.city_schools())
         # matplotlib's documented way to customise the readout is to replace this method
-        self.ax.format_coord = lambda x, y: readout(x, y, city.crs)  # type: ignore[method-assign]
+        self.ax.format_coord = functools.partial(readout, crs=city.crs)  # type: ignore[method-assign]
+        self.search.set_places(base.places)
         self.toolbar.update()
+        if self.tile_source is not None:
+            self.set_tiles(self.tile_source)
+        for layer in LAYERS:
+            self._style(layer)
         self.retranslate()
 
     def redraw(self) -> None:
@@ -196,19 +257,8 @@ class MapView(QWidget):
         self.redraw()
 
     def city_schools(self) -> pd.DataFrame:
-        """The city's schools as a table: x, y, level, name, capacity (places, all grades)."""
-        s = self.city.schools
-        grades = s["grade_hi"] - s["grade_lo"] + 1
-        return pd.DataFrame(
-            {
-                "x": s.geometry.x,
-                "y": s.geometry.y,
-                "level": s["level"],
-                "name": s["name"],
-                "capacity": s["classes_per_grade"] * s["class_size"] * grades,
-            },
-            index=s.index,
-        )
+        """The city's schools as a table: x, y, level, name, capacity (seats, all grades)."""
+        return school_table(self.city)
 
     def set_zone_values(self, values: dict[str, pd.Series], select: str | None = None) -> None:
         """Add indicators (name -> value per zone_id) to the chooser and optionally show one."""
@@ -228,7 +278,7 @@ class MapView(QWidget):
         diverging: bool = False,
         vmax: float | None = None,
     ) -> None:
-        """Colour roads by a value per directed link_id (None = plain grey roads).
+        """Colour roads by a value per directed link_id (None = the basemap's road hierarchy).
 
         Parameters
         ----------
@@ -243,26 +293,21 @@ class MapView(QWidget):
         vmax
             Top of the colour scale; default 1.5 for V/C or the largest magnitude.
         """
+        base = self._basemap
         if values is None:
             self._road_values = None
             self._road_label = ""
-            self._draw_roads(np.zeros(len(self._roads.segments), dtype=int), [ROAD_GREY])
+            self._set_roads(base.road_rank, list(RANK_COLOURS))
             self._road_cax.set_visible(False)
             self.redraw()
             return
         per_road = self._roads.fold(values, how)
-        top = vmax or (float(np.nanmax(np.abs(per_road))) if diverging else 1.5)
-        top = top if np.isfinite(top) and top > 0 else 1.0
-        bounds = np.linspace(-top if diverging else 0.0, top, ROAD_CLASSES + 1)
-        cmap = mpl.colormaps["RdBu_r" if diverging else "YlOrRd"]
-        norm = BoundaryNorm(bounds, cmap.N, extend="both" if diverging else "max")
-        colours = [cmap(norm(v)) for v in (bounds[:-1] + bounds[1:]) / 2]
-        # class of each road; values past the ends go to the end classes, NaN to grey
-        classes = np.clip(np.searchsorted(bounds, per_road, side="right") - 1, 0, ROAD_CLASSES - 1)
-        classes = np.where(np.isnan(per_road), ROAD_CLASSES, classes)
+        classes, colours, norm, cmap = draw.road_classes(
+            per_road, diverging=diverging, vmax=vmax, n=ROAD_CLASSES
+        )
         self._road_values = per_road
         self._road_label = label
-        self._draw_roads(classes, [*colours, ROAD_GREY])
+        self._set_roads(classes, [*colours, ROAD_GREY])
         self._road_cax.set_visible(self._visible["roads"])
         self._colorbar("roads", ScalarMappable(norm, cmap), self._road_cax).set_label(label)
         self.redraw()
@@ -272,74 +317,25 @@ class MapView(QWidget):
 
         Markers grow with utilisation (or capacity without a run) and turn red over 100 %.
         """
-        for artist in self._artists["schools"]:
-            artist.remove()
-        self._artists["schools"] = []
+        self._remove("schools")
         table = schools.copy()
         if utilisation is not None:
             table["utilisation"] = utilisation.reindex(table.index)
+        if "capacity" not in table and self.city is not None:
+            table["capacity"] = self.city_schools()["capacity"].reindex(table.index)
         self._schools = table
         self._school_tree = cKDTree(table[["x", "y"]].to_numpy()) if len(table) else None
-        for level, marker, base in (("primary", "o", "#1f5fbf"), ("junior", "s", "#0b8a5a")):
-            part = table[table["level"] == level]
-            if "utilisation" in part:
-                util = part["utilisation"].fillna(0.0).to_numpy()
-                size = 8 + 45 * np.clip(util, 0, 2)
-                colour: np.ndarray | str = np.where(util > 1.0, "red", base)
-            else:
-                cap = part.get("capacity", pd.Series(500.0, index=part.index)).to_numpy(float)
-                size = 8 + 45 * np.sqrt(cap / max(float(np.nanmax(cap)) if len(cap) else 1, 1))
-                colour = base
-            sc = self.ax.scatter(
-                part["x"],
-                part["y"],
-                s=size,
-                c=colour,
-                marker=marker,
-                edgecolors="white",
-                linewidths=0.6,
-                zorder=5,
-            )
-            sc.set_visible(self._visible["schools"])
-            self._artists["schools"].append(sc)
+        self._artists["schools"] = draw.schools(self.ax, table)
+        self._style("schools")
+        if self.labels is not None:
+            self.labels.set_schools(table)
         self.redraw()
 
     def set_policies(self, policies: list[dict[str, Any]], selected: int | None = None) -> None:
         """Overlay the scenario's policies: point policies as markers, road policies as lines."""
-        for artist in self._artists["policies"]:
-            artist.remove()
-        self._artists["policies"] = []
-        for i, pol in enumerate(policies):
-            emphasis = 2.0 if i == selected else 1.0
-            kind = str(pol.get("type"))  # as policy_pick reads it; no marker/colour is "None"
-            pick = policy_pick(kind)
-            xy = policy_xy(pol) if pick == "point" else None
-            if xy is not None:
-                x, y = xy
-                (mark,) = self.ax.plot(
-                    [x],
-                    [y],
-                    marker=POINT_POLICY_MARKERS.get(kind, "o"),
-                    ms=13 * emphasis,
-                    color="gold" if i == selected else "orange",
-                    mec="black",
-                    zorder=7,
-                )
-                self._artists["policies"].append(mark)
-            elif pick == "links" and pol.get("links"):
-                segs = self._link_segments(pol["links"])
-                if segs:
-                    lc = LineCollection(
-                        segs,
-                        colors=ROAD_POLICY_COLOURS.get(kind, "tab:red"),
-                        linewidths=3.5 * emphasis,
-                        linestyles="dashed" if kind == "road_closure" else "solid",
-                        zorder=6,
-                    )
-                    self.ax.add_collection(lc, autolim=False)
-                    self._artists["policies"].append(lc)
-        for artist in self._artists["policies"]:
-            artist.set_visible(self._visible["policies"])
+        self._remove("policies")
+        self._artists["policies"] = draw.policies(self.ax, policies, selected, self._link_segments)
+        self._style("policies")
         self.redraw()
 
     @property
@@ -349,11 +345,16 @@ class MapView(QWidget):
             raise RuntimeError("MapView has no city yet: call set_city first")
         return self.roads
 
+    @property
+    def _basemap(self) -> Basemap:
+        if self.base is None:
+            raise RuntimeError("MapView has no city yet: call set_city first")
+        return self.base
+
     def set_marker(self, xy: tuple[float, float] | None) -> None:
         """Show (or clear) a single location marker, e.g. the home of an enrollment query."""
-        old = getattr(self, "_marker", None)
-        if old is not None:
-            old.remove()
+        if self._marker is not None:
+            self._marker.remove()
         self._marker = None
         if xy is not None:
             (self._marker,) = self.ax.plot(
@@ -364,8 +365,9 @@ class MapView(QWidget):
     def set_layer_visible(self, layer: str, visible: bool) -> None:
         """Switch a layer (one of :data:`LAYERS`) on or off."""
         self._visible[layer] = visible
-        for artist in self._artists[layer]:
-            artist.set_visible(visible)
+        self._style(layer)
+        if layer == "tiles":
+            self._refresh_tiles()
         if layer == "zones":
             self._zone_cax.set_visible(visible)
         if layer == "roads":
@@ -375,6 +377,60 @@ class MapView(QWidget):
     def layer_visible(self, layer: str) -> bool:
         """Whether a layer is shown."""
         return self._visible[layer]
+
+    def set_layer_opacity(self, layer: str, opacity: float) -> None:
+        """Opacity (0 transparent .. 1 opaque) of a layer (one of :data:`LAYERS`)."""
+        self._opacity[layer] = float(min(max(opacity, 0.0), 1.0))
+        self._style(layer)
+        self.redraw()
+
+    def layer_opacity(self, layer: str) -> float:
+        """A layer's opacity (0..1)."""
+        return self._opacity[layer]
+
+    def set_tiles(self, source: TileSource | None) -> None:
+        """Draw tiles from ``source`` under the map (None: no tiles; the default)."""
+        if self.tile_layer is not None:
+            self.tile_layer.remove()
+        self.tile_source, self.tile_layer = source, None
+        if source is not None and self.city is not None:
+            self.tile_layer = TileLayer(self.ax, self.city.crs, source)
+            self._refresh_tiles()
+        self.redraw()
+
+    def find(self, text: str) -> Place | None:
+        """Zoom to and highlight the school, street or zone named ``text`` (the search box)."""
+        place = find_place(self.base.places, text) if self.base is not None else None
+        if place is None:
+            self.set_hint(tr("Nothing called “{text}” on the map.").format(text=text.strip()))
+            return None
+        self.set_hint("")
+        x0, y0, x1, y1 = place.bounds
+        half = max(x1 - x0, y1 - y0) * 0.6 + 250
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        self.set_view_limits((cx - half, cx + half), (cy - half, cy + half))
+        if place.kind == "street":
+            links = self.city.links
+            ids = [int(i) for i in links.index[links["name"] == place.ident]]
+            self.highlight(("road", ids[0], {"link_ids": ids}))
+        else:
+            self.highlight((place.kind, place.ident, {}))
+        return place
+
+    def export_layout(self, path: Path, *, source: str = "") -> Path:
+        """Write the print layout (title, map, legend, scale bar, north arrow, source, date).
+
+        PNG, SVG or PDF by the suffix of ``path``; drawn in a child process, the window
+        turning meanwhile.
+        """
+        layout = page_layout(
+            tr(self.title) if self.title else self.city.name,
+            source or tr("Source: CitySandbox, city {city}").format(city=self.city.name),
+            legend_handles(CATCHMENT_STYLES),
+            self.labels,
+        )
+        figure = pickle.dumps(self.figure)
+        return run_and_wait(self, lambda: export_in_child(figure, layout, Path(path)))
 
     def set_hint(self, text: str) -> None:
         """Show an instruction under the map (e.g. "click to place the school"); "" hides it."""
@@ -446,110 +502,48 @@ class MapView(QWidget):
 
     # ------------------------------------------------------------------ drawing
 
-    def _build_zones(self) -> None:
-        polys, owners = [], []
-        for zone_id, geom in zip(self.city.zones.index, self.city.zones.geometry, strict=True):
-            for part in getattr(geom, "geoms", [geom]):
-                polys.append(np.asarray(part.exterior.coords))
-                owners.append(zone_id)
-        self._zone_owner = np.asarray(owners)
-        coll = PolyCollection(polys, edgecolors="#555555", linewidths=0.4, cmap="YlGnBu", zorder=1)
-        self.ax.add_collection(coll, autolim=False)
-        self._artists["zones"] = [coll]
+    def _remove(self, layer: str) -> None:
+        for artist in self._artists[layer]:
+            artist.remove()
+        self._artists[layer] = []
 
-    def _build_catchments(self) -> None:
-        for level, (colour, style) in CATCHMENT_STYLES.items():
-            lines = catchment_boundaries(self.city.zones, f"catchment_{level}")
-            coll = LineCollection(lines, colors=colour, linewidths=1.4, linestyles=style, zorder=2)
-            coll.set_visible(self._visible["catchments"])
-            self._artists["catchments"].append(self.ax.add_collection(coll, autolim=False))
+    def _style(self, layer: str) -> None:
+        """Apply a layer's visibility and opacity to its artists."""
+        visible, alpha = self._visible[layer], self._opacity[layer]
+        if layer == "labels" and self.labels is not None:
+            self.labels.set_alpha(alpha)
+            self.labels.set_visible(visible)
+        if layer == "tiles" and self.tile_layer is not None:
+            self.tile_layer.set_alpha(alpha)
+        for artist in self._artists[layer]:
+            artist.set_visible(visible)
+            artist.set_alpha(alpha * (0.75 if layer == "zones" else 1.0))
 
     def _draw_zones(self, *, renew_colorbar: bool = False) -> None:
         if not self._artists["zones"]:
             return
         coll = self._artists["zones"][0]
         name = self.indicator.currentData() or next(iter(self._zone_values))
-        per_zone = self._zone_values[name].reindex(self._zone_owner).to_numpy(float)
+        owner = self._basemap.zone_owner
+        per_zone = self._zone_values[name].reindex(owner).to_numpy(float)
         coll.set_array(np.ma.masked_invalid(per_zone))
         finite = per_zone[np.isfinite(per_zone)]
         lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
         coll.set_clim(lo, hi if hi > lo else lo + 1)
-        coll.set_alpha(0.75)
+        self._style("zones")
         bar = self._colorbar("zones", coll, self._zone_cax, renew=renew_colorbar)
         bar.set_label(tr(name))
         self._zone_cax.set_visible(self._visible["zones"])
 
     def _colorbar(self, layer: str, mappable: Any, cax: Any, *, renew: bool = False) -> Any:
-        """The colour bar of a layer, made once per mappable (or on ``renew``), then updated."""
-        bar = self._colorbars.get(layer)
-        if bar is not None and bar.mappable is mappable and not renew:
-            bar.update_normal(mappable)
-            return bar
-        if bar is not None:  # the old bar must stop following its mappable before it goes
-            bar.mappable.callbacks.disconnect(bar.mappable.colorbar_cid)
-        cax.clear()
-        self._colorbars[layer] = self.figure.colorbar(mappable, cax=cax)
-        return self._colorbars[layer]
+        return draw.colorbar(self._colorbars, layer, mappable, cax, renew=renew)
 
-    def _build_roads(self) -> None:
-        self._road_width_class = np.minimum(self._roads.lanes, max(LANE_WIDTHS))
-        self._draw_roads(np.zeros(len(self._roads.segments), dtype=int), [ROAD_GREY])
-        self._road_cax.set_visible(False)
-
-    def _draw_roads(self, classes: np.ndarray, colours: list[Any]) -> None:
-        """Draw roads as one compound path per (width class, colour class) present."""
-        for artist in self._artists["roads"]:
-            artist.remove()
-        self._artists["roads"] = []
-        for lanes, width in LANE_WIDTHS.items():
-            wide = self._road_width_class == lanes
-            for k, colour in enumerate(colours):
-                mask = wide & (classes == k)
-                if not mask.any():
-                    continue
-                patch = PathPatch(
-                    self._roads.path(mask),
-                    fill=False,
-                    edgecolor=colour,
-                    linewidth=width,
-                    capstyle="round",
-                    joinstyle="round",
-                    zorder=3 + k / 100,
-                )
-                patch.set_visible(self._visible["roads"])
-                # add_artist, not add_patch: the map's limits are set by hand, and the data
-                # limits of ~20k roads' outlines cost seconds (bezier extents) to compute
-                patch.set_transform(self.ax.transData)
-                self.ax.add_artist(patch)
-                self._artists["roads"].append(patch)
-
-    def _draw_legend(self) -> None:
-        handles = [
-            Line2D([], [], ls="", marker="o", color="#1f5fbf", label=tr("Primary school")),
-            Line2D([], [], ls="", marker="s", color="#0b8a5a", label=tr("Junior school")),
-            Line2D([], [], ls="", marker="o", color="red", label=tr("Over capacity")),
-            Line2D(
-                [],
-                [],
-                ls="",
-                marker="*",
-                color="orange",
-                mec="black",
-                ms=10,
-                label=tr("New school / housing (policy)"),
-            ),
-            Line2D([], [], color="black", ls="--", lw=2, label=tr("Road policy")),
-            *(
-                Line2D([], [], color=c, ls=ls, lw=1.4, label=tr(f"Catchment boundary ({level})"))
-                for level, (c, ls) in CATCHMENT_STYLES.items()
-            ),
-        ]
-        legend = self.ax.get_legend()
-        if legend is not None:
-            legend.remove()
-        self.ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.8)
-        if self.title:
-            self.ax.set_title(tr(self.title), fontsize=10)
+    def _set_roads(self, classes: np.ndarray, colours: list[Any]) -> None:
+        self._remove("roads")
+        self._artists["roads"] = draw.roads(
+            self.ax, self._roads, self._basemap.road_rank, classes, colours
+        )
+        self._style("roads")
 
     def _link_segments(self, link_ids: list[int]) -> list[np.ndarray]:
         pos = pd.Index(self._roads.link_ids).get_indexer(list(link_ids))
@@ -568,6 +562,21 @@ class MapView(QWidget):
             self._draw_zones()
             self.redraw()
 
+    def _view_changed(self) -> None:
+        """Scale bar, labels and tiles follow the view."""
+        if self.decor is not None:
+            self.decor.update()
+        if self.labels is not None:
+            self.labels.update()
+        if self.tile_layer is not None:
+            self.tile_layer.update(self.ax.bbox.width)
+
+    def _refresh_tiles(self) -> None:
+        if self.tile_layer is not None:
+            self.tile_layer.visible = self._visible["tiles"]
+            self.tile_layer.update(self.ax.bbox.width, force=True)
+            self.redraw()
+
     # ------------------------------------------------------------------ mouse
 
     def _clicked(self, x: float, y: float, shift: bool) -> None:
@@ -577,18 +586,12 @@ class MapView(QWidget):
     def _moved(self, x: float | None, y: float | None) -> None:
         crs = self.city.crs if self.city is not None else None
         self.coords.setText("" if x is None or y is None or crs is None else readout(x, y, crs))
+        self.hovering.moved(x, y)
 
-
-class _Toolbar(NavigationToolbar2QT):
-    """The navigation toolbar, whose Home shows the whole city whatever came before."""
-
-    def __init__(self, canvas: FigureCanvasQTAgg, mapview: MapView) -> None:
-        super().__init__(canvas, mapview)
-        self.mapview = mapview
-
-    def home(self, *_args: Any) -> None:
-        """Show the whole city."""
-        self.mapview.home()
+    @property
+    def hover(self) -> str:
+        """The text of the last hover tooltip."""
+        return self.hovering.text
 
 
 def configure_matplotlib() -> None:

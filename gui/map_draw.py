@@ -1,0 +1,171 @@
+"""The map's artists, made from arrays: land, zones, catchments, roads, schools, policies.
+
+Plain matplotlib (no Qt): :class:`gui.mapview.MapView` keeps what these return per layer,
+and the same functions would draw the map into any axes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.colors import BoundaryNorm, Colormap
+from matplotlib.patches import PathPatch
+
+from gui.map_base import RANK_WIDTHS, Basemap
+from gui.mappolicies import POINT_POLICY_MARKERS, ROAD_POLICY_COLOURS, policy_pick, policy_xy
+from gui.maproads import Roads
+
+#: School symbols by level: marker and colour.
+SCHOOL_STYLES = {"primary": ("o", "#1f5fbf"), "junior": ("s", "#0b8a5a")}
+
+
+def land(ax: Axes, base: Basemap, colour: str) -> PolyCollection:
+    """The land (union of the zones) as a plain fill under everything."""
+    coll = PolyCollection(base.land, facecolors=colour, edgecolors="none", zorder=0.5)
+    return ax.add_collection(coll, autolim=False)
+
+
+def zones(ax: Axes, base: Basemap) -> PolyCollection:
+    """Every zone polygon in one collection, to be coloured by an indicator."""
+    coll = PolyCollection(
+        base.zone_polygons, edgecolors="#555555", linewidths=0.4, cmap="YlGnBu", zorder=1
+    )
+    return ax.add_collection(coll, autolim=False)
+
+
+def catchments(ax: Axes, base: Basemap, styles: dict[str, tuple[str, str]]) -> list[Any]:
+    """Catchment boundaries, one collection per school level."""
+    out = []
+    for level, (colour, style) in styles.items():
+        lines = base.catchments.get(level, [])
+        coll = LineCollection(lines, colors=colour, linewidths=1.4, linestyles=style, zorder=2)
+        out.append(ax.add_collection(coll, autolim=False))
+    return out
+
+
+def road_classes(
+    per_road: np.ndarray, *, diverging: bool, vmax: float | None, n: int
+) -> tuple[np.ndarray, list[Any], BoundaryNorm, Colormap]:
+    """Colour class of each road (``n`` bins; NaN -> class ``n``), their colours and scale."""
+    top = vmax or (float(np.nanmax(np.abs(per_road))) if diverging else 1.5)
+    top = top if np.isfinite(top) and top > 0 else 1.0
+    bounds = np.linspace(-top if diverging else 0.0, top, n + 1)
+    cmap = mpl.colormaps["RdBu_r" if diverging else "YlOrRd"]
+    norm = BoundaryNorm(bounds, cmap.N, extend="both" if diverging else "max")
+    colours = [cmap(norm(v)) for v in (bounds[:-1] + bounds[1:]) / 2]
+    # values past the ends go to the end classes, NaN to the extra class
+    classes = np.clip(np.searchsorted(bounds, per_road, side="right") - 1, 0, n - 1)
+    return np.where(np.isnan(per_road), n, classes), colours, norm, cmap
+
+
+def roads(
+    ax: Axes, roads: Roads, rank: np.ndarray, classes: np.ndarray, colours: list[Any]
+) -> list[PathPatch]:
+    """Roads as one compound path per (rank, colour class) present; bigger roads on top."""
+    out = []
+    for r, width in enumerate(RANK_WIDTHS):
+        wide = rank == r
+        for k, colour in enumerate(colours):
+            mask = wide & (classes == k)
+            if not mask.any():
+                continue
+            patch = PathPatch(
+                roads.path(mask),
+                fill=False,
+                edgecolor=colour,
+                linewidth=width,
+                capstyle="round",
+                joinstyle="round",
+                zorder=3 + r / 10 + k / 1000,
+            )
+            # add_artist, not add_patch: the map's limits are set by hand, and the data
+            # limits of ~20k roads' outlines cost seconds (bezier extents) to compute
+            patch.set_transform(ax.transData)
+            ax.add_artist(patch)
+            out.append(patch)
+    return out
+
+
+def schools(ax: Axes, table: pd.DataFrame) -> list[Any]:
+    """Schools by level; sized by utilisation (red over 100 %) or else by capacity."""
+    out = []
+    for level, (marker, base) in SCHOOL_STYLES.items():
+        part = table[table["level"] == level]
+        if "utilisation" in part:
+            util = part["utilisation"].fillna(0.0).to_numpy()
+            size = 8 + 45 * np.clip(util, 0, 2)
+            colour: np.ndarray | str = np.where(util > 1.0, "red", base)
+        else:
+            cap = part.get("capacity", pd.Series(500.0, index=part.index)).to_numpy(float)
+            size = 8 + 45 * np.sqrt(cap / max(float(np.nanmax(cap)) if len(cap) else 1, 1))
+            colour = base
+        out.append(
+            ax.scatter(
+                part["x"],
+                part["y"],
+                s=size,
+                c=colour,
+                marker=marker,
+                edgecolors="white",
+                linewidths=0.6,
+                zorder=5,
+            )
+        )
+    return out
+
+
+def policies(
+    ax: Axes,
+    items: list[dict[str, Any]],
+    selected: int | None,
+    segments: Callable[[list[int]], list[np.ndarray]],
+) -> list[Any]:
+    """Point policies as markers, road policies as lines; the selected one emphasised."""
+    out: list[Any] = []
+    for i, pol in enumerate(items):
+        emphasis = 2.0 if i == selected else 1.0
+        kind = str(pol.get("type"))  # as policy_pick reads it; no marker/colour is "None"
+        pick = policy_pick(kind)
+        xy = policy_xy(pol) if pick == "point" else None
+        if xy is not None:
+            (mark,) = ax.plot(
+                [xy[0]],
+                [xy[1]],
+                marker=POINT_POLICY_MARKERS.get(kind, "o"),
+                ms=13 * emphasis,
+                color="gold" if i == selected else "orange",
+                mec="black",
+                zorder=7,
+            )
+            out.append(mark)
+        elif pick == "links" and pol.get("links"):
+            segs = segments(pol["links"])
+            if segs:
+                lc = LineCollection(
+                    segs,
+                    colors=ROAD_POLICY_COLOURS.get(kind, "tab:red"),
+                    linewidths=3.5 * emphasis,
+                    linestyles="dashed" if kind == "road_closure" else "solid",
+                    zorder=6,
+                )
+                out.append(ax.add_collection(lc, autolim=False))
+    return out
+
+
+def colorbar(bars: dict[str, Any], layer: str, mappable: Any, cax: Axes, *, renew: bool) -> Any:
+    """The colour bar of a layer in ``bars``, made once per mappable (or on ``renew``)."""
+    bar = bars.get(layer)
+    if bar is not None and bar.mappable is mappable and not renew:
+        bar.update_normal(mappable)
+        return bar
+    if bar is not None:  # the old bar must stop following its mappable before it goes
+        bar.mappable.callbacks.disconnect(bar.mappable.colorbar_cid)
+    cax.clear()
+    bars[layer] = cax.figure.colorbar(mappable, cax=cax)
+    return bars[layer]
