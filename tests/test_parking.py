@@ -325,3 +325,49 @@ def test_parking_policies_need_car_parks() -> None:
             pol.check(city, 3, [pol])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="within_min"):
         ParkingEnforcement(type="parking_enforcement", share=0.5, within_min=0, year=2025)
+
+
+def test_from_city_reads_the_latest_policies_and_derives_the_kerb() -> None:
+    links, nodes = _grid()
+    net = network_from_links(links, nodes, [1, 2])
+    zones = gpd.GeoDataFrame(
+        geometry=[shapely.box(-100, -100, 150, 500), shapely.box(150, -100, 500, 500)],
+        index=pd.Index([1, 2], name="zone_id"),
+    )
+    lots = gpd.GeoDataFrame(
+        {"zone_id": [2], "capacity": [40], "occupancy_am": [0.25]},
+        geometry=[shapely.Point(390, 410)],
+        index=pd.Index([7], name="lot_id"),
+    )
+    city = SimpleNamespace(zones=zones, nodes=nodes, parking=lots)
+    policies = [
+        ParkingGuidance(type="parking_guidance", share=0.3, year=2025),
+        ParkingEnforcement(type="parking_enforcement", share=0.5, within_min=5, year=2026),
+        ParkingGuidance(type="parking_guidance", share=0.8, year=2027),
+        ParkingGuidance(type="parking_guidance", share=0.1, year=2030),
+    ]
+    search = ParkingSearch.from_city(city, links, net, policies, 2027)  # type: ignore[arg-type]
+    assert (search.rules.guided, search.rules.enforced, search.rules.enforce_s) == (0.8, 0.5, 300)
+    # zone 1: columns 0-1 start 31 street links of 100 m, zone 2: columns 2-4 start 49
+    assert search.supply.kerb_spaces.tolist() == [3100 // 12, 4900 // 12]
+    assert search.supply.kerb_taken.tolist() == [round(258 * 0.9), round(408 * 0.9)]
+    assert search.supply.lot_taken.tolist() == [10]
+    assert net.node_ids[search.supply.lot_node[0]] == 100 + N * N - 1  # the node at (400, 400)
+    assert search.graph.node_zone[list(net.node_ids).index(100 + 3)] == 1  # (300, 0): zone 2
+
+
+def test_routes_ending_in_a_street_node_keep_their_last_link() -> None:
+    """Without a final connector the tail starts where the route ends."""
+    _, _, search = _toy(kerb_free=0)
+    g = search.graph
+    street = np.flatnonzero(~g.connector)
+    a = int(street[0])
+    b = int(np.flatnonzero((g.link_from == g.link_to[a]) & ~g.connector)[0])
+    veh = Vehicles.from_routes(["x", "y"], np.array([0.0, 1.0]), [[a, b], [a]])
+    search.graph.node_zone[g.link_to[b]] = 1  # the route's end lies in zone 1
+    plan = search.plan(veh)
+    assert plan.outcomes.outcome[0] == ILLEGAL and plan.outcomes.outcome[1] == -1
+    route = plan.vehicles.route_links[plan.vehicles.route_start[0] : plan.vehicles.route_start[1]]
+    assert route[:2].tolist() == [a, b] and len(route) > 2
+    assert g.link_from[route[2]] == g.link_to[b]
+    assert plan.vehicles.route_links[plan.vehicles.route_start[1] :].tolist() == [a]

@@ -30,7 +30,12 @@ from sim.policies.roads import (
     SpeedChange,
 )
 from sim.policies.schools import CatchmentEdit, CloseSchool, NewSchool, ResizeSchool, SchoolPolicy
-from sim.policies.traffic import ParkingGuidance, SignalRetiming, StaggeredSchoolStart
+from sim.policies.traffic import (
+    ParkingEnforcement,
+    ParkingGuidance,
+    SignalRetiming,
+    StaggeredSchoolStart,
+)
 
 __all__ = [
     "POLICY_CLASSES",
@@ -43,6 +48,7 @@ __all__ = [
     "LocatedPolicy",
     "NewLink",
     "NewSchool",
+    "ParkingEnforcement",
     "ParkingGuidance",
     "Policy",
     "ResizeSchool",

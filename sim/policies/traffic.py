@@ -1,8 +1,9 @@
 """Traffic policies that leave the links alone.
 
-They are signal retiming, parking guidance and a staggered school start.
+They are signal retiming, parking guidance, parking enforcement and a staggered school start.
 
-Signal retiming and parking guidance act in the peak hour (:mod:`sim.traffic.peak`); the
+Signal retiming acts in the peak (:mod:`sim.traffic.peak`), parking guidance and
+enforcement in its parking search (:mod:`sim.traffic.parking_search`); the
 staggered start moves school start times, and the pupils' departures follow them through
 the departure-time choice (:mod:`sim.mobility.demand`).
 Of several policies of one of these types, the latest dated in force acts
@@ -212,6 +213,48 @@ class ParkingGuidance(Policy):
     def template(cls, ctx: TemplateContext) -> dict[str, Any]:
         """30 % of drivers guided."""
         return {**super().template(ctx), "share": 0.3}
+
+    def check(self, city: City, index: int, policies: Sequence[Policy]) -> None:
+        """The city must have car parks to guide drivers to."""
+        _need_car_parks(city, index)
+
+
+class ParkingEnforcement(Policy):
+    type: Literal["parking_enforcement"]
+    share: float = Field(ge=0, le=1)
+    """Share of the illegally parked drivers who get the message and move."""
+    within_min: float = Field(10.0, gt=0, le=60)
+    """Minutes after parking illegally that a messaged driver has moved to a car park."""
+
+    label: ClassVar[str] = "Parking enforcement"
+    label_zh: ClassVar[str] = "违停短信劝离"
+    help: ClassVar[str] = (
+        "This share of illegally parked drivers are texted the nearest car park with free "
+        "spaces and move there within within_min minutes, freeing the lane they block."
+    )
+    help_zh: ClassVar[str] = (
+        "该比例的违停驾驶人收到短信，告知最近有空位的停车场，并在 within_min 分钟内"
+        "驶离前往，腾出被占用的车道。"
+    )
+    stage: ClassVar[Stage] = "parking"
+
+    @classmethod
+    def template(cls, ctx: TemplateContext) -> dict[str, Any]:
+        """Half of the illegally parked move within 10 minutes."""
+        return {**super().template(ctx), "share": 0.5, "within_min": 10.0}
+
+    def check(self, city: City, index: int, policies: Sequence[Policy]) -> None:
+        """The city must have car parks to send drivers to."""
+        _need_car_parks(city, index)
+
+
+def _need_car_parks(city: City, index: int) -> None:
+    if city.parking.empty:
+        msg = (
+            f"policies.{index}.type: the city has no car parks (its parking table is "
+            "empty), so no driver can be sent to one"
+        )
+        raise ScenarioError(msg)
 
 
 class StaggeredSchoolStart(Policy):

@@ -130,7 +130,7 @@ class ParkingSearch:
         guide = latest_in_force(policies, ParkingGuidance, year)
         enforce = latest_in_force(policies, ParkingEnforcement, year)
         return cls(
-            graph=street_graph(links, city.nodes, net),
+            graph=street_graph(links, city.nodes, net, city.zones),
             supply=parking_supply(city, links, net),
             rules=SearchRules(
                 guided=0.0 if guide is None else guide.share,
@@ -142,12 +142,6 @@ class ParkingSearch:
     @cached_property
     def _lot_next(self) -> np.ndarray:
         return lot_next_links(self.graph, self.supply.lot_node)
-
-    @cached_property
-    def _node_zone(self) -> np.ndarray:
-        zone = np.full(len(self.graph.node_xy), -1, np.int64)
-        zone[self.graph.zone_nodes] = np.arange(len(self.graph.zone_nodes))
-        return zone
 
     def _nearest_lots(self, node: int) -> list[int]:
         """Car parks reachable from ``node`` within :data:`GUIDE_RADIUS_M`, nearest first."""
@@ -171,7 +165,8 @@ class ParkingSearch:
         Parameters
         ----------
         vehicles
-            The vehicles, routes ending at their destination centroid.
+            The vehicles, routes ending at their destination: a centroid (the final
+            connector is replaced by the parking tail) or a street node in a zone.
         arrive_s
             When each reached its destination zone in the last loading
             (:meth:`ParkingPlan.destination_arrivals`; NaN: not arrived, it does not
@@ -182,9 +177,11 @@ class ParkingSearch:
         first, last = links[start[:-1]], links[start[1:] - 1]
         if arrive_s is None:
             arrive_s = vehicles.depart + np.add.reduceat(g.fft_s[links], start[:-1])
-        parks = (np.diff(start) >= 2) & g.connector[last] & ~np.isnan(arrive_s)
-        dest = np.where(parks, self._node_zone[g.link_to[last]], -1)
-        street = g.link_from[last]
+        drop = (np.diff(start) >= 2) & g.connector[last]
+        street = np.where(drop, g.link_from[last], g.link_to[last])
+        prev = np.where(drop, links[np.maximum(start[1:] - 2, 0)], last)
+        parks = ~np.isnan(arrive_s) & (drop | ~g.connector[last])
+        dest = np.where(parks, g.node_zone[g.link_to[last]], -1)
         near: dict[int, list[int]] = {}
         lots = [near.setdefault(int(s), self._nearest_lots(int(s))) if p else [] for s, p in
                 zip(street, dest >= 0, strict=True)]  # fmt: skip
@@ -192,20 +189,21 @@ class ParkingSearch:
             self.supply,
             dest,
             np.nan_to_num(arrive_s),
-            self._node_zone[g.link_from[first]],
+            g.node_zone[g.link_from[first]],
             vehicles.depart,
             lots,
             self.rules,
         )
-        routes, tails = self._routes(vehicles, out)
+        tails = self._tails(out, street, prev)
         cruising = np.isin(out.outcome, (FOUND, ILLEGAL, MOVED))
-        tail_fft = np.array([g.fft_s[t].sum() for t in tails])
-        cruise_km = np.array([g.length_m[t].sum() / 1000.0 for t in tails]) * cruising
+        tail_fft, cruise_km = np.zeros(len(vehicles.depart)), np.zeros(len(vehicles.depart))
         cruise = np.zeros(g.n_links, np.int64)
-        blocked = [v for v in np.flatnonzero(cruising) if tails[v]]
-        for v in blocked:
-            np.add.at(cruise, tails[v], 1)
-        blocked = [v for v in blocked if not np.isnan(out.illegal_from[v])]
+        for v, tail in tails.items():
+            tail_fft[v] = g.fft_s[tail].sum()
+            if cruising[v]:
+                cruise_km[v] = g.length_m[tail].sum() / 1000.0
+                np.add.at(cruise, tail, 1)
+        blocked = [v for v, tail in tails.items() if tail and not np.isnan(out.illegal_from[v])]
         blocked_to = out.illegal_to[blocked]
         horizon = max(np.nanmax(arrive_s, initial=0.0), blocked_to.max(initial=0.0)) + 1.0
         factor = blocked_capacity(
@@ -216,7 +214,7 @@ class ParkingSearch:
             max(int(np.ceil(horizon / BIN_S)), 1),
         )
         return ParkingPlan(
-            vehicles=Vehicles.from_routes(vehicles.ids, vehicles.depart, routes),
+            vehicles=with_tails(vehicles, tails, drop),
             outcomes=out,
             tail_fft=tail_fft,
             cruise_km=cruise_km,
@@ -225,30 +223,50 @@ class ParkingSearch:
             occupancy=occupancy_frame(self.supply, out, horizon),
         )
 
-    def _routes(self, vehicles: Vehicles, out: Outcomes) -> tuple[list[list[int]], list[list[int]]]:
-        """Each vehicle's route to where it parks, and the tail added (empty: none).
+    def _tails(self, out: Outcomes, node: np.ndarray, prev: np.ndarray) -> dict[int, list[int]]:
+        """The links each vehicle that parks away from its destination drives on.
 
-        A searcher's tail is the first links of the cruise walk from where its final
-        connector starts, as long as its search; a guided car's the path to its car park.
+        A searcher's tail is the first links of the cruise walk from its destination's
+        street ``node`` (arriving over link ``prev``), as long as its search; a guided
+        car's the path to its car park (empty at the car park's own node).
         """
         g = self.graph
-        start, links = vehicles.route_start, vehicles.route_links
         walks: dict[tuple[int, int], tuple[list[int], np.ndarray]] = {}
-        routes: list[list[int]] = []
-        tails: list[list[int]] = []
-        for v in range(len(vehicles.depart)):
-            route = links[start[v] : start[v + 1]].tolist()
-            kind = out.outcome[v]
-            tail: list[int] = []
-            if kind == GUIDED:
-                tail = self._path_to_lot(int(g.link_from[route[-1]]), int(out.lot[v]))
-            elif kind in (FOUND, ILLEGAL, MOVED):
-                key = (int(g.link_from[route[-1]]), route[-2])
-                if key not in walks:
-                    walk = cruise_walk(g, *key, self.rules.limit_s)
-                    walks[key] = (walk, np.cumsum(g.fft_s[walk]))
-                walk, elapsed = walks[key]
-                tail = walk[: int(np.searchsorted(elapsed, out.search_s[v] - 1e-9)) + 1]
-            routes.append(route[:-1] + tail if kind in (FOUND, GUIDED, ILLEGAL, MOVED) else route)
-            tails.append(tail)
-        return routes, tails
+        tails: dict[int, list[int]] = {}
+        for v in np.flatnonzero(np.isin(out.outcome, (FOUND, GUIDED, ILLEGAL, MOVED))):
+            if out.outcome[v] == GUIDED:
+                tails[int(v)] = self._path_to_lot(int(node[v]), int(out.lot[v]))
+                continue
+            key = (int(node[v]), int(prev[v]))
+            if key not in walks:
+                walk = cruise_walk(g, *key, self.rules.limit_s)
+                walks[key] = (walk, np.cumsum(g.fft_s[walk]))
+            walk, elapsed = walks[key]
+            tails[int(v)] = walk[: int(np.searchsorted(elapsed, out.search_s[v] - 1e-9)) + 1]
+        return tails
+
+
+def with_tails(vehicles: Vehicles, tails: dict[int, list[int]], drop: np.ndarray) -> Vehicles:
+    """``vehicles`` whose routes in ``tails`` end with the tail.
+
+    Where ``drop``, the tail replaces the route's last link (its final connector).
+    """
+    if not tails:
+        return vehicles
+    owners = np.fromiter(tails, np.int64, len(tails))
+    cut = np.zeros(len(drop), bool)
+    cut[owners] = drop[owners]
+    old_len = np.diff(vehicles.route_start)
+    new_len = old_len - cut
+    new_len[owners] += np.array([len(t) for t in tails.values()])
+    start = np.zeros(len(new_len) + 1, np.int64)
+    np.cumsum(new_len, out=start[1:])
+    owner = np.repeat(np.arange(len(old_len)), old_len)
+    k = np.arange(len(owner)) - vehicles.route_start[owner]
+    keep = ~(cut[owner] & (k == old_len[owner] - 1))
+    links = np.empty(int(start[-1]), np.int64)
+    links[start[owner[keep]] + k[keep]] = vehicles.route_links[keep]
+    kept = old_len - cut
+    at = [start[v] + kept[v] + np.arange(len(t), dtype=np.int64) for v, t in tails.items()]
+    links[np.concatenate(at)] = np.concatenate([np.asarray(t, np.int64) for t in tails.values()])
+    return Vehicles(vehicles.ids, vehicles.depart, start, links)

@@ -61,8 +61,9 @@ class StreetGraph:
         Whether a link has kerbside parking.
     node_xy
         ``(n_nodes, 2)`` coordinates (m).
-    zone_nodes
-        Centroid node index of each zone, in zone order.
+    node_zone
+        Zone index of each node (a centroid's zone, the zone a street node lies in;
+        -1 outside every zone).
     """
 
     link_from: np.ndarray
@@ -73,7 +74,7 @@ class StreetGraph:
     connector: np.ndarray
     kerb: np.ndarray
     node_xy: np.ndarray
-    zone_nodes: np.ndarray
+    node_zone: np.ndarray
 
     @property
     def n_links(self) -> int:
@@ -115,9 +116,19 @@ class ParkingSupply:
     lot_taken: np.ndarray
 
 
-def street_graph(links: pd.DataFrame, nodes: pd.DataFrame, net: Network) -> StreetGraph:
-    """The street graph of the links in force (``links`` in the order of ``net``)."""
+def street_graph(
+    links: pd.DataFrame, nodes: pd.DataFrame, net: Network, zones: gpd.GeoDataFrame | None = None
+) -> StreetGraph:
+    """The street graph of the links in force (``links`` in the order of ``net``).
+
+    Without ``zones`` only the centroids have a zone.
+    """
     xy = nodes.geometry.loc[np.asarray(net.node_ids)]
+    node_zone = np.full(len(xy), -1, np.int64)
+    if zones is not None:
+        inside, zone = zones.sindex.query(gpd.GeoSeries(xy.to_numpy()), predicate="within")
+        node_zone[inside] = zone
+    node_zone[np.asarray(net.zone_nodes)] = np.arange(len(net.zone_nodes))
     kind = links["link_type"].to_numpy()
     length = links["length_m"].to_numpy(dtype=float)
     return StreetGraph(
@@ -129,7 +140,7 @@ def street_graph(links: pd.DataFrame, nodes: pd.DataFrame, net: Network) -> Stre
         connector=np.isin(kind, CONNECTOR_TYPES),
         kerb=np.isin(kind, KERB_LINK_TYPES),
         node_xy=np.column_stack([xy.x.to_numpy(), xy.y.to_numpy()]),
-        zone_nodes=np.asarray(net.zone_nodes, dtype=np.int64),
+        node_zone=node_zone,
     )
 
 
