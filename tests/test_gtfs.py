@@ -170,3 +170,46 @@ def test_not_a_feed(tmp_path: Path) -> None:
         read_feed(junk)
     with pytest.raises(InputDataError, match="GTFS feed not found"):
         read_feed(tmp_path / "nowhere")
+
+
+def test_mode_choice_takes_the_timetable_bus(tmp_path: Path) -> None:
+    from sim.mobility import modes as md
+
+    bus = bus_level_of_service(read_feed(write_feed(tmp_path / "feed")), *_zones(), CRS)
+    n = 2
+    los = md.LevelOfService(
+        car_min=np.full(n, 10.0),
+        car_km=np.full(n, 5.0),
+        toll=np.zeros(n),
+        dist_km=np.full(n, 5.0),
+        parking=np.zeros(n),
+        bus=bus.generalised[[0, 2], [1, 0]],  # Z0 -> Z1 served, Z2 -> Z0 not
+    )
+    args = {
+        "cost_per_km": 120.0,
+        "bus_fare": 750.0,
+        "money_per_min": 100.0,
+        "asc_car": 0.0,
+        "asc_escort": 0.0,
+    }
+    util = md.utilities(los, np.full(n, 40), np.zeros(n, bool), **args)
+    prob = md.probabilities(util)
+    assert prob[0, md.BUS] > 0 and prob[1, md.BUS] == 0
+    # the timetable's 43.5 generalised minutes, not the simple bus (1.5 x 10 + 2 x 15 = 45)
+    simple = md.utilities(
+        md.LevelOfService(los.car_min, los.car_km, los.toll, los.dist_km, los.parking),
+        np.full(n, 40),
+        np.zeros(n, bool),
+        **args,
+    )
+    assert util[0, md.BUS] - simple[0, md.BUS] == pytest.approx(-0.05 * (43.5 - 45.0))
+
+
+def test_scenario_feed_path_is_relative_to_the_scenario(tmp_path: Path) -> None:
+    from _support import write_scenario
+
+    from sim.scenario import load_scenario
+
+    write_feed(tmp_path / "sub" / "feed")
+    path = write_scenario(tmp_path / "sub", body="parameters:\n  gtfs: feed\n")
+    assert load_scenario(path).parameters.gtfs == str((tmp_path / "sub" / "feed").resolve())
