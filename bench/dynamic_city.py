@@ -1,17 +1,24 @@
-"""Bench: the dynamic model on the default city's morning peak hour.
+"""Bench: the dynamic model on the default city's whole AM peak, and on 1M vehicles.
 
-Usage: python bench/dynamic_city.py [--quick] [--json] [--scale K]
+Usage: python bench/dynamic_city.py [--quick] [--json] [--vehicles N] [--iterations K]
 
-The default scenario's base-year peak-hour car OD matrix (one replication, seed 1,
-captured from the run's static assignment) is loaded as whole vehicles on the shortest
-paths of the static equilibrium's link times, departing evenly over the hour, on the
-city's network with its signal plans (fixed time, Δt = 1 s). ``--scale K`` multiplies
-the demand (``--scale 1`` is the peak hour; the issue's 1M-vehicle case is a larger
-K). Reports vehicles, completed, mean travel time and delay, wall time of a second
-loading (numba compilation excluded), vehicle-seconds per second and the peak
-resident memory of the process; on gridlock, the message (links involved) and the
-wall time until it was detected. ``--quick`` is the same run (the peak hour is the
-smallest meaningful case).
+The default scenario's base year (one replication, seed 1, the static peak model for the
+demand loop) gives the AM period's vehicles (06:00-10:00: residents' car trips by their
+5-minute departure bins plus through traffic and freight, as the dynamic peak model loads
+them); their routes come from ``K`` rounds of route swapping (sim.traffic.due, warm start
+on the static equilibrium's link times) on the city's network and fixed-time signal plans,
+Δt of the scenario's dynamic model. Then, timed (numba compiled by then):
+
+- ``am_peak``: one loading of the AM period's vehicles on their routes;
+- ``million``: ``--vehicles`` N (default 1,000,000) vehicles: the AM period's vehicles on
+  the same routes, repeated in back-to-back AM periods (the departure rate of the AM
+  period, so the network is as busy as in the peak, for about 17 periods).
+
+Prints one JSON object: the AM peak's ``vehicles, completed, wall_s,
+vehicle_seconds_per_s, dt_s`` at the top level with the process's ``peak_rss_mib`` after
+it, and the same keys under ``million`` (``peak_rss_mib`` after both); on gridlock, the
+message (links involved) and the wall time until it was detected. ``--quick``: the AM
+period only, one round of route swapping.
 """
 
 from __future__ import annotations
@@ -23,61 +30,95 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sim.city import load_city  # noqa: E402
+from sim.mobility.departure import N_BINS  # noqa: E402
 from sim.model import CityModel  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.scenario import load_scenario, scenario_from_dict  # noqa: E402
+from sim.traffic import due  # noqa: E402
 from sim.traffic.city_dynamic import city_network  # noqa: E402
-from sim.traffic.dynamic import GridlockError, TrafficControl  # noqa: E402
-from sim.traffic.od_vehicles import od_vehicles  # noqa: E402
+from sim.traffic.dynamic import GridlockError, TrafficControl, Vehicles  # noqa: E402
 
 SEED = 1
+PERIOD_S = N_BINS * 300.0
 
 
-def peak_demand(city):
-    """The base-year peak-hour car OD of the default scenario, and the model's traffic."""
-    model = CityModel(load_scenario(ROOT / "scenarios" / "default.yaml"), city, rng=SEED)
-    captured = {}
-    step = model.traffic.step
-
-    def capture(year, demand, **kwargs):
-        captured["demand"] = demand.copy()  # the last (converged) demand of the year
-        return step(year, demand, **kwargs)
-
-    model.traffic.step = capture
+def am_period(city):
+    """The default scenario's base-year AM-period trips, its traffic and dynamic settings."""
+    scenario = load_scenario(ROOT / "scenarios" / "default.yaml")
+    data = scenario.model_dump(mode="json")
+    data["parameters"]["traffic_model"] = "static"  # the demand loop only; loaded below
+    scenario = scenario_from_dict(data, source="default.yaml (static demand loop)")
+    model = CityModel(scenario, city, rng=SEED)
     model.step()
-    return captured["demand"], model.traffic, model.year
+    table, choices, demand = model.trips, model.choices, model.demand
+    drivers = demand._vehicle_trips(table, choices.mode)
+    extra = demand._through_and_freight(table, choices.dest, choices.mode)
+    trips = due.period_trips(
+        table.origin[drivers], choices.dest[drivers], choices.bins[drivers].astype(np.int64),
+        extra, N_BINS, np.random.default_rng(SEED),
+    )  # fmt: skip
+    return trips, model.traffic, model.year, scenario.parameters.dynamic
+
+
+def repeated(veh: Vehicles, n: int, period_s: float) -> Vehicles:
+    """``n`` vehicles: ``veh`` again and again in back-to-back periods of ``period_s``."""
+    k = -(-n // len(veh.depart))
+    depart = (veh.depart[None, :] + period_s * np.arange(k)[:, None]).ravel()[:n]
+    lengths = np.diff(veh.route_start)
+    starts = np.tile(veh.route_start[:-1], k)[:n]
+    sizes = np.tile(lengths, k)[:n]
+    route_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    idx = np.repeat(starts - route_start[:-1], sizes) + np.arange(route_start[-1])
+    return Vehicles([str(i) for i in range(n)], depart, route_start, veh.route_links[idx])
+
+
+def timed_load(control: TrafficControl, vehicles: Vehicles) -> dict:
+    """One loading's summary, or the gridlock and the wall time until it was detected."""
+    start = time.perf_counter()
+    try:
+        out = control.load(vehicles).summary()
+    except GridlockError as err:
+        out = {"gridlock": str(err)[:300], "wall_s": time.perf_counter() - start}
+    out["vehicles"] = float(len(vehicles.depart))
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the peak hour (the default)")
+    parser.add_argument("--quick", action="store_true", help="AM period only, one round")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--scale", type=float, default=1.0, help="demand multiplier")
+    parser.add_argument("--vehicles", type=int, default=1_000_000, help="the large demand")
+    parser.add_argument("--iterations", type=int, default=3, help="route-swapping rounds")
     args = parser.parse_args()
     city = load_city(ROOT / "geodata" / "default_city.gpkg")
-    demand, traffic, year = peak_demand(city)
+    t0 = time.perf_counter()
+    trips, traffic, year, params = am_period(city)
     links = traffic._road_links(year)
     net, static = city_network(links, city.nodes, city.signals, traffic.plans, traffic.centroids)
-    # routes: shortest paths on the static equilibrium's link times (all-or-nothing)
     _, ue_minutes = traffic.network_times(year)
-    vehicles = od_vehicles(static, demand * args.scale, 0.0, 3600.0, SEED, cost=ue_minutes)
-    model = TrafficControl(net, "fixed", dt=1.0)
-    result: dict = {"links": len(net.link_ids), "signals": len(net.signals), "scale": args.scale}
-    start = time.perf_counter()
-    try:
-        model.load(vehicles)
-        start = time.perf_counter()
-        result |= model.load(vehicles).summary()
-    except GridlockError as err:
-        result |= {
-            "vehicles": float(len(vehicles.depart)),
-            "gridlock": str(err)[:300],
-            "wall_s": time.perf_counter() - start,  # compilation included
-        }
-    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    control = TrafficControl(net, "fixed", dt=params.dt_s)
+    t1 = time.perf_counter()
+    eq = due.equilibrate(
+        static, control, trips, ue_minutes * 60.0, gap=params.due_gap,
+        max_iter=1 if args.quick else args.iterations, seed=SEED,
+    )  # fmt: skip
+    result = {
+        "links": len(net.link_ids),
+        "signals": len(net.signals),
+        "demand_s": t1 - t0,
+        "due_s": time.perf_counter() - t1,
+        "due_gaps": eq.gaps,
+        **timed_load(control, eq.vehicles),
+    }
+    if not args.quick:
+        big = repeated(eq.vehicles, args.vehicles, PERIOD_S)
+        result["million"] = timed_load(control, big)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 

@@ -24,6 +24,7 @@ from sim.traffic.dynamic import (
 from sim.traffic.peak_outputs import (
     LINKS_T_COLUMNS,
     SIGNAL_COLUMNS,
+    PeakRecorder,
     approaches,
     peak_kpis,
     peak_outputs,
@@ -176,3 +177,24 @@ def test_peak_outputs_tables_and_school_delay() -> None:
     # 600 of 900 vehicles per hour on the main road, capacity 1800 x 40/80
     assert sig["degree_of_saturation"].iloc[0] == pytest.approx(600 / 900, rel=0.05)
     assert sig["degree_of_saturation"].iloc[1] == pytest.approx(300 / (1800 * 32 / 80), rel=0.05)
+
+
+def test_the_recorder_keeps_every_year_and_is_empty_with_columns() -> None:
+    net = _crossroads([40.0, 32.0])
+    res = TrafficControl(net, dt=1.0).run(_even(300, 900.0, [0, 1]))
+    links = gpd.GeoDataFrame(
+        geometry=[LineString([(-500, 0), (0, 0)]), LineString([(0, 0), (500, 0)]),
+                  LineString([(0, -500), (0, 0)]), LineString([(0, 0), (0, 500)])],
+        index=pd.Index([100, 101, 102, 103], name="link_id"),
+    )  # fmt: skip
+    schools = gpd.GeoDataFrame(geometry=[Point(-400, 100)])
+    empty = PeakRecorder()
+    assert list(empty.links_t_frame().columns) == list(LINKS_T_COLUMNS)
+    assert list(empty.signals_frame().columns) == list(SIGNAL_COLUMNS)
+    rec = PeakRecorder()
+    for year in (2025, 2026):
+        rec.add(peak_outputs(res, net, links, schools, [42], control="fixed", year=year))
+    t = rec.links_t_frame()
+    assert sorted(t["year"].unique()) == [2025, 2026]
+    assert (t.groupby("year")["inflow"].sum() == 600).all()  # 300 vehicles x 2 links a year
+    assert len(rec.signals_frame()) == 4  # 2 years x 2 phases

@@ -83,6 +83,33 @@ class PeakOutputs:
     signals: pd.DataFrame
 
 
+class PeakRecorder:
+    """The ``links_t`` and ``signals`` rows of every simulated year of one replication."""
+
+    def __init__(self) -> None:
+        self._links_t: list[pd.DataFrame] = []
+        self._signals: list[pd.DataFrame] = []
+
+    def add(self, outputs: PeakOutputs) -> None:
+        """Keep one year's tables."""
+        self._links_t.append(outputs.links_t)
+        self._signals.append(outputs.signals)
+
+    def links_t_frame(self) -> pd.DataFrame:
+        """Every year's ``links_t`` rows (:data:`LINKS_T_COLUMNS`; empty without any)."""
+        return _concat(self._links_t, LINKS_T_COLUMNS)
+
+    def signals_frame(self) -> pd.DataFrame:
+        """Every year's ``signals`` rows (:data:`SIGNAL_COLUMNS`; empty without any)."""
+        return _concat(self._signals, SIGNAL_COLUMNS)
+
+
+def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=list(columns))
+    return pd.concat(frames, ignore_index=True)[list(columns)]
+
+
 @dataclass
 class Approaches:
     """The signalised approaches of a network, as the loading served them.
