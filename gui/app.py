@@ -106,6 +106,7 @@ def main(argv: list[str]) -> int:
     from gui.fonts import find_cjk_font, install_cjk_font
     from gui.mainwindow import MainWindow, app_settings
     from gui.mapview import configure_matplotlib
+    from gui.workspace import restore_workspace, saved_scenario
     from sim import settings
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -117,11 +118,18 @@ def main(argv: list[str]) -> int:
     window = MainWindow(args.runs, headless=args.screenshot is not None, cjk_font=font)
     window.set_language(args.lang or str(app_settings().value("language", "en")))
     window.resize(*args.size)
-    scenario = args.scenario or settings.scenarios_folder / "default.yaml"
+    restore = args.scenario is None and args.screenshot is None  # the last workspace
+    scenario = (
+        args.scenario
+        or (restore and saved_scenario())
+        or settings.scenarios_folder / "default.yaml"
+    )
     if not window.open_scenario(scenario):
         if args.screenshot is not None:
             return EXIT_ERROR
         window.new_scenario()
+    if restore:
+        restore_workspace(window)
     window.show()
     if args.screenshot is None:
         return app.exec()

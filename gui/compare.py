@@ -38,12 +38,12 @@ from gui.i18n import kpi_label, tr
 from gui.linkedmaps import MapGrid, MapPanel
 from gui.mapview import MapView
 from gui.reportjob import report_in_child
+from gui.runlist import run_titles
 from gui.tables import fill_table
 from sim.city import City
 from sim.errors import CitySandboxError, RunError
 from sim.kpis import KPI_BY_NAME
 from sim.runs import compare as sim_compare
-from sim.runs.catalog import Catalog
 
 MAX_RUNS = 4
 LABEL_TEXTS = (
@@ -188,20 +188,17 @@ class CompareView(QWidget):
 
     def refresh_runs(self) -> None:
         """Re-read the runs catalog."""
-        runs = Catalog(self.runs_folder).runs()
-        runs = runs[runs["status"] == "done"]
         current = self.baseline.currentData()
         checked = set(self.checked_runs())
         self.baseline.clear()
         self.others.clear()
-        for row in runs.itertuples():
-            label = f"{row.scenario} · {Path(row.path).name}"
-            self.baseline.addItem(label, row.path)
+        for path, label in run_titles(self.runs_folder):
+            self.baseline.addItem(label, path)
             item = QListWidgetItem(label)
-            item.setData(Qt.ItemDataRole.UserRole, row.path)
+            item.setData(Qt.ItemDataRole.UserRole, path)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(
-                Qt.CheckState.Checked if row.path in checked else Qt.CheckState.Unchecked
+                Qt.CheckState.Checked if path in checked else Qt.CheckState.Unchecked
             )
             self.others.addItem(item)
         if current is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from gui.document import ScenarioDocument
 from gui.forms import ModelForm
 from gui.i18n import policy_help, policy_label, tr
+from gui.planner import name_policies, policy_name, seats_note, zone_check
 from gui.streetpick import street_label
 from sim import scenario as schema
 from sim.city import City
@@ -135,6 +136,9 @@ class EditorPanel(QWidget):
         self.policy_list = QListWidget()
         self.policy_list.setMaximumHeight(150)
         self.policy_list.currentRowChanged.connect(self._row_changed)
+        delete = QShortcut(QKeySequence.StandardKey.Delete, self.policy_list)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self._remove)
         self.add_type = QComboBox()
         for kind in schema.POLICY_TYPES:
             self.add_type.addItem("", kind)
@@ -261,9 +265,9 @@ class EditorPanel(QWidget):
         self._syncing = True
         row = self.policy_list.currentRow()
         self.policy_list.clear()
-        for pol in self.doc.policies:
+        for i, pol in enumerate(self.doc.policies):
             item = QListWidgetItem(policy_summary(pol, self.city))
-            problem = _policy_problem(pol)
+            problem = _policy_problem(pol, i)
             if problem:
                 item.setForeground(QColor("#b00020"))
                 item.setToolTip(problem)
@@ -275,6 +279,7 @@ class EditorPanel(QWidget):
         self._syncing = False
         self._rebuild_form(self.policy_list.currentRow())
         problem = self.doc.problem()
+        problem = problem and name_policies(problem, self.doc.policies)
         self.status.setStyleSheet("color: #b00020" if problem else "color: #1b7f3b")
         self.status.setText(problem or tr("Scenario is valid."))
 
@@ -298,10 +303,13 @@ class EditorPanel(QWidget):
             choices = {}
             if self.city is not None:
                 choices["school"] = [str(s) for s in self.city.schools.index]
-            self.form = ModelForm(policy_model(kind), choices=choices)
+            checks = {"zones": zone_check(self.city)}
+            self.form = ModelForm(policy_model(kind), choices=choices, checks=checks)
             self.form.fieldEdited.connect(self._policy_field_edited)
             self.form_layout.addWidget(self.form)
         self.form.set_values(self.doc.policies[row])
+        if "classes_per_grade" in self.form.notes:
+            self.form.set_note("classes_per_grade", seats_note(self.doc.policies[row], self.city))
         self.pick_roads.setEnabled(kind in ROAD_POLICIES)
         if kind not in ROAD_POLICIES:
             self.pick_roads.setChecked(False)
@@ -329,11 +337,11 @@ class EditorPanel(QWidget):
         self.pickRequested.emit("roads" if on else "")
 
 
-def _policy_problem(policy: dict[str, Any]) -> str | None:
+def _policy_problem(policy: dict[str, Any], index: int) -> str | None:
     try:
         policy_model(policy.get("type", "")).model_validate(policy)
     except ScenarioError as exc:
         return str(exc)
     except ValidationError as exc:
-        return schema.format_validation_error(tr("policy"), exc)
+        return schema.format_validation_error(policy_name(policy, index), exc)
     return None

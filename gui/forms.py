@@ -9,13 +9,26 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
 
+from gui.fieldhelp import field_help
 from gui.i18n import tr
+
+#: An extra check of one field's value: the problem in words, or None when it is fine.
+Check = Callable[[Any], str | None]
 
 
 def _unwrap(annotation: Any) -> list[Any]:
@@ -68,8 +81,10 @@ def _as_text(value: Any) -> str:
 class ModelForm(QWidget):
     """A form for some fields of a pydantic model, validated as you type.
 
-    Each field is checked with its own type and constraints; a valid field is emitted at once
-    (``fieldEdited(name, value)``), an invalid one turns red with the schema's message. Rules
+    Each field is checked with its own type and constraints as you type; an invalid one turns
+    red with the schema's message. A valid value is emitted (``fieldEdited(name, value)``)
+    when it is complete: a choice at once, typed text at Enter or when the focus leaves the
+    field, so a half-typed value ("0." on the way to "0.3") never reaches the document. Rules
     across fields (e.g. "give exactly one of xy or lonlat") are shown below the form.
 
     Parameters
@@ -80,6 +95,11 @@ class ModelForm(QWidget):
         Field names to show (default: all but ``type`` and nested ones).
     choices
         Suggested values for free-text fields, e.g. ``{"school": ["P01", ...]}``.
+    checks
+        Extra checks by field (e.g. zone ids against the city), run after the schema's.
+
+    Every field's label and widget carry its help (:func:`gui.fieldhelp.field_help`) as a
+    tooltip; :meth:`set_note` writes a remark beside a field (e.g. the seats it makes).
     """
 
     fieldEdited = Signal(str, object)
@@ -89,16 +109,20 @@ class ModelForm(QWidget):
         model: type[BaseModel],
         fields: tuple[str, ...] | None = None,
         choices: dict[str, list[str]] | None = None,
+        checks: dict[str, Check] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.model = model
+        self.checks = dict(checks or {})
+        self.notes: dict[str, QLabel] = {}
         self.widgets: dict[str, QWidget] = {}
         self._labels: dict[str, QLabel] = {}
         self._errors: dict[str, str] = {}
         self._adapters: dict[str, TypeAdapter] = {}
         self._loading = False
         self._values: dict[str, Any] = {}
+        self._shown: dict[str, Any] = {}  # each field's value as last shown or committed
         layout = QFormLayout(self)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         names = fields or tuple(n for n in model.model_fields if n != "type")
@@ -115,7 +139,14 @@ class ModelForm(QWidget):
             self._adapters[name] = TypeAdapter(annotation)
             label = QLabel()
             self._labels[name] = label
-            layout.addRow(label, widget)
+            note = QLabel()
+            note.setStyleSheet("color: #555")
+            note.setVisible(False)
+            self.notes[name] = note
+            row = QHBoxLayout()
+            row.addWidget(widget, 1)
+            row.addWidget(note)
+            layout.addRow(label, row)
             self.widgets[name] = widget
         self.cross_errors = QLabel()
         self.cross_errors.setWordWrap(True)
@@ -127,6 +158,18 @@ class ModelForm(QWidget):
         """Re-apply translated field labels."""
         for name, label in self._labels.items():
             label.setText(tr(name.replace("_", " ")))
+            label.setToolTip(field_help(self.model, name))
+        for name, widget in self.widgets.items():
+            widget.setToolTip(self._errors.get(name) or self.help(name))
+
+    def set_note(self, name: str, text: str) -> None:
+        """Show ``text`` beside field ``name`` ("" hides it)."""
+        self.notes[name].setText(text)
+        self.notes[name].setVisible(bool(text))
+
+    def help(self, name: str) -> str:
+        """The help text of field ``name`` (its tooltip when it has no error)."""
+        return field_help(self.model, name)
 
     def _make_widget(
         self, name: str, kind: str, annotation: Any, suggest: list[str] | None
@@ -145,12 +188,16 @@ class ModelForm(QWidget):
             box = QComboBox()
             box.setEditable(True)
             box.addItems(suggest)
-            box.editTextChanged.connect(lambda _t, n=name: self._edited(n))
+            box.editTextChanged.connect(lambda _t, n=name: self._typed(n))
+            line = box.lineEdit()
+            if line is not None:
+                line.editingFinished.connect(lambda n=name: self._edited(n))
             return box
         edit = QLineEdit()
         if kind == "list":
             edit.setPlaceholderText(tr("comma-separated"))
-        edit.textEdited.connect(lambda _t, n=name: self._edited(n))
+        edit.textEdited.connect(lambda _t, n=name: self._typed(n))
+        edit.editingFinished.connect(lambda n=name: self._edited(n))
         return edit
 
     # -- values
@@ -174,8 +221,7 @@ class ModelForm(QWidget):
                 widget.setText(_as_text(value))
         self._loading = False
         self._errors = {}
-        for name in self.widgets:
-            self._check(name)
+        self._shown = {name: self._check(name) for name in self.widgets}
         self._show_errors()
 
     def raw_value(self, name: str) -> Any:
@@ -205,15 +251,30 @@ class ModelForm(QWidget):
         except ValidationError as exc:
             self._errors[name] = "; ".join(e["msg"] for e in exc.errors(include_url=False))
             return _INVALID
+        problem = self.checks[name](value) if name in self.checks else None
+        if problem:
+            self._errors[name] = problem
+            return _INVALID
         self._errors.pop(name, None)
         return self._adapters[name].dump_python(value, mode="json")
 
+    def _typed(self, name: str) -> None:
+        """Check a text field while it is typed (red when invalid); commit nothing yet."""
+        if not self._loading:
+            self._check(name)
+            self._show_errors()
+
     def _edited(self, name: str) -> None:
+        """Commit a field: a choice at once, a text field at Enter or when focus leaves."""
         if self._loading:
             return
         value = self._check(name)
+        if value is not _INVALID and self._shown.get(name, _INVALID) == value:
+            self._show_errors()
+            return  # focus left a field that did not change: no edit
         if value is not _INVALID:
             self._values[name] = value
+            self._shown[name] = value
         self._show_errors()
         if value is not _INVALID:
             self.fieldEdited.emit(name, value)
@@ -222,7 +283,7 @@ class ModelForm(QWidget):
         for name, widget in self.widgets.items():
             message = self._errors.get(name)
             widget.setStyleSheet("background: #ffd6d6" if message else "")
-            widget.setToolTip(message or "")
+            widget.setToolTip(message or self.help(name))
         lines = [f"{tr(n.replace('_', ' '))}: {m}" for n, m in self._errors.items()]
         if not self._errors and "type" in self.model.model_fields:
             try:

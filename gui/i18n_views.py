@@ -1,5 +1,5 @@
 # ruff: noqa: E501  (a translation table: one label per line reads best)
-"""Chinese labels of the Results and Compare views and of the KPI units.
+"""Chinese labels of Results, Compare, the run list, the scenario browser, units, help.
 
 Merged into :data:`gui.i18n.ZH` (one table for :func:`gui.i18n.tr`); kept apart so the main
 table stays a readable size.
@@ -67,4 +67,37 @@ ZH_VIEWS: dict[str, str] = {
     "{run} vs baseline": "{run} 相比基准",
     "Utilisation {run}": "学位使用率 {run}",
     "Baseline {base}; compared: {others}. Green = better, red = worse; counts such as population are neither (more/less).": "基准 {base}；对比：{others}。绿色 = 更好，红色 = 更差；人口等数量不分好坏（增加/减少）。",
+    # the editor's notes, checks and field help (gui/planner.py, gui/fieldhelp.py)
+    "= {seats} seats ({classes} classes × {size} pupils)": "= {seats} 个学位（{classes} 个班 × 每班 {size} 人）",
+    "= {seats} seats ({classes} classes × {size} pupils × {grades} grades)": "= {seats} 个学位（每年级 {classes} 个班 × 每班 {size} 人 × {grades} 个年级）",
+    "zone(s) {zones} are not in the city (its zones: {low}..{high})": "小区 {zones} 不在本城市中（本市小区编号：{low}..{high}）",
+    "policy {n} ({what})": "第 {n} 项政策（{what}）",
+    "blank allowed": "可留空",
+    "one of": "可选值",
+    "comma-separated list": "逗号分隔的列表",
+    "default {value}": "默认 {value}",
+    "whole number": "整数",
+    "number": "数值",
+    "text": "文本",
+    "yes/no": "是/否",
+    # the run list and the scenario browser (gui/runlist.py, gui/scenariobrowser.py)
+    "Runs": "运行记录",
+    "Scenarios": "情景库",
+    "Rename…": "重命名…",
+    "Notes…": "备注…",
+    "Delete…": "删除…",
+    "Finished": "完成时间",
+    "Run time (s)": "运行时长（秒）",
+    "Notes": "备注",
+    "Folder": "文件夹",
+    "Rename run": "重命名运行",
+    "Name:": "名称：",
+    "Notes:": "备注：",
+    "Delete run": "删除运行",
+    "Delete the run {folder} and its files? This cannot be undone.": "删除运行 {folder} 及其文件？此操作无法撤销。",
+    "Filter by name or description": "按名称或说明筛选",
+    "Open": "打开",
+    "Description": "说明",
+    "Based on": "基于",
+    "File": "文件",
 }

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from gui.background import cached_city, run_in_background
 from gui.i18n import kpi_label, tr
 from gui.mapview import MapView
+from gui.runlist import run_titles
 from gui.stepper import Stepper
 from gui.tables import cell_text, fill_table, thousands_axis
 from sim.city import City
@@ -223,9 +224,8 @@ class ResultsView(QWidget):
         """Re-read the runs catalog into the run chooser."""
         current = self.runs.currentData()
         self.runs.clear()
-        for row in Catalog(self.runs_folder).runs().itertuples():
-            if row.status == "done":
-                self.runs.addItem(f"{row.scenario} · {Path(row.path).name}", row.path)
+        for path, title in run_titles(self.runs_folder):
+            self.runs.addItem(title, path)
         if current is not None:
             self.runs.setCurrentIndex(max(self.runs.findData(current), 0))
 

@@ -86,9 +86,12 @@ def test_add_school_by_click_edit_capacity_undo_and_save(window, qtbot, click_ma
     assert isinstance(field, QLineEdit)
     field.selectAll()
     qtbot.keyClicks(field, "6")
+    assert window.doc.policies[-1]["classes_per_grade"] == 4  # nothing half-typed committed
+    qtbot.keyClick(field, Qt.Key.Key_Return)
     assert window.doc.policies[-1]["classes_per_grade"] == 6
     # an invalid value is refused by the schema and not stored
     qtbot.keyClicks(field, "0")  # "60": more than the schema allows
+    qtbot.keyClick(field, Qt.Key.Key_Return)
     assert window.doc.policies[-1]["classes_per_grade"] == 6
     assert "classes_per_grade" in window.editor.form.errors()
     assert "40" in window.editor.form.errors()["classes_per_grade"]  # le=40 in the schema
@@ -198,12 +201,16 @@ def test_scenario_and_parameter_forms_edit_the_document(window, qtbot):
     name = window.editor.scenario_form.widgets["name"]
     name.selectAll()
     qtbot.keyClicks(name, "bad name!")  # spaces and "!" are not allowed by the schema
-    assert window.doc.data["name"] == "bad"  # typed until the first bad character
+    qtbot.keyClick(name, Qt.Key.Key_Return)
+    assert window.doc.data["name"] == "default"  # an invalid name is never committed
     assert "pattern" in window.editor.scenario_form.errors()["name"]
     window.editor.parameters_box.setChecked(True)
     share = window.editor.parameters_form.widgets["car_share"]
     share.selectAll()
     qtbot.keyClicks(share, "0.3")
+    typed = (window.doc.data.get("parameters") or {}).get("car_share", 0.45)
+    assert typed == 0.45  # "0" and "0." on the way to "0.3" are never committed
+    qtbot.keyClick(share, Qt.Key.Key_Return)
     assert window.doc.data["parameters"]["car_share"] == 0.3
     assert window.doc.scenario().parameters.car_share == 0.3
     window.doc.undo_stack.undo()

@@ -99,11 +99,13 @@ def test_planner_workflow_end_to_end(qtbot, dialogs, click_map, baseline, tmp_pa
     field = win.editor.form.widgets["classes_per_grade"]
     field.selectAll()
     qtbot.keyClicks(field, "6")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
     school = win.doc.policies[-1]
     assert school["classes_per_grade"] == 6 and school["year"] == 2025
     name = win.editor.scenario_form.widgets["name"]
     name.selectAll()
     qtbot.keyClicks(name, "new-school")
+    qtbot.keyClick(name, Qt.Key.Key_Return)
     assert win.doc.data["name"] == "new-school"
     # 2 years, 1 replication, from the run panel
     win.side.setCurrentWidget(win.run_panel)
