@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 
+from sim.model import _peak_traffic
 from sim.policies import CongestionCharge, NewLink, ParkingGuidance, RoadClosure, SignalRetiming
-from sim.scenario import AssignmentParams
+from sim.scenario import AssignmentParams, DynamicParams, load_scenario
+from sim.traffic import due
 from sim.traffic.peak import (
     CRUISE_KM_AT_FULL,
     CRUISE_SPEED_KMH,
@@ -252,3 +254,68 @@ def test_link_kpis_by_hand() -> None:
     assert k["mean_trip_min"] == pytest.approx(400 / 75)
     assert k["congested_links"] == 1.0
     assert k["travel_time_index"] == pytest.approx(400 / 300)
+
+
+# ------------------------------------------------------------------ the dynamic model
+
+DYNAMIC = DynamicParams(due_gap=1e-6, due_iterations=4, dt_s=1.0)
+
+
+def _period(city, policies, year: int = 2025, params: AssignmentParams = PARAMS, n: int = 500):
+    """The dynamic model's busiest hour: ``n`` vehicles from zone 1 to zone 2 in 20 minutes."""
+    traffic = PeakTraffic(city, policies, params, DYNAMIC)
+    traffic.step(year, DEMAND)  # the static warm start
+    trips = due.Trips(np.zeros(n, np.int64), np.ones(n, np.int64), np.linspace(0, 1200, n))
+    return traffic.load_period(year, trips, peak_bin=0, seed=1)
+
+
+def test_the_dynamic_model_is_the_default(root) -> None:
+    scenario = load_scenario(root / "scenarios" / "default.yaml")
+    assert scenario.parameters.traffic_model == "dynamic"
+    assert _peak_traffic(two_route_city(), scenario).dynamic is not None
+    static = scenario.parameters.model_copy(update={"traffic_model": "static"})
+    assert (
+        _peak_traffic(two_route_city(), scenario.model_copy(update={"parameters": static})).dynamic
+        is None
+    )
+
+
+def test_dynamic_closure_moves_the_vehicles_to_the_other_route() -> None:
+    open_ = _period(two_route_city(), [])
+    assert open_.load is not None and open_.dyn is not None
+    assert open_.kpis["car_trips_peak"] == 500.0
+    flow = open_.links["flow"]
+    assert flow[10] + flow[20] == 500.0
+    assert flow[11] == flow[10]  # below capacity: any split of equal routes is an equilibrium
+    closed = _period(two_route_city(), [RoadClosure(type="road_closure", links=[11], year=2025)])
+    flow = closed.links["flow"]
+    assert 11 not in flow.index
+    assert flow[20] == 500.0 and flow[21] == 500.0 and flow[10] == 0.0
+    # every vehicle arrived; VKT is the vehicles times route B's length
+    assert np.isfinite(closed.load.arrive).all()
+    assert closed.kpis["vkt"] == pytest.approx(500 * 2 * np.hypot(1, 0.5), rel=1e-6)
+
+
+def test_dynamic_charge_moves_vehicles_off_the_tolled_link() -> None:
+    pol = [CongestionCharge(type="congestion_charge", toll=2.0, links=[11], year=2025)]
+    params = PARAMS.model_copy(update={"toll_factor": 1.0})  # 1 minute per unit of toll
+    plain = _period(two_route_city(), [], params=params).links["flow"]
+    charged = _period(two_route_city(), pol, params=params).links["flow"]
+    # 2 minutes of toll on a route of 161 s free flow at this light load: paying never pays,
+    # and each swap round moves a share 1 / (k + 1) of those who would gain (1/2, 1/3, 1/4)
+    assert plain[11] + plain[21] == 500.0
+    assert charged[11] <= 500 * (1 / 2) * (2 / 3) * (3 / 4) + 10
+    assert charged[21] == 500.0 - charged[11]
+
+
+def test_dynamic_retiming_gives_route_a_its_green_back() -> None:
+    city = two_route_city(signal_at_2=True)
+    # 3,000 veh/h: more than route B's 1,800 veh/h, so route A and its signal are used
+    fixed = _period(city, [], n=1000)
+    retimed = _period(city, [SignalRetiming(type="signal_retiming", year=2025)], n=1000)
+    # 22 s of 90 s green on route A's approach (440 veh/h) until Webster's retiming (on the
+    # static flows) gives its approach the larger share of the cycle
+    assert 0 < fixed.links["flow"][10] < fixed.links["flow"][20]
+    assert retimed.links["flow"][10] > fixed.links["flow"][10] + 50
+    assert retimed.kpis["vht"] < fixed.kpis["vht"]
+    assert 0.0 <= retimed.kpis["due_gap"] < fixed.kpis["due_gap"] + 1.0

@@ -23,6 +23,7 @@ from sim.kernels import tdsp
 from sim.traffic.dynamic import BIN_S, GridlockError, LoadResult, TrafficControl, Vehicles
 from sim.traffic.network import Network
 from sim.traffic.od_vehicles import whole_counts
+from sim.traffic.parking_plan import ParkingPlan, ParkingSearch
 
 #: Vehicles leaving the same origin within this many seconds share one route tree.
 GROUP_S = 600.0
@@ -56,6 +57,8 @@ class Equilibrium:
     link_tt: np.ndarray | None = None  # (links, bins) entry-bin link times of the last loading
     #: Loadings that gridlocked and were retried around the gridlock's links.
     gridlock_retries: int = 0
+    #: The parking of the last loading (None without a parking search).
+    parking: ParkingPlan | None = None
 
     @property
     def gap(self) -> float:
@@ -182,15 +185,24 @@ def equilibrate(
     gap: float,
     max_iter: int,
     seed: int,
+    link_cost_s: np.ndarray | None = None,
+    parking: ParkingSearch | None = None,
 ) -> Equilibrium:
     """Swap routes until the loading's relative gap is at most ``gap`` or ``max_iter`` loadings.
 
     The first routes are the best ones on ``times_s`` (link times, per link or per link ×
     bin: the warm start); ``control`` loads them on the dynamic twin of ``net`` (same
-    link order). The draws of who swaps come from ``seed``. A loading that gridlocks is
+    link order). The draws of who swaps come from ``seed``. ``link_cost_s`` (per link,
+    seconds) is added to every link's time in the route choice and the gap: tolls and
+    distance at the value of time (a charge holds for the whole period). A loading that
+    gridlocks is
     retried up to :data:`GRIDLOCK_RETRIES` times with the links of its cycle made
     :data:`GRIDLOCK_PENALTY_S` slower and the vehicles routed over them moved to their
-    best route avoiding them (each retry counts as a loading).
+    best route avoiding them.
+    With ``parking`` each loading's vehicles park first
+    (:meth:`~sim.traffic.parking_plan.ParkingSearch.plan` on the last loading's
+    arrivals: searchers drive cruise tails, guided cars go on to a car park); the time
+    a vehicle experiences is to its destination zone (the search is not route choice).
 
     Raises
     ------
@@ -199,29 +211,36 @@ def equilibrate(
     """
     rng = np.random.default_rng(seed)
     free_s = net.fftime * 60.0
+    extra = np.zeros(len(free_s)) if link_cost_s is None else link_cost_s
     tt = np.ascontiguousarray(times_s if times_s.ndim == 2 else times_s[:, None], dtype=float)
-    vehicles = routed_vehicles(net, trips, tt)
+    vehicles = routed_vehicles(net, trips, tt + extra[:, None])
     gaps: list[float] = []
     retries = 0
+    plan, reached = None, None
     for _ in range(max_iter + GRIDLOCK_RETRIES):
+        if parking is not None:  # parking on the last loading's arrivals: cruise tails
+            plan = parking.plan(vehicles, reached)
         try:
-            load = control.run(vehicles)
+            load = control.run(vehicles if plan is None else plan.vehicles)
         except GridlockError as err:
             retries += 1
             if retries > GRIDLOCK_RETRIES:
                 raise
             vehicles, tt = _avoid(net, control, trips, vehicles, tt, err)
             continue
-        tt = link_times(load, np.maximum(free_s, control.dt))
+        tt = link_times(load, np.maximum(free_s, control.dt)) + extra[:, None]
         tt += origin_wait(load, vehicles, net, control.net.capacity_vph)
-        experienced = np.where(np.isnan(load.arrive), load.sim_s, load.arrive) - trips.depart
+        reached = load.arrive if plan is None else plan.destination_arrivals(load)
+        experienced = np.where(np.isnan(reached), load.sim_s, reached) - trips.depart
+        if link_cost_s is not None:
+            experienced += np.add.reduceat(extra[vehicles.route_links], vehicles.route_start[:-1])
         draw = rng.random(len(trips)) < 1.0 / (len(gaps) + 2)
         last_round = len(gaps) + 1 == max_iter
         routes = best_routes(net, trips, tt, draw & ~last_round)
         worse = experienced - routes.best_s
         gaps.append(float(np.maximum(worse, 0.0).sum() / max(routes.best_s.sum(), 1e-9)))
         if gaps[-1] <= gap or last_round:
-            return Equilibrium(load, vehicles, gaps, tt, retries)
+            return Equilibrium(load, vehicles, gaps, tt, retries, plan)
         take = draw & (worse > SWAP_TOLERANCE * routes.best_s) & routes.has_route()
         vehicles = routes.apply(vehicles, take)
     raise AssertionError("unreachable: the last round returns or raises")

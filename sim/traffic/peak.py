@@ -217,6 +217,11 @@ class PeakTraffic:
                 gap=self.dynamic.due_gap,
                 max_iter=self.dynamic.due_iterations,
                 seed=seed,
+                link_cost_s=60.0
+                * (
+                    static.toll * self.params.toll_factor
+                    + static.length * self.params.distance_factor
+                ),
             )
         except GridlockError as err:
             raise GridlockError(
