@@ -44,22 +44,26 @@ from gui.mapview import MapView
 from gui.planning import PlanSchoolsPanel
 from gui.query import EnrollQueryPanel
 from gui.results import ResultsView
+from gui.runlist import RunList
 from gui.runpanel import RunPanel
+from gui.scenariobrowser import ScenarioBrowser
 from gui.scenariofiles import ScenarioFiles, app_settings
 from gui.streetpick import picked_links
+from gui.workspace import save_workspace
 from sim import settings
 from sim.city import City
 from sim.errors import CitySandboxError
 from sim.runs.catalog import Catalog
 
-VIEWS: tuple[str, ...] = ("map", "editor", "results", "compare")
-MAIN_TABS: tuple[str, ...] = ("Map", "Results", "Compare")
+VIEWS: tuple[str, ...] = ("map", "editor", "results", "compare", "runs", "scenarios")
+MAIN_TABS: tuple[str, ...] = ("Map", "Results", "Compare", "Runs")
 SIDE_TABS: tuple[str, ...] = (
     "Scenario editor",
     "Run",
     "Enrollment query",
     "Plan schools",
     "Explain",
+    "Scenarios",
 )
 MENU_TEXTS = {"file": "&File", "edit": "&Edit", "run": "&Run", "export": "E&xport", "view": "&View"}
 ACTION_TEXTS = {
@@ -117,12 +121,14 @@ class MainWindow(ScenarioFiles, QMainWindow):
         self.query = EnrollQueryPanel()
         self.planning = PlanSchoolsPanel(self.doc, self.map)
         self.explain = ExplainPanel()
+        self.browser = ScenarioBrowser(settings.scenarios_folder)
         self.info = QTableWidget(0, 2)
         self.info.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.info.horizontalHeader().setStretchLastSection(True)
         self.info.verticalHeader().setVisible(False)
         self.side = QTabWidget()
-        for widget in (self.editor, self.run_panel, self.query, self.planning, self.explain):
+        side_tabs = (self.editor, self.run_panel, self.query, self.planning, self.explain)
+        for widget in (*side_tabs, self.browser):
             self.side.addTab(widget, "")
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(self.side)
@@ -141,8 +147,9 @@ class MainWindow(ScenarioFiles, QMainWindow):
         map_tab.setSizes([150, 820, 430])
         self.results = ResultsView(self.runs_folder)
         self.compare = CompareView(self.runs_folder)
+        self.runlist = RunList(self.runs_folder)
         self.tabs = QTabWidget()
-        for page in (map_tab, self.results, self.compare):
+        for page in (map_tab, self.results, self.compare, self.runlist):
             self.tabs.addTab(page, "")
         self.setCentralWidget(self.tabs)
         self.run_bar = QProgressBar()  # the run's progress on every tab
@@ -234,6 +241,11 @@ class MainWindow(ScenarioFiles, QMainWindow):
         for name, button in self.compare.export_buttons.items():
             button.clicked.connect(lambda _c=False, n=name: self.export(n))
         self.compare.failed.connect(lambda msg: self.error(tr("Cannot compare."), msg))
+        self.runlist.openRequested.connect(self.open_results)
+        self.runlist.changed.connect(self.results.refresh_runs)
+        self.runlist.changed.connect(self.compare.refresh_runs)
+        self.run_panel.runFinished.connect(lambda _run: self.runlist.refresh())
+        self.browser.openRequested.connect(self.open_scenario)
 
     # ------------------------------------------------------------------ language
 
@@ -266,6 +278,8 @@ class MainWindow(ScenarioFiles, QMainWindow):
             self.explain,
             self.results,
             self.compare,
+            self.runlist,
+            self.browser,
         ):
             widget.retranslate()
         self.set_tool(self.tool)
@@ -309,6 +323,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
             return
         if self.run_panel.running:
             self.run_panel.cancel()
+        save_workspace(self)
         event.accept()
 
     # ------------------------------------------------------------------ map tools
@@ -433,6 +448,8 @@ class MainWindow(ScenarioFiles, QMainWindow):
                 self.results.load_latest()
             elif widget is self.compare:
                 self.compare.refresh_runs()
+            elif widget is self.runlist:
+                self.runlist.refresh()
         except CitySandboxError as exc:
             self.error(tr("Cannot read the run."), str(exc))
 
@@ -499,7 +516,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
     # ------------------------------------------------------------------ views
 
     def show_view(self, view: str) -> None:
-        """Bring a main view to the front: map, editor, results or compare."""
+        """Bring a main view to the front: map, editor, results, compare, runs or scenarios."""
         if view not in VIEWS:
             msg = f"--view {view}: allowed: {', '.join(VIEWS)}"
             raise ValueError(msg)
@@ -510,6 +527,11 @@ class MainWindow(ScenarioFiles, QMainWindow):
                 self.editor.select(0)
         elif view == "results":
             self.tabs.setCurrentWidget(self.results)
+        elif view == "runs":
+            self.tabs.setCurrentWidget(self.runlist)
+        elif view == "scenarios":
+            self.tabs.setCurrentIndex(0)
+            self.side.setCurrentWidget(self.browser)
         else:
             self.tabs.setCurrentWidget(self.compare)
             if self.compare.comparison is None:
