@@ -11,6 +11,7 @@ from sim.city import City, load_city
 from sim.city_schema import stranded_zones
 from sim.education.schools import SchoolSystem
 from sim.errors import ScenarioError
+from sim.mobility.gtfs import read_feed
 from sim.policies import RoadPolicy, check_policies
 from sim.population.housing import Estates
 from sim.scenario import Scenario, policy_name
@@ -36,11 +37,15 @@ def check_scenario(scenario: Scenario, city: City | None = None) -> City:
         ``start_year`` is not the city's base year; a policy names a school, zone, link,
         node or signal the city lacks, or lies outside the city; road policies leave some
         zone unable to reach, or be reached from, the others.
+    InputDataError
+        ``parameters.gtfs`` is not a readable GTFS feed.
     """
     if city is None:
         city = load_city(scenario.city)
     check_start_year(scenario, city)
     check_school_and_housing_layers(city)
+    if scenario.parameters.gtfs is not None:
+        read_feed(scenario.parameters.gtfs)
     check_policies(city, scenario.policies)
     check_road_policies(city, scenario.policies)
     check_roads_connected(scenario, city)

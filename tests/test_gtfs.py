@@ -116,6 +116,10 @@ def test_long_headway_wait_is_capped(tmp_path: Path) -> None:
 
 BAD = [
     ({"stops.txt": None}, "GTFS file stops.txt is missing"),
+    (
+        {"stops.txt": "stop_id,stop_lat,stop_lon\nS1,-29.9,-71.3\nS1,-29.9,-71.2\n"},
+        "stops.txt: row 3 field stop_id is 'S1'; allowed: an id no other stop has",
+    ),
     ({"stops.txt": "stop_id,stop_lat\nS1,1\n"}, "stops.txt: missing column(s) stop_lon"),
     (
         {"stops.txt": "stop_id,stop_lat,stop_lon\nS1,95,-71.3\n"},
@@ -213,3 +217,15 @@ def test_scenario_feed_path_is_relative_to_the_scenario(tmp_path: Path) -> None:
     write_feed(tmp_path / "sub" / "feed")
     path = write_scenario(tmp_path / "sub", body="parameters:\n  gtfs: feed\n")
     assert load_scenario(path).parameters.gtfs == str((tmp_path / "sub" / "feed").resolve())
+
+
+def test_validate_reads_the_scenario_feed(tmp_path: Path) -> None:
+    from _support import write_scenario
+
+    from sim.scenario import load_scenario
+    from sim.validate import check_scenario
+
+    write_feed(tmp_path / "feed", **{"routes.txt": "route_short_name\n1\n"})
+    scenario = load_scenario(write_scenario(tmp_path, body="parameters:\n  gtfs: feed\n"))
+    with pytest.raises(InputDataError, match=r"routes\.txt: missing column"):
+        check_scenario(scenario)

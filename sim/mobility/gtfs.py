@@ -147,10 +147,16 @@ def read_feed(path: str | Path) -> Feed:
     source = Path(path)
     if not source.exists():
         raise InputDataError(f"{source}: GTFS feed not found")
-    stops = []
+    stops, seen = [], set()
     for i, r in enumerate(_rows(source, "stops"), start=2):
         lat = _number(source, "stops.txt", i, "stop_lat", r["stop_lat"], -90, 90)
         lon = _number(source, "stops.txt", i, "stop_lon", r["stop_lon"], -180, 180)
+        if r["stop_id"] in seen:
+            raise InputDataError(
+                f"{source}/stops.txt: row {i} field stop_id is {r['stop_id']!r}; "
+                "allowed: an id no other stop has"
+            )
+        seen.add(r["stop_id"])
         stops.append((r["stop_id"], lat, lon))
     routes = {r["route_id"] for r in _rows(source, "routes")}
     services = set()
