@@ -1,4 +1,4 @@
-"""Access points inside zones: weights, hashed homes, connectors and local routes, by hand."""
+"""Access points inside zones and trips within a zone: weights, hashed homes, connectors, routes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import shapely
 
 from sim.city import City
 from sim.mobility import access as ac
+from sim.mobility import intrazonal as iz
 from sim.traffic.network import network_from_links
 
 CRS = "EPSG:32719"
@@ -146,13 +147,13 @@ def test_connectors_join_the_heaviest_points_not_yet_joined() -> None:
 def test_local_routes_and_trips_within_a_zone() -> None:
     city = tiny_city()
     pts = ac.AccessPoints.of(city)
-    routes = ac.LocalRoutes.of(pts, city.links, ac.near_nodes(city, buffer_m=0))
+    routes = iz.LocalRoutes.of(pts, city.links, iz.near_nodes(city, buffer_m=0))
     point = {int(n): i for i, n in enumerate(pts.node_id)}
     o = np.array([point[A], point[A], point[D], point[A], point[E]])
     d = np.array([point[C], point[A], point[A], point[D], point[G]])
     zone = pts.zone[o]
     dest_zone = np.array([0, 0, 0, 0, 1])
-    trips = ac.local_trips(pts, routes, zone, dest_zone, o, d)
+    trips = iz.local_trips(pts, routes, zone, dest_zone, o, d)
     # A -> C: A-B-C, 600 m at 30 km/h = 1.2 min; A -> A never leaves its point; D has no
     # way out; A -> D over the one-way B-D; E -> G: E-F-G 600 m
     assert trips.loaded.tolist() == [True, False, False, True, True]
@@ -165,12 +166,12 @@ def test_local_routes_and_trips_within_a_zone() -> None:
 
 
 def test_trip_access_sends_pupils_to_their_school_point() -> None:
-    access = ac.TripAccess(tiny_city())
+    access = iz.TripAccess(tiny_city())
     n = 200
     zone = np.zeros(n, dtype=np.int64)
     hh = np.arange(n)
     school = np.where(hh % 2 == 0, 0, -1)
-    out = ac.TripAccess.trips(access, zone, zone, hh, hh, school)
+    out = iz.TripAccess.trips(access, zone, zone, hh, hh, school)
     assert out.d_node is not None and out.o_node is not None
     assert (out.d_node[school == 0] == C).all()  # the school (790, 480) is nearest to C
     assert set(out.d_node[school < 0]) == {A, B, C, D}
