@@ -184,3 +184,25 @@ def test_trip_access_sends_pupils_to_their_school_point() -> None:
 def test_no_connectors_leaves_the_city_as_it_is(k: int) -> None:
     city = tiny_city()
     assert ac.with_access_connectors(city, k) is city
+
+
+def test_expected_trip_within_a_zone_feeds_the_skims_diagonal() -> None:
+    from sim.mobility.skims import car_skims
+
+    city = tiny_city()
+    km, minutes = iz.TripAccess(city).expected()
+    # zone 1: weights B 1/2, A C D 1/6; D has no way out. Pairs that load, weight w_i w_j:
+    # B->A, B->C, B->D, A->B, C->B (1/12 each, 0.3 km); A->C, A->D, C->A, C->D (1/36, 0.6 km)
+    assert km[0] == pytest.approx((0.3 * 15 + 0.6 * 4) / 19)
+    assert minutes[0] == pytest.approx(km[0] / 30 * 60)
+    net = network_from_links(city.links, city.nodes, city.zones["centroid_node"])
+    skims = car_skims(
+        net,
+        net.fftime,
+        np.array([0.5, 0.5]),
+        toll_factor=0.0,
+        distance_factor=0.0,
+        intrazonal_min=np.array([minutes[0], np.nan]),
+    )
+    assert skims.minutes[0, 0] == pytest.approx(minutes[0])
+    assert skims.minutes[1, 1] == pytest.approx(0.5 / 25 * 60)  # no value: 25 km/h local rule

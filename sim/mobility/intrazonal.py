@@ -280,3 +280,24 @@ class TripAccess:
         out = local_trips(self.points, self.routes, origin, dest, o, d)
         out.o_node, out.d_node = self.points.node_id[o], self.points.node_id[d]
         return out
+
+    def expected(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per zone, the mean km and free-flow minutes of a car trip within it that loads.
+
+        Over pairs of two different points joined by local streets, each pair weighted
+        by the product of its points' weights (NaN where no pair loads): the level of
+        service such a trip sees, for the skims' diagonal.
+        """
+        pts, r = self.points, self.routes
+        n = pts.n_zones
+        km, minutes = np.full(n, np.nan), np.full(n, np.nan)
+        for z in range(n):
+            w = pts.weight[pts.zone_start[z] : pts.zone_start[z + 1]]
+            block = slice(r.pair_start[z], r.pair_start[z + 1])
+            t = r.minutes[block].reshape(len(w), len(w))
+            pair = np.outer(w, w) * (np.isfinite(t) & ~np.eye(len(w), dtype=bool))
+            if pair.sum() > 0:
+                minutes[z] = float((pair * np.where(pair > 0, t, 0.0)).sum() / pair.sum())
+                k = r.km[block].reshape(len(w), len(w))
+                km[z] = float((pair * np.where(pair > 0, k, 0.0)).sum() / pair.sum())
+        return km, minutes

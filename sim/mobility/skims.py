@@ -3,8 +3,9 @@
 Routes are the shortest paths on the generalised cost the assignment uses (time plus
 ``toll_factor × toll`` plus ``distance_factor × km``) at the current link times; time,
 length and toll are summed along them (:func:`sim.kernels.choice.path_sums`). A trip
-within its own zone never reaches the network: it is half a zone width on local
-streets at :data:`LOCAL_KMH`.
+within its own zone is half a zone width on local streets at :data:`LOCAL_KMH`, or,
+given ``intrazonal_min``, the mean free-flow route between the zone's access points
+(:meth:`sim.mobility.intrazonal.TripAccess.expected`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def car_skims(
     *,
     toll_factor: float,
     distance_factor: float,
+    intrazonal_min: np.ndarray | None = None,
 ) -> Skims:
     """Skim the network at link ``times`` (minutes).
 
@@ -58,6 +60,9 @@ def car_skims(
         Length of a trip within each zone (km).
     toll_factor, distance_factor
         Minutes per money unit of toll and per km in the drivers' generalised cost.
+    intrazonal_min
+        Minutes of a car trip within each zone (NaN: ``intrazonal_km`` at
+        :data:`LOCAL_KMH`); default all from ``intrazonal_km``.
     """
     cost = np.ascontiguousarray(times + toll_factor * net.toll + distance_factor * net.length)
     _, pred = paths.shortest_paths(
@@ -69,6 +74,9 @@ def car_skims(
     idx = np.arange(len(net.zone_nodes))
     km[idx, idx] = intrazonal_km
     minutes[idx, idx] = intrazonal_km / LOCAL_KMH * 60.0
+    if intrazonal_min is not None:
+        known = np.isfinite(intrazonal_min)
+        minutes[idx[known], idx[known]] = intrazonal_min[known]
     free[idx, idx] = minutes[idx, idx]
     toll[idx, idx] = 0.0
     return Skims(minutes=minutes, km=km, toll=toll, free_minutes=free)
