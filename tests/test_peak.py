@@ -87,9 +87,15 @@ def two_route_city(
         index=pd.Index([1], name="signal_id"),
     )
     lots = lots or []
-    parking = pd.DataFrame(
-        {"zone_id": [z for z, _ in lots], "occupancy_am": [o for _, o in lots]},
+    parking = gpd.GeoDataFrame(
+        {
+            "zone_id": [z for z, _ in lots],
+            "occupancy_am": [o for _, o in lots],
+            "capacity": 100,
+        },
+        geometry=[Point(XY[4] if z == 2 else XY[1]) for z, _ in lots],
         index=pd.Index(range(1, len(lots) + 1), name="lot_id"),
+        crs=CRS,
     )
     return SimpleNamespace(
         links=links,
@@ -97,6 +103,7 @@ def two_route_city(
         zones=zones,
         signals=signals if signal_at_2 else signals.iloc[:0],
         parking=parking,
+        schools=gpd.GeoDataFrame(geometry=[], crs=CRS),
     )
 
 
