@@ -182,9 +182,9 @@ class ParkingSearch:
         prev = np.where(drop, links[np.maximum(start[1:] - 2, 0)], last)
         parks = ~np.isnan(arrive_s) & (drop | ~g.connector[last])
         dest = np.where(parks, g.node_zone[g.link_to[last]], -1)
-        near: dict[int, list[int]] = {}
-        lots = [near.setdefault(int(s), self._nearest_lots(int(s))) if p else [] for s, p in
-                zip(street, dest >= 0, strict=True)]  # fmt: skip
+        nodes, at = np.unique(np.where(dest >= 0, street, -1), return_inverse=True)
+        near = [self._nearest_lots(int(u)) if u >= 0 else [] for u in nodes]
+        lots = [near[i] for i in at]
         out = search_outcomes(
             self.supply,
             dest,
@@ -253,20 +253,16 @@ def with_tails(vehicles: Vehicles, tails: dict[int, list[int]], drop: np.ndarray
     """
     if not tails:
         return vehicles
-    owners = np.fromiter(tails, np.int64, len(tails))
-    cut = np.zeros(len(drop), bool)
-    cut[owners] = drop[owners]
-    old_len = np.diff(vehicles.route_start)
-    new_len = old_len - cut
-    new_len[owners] += np.array([len(t) for t in tails.values()])
-    start = np.zeros(len(new_len) + 1, np.int64)
-    np.cumsum(new_len, out=start[1:])
-    owner = np.repeat(np.arange(len(old_len)), old_len)
-    k = np.arange(len(owner)) - vehicles.route_start[owner]
-    keep = ~(cut[owner] & (k == old_len[owner] - 1))
-    links = np.empty(int(start[-1]), np.int64)
-    links[start[owner[keep]] + k[keep]] = vehicles.route_links[keep]
-    kept = old_len - cut
-    at = [start[v] + kept[v] + np.arange(len(t), dtype=np.int64) for v, t in tails.items()]
-    links[np.concatenate(at)] = np.concatenate([np.asarray(t, np.int64) for t in tails.values()])
-    return Vehicles(vehicles.ids, vehicles.depart, start, links)
+    start, links = vehicles.route_start, vehicles.route_links
+    pieces: list[np.ndarray] = []
+    new_len = np.diff(start)
+    done = 0  # route_links before this are copied
+    for v in sorted(tails):
+        end = int(start[v + 1]) - int(drop[v])
+        pieces += [links[done:end], np.asarray(tails[v], np.int64)]
+        new_len[v] += len(tails[v]) - int(drop[v])
+        done = int(start[v + 1])
+    pieces.append(links[done:])
+    new_start = np.zeros(len(new_len) + 1, np.int64)
+    np.cumsum(new_len, out=new_start[1:])
+    return Vehicles(vehicles.ids, vehicles.depart, new_start, np.concatenate(pieces))

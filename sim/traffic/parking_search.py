@@ -4,8 +4,8 @@ Given the vehicles of a loading and the times they reach their destination zone 
 the last loading), :func:`search_outcomes` plays the zone's kerb and the car parks
 (:class:`~sim.traffic.parking_supply.ParkingSupply`) forward in time order:
 
-- a car leaving its origin zone frees :data:`HOME_KERB_SHARE` of a kerb space there
-  (the share of residents' cars parked on the street), a whole space at a time;
+- of the cars leaving a zone, every so many (:data:`HOME_KERB_SHARE` of them, in
+  departure order: the residents' cars parked on the street) free a kerb space there;
 - :data:`OFF_STREET_SHARE` of the arrivals (every so many, in arrival order) have a
   space of their own off the street (a workplace or home garage) or only drop someone
   off: they need no public space;
@@ -46,7 +46,7 @@ from sim.traffic.parking_supply import ParkingSupply, StreetGraph
 #: A driver gives up searching after this long (s) and parks illegally.
 SEARCH_LIMIT_S = 600.0
 #: Share of arriving cars with a private off-street space (or only dropping off).
-OFF_STREET_SHARE = 0.6
+OFF_STREET_SHARE = 0.75
 #: Share of the cars leaving a zone in the peak that were parked on its kerb.
 HOME_KERB_SHARE = 0.3
 #: Guided drivers (and messaged illegal parkers) go to car parks at most this far (m).
@@ -71,6 +71,17 @@ _SEARCHING = 5
 def _take(count: int, share: float) -> bool:
     """Whether the ``count``-th candidate (from 0) is in the share: exact and seedless."""
     return int((count + 1) * share + 1e-9) > int(count * share + 1e-9)
+
+
+def _every(n: int, share: float) -> np.ndarray:
+    """:func:`_take` of the candidates ``0..n-1`` at once."""
+    k = np.arange(n)
+    return np.floor((k + 1) * share + 1e-9) > np.floor(k * share + 1e-9)
+
+
+def _in_order(times: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """The vehicles ``which`` sorted by time (ties by index): the order events happen in."""
+    return which[np.lexsort((which, times[which]))]
 
 
 @dataclass
@@ -157,7 +168,6 @@ def search_outcomes(
     free = (supply.kerb_spaces - supply.kerb_taken).astype(np.int64)
     taken = supply.kerb_taken.astype(np.int64).copy()
     lot_free = (supply.lot_capacity - supply.lot_taken).astype(np.int64)
-    credit = np.zeros(n_zones)
     out = Outcomes(
         outcome=np.full(n, NONE, np.int64),
         search_s=np.zeros(n),
@@ -166,12 +176,17 @@ def search_outcomes(
         illegal_to=np.full(n, np.nan),
     )
     waiting: list[deque[int]] = [deque() for _ in range(n_zones)]
-    events: list[tuple[float, int, int]] = [
-        (float(leave_s[v]), _FREE, int(v)) for v in np.flatnonzero(leave_zone >= 0)
-    ]
-    events += [(float(arrive_s[v]), _ARRIVE, int(v)) for v in np.flatnonzero(arrive_zone >= 0)]
+    # every so many departures of a zone free a kerb space there (its k-th departure)
+    leaving = _in_order(leave_s, np.flatnonzero(leave_zone >= 0))
+    rank = pd.Series(leave_zone[leaving]).groupby(leave_zone[leaving]).cumcount().to_numpy()
+    frees = leaving[_every(int(rank.max(initial=-1)) + 1, rules.home_kerb)[rank]]
+    arriving = _in_order(arrive_s, np.flatnonzero(arrive_zone >= 0))
+    private = _every(len(arriving), rules.private)
+    out.outcome[arriving[private]] = PRIVATE
+    events = [(float(leave_s[v]), _FREE, int(v)) for v in frees]
+    events += [(float(arrive_s[v]), _ARRIVE, int(v)) for v in arriving[~private]]
     heapq.heapify(events)
-    n_arrived = n_short = n_illegal = 0
+    n_short = n_illegal = 0
 
     def to_lot(v: int, t: float) -> bool:
         for lot in nearest_lots[v]:
@@ -186,10 +201,8 @@ def search_outcomes(
         t, kind, v = heapq.heappop(events)
         if kind == _FREE:
             z = int(leave_zone[v])
-            credit[z] += rules.home_kerb
-            if credit[z] < 1.0 - 1e-9 or taken[z] == 0:
+            if taken[z] == 0:
                 continue
-            credit[z] -= 1.0
             queue = waiting[z]
             while queue and out.outcome[queue[0]] != _SEARCHING:
                 queue.popleft()
@@ -202,10 +215,6 @@ def search_outcomes(
                 out.changes.append((t, z, -1))
         elif kind == _ARRIVE:
             z = int(arrive_zone[v])
-            n_arrived += 1
-            if _take(n_arrived - 1, rules.private):
-                out.outcome[v] = PRIVATE
-                continue
             if free[z] > 0:
                 free[z] -= 1
                 taken[z] += 1
