@@ -158,6 +158,11 @@ class ModelForm(QWidget):
         """Re-apply translated field labels."""
         for name, label in self._labels.items():
             label.setText(tr(name.replace("_", " ")))
+            widget = self.widgets[name]
+            if isinstance(widget, QComboBox) and not widget.isEditable():
+                for i in range(widget.count()):  # choice values shown translated
+                    value = widget.itemData(i)
+                    widget.setItemText(i, "" if value is None else tr(str(value)))
             label.setToolTip(field_help(self.model, name))
         for name, widget in self.widgets.items():
             widget.setToolTip(self._errors.get(name) or self.help(name))
@@ -177,7 +182,7 @@ class ModelForm(QWidget):
         if kind == "choice":
             box = QComboBox()
             for value in _choices(annotation):
-                box.addItem("" if value is None else str(value), value)
+                box.addItem("" if value is None else tr(str(value)), value)
             box.currentIndexChanged.connect(lambda _i, n=name: self._edited(n))
             return box
         if kind == "bool":

@@ -49,6 +49,7 @@ from gui.runpanel import RunPanel
 from gui.scenariobrowser import ScenarioBrowser
 from gui.scenariofiles import ScenarioFiles, app_settings
 from gui.streetpick import picked_links
+from gui.tables import format_value
 from gui.workspace import save_workspace
 from sim import settings
 from sim.city import City
@@ -377,8 +378,8 @@ class MainWindow(ScenarioFiles, QMainWindow):
         rows += list((feature[2] if feature else {}).items())
         self.info.setRowCount(len(rows))
         for r, (key, value) in enumerate(rows):
-            self.info.setItem(r, 0, QTableWidgetItem(tr(str(key))))
-            text = f"{value:.4g}" if isinstance(value, float) else str(value)
+            self.info.setItem(r, 0, QTableWidgetItem(tr(str(key).replace("_", " "))))
+            text = format_value(value) if isinstance(value, float) else tr(str(value))
             self.info.setItem(r, 1, QTableWidgetItem(text))
 
     # ------------------------------------------------------------------ document and runs
