@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.policies import ParkingGuidance, SignalRetiming, latest_in_force
+from sim.policies import SignalRetiming
 from sim.policies.traffic import GreenWave, SignalPlan
 from sim.scenario import AssignmentParams, DynamicParams
 from sim.traffic import due
@@ -39,10 +39,9 @@ from sim.traffic.signals import (
 
 #: V/C above which a link counts as congested.
 CONGESTED_VC = 0.9
-#: Extra km a driver cruises for parking per unit of lot occupancy, without guidance.
-CRUISE_KM_AT_FULL = 1.0
-#: Speed while cruising for parking (km/h).
-CRUISE_SPEED_KMH = 15.0
+#: The dynamic loading runs this long (s) past the AM period's last departure bin;
+#: vehicles still on their way then count as unfinished (``unfinished_vehicles``).
+HORIZON_GRACE_S = 1800.0
 
 
 @dataclass
@@ -195,10 +194,6 @@ class PeakTraffic:
         result = self._assign(links, demand, rel_gap)
         self._flows = result.links["flow"]
         self._times = result.links["time_min"]
-        cruise = parking_cruise_km(self.city, demand, guidance_share(self.policies, year))
-        result.kpis["vkt"] += cruise
-        result.kpis["vht"] += cruise / CRUISE_SPEED_KMH
-        result.kpis["parking_cruise_vkt"] = cruise
         return result
 
     def load_period(self, year: int, trips: due.Trips, peak_bin: int, seed: int) -> PeakResult:
@@ -249,6 +244,8 @@ class PeakTraffic:
                     + static.length * self.params.distance_factor
                 ),
                 parking=parking,
+                horizon_s=float(np.ceil(trips.depart.max(initial=0.0) / BIN_S)) * BIN_S
+                + HORIZON_GRACE_S,
             )
         except GridlockError as err:
             raise GridlockError(
@@ -271,6 +268,7 @@ class PeakTraffic:
         kpis = {**out.kpis, **dynamic_kpis(eq.load, frame, links, in_hour)}
         kpis["due_gap"] = eq.gap
         kpis["due_iterations"] = float(len(eq.gaps))
+        kpis["unfinished_vehicles"] = float(np.isnan(eq.load.arrive).sum())
         occupancy = None
         if eq.parking is not None:
             kpis.update(eq.parking.kpis())
@@ -346,25 +344,3 @@ def link_kpis(
         "congested_links": float((frame["vc"] > CONGESTED_VC).sum()),
         "travel_time_index": vht / free_vht if free_vht > 0 else 1.0,
     }
-
-
-def guidance_share(policies: Sequence[Any], year: int) -> float:
-    """Share of drivers sent to the nearest free lot (the latest guidance policy in force)."""
-    pol = latest_in_force(policies, ParkingGuidance, year)
-    return 0.0 if pol is None else pol.share
-
-
-def parking_cruise_km(city: Any, demand: np.ndarray, guided: float) -> float:
-    """Vehicle-km driven searching for parking in zones with lots (unguided drivers cruise).
-
-    A driver arriving in a zone with public lots cruises ``CRUISE_KM_AT_FULL × occupancy``
-    km on average; guidance sends its share straight to the nearest free lot.
-    """
-    lots = city.parking
-    if lots.empty:
-        return 0.0
-    zone_pos = {z: i for i, z in enumerate(city.zones.index)}
-    occ = lots.groupby("zone_id")["occupancy_am"].mean()
-    arrivals = demand.sum(axis=0)
-    km = sum(arrivals[zone_pos[z]] * o for z, o in occ.items() if z in zone_pos)
-    return float(km * CRUISE_KM_AT_FULL * (1.0 - guided))
