@@ -171,7 +171,27 @@ KPIS: tuple[KPI, ...] = (
     ),
     KPI("congested_links", "Congested links (V/C > 0.9)", "拥堵路段数", "links", "lower"),
     KPI("travel_time_index", "Travel time index", "行程时间指数", "", "lower", headline=True),
-    KPI("parking_cruise_vkt", "Parking search VKT", "寻找车位车公里", "veh·km", "lower"),
+    KPI(
+        "parking_cruise_vkt",
+        "Parking search VKT (AM period)",
+        "寻找车位车公里（早高峰时段）",
+        "veh·km",
+        "lower",
+    ),
+    KPI(
+        "parking_search_min",
+        "Parking search time (AM period)",
+        "寻找车位时间（早高峰时段）",
+        "veh·min",
+        "lower",
+    ),
+    KPI(
+        "illegal_parked",
+        "Illegally parked cars (AM period)",
+        "违法停车车辆（早高峰时段）",
+        "cars",
+        "lower",
+    ),
     KPI("rel_gap", "Assignment relative gap", "交通分配相对间隙", "", None, diagnostic=True),
     KPI(
         "demand_gap",

@@ -1,4 +1,4 @@
-"""The peak hour (sim.traffic.peak): parking guidance, signal retiming, congestion charge.
+"""The peak hour (sim.traffic.peak): signal retiming, congestion charge, dynamic loading.
 
 A hand-made city of two zones joined by two equal routes, so every effect can be
 predicted: route A (north, through node 2) and route B (south, through node 3).
@@ -15,17 +15,10 @@ import pytest
 from shapely.geometry import LineString, Point, box
 
 from sim.model import _peak_traffic
-from sim.policies import CongestionCharge, NewLink, ParkingGuidance, RoadClosure, SignalRetiming
+from sim.policies import CongestionCharge, NewLink, RoadClosure, SignalRetiming
 from sim.scenario import AssignmentParams, DynamicParams, load_scenario
 from sim.traffic import due
-from sim.traffic.peak import (
-    CRUISE_KM_AT_FULL,
-    CRUISE_SPEED_KMH,
-    PeakTraffic,
-    guidance_share,
-    link_kpis,
-    parking_cruise_km,
-)
+from sim.traffic.peak import PeakTraffic, link_kpis
 
 CRS = "EPSG:32719"
 XY = {1: (0, 0), 2: (1000, 500), 3: (1000, -500), 4: (2000, 0)}
@@ -197,18 +190,6 @@ def test_fixed_cycle_retiming_keeps_the_split() -> None:
     np.testing.assert_allclose(traffic.plans.greens[1], [52 * 60 / 82, 52 * 22 / 82])
 
 
-# ------------------------------------------------------------------ parking guidance
-
-
-def test_parking_cruise_km_by_hand() -> None:
-    city = two_route_city(lots=[(2, 0.8), (2, 0.6), (1, 1.0)])
-    # 1,500 arrivals in zone 2, mean occupancy 0.7; nobody arrives in zone 1
-    assert parking_cruise_km(city, DEMAND, 0.0) == pytest.approx(1500 * 0.7 * CRUISE_KM_AT_FULL)
-    assert parking_cruise_km(city, DEMAND, 0.4) == pytest.approx(1500 * 0.7 * 0.6)
-    assert parking_cruise_km(city, DEMAND, 1.0) == 0.0
-    assert parking_cruise_km(two_route_city(), DEMAND, 0.0) == 0.0  # no lots, no cruising
-
-
 def test_a_new_link_into_a_signal_gets_its_green_share() -> None:
     rebuilt = [
         RoadClosure(type="road_closure", links=[10], year=2025),
@@ -222,32 +203,6 @@ def test_a_new_link_into_a_signal_gets_its_green_share() -> None:
     assert old.loc[10, "capacity"] == pytest.approx(1800.0 * 22 / 90)
     assert new.loc[42, "capacity"] == pytest.approx(old.loc[10, "capacity"])
     np.testing.assert_allclose(new.loc[42, "flow"], old.loc[10, "flow"], rtol=1e-3)
-
-
-def test_guidance_share_is_the_latest_policy_in_force() -> None:
-    pol = [
-        ParkingGuidance(type="parking_guidance", share=0.3, year=2025),
-        ParkingGuidance(type="parking_guidance", share=0.8, year=2027),
-    ]
-    assert guidance_share(pol, 2024) == 0.0
-    assert guidance_share(pol, 2026) == 0.3
-    assert guidance_share(pol, 2027) == 0.8
-    # listed out of year order: the later-dated policy still wins once in force
-    assert guidance_share(pol[::-1], 2026) == 0.3
-    assert guidance_share(pol[::-1], 2030) == 0.8
-    same_year = [*pol, ParkingGuidance(type="parking_guidance", share=0.1, year=2027)]
-    assert guidance_share(same_year, 2027) == 0.1  # same year: the last listed
-
-
-def test_parking_guidance_lowers_cruise_vkt_in_the_peak() -> None:
-    city = two_route_city(lots=[(2, 0.8)])
-    _, plain = _flows(city, [])
-    _, guided = _flows(city, [ParkingGuidance(type="parking_guidance", share=0.5, year=2025)])
-    assert plain["parking_cruise_vkt"] == pytest.approx(1500 * 0.8)
-    assert guided["parking_cruise_vkt"] == pytest.approx(1500 * 0.8 * 0.5)
-    saved = plain["parking_cruise_vkt"] - guided["parking_cruise_vkt"]
-    assert plain["vkt"] - guided["vkt"] == pytest.approx(saved)
-    assert plain["vht"] - guided["vht"] == pytest.approx(saved / CRUISE_SPEED_KMH)
 
 
 def test_link_kpis_by_hand() -> None:
