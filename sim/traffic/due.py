@@ -136,13 +136,22 @@ def origin_wait(
 def best_routes(
     net: Network, trips: Trips, tt: np.ndarray, swap: np.ndarray, bin_s: float = BIN_S
 ) -> BestRoutes:
-    """Best time of every vehicle on link times ``tt`` and best routes of those in ``swap``."""
-    group = np.floor(trips.depart / GROUP_S).astype(np.int64)
+    """Best time of every vehicle on link times ``tt`` and best routes of those in ``swap``.
+
+    With one time bin (times that do not change over the period) every origin needs
+    only one tree.
+    """
+    if tt.shape[1] == 1:
+        group = np.zeros(len(trips), dtype=np.int64)
+    else:
+        group = np.floor(trips.depart / GROUP_S).astype(np.int64)
     order = np.lexsort((group, trips.origin))
     key = trips.origin[order] * (int(group.max(initial=0)) + 1) + group[order]
     cut = np.flatnonzero(np.diff(key)) + 1
     group_start = np.concatenate([[0], cut, [len(order)]]).astype(np.int64)
     group_t0 = (group[order][group_start[:-1]] + 0.5) * GROUP_S if len(order) else np.zeros(0)
+    if tt.shape[1] == 1:  # any start time: the same tree
+        group_t0[:] = 0.0
     best = np.zeros(len(order))
     new_start = np.zeros(len(order) + 1, dtype=np.int64)
     size = max(64 * int(swap.sum()), 1024)
@@ -187,6 +196,7 @@ def equilibrate(
     seed: int,
     link_cost_s: np.ndarray | None = None,
     parking: ParkingSearch | None = None,
+    horizon_s: float | None = None,
 ) -> Equilibrium:
     """Swap routes until the loading's relative gap is at most ``gap`` or ``max_iter`` loadings.
 
@@ -203,6 +213,8 @@ def equilibrate(
     (:meth:`~sim.traffic.parking_plan.ParkingSearch.plan` on the last loading's
     arrivals: searchers drive cruise tails, guided cars go on to a car park); the time
     a vehicle experiences is to its destination zone (the search is not route choice).
+    ``horizon_s`` ends each loading (default: 4 h after the last departure); a vehicle
+    still on its way then has experienced the time until the horizon.
 
     Raises
     ------
@@ -221,7 +233,7 @@ def equilibrate(
         if parking is not None:  # parking on the last loading's arrivals: cruise tails
             plan = parking.plan(vehicles, reached)
         try:
-            load = control.run(vehicles if plan is None else plan.vehicles)
+            load = control.run(vehicles if plan is None else plan.vehicles, horizon_s)
         except GridlockError as err:
             retries += 1
             if retries > GRIDLOCK_RETRIES:

@@ -39,6 +39,9 @@ from sim.traffic.signals import (
 
 #: V/C above which a link counts as congested.
 CONGESTED_VC = 0.9
+#: The dynamic loading runs this long (s) past the AM period's last departure bin;
+#: vehicles still on their way then count as unfinished (``unfinished_vehicles``).
+HORIZON_GRACE_S = 1800.0
 
 
 @dataclass
@@ -241,6 +244,8 @@ class PeakTraffic:
                     + static.length * self.params.distance_factor
                 ),
                 parking=parking,
+                horizon_s=float(np.ceil(trips.depart.max(initial=0.0) / BIN_S)) * BIN_S
+                + HORIZON_GRACE_S,
             )
         except GridlockError as err:
             raise GridlockError(
@@ -263,6 +268,7 @@ class PeakTraffic:
         kpis = {**out.kpis, **dynamic_kpis(eq.load, frame, links, in_hour)}
         kpis["due_gap"] = eq.gap
         kpis["due_iterations"] = float(len(eq.gaps))
+        kpis["unfinished_vehicles"] = float(np.isnan(eq.load.arrive).sum())
         occupancy = None
         if eq.parking is not None:
             kpis.update(eq.parking.kpis())
