@@ -86,6 +86,12 @@ def test_an_undersaturated_signal_approach_has_webster_uniform_delay_and_no_cong
     assert k["spillback_link_min"] == 0.0
     # the queue is longest at the end of the 40 s red: q x red = 450 / 3600 x 40 vehicles
     assert k["max_queue_veh"] == pytest.approx(q / 3600 * 40, abs=1)
+    # the first hour only: its 450 vehicles, the same delay each
+    h = peak_kpis(res, net, approaches(net, res), hour=slice(0, 12))
+    assert h["vkt"] == pytest.approx(q * 1.0, rel=0.02)
+    assert h["delay_vh"] == pytest.approx(q * webster_uniform / 3600, rel=0.1)
+    assert h["signal_delay_vh"] + h["congestion_delay_vh"] == pytest.approx(h["delay_vh"])
+    assert h["congestion_delay_vh"] < 0.1 * h["delay_vh"]
 
 
 def test_a_bottleneck_without_signal_is_all_congestion_delay() -> None:

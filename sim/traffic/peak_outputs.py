@@ -4,8 +4,9 @@ From a :class:`~sim.traffic.dynamic.LoadResult`, its
 :class:`~sim.traffic.dynamic.DynamicNetwork` (links in the order of the year's city
 links) and the city's schools, :func:`peak_outputs` computes:
 
-- ``vkt``, ``vht``: vehicle-km and vehicle-hours of the vehicles that left each link
-  (``vht`` with the waits at the origin);
+- ``vkt``, ``vht``: vehicle-km and vehicle-hours of the vehicles entering each link (their
+  mean time on it from those leaving it: the static model's link totals), over the
+  whole loading (``vht`` with the waits at the origin) or over the busiest hour's bins;
 - ``delay_vh``: vehicle-hours above true free-flow time (length / free speed: the
   dynamic network's links carry no signal delay), waits at the origin for a full first
   link included, split into ``signal_delay_vh`` and ``congestion_delay_vh`` (they sum
@@ -50,6 +51,8 @@ from sim.traffic.dynamic import JAM_DENSITY, DynamicNetwork, LoadResult
 SCHOOL_RADIUS_M = 300.0
 #: One hour (s): the busiest hour of a phase's degree of saturation, the loaded period.
 HOUR_S = 3600.0
+#: Every bin of a loading.
+ALL_BINS = slice(None)
 #: ``links_t.parquet`` columns.
 LINKS_T_COLUMNS: tuple[str, ...] = (
     "year",
@@ -168,22 +171,42 @@ def approaches(
     return Approaches(signal, ratio, cycles, phase_links)
 
 
-def delay_split(
-    result: LoadResult, net: DynamicNetwork, app: Approaches
+def link_flows(
+    result: LoadResult, net: DynamicNetwork, bins: slice = ALL_BINS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Delay (s) of each link and its signal part (see the module's derivation)."""
+    """Vehicles entering each link in ``bins`` and the mean time (s) of those leaving it.
+
+    The static model's link totals, read from a loading (a link nobody left in the bins
+    has its free-flow time); over all bins of a loading in which every vehicle arrived,
+    ``flow × time`` is exactly the vehicle-seconds spent on the link.
+    """
     fft = net.length_m / net.speed_ms
-    delay = np.maximum(result.link_time_s - result.link_outflow * fft, 0.0)
+    flow = result.bin_in[:, bins].sum(axis=1).astype(float)
+    out = result.bin_out[:, bins].sum(axis=1)
+    spent = result.bin_tt[:, bins].sum(axis=1)
+    return flow, np.divide(spent, out, out=fft.copy(), where=out > 0)
+
+
+def delay_split(
+    result: LoadResult, net: DynamicNetwork, app: Approaches, bins: slice = ALL_BINS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Delay (s) of each link's vehicles in ``bins`` and its signal part (see the module)."""
+    fft = net.length_m / net.speed_ms
+    flow, time_s = link_flows(result, net, bins)
+    delay = flow * np.maximum(time_s - fft, 0.0)
     signal = np.zeros(len(fft))
     sig = np.flatnonzero(app.signal >= 0)
     if sig.size:
         lam = app.green_ratio[sig][:, None]
         cycle = app.cycle_s[app.signal[sig]][:, None]
         sat = net.capacity_vph[sig][:, None] / 3600.0  # saturation flow in the green
-        out = result.bin_out[sig].astype(float)
+        out = result.bin_out[sig, bins].astype(float)
         x = np.divide(out, result.bin_s * sat * lam, out=np.ones_like(out), where=lam > 0)
         uniform = cycle * (1.0 - lam) ** 2 / (2.0 * (1.0 - np.minimum(x, 1.0) * lam))
-        signal[sig] = np.minimum((out * uniform).sum(axis=1), delay[sig])
+        n_out = out.sum(axis=1)
+        per_vehicle = np.divide((out * uniform).sum(axis=1), n_out, out=np.zeros(sig.size),
+                                where=n_out > 0)  # fmt: skip
+        signal[sig] = np.minimum(flow[sig] * per_vehicle, delay[sig])
     return delay, signal
 
 
@@ -242,24 +265,31 @@ def peak_kpis(
     net: DynamicNetwork,
     app: Approaches,
     near_school: np.ndarray | None = None,
+    hour: slice | None = None,
 ) -> dict[str, float]:
-    """The traffic KPIs of one loading (see the module for their definitions)."""
-    out = result.link_outflow.astype(float)
+    """The traffic KPIs of one loading (see the module for their definitions).
+
+    With ``hour`` (a slice of 5-minute bins) they are those of the vehicles entering
+    links in those bins, as the static model's link totals (waits at the origin are then
+    not counted); without, of the whole loading, origin waits included.
+    """
+    bins = ALL_BINS if hour is None else hour
     fft = net.length_m / net.speed_ms
-    wait = origin_wait_s(result)
-    vht = (float(result.link_time_s.sum()) + wait) / 3600.0
-    free_vht = float(out @ fft) / 3600.0
-    delay, signal = delay_split(result, net, app)
+    flow, time_s = link_flows(result, net, bins)
+    wait = origin_wait_s(result) if hour is None else 0.0
+    vht = (float(flow @ time_s) + wait) / 3600.0
+    free_vht = float(flow @ fft) / 3600.0
+    delay, signal = delay_split(result, net, app, bins)
     school = 0.0 if near_school is None else float(delay[near_school].sum()) / 3600.0
     return {
-        "vkt": float(out @ net.length_m) / 1000.0,
+        "vkt": float(flow @ net.length_m) / 1000.0,
         "vht": vht,
         "delay_vh": (float(delay.sum()) + wait) / 3600.0,
         "signal_delay_vh": float(signal.sum()) / 3600.0,
         "congestion_delay_vh": (float((delay - signal).sum()) + wait) / 3600.0,
         "travel_time_index": vht / free_vht if free_vht > 0 else 1.0,
-        "max_queue_veh": float(result.bin_queue.max(initial=0)),
-        "spillback_link_min": float(spillback_seconds(result, net).sum()) / 60.0,
+        "max_queue_veh": float(result.bin_queue[:, bins].max(initial=0)),
+        "spillback_link_min": float(spillback_seconds(result, net)[:, bins].sum()) / 60.0,
         "school_zone_delay_vh": school,
     }
 
@@ -332,6 +362,7 @@ def peak_outputs(
     control: str,
     year: int,
     greens: Sequence[np.ndarray] | None = None,
+    hour: slice | None = None,
 ) -> PeakOutputs:
     """KPIs, ``links_t`` and ``signals`` rows of one year's dynamic peak loading.
 
@@ -350,11 +381,14 @@ def peak_outputs(
     greens
         The plans' greens per signal when the controllers retimed them (see
         :func:`approaches`).
+    hour
+        The busiest hour's 5-minute bins: the KPIs are then that hour's (see
+        :func:`peak_kpis`); the tables always hold the whole loading.
     """
     app = approaches(net, result, greens)
     near = school_links(links, schools)
     return PeakOutputs(
-        kpis=peak_kpis(result, net, app, near),
+        kpis=peak_kpis(result, net, app, near, hour),
         links_t=links_t_frame(result, net, list(links.index), year),
         signals=signals_frame(result, net, app, signal_ids, control, year),
     )
