@@ -21,7 +21,7 @@ from sim.policies import ParkingEnforcement, ParkingGuidance
 from sim.traffic.dynamic import BIN_S, DynamicNetwork, TrafficControl, Vehicles
 from sim.traffic.network import Network, network_from_links
 from sim.traffic.od_vehicles import od_vehicles
-from sim.traffic.parking_plan import ParkingSearch
+from sim.traffic.parking_plan import PARKING_COLUMNS, ParkingSearch, parking_table
 from sim.traffic.parking_search import (
     FOUND,
     GUIDED,
@@ -160,13 +160,12 @@ def test_searchers_take_freed_spaces_first_come_first_served() -> None:
 def test_private_share_and_home_kerb_share_count_whole_cars() -> None:
     """60 % of 10 arrivals have a space of their own; 0.3 of 10 departures free 3 spaces."""
     zone, t = _arrivals(10)
-    out = search_outcomes(_supply(100), zone, t, np.full(10, -1), t, [[]] * 10, SearchRules())
+    rules = SearchRules(private=0.6, home_kerb=0.3)
+    out = search_outcomes(_supply(100), zone, t, np.full(10, -1), t, [[]] * 10, rules)
     assert (out.outcome == PARKED).sum() == 4
     supply = _supply(5)
     supply.kerb_taken[:] = 5
-    out = search_outcomes(
-        supply, np.full(10, -1), t, np.zeros(10, np.int64), t, [[]] * 10, SearchRules()
-    )
+    out = search_outcomes(supply, np.full(10, -1), t, np.zeros(10, np.int64), t, [[]] * 10, rules)
     assert sum(d for _, _, d in out.changes) == -3
 
 
@@ -371,3 +370,12 @@ def test_routes_ending_in_a_street_node_keep_their_last_link() -> None:
     assert route[:2].tolist() == [a, b] and len(route) > 2
     assert g.link_from[route[2]] == g.link_to[b]
     assert plan.vehicles.route_links[plan.vehicles.route_start[1] :].tolist() == [a]
+
+
+def test_the_parking_table_has_its_columns_with_or_without_rows() -> None:
+    assert tuple(parking_table([]).columns) == PARKING_COLUMNS
+    net, _, search = _toy(kerb_free=10, lot_free=5)
+    occ = search.plan(_vehicles(net, 30)).occupancy
+    table = parking_table([occ.assign(year=2025), occ.assign(year=2026)])
+    assert tuple(table.columns) == PARKING_COLUMNS and len(table) == 2 * len(occ)
+    assert set(table["kind"]) == {"kerb", "lot"}

@@ -51,6 +51,28 @@ from sim.traffic.parking_supply import ParkingSupply, StreetGraph, parking_suppl
 
 #: The parking KPIs a plan reports (registered in :mod:`sim.kpis`).
 PARKING_KPIS = ("parking_cruise_vkt", "parking_search_min", "illegal_parked")
+#: Columns of the run folder's ``parking.parquet`` (:func:`parking_table`).
+PARKING_COLUMNS = ("year", "kind", "place", "bin_start_s", "occupied", "capacity")
+
+
+def parking_table(rows: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The occupancy frames of several years (each with a ``year`` column) as one table.
+
+    Columns :data:`PARKING_COLUMNS`; empty (with them) when there are none, e.g. a
+    static run or a city without car parks.
+    """
+    if not rows:
+        return pd.DataFrame(
+            {
+                "year": pd.Series(dtype=np.int32),
+                "kind": pd.Series(dtype=object),
+                "place": pd.Series(dtype=np.int64),
+                "bin_start_s": pd.Series(dtype=float),
+                "occupied": pd.Series(dtype=np.int64),
+                "capacity": pd.Series(dtype=np.int64),
+            }
+        )
+    return pd.concat(rows, ignore_index=True)[list(PARKING_COLUMNS)]
 
 
 @dataclass
