@@ -31,6 +31,8 @@ from numba import njit
 
 FIXED, ACTUATED, MAX_PRESSURE = 0, 1, 2
 OK, GRIDLOCK = 0, 1
+#: Rows (steps) of the wake-up wheel at most.
+WHEEL_MAX = 1024
 
 
 @njit(cache=True, error_model="numpy")
@@ -43,6 +45,17 @@ def _queue(ln, t, buf, buf_start, buf_cap, head, count, entry, fft):
             break
         q += 1
     return q
+
+
+@njit(cache=True, error_model="numpy")
+def _step_of(ta, dt):
+    """The first step whose end ``step * dt + dt`` is after time ``ta``."""
+    s = max(int(ta // dt), 0)
+    while s > 0 and ta < (s - 1) * dt + dt:
+        s -= 1
+    while not ta < s * dt + dt:
+        s += 1
+    return s
 
 
 @njit(cache=True, error_model="numpy")
@@ -69,6 +82,39 @@ def _moves_in(v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, pos, rout
         if mov_out[j] == m:
             return (mov_mask[j] | mov_turn_mask[j]) & bit != 0
     return True
+
+
+@njit(cache=True, error_model="numpy")
+def _red(v, ln, link_signal, green_on, cur, mov_start, mov_out, mov_mask, mov_turn_mask,
+         pos, route_start, route_links):  # fmt: skip
+    """Whether vehicle ``v`` at the stop line of ``ln`` waits for its movement's green."""
+    s = link_signal[ln]
+    if s < 0 or pos[v] + 1 >= route_start[v + 1] - route_start[v]:
+        return False
+    m = route_links[route_start[v] + pos[v] + 1]
+    for j in range(mov_start[ln], mov_start[ln + 1]):
+        if mov_out[j] == m:
+            bit = np.int64(1) << cur[s]
+            return not green_on[s] or (mov_mask[j] | mov_turn_mask[j]) & bit == 0
+    return False
+
+
+@njit(cache=True, error_model="numpy")
+def _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_start, buf_cap,
+                 head, count, entry, fft):  # fmt: skip
+    """Measure the stop-line queues of signal approaches not visited in this step."""
+    n_bins = bin_queue.shape[0]
+    for a in range(len(app_links)):
+        ln = app_links[a]
+        if count[ln] == 0 or q_step[ln] == step:
+            continue
+        if entry[buf[buf_start[ln] + head[ln]]] + fft[ln] >= t_end:
+            continue
+        qb = min(int(t_end // bin_s), n_bins - 1)
+        if count[ln] > bin_queue[qb, ln]:
+            q_step[ln] = step
+            q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, entry, fft)
+            bin_queue[qb, ln] = max(bin_queue[qb, ln], q)
 
 
 @njit(cache=True, error_model="numpy")
@@ -190,15 +236,16 @@ def simulate(
         Length of the time bins of the link outputs (s).
     arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, green_time
         Outputs, filled in place: arrival time of each vehicle (NaN: not arrived); per
-        link and time bin (``(n_links, n_bins)``, bins of ``bin_s`` covering
-        ``n_steps * dt``): vehicles in, vehicles out, travel time of those out,
+        time bin and link (``(n_bins, n_links)``, bin-major so that the links written
+        in one bin share the cache; bins of ``bin_s`` covering ``n_steps * dt``):
+        vehicles in, vehicles out, travel time of those out,
         vehicle-seconds spent on the link by vehicles that have left it, and the
         largest stop-line queue; per phase seconds of green given.
     """
     n_links = len(fft)
     n_veh = len(depart)
     n_sig = len(sig_nph)
-    n_bins = bin_in.shape[1]
+    n_bins = bin_in.shape[0]
     buf = np.empty(max(int(buf_start[-1] + buf_cap[-1]) if n_links else 0, 1), np.int64)
     head = np.zeros(n_links, np.int64)
     count = np.zeros(n_links, np.int64)
@@ -210,7 +257,21 @@ def simulate(
     for node in range(len(node_in_start) - 1):
         for k in range(node_in_start[node], node_in_start[node + 1]):
             link_node[node_in_links[k]] = node
-    node_load = np.zeros(len(node_in_start) - 1, np.int64)  # vehicles on incoming links
+    n_nodes = len(node_in_start) - 1
+    # wake-ups: a timing wheel of node bit sets, row ``step % n_wheel`` for the nodes due
+    # in a step: a front vehicle of one of their incoming links reaches the stop line, a
+    # front waits, or a green starts (a node processed early does nothing, so a wake-up
+    # beyond the wheel is made early)
+    n_wheel = min(int(fft.max() / dt) + 4 if n_links else 1, WHEEL_MAX)
+    n_words = (n_nodes + 31) // 32
+    wheel = np.zeros((n_wheel, max(n_words, 1)), np.int64)
+    bit_of = np.zeros(37, np.int64)  # bit index of a power of two from its residue mod 37
+    for b in range(32):
+        bit_of[(1 << b) % 37] = b
+    sig_node = np.full(n_sig, -1, np.int64)  # a signal's node, due when a green starts
+    for s in range(n_sig):
+        if app_start[s + 1] > app_start[s]:
+            sig_node[s] = link_node[app_links[app_start[s]]]
     q_step = np.full(n_links, -1, np.int64)  # the step a link's queue was last measured
     o_list = np.empty(n_links, np.int64)  # links with vehicles waiting at their origin
     n_olist = 0
@@ -273,6 +334,9 @@ def simulate(
                     continue
                 green_on[s] = True
                 t_switch[s] = t
+                if sig_node[s] >= 0:  # fronts held by the red may go now
+                    y = sig_node[s]
+                    wheel[step % n_wheel, y >> 5] |= 1 << (y & 31)
             green_time[sig_ph0[s] + cur[s]] += dt
         moved = 0
         # ---- departures join their first link's origin queue
@@ -303,9 +367,12 @@ def simulate(
                 buf[buf_start[m] + (head[m] + count[m]) % buf_cap[m]] = v
                 count[m] += 1
                 n_in[m] += 1
-                bin_in[m, min(int(te // bin_s), n_bins - 1)] += 1
+                bin_in[min(int(te // bin_s), n_bins - 1), m] += 1
                 entry[v] = te
-                node_load[link_node[m]] += 1
+                if count[m] == 1:  # a new front vehicle: wake its node when it arrives
+                    sw = max(_step_of(te + fft[m], dt), step)
+                    y, sw = link_node[m], min(sw, step + n_wheel - 1)
+                    wheel[sw % n_wheel, y >> 5] |= 1 << (y & 31)
                 o_head[m] = o_next[v]
                 if o_head[m] < 0:
                     o_tail[m] = -1
@@ -315,12 +382,19 @@ def simulate(
                 o_list[kept] = m
                 kept += 1
         n_olist = kept
-        # ---- nodes: move front vehicles across, one per incoming link in turn
-        for node in range(len(node_in_start) - 1):
+        # ---- nodes due this step, in node order: move front vehicles across, one per
+        # incoming link in turn
+        row, wi = step % n_wheel, 0
+        while wi < n_words:
+            w = wheel[row, wi]
+            if w == 0:
+                wi += 1
+                continue
+            low = w & -w
+            wheel[row, wi] = w ^ low
+            node = wi * 32 + bit_of[low % 37]
             k0, k1 = node_in_start[node], node_in_start[node + 1]
             n_k = k1 - k0
-            if node_load[node] == 0:
-                continue
             stuck = 0
             k = step % n_k
             while stuck < n_k:
@@ -334,10 +408,10 @@ def simulate(
                 if t_arr >= t_end:
                     continue
                 qb = min(int(t_end // bin_s), n_bins - 1)
-                if count[ln] > bin_queue[ln, qb] and q_step[ln] != step:
+                if count[ln] > bin_queue[qb, ln] and q_step[ln] != step:
                     q_step[ln] = step  # the largest stop-line queue, once a step
                     q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, entry, fft)
-                    bin_queue[ln, qb] = max(bin_queue[ln, qb], q)
+                    bin_queue[qb, ln] = max(bin_queue[qb, ln], q)
                 last = pos[v] + 1 == route_start[v + 1] - route_start[v]
                 headway = 1.0 / cap[ln]
                 te = max(t_arr, next_out[ln], t)
@@ -368,18 +442,17 @@ def simulate(
                 next_out[ln] = te + headway
                 head[ln] = (head[ln] + 1) % buf_cap[ln]
                 count[ln] -= 1
-                node_load[node] -= 1
                 if n_out[ln] - freed[ln] >= ex_size[ln]:
                     freed[ln] += 1  # the ring is full: its oldest exit counts as freed
                 ex_t[ex_start[ln] + n_out[ln] % ex_size[ln]] = te
                 n_out[ln] += 1
-                bin_out[ln, min(int(te // bin_s), n_bins - 1)] += 1
-                bin_tt[ln, min(int(te // bin_s), n_bins - 1)] += te - entry[v]
+                bin_out[min(int(te // bin_s), n_bins - 1), ln] += 1
+                bin_tt[min(int(te // bin_s), n_bins - 1), ln] += te - entry[v]
                 ta = entry[v]
                 while ta < te:  # the time on the link, bin by bin
                     b_a = min(int(ta // bin_s), n_bins - 1)
                     tb = min(te, (b_a + 1) * bin_s) if b_a < n_bins - 1 else te
-                    bin_occ[ln, b_a] += tb - ta
+                    bin_occ[b_a, ln] += tb - ta
                     ta = tb
                 if last:
                     arrive[v] = te
@@ -390,12 +463,42 @@ def simulate(
                     buf[buf_start[m] + (head[m] + count[m]) % buf_cap[m]] = v
                     count[m] += 1
                     n_in[m] += 1
-                    bin_in[m, min(int(te // bin_s), n_bins - 1)] += 1
+                    bin_in[min(int(te // bin_s), n_bins - 1), m] += 1
                     entry[v] = te
-                    node_load[link_node[m]] += 1
+                    if count[m] == 1:  # a new front: its node is due when it arrives,
+                        y = link_node[m]  # this step only if still to come in node order
+                        sw = max(_step_of(te + fft[m], dt), step)
+                        if sw == step and y <= node:
+                            sw = step + 1
+                        sw = min(sw, step + n_wheel - 1)
+                        wheel[sw % n_wheel, y >> 5] |= 1 << (y & 31)
                     pos[v] += 1
                 moved += 1
                 stuck = 0
+            wake = -1  # due again when its next front vehicle arrives, or next step for
+            for kk in range(k0, k1):  # a front that waits, unless it waits for a green
+                ln = node_in_links[kk]
+                if count[ln] > 0:
+                    v = buf[buf_start[ln] + head[ln]]
+                    t_arr = entry[v] + fft[ln]
+                    if t_arr < t_end and _red(v, ln, link_signal, green_on, cur, mov_start,
+                                              mov_out, mov_mask, mov_turn_mask, pos,
+                                              route_start, route_links):  # fmt: skip
+                        continue
+                    sw = max(_step_of(t_arr, dt), step + 1)
+                    if wake < 0 or sw < wake:
+                        wake = sw
+            if wake >= 0:
+                wake = min(wake, step + n_wheel - 1)
+                wheel[wake % n_wheel, node >> 5] |= 1 << (node & 31)
+        # ---- fronts held by a red are not visited: measure their queues at the end of
+        # each bin (while no one leaves, a queue only grows)
+        t_next = (step + 1) * dt + dt
+        if step == n_steps - 1 or min(int(t_next // bin_s), n_bins - 1) != min(
+            int(t_end // bin_s), n_bins - 1
+        ):
+            _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_start,
+                         buf_cap, head, count, entry, fft)  # fmt: skip
         # ---- done, or gridlock
         if done == n_veh:
             return OK, step + 1, waits
@@ -412,6 +515,8 @@ def simulate(
                         v = buf[buf_start[m] + head[m]]
                         last = pos[v] + 1 == route_start[v + 1] - route_start[v]
                         waits[m] = -2 if last else route_links[route_start[v] + pos[v] + 1]
+                _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf,
+                             buf_start, buf_cap, head, count, entry, fft)  # fmt: skip
                 return GRIDLOCK, step + 1, waits
             idle = 0
     return OK, step + 1, waits

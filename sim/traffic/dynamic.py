@@ -333,7 +333,7 @@ class TrafficControl(mesa.Model):
             last = float(vehicles.depart.max()) if len(vehicles.depart) else 0.0
             end = last + 4 * 3600.0
         n_steps = int(np.ceil(end / dt))
-        shape = (n_links, max(int(np.ceil(n_steps * dt / BIN_S)), 1))
+        shape = (max(int(np.ceil(n_steps * dt / BIN_S)), 1), n_links)  # bin-major
         out: dict[str, np.ndarray] = {
             "arrive": np.full(len(vehicles.depart), np.nan),
             "bin_in": np.zeros(shape, np.int64),
@@ -371,11 +371,11 @@ class TrafficControl(mesa.Model):
             arrive=out["arrive"],
             free_time=free if len(vehicles.depart) else np.zeros(0),
             bin_s=BIN_S,
-            bin_in=out["bin_in"],
-            bin_out=out["bin_out"],
-            bin_tt=out["bin_tt"],
-            bin_occ=out["bin_occ"],
-            bin_queue=out["bin_queue"],
+            bin_in=out["bin_in"].T,
+            bin_out=out["bin_out"].T,
+            bin_tt=out["bin_tt"].T,
+            bin_occ=out["bin_occ"].T,
+            bin_queue=out["bin_queue"].T,
             green_s=[out["green_time"][ph0[i] : ph0[i + 1]] for i in range(len(ph0) - 1)],
             sim_s=steps * dt,
             wall_s=wall,
