@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -140,14 +141,17 @@ class RunPanel(QWidget):
         """The years, replications and seed of the next run."""
         return {key: box.value() for key, box in self._boxes().items()}
 
-    def run_data(self, *, preview: bool = False) -> dict[str, Any]:
+    def run_data(self, *, preview: bool = False, years: int | None = None) -> dict[str, Any]:
         """The scenario mapping with this run's settings (validated: raises ScenarioError).
 
-        ``preview``: at most :data:`PREVIEW_YEARS` years and one replication.
+        ``preview``: at most :data:`PREVIEW_YEARS` years and one replication; ``years``
+        overrides the number of years (a run extended to reach a policy).
         """
         settings = self.run_settings()
         if preview:
             settings |= {"years": min(PREVIEW_YEARS, settings["years"]), "replications": 1}
+        if years is not None:
+            settings["years"] = years
         data = self.doc.scenario().model_dump(mode="json") | settings
         name = self.doc.display_name()
         return schema.scenario_from_dict(data, source=name).model_dump(mode="json")
@@ -161,8 +165,11 @@ class RunPanel(QWidget):
         """Validate and start a run (a quick one with ``preview``); False when it cannot start."""
         if self.running:
             return False
+        years = self._years_for_policies(preview)
+        if years == 0:
+            return False
         try:
-            data = self.run_data(preview=preview)
+            data = self.run_data(preview=preview, years=years)
         except ScenarioError as exc:
             self._show(tr("Cannot run: fix the scenario first."), str(exc))
             self.runFailed.emit(tr("Cannot run: fix the scenario first."), str(exc))
@@ -179,6 +186,46 @@ class RunPanel(QWidget):
         self.progressChanged.emit(0, tr("Starting the model…"))
         self.timer.start()
         return True
+
+    def _years_for_policies(self, preview: bool) -> int | None:
+        """Years to run so every policy falls inside the run, as the user agrees.
+
+        None: the run's own years reach every policy; a larger number: the user agreed to
+        extend the run; 0: the user declined (nothing runs).
+        """
+        doc = self.doc.data
+        start = doc.get("start_year")
+        wanted = [p.get("year") for p in self.doc.policies]
+        last = max((y for y in wanted if isinstance(y, int)), default=None)
+        if not isinstance(start, int) or last is None:
+            return None
+        years = self.years.value()
+        years = min(PREVIEW_YEARS, years) if preview else years
+        needed = last - start + 1
+        if needed <= years or needed > schema.MAX_YEARS:
+            return None  # inside the run, or beyond any run: validation says why
+        late = next(p for p in self.doc.policies if p.get("year") == last)
+        answer = QMessageBox.question(
+            self,
+            tr("Extend the run?"),
+            tr(
+                "The policy {policy} starts in {year}, after this run ends ({end}). "
+                "Run {years} years ({start}–{year}) instead?"
+            ).format(
+                policy=late.get("id") or late.get("type"),
+                year=last,
+                end=start + years - 1,
+                years=needed,
+                start=start,
+            ),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Yes,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return 0
+        if not preview:
+            self.years.setValue(needed)  # a run setting: the scenario stays unchanged
+        return needed
 
     def cancel(self) -> None:
         """Stop the current run (it stops within a second; nothing is written)."""
