@@ -233,13 +233,16 @@ def _period(city, policies, year: int = 2025, params: AssignmentParams = PARAMS,
 
 def test_the_dynamic_model_is_the_default(root) -> None:
     scenario = load_scenario(root / "scenarios" / "default.yaml")
-    assert scenario.parameters.traffic_model == "dynamic"
-    assert _peak_traffic(two_route_city(), scenario).dynamic is not None
-    static = scenario.parameters.model_copy(update={"traffic_model": "static"})
-    assert (
-        _peak_traffic(two_route_city(), scenario.model_copy(update={"parameters": static})).dynamic
-        is None
-    )
+    p = scenario.parameters
+    assert p.traffic_model == "dynamic"
+    plain = p.assignment.model_copy(update={"access_connectors": 0})  # the hand-made city
+
+    def model(**update):
+        params = p.model_copy(update={"assignment": plain, **update})
+        return _peak_traffic(two_route_city(), scenario.model_copy(update={"parameters": params}))
+
+    assert model().dynamic == p.dynamic
+    assert model(traffic_model="static").dynamic is None
 
 
 def test_dynamic_closure_moves_the_vehicles_to_the_other_route() -> None:
