@@ -30,6 +30,9 @@ from sim.mobility.access import (
 
 #: A zone's local streets for trips within it: those within this distance of the zone.
 LOCAL_BUFFER_M = 800.0
+#: Cities whose :class:`TripAccess` is kept (a run's replications share one City).
+_RECENT_MAX = 2
+_RECENT: list[tuple[City, TripAccess]] = []
 
 
 def near_nodes(city: City, buffer_m: float = LOCAL_BUFFER_M) -> pd.DataFrame:
@@ -260,6 +263,20 @@ class TripAccess:
         self.points = AccessPoints.of(city, seed)
         self.routes = LocalRoutes.of(self.points, city.links, near_nodes(city))
         self.school = school_points(self.points, city)
+
+    @classmethod
+    def of(cls, city: City) -> TripAccess:
+        """The access of ``city`` (seed 0), built once for the last few cities asked for.
+
+        A run's replications share one City object, so they share its access too.
+        """
+        for known, access in _RECENT:
+            if known is city:
+                return access
+        access = cls(city)
+        _RECENT.insert(0, (city, access))
+        del _RECENT[_RECENT_MAX:]
+        return access
 
     def trips(
         self,
