@@ -227,7 +227,9 @@ class ParkingSearch:
                 np.add.at(cruise, tail, 1)
         blocked = [v for v, tail in tails.items() if tail and not np.isnan(out.illegal_from[v])]
         blocked_to = out.illegal_to[blocked]
-        horizon = max(np.nanmax(arrive_s, initial=0.0), blocked_to.max(initial=0.0)) + 1.0
+        last_change = max((t for t, _, _ in out.changes), default=0.0)
+        arrived = max(float(np.nanmax(arrive_s, initial=0.0)), last_change) + 1.0
+        horizon = max(arrived, float(blocked_to.max(initial=0.0)))
         factor = blocked_capacity(
             g,
             np.array([tails[v][-1] for v in blocked], np.int64),
@@ -242,7 +244,7 @@ class ParkingSearch:
             cruise_km=cruise_km,
             cruise_links=cruise,
             capacity_factor=factor,
-            occupancy=occupancy_frame(self.supply, out, horizon),
+            occupancy=occupancy_frame(self.supply, out, arrived),
         )
 
     def _tails(self, out: Outcomes, node: np.ndarray, prev: np.ndarray) -> dict[int, list[int]]:
