@@ -1,6 +1,6 @@
 """Bench: responsiveness of the desktop on the default city (offscreen Qt).
 
-Usage: python bench/gui.py [--quick] [--json] [--runs FOLDER]
+Usage: python bench/gui.py [--quick] [--json] [--runs FOLDER] [--why]
 
 Measured in one process, on this machine:
 
@@ -16,9 +16,12 @@ Measured in one process, on this machine:
 - ``max_ui_stall_ms``: the longest stretch the UI thread did not turn (a 10 ms timer's
   largest gap minus 10 ms) across opening the default scenario, loading a run in Results,
   comparing two runs, switching the language (to Chinese and back where a CJK font is
-  installed) and exporting the comparison report; goal at most 100, never over 200.
-  ``stall_ms_<action>`` gives each. The two runs (default and road-closure, 2 years x 1
-  replication) are made first, headless, or taken from ``--runs FOLDER``.
+  installed), exporting the comparison report and printing the map layout (PDF); goal at
+  most 100, never over 200. ``stall_ms_<action>`` gives each; with ``--why``,
+  ``stall_where_<action>`` names the function the UI thread was in for most of the
+  longest stall (a stack sampler), to find what to move off the UI thread. The two runs
+  (default and road-closure, 2 years x 1 replication) are made first, headless, or taken
+  from ``--runs FOLDER``.
 - ``pan_redraw_ms``: median redraw of the map after a pan (a shift of a tenth of the view).
 - ``run_block_ms``: the longest stretch the UI thread did not turn during a 2-year,
   1-replication run started from the run panel (a 10 ms timer's largest gap minus 10 ms;
@@ -29,12 +32,14 @@ Measured in one process, on this machine:
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
 import json
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -96,7 +101,45 @@ def _pans(win: object, n: int) -> list[float]:
     return times
 
 
-def _stall(app: object, action: object, done: object, timeout_s: float = 600) -> float:
+class _Sampler:
+    """Samples the UI thread's stack every few ms, to say where a stall was spent (--why)."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, str]] = []
+        self.main = threading.main_thread().ident
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            frame = sys._current_frames().get(self.main)
+            where = ""
+            inner = frame
+            while frame is not None and not where:
+                name = frame.f_code.co_filename
+                if "site-packages" not in name and ("/gui/" in name or "/sim/" in name):
+                    where = f"{Path(name).parent.name}/{Path(name).name}:{frame.f_code.co_name}"
+                frame = frame.f_back
+            if not where and inner is not None:  # in the event loop: say which library
+                where = f"event loop: {Path(inner.f_code.co_filename).name}:{inner.f_code.co_name}"
+            self.samples.append((time.perf_counter(), where))
+            time.sleep(0.003)
+
+    def where(self, a: float, b: float) -> str:
+        """The most sampled place between times ``a`` and ``b`` (with its share)."""
+        seen = collections.Counter(w for t, w in self.samples if a <= t <= b)
+        if not seen:
+            return "no sample (one C call held the GIL)"
+        place, n = seen.most_common(1)[0]
+        return f"{place} ({100 * n / sum(seen.values()):.0f} %)"
+
+
+_SAMPLER: list[_Sampler] = []  # one when --why
+_WHERE: dict[str, str] = {}
+
+
+def _stall(
+    app: object, action: object, done: object, timeout_s: float = 600, name: str = ""
+) -> float:
     """Longest UI-thread block (ms) from calling ``action()`` until ``done()`` holds."""
     from PySide6.QtCore import QTimer
 
@@ -108,7 +151,10 @@ def _stall(app: object, action: object, done: object, timeout_s: float = 600) ->
     _wait(app, done, timeout_s)
     stamps.append(time.perf_counter())
     timer.stop()
-    return max(0.0, max(1000 * (b - a) for a, b in itertools.pairwise(stamps)) - TICK_MS)
+    gap, a, b = max((y - x, x, y) for x, y in itertools.pairwise(stamps))
+    if _SAMPLER and name:
+        _WHERE[name] = _SAMPLER[0].where(a, b)
+    return max(0.0, 1000 * gap - TICK_MS)
 
 
 def _two_runs(folder: Path | None) -> list[Path]:
@@ -147,12 +193,15 @@ def _stalls(app: object, runs: list[Path]) -> dict[str, float]:
     default = settings.scenarios_folder / "default.yaml"
     background._CITIES.clear()  # open as at start-up: the city is read, not cached
     maproads._CACHE.clear()
-    out["open"] = _stall(app, lambda: win.open_scenario(default), lambda: win.city is not None)
+    out["open"] = _stall(
+        app, lambda: win.open_scenario(default), lambda: win.city is not None, name="open"
+    )
     win.map.canvas.draw()
     out["results"] = _stall(
         app,
         lambda: win.tabs.setCurrentWidget(win.results),
         lambda: win.results.run is not None and idle(),
+        name="results",
     )
     win.tabs.setCurrentWidget(win.compare)
     app.processEvents()
@@ -161,17 +210,24 @@ def _stalls(app: object, runs: list[Path]) -> dict[str, float]:
         app,
         win.compare.compare_button.click,
         lambda: win.compare.comparison is not None and idle(),
+        name="compare",
     )
     font = find_cjk_font()
     if font is not None:
         install_cjk_font(font)
         win.set_cjk_font(font)
     out["language"] = max(
-        _stall(app, lambda: win.set_language("zh"), idle),
-        _stall(app, lambda: win.set_language("en"), idle),
+        _stall(app, lambda: win.set_language("zh"), idle, name="language_zh"),
+        _stall(app, lambda: win.set_language("en"), idle, name="language_en"),
     )
-    report = Path(tempfile.mkdtemp(prefix="gui-bench-export-")) / "report.html"
-    out["export"] = _stall(app, lambda: win.export("report", report), idle)
+    folder = Path(tempfile.mkdtemp(prefix="gui-bench-export-"))
+    out["export"] = _stall(
+        app, lambda: win.export("report", folder / "report.html"), idle, name="export"
+    )
+    win.tabs.setCurrentIndex(0)
+    out["print_layout"] = _stall(
+        app, lambda: win.map.export_layout(folder / "map.pdf"), idle, name="print_layout"
+    )
     win.doc.undo_stack.setClean()
     win.close()
     return out
@@ -245,7 +301,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="skip the run; fewer redraws")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--runs", type=Path, help="folder with (or for) the two runs compared")
+    parser.add_argument("--why", action="store_true", help="say where each stall was spent")
     args = parser.parse_args()
+    if args.why:
+        _SAMPLER.append(_Sampler())
 
     t = time.perf_counter()
     from PySide6.QtWidgets import QApplication
@@ -292,6 +351,7 @@ def main() -> int:
     stalls = _stalls(app, _two_runs(args.runs))
     result["max_ui_stall_ms"] = round(max(stalls.values()), 1)
     result.update({f"stall_ms_{k}": round(v, 1) for k, v in stalls.items()})
+    result.update({f"stall_where_{k}": v for k, v in _WHERE.items()})
     if not args.quick:
         result.update(
             {

@@ -69,26 +69,23 @@ def roads(
 ) -> list[PathPatch]:
     """Roads as one compound path per (rank, colour class) present; bigger roads on top."""
     out = []
-    for r, width in enumerate(RANK_WIDTHS):
-        wide = rank == r
-        for k, colour in enumerate(colours):
-            mask = wide & (classes == k)
-            if not mask.any():
-                continue
-            patch = PathPatch(
-                roads.path(mask),
-                fill=False,
-                edgecolor=colour,
-                linewidth=width,
-                capstyle="round",
-                joinstyle="round",
-                zorder=3 + r / 10 + k / 1000,
-            )
-            # add_artist, not add_patch: the map's limits are set by hand, and the data
-            # limits of ~20k roads' outlines cost seconds (bezier extents) to compute
-            patch.set_transform(ax.transData)
-            ax.add_artist(patch)
-            out.append(patch)
+    n = len(colours)
+    for group, path in roads.paths(rank * n + classes).items():
+        r, k = divmod(group, n)
+        patch = PathPatch(
+            path,
+            fill=False,
+            edgecolor=colours[k],
+            linewidth=RANK_WIDTHS[r],
+            capstyle="round",
+            joinstyle="round",
+            zorder=3 + r / 10 + k / 1000,
+        )
+        # add_artist, not add_patch: the map's limits are set by hand, and the data
+        # limits of ~20k roads' outlines cost seconds (bezier extents) to compute
+        patch.set_transform(ax.transData)
+        ax.add_artist(patch)
+        out.append(patch)
     return out
 
 
@@ -159,13 +156,21 @@ def policies(
 
 
 def colorbar(bars: dict[str, Any], layer: str, mappable: Any, cax: Axes, *, renew: bool) -> Any:
-    """The colour bar of a layer in ``bars``, made once per mappable (or on ``renew``)."""
+    """The colour bar of a layer in ``bars``: made once (or on ``renew``), then re-pointed.
+
+    Making a colour bar costs tens of milliseconds of text layout; a new mappable (other
+    results, another city) re-points the existing bar instead, as its constructor would.
+    """
     bar = bars.get(layer)
-    if bar is not None and bar.mappable is mappable and not renew:
+    moved = bar is not None and bar.mappable is not mappable
+    if bar is not None and (renew or moved):  # the old mappable stops driving the bar
+        bar.mappable.callbacks.disconnect(bar.mappable.colorbar_cid)
+    if bar is not None and not renew:
+        if moved:
+            mappable.colorbar = bar
+            mappable.colorbar_cid = mappable.callbacks.connect("changed", bar.update_normal)
         bar.update_normal(mappable)
         return bar
-    if bar is not None:  # the old bar must stop following its mappable before it goes
-        bar.mappable.callbacks.disconnect(bar.mappable.colorbar_cid)
     cax.clear()
     bars[layer] = cax.figure.colorbar(mappable, cax=cax)
     return bars[layer]

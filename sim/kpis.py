@@ -227,6 +227,35 @@ KPIS: tuple[KPI, ...] = (
     ),
 )
 
+#: Traffic KPIs whose solver noise a run reports as ``<name>_noise`` (their change over the
+#: demand-supply loop's last round, sim.mobility.loop); compare weighs deltas against it.
+NOISY_KPIS: tuple[str, ...] = (
+    "car_trips",
+    "car_trips_peak",
+    "mode_share_car",
+    "mode_share_pt",
+    "toll_revenue",
+    "accessibility_logsum",
+    "vkt",
+    "vht",
+    "delay_vh",
+    "mean_trip_min",
+    "congested_links",
+    "travel_time_index",
+)
+_BASE = {k.name: k for k in KPIS}
+KPIS += tuple(
+    KPI(
+        f"{name}_noise",
+        f"{_BASE[name].label}: solver noise",
+        f"{_BASE[name].label_zh}：求解噪声",
+        _BASE[name].unit,
+        None,
+        diagnostic=True,
+    )
+    for name in NOISY_KPIS
+)
+
 KPI_BY_NAME: dict[str, KPI] = {k.name: k for k in KPIS}
 #: Every KPI name, in column order.
 KPI_NAMES: tuple[str, ...] = tuple(KPI_BY_NAME)

@@ -32,6 +32,7 @@ from sim.education.schools import SchoolSystem
 from sim.kpis import KPI_NAMES
 from sim.mobility.demand import PROFILE_COLUMNS, WORK, TravelDemand, TripTable
 from sim.mobility.departure import N_BINS, charged_bins, school_starts
+from sim.mobility.loop import equilibrate
 from sim.mobility.skims import Skims, car_skims
 from sim.mobility.trips import assign_work_zones, zone_distance_km
 from sim.policies import CongestionCharge, StaggeredSchoolStart, latest_in_force
@@ -45,8 +46,6 @@ from sim.seeds import process_streams
 log = logging.getLogger(__name__)
 
 PRIMARY, JUNIOR = 0, 1
-#: Relative gap of the demand loop's inner assignments (the last one uses the scenario's).
-INNER_REL_GAP = 0.01
 
 
 def kpi_value(model: CityModel, name: str) -> float:
@@ -245,9 +244,9 @@ class CityModel(mesa.Model):
         """The AM trips of the persons, their choices and the busiest hour's equilibrium.
 
         Skims → destinations, modes, departure times → static assignment of the trips
-        departing in the busiest hour → skims, with the car matrix and the departure
-        profile averaged by MSA, until the matrix moves less than
-        ``parameters.demand_gap`` (reported as ``demand_gap``) or after
+        departing in the busiest hour → skims, iterated by :func:`sim.mobility.loop.equilibrate`
+        until the expected car matrix moves less than ``parameters.demand_gap`` (reported
+        as ``demand_gap``, with each traffic KPI's ``<kpi>_noise``) or after
         ``parameters.demand_iterations`` rounds.
         """
         assert self.traffic is not None and self.demand is not None
@@ -263,30 +262,21 @@ class CityModel(mesa.Model):
             self.demand.calibrate(self._trip_table(skims), skims)
             self.demand.work_theta = None
         table = self._trip_table(skims)
-        od: np.ndarray | None = None
-        gap = 1.0
-        for k in range(1, p.demand_iterations + 1):
-            if k > 1:
-                skims = self._skims()
-            choices = self.demand.choose(table, skims)
-            weight = 1.0 / k
-            if od is None:
-                od = choices.car_peak
-            else:
-                gap = float(np.abs(choices.car_peak - od).sum() / max(od.sum(), 1e-9))
-                od = od + weight * (choices.car_peak - od)
-            self.demand.departures += weight * (choices.vehicles - self.demand.departures)
-            last = gap <= p.demand_gap or k == p.demand_iterations
-            inner = None if last else max(p.assignment.rel_gap, INNER_REL_GAP)
-            result = self.traffic.step(self.year, od, rel_gap=inner)
-            if last:
-                break
-        assert od is not None
+        loop = equilibrate(
+            self.demand,
+            table,
+            skims,
+            self._skims,
+            partial(self.traffic.step, self.year),
+            p,
+        )
+        choices, result = loop.choices, loop.result
         #: The year's trips, their choices and the busiest hour's car matrix it loaded.
-        self.trips, self.choices, self.car_peak = table, choices, od
+        self.trips, self.choices, self.car_peak = table, choices, loop.od
         self.kpis.update(result.kpis)
         self.kpis.update(choices.kpis)
-        self.kpis["demand_gap"] = gap
+        self.kpis["demand_gap"] = loop.gap
+        self.kpis.update(loop.noise())
         assert choices.profile is not None
         self.profile_rows.append(choices.profile.assign(year=np.int32(self.year)))
         links = result.links.reset_index(names="link_id")

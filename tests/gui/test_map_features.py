@@ -39,8 +39,8 @@ def _hover(qtbot: Any, mapview: Any, x: float, y: float) -> str:
         Qt.KeyboardModifier.NoModifier,
     )
     QApplication.sendEvent(mapview.canvas, event)
-    qtbot.waitUntil(lambda: mapview.hover != "", timeout=5000)
-    return mapview.hover
+    qtbot.waitUntil(lambda: mapview.hovering.text != "", timeout=5000)
+    return mapview.hovering.text
 
 
 def _seats(row: Any) -> int:
