@@ -379,3 +379,25 @@ def test_the_parking_table_has_its_columns_with_or_without_rows() -> None:
     table = parking_table([occ.assign(year=2025), occ.assign(year=2026)])
     assert tuple(table.columns) == PARKING_COLUMNS and len(table) == 2 * len(occ)
     assert set(table["kind"]) == {"kerb", "lot"}
+
+
+def test_route_swapping_loads_the_parking_plan_of_each_round() -> None:
+    """equilibrate(parking=...): the last loading drives the cruise tails; guidance cuts them."""
+    from sim.traffic import due
+
+    net, dyn, search = _toy(kerb_free=10, lot_free=40)
+    trips = due.Trips(np.zeros(30, np.int64), np.ones(30, np.int64), np.linspace(0, 120, 30))
+    near = _near_destination(search, 250.0)
+    result = {}
+    for guided in (0.0, 1.0):
+        search.rules = SearchRules(private=0.0, guided=guided)
+        eq = due.equilibrate(
+            net, TrafficControl(dyn), trips, net.fftime * 60.0, gap=1e-9, max_iter=2, seed=0,
+            parking=search,
+        )  # fmt: skip
+        assert eq.parking is not None
+        result[guided] = (eq.parking.kpis(), eq.load.link_inflow[near].sum())
+    (plain, plain_in), (guided, guided_in) = result[0.0], result[1.0]
+    assert plain["illegal_parked"] == 20 and guided["illegal_parked"] == 0
+    assert guided["parking_cruise_vkt"] == 0.0 < plain["parking_cruise_vkt"]
+    assert guided_in < plain_in - 20 * 50  # twenty cars fewer circling the blocks
