@@ -2,8 +2,12 @@
 
 Looked for, in order: a font file named by ``CITYSANDBOX_CJK_FONT``; system fonts known
 to matplotlib whose family is a common CJK sans (Noto Sans CJK, Source Han, WenQuanYi,
-Microsoft YaHei, SimHei, PingFang...); fonts bundled by an installed PyPI package
-(``mplfonts``). Without one the app still works, in English.
+Microsoft YaHei, SimHei, PingFang...); the system's font files scanned afresh (matplotlib's
+font cache may predate a font installed since, e.g. ``fonts-noto-cjk``), by file name and
+then by whether the font has Chinese glyphs; fonts bundled by an installed PyPI package
+(``mplfonts``); a Simplified Chinese family Qt's font database knows (Qt then renders
+Chinese; matplotlib charts use the file when Qt's family is also matplotlib's). Without one
+the app still works, in English.
 """
 
 from __future__ import annotations
@@ -32,6 +36,27 @@ CJK_FAMILIES: tuple[str, ...] = (
     "Noto Sans CJK TC",
     "AR PL UMing CN",
 )
+#: Parts of font file names that suggest CJK fonts (checked for Chinese glyphs after).
+CJK_FILE_HINTS: tuple[str, ...] = (
+    "cjk",
+    "sourcehan",
+    "wqy",
+    "wenquanyi",
+    "droidsansfallback",
+    "notosanssc",
+    "notoserifsc",
+    "msyh",
+    "yahei",
+    "simhei",
+    "simsun",
+    "pingfang",
+    "hiragino",
+    "heiti",
+    "uming",
+    "ukai",
+)
+#: A character every Chinese font has (中).
+_PROBE = 0x4E2D
 # Packages that ship CJK font files, and the files to prefer in them.
 _PACKAGE_FONTS: tuple[tuple[str, str, str], ...] = (
     ("mplfonts", "fonts", "NotoSansCJKsc-Regular.otf"),
@@ -61,6 +86,9 @@ def find_cjk_font() -> CjkFont | None:
     for family in CJK_FAMILIES:
         if family in by_family:
             return CjkFont(family, Path(by_family[family].fname))
+    scanned = _scan_system_fonts()
+    if scanned is not None:
+        return scanned
     for package, folder, filename in _PACKAGE_FONTS:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
@@ -68,7 +96,37 @@ def find_cjk_font() -> CjkFont | None:
         path = Path(next(iter(spec.submodule_search_locations))) / folder / filename
         if path.is_file():
             return _from_file(path)
+    return _from_qt()
+
+
+def _has_chinese(path: Path) -> bool:
+    """Whether the font file has Chinese glyphs (False when it cannot be read)."""
+    try:
+        return _PROBE in font_manager.get_font(str(path)).get_charmap()
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def _scan_system_fonts() -> CjkFont | None:
+    """A CJK font among the system's font files, scanned now (not matplotlib's cache)."""
+    files = sorted(Path(p) for p in font_manager.findSystemFonts())
+    hinted = [p for p in files if any(h in p.name.lower().replace(" ", "") for h in CJK_FILE_HINTS)]
+    for path in hinted:
+        if _has_chinese(path):
+            return _from_file(path)
     return None
+
+
+def _from_qt() -> CjkFont | None:
+    """A Simplified Chinese family of Qt's font database (no file: Qt renders it)."""
+    from PySide6.QtGui import QFontDatabase
+    from PySide6.QtWidgets import QApplication
+
+    if not isinstance(QApplication.instance(), QApplication):
+        return None  # Qt's font database needs a GUI application
+    families = QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese)
+    known = [f for f in CJK_FAMILIES if f in families]
+    return CjkFont((known or families)[0], None) if families else None
 
 
 def _from_file(path: Path) -> CjkFont:
