@@ -261,7 +261,14 @@ class PeakTraffic:
         in_hour = (trips.depart >= hour.start * BIN_S) & (trips.depart < hour.stop * BIN_S)
         signal_ids = list(self.plans.greens)
         out = peak_outputs(
-            eq.load, dyn, links, self.city.schools, signal_ids, control="fixed", year=year
+            eq.load,
+            dyn,
+            links,
+            self.city.schools,
+            signal_ids,
+            control="fixed",
+            year=year,
+            hour=hour,
         )
         # the whole period's KPIs of sim.traffic.peak_outputs, then the busiest hour's
         # under the names the static model gives them (vkt, vht, delay_vh, ...)
