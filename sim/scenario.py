@@ -75,6 +75,19 @@ class DynamicParams(_Strict):
     """Most loadings per year (each but the last followed by a route swap)."""
     dt_s: FiniteFloat = Field(2.0, gt=0, le=2)
     """Time step of the loading (s)."""
+    every: Integer = Field(1, ge=1, le=50)
+    """Load the dynamic model every this many years from the start year, and in the last
+    year; the years between report the static busiest hour (a run that samples says so:
+    manifest ``traffic.dynamic_years``). 1 = every year."""
+
+    def years(self, start_year: int, years: int) -> list[int]:
+        """The simulated years in which the dynamic model loads."""
+        last = start_year + years - 1
+        return [
+            y
+            for y in range(start_year, last + 1)
+            if (y - start_year) % self.every == 0 or y == last
+        ]
 
 
 class Parameters(_Strict):
