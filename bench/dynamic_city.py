@@ -1,6 +1,7 @@
 """Bench: the dynamic model on the default city's whole AM peak, and on 1M vehicles.
 
 Usage: python bench/dynamic_city.py [--quick] [--json] [--vehicles N] [--iterations K]
+                                   [--share S]
 
 The default scenario's base year (one replication, seed 1, the static peak model for the
 demand loop) gives the AM period's vehicles (06:00-10:00: residents' car trips by their
@@ -9,21 +10,27 @@ them); their routes come from ``K`` rounds of route swapping (sim.traffic.due, w
 on the static equilibrium's link times) on the city's network and fixed-time signal plans,
 Δt of the scenario's dynamic model. Then, timed (numba compiled by then):
 
-- ``am_peak``: one loading of the AM period's vehicles on their routes;
+- the AM peak (the top-level keys): one loading of the AM period's vehicles on their
+  routes;
 - ``million``: ``--vehicles`` N (default 1,000,000) vehicles: the AM period's vehicles on
   the same routes, repeated in back-to-back AM periods (the departure rate of the AM
   period, so the network is as busy as in the peak, for about 17 periods).
 
 Prints one JSON object: the AM peak's ``vehicles, completed, wall_s,
 vehicle_seconds_per_s, dt_s`` at the top level with the process's ``peak_rss_mib`` after
-it, and the same keys under ``million`` (``peak_rss_mib`` after both); on gridlock, the
-message (links involved) and the wall time until it was detected. ``--quick``: the AM
-period only, one round of route swapping.
+it, the size of one year's ``links_t`` rows of the AM period (``links_t_rows``,
+``links_t_mb`` as parquet), and the same keys under ``million`` (``peak_rss_mib`` after
+both); on gridlock, the message (links involved) and the wall time until it was
+detected (if the route swapping
+itself gridlocks, ``gridlock`` and ``due_s`` only). ``--share S`` keeps every trip with
+a seeded uniform draw below S (a thinner AM period, labelled ``share``). ``--quick``: the
+AM period only, one round of route swapping.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import resource
 import sys
@@ -42,6 +49,7 @@ from sim.scenario import load_scenario, scenario_from_dict  # noqa: E402
 from sim.traffic import due  # noqa: E402
 from sim.traffic.city_dynamic import city_network  # noqa: E402
 from sim.traffic.dynamic import GridlockError, TrafficControl, Vehicles  # noqa: E402
+from sim.traffic.peak_outputs import links_t_frame  # noqa: E402
 
 SEED = 1
 PERIOD_S = N_BINS * 300.0
@@ -95,27 +103,36 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--vehicles", type=int, default=1_000_000, help="the large demand")
     parser.add_argument("--iterations", type=int, default=3, help="route-swapping rounds")
+    parser.add_argument("--share", type=float, default=1.0, help="share of the trips kept")
     args = parser.parse_args()
     city = load_city(ROOT / "geodata" / "default_city.gpkg")
     t0 = time.perf_counter()
     trips, traffic, year, params = am_period(city)
+    if args.share < 1.0:
+        keep = np.random.default_rng(SEED).random(len(trips)) < args.share
+        trips = due.Trips(trips.origin[keep], trips.dest[keep], trips.depart[keep])
     links = traffic._road_links(year)
     net, static = city_network(links, city.nodes, city.signals, traffic.plans, traffic.centroids)
     _, ue_minutes = traffic.network_times(year)
     control = TrafficControl(net, "fixed", dt=params.dt_s)
     t1 = time.perf_counter()
-    eq = due.equilibrate(
-        static, control, trips, ue_minutes * 60.0, gap=params.due_gap,
-        max_iter=1 if args.quick else args.iterations, seed=SEED,
-    )  # fmt: skip
-    result = {
-        "links": len(net.link_ids),
-        "signals": len(net.signals),
-        "demand_s": t1 - t0,
-        "due_s": time.perf_counter() - t1,
-        "due_gaps": eq.gaps,
-        **timed_load(control, eq.vehicles),
-    }
+    result: dict = {"links": len(net.link_ids), "signals": len(net.signals),
+                    "share": args.share, "trips": len(trips), "demand_s": t1 - t0}  # fmt: skip
+    try:
+        eq = due.equilibrate(
+            static, control, trips, ue_minutes * 60.0, gap=params.due_gap,
+            max_iter=1 if args.quick else args.iterations, seed=SEED,
+        )  # fmt: skip
+    except GridlockError as err:
+        result |= {"gridlock": str(err)[:300], "due_s": time.perf_counter() - t1}
+        print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+        return
+    result |= {"due_s": time.perf_counter() - t1, "due_gaps": eq.gaps}
+    result |= timed_load(control, eq.vehicles)
+    rows = links_t_frame(eq.load, net, list(links.index), year)
+    buffer = io.BytesIO()
+    rows.to_parquet(buffer, index=False)
+    result |= {"links_t_rows": len(rows), "links_t_mb": len(buffer.getvalue()) / 1e6}
     if not args.quick:
         big = repeated(eq.vehicles, args.vehicles, PERIOD_S)
         result["million"] = timed_load(control, big)
