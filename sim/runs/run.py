@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Relative cost of a traffic replication-year against a demography-only one (progress).
-TRAFFIC_WEIGHT = 6.0
-
 
 @dataclass
 class RunProgress:
@@ -119,7 +116,7 @@ class _Progress:
         self.scenario = scenario
         self.callback = callback
         self.cancel = cancel
-        self.total = scenario.years * (TRAFFIC_WEIGHT + scenario.replications - 1) + 1
+        self.total = scenario.years * scenario.replications + 1
         self.done = 0.0
         self.replication = 0
         self._year: int | None = None
@@ -128,7 +125,7 @@ class _Progress:
         if self.cancel is not None and self.cancel.is_set():
             raise RunCancelled("run cancelled; nothing was written")
         if stage != "synthesis" and year != self._year:
-            self.done += TRAFFIC_WEIGHT if self.replication == 0 else 1.0
+            self.done += 1.0  # every replication-year costs alike (each has traffic)
         self._year = year if stage != "synthesis" else None
         self.emit(stage, year)
 
@@ -190,9 +187,7 @@ def run_scenario(
     for rep, seed in enumerate(replication_seeds(scenario.seed, scenario.replications)):
         tracker.replication = rep
         t = time.perf_counter()
-        models.append(
-            run_replication(scenario, city, seed, traffic=rep == 0, on_stage=tracker.stage)
-        )
+        models.append(run_replication(scenario, city, seed, traffic=True, on_stage=tracker.stage))
         timings[f"replication_{rep}"] = time.perf_counter() - t
         log.info("%s: replication %d in %.1f s", scenario.name, rep, timings[f"replication_{rep}"])
     tracker.stage(scenario.end_year, "writing")
@@ -230,7 +225,7 @@ def _write_layers(
 
 
 def collect_tables(models: list[CityModel]) -> dict[str, pd.DataFrame]:
-    """The run's tables from the finished replications (the first one carries traffic)."""
+    """The run's tables from the finished replications (link and school tables: the first)."""
     from sim.education.enrollment import summarise_replications
     from sim.population.housing import summarise_yield
 
@@ -281,8 +276,8 @@ def collect_tables(models: list[CityModel]) -> dict[str, pd.DataFrame]:
 def kpi_summary(kpis: pd.DataFrame) -> pd.DataFrame:
     """p10/p50/p90 over replications of every KPI and year (long format).
 
-    A band needs at least two replications: where fewer have the KPI (traffic runs in
-    replication 0 only) p10 and p90 are NaN, not a zero-width band that looks certain;
+    A band needs at least two replications: where fewer have the KPI (a 1-replication
+    run) p10 and p90 are NaN, not a zero-width band that looks certain;
     p50 is then the one value there is.
     """
     long = kpis.melt(id_vars=["year", "replication"], var_name="kpi", value_name="value")
@@ -297,6 +292,28 @@ def unbanded_kpis(kpis: pd.DataFrame) -> list[str]:
     """KPIs that only one replication computed in some year (no p10-p90 band there)."""
     counts = kpis.drop(columns=["year", "replication"]).notna().groupby(kpis["year"]).sum()
     return sorted(str(k) for k in counts.columns[(counts == 1).any()])
+
+
+def traffic_sampling(scenario: Scenario) -> dict[str, Any]:
+    """What the manifest says about the peak model: which model, replications and years.
+
+    Traffic runs in every replication and year; with ``parameters.traffic_model:
+    dynamic`` the dynamic model loads in ``dynamic_years`` (every year unless
+    ``parameters.dynamic.every`` samples them) and the static busiest hour stands in for
+    the others.
+    """
+    p = scenario.parameters
+    years = list(range(scenario.start_year, scenario.end_year + 1))
+    dynamic = (
+        p.dynamic.years(scenario.start_year, scenario.years) if p.traffic_model == "dynamic" else []
+    )
+    return {
+        "model": p.traffic_model,
+        "replications": "all",
+        "years": "all",
+        "dynamic_years": dynamic,
+        "sampled": bool(dynamic) and dynamic != years,
+    }
 
 
 def build_manifest(
@@ -334,11 +351,12 @@ def build_manifest(
         "school_entry_age": int(school["school_entry_age"]),
         "entry_cutoff": str(school["entry_cutoff"]),
         "kpi_names": sorted(summary["kpi"].unique().tolist()),
+        "traffic": traffic_sampling(scenario),
         "kpis_without_band": unbanded_kpis(tables["kpis"]),
         "kpis_without_band_note": (
-            "computed in fewer than 2 replications (traffic KPIs: traffic runs in "
-            "replication 0 only; every KPI of a 1-replication run): kpis_summary p10/p90 "
-            "are NaN and p50 is the one value"
+            "computed in fewer than 2 replications (every KPI of a 1-replication run; "
+            "traffic runs in every replication): kpis_summary p10/p90 are NaN and p50 is "
+            "the one value"
         ),
         "final_kpis": {k: (None if pd.isna(v) else float(v)) for k, v in final.items()},
     }
