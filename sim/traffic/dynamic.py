@@ -383,10 +383,13 @@ class TrafficControl(mesa.Model):
         )
 
 
-def _csr(groups: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-    start = np.zeros(len(groups) + 1, dtype=np.int64)
-    np.cumsum([len(g) for g in groups], out=start[1:])
-    return start, np.array([x for g in groups for x in g], dtype=np.int64)
+def _groups(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR of the links by ``key`` (0..n-1; other values left out), links ascending."""
+    links = np.flatnonzero((key >= 0) & (key < n))
+    links = links[np.argsort(key[links], kind="stable")]
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key[links], minlength=n), out=start[1:])
+    return start, links.astype(np.int64)
 
 
 def _kernel_arrays(
@@ -413,7 +416,8 @@ def _kernel_arrays(
     _check_routes(net, veh)
     # movements: every turn some route makes, plus the signals' movements
     r, inner = veh.route_links, _inner_turns(veh)
-    pairs = set(zip(r[:-1][inner].tolist(), r[1:][inner].tolist(), strict=True))
+    codes = np.unique(r[:-1][inner].astype(np.int64) * n_links + r[1:][inner])
+    pairs = set(zip((codes // n_links).tolist(), (codes % n_links).tolist(), strict=True))
     link_signal = np.full(n_links, -1, dtype=np.int64)
     masks: dict[tuple[int, int], tuple[int, int]] = {}
     for i, spec in enumerate(net.signals):
@@ -429,11 +433,8 @@ def _kernel_arrays(
     mov_start = np.zeros(n_links + 1, dtype=np.int64)
     np.cumsum([len(m) for m in movs], out=mov_start[1:])
     flat = [x for m in movs for x in m]
-    node_in_start, node_in_links = _csr(
-        [np.flatnonzero(net.link_to == n).tolist() for n in range(net.n_nodes)]
-    )
-    app_start, app_links = _csr([np.flatnonzero(link_signal == i).tolist() for i in
-                                 range(len(net.signals))])  # fmt: skip
+    node_in_start, node_in_links = _groups(net.link_to, net.n_nodes)
+    app_start, app_links = _groups(link_signal, len(net.signals))
     modes = [a.mode_arrays() for a in agents]
     greens = [a.greens for a in agents]
     return {

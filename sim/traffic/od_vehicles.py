@@ -6,6 +6,7 @@ import numpy as np
 
 from sim.errors import InputDataError
 from sim.kernels.paths import shortest_paths
+from sim.kernels.routes import gather_routes, trace_paths
 from sim.traffic.dynamic import Vehicles
 from sim.traffic.network import Network
 
@@ -59,22 +60,22 @@ def od_vehicles(
     _, pred = shortest_paths(
         net.out_start, net.out_links, net.link_to, weight, net.zone_nodes, net.first_thru_node
     )
-    routes: list[list[int]] = []
-    ods: list[tuple[int, int]] = []
-    for cell in np.flatnonzero(count):
-        o, d = divmod(int(cell), n)
-        if o == d:
-            continue
-        path, node = [], int(net.zone_nodes[d])
-        while node != net.zone_nodes[o]:
-            link = int(pred[o, node])
-            if link < 0:
-                raise InputDataError(f"{source}: zone {d + 1} cannot be reached from {o + 1}")
-            path.append(link)
-            node = int(net.link_from[link])
-        routes += [path[::-1]] * int(count.flat[cell])
-        ods += [(o, d)] * int(count.flat[cell])
-    order = np.random.default_rng(seed).permutation(len(routes))
-    depart = np.linspace(t0, t1, len(routes)) if len(routes) > 1 else np.full(len(routes), t0)
-    ids = [f"{ods[i][0] + 1}-{ods[i][1] + 1}-{i}" for i in order]
-    return Vehicles.from_routes(ids, depart, [routes[i] for i in order])
+    cells = np.flatnonzero(count)
+    cells = cells[cells // n != cells % n]  # intrazonal trips stay off the network
+    orig, dest = cells // n, cells % n
+    p_start, p_links = trace_paths(
+        pred, net.link_from.astype(np.int64), net.zone_nodes.astype(np.int64), orig, dest
+    )
+    if (p_start < 0).any():
+        i = int(np.flatnonzero(p_start[1:] < 0)[0])
+        raise InputDataError(f"{source}: zone {dest[i] + 1} cannot be reached from {orig[i] + 1}")
+    cell_of = np.repeat(np.arange(len(cells)), count.ravel()[cells])  # vehicle -> OD cell
+    order = np.random.default_rng(seed).permutation(len(cell_of))
+    n_veh = len(cell_of)
+    depart = np.linspace(t0, t1, n_veh) if n_veh > 1 else np.full(n_veh, float(t0))
+    o1, d1 = (orig + 1).tolist(), (dest + 1).tolist()
+    ids = [
+        f"{o1[c]}-{d1[c]}-{i}" for c, i in zip(cell_of[order].tolist(), order.tolist(), strict=True)
+    ]
+    route_start, route_links = gather_routes(p_start, p_links, cell_of[order])
+    return Vehicles(ids, np.asarray(depart, dtype=float), route_start, route_links)
