@@ -171,8 +171,9 @@ class LayerPanel(QWidget):
         self.legend_title.setText(tr("Legend"))
         self.legend.clear()
         for handle in legend_handles(CATCHMENT_STYLES):
-            entry = QListWidgetItem(legend_icon(handle), handle.get_label())
-            entry.setToolTip(handle.get_label())
+            label = str(handle.get_label())
+            entry = QListWidgetItem(legend_icon(handle), label)
+            entry.setToolTip(label)
             self.legend.addItem(entry)
         self._selected()
 

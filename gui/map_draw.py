@@ -28,7 +28,8 @@ SCHOOL_STYLES = {"primary": ("o", "#1f5fbf"), "junior": ("s", "#0b8a5a")}
 def land(ax: Axes, base: Basemap, colour: str) -> PolyCollection:
     """The land (union of the zones) as a plain fill under everything."""
     coll = PolyCollection(base.land, facecolors=colour, edgecolors="none", zorder=0.5)
-    return ax.add_collection(coll, autolim=False)
+    ax.add_collection(coll, autolim=False)
+    return coll
 
 
 def zones(ax: Axes, base: Basemap) -> PolyCollection:
@@ -36,7 +37,8 @@ def zones(ax: Axes, base: Basemap) -> PolyCollection:
     coll = PolyCollection(
         base.zone_polygons, edgecolors="#555555", linewidths=0.4, cmap="YlGnBu", zorder=1
     )
-    return ax.add_collection(coll, autolim=False)
+    ax.add_collection(coll, autolim=False)
+    return coll
 
 
 def catchments(ax: Axes, base: Basemap, styles: dict[str, tuple[str, str]]) -> list[Any]:

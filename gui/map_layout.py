@@ -45,7 +45,8 @@ class Layout:
     fonts: list[str] = field(default_factory=list)  # font files the page needs (CJK)
     streets: list[Label] = field(default_factory=list)  # names, chosen again for the page
     schools: pd.DataFrame | None = None
-    rc: dict[str, Any] = field(default_factory=dict)  # font rcParams of the window
+    font_family: list[str] = field(default_factory=lambda: ["sans-serif"])  # the window's
+    sans_serif: list[str] = field(default_factory=list)
 
 
 def page_layout(
@@ -61,7 +62,8 @@ def page_layout(
         legend_title=tr("Legend"),
         legend=legend,
         fonts=[f.fname for f in font_manager.fontManager.ttflist if "CJK" in f.name],
-        rc={key: mpl.rcParams[key] for key in ("font.family", "font.sans-serif")},
+        font_family=list(mpl.rcParams["font.family"]),
+        sans_serif=list(mpl.rcParams["font.sans-serif"]),
     )
 
 
@@ -71,7 +73,9 @@ def page(figure_bytes: bytes, layout: Layout) -> Any:
 
     for path in layout.fonts:
         font_manager.fontManager.addfont(path)
-    mpl.rcParams.update(layout.rc)
+    mpl.rcParams["font.family"] = layout.font_family
+    if layout.sans_serif:
+        mpl.rcParams["font.sans-serif"] = layout.sans_serif
     fig = pickle.loads(figure_bytes)
     fig.set_size_inches(*PAGE_IN)
     ax = next(a for a in fig.axes if a.get_gid() == "map")

@@ -206,7 +206,7 @@ class TileLayer:
     def _image(self, z: int, tx: int, ty: int, data: bytes) -> AxesImage:
         pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
         corners = [tile_corner(z, tx + dx, ty + dy) for dx, dy in ((0, 1), (1, 1), (0, 0))]
-        xs, ys = self._to_city.transform(*zip(*corners, strict=True))
+        xs, ys = self._to_city.transform([c[0] for c in corners], [c[1] for c in corners])
         (sw_x, se_x, nw_x), (sw_y, se_y, nw_y) = xs, ys
         # the unit square (image extent) onto the tile's parallelogram in city metres
         affine = Affine2D(

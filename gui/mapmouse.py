@@ -2,8 +2,8 @@
 
 A left press that moves less than :data:`CLICK_PIXELS` before release is a click, and is
 passed on even while the toolbar's Pan or Zoom tool is on (placing a school never drops a
-click); a longer left drag pans the map (unless a toolbar tool is doing that already); the
-wheel zooms about the pointer.
+click); a longer left drag pans the map (unless a toolbar tool is doing that already), the
+map's names and tiles following when it ends; the wheel zooms about the pointer.
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ class MapMouse:
     def _on_release(self, event: Any) -> None:
         press, self._press = self._press, None
         dragged, self.dragging = self.dragging, False
+        if dragged:  # names and tiles wait for the end of a drag
+            self.map.view_changed()
+            self.map.canvas.draw_idle()
         if press is None or dragged or event.inaxes is not self.map.ax:
             return
         if np.hypot(event.x - press[0], event.y - press[1]) <= CLICK_PIXELS:

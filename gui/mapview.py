@@ -97,7 +97,7 @@ class MapView(QWidget):
         self._road_cax = self.figure.add_axes((0.885, 0.08, 0.022, 0.38))
         self.toolbar = Toolbar(self.canvas, self)
         self.buttons = MapButtons(self)
-        self.search = SearchBox(self.find)
+        self.search = SearchBox(self.search_place)
         self.indicator = QComboBox()
         self.indicator.currentIndexChanged.connect(self._indicator_changed)
         self._indicator_label = QLabel()
@@ -212,7 +212,7 @@ class MapView(QWidget):
         self.labels = MapLabels(self.ax, base.street_labels)
         self.tile_layer = None
         for limits in ("xlim_changed", "ylim_changed"):
-            self.ax.callbacks.connect(limits, lambda _ax: self._view_changed())
+            self.ax.callbacks.connect(limits, lambda _ax: self.view_changed())
         self.set_schools(self.city_schools())
         # matplotlib's documented way to customise the readout is to replace this method
         self.ax.format_coord = functools.partial(readout, crs=city.crs)  # type: ignore[method-assign]
@@ -398,7 +398,7 @@ class MapView(QWidget):
             self._refresh_tiles()
         self.redraw()
 
-    def find(self, text: str) -> Place | None:
+    def search_place(self, text: str) -> Place | None:
         """Zoom to and highlight the school, street or zone named ``text`` (the search box)."""
         place = find_place(self.base.places, text) if self.base is not None else None
         if place is None:
@@ -562,10 +562,12 @@ class MapView(QWidget):
             self._draw_zones()
             self.redraw()
 
-    def _view_changed(self) -> None:
-        """Scale bar, labels and tiles follow the view."""
+    def view_changed(self) -> None:
+        """Scale bar, names and tiles follow the view (names and tiles once a drag ends)."""
         if self.decor is not None:
             self.decor.update()
+        if self.mouse.dragging:  # the names move with the map; choosing again can wait
+            return
         if self.labels is not None:
             self.labels.update()
         if self.tile_layer is not None:

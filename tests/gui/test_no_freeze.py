@@ -1,4 +1,4 @@
-"""Results and Compare read off the UI thread, with a busy cursor, without redundant work.
+"""Results, Compare and the basemap read off the UI thread, busy cursor, no redundant work.
 
 Two 1-year runs of the default scenario (different seeds) are compared through the window:
 the event loop keeps turning while the runs are read, the cursor is busy meanwhile, the
@@ -8,6 +8,7 @@ figures are not built until a report is exported.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from gui import background
+from gui import background, map_base
 from sim import settings
 from sim.runs.run import run_scenario
 from sim.scenario import load_scenario, scenario_from_dict
@@ -94,3 +95,27 @@ def test_compare_and_results_stay_responsive(
     # the report still gets its figures when it is exported
     report = window.export("report", two_runs[0].parent / "report.html")
     assert report is not None and "data:image/png;base64" in report.read_text(encoding="utf-8")
+
+
+def test_the_basemap_is_built_off_the_ui_thread(
+    qtbot: Any, tmp_path: Path, dialogs: dict[str, list], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Land, catchment boundaries, names: built with the city in the worker, not on open."""
+    if not settings.default_city.exists():
+        pytest.skip("the default city is not built")
+    from gui.mainwindow import MainWindow
+
+    built: list[threading.Thread] = []
+    real = map_base.build_basemap
+    monkeypatch.setattr(
+        map_base,
+        "build_basemap",
+        lambda city: built.append(threading.current_thread()) or real(city),
+    )
+    monkeypatch.setattr(map_base, "_CACHE", {})
+    win = MainWindow(tmp_path / "runs")
+    qtbot.addWidget(win)
+    assert win.open_scenario(settings.scenarios_folder / "default.yaml"), dialogs["critical"]
+    assert len(built) == 1 and built[0] is not threading.main_thread()
+    assert win.map.base is map_base.basemap_of(win.city)  # the map drew the worker's basemap
+    win.doc.undo_stack.setClean()
