@@ -75,6 +75,10 @@ class DynamicParams(_Strict):
     """Most loadings per year (each but the last followed by a route swap)."""
     dt_s: FiniteFloat = Field(2.0, gt=0, le=2)
     """Time step of the loading (s)."""
+    max_wait_s: FiniteFloat | None = Field(300.0, gt=0, le=3600)
+    """A front vehicle that has waited this long (s) for a full next link enters it anyway
+    (SUMO's time-to-teleport; counted as ``teleported_vehicles``): what keeps spill-back
+    cycles around blocks from locking the city. None: never (a lock is a GridlockError)."""
     every: Integer = Field(1, ge=1, le=50)
     """Load the dynamic model every this many years from the start year, and in the last
     year; the years between report the static busiest hour (a run that samples says so:
@@ -141,10 +145,13 @@ class Parameters(_Strict):
     """Parking charge of a car trip ending in a zone with public car parks (city's currency)."""
     through_trips_peak: FiniteFloat = Field(600.0, ge=0, le=1e5)
     """Vehicles per AM hour crossing the city between the two ends of its main trunk road."""
-    demand_iterations: Integer = Field(3, ge=1, le=50)
-    """Most demand-supply (skims → choices → assignment) iterations per year (MSA)."""
-    demand_gap: FiniteFloat = Field(0.02, gt=0, lt=1)
-    """Stop the demand-supply loop when the car matrix moves less than this share (L1)."""
+    demand_iterations: Integer = Field(6, ge=1, le=50)
+    """Most demand-supply (skims → choices → assignment) rounds per year (sim.mobility.loop).
+    Default city: the base year reaches a gap of 0.005 in 4 rounds, later years in 2."""
+    demand_gap: FiniteFloat = Field(0.005, gt=0, lt=1)
+    """Stop the demand-supply loop when the choices' expected car matrix differs from the
+    loaded one by at most this share (L1); below ~0.003 the inner assignments' own gap
+    (0.01) keeps the default city from settling further."""
     mean_trip_km: FiniteFloat = Field(6.0, gt=0, le=100)
     """Observed mean home-work trip length the gravity model is calibrated to."""
     traffic_model: Literal["dynamic", "static"] = "dynamic"

@@ -35,7 +35,7 @@ def logit_twin(util: np.ndarray, uniform: np.ndarray) -> tuple[list[int], list[f
     return picks, sums
 
 
-def departure_twin(desired, free, delay, ratio, toll, charged, start, width, coef, uniform):
+def departure_twin(desired, free, delay, ratio, toll, charged, start, width, coef):
     out = []
     for i in range(len(desired)):
         utils = []
@@ -46,14 +46,21 @@ def departure_twin(desired, free, delay, ratio, toll, charged, start, width, coe
             cost = coef[0] * (travel + toll[i] * charged[h])
             utils.append(cost + coef[1] * early + coef[2] * late + (coef[3] if late else 0))
         w = [math.exp(v - max(utils)) for v in utils]
-        acc, pick = 0.0, len(w) - 1
-        for h, x in enumerate(w):
-            acc += x / sum(w)
-            if uniform[i] < acc:
+        out.append([x / sum(w) for x in w])
+    return out
+
+
+def draw_twin(prob, uniform):
+    picks = []
+    for row, u in zip(prob, uniform, strict=True):
+        acc, pick = 0.0, len(row) - 1
+        for h, x in enumerate(row):
+            acc += x
+            if u < acc:
                 pick = h
                 break
-        out.append(pick)
-    return out
+        picks.append(pick)
+    return picks
 
 
 def test_logit_kernel_matches_its_twin() -> None:
@@ -88,8 +95,12 @@ def test_departure_kernel_matches_its_twin() -> None:
     coef = np.array([SMALL_TIME, SMALL_EARLY, SMALL_LATE, SMALL_LATE_AT_ALL])
     toll = rng.uniform(0, 10, n)
     charged = (rng.random(dep.N_BINS) < 0.5).astype(float)
-    args = (desired, free, delay, ratio, toll, charged, 360.0, 5.0, coef, u)
-    assert choice.departure_choice(*args).tolist() == departure_twin(*args)
+    args = (desired, free, delay, ratio, toll, charged, 360.0, 5.0, coef)
+    prob = choice.departure_probabilities(*args)
+    twin = departure_twin(*args)
+    np.testing.assert_allclose(prob, twin, rtol=1e-12)
+    bins = dep.choose_bins(desired, free, delay, ratio, u, toll, charged)
+    assert bins.tolist() == draw_twin(twin, u.tolist())
 
 
 def test_a_timed_toll_moves_drivers_out_of_its_window() -> None:

@@ -1,4 +1,4 @@
-"""Numba kernels of the travel-demand choices: logit draws, departure bins, path skims.
+"""Numba kernels of the travel-demand choices: logit draws, departure-bin logit, path skims.
 
 Plain arrays in, plain arrays out; no other sim module is imported. Each kernel has a
 pure-Python twin in ``tests/test_demand_choice.py``.
@@ -60,7 +60,7 @@ def logit_choice(util, uniform):
 
 
 @njit(cache=True)
-def departure_choice(
+def departure_probabilities(
     desired,
     free_min,
     delay_min,
@@ -70,9 +70,8 @@ def departure_choice(
     bin_start,
     bin_width,
     coef,
-    uniform,
 ):
-    """Draw a departure bin per trip from a schedule-delay logit (Small 1982).
+    """Departure-bin probabilities per trip of a schedule-delay logit (Small 1982).
 
     The utility of leaving in bin ``h`` (at its midpoint ``t``) and arriving at
     ``a = t + T_h`` with ``T_h = free + delay * ratio[h]`` is
@@ -95,18 +94,15 @@ def departure_choice(
         Start of the first bin and bin width (minutes).
     coef
         Travel time, early, late (per minute) and late-arrival (once) coefficients.
-    uniform
-        ``n`` uniform draws in [0, 1).
 
     Returns
     -------
     numpy.ndarray
-        ``n`` int16 departure bins.
+        ``(n, m)`` probabilities (each row sums to 1).
     """
     n = len(desired)
     m = len(delay_ratio)
-    out = np.empty(n, dtype=np.int16)
-    util = np.empty(m)
+    out = np.empty((n, m))
     for i in range(n):
         top = -np.inf
         for h in range(m):
@@ -117,22 +113,15 @@ def departure_choice(
             u = coef[0] * (travel + toll_min[i] * charged[h]) + coef[1] * early + coef[2] * late
             if late > 0.0:
                 u += coef[3]
-            util[h] = u
+            out[i, h] = u
             if u > top:
                 top = u
         total = 0.0
         for h in range(m):
-            util[h] = np.exp(util[h] - top)
-            total += util[h]
-        target = uniform[i] * total
-        acc = 0.0
-        pick = m - 1
+            out[i, h] = np.exp(out[i, h] - top)
+            total += out[i, h]
         for h in range(m):
-            acc += util[h]
-            if target < acc:
-                pick = h
-                break
-        out[i] = pick
+            out[i, h] /= total
     return out
 
 

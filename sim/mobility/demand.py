@@ -77,6 +77,10 @@ class Choices:
     car_peak: np.ndarray  # vehicles (PCU) per OD in the busiest hour
     vehicles: np.ndarray  # road vehicles (PCU) departing per bin
     peak_start: int
+    #: The expectations of ``car_peak`` and ``vehicles`` over the choice probabilities
+    #: (smooth in the skims: what the demand-supply loop averages, see sim.mobility.loop).
+    expected_peak: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    expected_vehicles: np.ndarray = field(default_factory=lambda: np.zeros(dep.N_BINS))
     kpis: dict[str, float] = field(default_factory=dict)
     profile: pd.DataFrame | None = None
 
@@ -247,11 +251,16 @@ class TravelDemand:
         dest[rows] = np.minimum(pick, n - 1)
         return dest
 
-    def choose(self, t: TripTable, skims: Skims) -> Choices:
-        """Destinations (other trips), modes and departure bins under ``skims``."""
+    def choose(self, t: TripTable, skims: Skims, dest: np.ndarray | None = None) -> Choices:
+        """Destinations (other trips), modes and departure bins under ``skims``.
+
+        ``dest`` keeps the destinations of an earlier choice (the demand-supply loop draws
+        other trips' destinations once per year, so its later rounds can settle).
+        """
         if self.asc_car is None:
             self.calibrate(t, skims)
-        dest = self._other_destinations(t, skims)
+        if dest is None:
+            dest = self._other_destinations(t, skims)
         los = self._level_of_service(t, dest, skims)
         util = self._utilities(t, los)
         mode, logsum = choice.logit_choice(np.ascontiguousarray(util), t.draws[:, 0].copy())
@@ -280,6 +289,9 @@ class TravelDemand:
         np.add.at(car_peak, (o[in_peak], d[in_peak]), 1.0)
         car_peak += extra * (dep.BINS_PER_HOUR / dep.N_BINS)
         out = Choices(mode, bins, dest, logsum, car_peak, vehicles, peak)
+        out.expected_peak, out.expected_vehicles = self._expected_peak(
+            t, dest, md.probabilities(util), skims, ratio, extra
+        )
         minutes = free + delay * ratio[bins]
         on_road = drivers[loaded]
         out.kpis = {
@@ -312,6 +324,59 @@ class TravelDemand:
             free[rows] = los.dist_km[rows] / kmh * 60.0
             delay[rows] = 0.0
         return free, delay
+
+    def _expected_peak(
+        self,
+        t: TripTable,
+        dest: np.ndarray,
+        prob: np.ndarray,
+        skims: Skims,
+        ratio: np.ndarray,
+        extra: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Expected busiest-hour car matrix and vehicles per bin over the choice probabilities.
+
+        Each trip drives with its car-driver probability; a pupil's escort vehicle is
+        expected with the probability that the pupil is driven and no earlier pupil of the
+        household to the same school is (the sampled rule of :meth:`_vehicle_trips`); each
+        leaves by the departure-bin probabilities of a car trip (passengers pay half the
+        toll). Through traffic and freight as in :meth:`choose`.
+        """
+        o = t.origin
+        loaded = o != dest
+        free = skims.free_minutes[o, dest] + md.CAR_ACCESS_MIN
+        delay = skims.minutes[o, dest] - skims.free_minutes[o, dest]
+        toll = skims.toll[o, dest] / self.money_per_min
+        rows, weights, probs = [], [], []
+        for weight, share in (
+            (prob[:, md.CAR] * loaded, 1.0),
+            (escort_weights(t, prob[:, md.PASSENGER]) * loaded, 0.5),
+        ):
+            r = np.flatnonzero(weight > 0)
+            for lo in range(0, len(r), dep.CHUNK):
+                part = r[lo : lo + dep.CHUNK]
+                rows.append(part)
+                weights.append(weight[part])
+                probs.append(
+                    dep.bin_probabilities(
+                        t.desired[part],
+                        free[part],
+                        delay[part],
+                        ratio,
+                        share * toll[part],
+                        self.charged,
+                    )
+                )
+        vehicles = np.full(dep.N_BINS, extra.sum() / dep.N_BINS)
+        for w, pr in zip(weights, probs, strict=True):
+            vehicles += w @ pr
+        peak = dep.peak_hour(vehicles)
+        n = self.n_zones
+        matrix = extra.ravel() * (dep.BINS_PER_HOUR / dep.N_BINS)
+        for r, w, pr in zip(rows, weights, probs, strict=True):
+            in_peak = w * pr[:, peak : peak + dep.BINS_PER_HOUR].sum(axis=1)
+            matrix = matrix + np.bincount(o[r] * n + dest[r], in_peak, n * n)
+        return matrix.reshape(n, n), vehicles
 
     def _vehicle_trips(self, t: TripTable, mode: np.ndarray) -> np.ndarray:
         """Trips that put a car on the road: drivers, and one per household and school driven."""
@@ -388,6 +453,30 @@ def am_profile(
             "network_speed_kmh": speed,
         }
     )
+
+
+def escort_weights(t: TripTable, driven: np.ndarray) -> np.ndarray:
+    """Per trip, the probability that it is its household's escort vehicle to its school.
+
+    ``driven`` is each trip's probability of being driven; a pupil's trip is the vehicle
+    when it is driven and no earlier trip (table order) of the same household and school
+    is: ``p_i * prod_{j < i} (1 - p_j)``. Trips not to school get 0.
+    """
+    out = np.zeros(len(t))
+    idx = np.flatnonzero(t.purpose == SCHOOL)
+    if not len(idx):
+        return out
+    key = t.household[idx] * (int(t.school.max()) + 2) + t.school[idx]
+    order = np.argsort(key, kind="stable")
+    k, p = key[order], driven[idx][order]
+    with np.errstate(divide="ignore"):
+        log_q = np.log(np.clip(1.0 - p, 0.0, 1.0))
+    log_q = np.maximum(log_q, -700.0)  # exp(-700) ~ 0: a sure escort leaves no chance after it
+    before = np.cumsum(log_q) - log_q
+    first = np.r_[True, k[1:] != k[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(k)), 0))
+    out[idx[order]] = p * np.exp(before - before[start])
+    return out
 
 
 def through_gateways(city: City) -> tuple[int, int] | None:

@@ -44,6 +44,8 @@ OTHER_WINDOW = (8 * 60, 10 * 60)
 MAX_DELAY_RATIO = 2.0
 #: Bins of the moving average that turns 5-minute departures into a flow rate.
 RATE_WINDOW = 3
+#: Trips per block of departure probabilities (bounds the ``(n, N_BINS)`` arrays' memory).
+CHUNK = 50_000
 
 
 def school_starts(
@@ -98,21 +100,22 @@ def peak_hour(departures: np.ndarray) -> int:
     return int(np.argmax(hourly))
 
 
-def choose_bins(
+def bin_probabilities(
     desired: np.ndarray,
     free_min: np.ndarray,
     delay_min: np.ndarray,
     ratio: np.ndarray,
-    uniform: np.ndarray,
     toll_min: np.ndarray | None = None,
     charged: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Departure bin of each trip (see :func:`sim.kernels.choice.departure_choice`).
+    """``(n, N_BINS)`` departure-bin probabilities of a schedule-delay logit per trip.
+
+    See :func:`sim.kernels.choice.departure_probabilities`.
 
     ``toll_min`` (minutes of toll per trip) is paid by trips leaving in a ``charged`` bin.
     """
     n = len(desired)
-    return choice.departure_choice(
+    return choice.departure_probabilities(
         np.ascontiguousarray(desired, dtype=np.float64),
         np.ascontiguousarray(free_min, dtype=np.float64),
         np.ascontiguousarray(delay_min, dtype=np.float64),
@@ -122,8 +125,35 @@ def choose_bins(
         float(AM_START),
         float(BIN_MIN),
         SCHEDULE_COEF,
-        np.ascontiguousarray(uniform, dtype=np.float64),
     )
+
+
+def draw_bins(prob: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+    """One bin per row of ``prob`` by the inverse CDF at ``uniform`` (int16)."""
+    cdf = np.cumsum(prob, axis=1)
+    picks = (cdf <= np.asarray(uniform)[:, None] * cdf[:, -1:]).sum(axis=1)
+    return np.minimum(picks, prob.shape[1] - 1).astype(np.int16)
+
+
+def choose_bins(
+    desired: np.ndarray,
+    free_min: np.ndarray,
+    delay_min: np.ndarray,
+    ratio: np.ndarray,
+    uniform: np.ndarray,
+    toll_min: np.ndarray | None = None,
+    charged: np.ndarray | None = None,
+) -> np.ndarray:
+    """Departure bin of each trip: :func:`bin_probabilities` drawn at ``uniform``."""
+    out = np.empty(len(desired), dtype=np.int16)
+    for lo in range(0, len(desired), CHUNK):
+        rows = slice(lo, lo + CHUNK)
+        toll = None if toll_min is None else toll_min[rows]
+        prob = bin_probabilities(
+            desired[rows], free_min[rows], delay_min[rows], ratio, toll, charged
+        )
+        out[rows] = draw_bins(prob, uniform[rows])
+    return out
 
 
 def charged_bins(windows: list[tuple[str, str]]) -> np.ndarray:

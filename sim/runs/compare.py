@@ -6,6 +6,7 @@ The first run is the baseline; every other run is compared with it.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.errors import RunError
-from sim.kpis import DIAGNOSTIC_KPIS, KPI_BY_NAME, KPI_NAMES, format_number, verdict
+from sim.kpis import (
+    DIAGNOSTIC_KPIS,
+    KPI_BY_NAME,
+    KPI_NAMES,
+    NOISY_KPIS,
+    format_number,
+    verdict,
+)
 from sim.outputs import write_atomically
 from sim.runs.figures import am_profile_figure, png_base64, traffic_map
 from sim.runs.folder import RunData, read_run
@@ -51,23 +59,65 @@ def _labels(runs: Sequence[RunData]) -> list[str]:
     return unique
 
 
+#: How a KPI delta compares with the solver noise and the replication band (``effect`` column).
+BEYOND, WITHIN_NOISE, WITHIN_BAND = "beyond noise and band", "within noise", "within band"
+BEYOND_NOISE_NO_BAND = "beyond noise (no band)"
+
+
+def effect_mark(diff: float, noise: float, band: float) -> str:
+    """Whether a KPI delta exceeds the solver noise and the replication band.
+
+    ``noise`` is the delta the solver alone could make (NaN: unknown), ``band`` the one the
+    replications' spread could (NaN: fewer than two replications). A delta at most the
+    noise is "within noise"; else at most the band "within band"; else "beyond noise and
+    band", or "beyond noise (no band)" without a band. "" for no change or no noise estimate.
+    """
+    if not np.isfinite(diff) or diff == 0 or not np.isfinite(noise):
+        return ""
+    if abs(diff) <= noise:
+        return WITHIN_NOISE
+    if not np.isfinite(band):
+        return BEYOND_NOISE_NO_BAND
+    return WITHIN_BAND if abs(diff) <= band else BEYOND
+
+
+def _final(run: RunData) -> pd.DataFrame:
+    s = run.kpis_summary
+    return s[s["year"] == run.manifest["end_year"]].set_index("kpi")
+
+
+def _noise(final: pd.DataFrame, kpi: str) -> float:
+    """A run's solver noise of ``kpi``: its ``<kpi>_noise`` (0 for KPIs no solver makes)."""
+    if kpi not in NOISY_KPIS:
+        return 0.0
+    name = f"{kpi}_noise"
+    return float(final.loc[name, "p50"]) if name in final.index else math.nan
+
+
+def _half_band(final: pd.DataFrame, kpi: str) -> float:
+    if kpi not in final.index:
+        return math.nan
+    return float(final.loc[kpi, "p90"] - final.loc[kpi, "p10"]) / 2.0
+
+
 def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
     """Final-year median KPIs per run, with absolute and relative differences to the baseline.
 
     The ``better <run>`` column holds :func:`sim.kpis.verdict`: "better"/"worse" for KPIs
     with a direction, "up"/"down" for counts (population, pupils), "same" below
-    :data:`NEUTRAL_REL`, and "" for solver diagnostics, which come last.
+    :data:`NEUTRAL_REL`, and "" for solver diagnostics, which come last. The ``effect <run>``
+    column holds :func:`effect_mark`: the noise of a delta is the two runs' solver noises
+    added (``<kpi>_noise``; 0 for KPIs without a solver), its band the two runs' p10–p90
+    half-widths added (the bands overlap below it).
     """
-    cols = {}
-    for run, label in zip(runs, labels, strict=True):
-        s = run.kpis_summary
-        end = run.manifest["end_year"]
-        cols[label] = s[s["year"] == end].set_index("kpi")["p50"]
+    finals = [_final(run) for run in runs]
+    cols = {label: f["p50"] for label, f in zip(labels, finals, strict=True)}
     table = pd.DataFrame(cols).reindex(
         [k for k in KPI_NAMES if k in set().union(*(c.index for c in cols.values()))]
     )
     base = table[labels[0]]
-    for label in labels[1:]:
+    diagnostic = set(DIAGNOSTIC_KPIS)
+    for label, final in zip(labels[1:], finals[1:], strict=True):
         diff = table[label] - base
         table[f"diff {label}"] = diff
         table[f"rel % {label}"] = 100.0 * diff / base.where(base.abs() > 0)
@@ -76,6 +126,16 @@ def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
         table[f"better {label}"] = [
             verdict(str(k), d, r, NEUTRAL_REL)
             for k, d, r in zip(table.index, diff, rel, strict=True)
+        ]
+        table[f"effect {label}"] = [
+            ""
+            if k in diagnostic
+            else effect_mark(
+                float(d),
+                _noise(finals[0], str(k)) + _noise(final, str(k)),
+                _half_band(finals[0], str(k)) + _half_band(final, str(k)),
+            )
+            for k, d in zip(table.index, diff, strict=True)
         ]
     table.index.name = "kpi"
     return table.reset_index()
@@ -234,7 +294,11 @@ def write_report(comp: Comparison, out: Path | str) -> Path:
         "<h1>CitySandbox: scenario comparison</h1>",
         f"<p>Runs: {html.escape(runs)}. Baseline: <b>{html.escape(comp.labels[0])}</b>. "
         f"Figures are medians over replications in {end} (bands p10–p90). Green = better, "
-        "red = worse than the baseline; counts such as population are neither.</p>",
+        "red = worse than the baseline; counts such as population are neither. "
+        "<i>effect</i>: whether a delta exceeds the solver's convergence noise (both runs' "
+        "change over their demand-supply loop's last round, 0 where no solver is involved) "
+        "and the replication band (both runs' p10–p90 half-widths): "
+        f"{BEYOND}, {WITHIN_NOISE} or {WITHIN_BAND}.</p>",
         "<h2>Key indicators</h2>",
         _kpi_html(outcomes),
         f"<img src='data:image/png;base64,{png_base64(comp.figures['kpis'])}'>",
