@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -30,7 +30,7 @@ from sim.education.enrollment import assign_enrollment, school_age_grades
 from sim.education.explain import FlowRecorder
 from sim.education.schools import SchoolSystem
 from sim.kpis import KPI_NAMES
-from sim.mobility.demand import PROFILE_COLUMNS, WORK, TravelDemand, TripTable
+from sim.mobility.demand import PROFILE_COLUMNS, WORK, Choices, TravelDemand, TripTable
 from sim.mobility.departure import N_BINS, charged_bins, school_starts
 from sim.mobility.loop import equilibrate
 from sim.mobility.skims import Skims, car_skims
@@ -42,6 +42,10 @@ from sim.population.persons import synthesize
 from sim.population.uncertainty import draw_multipliers
 from sim.scenario import Scenario
 from sim.seeds import process_streams
+from sim.traffic.peak_outputs import PeakRecorder
+
+if TYPE_CHECKING:
+    from sim.traffic.peak import PeakResult
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +132,22 @@ class CityModel(mesa.Model):
         #: Dwellings open to movers: the stock less new dwellings nobody occupies yet.
         self.market_dwellings = self.dwellings.copy()
         self.traffic = _peak_traffic(city, scenario) if traffic else None
+        #: The dynamic peak's links_t/signals rows of every year, and its parking occupancy.
+        self.peak_rows = PeakRecorder()
+        self.parking_rows: list[pd.DataFrame] = []
+        self.peak_result: PeakResult | None = None
+        p = self.params
+        #: Years the dynamic model loads (parameters.traffic_model, parameters.dynamic.every).
+        self.dynamic_years = (
+            set(p.dynamic.years(scenario.start_year, scenario.years))
+            if traffic and p.traffic_model == "dynamic"
+            else set()
+        )
+        #: Departure times inside the bins and route swaps of the dynamic peak model
+        #: (spawned from the mobility stream without drawing from it).
+        mobility_seq = self.mobility_rng.bit_generator.seed_seq
+        assert isinstance(mobility_seq, np.random.SeedSequence)
+        self.dynamic_rng = np.random.default_rng(mobility_seq.spawn(1)[0])
         self.demand = TravelDemand(city, self.params, self.dist_km) if traffic else None
         #: AM profile per year: departures and network speed by 15 minutes.
         self.profile_rows: list[pd.DataFrame] = []
@@ -275,6 +295,15 @@ class CityModel(mesa.Model):
         self.trips, self.choices, self.car_peak = table, choices, loop.od
         self.kpis.update(result.kpis)
         self.kpis.update(choices.kpis)
+        if self.year in self.dynamic_years:  # the AM period on the dynamic model
+            result = self._dynamic_peak(table, choices)
+            self.kpis.update(result.kpis)
+            #: The year's dynamic loading (simulate-peak reads load, dyn and outputs).
+            self.peak_result = result
+            if result.outputs is not None:
+                self.peak_rows.add(result.outputs)
+            if result.parking is not None:
+                self.parking_rows.append(result.parking.assign(year=np.int32(self.year)))
         self.kpis["demand_gap"] = loop.gap
         self.kpis.update(loop.noise())
         assert choices.profile is not None
@@ -305,6 +334,24 @@ class CityModel(mesa.Model):
             self._staggered_share(),
             self.mobility_rng,
         )
+
+    def _dynamic_peak(self, table: TripTable, choices: Choices) -> PeakResult:
+        """The AM period's car trips, through traffic and freight on the dynamic model."""
+        from sim.traffic.due import period_trips
+
+        assert self.traffic is not None and self.demand is not None
+        drivers = self.demand._vehicle_trips(table, choices.mode)
+        extra = self.demand._through_and_freight(table, choices.dest, choices.mode)
+        trips = period_trips(
+            table.origin[drivers],
+            choices.dest[drivers],
+            choices.bins[drivers].astype(np.int64),
+            extra,
+            N_BINS,
+            self.dynamic_rng,
+        )
+        seed = int(self.dynamic_rng.integers(2**63))
+        return self.traffic.load_period(self.year, trips, choices.peak_start, seed)
 
     def _skims(self) -> Skims:
         """Car skims of this year's network at the last assignment's link times."""
@@ -388,9 +435,13 @@ class CityModel(mesa.Model):
 
 
 def _peak_traffic(city: Any, scenario: Scenario) -> Any:
+    from sim.mobility.access import with_access_connectors
     from sim.traffic.peak import PeakTraffic
 
-    return PeakTraffic(city, scenario.policies, scenario.parameters.assignment)
+    p = scenario.parameters
+    dynamic = p.dynamic if p.traffic_model == "dynamic" else None
+    roads = with_access_connectors(city, p.assignment.access_connectors)
+    return PeakTraffic(roads, scenario.policies, p.assignment, dynamic)
 
 
 def run_replication(

@@ -154,7 +154,7 @@ class Parameters(_Strict):
     (0.01) keeps the default city from settling further."""
     mean_trip_km: FiniteFloat = Field(6.0, gt=0, le=100)
     """Observed mean home-work trip length the gravity model is calibrated to."""
-    traffic_model: Literal["dynamic", "static"] = "dynamic"
+    traffic_model: Literal["dynamic", "static"] = "static"
     """The peak model: ``dynamic`` loads the AM period's vehicles (sim.traffic.due: route
     swapping to a dynamic user equilibrium, signals, queues, spill-back) and reports its
     traffic KPIs; ``static`` reports the busiest hour's static equilibrium (which the
