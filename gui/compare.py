@@ -19,12 +19,14 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTableWidget,
@@ -118,7 +120,12 @@ class CompareView(QWidget):
         self.variant.currentIndexChanged.connect(self._draw_maps)
         self.maps = QStackedWidget()
         self.maps.addWidget(self.map)
-        self.maps.addWidget(self.grid)
+        # in a scroll area, so that two maps side by side never squeeze the tables away
+        grid_box = QScrollArea()
+        grid_box.setWidget(self.grid)
+        grid_box.setWidgetResizable(True)
+        grid_box.setFrameShape(QFrame.Shape.NoFrame)
+        self.maps.addWidget(grid_box)
         self._labels = [QLabel() for _ in LABEL_TEXTS]
         chooser = QGridLayout()
         chooser.addWidget(self._labels[0], 0, 0)
@@ -185,6 +192,7 @@ class CompareView(QWidget):
             self.message.setText(tr("Choose a baseline and 1-3 other finished runs, then Compare."))
         else:
             self.show_tables()
+            self._draw_maps()  # legends and colour bar labels in the new language
 
     def refresh_runs(self) -> None:
         """Re-read the runs catalog."""
@@ -311,7 +319,7 @@ class CompareView(QWidget):
         if comp is None or city is None:
             return
         side_by_side = self.map_mode.currentData() == "side by side"
-        self.maps.setCurrentWidget(self.grid if side_by_side else self.map)
+        self.maps.setCurrentIndex(1 if side_by_side else 0)
         self.variant.setEnabled(not side_by_side)
         names = dict(zip(comp.labels, comp.runs, strict=True))
         util = comp.enrollment.set_index("school_id")

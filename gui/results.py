@@ -7,13 +7,8 @@ with p10-p90 bands (the ``kpis_summary`` and ``enrollment`` tables of the run).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
 
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,24 +23,17 @@ from PySide6.QtWidgets import (
 )
 
 from gui.background import cached_city, run_in_background
-from gui.i18n import kpi_label, tr
+from gui.i18n import tr
 from gui.mapview import MapView
+from gui.resultcharts import FanChart, SeriesChart
 from gui.runlist import run_titles
 from gui.stepper import Stepper
-from gui.tables import cell_text, fill_table, thousands_axis
+from gui.tables import cell_text, fill_table
 from sim.city import City
-from sim.kpis import KPI_BY_NAME
 from sim.mobility.departure import AM_START
 from sim.runs.catalog import Catalog
 from sim.runs.folder import RunData, read_run
 
-#: The four time-series panels: a title (None: the KPI's own label and unit) and KPIs.
-SERIES: tuple[tuple[str | None, tuple[str, ...]], ...] = (
-    (None, ("population",)),
-    ("Pupils by level", ("pupils_primary", "pupils_junior")),
-    (None, ("vkt",)),
-    (None, ("delay_vh",)),
-)
 #: The per-school table: column -> header (translated when shown); utilisation in %.
 SCHOOL_HEADERS: dict[str, str] = {
     "school": "School",
@@ -72,20 +60,10 @@ ZONE_LABELS: dict[str, str] = {
 }
 
 
-def _titled(kpi: str) -> str:
-    unit = KPI_BY_NAME[kpi].unit
-    return f"{kpi_label(kpi)} ({tr(unit)})" if unit else kpi_label(kpi)
-
-
 def _read(run_dir: str | Path) -> tuple[RunData, City, pd.DataFrame | None]:
     """A run folder, its city and its 5-minute link bins if any (thread-safe)."""
     run = read_run(run_dir)
     return run, cached_city(run.manifest["city"]), peak_bins(run.path)
-
-
-def _integer_ticks(ax: Axes) -> None:
-    """Whole years on the x axis (the default locator is a MaxNLocator)."""
-    cast(MaxNLocator, ax.xaxis.get_major_locator()).set_params(integer=True)
 
 
 def school_table(run: RunData, year: int) -> pd.DataFrame:
@@ -103,12 +81,6 @@ def school_table(run: RunData, year: int) -> pd.DataFrame:
     info = run.schools.set_index("school_id")[["name", "level"]]
     table = table.join(info, how="left").reset_index()
     return table[list(SCHOOL_COLUMNS)].sort_values("utilisation", ascending=False)
-
-
-def school_series(run: RunData, school: str) -> pd.DataFrame:
-    """One school's pupils by year (all grades): capacity, p025, p10, p50, p90, p975."""
-    e = run.enrollment[run.enrollment["school"] == school]
-    return e.groupby("year")[["capacity", "p025", "p10", "p50", "p90", "p975"]].sum()
 
 
 def peak_bins(run_dir: str | Path) -> pd.DataFrame | None:
@@ -170,10 +142,10 @@ class ResultsView(QWidget):
         self.empty = QLabel()
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("font-size: 15px; color: #666")
-        self.series_figure = Figure(figsize=(6, 4.5))
-        self.series_canvas = FigureCanvasQTAgg(self.series_figure)
-        self.fan_figure = Figure(figsize=(5, 3))
-        self.fan_canvas = FigureCanvasQTAgg(self.fan_figure)
+        self.series = SeriesChart()
+        self.series_figure, self.series_canvas = self.series.figure, self.series.canvas
+        self.fan = FanChart()
+        self.fan_figure, self.fan_canvas = self.fan.figure, self.fan.canvas
         self.schools = QTableWidget()
         self.schools.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.schools.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -216,9 +188,9 @@ class ResultsView(QWidget):
         self.peak_time.retranslate()
         self.map.retranslate()
         if self.run is not None:
-            self._draw_series()
+            self.series.relabel()
+            self.fan.relabel()
             self._fill_schools()
-            self._school_selected()
 
     def refresh_runs(self) -> None:
         """Re-read the runs catalog into the run chooser."""
@@ -262,7 +234,8 @@ class ResultsView(QWidget):
         values = {label: zones[c].astype(float) for c, label in ZONE_LABELS.items() if c in zones}
         self.map.set_zone_values(values, select=ZONE_LABELS["population_end"])
         self._set_empty(False)
-        self._draw_series()
+        self.series.draw(run)
+        self.fan.school = None  # a new run: the fan chart is drawn again
         self.year.set_values([int(y) for y in sorted(self.run.enrollment["year"].unique())])
         self.runLoaded.emit(str(self.run.path))
 
@@ -284,36 +257,6 @@ class ResultsView(QWidget):
     def _set_empty(self, empty: bool) -> None:
         self.empty.setVisible(empty)
         self.body.setVisible(not empty)
-
-    def _draw_series(self) -> None:
-        fig = self.series_figure
-        fig.clear()
-        run = self.shown()
-        s = run.kpis_summary
-        axes = fig.subplots(2, 2, sharex=True)
-        for ax, (title, kpis) in zip(axes.flat, SERIES, strict=True):
-            for kpi in kpis:
-                part = s[s["kpi"] == kpi].sort_values("year")
-                if part["p50"].notna().any():
-                    ax.fill_between(part["year"], part["p10"], part["p90"], alpha=0.25)
-                    ax.plot(part["year"], part["p50"], marker="o", ms=3, label=kpi_label(kpi))
-            ax.set_title(tr(title) if title else _titled(kpis[0]), fontsize=9)
-            ax.grid(alpha=0.3)
-            ax.tick_params(labelsize=8)
-            if len(kpis) > 1 and ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=7)
-            _integer_ticks(ax)
-            thousands_axis(ax)
-        for ax in axes[1]:
-            ax.set_xlabel(tr("year"), fontsize=8)
-        fig.suptitle(
-            tr("{scenario}: median and p10–p90 band over {n} replication(s)").format(
-                scenario=run.manifest["scenario"]["name"], n=run.manifest["replications"]
-            ),
-            fontsize=10,
-        )
-        fig.tight_layout()
-        self.series_canvas.draw_idle()
 
     def _fill_schools(self) -> None:
         headers = {k: tr(v) for k, v in SCHOOL_HEADERS.items()}
@@ -371,45 +314,13 @@ class ResultsView(QWidget):
 
     def _school_selected(self) -> None:
         school = self.selected_school()
-        if self.run is None or school is None:
-            return
+        if self.run is None or school is None or school == self.fan.school:
+            return  # the fan chart shows every year: a new year keeps it
         self.draw_fan(school)
 
     def draw_fan(self, school: str) -> None:
         """Fan chart of one school over the years it is open: median, 80/95 % bands, places."""
-        run = self.shown()
-        series = school_series(run, school)
-        series = series[series["capacity"] > 0]  # a new school: only the years it is open
-        fig = self.fan_figure
-        fig.clear()
-        ax = fig.add_subplot()
-        years = series.index.to_numpy()
-        ax.fill_between(
-            years,
-            series["p025"],
-            series["p975"],
-            alpha=0.18,
-            color="tab:blue",
-            label=tr("95% band"),
-        )
-        ax.fill_between(
-            years, series["p10"], series["p90"], alpha=0.35, color="tab:blue", label=tr("80% band")
-        )
-        ax.plot(years, series["p50"], color="tab:blue", marker="o", ms=3, label=tr("median"))
-        ax.plot(years, series["capacity"], color="black", ls="--", marker="_", label=tr("capacity"))
-        if len(years) == 1:  # one year: a visible span around it, never 1925-2125
-            ax.set_xlim(years[0] - 1, years[0] + 1)
-        name = run.schools.set_index("school_id")["name"].get(school, school)
-        ax.set_title(tr("Pupils at {school}").format(school=f"{name} ({school})"), fontsize=9)
-        ax.set_xlabel(tr("year"), fontsize=8)
-        ax.set_ylabel(tr("pupils"), fontsize=8)
-        ax.tick_params(labelsize=8)
-        _integer_ticks(ax)
-        thousands_axis(ax)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-        fig.tight_layout()
-        self.fan_canvas.draw_idle()
+        self.fan.draw(self.shown(), school)
 
     def export_tables(self, folder: Path) -> list[Path]:
         """Write the run as CSV: KPI bands by year, enrollment, schools in the year shown."""

@@ -82,6 +82,7 @@ class RunList(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.cellDoubleClicked.connect(lambda _r, _c: self.open_selected())
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.buttons = {k: QPushButton() for k in BUTTON_TEXTS}
         self.buttons["open"].clicked.connect(self.open_selected)
         self.buttons["rename"].clicked.connect(self._ask_name)

@@ -15,7 +15,7 @@ from gui.editor import POLICY_LABELS, SCENARIO_FIELDS, policy_model
 from gui.forms import ModelForm
 from gui.mainwindow import ACTION_TEXTS, MAIN_TABS, MENU_TEXTS, SIDE_TABS, MainWindow
 from gui.mapview import LAYER_LABELS
-from gui.results import SERIES
+from gui.resultcharts import SERIES
 from gui.runpanel import FIELD_TEXTS, STAGES
 from sim import scenario as schema
 from sim.kpis import KPI_BY_NAME
