@@ -64,7 +64,8 @@ def test_td_tree_matches_the_python_twin() -> None:
     hk, hi = np.empty(len(net.out_links) + 1), np.empty(len(net.out_links) + 1, np.int64)
     for t0 in (0.0, 250.0, 1300.0, 5000.0):
         tdsp.td_tree(
-            net.out_start, net.out_links, net.link_to, tt, 300.0, int(net.zone_nodes[0]), t0,
+            net.out_start, net.out_links, net.link_to, np.ascontiguousarray(tt.T), 300.0,
+            int(net.zone_nodes[0]), t0,
             int(net.first_thru_node), arrival, pred, hk, hi,
         )  # fmt: skip
         want_arrival, want_pred = td_tree_twin(net, tt, 300.0, int(net.zone_nodes[0]), t0)
@@ -75,16 +76,19 @@ def test_td_tree_matches_the_python_twin() -> None:
 def test_best_routes_follow_the_time_dependent_times() -> None:
     _, net = _two_routes()
     ids = {int(k): i for i, k in enumerate([10, 11, 20, 21, 30, 31, 40, 41])}
-    tt = np.full((8, 4), 100.0)
+    bins = int(3 * due.GROUP_S / 300.0)
+    tt = np.full((8, bins), 100.0)
     tt[ids[20]] = 110.0  # route B: 210 s at any time
-    tt[ids[10], :2] = 1000.0  # route A: slow in the first two bins, then 200 s
-    trips = due.Trips(np.zeros(2, np.int64), np.ones(2, np.int64), np.array([0.0, 900.0]))
+    tt[ids[10], : int(due.GROUP_S / 300.0)] = 1000.0  # route A: slow in the first group
+    # one vehicle in each of the first two departure groups (trees at their mid times)
+    depart = np.array([0.0, 1.2 * due.GROUP_S])
+    trips = due.Trips(np.zeros(2, np.int64), np.ones(2, np.int64), depart)
     routes = due.best_routes(net, trips, tt, np.ones(2, bool), bin_s=300.0)
     vehicles = routes.apply(due.routed_vehicles(net, trips, np.full(8, 1.0)), np.ones(2, bool))
     first = vehicles.route_links[vehicles.route_start[0] : vehicles.route_start[1]]
     later = vehicles.route_links[vehicles.route_start[1] : vehicles.route_start[2]]
-    assert list(first) == [ids[20], ids[21]]  # leaves at 0 s (tree at 300 s): B
-    assert list(later) == [ids[10], ids[11]]  # leaves at 900 s (tree at 900 s): A again
+    assert list(first) == [ids[20], ids[21]]  # A is slow when the first group leaves: B
+    assert list(later) == [ids[10], ids[11]]  # A is fast again for the second group
     np.testing.assert_allclose(routes.best_s, [210.0, 200.0])
 
 

@@ -2,9 +2,10 @@
 
 The graph is the CSR of :mod:`sim.kernels.paths` (``out_start``, ``out_links``,
 ``link_from``, ``link_to``; nodes below ``first_thru`` are zone centroids a path may
-start or end at but never pass through). ``tt[l, b]`` is the travel time (s) of link
+start or end at but never pass through). ``tt[b, l]`` is the travel time (s) of link
 ``l`` for a vehicle entering it in time bin ``b`` (bins of ``bin_s`` seconds from the
-start of the loading; the last bin holds for later times). :func:`td_tree` is Dijkstra
+start of the loading; the last bin holds for later times): bins by row, so that one
+tree reads mostly one row. :func:`td_tree` is Dijkstra
 on arrival times (exact when every link is FIFO, i.e. ``t + tt(t)`` never decreases).
 
 :func:`swap_routes` runs one tree per (origin, departure group) of the vehicles, gives
@@ -31,7 +32,7 @@ def td_tree(
     """
     arrival[:] = np.inf
     pred[:] = -1
-    n_bins = tt.shape[1]
+    n_bins = tt.shape[0]
     arrival[origin] = t0
     size = _heap_push(hk, hi, 0, t0, origin)
     while size > 0:
@@ -44,7 +45,7 @@ def td_tree(
         for k in range(out_start[u], out_start[u + 1]):
             link = out_links[k]
             v = link_to[link]
-            tv = t + tt[link, b]
+            tv = t + tt[b, link]
             if tv < arrival[v]:
                 arrival[v] = tv
                 pred[v] = link

@@ -25,8 +25,9 @@ from sim.traffic.network import Network
 from sim.traffic.od_vehicles import whole_counts
 from sim.traffic.parking_plan import ParkingPlan, ParkingSearch
 
-#: Vehicles leaving the same origin within this many seconds share one route tree.
-GROUP_S = 600.0
+#: Vehicles leaving the same origin within this many seconds share one route tree
+#: (the default city: 133 origins x 8 groups of the AM period, ~1,100 trees a round).
+GROUP_S = 1800.0
 #: A vehicle swaps only if its time is worse than its best by more than this share.
 SWAP_TOLERANCE = 0.02
 #: Loadings retried after a gridlock, and the time (s) added to its links' times.
@@ -155,12 +156,12 @@ def best_routes(
     best = np.zeros(len(order))
     new_start = np.zeros(len(order) + 1, dtype=np.int64)
     size = max(64 * int(swap.sum()), 1024)
-    tt = np.ascontiguousarray(tt, dtype=np.float64)
+    by_bin = np.ascontiguousarray(tt.T, dtype=np.float64)
     while True:
         links = np.empty(size, dtype=np.int64)
         used = tdsp.swap_routes(
             net.out_start, net.out_links, net.link_from, net.link_to, int(net.first_thru_node),
-            net.n_nodes, tt, float(bin_s), net.zone_nodes,
+            net.n_nodes, by_bin, float(bin_s), net.zone_nodes,
             trips.origin[order], trips.dest[order], group_start, group_t0,
             swap[order].astype(np.int8), best, new_start, links,
         )  # fmt: skip
