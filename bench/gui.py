@@ -22,7 +22,9 @@ Measured in one process, on this machine:
   longest stall (a stack sampler), to find what to move off the UI thread. The two runs
   (default and road-closure, 2 years x 1 replication) are made first, headless, or taken
   from ``--runs FOLDER``.
-- ``pan_redraw_ms``: median redraw of the map after a pan (a shift of a tenth of the view).
+- ``pan_redraw_ms``: median redraw of the map after a pan (a shift of a tenth of the view):
+  the render when a drag ends. ``drag_frame_ms``: median paint of one frame during a drag,
+  where the last picture slides with the pointer instead of being rendered again.
 - ``run_block_ms``: the longest stretch the UI thread did not turn during a 2-year,
   1-replication run started from the run panel (a 10 ms timer's largest gap minus 10 ms;
   target: under 100 ms). ``cancel_s``: from Cancel to the run panel being idle again, for
@@ -135,6 +137,20 @@ class _Sampler:
 
 _SAMPLER: list[_Sampler] = []  # one when --why
 _WHERE: dict[str, str] = {}
+
+
+def _drag_frames(win: object, n: int) -> list[float]:
+    """Paint times (ms) of the map during a drag (the last picture slid, not re-rendered)."""
+    canvas = win.map.canvas
+    canvas.draw()
+    times = []
+    for i in range(n):
+        canvas.slide(7.0 * i, 3.0 * i)
+        t = time.perf_counter()
+        canvas.repaint()
+        times.append(1000 * (time.perf_counter() - t))
+    canvas.settle()
+    return times
 
 
 def _stall(
@@ -329,6 +345,7 @@ def main() -> int:
 
     redraw = _redraws(win, 12 if args.quick else 40)
     pans = _pans(win, 8 if args.quick else 24)
+    drags = _drag_frames(win, 8 if args.quick else 24)
     sample = 3000 if args.quick else len(win.map.roads.segments)
     peer = _peer(win, sample)
     result: dict[str, object] = {
@@ -340,6 +357,7 @@ def main() -> int:
         "redraw_ms_median": round(statistics.median(redraw), 1),
         "redraw_ms_max": round(max(redraw), 1),
         "pan_redraw_ms": round(statistics.median(pans), 1),
+        "drag_frame_ms": round(statistics.median(drags), 1),
         "peer": "matplotlib: one Line2D artist per road; one LineCollection",
         "peer_sample_roads": sample,
         "roads_ms_ours": round(peer["ours"], 1),

@@ -59,8 +59,13 @@ class MapLabels:
         """The names on the map now."""
         return [t.get_text() for t in self.texts]
 
-    def update(self) -> None:
-        """Choose the labels for the current view (cheap: a few array operations)."""
+    def update(self) -> bool:
+        """Choose the labels for the current view (cheap); whether the names shown changed."""
+        before = self.shown()
+        self._choose()
+        return self.shown() != before
+
+    def _choose(self) -> None:
         for text in self.texts:
             text.remove()
         self.texts = []

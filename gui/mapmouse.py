@@ -2,8 +2,9 @@
 
 A left press that moves less than :data:`CLICK_PIXELS` before release is a click, and is
 passed on even while the toolbar's Pan or Zoom tool is on (placing a school never drops a
-click); a longer left drag pans the map (unless a toolbar tool is doing that already), the
-map's names and tiles following when it ends; the wheel zooms about the pointer.
+click); a longer left drag pans the map (unless a toolbar tool is doing that already): the
+last picture slides with the pointer (:class:`gui.map_canvas.MapCanvas`) and the map is
+rendered, names and tiles chosen, when the drag ends; the wheel zooms about the pointer.
 """
 
 from __future__ import annotations
@@ -70,14 +71,15 @@ class MapMouse:
         dy = (event.y - py) * (y1 - y0) / max(bbox.height, 1.0)
         ax.set_xlim(x0 - dx, x1 - dx)
         ax.set_ylim(y0 - dy, y1 - dy)
-        self.map.canvas.draw_idle()
+        ratio = self.map.canvas.device_pixel_ratio or 1.0
+        self.map.canvas.slide((event.x - px) / ratio, (py - event.y) / ratio)
 
     def _on_release(self, event: Any) -> None:
         press, self._press = self._press, None
         dragged, self.dragging = self.dragging, False
-        if dragged:  # names and tiles wait for the end of a drag
+        if dragged:  # names and tiles wait for the end of a drag, and so does rendering
             self.map.view_changed()
-            self.map.canvas.draw_idle()
+            self.map.canvas.settle()
         if press is None or dragged or event.inaxes is not self.map.ax:
             return
         if np.hypot(event.x - press[0], event.y - press[1]) <= CLICK_PIXELS:

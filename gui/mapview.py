@@ -22,7 +22,6 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 from PySide6.QtCore import Qt, Signal
@@ -34,6 +33,7 @@ from gui import map_draw as draw
 from gui.background import run_and_wait
 from gui.i18n import tr
 from gui.map_base import RANK_COLOURS, Basemap, Place, basemap_of, school_table
+from gui.map_canvas import MapCanvas
 from gui.map_hover import Hover
 from gui.map_labels import MapLabels
 from gui.map_layout import export_in_child, page_layout
@@ -89,10 +89,10 @@ class MapView(QWidget):
     def __init__(self, parent: QWidget | None = None, *, title: str = "") -> None:
         super().__init__(parent)
         self.figure = Figure(figsize=(7, 6))
-        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas = MapCanvas(self.figure, WATER)
         self.canvas.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.canvas.setMouseTracking(True)
-        self.ax = self.figure.add_axes((0.0, 0.0, 0.86, 1.0))
+        self.ax = self.canvas.ax = self.figure.add_axes((0.0, 0.0, 0.86, 1.0))
         self._zone_cax = self.figure.add_axes((0.885, 0.55, 0.022, 0.38))
         self._road_cax = self.figure.add_axes((0.885, 0.08, 0.022, 0.38))
         self.toolbar = Toolbar(self.canvas, self)
@@ -568,8 +568,8 @@ class MapView(QWidget):
             self.decor.update()
         if self.mouse.dragging:  # the names move with the map; choosing again can wait
             return
-        if self.labels is not None:
-            self.labels.update()
+        if self.labels is not None and self.labels.update():
+            self.redraw()  # a change made while rendering (the aspect's limits) shows next
         if self.tile_layer is not None:
             self.tile_layer.update(self.ax.bbox.width)
 

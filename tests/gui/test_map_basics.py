@@ -73,7 +73,10 @@ def test_drag_pans_wheel_zooms_and_home_restores(window: Any, qtbot: Any) -> Non
     qtbot.mousePress(mapview.canvas, Qt.MouseButton.LeftButton, pos=start)
     for step in range(1, 6):
         qtbot.mouseMove(mapview.canvas, start + QPoint(20 * step, 0))
+    # while dragging, the last picture slides with the pointer: no render per mouse move
+    assert mapview.canvas.offset == pytest.approx((100.0, 0.0))
     qtbot.mouseRelease(mapview.canvas, Qt.MouseButton.LeftButton, pos=start + QPoint(100, 0))
+    assert mapview.canvas.offset is None  # rendered at the new place
     (p0, p1), _ = mapview.view_limits()
     assert p0 < x0 and p1 - p0 == pytest.approx(x1 - x0)  # moved west by the drag, same scale
     assert window.doc.policies == []  # a drag is not a click
