@@ -171,10 +171,12 @@ def test_trip_access_sends_pupils_to_their_school_point() -> None:
     zone = np.zeros(n, dtype=np.int64)
     hh = np.arange(n)
     school = np.where(hh % 2 == 0, 0, -1)
+    school[1] = 5  # a school the city lacks (a new_school policy): a point of its zone
     out = iz.TripAccess.trips(access, zone, zone, hh, hh, school)
     assert out.d_node is not None and out.o_node is not None
     assert (out.d_node[school == 0] == C).all()  # the school (790, 480) is nearest to C
     assert set(out.d_node[school < 0]) == {A, B, C, D}
+    assert out.d_node[1] in {A, B, C, D}
     # a trip loads unless its two points coincide (D -> D) or start at D (no way out)
     expect = (out.o_node != out.d_node) & (out.o_node != D)
     np.testing.assert_array_equal(out.loaded, expect)

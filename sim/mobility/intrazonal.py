@@ -288,11 +288,13 @@ class TripAccess:
     ) -> LocalTrips:
         """Points of trips from home and which of them drive local streets within a zone.
 
-        ``school`` is the school index of school trips (-1 for others); the other
-        arguments as in :func:`trip_points`.
+        ``school`` is the school index of school trips (-1 for others; a school the
+        city's layer lacks, e.g. a ``new_school``, gets a hashed point of its zone); the
+        other arguments as in :func:`trip_points`.
         """
         school = np.asarray(school, dtype=np.int64)
-        spot = np.where(school >= 0, self.school[np.maximum(school, 0)], -1)
+        known = (school >= 0) & (school < len(self.school))
+        spot = np.where(known, self.school[np.clip(school, 0, len(self.school) - 1)], -1)
         o, d = trip_points(self.points, origin, dest, household, traveller, spot)
         out = local_trips(self.points, self.routes, origin, dest, o, d)
         out.o_node, out.d_node = self.points.node_id[o], self.points.node_id[d]
@@ -318,3 +320,23 @@ class TripAccess:
                 k = r.km[block].reshape(len(w), len(w))
                 km[z] = float((pair * np.where(pair > 0, k, 0.0)).sum() / pair.sum())
         return km, minutes
+
+
+def trips_within_zones(
+    access: TripAccess | None,
+    origin: np.ndarray,
+    dest: np.ndarray,
+    household: np.ndarray,
+    traveller: np.ndarray,
+    school: np.ndarray,
+) -> LocalTrips:
+    """:meth:`TripAccess.trips`, or, without access (a city without streets), none loads."""
+    if access is not None:
+        return access.trips(origin, dest, household, traveller, school)
+    n = len(origin)
+    return LocalTrips(
+        loaded=np.zeros(n, dtype=bool),
+        minutes=np.zeros(n),
+        km=np.zeros(n),
+        pairs=np.full(n, -1, dtype=np.int64),
+    )
