@@ -239,3 +239,24 @@ def test_map_screenshots_in_both_languages(window: Any, screenshots: Path) -> No
     i18n.set_language("en", cjk_font=False)
     window.retranslate()
     assert window.layers.layer_item("labels").text() == "Names"
+
+
+def test_tile_url_is_fetched_only_as_typed_and_off_the_ui_thread(tmp_path: Path) -> None:
+    """A URL template the user typed (here a file:// one: no network in tests)."""
+    import threading
+
+    from gui.map_tiles import MBTiles, UrlTiles
+
+    folder = tmp_path / "tiles" / "12" / "1234"
+    folder.mkdir(parents=True)
+    (folder / "2345.png").write_bytes(b"png bytes")
+    arrived = threading.Event()
+    source = UrlTiles((tmp_path / "tiles").as_uri() + "/{z}/{x}/{y}.png", arrived.set)
+    assert source.tile(12, 1234, 2345) is None  # asked for, not there yet
+    assert arrived.wait(10)
+    assert source.tile(12, 1234, 2345) == b"png bytes"
+    with pytest.raises(ValueError, match=r"needs \{z\}, \{x\} and \{y\}"):
+        UrlTiles("https://tiles.example.org/{z}/{x}.png")
+    (tmp_path / "not.mbtiles").write_text("hello")
+    with pytest.raises(ValueError, match=r"not\.mbtiles: not an MBTiles file"):
+        MBTiles(tmp_path / "not.mbtiles")
