@@ -32,6 +32,8 @@ from sim.city import City
 from sim.kernels import choice
 from sim.mobility import departure as dep
 from sim.mobility import modes as md
+from sim.mobility.gtfs import city_bus_service
+from sim.mobility.intrazonal import LocalTrips, TripAccess, trips_within_zones
 from sim.mobility.skims import Skims
 from sim.policies.traffic import LEGACY_SHIFT_MIN
 from sim.population.persons import Persons
@@ -83,6 +85,8 @@ class Choices:
     expected_vehicles: np.ndarray = field(default_factory=lambda: np.zeros(dep.N_BINS))
     kpis: dict[str, float] = field(default_factory=dict)
     profile: pd.DataFrame | None = None
+    #: The vehicle trips' own street points; which of those within one zone load.
+    local: LocalTrips | None = None
 
 
 class TravelDemand:
@@ -118,6 +122,10 @@ class TravelDemand:
         self.departures = np.zeros(dep.N_BINS)
         #: 1 for the departure bins in which the network's tolls are charged.
         self.charged = np.ones(dep.N_BINS)
+        #: Access points: a car trip within a zone between two of them loads (local streets).
+        self.access = TripAccess.of(city) if "is_centroid" in city.nodes else None
+        #: The bus of a GTFS feed (``parameters.gtfs``); None = the simple bus along the roads.
+        self.bus = city_bus_service(city, params.gtfs)
 
     # ------------------------------------------------------------------ trips
 
@@ -180,6 +188,7 @@ class TravelDemand:
             toll=skims.toll[o, dest] * self.charged[leave_bin],
             dist_km=self.dist_km[o, dest],
             parking=np.where(self.paid_parking[dest], self.params.parking_cost, 0.0),
+            bus=None if self.bus is None else self.bus.generalised[o, dest],
         )
 
     def _utilities(
@@ -279,20 +288,30 @@ class TravelDemand:
         )
         drivers = self._vehicle_trips(t, mode)
         o, d, b = t.origin[drivers], dest[drivers], bins[drivers].astype(np.int64)
-        loaded = o != d
+        # a trip within its zone loads when its two points differ (sim.mobility.intrazonal)
+        traveller = t.household[drivers] * 128 + t.age[drivers]
+        local = trips_within_zones(
+            self.access, o, d, t.household[drivers], traveller, t.school[drivers]
+        )
+        loaded = (o != d) | local.loaded
         vehicles = np.bincount(b[loaded], minlength=dep.N_BINS).astype(float)
         extra = self._through_and_freight(t, dest, mode)
         vehicles += extra.sum() / dep.N_BINS
         peak = dep.peak_hour(vehicles)
         in_peak = loaded & (b >= peak) & (b < peak + dep.BINS_PER_HOUR)
         car_peak = np.zeros((self.n_zones, self.n_zones))
-        np.add.at(car_peak, (o[in_peak], d[in_peak]), 1.0)
+        zonal = in_peak & (o != d)  # local trips use the zone's streets, not the zone OD
+        np.add.at(car_peak, (o[zonal], d[zonal]), 1.0)
         car_peak += extra * (dep.BINS_PER_HOUR / dep.N_BINS)
         out = Choices(mode, bins, dest, logsum, car_peak, vehicles, peak)
         out.expected_peak, out.expected_vehicles = self._expected_peak(
             t, dest, md.probabilities(util), skims, ratio, extra
         )
         minutes = free + delay * ratio[bins]
+        km = los.car_km.copy()
+        minutes[drivers[local.loaded]] = local.minutes[local.loaded] + md.CAR_ACCESS_MIN
+        km[drivers[local.loaded]] = local.km[local.loaded]
+        out.local = local
         on_road = drivers[loaded]
         out.kpis = {
             "car_trips": float(loaded.sum()),
@@ -303,7 +322,7 @@ class TravelDemand:
             "peak_hour_start": (dep.AM_START + peak * dep.BIN_MIN) / 60.0,
             **self._shares(out),
         }
-        out.profile = am_profile(bins, bins[on_road], minutes[on_road], los.car_km[on_road])
+        out.profile = am_profile(bins, bins[on_road], minutes[on_road], km[on_road])
         return out
 
     def _mode_times(
@@ -319,6 +338,9 @@ class TravelDemand:
         free[bus] = (free_car[bus] - md.CAR_ACCESS_MIN) * md.BUS_TIME_FACTOR
         free[bus] += md.BUS_ACCESS_MIN + md.BUS_HEADWAY_MIN / 2.0
         delay[bus] *= md.BUS_TIME_FACTOR
+        if self.bus is not None:  # the timetable's door-to-door minutes
+            free[bus] = self.bus.minutes[t.origin, dest][bus]
+            delay[bus] = 0.0
         for m, kmh in speed.items():
             rows = mode == m
             free[rows] = los.dist_km[rows] / kmh * 60.0
