@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.errors import UsageError
 from sim.kernels import dnl
 from sim.traffic.dynamic import (
     DynamicNetwork,
@@ -132,18 +133,7 @@ def test_spill_back_blocks_the_upstream_node() -> None:
 
 
 def test_gridlock_is_reported_with_the_links() -> None:
-    # a ring of four short links, each fed by an entry link; every vehicle goes three
-    # quarters round: the ring fills and no one can move
-    ring = [(k, (k + 1) % 4, 15, 1, 10, 1800) for k in range(4)]
-    feeds = [(4 + k, k, 500, 1, 10, 3600) for k in range(4)]
-    exits = [(k, 8 + k, 500, 1, 10, 3600) for k in range(4)]
-    net = _net(ring + feeds + exits, 12)
-    routes, depart = [], []
-    for i in range(400):
-        k = i % 4
-        routes.append([4 + k, k, (k + 1) % 4, (k + 2) % 4, 8 + (k + 3) % 4])
-        depart.append(i * 1.0)
-    veh = Vehicles.from_routes([str(i) for i in range(400)], np.array(depart), routes)
+    net, veh = _ring()
     with pytest.raises(GridlockError) as err:
         TrafficControl(net, dt=1.0).load(veh)
     assert set(err.value.links) >= {"L0", "L1", "L2", "L3"}
@@ -153,6 +143,46 @@ def test_gridlock_is_reported_with_the_links() -> None:
     k = cycle.index("L0")
     assert cycle[k:] + cycle[:k] == ["L0", "L1", "L2", "L3"]
     assert "gridlock" in str(err.value) and "L0 -> L1" in str(err.value)
+
+
+def _ring(n: int = 400) -> tuple[DynamicNetwork, Vehicles]:
+    # a ring of four short links, each fed by an entry link; every vehicle goes three
+    # quarters round: the ring fills and no one can move
+    ring = [(k, (k + 1) % 4, 15, 1, 10, 1800) for k in range(4)]
+    feeds = [(4 + k, k, 500, 1, 10, 3600) for k in range(4)]
+    exits = [(k, 8 + k, 500, 1, 10, 3600) for k in range(4)]
+    routes = [[4 + i % 4, i % 4, (i + 1) % 4, (i + 2) % 4, 8 + (i + 3) % 4] for i in range(n)]
+    veh = Vehicles.from_routes([str(i) for i in range(n)], np.arange(n) * 1.0, routes)
+    return _net(ring + feeds + exits, 12), veh
+
+
+def test_time_to_teleport_resolves_the_gridlock_and_counts_the_vehicles() -> None:
+    net, veh = _ring(100)
+    res = TrafficControl(net, dt=1.0, max_wait_s=60.0).load(veh)
+    assert np.isfinite(res.arrive).all()
+    assert res.teleported == res.bin_forced.sum() > 0
+    assert res.summary()["teleported"] == res.teleported
+    # only vehicles that wait for a full ring link are moved: on the ring and its feeds,
+    # never on the exits (they lead off the network)
+    assert res.bin_forced[:4].sum() > 0 and res.bin_forced[8:].sum() == 0
+    # nobody is moved before waiting the 60 s
+    assert np.flatnonzero(res.bin_forced.sum(axis=0))[0] * res.bin_s + res.bin_s > 60.0
+
+
+def test_a_capacity_factor_scales_the_discharge_rate() -> None:
+    # the bottleneck of 1,800 veh/h at half capacity (a lane of two blocked): one vehicle
+    # every 4 s leaves it while the queue lasts
+    net = _net([(0, 1, 1000, 2, 10, 3600), (1, 2, 500, 1, 10, 1800), (2, 3, 500, 1, 10, 3600)], 4)
+    veh = _uniform(600, 1800.0, [0, 1, 2])
+    factor = np.ones((3, 12))
+    factor[1] = 0.5
+    res = TrafficControl(net, dt=1.0).run(veh, capacity_factor=factor)
+    np.testing.assert_allclose(np.diff(res.arrive)[20:400], 4.0, atol=1e-6)
+    # after the factor's 12 bins (one hour) the link discharges at its capacity again
+    late = res.arrive[res.arrive > 3700.0]
+    np.testing.assert_allclose(np.diff(late), 2.0, atol=1e-6)
+    with pytest.raises(UsageError, match="capacity_factor"):
+        TrafficControl(net, dt=1.0).load(veh, capacity_factor=np.zeros((3, 1)))
 
 
 def test_the_kernel_agrees_with_its_pure_python_twin() -> None:

@@ -197,8 +197,8 @@ def simulate(
     node_in_start, node_in_links, link_signal,
     sig_nph, sig_ph0, ph_green, sig_mode, min_green, max_green, gap_s, lost_s, sig_offset,
     app_start, app_links,
-    depart, route_start, route_links,
-    bin_s, arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, green_time,
+    depart, route_start, route_links, cap_factor, max_wait_s,
+    bin_s, arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, bin_forced, green_time,
 ):  # fmt: skip
     """Load the vehicles on the network; returns (status, steps, waits).
 
@@ -232,6 +232,13 @@ def simulate(
     depart, route_start, route_links
         Vehicles sorted by departure time (s); route of vehicle ``v`` is
         ``route_links[route_start[v]:route_start[v + 1]]``.
+    cap_factor
+        ``(n_links, n_fb)`` factor on each link's discharge rate in bins of ``bin_s``
+        from t = 0 (> 0; 1 beyond ``n_fb``), e.g. a lane blocked by parked cars.
+    max_wait_s
+        Time-to-teleport (SUMO's ``--time-to-teleport``): a front vehicle that has waited
+        this long for a full next link is moved, as SUMO does, past the full links of its
+        route to the first with room, at their free-flow time (or to its destination).
     bin_s
         Length of the time bins of the link outputs (s).
     arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, green_time
@@ -240,7 +247,9 @@ def simulate(
         in one bin share the cache; bins of ``bin_s`` covering ``n_steps * dt``):
         vehicles in, vehicles out, travel time of those out,
         vehicle-seconds spent on the link by vehicles that have left it, and the
-        largest stop-line queue; per phase seconds of green given.
+        largest stop-line queue, vehicles let into a full next link after
+        ``max_wait_s`` (counted on the link they waited at the end of); per phase
+        seconds of green given.
     """
     n_links = len(fft)
     n_veh = len(depart)
@@ -277,6 +286,7 @@ def simulate(
     n_olist = 0
     next_out = np.zeros(n_links)
     next_in = np.zeros(n_links)
+    wait_since = np.full(n_links, -1.0)  # since when a front has waited for a full link
     entry = np.zeros(n_veh)
     pos = np.zeros(n_veh, np.int64)  # index into the vehicle's route
     o_head = np.full(n_links, -1, np.int64)  # origin queues: linked lists per first link
@@ -311,6 +321,7 @@ def simulate(
     for step in range(n_steps):
         t = step * dt
         t_end = t + dt
+        fb = int(t // bin_s)  # the bin of the capacity factors
         # ---- signals: end greens that are over, then start greens whose intergreen is
         for s in range(n_sig):
             el = t - t_switch[s]
@@ -414,6 +425,9 @@ def simulate(
                     bin_queue[qb, ln] = max(bin_queue[qb, ln], q)
                 last = pos[v] + 1 == route_start[v + 1] - route_start[v]
                 headway = 1.0 / cap[ln]
+                if fb < cap_factor.shape[1]:
+                    headway /= cap_factor[ln, fb]
+                forced = False
                 te = max(t_arr, next_out[ln], t)
                 m = -1
                 if not last:
@@ -435,23 +449,45 @@ def simulate(
                         _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out) + storage[m]
                         <= n_in[m]
                     ):
-                        continue
+                        if wait_since[ln] < 0:
+                            wait_since[ln] = t  # the front starts waiting for room
+                        if t - wait_since[ln] < max_wait_s:
+                            continue
+                        forced = True
                     te = max(te, next_in[m])
                 if te >= t_end:
                     continue
                 next_out[ln] = te + headway
+                wait_since[ln] = -1.0
+                t_out = te  # when it leaves link ln
+                if forced:  # teleported past the full links ahead, at their free-flow time
+                    bin_forced[min(int(te // bin_s), n_bins - 1), ln] += 1
+                    rs, n_r = route_start[v], route_start[v + 1] - route_start[v]
+                    while True:
+                        te += fft[m]
+                        pos[v] += 1
+                        if pos[v] + 1 == n_r:
+                            last = True  # no room up to its destination: it arrives
+                            break
+                        m = route_links[rs + pos[v] + 1]
+                        t_free = t_end - lag[m] * dt
+                        if (
+                            _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out) + storage[m]
+                            > n_in[m]
+                        ):
+                            break
                 head[ln] = (head[ln] + 1) % buf_cap[ln]
                 count[ln] -= 1
                 if n_out[ln] - freed[ln] >= ex_size[ln]:
                     freed[ln] += 1  # the ring is full: its oldest exit counts as freed
-                ex_t[ex_start[ln] + n_out[ln] % ex_size[ln]] = te
+                ex_t[ex_start[ln] + n_out[ln] % ex_size[ln]] = t_out
                 n_out[ln] += 1
-                bin_out[min(int(te // bin_s), n_bins - 1), ln] += 1
-                bin_tt[min(int(te // bin_s), n_bins - 1), ln] += te - entry[v]
+                bin_out[min(int(t_out // bin_s), n_bins - 1), ln] += 1
+                bin_tt[min(int(t_out // bin_s), n_bins - 1), ln] += t_out - entry[v]
                 ta = entry[v]
-                while ta < te:  # the time on the link, bin by bin
+                while ta < t_out:  # the time on the link, bin by bin
                     b_a = min(int(ta // bin_s), n_bins - 1)
-                    tb = min(te, (b_a + 1) * bin_s) if b_a < n_bins - 1 else te
+                    tb = min(t_out, (b_a + 1) * bin_s) if b_a < n_bins - 1 else t_out
                     bin_occ[b_a, ln] += tb - ta
                     ta = tb
                 if last:

@@ -138,10 +138,16 @@ class LoadResult:
     bin_tt: np.ndarray  # travel time of the vehicles out (s)
     bin_occ: np.ndarray  # vehicle-seconds on the link of vehicles that left it
     bin_queue: np.ndarray  # largest stop-line queue
+    bin_forced: np.ndarray  # vehicles moved past full links (time-to-teleport)
     green_s: list[np.ndarray]  # per signal: green given to each phase (s)
     sim_s: float
     wall_s: float
     dt: float
+
+    @property
+    def teleported(self) -> int:
+        """Vehicles moved past full links after waiting ``max_wait_s`` (all links)."""
+        return int(self.bin_forced.sum())
 
     @property
     def link_inflow(self) -> np.ndarray:
@@ -208,6 +214,7 @@ class LoadResult:
             "vehicle_seconds_per_s": vs / self.wall_s if self.wall_s > 0 else 0.0,
             "dt_s": self.dt,
             "simulated_s": self.sim_s,
+            "teleported": float(self.teleported),
         }
 
 
@@ -302,32 +309,67 @@ class SignalAgent(mesa.Agent):
 class TrafficControl(mesa.Model):
     """The signal controllers of a network, and the dynamic loading they steer."""
 
-    def __init__(self, net: DynamicNetwork, control: str = "fixed", dt: float = 1.0) -> None:
+    def __init__(
+        self,
+        net: DynamicNetwork,
+        control: str = "fixed",
+        dt: float = 1.0,
+        max_wait_s: float | None = None,
+    ) -> None:
         super().__init__(rng=0)
         if control not in CONTROLS:
             raise UsageError(field="control", value=control, allowed=", ".join(CONTROLS))
         if not (0 < dt <= MAX_DT):
             raise UsageError(field="dt", value=str(dt), allowed=f"0 < dt <= {MAX_DT:g} s")
+        if max_wait_s is not None and not max_wait_s > 0:
+            raise UsageError(field="max_wait_s", value=str(max_wait_s), allowed="> 0 s or none")
         self.net = net
         self.control = control
         self.dt = float(dt)
+        #: Time-to-teleport (s): a front vehicle waiting this long for a full next link
+        #: is moved past the full links of its route at their free-flow time (SUMO's
+        #: rule; counted in LoadResult.teleported); None: never (gridlock).
+        self.max_wait_s = max_wait_s
         self.controllers = [SignalAgent(self, i, s) for i, s in enumerate(net.signals)]
         for agent in self.controllers:
             agent.method = control
 
-    def run(self, vehicles: Vehicles, horizon_s: float | None = None) -> LoadResult:
+    def run(
+        self,
+        vehicles: Vehicles,
+        horizon_s: float | None = None,
+        capacity_factor: np.ndarray | None = None,
+    ) -> LoadResult:
         """Load the vehicles under the chosen control (Webster: time on a first loading)."""
         if self.control == "webster":
-            first = self.load(vehicles, horizon_s)
+            first = self.load(vehicles, horizon_s, capacity_factor)
             for agent in self.controllers:
                 agent.retime_webster(first)
-        return self.load(vehicles, horizon_s)
+        return self.load(vehicles, horizon_s, capacity_factor)
 
-    def load(self, vehicles: Vehicles, horizon_s: float | None = None) -> LoadResult:
-        """One dynamic network loading of the vehicles with the controllers' plans."""
+    def load(
+        self,
+        vehicles: Vehicles,
+        horizon_s: float | None = None,
+        capacity_factor: np.ndarray | None = None,
+    ) -> LoadResult:
+        """One dynamic network loading of the vehicles with the controllers' plans.
+
+        ``capacity_factor`` (``(n_links, n_bins)``, > 0, bins of :data:`BIN_S` from
+        t = 0; 1 after the last) scales each link's discharge rate, e.g. 0.5 while one
+        lane of two is blocked.
+        """
         net, dt = self.net, self.dt
         arrays = _kernel_arrays(net, vehicles, self.controllers, dt)
         n_links = len(net.link_ids)
+        factor = np.ones((n_links, 0)) if capacity_factor is None else capacity_factor
+        factor = np.ascontiguousarray(factor, dtype=float)
+        if factor.ndim != 2 or factor.shape[0] != n_links or not (factor > 0).all():
+            raise UsageError(
+                field="capacity_factor",
+                value=f"shape {factor.shape}, min {factor.min() if factor.size else 1:g}",
+                allowed=f"(n_links = {n_links}, n_bins) factors > 0",
+            )
         end = horizon_s
         if end is None:
             last = float(vehicles.depart.max()) if len(vehicles.depart) else 0.0
@@ -341,11 +383,19 @@ class TrafficControl(mesa.Model):
             "bin_tt": np.zeros(shape),
             "bin_occ": np.zeros(shape),
             "bin_queue": np.zeros(shape, np.int64),
+            "bin_forced": np.zeros(shape, np.int64),
             "green_time": np.zeros(len(arrays["ph_green"])),
         }
         start = time.perf_counter()
         status, steps, waits = dnl.simulate(
-            dt, n_steps, int(np.ceil(GRIDLOCK_S / dt)), **arrays, bin_s=BIN_S, **out
+            dt,
+            n_steps,
+            int(np.ceil(GRIDLOCK_S / dt)),
+            **arrays,
+            cap_factor=factor,
+            max_wait_s=np.inf if self.max_wait_s is None else float(self.max_wait_s),
+            bin_s=BIN_S,
+            **out,
         )
         wall = time.perf_counter() - start
         if status == dnl.GRIDLOCK:
@@ -376,6 +426,7 @@ class TrafficControl(mesa.Model):
             bin_tt=out["bin_tt"].T,
             bin_occ=out["bin_occ"].T,
             bin_queue=out["bin_queue"].T,
+            bin_forced=out["bin_forced"].T,
             green_s=[out["green_time"][ph0[i] : ph0[i + 1]] for i in range(len(ph0) - 1)],
             sim_s=steps * dt,
             wall_s=wall,
