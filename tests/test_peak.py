@@ -18,6 +18,7 @@ from sim.model import _peak_traffic
 from sim.policies import CongestionCharge, NewLink, RoadClosure, SignalRetiming
 from sim.scenario import AssignmentParams, DynamicParams, load_scenario
 from sim.traffic import due
+from sim.traffic.dynamic import GridlockError, TrafficControl
 from sim.traffic.peak import PeakTraffic, link_kpis
 
 CRS = "EPSG:32719"
@@ -284,3 +285,17 @@ def test_dynamic_retiming_gives_route_a_its_green_back() -> None:
     assert retimed.links["flow"][10] > fixed.links["flow"][10] + 50
     assert retimed.kpis["vht"] < fixed.kpis["vht"]
     assert 0.0 <= retimed.kpis["due_gap"] < fixed.kpis["due_gap"] + 1.0
+
+
+def test_a_gridlock_that_stays_ends_the_year_with_its_links(monkeypatch) -> None:
+    def locked(self, vehicles, horizon_s=None, **kwargs):
+        raise GridlockError("gridlock at t = 900 s: ...", ["10", "11"], ["10", "11"])
+
+    monkeypatch.setattr(TrafficControl, "run", locked)
+    with pytest.raises(
+        GridlockError, match=r"^2025: the dynamic peak model stopped: gridlock at t = 900 s"
+    ):
+        _period(two_route_city(), [])
+    with pytest.raises(GridlockError) as err:
+        _period(two_route_city(), [])
+    assert err.value.links == ["10", "11"] and "traffic_model: static" in str(err.value)
