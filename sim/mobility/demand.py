@@ -320,6 +320,8 @@ class TravelDemand:
             "toll_revenue": self._toll_revenue((toll * self.charged[bins])[on_road], extra, skims),
             "mean_trip_min": float(minutes[on_road].mean()) if len(on_road) else 0.0,
             "peak_hour_start": (dep.AM_START + peak * dep.BIN_MIN) / 60.0,
+            "school_car_trips_peak": float((in_peak & (t.purpose[drivers] == SCHOOL)).sum()),
+            "school_area_arrivals_15min": school_area_arrivals(t, dest, on_road, bins, minutes),
             **self._shares(out),
         }
         out.profile = am_profile(bins, bins[on_road], minutes[on_road], km[on_road])
@@ -475,6 +477,23 @@ def am_profile(
             "network_speed_kmh": speed,
         }
     )
+
+
+def school_area_arrivals(
+    t: TripTable, dest: np.ndarray, cars: np.ndarray, bins: np.ndarray, minutes: np.ndarray
+) -> float:
+    """The most cars arriving in the zones with a school in any 15 minutes.
+
+    ``cars`` are the trips that put a car on the road; each arrives at its departure bin's
+    midpoint plus its minutes. Every car ending in such a zone counts (school runs and the
+    commuters and shoppers who meet them at the gates), in quarters of :data:`PROFILE_MIN`:
+    staggered school hours lower it where schools shared the same quarter.
+    """
+    near = cars[np.isin(dest[cars], t.dest[t.purpose == SCHOOL])]
+    if not len(near):
+        return 0.0
+    arrive = (bins[near] + 0.5) * dep.BIN_MIN + minutes[near]  # minutes after AM_START
+    return float(np.bincount((arrive // PROFILE_MIN).astype(np.int64)).max())
 
 
 def escort_weights(t: TripTable, driven: np.ndarray) -> np.ndarray:
