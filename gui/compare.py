@@ -40,6 +40,7 @@ from gui.i18n import kpi_label, tr
 from gui.linkedmaps import MapGrid, MapPanel
 from gui.mapview import MapView
 from gui.reportjob import report_in_child
+from gui.results import ZONE_LABELS
 from gui.runlist import run_titles
 from gui.tables import fill_table
 from sim.city import City
@@ -159,7 +160,7 @@ class CompareView(QWidget):
         mode_row.addStretch(1)
         map_layout.addLayout(mode_row)
         map_layout.addWidget(self.maps, 1)
-        body = QSplitter()
+        self.body = body = QSplitter()
         body.addWidget(tables)
         body.addWidget(map_box)
         body.setSizes([700, 500])
@@ -329,9 +330,14 @@ class CompareView(QWidget):
                 links = run.links[run.links["year"] == run.links["year"].max()]
                 vc = links.set_index("link_id")["vc"] if len(links) else None
                 schools = run.schools.set_index("school_id")
-                panels.append(MapPanel(label, vc, schools, util[label]))
+                zones = run.zones.set_index("zone_id")
+                pop = {ZONE_LABELS["population_end"]: zones["population_end"].astype(float)}
+                panels.append(MapPanel(label, vc, schools, util[label], pop))
             self.grid.set_panels(city, panels, label="V/C")
+            self.body.setSizes([0, sum(self.body.sizes())])  # the maps take the width
             return
+        if self.body.sizes()[0] == 0:  # back from side by side: the tables come back
+            self.body.setSizes([700, max(sum(self.body.sizes()) - 700, 300)])
         variant = self.variant.currentData() or comp.labels[-1]
         diff_col = f"diff {variant}"
         links = comp.links.set_index("link_id")

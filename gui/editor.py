@@ -30,6 +30,7 @@ from gui.document import ScenarioDocument
 from gui.forms import ModelForm
 from gui.i18n import policy_help, policy_label, tr
 from gui.planner import name_policies, policy_name, seats_note, zone_check
+from gui.signalpick import current_plan, cycle_note
 from gui.streetpick import street_label
 from sim import scenario as schema
 from sim.city import City
@@ -43,6 +44,10 @@ POINT_POLICIES: tuple[str, ...] = tuple(
 #: Policy types whose links are picked on the map.
 ROAD_POLICIES: tuple[str, ...] = tuple(
     k for k in schema.POLICY_TYPES if policy_class(k).pick == "links"
+)
+#: Policy types that name one signalised junction (picked on the map).
+SIGNAL_POLICIES: tuple[str, ...] = tuple(
+    k for k in schema.POLICY_TYPES if "signal" in policy_class(k).model_fields
 )
 #: English label of every policy type (translated with :func:`gui.i18n.policy_label`).
 POLICY_LABELS: dict[str, str] = {k: policy_class(k).label for k in schema.POLICY_TYPES}
@@ -153,11 +158,16 @@ class EditorPanel(QWidget):
         self.pick_roads = QPushButton()
         self.pick_roads.setCheckable(True)
         self.pick_roads.toggled.connect(self._pick_roads_toggled)
+        self.pick_signal = QPushButton()
+        self.pick_signal.setCheckable(True)
+        self.pick_signal.setVisible(False)
+        self.pick_signal.toggled.connect(lambda on: self.pickRequested.emit("signal" if on else ""))
         add_row = QHBoxLayout()
         add_row.addWidget(self.add_type, 1)
         add_row.addWidget(self.add_button)
         edit_row = QHBoxLayout()
-        for button in (self.remove_button, self.up_button, self.down_button, self.pick_roads):
+        buttons = (self.remove_button, self.up_button, self.down_button, self.pick_roads)
+        for button in (*buttons, self.pick_signal):
             edit_row.addWidget(button)
 
         self.form_box = QGroupBox()
@@ -207,6 +217,8 @@ class EditorPanel(QWidget):
         self.remove_button.setText(tr("Remove"))
         self.pick_roads.setText(tr("Pick roads"))
         self.pick_roads.setToolTip(tr("Click roads on the map to add/remove them"))
+        self.pick_signal.setText(tr("Pick signal"))
+        self.pick_signal.setToolTip(tr("Click a signalised junction on the map"))
         self.form_box.setTitle(tr("Selected policy"))
         if self.form is not None:
             self.form.retranslate()
@@ -258,6 +270,17 @@ class EditorPanel(QWidget):
         self.doc.edit_policy(index, policy)
         return True
 
+    def set_signal(self, signal: int) -> bool:
+        """Point the selected signal policy at ``signal``, starting from the city's plan."""
+        index = self.current_index()
+        if index < 0 or self.city is None:
+            return False
+        if self.doc.policies[index].get("type") not in SIGNAL_POLICIES:
+            return False
+        policy = copy.deepcopy(self.doc.policies[index]) | current_plan(self.city, signal)
+        self.doc.edit_policy(index, policy)
+        return True
+
     # -- sync with the document
 
     def refresh(self) -> None:
@@ -298,6 +321,8 @@ class EditorPanel(QWidget):
         if kind is None:
             self.pick_roads.setChecked(False)
             self.pick_roads.setEnabled(False)
+            self.pick_signal.setChecked(False)
+            self.pick_signal.setVisible(False)
             return
         if self.form is None:
             choices = {}
@@ -310,6 +335,11 @@ class EditorPanel(QWidget):
         self.form.set_values(self.doc.policies[row])
         if "classes_per_grade" in self.form.notes:
             self.form.set_note("classes_per_grade", seats_note(self.doc.policies[row], self.city))
+        if "greens" in self.form.notes:
+            self.form.set_note("greens", cycle_note(self.doc.policies[row]))
+        self.pick_signal.setVisible(kind in SIGNAL_POLICIES)
+        if kind not in SIGNAL_POLICIES:
+            self.pick_signal.setChecked(False)
         self.pick_roads.setEnabled(kind in ROAD_POLICIES)
         if kind not in ROAD_POLICIES:
             self.pick_roads.setChecked(False)

@@ -156,4 +156,10 @@ ZH_VIEWS: dict[str, str] = {
     # a policy after the run's end (gui/runpanel.py)
     "Extend the run?": "延长运行年限？",
     "The policy {policy} starts in {year}, after this run ends ({end}). Run {years} years ({start}–{year}) instead?": "政策 {policy} 于 {year} 年生效，晚于本次运行结束年份（{end}）。改为运行 {years} 年（{start}–{year}）？",
+    # signal plans (gui/signalpick.py, gui/editor.py)
+    "Pick signal": "选取信号灯",
+    "Click a signalised junction on the map": "在地图上点击一个信号控制路口",
+    "Click a signalised junction on the map (Esc: stop).": "在地图上点击一个信号控制路口（Esc：停止）。",
+    "No signalised junction here: zoom in and click on one.": "此处没有信号控制路口：请放大后点击路口。",
+    "cycle = {greens:g} s greens + {lost:g} s × {n} phases = {cycle:g} s": "周期 = 绿灯 {greens:g} 秒 + {lost:g} 秒 × {n} 个相位 = {cycle:g} 秒",
 }

@@ -20,12 +20,16 @@ MAX_MAPS = 4
 
 @dataclass
 class MapPanel:
-    """What one map of the grid shows: a title, road values per link_id, school utilisation."""
+    """What one map of the grid shows: a title, road values per link_id, school utilisation.
+
+    ``zones`` (name -> value per zone_id) colours the zones by the run's own indicators.
+    """
 
     title: str
     roads: pd.Series | None
     schools: pd.DataFrame
     utilisation: pd.Series | None
+    zones: dict[str, pd.Series] | None = None
 
 
 class ViewLinker:
@@ -96,6 +100,8 @@ class MapGrid(QWidget):
             self.titles[i].setText(panel.title)
             mapview.set_road_values(panel.roads, label=label)
             mapview.set_schools(panel.schools, panel.utilisation)
+            if panel.zones:
+                mapview.set_zone_values(panel.zones, select=next(iter(panel.zones)))
 
     def retranslate(self) -> None:
         """Re-apply translated labels of the maps."""

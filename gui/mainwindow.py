@@ -48,6 +48,7 @@ from gui.runlist import RunList
 from gui.runpanel import RunPanel
 from gui.scenariobrowser import ScenarioBrowser
 from gui.scenariofiles import ScenarioFiles, app_settings
+from gui.signalpick import nearest_signal
 from gui.streetpick import picked_links
 from gui.tables import format_value
 from gui.workspace import save_workspace
@@ -338,6 +339,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
                 " piece (Esc: stop)."
             ),
             "query": tr("Click the home location on the map (Esc: stop)."),
+            "signal": tr("Click a signalised junction on the map (Esc: stop)."),
         }
         if tool in POINT_POLICIES:
             hint = tr("Click on the map to place: {policy} (Esc: cancel).").format(
@@ -348,6 +350,8 @@ class MainWindow(ScenarioFiles, QMainWindow):
         self.map.set_hint(hint)
         if tool != "roads" and self.editor.pick_roads.isChecked():
             self.editor.pick_roads.setChecked(False)
+        if tool != "signal" and self.editor.pick_signal.isChecked():
+            self.editor.pick_signal.setChecked(False)
         if tool != "query" and self.query.pick.isChecked():
             self.query.pick.setChecked(False)
 
@@ -363,6 +367,12 @@ class MainWindow(ScenarioFiles, QMainWindow):
                 self.status(tr("No road here: zoom in and click on a road."))
             elif not self.editor.toggle_links(links):
                 self.status(tr("Select a road policy first."))
+        elif self.tool == "signal":
+            signal = nearest_signal(self.city, x, y, self.map.tolerance())
+            if signal is None:
+                self.status(tr("No signalised junction here: zoom in and click on one."))
+            elif self.editor.set_signal(signal):
+                self.set_tool("")
         elif self.tool == "query":
             self.map.set_marker((x, y))
             self.query.set_home(x, y)

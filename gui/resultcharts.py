@@ -85,7 +85,7 @@ class SeriesChart:
                     (line,) = ax.plot(part["year"], part["p50"], marker="o", ms=3)
                     line.set_gid(kpi)
             _style(ax)
-        fig.subplots_adjust(left=0.16, right=0.97, bottom=0.1, top=0.86, wspace=0.55, hspace=0.45)
+        fig.subplots_adjust(left=0.2, right=0.97, bottom=0.1, top=0.86, wspace=0.65, hspace=0.45)
         self.relabel()
 
     def relabel(self) -> None:
@@ -93,7 +93,7 @@ class SeriesChart:
         if self._run is None:
             return
         for ax, (title, kpis) in zip(self.axes, SERIES, strict=True):
-            ax.set_title(tr(title) if title else titled(kpis[0]), fontsize=9)
+            ax.set_title(tr(title) if title else titled(kpis[0]), fontsize=8)
             lines = [line for line in ax.get_lines() if line.get_gid()]
             for line in lines:
                 line.set_label(kpi_label(str(line.get_gid())))
@@ -106,7 +106,7 @@ class SeriesChart:
                 scenario=self._run.manifest["scenario"]["name"],
                 n=self._run.manifest["replications"],
             ),
-            fontsize=10,
+            fontsize=9,
         )
         self.canvas.draw_idle()
 

@@ -169,7 +169,7 @@ class ResultsView(QWidget):
         self.body.addWidget(charts)
         self.body.addWidget(self.map)
         self.body.addWidget(self.schools)
-        self.body.setSizes([400, 430, 570])
+        self.body.setSizes([450, 470, 480])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.empty, 1)
