@@ -8,7 +8,7 @@ green (the signal is the only discount), other links at their mid-block capacity
 never below ``s × lanes`` (the city's ``capacity_vph`` of arterials already holds an
 average signal discount, see geodata/README.md), and every signal is phased from the
 junction geometry exactly as the static model phases it (:mod:`sim.traffic.signals`).
-:func:`year_peak` loads one year's peak of a scenario on it (``main.py simulate-peak``).
+:func:`year_peak` runs one year's dynamic peak of a scenario (``main.py simulate-peak``).
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from sim.errors import UsageError
-from sim.traffic.dynamic import DynamicNetwork, LoadResult, TrafficControl, geometry_signal
+from sim.traffic.dynamic import DynamicNetwork, LoadResult, geometry_signal
 from sim.traffic.network import Network, network_from_links
-from sim.traffic.od_vehicles import od_vehicles
-from sim.traffic.peak_outputs import HOUR_S, PeakOutputs, peak_outputs
+from sim.traffic.peak_outputs import PeakOutputs
 from sim.traffic.signals import (
     CLASS_RANK,
     SATURATION_PER_LANE,
@@ -37,7 +35,6 @@ from sim.traffic.signals import (
 if TYPE_CHECKING:
     from sim.city import City
     from sim.scenario import Scenario
-    from sim.traffic.peak import PeakResult
 
 
 def city_network(
@@ -91,32 +88,23 @@ def city_network(
 
 @dataclass
 class CityPeak:
-    """One year's dynamic peak loading of a scenario and what it reports."""
+    """One year's dynamic peak of a scenario: the loading, its network and its KPIs."""
 
     year: int
-    control: str
     result: LoadResult
     net: DynamicNetwork
-    links: pd.DataFrame
     outputs: PeakOutputs
+    kpis: dict[str, float]
 
 
-def year_peak(
-    scenario: Scenario,
-    city: City,
-    year: int,
-    *,
-    control: str = "fixed",
-    dt: float = 1.0,
-    scale: float = 1.0,
-) -> CityPeak:
-    """Simulate a scenario up to ``year`` and load that year's peak on the dynamic model.
+def year_peak(scenario: Scenario, city: City, year: int) -> CityPeak:
+    """Simulate a scenario up to ``year`` and run that year's peak on the dynamic model.
 
     The years before ``year`` run without traffic (demography, schools); ``year`` runs
-    with it, and its busiest-hour car OD matrix (the one the static assignment loads,
-    times ``scale``) is loaded as whole vehicles departing evenly over an hour on the
-    shortest paths of the static equilibrium's link times, on the year's links and
-    signal plans under ``control``. Replication 0's seed of the scenario is used.
+    the scenario's demand and its dynamic peak model (``parameters.traffic_model`` is
+    set to ``dynamic``: the AM period's vehicles, route swapping, signals, parking), with
+    replication 0's seed. ``kpis`` are the year's traffic KPIs (the busiest hour's, and
+    the route swapping's gap).
 
     Raises
     ------
@@ -126,38 +114,23 @@ def year_peak(
         The loading stopped (the links involved are named).
     """
     from sim.model import CityModel
+    from sim.scenario import scenario_from_dict
     from sim.seeds import replication_seeds
 
     if not scenario.start_year <= year <= scenario.end_year:
         allowed = f"{scenario.start_year}..{scenario.end_year}"
         raise UsageError(field="year", value=str(year), allowed=allowed)
-    seed = replication_seeds(scenario.seed, 1)[0]
-    model = CityModel(scenario, city, rng=seed, traffic=True)
+    data = scenario.model_dump(mode="json")
+    data["parameters"]["traffic_model"] = "dynamic"
+    scenario = scenario_from_dict(data, source=f"{scenario.name} (dynamic peak)")
+    model = CityModel(scenario, city, rng=replication_seeds(scenario.seed, 1)[0], traffic=True)
     traffic = model.traffic
-    assert traffic is not None
     for _ in range(scenario.start_year, year):
         model.traffic = None  # demography and schools only
         model.step()
     model.traffic = traffic
-    captured: dict[str, np.ndarray] = {}
-    step = traffic.step
-
-    def capture(y: int, demand: np.ndarray, rel_gap: float | None = None) -> PeakResult:
-        captured["demand"] = demand.copy()  # the last (converged) demand of the year
-        return step(y, demand, rel_gap=rel_gap)
-
-    traffic.step = capture
     model.step()
-    links = traffic._road_links(year)
-    net, static = city_network(links, city.nodes, city.signals, traffic.plans, traffic.centroids)
-    _, ue_minutes = traffic.network_times(year)
-    vehicles = od_vehicles(static, captured["demand"] * scale, 0.0, HOUR_S, seed, cost=ue_minutes)
-    model_control = TrafficControl(net, control, dt)
-    result = model_control.run(vehicles)
-    greens = [a.greens for a in model_control.controllers] if control == "webster" else None
-    schools = gpd.GeoDataFrame(geometry=gpd.points_from_xy(model.schools.x, model.schools.y))
-    outputs = peak_outputs(
-        result, net, links, schools, list(traffic.plans.greens),
-        control=control, year=year, greens=greens,
-    )  # fmt: skip
-    return CityPeak(year, control, result, net, links, outputs)
+    peak = model.peak_result
+    assert peak is not None and peak.load is not None and peak.dyn is not None
+    assert peak.outputs is not None
+    return CityPeak(year, peak.load, peak.dyn, peak.outputs, dict(peak.kpis))
