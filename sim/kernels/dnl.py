@@ -48,9 +48,18 @@ def _queue(ln, t, buf, buf_start, buf_cap, head, count, entry, fft):
 
 
 @njit(cache=True, error_model="numpy")
+def _bin(x, bin_s, n_bins):
+    """``min(x // bin_s, n_bins - 1)`` for ``x >= 0`` without the float modulo."""
+    b = int(x / bin_s)
+    if b > 0 and x < b * bin_s:
+        b -= 1  # the quotient was rounded up to the next whole number
+    return min(b, n_bins - 1)
+
+
+@njit(cache=True, error_model="numpy")
 def _step_of(ta, dt):
     """The first step whose end ``step * dt + dt`` is after time ``ta``."""
-    s = max(int(ta // dt), 0)
+    s = max(int(ta / dt), 0)
     while s > 0 and ta < (s - 1) * dt + dt:
         s -= 1
     while not ta < s * dt + dt:
@@ -110,7 +119,7 @@ def _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_star
             continue
         if entry[buf[buf_start[ln] + head[ln]]] + fft[ln] >= t_end:
             continue
-        qb = min(int(t_end // bin_s), n_bins - 1)
+        qb = _bin(t_end, bin_s, n_bins)
         if count[ln] > bin_queue[qb, ln]:
             q_step[ln] = step
             q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, entry, fft)
@@ -321,7 +330,8 @@ def simulate(
     for step in range(n_steps):
         t = step * dt
         t_end = t + dt
-        fb = int(t // bin_s)  # the bin of the capacity factors
+        fb = _bin(t, bin_s, n_bins + 1)  # the bin of the capacity factors
+        qb = _bin(t_end, bin_s, n_bins)  # the bin of the queues measured at t_end
         # ---- signals: end greens that are over, then start greens whose intergreen is
         for s in range(n_sig):
             el = t - t_switch[s]
@@ -378,7 +388,7 @@ def simulate(
                 buf[buf_start[m] + (head[m] + count[m]) % buf_cap[m]] = v
                 count[m] += 1
                 n_in[m] += 1
-                bin_in[min(int(te // bin_s), n_bins - 1), m] += 1
+                bin_in[_bin(te, bin_s, n_bins), m] += 1
                 entry[v] = te
                 if count[m] == 1:  # a new front vehicle: wake its node when it arrives
                     sw = max(_step_of(te + fft[m], dt), step)
@@ -418,7 +428,6 @@ def simulate(
                 t_arr = entry[v] + fft[ln]
                 if t_arr >= t_end:
                     continue
-                qb = min(int(t_end // bin_s), n_bins - 1)
                 if count[ln] > bin_queue[qb, ln] and q_step[ln] != step:
                     q_step[ln] = step  # the largest stop-line queue, once a step
                     q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, entry, fft)
@@ -461,7 +470,7 @@ def simulate(
                 wait_since[ln] = -1.0
                 t_out = te  # when it leaves link ln
                 if forced:  # teleported past the full links ahead, at their free-flow time
-                    bin_forced[min(int(te // bin_s), n_bins - 1), ln] += 1
+                    bin_forced[_bin(te, bin_s, n_bins), ln] += 1
                     rs, n_r = route_start[v], route_start[v + 1] - route_start[v]
                     while True:
                         te += fft[m]
@@ -482,11 +491,11 @@ def simulate(
                     freed[ln] += 1  # the ring is full: its oldest exit counts as freed
                 ex_t[ex_start[ln] + n_out[ln] % ex_size[ln]] = t_out
                 n_out[ln] += 1
-                bin_out[min(int(t_out // bin_s), n_bins - 1), ln] += 1
-                bin_tt[min(int(t_out // bin_s), n_bins - 1), ln] += t_out - entry[v]
+                bin_out[_bin(t_out, bin_s, n_bins), ln] += 1
+                bin_tt[_bin(t_out, bin_s, n_bins), ln] += t_out - entry[v]
                 ta = entry[v]
                 while ta < t_out:  # the time on the link, bin by bin
-                    b_a = min(int(ta // bin_s), n_bins - 1)
+                    b_a = _bin(ta, bin_s, n_bins)
                     tb = min(t_out, (b_a + 1) * bin_s) if b_a < n_bins - 1 else t_out
                     bin_occ[b_a, ln] += tb - ta
                     ta = tb
@@ -499,7 +508,7 @@ def simulate(
                     buf[buf_start[m] + (head[m] + count[m]) % buf_cap[m]] = v
                     count[m] += 1
                     n_in[m] += 1
-                    bin_in[min(int(te // bin_s), n_bins - 1), m] += 1
+                    bin_in[_bin(te, bin_s, n_bins), m] += 1
                     entry[v] = te
                     if count[m] == 1:  # a new front: its node is due when it arrives,
                         y = link_node[m]  # this step only if still to come in node order
@@ -530,9 +539,7 @@ def simulate(
         # ---- fronts held by a red are not visited: measure their queues at the end of
         # each bin (while no one leaves, a queue only grows)
         t_next = (step + 1) * dt + dt
-        if step == n_steps - 1 or min(int(t_next // bin_s), n_bins - 1) != min(
-            int(t_end // bin_s), n_bins - 1
-        ):
+        if step == n_steps - 1 or _bin(t_next, bin_s, n_bins) != qb:
             _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_start,
                          buf_cap, head, count, entry, fft)  # fmt: skip
         # ---- done, or gridlock
