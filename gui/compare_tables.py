@@ -39,8 +39,10 @@ class Rows:
 def kpi_rows(table: pd.DataFrame, labels: Sequence[str], *, diagnostics: bool) -> Rows:
     """The outcome KPIs (``diagnostics=False``) or the solver diagnostics of a KPI table.
 
-    Outcomes show the baseline and each run, its difference, relative difference and the
-    verdict in words; diagnostics show the values only (they are never judged).
+    Outcomes show the baseline and each run, its difference, relative difference, the
+    verdict in words and whether the difference is beyond the solver noise and replication
+    band (:func:`sim.runs.compare.effect_mark`); diagnostics show the values only (they are
+    never judged).
     """
     is_diag = [bool(getattr(KPI_BY_NAME.get(str(k)), "diagnostic", False)) for k in table["kpi"]]
     part = table[[d == diagnostics for d in is_diag]].reset_index(drop=True)
@@ -65,6 +67,9 @@ def kpi_rows(table: pd.DataFrame, labels: Sequence[str], *, diagnostics: bool) -
         headers[f"diff {label}"] = tr("Δ {run}").format(run=label)
         headers[f"rel % {label}"] = tr("Δ % {run}").format(run=label)
         headers[f"better {label}"] = tr("{run} vs baseline").format(run=label)
+        if f"effect {label}" in part:  # the delta against solver noise and replication band
+            frame[f"effect {label}"] = [tr(str(v)) for v in part[f"effect {label}"]]
+            headers[f"effect {label}"] = tr("{run}: effect or noise?").format(run=label)
     return Rows(frame, headers, names, verdicts)
 
 

@@ -162,4 +162,10 @@ ZH_VIEWS: dict[str, str] = {
     "Click a signalised junction on the map (Esc: stop).": "在地图上点击一个信号控制路口（Esc：停止）。",
     "No signalised junction here: zoom in and click on one.": "此处没有信号控制路口：请放大后点击路口。",
     "cycle = {greens:g} s greens + {lost:g} s × {n} phases = {cycle:g} s": "周期 = 绿灯 {greens:g} 秒 + {lost:g} 秒 × {n} 个相位 = {cycle:g} 秒",
+    # effect marks of a KPI delta (sim/runs/compare.py effect_mark)
+    "{run}: effect or noise?": "{run}：真实效果还是噪声？",
+    "beyond noise and band": "超出噪声与区间",
+    "within noise": "在噪声范围内",
+    "within band": "在重复区间内",
+    "beyond noise (no band)": "超出噪声（无区间）",
 }

@@ -113,7 +113,9 @@ def test_no_english_in_chinese_and_no_chinese_back_in_english(window, qtbot, tmp
     window.results.show_run(fake_run(city, tmp_path / "fake"), city)
     window.results.blockSignals(False)
     base = SimpleNamespace(
-        kpis_summary=pd.DataFrame({"year": 2030, "kpi": ["population", "vkt"], "p50": [1.0, 2.0]}),
+        kpis_summary=pd.DataFrame(
+            {"year": 2030, "kpi": ["population", "vkt"], "p10": 0.5, "p50": [1.0, 2.0], "p90": 3.0}
+        ),
         manifest={"end_year": 2030},
         schools=pd.DataFrame({"school_id": ["P1"], "name": ["Escuela Uno"]}),
     )

@@ -23,7 +23,9 @@ GREEN_RED = {"#c8efc8", "#f7c6c6"}  # the view's green and red
 
 
 def _run(values: dict[str, float]) -> SimpleNamespace:
-    summary = pd.DataFrame({"year": 2030, "kpi": list(values), "p50": list(values.values())})
+    nan = float("nan")
+    p50 = list(values.values())
+    summary = pd.DataFrame({"year": 2030, "kpi": list(values), "p10": nan, "p50": p50, "p90": nan})
     schools = pd.DataFrame({"school_id": ["P1", "J1"], "name": ["Escuela Uno", "Liceo Uno"]})
     return SimpleNamespace(kpis_summary=summary, manifest={"end_year": 2030}, schools=schools)
 
