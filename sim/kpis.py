@@ -268,6 +268,22 @@ KPIS: tuple[KPI, ...] = (
         None,
         diagnostic=True,
     ),
+    KPI(
+        "unfinished_vehicles",
+        "Vehicles still driving 30 min after the AM period",
+        "早高峰结束30分钟后仍在途车辆",
+        "vehicles",
+        None,
+        diagnostic=True,
+    ),
+    KPI(
+        "teleported_vehicles",
+        "Vehicles let into a full link after waiting (gridlock breaker)",
+        "等待后强行进入满载路段的车辆",
+        "vehicles",
+        None,
+        diagnostic=True,
+    ),
 )
 
 #: Traffic KPIs whose solver noise a run reports as ``<name>_noise`` (their change over the

@@ -234,7 +234,10 @@ def equilibrate(
         if parking is not None:  # parking on the last loading's arrivals: cruise tails
             plan = parking.plan(vehicles, reached)
         try:
-            load = control.run(vehicles if plan is None else plan.vehicles, horizon_s)
+            if plan is None:
+                load = control.run(vehicles, horizon_s)
+            else:
+                load = control.run(plan.vehicles, horizon_s, capacity_factor=plan.capacity_factor)
         except GridlockError as err:
             retries += 1
             if retries > GRIDLOCK_RETRIES:

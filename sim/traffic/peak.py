@@ -222,7 +222,9 @@ class PeakTraffic:
         if first is None or len(first) != len(links):
             assert self._times is not None, "step() runs the static warm start first"
             first = self._times.reindex(links.index).to_numpy(dtype=np.float64) * 60.0
-        control = TrafficControl(dyn, "fixed", dt=self.dynamic.dt_s)
+        control = TrafficControl(
+            dyn, "fixed", dt=self.dynamic.dt_s, max_wait_s=self.dynamic.max_wait_s
+        )
         # a city without car parks has no parking model: cars park where they arrive
         parking = (
             ParkingSearch.from_city(self.city, links, static, self.policies, year)
@@ -276,6 +278,7 @@ class PeakTraffic:
         kpis["due_gap"] = eq.gap
         kpis["due_iterations"] = float(len(eq.gaps))
         kpis["unfinished_vehicles"] = float(np.isnan(eq.load.arrive).sum())
+        kpis["teleported_vehicles"] = float(eq.load.teleported)
         occupancy = None
         if eq.parking is not None:
             kpis.update(eq.parking.kpis())
