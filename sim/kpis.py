@@ -290,9 +290,15 @@ KPIS: tuple[KPI, ...] = (
 #: demand-supply loop's last round, sim.mobility.loop); compare weighs deltas against it.
 NOISY_KPIS: tuple[str, ...] = (
     "car_trips",
+    "car_trips_intrazonal",
     "car_trips_peak",
+    "peak_hour_start",
+    "school_car_trips_peak",
+    "school_area_arrivals_15min",
     "mode_share_car",
     "mode_share_pt",
+    "mode_share_walk",
+    "mode_share_bike",
     "toll_revenue",
     "accessibility_logsum",
     "vkt",
