@@ -9,7 +9,8 @@ departure bin (:mod:`sim.mobility.departure`) and, for other trips, a destinatio
 logit on the zones' jobs and the mode-choice logsum. A pupil driven to school makes a
 car-driver trip of a parent (one per household and school). Through traffic between the
 two ends of the city's main trunk road (the default city's Ruta 5) and freight
-(:data:`FREIGHT_SHARE` of road vehicles, :data:`FREIGHT_PCE` cars each) join the roads.
+(:data:`FREIGHT_SHARE` of road vehicles, :data:`FREIGHT_PCE` cars each; leaving evenly
+over the AM period but away from a charged window, :mod:`sim.mobility.freight`) join the roads.
 
 Sources: other-purpose rate — SECTRA, *Encuesta Origen Destino Santiago 2012*: adults
 outside work make about 1.9 trips a day, a fifth of them before 10:00 (≈ 0.35 AM trips
@@ -32,6 +33,7 @@ from sim.city import City
 from sim.kernels import choice
 from sim.mobility import departure as dep
 from sim.mobility import modes as md
+from sim.mobility.freight import freight_bins
 from sim.mobility.gtfs import city_bus_service
 from sim.mobility.intrazonal import LocalTrips, TripAccess, trips_within_zones
 from sim.mobility.skims import Skims
@@ -83,6 +85,8 @@ class Choices:
     #: (smooth in the skims: what the demand-supply loop averages, see sim.mobility.loop).
     expected_peak: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     expected_vehicles: np.ndarray = field(default_factory=lambda: np.zeros(dep.N_BINS))
+    #: Through and freight PCU per OD and departure bin (``(n, n, N_BINS)``).
+    extra_bins: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, dep.N_BINS)))
     kpis: dict[str, float] = field(default_factory=dict)
     profile: pd.DataFrame | None = None
     #: The vehicle trips' own street points; which of those within one zone load.
@@ -295,15 +299,16 @@ class TravelDemand:
         )
         loaded = (o != d) | local.loaded
         vehicles = np.bincount(b[loaded], minlength=dep.N_BINS).astype(float)
-        extra = self._through_and_freight(t, dest, mode)
-        vehicles += extra.sum() / dep.N_BINS
+        trucks, through = self._extra_bins(t, dest, mode, skims)
+        extra = trucks + through
+        vehicles += extra.sum(axis=(0, 1))
         peak = dep.peak_hour(vehicles)
         in_peak = loaded & (b >= peak) & (b < peak + dep.BINS_PER_HOUR)
         car_peak = np.zeros((self.n_zones, self.n_zones))
         zonal = in_peak & (o != d)  # local trips use the zone's streets, not the zone OD
         np.add.at(car_peak, (o[zonal], d[zonal]), 1.0)
-        car_peak += extra * (dep.BINS_PER_HOUR / dep.N_BINS)
-        out = Choices(mode, bins, dest, logsum, car_peak, vehicles, peak)
+        car_peak += extra[:, :, peak : peak + dep.BINS_PER_HOUR].sum(axis=2)
+        out = Choices(mode, bins, dest, logsum, car_peak, vehicles, peak, extra_bins=extra)
         out.expected_peak, out.expected_vehicles = self._expected_peak(
             t, dest, md.probabilities(util), skims, ratio, extra
         )
@@ -317,7 +322,9 @@ class TravelDemand:
             "car_trips": float(loaded.sum()),
             "car_trips_intrazonal": float((~loaded).sum()),
             "car_trips_peak": float(in_peak.sum()),
-            "toll_revenue": self._toll_revenue((toll * self.charged[bins])[on_road], extra, skims),
+            "toll_revenue": self._toll_revenue(
+                (toll * self.charged[bins])[on_road], trucks / FREIGHT_PCE + through, skims
+            ),
             "mean_trip_min": float(minutes[on_road].mean()) if len(on_road) else 0.0,
             "peak_hour_start": (dep.AM_START + peak * dep.BIN_MIN) / 60.0,
             "school_car_trips_peak": float((in_peak & (t.purpose[drivers] == SCHOOL)).sum()),
@@ -391,12 +398,12 @@ class TravelDemand:
                         self.charged,
                     )
                 )
-        vehicles = np.full(dep.N_BINS, extra.sum() / dep.N_BINS)
+        vehicles = extra.sum(axis=(0, 1))
         for w, pr in zip(weights, probs, strict=True):
             vehicles += w @ pr
         peak = dep.peak_hour(vehicles)
         n = self.n_zones
-        matrix = extra.ravel() * (dep.BINS_PER_HOUR / dep.N_BINS)
+        matrix = extra[:, :, peak : peak + dep.BINS_PER_HOUR].sum(axis=2).ravel()
         for r, w, pr in zip(rows, weights, probs, strict=True):
             in_peak = w * pr[:, peak : peak + dep.BINS_PER_HOUR].sum(axis=1)
             matrix = matrix + np.bincount(o[r] * n + dest[r], in_peak, n * n)
@@ -426,13 +433,26 @@ class TravelDemand:
             extra[b, a] += per_direction
         return extra
 
+    def _extra_bins(
+        self, t: TripTable, dest: np.ndarray, mode: np.ndarray, skims: Skims
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Freight and through PCU per OD and departure bin (:mod:`sim.mobility.freight`).
+
+        Through traffic leaves evenly over the AM period; freight avoids charged bins.
+        """
+        total = self._through_and_freight(t, dest, mode)
+        assert self.freight is not None
+        trucks = freight_bins(self.freight, skims.toll, self.charged, self.money_per_min)
+        return trucks, (total - self.freight)[:, :, None] / dep.N_BINS * np.ones(dep.N_BINS)
+
     def _toll_revenue(self, resident_tolls: np.ndarray, extra: np.ndarray, skims: Skims) -> float:
-        """Tolls paid in the AM period by residents' cars, through traffic and freight."""
-        vehicles = extra.copy()
-        if self.freight is not None:
-            vehicles -= self.freight * (1.0 - 1.0 / FREIGHT_PCE)  # freight PCU back to vehicles
-        paying = float(self.charged.mean())  # through and freight spread over the AM period
-        return float(resident_tolls.sum() + paying * (vehicles * skims.toll).sum())
+        """Tolls paid in the AM period by residents' cars, through traffic and freight.
+
+        ``extra`` holds the through and freight vehicles per OD and bin (trucks, not PCU);
+        those leaving in a charged bin pay.
+        """
+        paying = (extra * self.charged[None, None, :]).sum(axis=2)
+        return float(resident_tolls.sum() + (paying * skims.toll).sum())
 
     def _shares(self, c: Choices) -> dict[str, float]:
         """Mode shares of the residents' trips and their mean logsum in money."""
