@@ -29,7 +29,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-FIXED, ACTUATED, MAX_PRESSURE = 0, 1, 2
+from sim.kernels.dnl_signals import (
+    ACTUATED,
+    FIXED,
+    MAX_PRESSURE,
+    green_ends,
+    waits_for_green,
+)
+from sim.kernels.paths import _heap_pop, _heap_push
+
+__all__ = ["ACTUATED", "FIXED", "GRIDLOCK", "MAX_PRESSURE", "OK", "simulate"]
 OK, GRIDLOCK = 0, 1
 #: Rows (steps) of the wake-up wheel at most.
 WHEEL_MAX = 1024
@@ -81,34 +90,6 @@ def _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out):
 
 
 @njit(cache=True, error_model="numpy")
-def _moves_in(v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, pos, route_start,
-              route_links):  # fmt: skip
-    """Whether vehicle ``v`` at the end of link ``ln`` has green in the phase ``bit``."""
-    if pos[v] + 1 >= route_start[v + 1] - route_start[v]:
-        return True  # it leaves the network here
-    m = route_links[route_start[v] + pos[v] + 1]
-    for j in range(mov_start[ln], mov_start[ln + 1]):
-        if mov_out[j] == m:
-            return (mov_mask[j] | mov_turn_mask[j]) & bit != 0
-    return True
-
-
-@njit(cache=True, error_model="numpy")
-def _red(v, ln, link_signal, green_on, cur, mov_start, mov_out, mov_mask, mov_turn_mask,
-         pos, route_start, route_links):  # fmt: skip
-    """Whether vehicle ``v`` at the stop line of ``ln`` waits for its movement's green."""
-    s = link_signal[ln]
-    if s < 0 or pos[v] + 1 >= route_start[v + 1] - route_start[v]:
-        return False
-    m = route_links[route_start[v] + pos[v] + 1]
-    for j in range(mov_start[ln], mov_start[ln + 1]):
-        if mov_out[j] == m:
-            bit = np.int64(1) << cur[s]
-            return not green_on[s] or (mov_mask[j] | mov_turn_mask[j]) & bit == 0
-    return False
-
-
-@njit(cache=True, error_model="numpy")
 def _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_start, buf_cap,
                  head, count, entry, fft):  # fmt: skip
     """Measure the stop-line queues of signal approaches not visited in this step."""
@@ -127,74 +108,59 @@ def _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_star
 
 
 @njit(cache=True, error_model="numpy")
-def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask, mov_turn_mask,
-              buf, buf_start, buf_cap, head, count, entry, fft, pos, route_start,
-              route_links):  # fmt: skip
-    """Max-pressure weight of phase ``p``.
-
-    The queued vehicles it can discharge (up to the first whose movement is red) minus
-    those on its movements' downstream links, averaged per approach.
-    """
-    w = 0.0
-    bit = np.int64(1) << p
-    for a in range(app_start[s], app_start[s + 1]):
-        ln = app_links[a]
-        n_green, down = 0, 0.0
+def _reverse_movements(mov_start, mov_out, n_links):
+    """CSR by outgoing link of the incoming links that have a movement into it."""
+    start = np.zeros(n_links + 1, np.int64)
+    for j in range(len(mov_out)):
+        start[mov_out[j] + 1] += 1
+    start = np.cumsum(start)
+    links = np.empty(len(mov_out), np.int64)
+    fill = start[:-1].copy()
+    for ln in range(n_links):
         for j in range(mov_start[ln], mov_start[ln + 1]):
-            if (mov_mask[j] | mov_turn_mask[j]) & bit:
-                n_green += 1
-                down += count[mov_out[j]]
-        if n_green == 0:
-            continue
-        w -= down / n_green
-        for k in range(count[ln]):
-            v = buf[buf_start[ln] + (head[ln] + k) % buf_cap[ln]]
-            if entry[v] + fft[ln] > t:
-                break
-            if not _moves_in(v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, pos,
-                             route_start, route_links):  # fmt: skip
-                break  # FIFO: the vehicles behind a red movement cannot go either
-            w += 1.0
-    return w
+            links[fill[mov_out[j]]] = ln
+            fill[mov_out[j]] += 1
+    return start, links
 
 
 @njit(cache=True, error_model="numpy")
-def _green_ends(s, el, t, cur, sig_nph, sig_mode, min_green, max_green,
-                gap_s, app_start, app_links, mov_start, mov_out, mov_mask, mov_turn_mask,
-                buf, buf_start, buf_cap, head, count, entry, fft, pos, route_start,
-                route_links):  # fmt: skip
-    """Adaptive control: the phase that follows the green of ``s`` if it ends now, else −1.
+def _quickest(next_hop, dest_nodes, t, b, fft, cap, buf, buf_start, buf_cap, head, count, entry,
+              bin_out, bin_tt, rev_start, rev_links, link_node):  # fmt: skip
+    """Next-hop tables (``next_hop[d, link]``) of the quickest paths to each destination.
 
-    Actuated: after the minimum green, when no front vehicle the phase serves is within
-    the gap of its stop line, or at the maximum.
-    Max-pressure: after the minimum green, when another phase has more pressure.
+    A link's time is the longest of its free-flow time, the mean time of the vehicles
+    that left it in bin ``b`` and its free-flow time plus the time to discharge the
+    queue now at its stop line.
     """
-    nph = sig_nph[s]
-    following = (cur[s] + 1) % nph
-    if el < min_green[s] - 1e-9:
-        return -1
-    bit = np.int64(1) << cur[s]
-    if sig_mode[s] == ACTUATED:
-        if el >= max_green[s] - 1e-9:
-            return following
-        for a in range(app_start[s], app_start[s + 1]):
-            ln = app_links[a]
-            if count[ln] > 0:  # detector: a front vehicle this phase serves
-                v = buf[buf_start[ln] + head[ln]]
-                if entry[v] + fft[ln] <= t + gap_s[s] and _moves_in(
-                    v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, pos,
-                    route_start, route_links
-                ):  # fmt: skip
-                    return -1
-        return following
-    best, best_w = cur[s], -1e18
-    for p in range(nph):
-        w = _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask,
-                      mov_turn_mask, buf, buf_start, buf_cap, head, count, entry, fft, pos,
-                      route_start, route_links)  # fmt: skip
-        if w > best_w + 1e-9 or (p == cur[s] and w >= best_w - 1e-9):
-            best, best_w = p, w
-    return best if best != cur[s] else -1
+    n_links = len(fft)
+    cost = fft.copy()
+    for ln in range(n_links):
+        q = _queue(ln, t, buf, buf_start, buf_cap, head, count, entry, fft) if count[ln] else 0
+        cost[ln] = max(cost[ln], fft[ln] + q / cap[ln])
+        if b >= 0 and bin_out[b, ln] > 0:
+            cost[ln] = max(cost[ln], bin_tt[b, ln] / bin_out[b, ln])
+    dist = np.empty(n_links)
+    keys = np.empty(len(rev_links) + n_links + 1)
+    items = np.empty(len(rev_links) + n_links + 1, np.int64)
+    for d in range(len(dest_nodes)):
+        dist[:] = np.inf
+        next_hop[d, :] = -1
+        size = 0
+        for ln in range(n_links):  # links into the destination: it arrives at their end
+            if link_node[ln] == dest_nodes[d]:
+                dist[ln] = cost[ln]
+                size = _heap_push(keys, items, size, cost[ln], ln)
+        while size > 0:
+            dm, m, size = _heap_pop(keys, items, size)
+            if dm > dist[m]:
+                continue
+            for k in range(rev_start[m], rev_start[m + 1]):
+                ln = rev_links[k]
+                nd = dm + cost[ln]
+                if nd < dist[ln] and link_node[ln] != dest_nodes[d]:
+                    dist[ln] = nd
+                    next_hop[d, ln] = m
+                    size = _heap_push(keys, items, size, nd, ln)
 
 
 @njit(cache=True, error_model="numpy")
@@ -206,7 +172,7 @@ def simulate(
     node_in_start, node_in_links, link_signal,
     sig_nph, sig_ph0, ph_green, sig_mode, min_green, max_green, gap_s, lost_s, sig_offset,
     app_start, app_links,
-    depart, route_start, route_links, cap_factor, max_wait_s,
+    depart, route_start, route_links, cap_factor, max_wait_s, dest_of, dest_nodes, info_s,
     bin_s, arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, bin_forced, green_time,
 ):  # fmt: skip
     """Load the vehicles on the network; returns (status, steps, waits).
@@ -248,6 +214,12 @@ def simulate(
         Time-to-teleport (SUMO's ``--time-to-teleport``): a front vehicle that has waited
         this long for a full next link is moved, as SUMO does, past the full links of its
         route to the first with room, at their free-flow time (or to its destination).
+    dest_of, dest_nodes, info_s
+        Traveller information: ``dest_of[v]`` indexes the destination node
+        (``dest_nodes``) of an informed vehicle (−1: it keeps its route). Informed
+        vehicles take, after each link, the next link of the currently quickest path
+        to their destination, by tables recomputed every ``info_s`` seconds from the
+        link times of the last bin and the vehicles now on the links.
     bin_s
         Length of the time bins of the link outputs (s).
     arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, green_time
@@ -326,30 +298,47 @@ def simulate(
     done = 0
     idle = 0
     waits = np.full(n_links, -1, np.int64)
+    nxt = np.full(n_veh, -1, np.int64)  # the link a vehicle takes next (-1: it leaves)
+    next_hop = np.full((len(dest_nodes), n_links), -1, np.int64)
+    rev_start, rev_links = _reverse_movements(mov_start, mov_out, n_links)
+    next_info = 0.0
+
+    def next_after(v, m):  # the link vehicle v takes after link m
+        d = dest_of[v]
+        if d >= 0:
+            return -1 if link_node[m] == dest_nodes[d] else next_hop[d, m]
+        k = route_start[v] + pos[v] + 1
+        return route_links[k] if k < route_start[v + 1] else -1
+
     step = 0
     for step in range(n_steps):
         t = step * dt
         t_end = t + dt
         fb = _bin(t, bin_s, n_bins + 1)  # the bin of the capacity factors
         qb = _bin(t_end, bin_s, n_bins)  # the bin of the queues measured at t_end
+        if len(dest_nodes) and t >= next_info:
+            next_info += info_s
+            _quickest(next_hop, dest_nodes, t, _bin(t, bin_s, n_bins) - 1, fft, cap, buf,
+                      buf_start, buf_cap, head, count, entry, bin_out, bin_tt, rev_start,
+                      rev_links, link_node)  # fmt: skip
         # ---- signals: end greens that are over, then start greens whose intergreen is
         for s in range(n_sig):
             el = t - t_switch[s]
             if green_on[s]:
                 if sig_mode[s] == FIXED:  # the common case, without a call
                     g = ph_green[sig_ph0[s] + cur[s]]
-                    nxt = (cur[s] + 1) % sig_nph[s] if el >= g - 1e-9 else -1
+                    following = (cur[s] + 1) % sig_nph[s] if el >= g - 1e-9 else -1
                 else:
-                    nxt = _green_ends(s, el, t, cur, sig_nph, sig_mode, min_green,
-                                      max_green, gap_s, app_start, app_links, mov_start,
-                                      mov_out, mov_mask, mov_turn_mask, buf, buf_start,
-                                      buf_cap, head, count, entry, fft, pos, route_start,
-                                      route_links)  # fmt: skip
-                if nxt >= 0:
+                    following = green_ends(s, el, t, cur, sig_nph, sig_mode, min_green,
+                                           max_green, gap_s, app_start, app_links,
+                                           mov_start, mov_out, mov_mask, mov_turn_mask,
+                                           buf, buf_start, buf_cap, head, count, entry,
+                                           fft, nxt)  # fmt: skip
+                if following >= 0:
                     green_on[s] = False
                     t_switch[s] = t
                     el = 0.0
-                    cur[s] = nxt
+                    cur[s] = following
             if not green_on[s]:
                 if el < lost_s[s] - 1e-9:
                     continue
@@ -390,6 +379,7 @@ def simulate(
                 n_in[m] += 1
                 bin_in[_bin(te, bin_s, n_bins), m] += 1
                 entry[v] = te
+                nxt[v] = next_after(v, m)
                 if count[m] == 1:  # a new front vehicle: wake its node when it arrives
                     sw = max(_step_of(te + fft[m], dt), step)
                     y, sw = link_node[m], min(sw, step + n_wheel - 1)
@@ -432,7 +422,7 @@ def simulate(
                     q_step[ln] = step  # the largest stop-line queue, once a step
                     q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, entry, fft)
                     bin_queue[qb, ln] = max(bin_queue[qb, ln], q)
-                last = pos[v] + 1 == route_start[v + 1] - route_start[v]
+                last = nxt[v] < 0
                 headway = 1.0 / cap[ln]
                 if fb < cap_factor.shape[1]:
                     headway /= cap_factor[ln, fb]
@@ -440,7 +430,7 @@ def simulate(
                 te = max(t_arr, next_out[ln], t)
                 m = -1
                 if not last:
-                    m = route_links[route_start[v] + pos[v] + 1]
+                    m = nxt[v]
                     j = mov_start[ln]
                     while j < mov_start[ln + 1] and mov_out[j] != m:
                         j += 1
@@ -471,14 +461,14 @@ def simulate(
                 t_out = te  # when it leaves link ln
                 if forced:  # teleported past the full links ahead, at their free-flow time
                     bin_forced[_bin(te, bin_s, n_bins), ln] += 1
-                    rs, n_r = route_start[v], route_start[v + 1] - route_start[v]
                     while True:
                         te += fft[m]
                         pos[v] += 1
-                        if pos[v] + 1 == n_r:
+                        nxt[v] = next_after(v, m)
+                        if nxt[v] < 0:
                             last = True  # no room up to its destination: it arrives
                             break
-                        m = route_links[rs + pos[v] + 1]
+                        m = nxt[v]
                         t_free = t_end - lag[m] * dt
                         if (
                             _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out) + storage[m]
@@ -518,6 +508,7 @@ def simulate(
                         sw = min(sw, step + n_wheel - 1)
                         wheel[sw % n_wheel, y >> 5] |= 1 << (y & 31)
                     pos[v] += 1
+                    nxt[v] = next_after(v, m)
                 moved += 1
                 stuck = 0
             wake = -1  # due again when its next front vehicle arrives, or next step for
@@ -526,9 +517,10 @@ def simulate(
                 if count[ln] > 0:
                     v = buf[buf_start[ln] + head[ln]]
                     t_arr = entry[v] + fft[ln]
-                    if t_arr < t_end and _red(v, ln, link_signal, green_on, cur, mov_start,
-                                              mov_out, mov_mask, mov_turn_mask, pos,
-                                              route_start, route_links):  # fmt: skip
+                    if t_arr < t_end and waits_for_green(
+                        v, ln, link_signal, green_on, cur, mov_start, mov_out, mov_mask,
+                        mov_turn_mask, nxt
+                    ):  # fmt: skip
                         continue
                     sw = max(_step_of(t_arr, dt), step + 1)
                     if wake < 0 or sw < wake:
@@ -556,8 +548,7 @@ def simulate(
                 for m in range(n_links):
                     if count[m] > 0:
                         v = buf[buf_start[m] + head[m]]
-                        last = pos[v] + 1 == route_start[v + 1] - route_start[v]
-                        waits[m] = -2 if last else route_links[route_start[v] + pos[v] + 1]
+                        waits[m] = -2 if nxt[v] < 0 else nxt[v]
                 _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf,
                              buf_start, buf_cap, head, count, entry, fft)  # fmt: skip
                 return GRIDLOCK, step + 1, waits

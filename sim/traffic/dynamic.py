@@ -21,6 +21,7 @@ import pandas as pd
 
 from sim.errors import RunError, UsageError
 from sim.kernels import dnl
+from sim.traffic.information import informed_destinations, through_turns
 from sim.traffic.signals import (
     CROSS,
     LOST_TIME_PER_PHASE,
@@ -40,6 +41,8 @@ GRIDLOCK_S = 600.0
 CONTROLS = ("fixed", "webster", "actuated", "max-pressure")
 MODE = {"fixed": dnl.FIXED, "webster": dnl.FIXED, "actuated": dnl.ACTUATED,
         "max-pressure": dnl.MAX_PRESSURE}  # fmt: skip
+#: How often the traveller information's quickest paths are recomputed (s).
+INFO_EVERY_S = 300.0
 #: Actuated and max-pressure limits (s): minimum and maximum green, detector gap.
 ADAPTIVE_MIN_GREEN, ADAPTIVE_MAX_GREEN, GAP_S = 10.0, 60.0, 3.0
 #: A turn sharper than this (degrees) is a left or right turn; above 150° a U-turn.
@@ -315,6 +318,7 @@ class TrafficControl(mesa.Model):
         control: str = "fixed",
         dt: float = 1.0,
         max_wait_s: float | None = None,
+        informed_share: float = 0.0,
     ) -> None:
         super().__init__(rng=0)
         if control not in CONTROLS:
@@ -323,8 +327,13 @@ class TrafficControl(mesa.Model):
             raise UsageError(field="dt", value=str(dt), allowed=f"0 < dt <= {MAX_DT:g} s")
         if max_wait_s is not None and not max_wait_s > 0:
             raise UsageError(field="max_wait_s", value=str(max_wait_s), allowed="> 0 s or none")
+        if not 0.0 <= informed_share <= 1.0:
+            raise UsageError(field="informed_share", value=str(informed_share), allowed="0..1")
         self.net = net
         self.control = control
+        #: Share of drivers with traveller information (re-routing en route, see
+        #: :func:`informed_destinations`).
+        self.informed_share = float(informed_share)
         self.dt = float(dt)
         #: Time-to-teleport (s): a front vehicle waiting this long for a full next link
         #: is moved past the full links of its route at their free-flow time (SUMO's
@@ -360,7 +369,8 @@ class TrafficControl(mesa.Model):
         lane of two is blocked.
         """
         net, dt = self.net, self.dt
-        arrays = _kernel_arrays(net, vehicles, self.controllers, dt)
+        dest_of, dest_nodes = informed_destinations(net, vehicles, self.informed_share)
+        arrays = _kernel_arrays(net, vehicles, self.controllers, dt, every_turn=len(dest_nodes) > 0)
         n_links = len(net.link_ids)
         factor = np.ones((n_links, 0)) if capacity_factor is None else capacity_factor
         factor = np.ascontiguousarray(factor, dtype=float)
@@ -394,6 +404,9 @@ class TrafficControl(mesa.Model):
             **arrays,
             cap_factor=factor,
             max_wait_s=np.inf if self.max_wait_s is None else float(self.max_wait_s),
+            dest_of=dest_of,
+            dest_nodes=dest_nodes,
+            info_s=INFO_EVERY_S,
             bin_s=BIN_S,
             **out,
         )
@@ -444,9 +457,17 @@ def _groups(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _kernel_arrays(
-    net: DynamicNetwork, veh: Vehicles, agents: list[SignalAgent], dt: float
+    net: DynamicNetwork,
+    veh: Vehicles,
+    agents: list[SignalAgent],
+    dt: float,
+    every_turn: bool = False,
 ) -> dict[str, np.ndarray]:
-    """The plain arrays :func:`sim.kernels.dnl.simulate` takes."""
+    """The plain arrays :func:`sim.kernels.dnl.simulate` takes.
+
+    ``every_turn``: movements for every turn at nodes some route passes through (not
+    only the turns routes make), so that informed vehicles can take any of them.
+    """
     n_links = len(net.link_ids)
     lanes = np.maximum(net.lanes.astype(np.int64), 1)
     fft = net.length_m / net.speed_ms
@@ -468,6 +489,8 @@ def _kernel_arrays(
     # movements: every turn some route makes, plus the signals' movements
     r, inner = veh.route_links, _inner_turns(veh)
     codes = np.unique(r[:-1][inner].astype(np.int64) * n_links + r[1:][inner])
+    if every_turn:
+        codes = np.union1d(codes, through_turns(net, veh, _inner_turns(veh)))
     pairs = set(zip((codes // n_links).tolist(), (codes % n_links).tolist(), strict=True))
     link_signal = np.full(n_links, -1, dtype=np.int64)
     masks: dict[tuple[int, int], tuple[int, int]] = {}
