@@ -170,6 +170,8 @@ def test_peak_outputs_tables_and_school_delay() -> None:
     fft = net.length_m / net.speed_ms
     link0_delay_vh = (res.link_time_s[0] - res.link_outflow[0] * fft[0]) / 3600
     assert out.kpis["school_zone_delay_vh"] == pytest.approx(link0_delay_vh)
+    bare = peak_outputs(res, net, links, schools, [42], control="fixed", year=2030, tables=False)
+    assert bare.kpis == out.kpis and bare.links_t.empty and bare.signals.empty
     t = out.links_t
     assert tuple(t.columns) == LINKS_T_COLUMNS
     assert set(t["link"]) == {100, 101, 102, 103} and (t["year"] == 2030).all()

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
 
 from sim.traffic.dynamic import JAM_DENSITY, DynamicNetwork, LoadResult
 
@@ -218,8 +219,10 @@ def delay_split(
     return delay, signal
 
 
-def spillback_seconds(result: LoadResult, net: DynamicNetwork) -> np.ndarray:
-    """Seconds each link was full and blocked its upstream node, per time bin.
+def spillback_seconds(
+    result: LoadResult, net: DynamicNetwork, bins: slice = ALL_BINS
+) -> np.ndarray:
+    """Seconds each link was full and blocked its upstream node, per time bin of ``bins``.
 
     A lower bound (see the module), counted in bins in which a vehicle was queued at the
     end of a link into the link's upstream node; a link leaving a node that no link
@@ -235,12 +238,13 @@ def spillback_seconds(result: LoadResult, net: DynamicNetwork) -> np.ndarray:
     fft = net.length_m / net.speed_ms
     at_capacity = (storage - 1.0) / np.maximum(cap, 1e-9) - fft
     wave_s = np.maximum(np.minimum(net.length_m / wave, at_capacity), 0.0)
-    held = (result.bin_occ + result.bin_out * wave_s[:, None]) / result.bin_s
+    held = (result.bin_occ[:, bins] + result.bin_out[:, bins] * wave_s[:, None]) / result.bin_s
     full = np.clip(held - (storage[:, None] - 1.0), 0.0, 1.0) * result.bin_s
     # it blocks its upstream node if a vehicle queued there in the bin (or the node has
     # no incoming link: the vehicles wait at their origin)
-    queued = np.zeros((net.n_nodes, full.shape[1]), dtype=bool)
-    np.logical_or.at(queued, net.link_to, result.bin_queue > 0)
+    n = len(net.link_to)
+    into = csr_matrix((np.ones(n), (net.link_to, np.arange(n))), shape=(net.n_nodes, n))
+    queued = (into @ (result.bin_queue[:, bins] > 0).astype(float)) > 0
     origin = np.bincount(net.link_to, minlength=net.n_nodes) == 0
     return np.where(queued[net.link_from] | origin[net.link_from][:, None], full, 0.0)
 
@@ -297,7 +301,7 @@ def peak_kpis(
         "congestion_delay_vh": (float((delay - signal).sum()) + wait) / 3600.0,
         "travel_time_index": vht / free_vht if free_vht > 0 else 1.0,
         "max_queue_veh": float(result.bin_queue[:, bins].max(initial=0)),
-        "spillback_link_min": float(spillback_seconds(result, net)[:, bins].sum()) / 60.0,
+        "spillback_link_min": float(spillback_seconds(result, net, bins).sum()) / 60.0,
         "school_zone_delay_vh": school,
     }
 
@@ -307,22 +311,26 @@ def links_t_frame(
 ) -> pd.DataFrame:
     """``links_t`` rows of one loading: links with traffic, 5-minute bins, compact dtypes.
 
-    ``link`` is the city's link id; counts are int32, speeds and occupancies float32.
+    ``link`` is the city's link id; counts are int32, speeds and occupancies float32. The
+    columns mean what :meth:`~sim.traffic.dynamic.LoadResult.links_t` says.
     """
-    frame = result.links_t(net.link_ids, net.length_m)
-    index = dict(zip(net.link_ids, link_ids, strict=True))
-    frame["link"] = frame["link"].map(index).astype(np.int64)
-    frame.insert(0, "year", np.int32(year))
-    return frame.astype(
+    link, b = np.nonzero(result.bin_in + result.bin_out + result.bin_queue)
+    out = result.bin_out[link, b]
+    tt = result.bin_tt[link, b]
+    speed = np.full(len(link), np.nan, dtype=np.float32)
+    np.divide(net.length_m[link] * out * 3.6, tt, out=speed, where=tt > 0, casting="unsafe")
+    return pd.DataFrame(
         {
-            "bin_start_s": np.int32,
-            "inflow": np.int32,
-            "outflow": np.int32,
-            "queue": np.int32,
-            "mean_speed_kmh": np.float32,
-            "occupancy": np.float32,
+            "year": np.full(len(link), year, dtype=np.int32),
+            "link": np.asarray(link_ids, dtype=np.int64)[link],
+            "bin_start_s": (b * result.bin_s).astype(np.int32),
+            "inflow": result.bin_in[link, b].astype(np.int32),
+            "outflow": out.astype(np.int32),
+            "mean_speed_kmh": speed,
+            "queue": result.bin_queue[link, b].astype(np.int32),
+            "occupancy": (result.bin_occ[link, b] / result.bin_s).astype(np.float32),
         }
-    )[list(LINKS_T_COLUMNS)]
+    )
 
 
 def signals_frame(
@@ -371,6 +379,7 @@ def peak_outputs(
     year: int,
     greens: Sequence[np.ndarray] | None = None,
     hour: slice | None = None,
+    tables: bool = True,
 ) -> PeakOutputs:
     """KPIs, ``links_t`` and ``signals`` rows of one year's dynamic peak loading.
 
@@ -392,11 +401,18 @@ def peak_outputs(
     hour
         The busiest hour's 5-minute bins: the KPIs are then that hour's (see
         :func:`peak_kpis`); the tables always hold the whole loading.
+    tables
+        Build the ``links_t`` and ``signals`` rows (False: empty frames, for the
+        replications whose tables a run does not keep; saves ~0.5 s on the default city).
     """
     app = approaches(net, result, greens)
     near = school_links(links, schools)
     return PeakOutputs(
         kpis=peak_kpis(result, net, app, near, hour),
-        links_t=links_t_frame(result, net, list(links.index), year),
-        signals=signals_frame(result, net, app, signal_ids, control, year),
+        links_t=links_t_frame(result, net, list(links.index), year)
+        if tables
+        else _concat([], LINKS_T_COLUMNS),
+        signals=signals_frame(result, net, app, signal_ids, control, year)
+        if tables
+        else _concat([], SIGNAL_COLUMNS),
     )
