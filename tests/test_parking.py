@@ -401,3 +401,16 @@ def test_route_swapping_loads_the_parking_plan_of_each_round() -> None:
     assert plain["illegal_parked"] == 20 and guided["illegal_parked"] == 0
     assert guided["parking_cruise_vkt"] == 0.0 < plain["parking_cruise_vkt"]
     assert guided_in < plain_in - 20 * 50  # twenty cars fewer circling the blocks
+
+
+def test_the_parking_table_exports_with_small_counts_suppressed() -> None:
+    from sim.runs.export import SPECS, suppress_table
+
+    net, _, search = _toy(kerb_free=10, lot_free=40)
+    search.rules = SearchRules(private=0.0, guided=0.3)
+    table = parking_table([search.plan(_vehicles(net, 30)).occupancy.assign(year=2025)])
+    out = suppress_table(table, SPECS["parking"], 10)
+    # 6 guided cars in the car park (30 % of 20) are below 10: hidden; the kerb's 10 shown
+    assert table.loc[table["kind"] == "lot", "occupied"].tolist() == [6]
+    assert out.loc[out["kind"] == "lot", "occupied"].isna().all()
+    assert out.loc[out["kind"] == "kerb", "occupied"].tolist() == [10]

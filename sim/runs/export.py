@@ -109,6 +109,7 @@ SPECS: dict[str, Spec] = {
     "enrollment_flows": Spec(
         counts=("pupils",), slices=("replication", "year"), row="school", column="component"
     ),
+    "parking": Spec(counts=("occupied",), slices=("year", "kind", "bin_start_s"), row="place"),
     "kpis": Spec(counts=tuple(sorted(_PERSON_KPIS)), per_column=True),
     "kpis_summary": Spec(counts=("p10", "p50", "p90"), only={"kpi": _PERSON_KPIS}),
 }
@@ -265,7 +266,10 @@ _MEANINGS: dict[str, tuple[str, str]] = {
         "children of the grade seeking a place at the school (mean of replications)",
         "pupils",
     ),
-    "capacity": ("places (classes x class size); for links: capacity", "places or veh/h"),
+    "capacity": (
+        "places (classes x class size); for links: capacity; for parking: spaces",
+        "places, veh/h or spaces",
+    ),
     "utilisation": ("demand / capacity", ""),
     "overflow": ("pupils placed outside their catchment school", "pupils"),
     "unplaced": ("pupils without a school place", "pupils"),
@@ -276,6 +280,10 @@ _MEANINGS: dict[str, tuple[str, str]] = {
     "p025": ("2.5th percentile over replications", "as the measure"),
     "p975": ("97.5th percentile over replications", "as the measure"),
     "link_id": ("road link id of the city", ""),
+    "kind": ("parking place: lot (a car park) or kerb (a zone's kerbside spaces)", ""),
+    "place": ("car park id (kind lot) or zone id (kind kerb)", ""),
+    "bin_start_s": ("start of the 5-minute bin, seconds after 06:00", "s"),
+    "occupied": ("spaces taken at the end of the bin", "spaces"),
     "flow": ("peak-hour vehicle flow", "veh/h"),
     "vc": ("volume / capacity", ""),
     "time_min": ("congested travel time", "min"),

@@ -19,6 +19,10 @@ A runs folder holds run folders ``<scenario>-<hash>/`` and the catalog
 - ``am_profile.parquet``   year, period_start, departures, car_departures,
                            network_speed_kmh: the morning peak by 15 minutes (replication
                            0, the one with traffic; :func:`sim.mobility.demand.am_profile`)
+- ``parking.parquet``      year, kind (lot, kerb), place (car park id, zone id),
+                           bin_start_s, occupied, capacity: spaces taken by 5 minutes of the
+                           AM period in the dynamic model's years (replication 0;
+                           :func:`sim.traffic.parking_plan.parking_table`)
 - ``zones.gpkg``           layer ``zones`` (zone_id, …, geometry in the city CRS)
 - ``figures/``             PNG figures
 
@@ -64,6 +68,7 @@ TABLES: tuple[str, ...] = (
     "housing_yield",
     "enrollment_flows",
     "am_profile",
+    "parking",
 )
 #: Every file a complete run folder has.
 RUN_FILES: tuple[str, ...] = (MANIFEST, *(f"{t}.parquet" for t in TABLES), ZONES)
@@ -252,6 +257,7 @@ class RunData:
     housing_yield: pd.DataFrame
     enrollment_flows: pd.DataFrame
     am_profile: pd.DataFrame
+    parking: pd.DataFrame
     zones: Any
 
 

@@ -228,6 +228,7 @@ def collect_tables(models: list[CityModel]) -> dict[str, pd.DataFrame]:
     """The run's tables from the finished replications (link and school tables: the first)."""
     from sim.education.enrollment import summarise_replications
     from sim.population.housing import summarise_yield
+    from sim.traffic.parking_plan import parking_table
 
     kpis = pd.concat(
         [m.kpi_frame().assign(replication=np.int32(r)) for r, m in enumerate(models)],
@@ -270,6 +271,7 @@ def collect_tables(models: list[CityModel]) -> dict[str, pd.DataFrame]:
             ignore_index=True,
         ),
         "am_profile": first.profile_frame(),
+        "parking": parking_table(first.parking_rows),
     }
 
 

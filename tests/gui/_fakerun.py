@@ -94,5 +94,6 @@ def fake_run(city, path: Path, *, grade_demand: dict[str, list[float]] | None = 
         housing_yield=empty,
         enrollment_flows=empty,
         am_profile=empty,
+        parking=empty,
         zones=zones,
     )
