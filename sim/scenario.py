@@ -152,6 +152,11 @@ class Parameters(_Strict):
     """Stop the demand-supply loop when the choices' expected car matrix differs from the
     loaded one by at most this share (L1); below ~0.003 the inner assignments' own gap
     (0.01) keeps the default city from settling further."""
+    od_adjustment: str | None = None
+    """An ``od_estimated.csv`` of ``calibrate-demand --out`` (relative to the scenario file):
+    the busiest-hour car matrix the static assignment loads is multiplied by its factors
+    ``estimated / prior`` per OD pair, so the run reproduces the counts it was calibrated
+    to (sim.mobility.calibrate.read_od_adjustment); none = the modelled matrix as it is."""
     mean_trip_km: FiniteFloat = Field(6.0, gt=0, le=100)
     """Observed mean home-work trip length the gravity model is calibrated to."""
     traffic_model: Literal["dynamic", "static"] = "static"
@@ -284,8 +289,9 @@ def _resolve_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if isinstance(data.get("city"), str):
         data["city"] = str((path.parent / data["city"]).resolve())
     params = data.get("parameters")
-    if isinstance(params, dict) and isinstance(params.get("gtfs"), str):
-        params["gtfs"] = str((path.parent / params["gtfs"]).resolve())
+    for key in ("gtfs", "od_adjustment"):  # input files named relative to the scenario
+        if isinstance(params, dict) and isinstance(params.get(key), str):
+            params[key] = str((path.parent / params[key]).resolve())
     parent = data.pop("extends", None)
     if parent is None:
         return data

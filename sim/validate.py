@@ -11,6 +11,7 @@ from sim.city import City, load_city
 from sim.city_schema import stranded_zones
 from sim.education.schools import SchoolSystem
 from sim.errors import ScenarioError
+from sim.mobility.calibrate import read_od_adjustment
 from sim.mobility.gtfs import read_feed
 from sim.policies import RoadPolicy, check_policies
 from sim.population.housing import Estates
@@ -38,7 +39,8 @@ def check_scenario(scenario: Scenario, city: City | None = None) -> City:
         node or signal the city lacks, or lies outside the city; road policies leave some
         zone unable to reach, or be reached from, the others.
     InputDataError
-        ``parameters.gtfs`` is not a readable GTFS feed.
+        ``parameters.gtfs`` is not a readable GTFS feed, ``parameters.od_adjustment`` not an
+        ``od_estimated.csv`` of the city's zones.
     """
     if city is None:
         city = load_city(scenario.city)
@@ -46,6 +48,8 @@ def check_scenario(scenario: Scenario, city: City | None = None) -> City:
     check_school_and_housing_layers(city)
     if scenario.parameters.gtfs is not None:
         read_feed(scenario.parameters.gtfs)
+    if scenario.parameters.od_adjustment is not None:
+        read_od_adjustment(scenario.parameters.od_adjustment, city.zones.index)
     check_policies(city, scenario.policies)
     check_road_policies(city, scenario.policies)
     check_roads_connected(scenario, city)

@@ -66,6 +66,7 @@ class _ToyDemand:
     def __init__(self, a: np.ndarray, b: float) -> None:
         self.a, self.b = a, b
         self.departures = np.zeros(dep.N_BINS)
+        self.od_factor = None
         self.x = np.zeros_like(a)
 
     def choose(self, table, skims, dest=None):

@@ -27,7 +27,10 @@ bike) gives each mode's constant change ln(observed/modelled); --trip-lengths
 (km_lo,km_hi,share of commutes) gives the observed mean, the value for
 parameters.mean_trip_km the gravity model is calibrated to.
 
---out DIR writes counts_fit.csv, od_estimated.csv and calibration.json.
+--out DIR writes counts_fit.csv, od_estimated.csv and calibration.json. A scenario runs
+calibrated with `parameters: {od_adjustment: DIR/od_estimated.csv}`: its busiest-hour matrix
+is multiplied by the file's factors estimated/prior per OD pair. The calibration itself
+starts from the scenario's own matrix (an od_adjustment it has is left out).
 
 example:
   main.py calibrate-demand scenarios/default.yaml --counts counts.csv --out calib --json
@@ -70,6 +73,9 @@ def main(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_folder(args.out)
     scenario, city = prepare_run(args.scenario, years=1, replications=1)
+    # factors are relative to the model's own matrix: a calibrated scenario's are left out
+    params = scenario.parameters.model_copy(update={"od_adjustment": None})
+    scenario = scenario.model_copy(update={"parameters": params})
     counts = cal.read_counts(args.counts, city.links.index)
     shares = cal.read_mode_shares(args.mode_shares) if args.mode_shares else None
     tld = cal.read_trip_lengths(args.trip_lengths) if args.trip_lengths else None

@@ -25,6 +25,8 @@ from sim.traffic.assignment import assign
 from sim.traffic.network import Network
 
 COUNT_COLUMNS = ("link_id", "period_start", "period_end", "count")
+#: Columns of ``od_estimated.csv`` (calibrate-demand --out), read back by a run.
+OD_COLUMNS = ("origin_zone", "destination_zone", "prior", "estimated")
 #: Balancing sweeps over the counts within one set of routes, and outer re-assignments.
 SWEEPS, ROUNDS = 30, 4
 GEH_ACCEPT = 5.0
@@ -197,7 +199,7 @@ def _table(path: str | Path, what: str, columns: tuple[str, ...]) -> pd.DataFram
         bad = ~(np.isfinite(values) & (values >= 0))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            msg = f"{path}: row {i + 2}, {col} = {df[col].iloc[i]!r}: expected a number >= 0"
+            msg = f"{path}: row {i + 2}, {col} = {df[col].tolist()[i]!r}: expected a number >= 0"
             raise InputDataError(msg)
         df[col] = values.astype(float)
     return df
@@ -251,3 +253,32 @@ def trip_length_fit(tld: pd.DataFrame, km: np.ndarray) -> dict[str, object]:
         "observed_mean_km": float(obs @ ((edges_lo + edges_hi) / 2.0)),
         "modelled_mean_km": float(km.mean()) if len(km) else float("nan"),
     }
+
+
+def read_od_adjustment(path: str | Path, zone_ids: pd.Index) -> np.ndarray:
+    """Factors ``estimated / prior`` per OD pair of an ``od_estimated.csv``, ``(n, n)``.
+
+    ``parameters.od_adjustment``: a run multiplies its busiest-hour car matrix by them, so
+    a scenario calibrated by ``calibrate-demand --out`` loads the estimated matrix. Pairs
+    the file omits, or with a prior of 0 (the balancing never fills those), keep factor 1.
+
+    Raises
+    ------
+    InputDataError
+        Not such a table, a zone the city lacks, or a value not a number >= 0.
+    """
+    df = _table(path, "OD adjustment CSV", OD_COLUMNS)
+    pos = {z: i for i, z in enumerate(zone_ids)}
+    factor = np.ones((len(zone_ids), len(zone_ids)))
+    for col in ("origin_zone", "destination_zone"):
+        unknown = ~df[col].isin(list(zone_ids))
+        if unknown.any():
+            i = int(np.flatnonzero(unknown)[0])
+            msg = f"{path}: row {i + 2}, {col} = {float(df[col].iloc[i]):g}: not a zone of the city"
+            raise InputDataError(msg)
+    o = df["origin_zone"].map(pos).to_numpy(dtype=np.int64)
+    d = df["destination_zone"].map(pos).to_numpy(dtype=np.int64)
+    prior, estimated = df["prior"].to_numpy(), df["estimated"].to_numpy()
+    rows = prior > 0
+    factor[o[rows], d[rows]] = estimated[rows] / prior[rows]
+    return factor

@@ -33,6 +33,7 @@ from sim.city import City
 from sim.kernels import choice
 from sim.mobility import departure as dep
 from sim.mobility import modes as md
+from sim.mobility.calibrate import read_od_adjustment
 from sim.mobility.freight import freight_bins
 from sim.mobility.gtfs import city_bus_service
 from sim.mobility.intrazonal import LocalTrips, TripAccess, trips_within_zones
@@ -124,6 +125,12 @@ class TravelDemand:
         self.asc_escort = 0.0
         self.freight: np.ndarray | None = None
         self.departures = np.zeros(dep.N_BINS)
+        #: Calibration factors on the loaded busiest-hour matrix (``parameters.od_adjustment``).
+        self.od_factor = (
+            None
+            if params.od_adjustment is None
+            else read_od_adjustment(params.od_adjustment, zones.index)
+        )
         #: 1 for the departure bins in which the network's tolls are charged.
         self.charged = np.ones(dep.N_BINS)
         #: Access points: a car trip within a zone between two of them loads (local streets).

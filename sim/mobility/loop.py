@@ -19,8 +19,10 @@ assignment uses the scenario's assignment gap (earlier ones the looser
 final link times (a warm start).
 
 The network loads the averaged expected matrix; the trip KPIs (car trips, mode shares, ...)
-count the last round's drawn choices. The solver noise of a traffic KPI is its change over
-the loop's last round (:meth:`LoopResult.noise`, reported as ``<kpi>_noise``).
+count the last round's drawn choices. A calibrated scenario (``parameters.od_adjustment``)
+loads the averaged matrix times the calibration's factors per OD pair. The solver noise of
+a traffic KPI is its change over the loop's last round (:meth:`LoopResult.noise`, reported
+as ``<kpi>_noise``).
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class LoopResult:
     """The settled demand of one year and how it got there."""
 
     choices: Choices
-    #: The loaded busiest-hour car matrix (PCU per OD).
+    #: The loaded busiest-hour car matrix (PCU per OD; with ``parameters.od_adjustment``'s
+    #: factors).
     od: np.ndarray
     #: The last assignment's result (``.kpis``, ``.links``).
     result: Any
@@ -114,9 +117,9 @@ def equilibrate(
             )
         last = gap <= params.demand_gap or k == params.demand_iterations  # NaN: not yet
         inner = None if last else max(params.assignment.rel_gap, INNER_REL_GAP)
-        result = assign(od, inner)
+        loaded = od if demand.od_factor is None else od * demand.od_factor
+        result = assign(loaded, inner)
         trace.append({"gap": gap, "step": 1.0 / eta, **choices.kpis, **result.kpis})
         if last:
             break
-    assert od is not None
-    return LoopResult(choices, od, result, gap, trace)
+    return LoopResult(choices, loaded, result, gap, trace)
