@@ -18,7 +18,7 @@ from test_peak import two_route_city
 from sim.kernels import tdsp
 from sim.traffic import due
 from sim.traffic.city_dynamic import city_network
-from sim.traffic.dynamic import TrafficControl
+from sim.traffic.dynamic import GridlockError, TrafficControl, Vehicles
 from sim.traffic.network import Network
 from sim.traffic.signals import SignalPlans
 
@@ -156,3 +156,26 @@ def test_period_trips_spread_in_their_bins() -> None:
     assert len(car) == 4  # 1 trip in bin 3 + 3 extra
     assert ((car >= 900.0) & (car < 1200.0)).sum() >= 1
     assert (trips.depart < 48 * 300.0).all()
+
+
+def test_a_gridlocked_loading_is_retried_around_its_cycle() -> None:
+    dyn, net = _two_routes()
+    trips = _trips(300, 600.0)
+    control = TrafficControl(dyn, "fixed", dt=1.0)
+    loaded: list[Vehicles] = []
+    real_run = control.run
+
+    def run(vehicles, horizon_s=None, **kwargs):
+        loaded.append(vehicles)
+        if len(loaded) == 1:  # the first loading locks on route A's links
+            raise GridlockError("gridlock", ["10", "11"], ["10", "11"])
+        return real_run(vehicles, horizon_s, **kwargs)
+
+    control.run = run  # type: ignore[method-assign]
+    free = net.fftime * 60.0
+    free[2] += 1.0  # route A first: every vehicle starts on the links that lock
+    eq = due.equilibrate(net, control, trips, free, gap=1e9, max_iter=1, seed=1)
+    first_links = lambda v: v.route_links[v.route_start[:-1]]  # noqa: E731
+    assert (first_links(loaded[0]) == 0).all()
+    assert (first_links(loaded[1]) == 2).all()  # moved around the cycle to route B
+    assert eq.gridlock_retries == 1 and np.isfinite(eq.load.arrive).all()
