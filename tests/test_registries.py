@@ -88,13 +88,14 @@ def test_policy_types_are_named_only_by_their_class() -> None:
         pattern = re.compile(rf"Literal\[\"{kind}\"\]")
         homes = [p for p in sources if pattern.search(p.read_text(encoding="utf-8"))]
         assert [p.parent.name for p in homes] == ["policies"], (kind, homes)
-    assert len(POLICY_CLASSES) == len(POLICY_TYPES) == 16
+    assert len(POLICY_CLASSES) == len(POLICY_TYPES) == 17
 
 
 def test_every_policy_class_describes_itself() -> None:
     for cls in POLICY_CLASSES:
         assert cls.label and cls.help and re.search(r"[\u4e00-\u9fff]", cls.label_zh), cls
-        assert cls.stage in {"schools", "housing", "trips", "roads", "signals", "parking"}
+        assert cls.stage in {"schools", "housing", "trips", "roads", "signals", "parking",
+                             "information"}  # fmt: skip
         assert "year" in cls.model_fields, cls
 
 

@@ -35,6 +35,7 @@ from sim.policies.traffic import (
     ParkingGuidance,
     SignalRetiming,
     StaggeredSchoolStart,
+    TravellerInformation,
 )
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "SpeedChange",
     "StaggeredSchoolStart",
     "TemplateContext",
+    "TravellerInformation",
     "check_policies",
     "latest_in_force",
     "policy_class",

@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 #: Where in the simulated year a policy acts: ``schools`` (the school system, before
 #: enrollment; :mod:`sim.education.schools`), ``housing`` (new dwellings in demography;
 #: :mod:`sim.model`), ``trips`` (weekday trips; :mod:`sim.mobility.trips`), ``roads`` (the
-#: links in force; :mod:`sim.traffic.policies`), ``signals`` (signal plans) and ``parking``
-#: (parking search), both in :mod:`sim.traffic.peak`.
-Stage = Literal["schools", "housing", "trips", "roads", "signals", "parking"]
+#: links in force; :mod:`sim.traffic.policies`), ``signals`` (signal plans), ``parking``
+#: (parking search), both in :mod:`sim.traffic.peak`, and ``information`` (drivers
+#: re-routing en route in the dynamic loading; :mod:`sim.traffic.information`).
+Stage = Literal["schools", "housing", "trips", "roads", "signals", "parking", "information"]
 #: What the editor picks on the map for a new policy: a point, road links, or nothing.
 Pick = Literal["point", "links"] | None
 

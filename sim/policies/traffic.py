@@ -1,9 +1,11 @@
 """Traffic policies that leave the links alone.
 
-They are signal retiming, parking guidance, parking enforcement and a staggered school start.
+They are signal retiming, parking guidance, parking enforcement, traveller information
+and a staggered school start.
 
 Signal retiming acts in the peak (:mod:`sim.traffic.peak`), parking guidance and
-enforcement in its parking search (:mod:`sim.traffic.parking_search`); the
+enforcement in its parking search (:mod:`sim.traffic.parking_search`), traveller
+information in the dynamic loading (``TrafficControl(informed_share=...)``); the
 staggered start moves school start times, and the pupils' departures follow them through
 the departure-time choice (:mod:`sim.mobility.demand`).
 Of several policies of one of these types, the latest dated in force acts
@@ -246,6 +248,29 @@ class ParkingEnforcement(Policy):
     def check(self, city: City, index: int, policies: Sequence[Policy]) -> None:
         """The city must have car parks to send drivers to."""
         _need_car_parks(city, index)
+
+
+class TravellerInformation(Policy):
+    type: Literal["traveller_information"]
+    share: float = Field(ge=0, le=1)
+    """Share of drivers who get current travel times and re-route on the way."""
+
+    label: ClassVar[str] = "Traveller information"
+    label_zh: ClassVar[str] = "出行信息诱导"
+    help: ClassVar[str] = (
+        "This share of drivers get current travel times (navigation, road signs) and "
+        "re-route on the way round queues and incidents (dynamic traffic model only)."
+    )
+    help_zh: ClassVar[str] = (
+        "该比例的驾驶人获得实时行程时间（导航、诱导屏），途中绕开拥堵和事故改道"
+        "（仅动态交通模型）。"
+    )
+    stage: ClassVar[Stage] = "information"
+
+    @classmethod
+    def template(cls, ctx: TemplateContext) -> dict[str, Any]:
+        """30 % of drivers informed."""
+        return {**super().template(ctx), "share": 0.3}
 
 
 def _need_car_parks(city: City, index: int) -> None:
