@@ -262,8 +262,7 @@ class TravellerInformation(Policy):
         "re-route on the way round queues and incidents (dynamic traffic model only)."
     )
     help_zh: ClassVar[str] = (
-        "该比例的驾驶人获得实时行程时间（导航、诱导屏），途中绕开拥堵和事故改道"
-        "（仅动态交通模型）。"
+        "该比例的驾驶人获得实时行程时间（导航、诱导屏），途中绕开拥堵和事故改道（仅动态交通模型）。"
     )
     stage: ClassVar[Stage] = "information"
 
