@@ -34,7 +34,7 @@ from sim.traffic.parking_search import (
     occupancy_frame,
     search_outcomes,
 )
-from sim.traffic.parking_supply import ParkingSupply, kerb_spaces, street_graph
+from sim.traffic.parking_supply import ParkingSupply, StreetGraph, kerb_spaces, street_graph
 
 N = 5  # grid side
 CENTRE = 100 + 2 * N + 2  # node id of the grid's centre (row 2, column 2)
@@ -414,3 +414,51 @@ def test_the_parking_table_exports_with_small_counts_suppressed() -> None:
     assert table.loc[table["kind"] == "lot", "occupied"].tolist() == [6]
     assert out.loc[out["kind"] == "lot", "occupied"].isna().all()
     assert out.loc[out["kind"] == "kerb", "occupied"].tolist() == [10]
+
+
+def _bottleneck() -> tuple[DynamicNetwork, StreetGraph, Vehicles]:
+    """One 2-lane link (100 m, 10 m/s) discharging 3,600 veh/h; 900 cars join at 1 veh/s."""
+    net = DynamicNetwork(
+        link_ids=["L"], link_from=np.array([0]), link_to=np.array([1]), n_nodes=2,
+        length_m=np.array([100.0]), lanes=np.array([2]), speed_ms=np.array([10.0]),
+        capacity_vph=np.array([3600.0]),
+    )  # fmt: skip
+    graph = StreetGraph(
+        link_from=net.link_from, link_to=net.link_to, length_m=net.length_m,
+        fft_s=np.array([10.0]), lanes=net.lanes, connector=np.array([False]),
+        kerb=np.array([True]), node_xy=np.zeros((2, 2)), node_zone=np.array([-1, -1]),
+    )  # fmt: skip
+    n = 900
+    return net, graph, Vehicles.from_routes([str(i) for i in range(n)], np.arange(n) * 1.0,
+                                            [[0]] * n)  # fmt: skip
+
+
+def _parked(graph: StreetGraph, until_s: float, n_bins: int) -> np.ndarray:
+    """The capacity factor of one car parked on the link from 0 s to ``until_s``."""
+    return blocked_capacity(graph, np.array([0]), np.array([0.0]), np.array([until_s]), n_bins)
+
+
+def test_a_blocked_lane_of_a_two_lane_link_halves_its_discharge() -> None:
+    """Bottleneck: arrivals 1 veh/s, capacity 1 veh/s, 0.5 veh/s while a lane is blocked.
+
+    Blocked 0-600 s: after 10 s of free flow the queue discharges 0.5 veh/s (D/D/1:
+    out(t) = 0.5 (t - 10)), 145 cars in the first 5-min bin and 150 in the second; from
+    600 s the full capacity is back: 300 a bin while the queue lasts.
+    """
+    net, graph, veh = _bottleneck()
+    factor = _parked(graph, 600.0, 2)
+    np.testing.assert_allclose(factor, [[0.5, 0.5]])
+    free = TrafficControl(net).load(veh).bin_out[0]
+    blocked = TrafficControl(net).load(veh, capacity_factor=factor).bin_out[0]
+    assert free[1] == 300 and blocked[1] == 150
+    assert abs(blocked[0] - 0.5 * (300 - 10)) <= 1
+    assert blocked[2] == 300 and blocked[3] == 300
+
+
+def test_enforcement_restores_the_discharge_of_the_blocked_link() -> None:
+    """An illegal parker from 0 s: kept (4 h) or moved by an SMS after 10 minutes."""
+    net, graph, veh = _bottleneck()
+    kept = TrafficControl(net).load(veh, capacity_factor=_parked(graph, 14400.0, 6)).bin_out[0]
+    moved = TrafficControl(net).load(veh, capacity_factor=_parked(graph, 600.0, 6)).bin_out[0]
+    assert kept[2] == 150 and moved[2] == 300
+    assert kept.sum() == moved.sum() == 900
