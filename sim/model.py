@@ -298,6 +298,8 @@ class CityModel(mesa.Model):
         if self.year in self.dynamic_years:  # the AM period on the dynamic model
             result = self._dynamic_peak(table, choices)
             self.kpis.update(result.kpis)
+            for name in result.kpis:  # the loop's solver noise is the static model's
+                self.kpis.pop(f"{name}_noise", None)
             #: The year's dynamic loading (simulate-peak reads load, dyn and outputs).
             self.peak_result = result
             if result.outputs is not None:
@@ -341,13 +343,11 @@ class CityModel(mesa.Model):
 
         assert self.traffic is not None and self.demand is not None
         drivers = self.demand._vehicle_trips(table, choices.mode)
-        extra = self.demand._through_and_freight(table, choices.dest, choices.mode)
         trips = period_trips(
             table.origin[drivers],
             choices.dest[drivers],
             choices.bins[drivers].astype(np.int64),
-            extra,
-            N_BINS,
+            choices.extra_bins,
             self.dynamic_rng,
         )
         seed = int(self.dynamic_rng.integers(2**63))

@@ -146,16 +146,21 @@ def test_the_origin_queue_is_the_wait_not_the_link_time() -> None:
 
 def test_period_trips_spread_in_their_bins() -> None:
     rng = np.random.default_rng(0)
-    extra = np.array([[0.0, 2.6], [1.4, 5.0]])  # the diagonal (intrazonal) is left out
+    extra = np.zeros((2, 2, 48))
+    extra[0, 1, 10], extra[0, 1, 11] = 1.3, 1.3  # 2.6 vehicles over two bins: 3 whole ones
+    extra[1, 0, 0] = 1.4
+    extra[1, 1, 5] = 5.0  # the diagonal (intrazonal) is left out
     trips = due.period_trips(
-        np.array([0, 1, 1]), np.array([1, 0, 1]), np.array([3, 0, 7]), extra, 48, rng, 300.0
+        np.array([0, 1, 1]), np.array([1, 0, 1]), np.array([3, 0, 7]), extra, rng, 300.0
     )
     assert len(trips) == 2 + 3 + 1  # two trips (one intrazonal dropped), 3 + 1 extra
     assert (np.diff(trips.depart) >= 0).all()
     car = trips.depart[(trips.origin == 0) & (trips.dest == 1)]
-    assert len(car) == 4  # 1 trip in bin 3 + 3 extra
-    assert ((car >= 900.0) & (car < 1200.0)).sum() >= 1
-    assert (trips.depart < 48 * 300.0).all()
+    assert len(car) == 4  # 1 trip in bin 3 + 3 extra in bins 10-11
+    assert ((car >= 900.0) & (car < 1200.0)).sum() == 1
+    assert ((car >= 3000.0) & (car < 3600.0)).sum() == 3
+    back = trips.depart[(trips.origin == 1) & (trips.dest == 0)]
+    assert ((back >= 0.0) & (back < 300.0)).all() and len(back) == 2
 
 
 def test_a_gridlocked_loading_is_retried_around_its_cycle() -> None:

@@ -289,29 +289,39 @@ def period_trips(
     origin: np.ndarray,
     dest: np.ndarray,
     bins: np.ndarray,
-    extra: np.ndarray,
-    n_bins: int,
+    extra_bins: np.ndarray,
     rng: np.random.Generator,
     bin_s: float = BIN_S,
 ) -> Trips:
-    """The AM period's vehicles: trips by departure bin plus an OD matrix spread evenly.
+    """The AM period's vehicles: trips by departure bin plus other vehicles per OD and bin.
 
     ``origin``/``dest``/``bins`` are zone indices and 5-minute departure bins of the car
-    trips (intrazonal ones are left out); ``extra`` is the period's other vehicles per
-    OD (through traffic, freight in PCU), made whole by largest remainders and departing
-    uniformly over the ``n_bins`` bins. Every vehicle leaves at a seeded uniform time
-    inside its bin.
+    trips (intrazonal ones are left out); ``extra_bins`` ``(zones, zones, bins)`` is the
+    period's other vehicles per OD and bin (through traffic, freight in PCU), made whole
+    per OD by largest remainders and per OD over its bins likewise. Every vehicle leaves
+    at a seeded uniform time inside its bin.
     """
-    count = whole_counts(extra)
-    count[np.diag_indices_from(count)] = 0
-    eo, ed = np.nonzero(count)
-    reps = count[eo, ed]
+    per_od = whole_counts(extra_bins.sum(axis=2))
+    per_od[np.diag_indices_from(per_od)] = 0
+    eo, ed = np.nonzero(per_od)
+    counts = _whole_rows(extra_bins[eo, ed], per_od[eo, ed])
+    cell, eb = np.nonzero(counts)
+    reps = counts[cell, eb]
     keep = origin != dest
-    o = np.concatenate([origin[keep], np.repeat(eo, reps)]).astype(np.int64)
-    d = np.concatenate([dest[keep], np.repeat(ed, reps)]).astype(np.int64)
-    lo = np.concatenate([bins[keep] * bin_s, np.zeros(int(reps.sum()))])
-    n_trips, n_extra = int(keep.sum()), int(reps.sum())
-    width = np.concatenate([np.full(n_trips, bin_s), np.full(n_extra, n_bins * bin_s)])
-    depart = lo + rng.random(len(o)) * width
+    o = np.concatenate([origin[keep], np.repeat(eo[cell], reps)]).astype(np.int64)
+    d = np.concatenate([dest[keep], np.repeat(ed[cell], reps)]).astype(np.int64)
+    b = np.concatenate([bins[keep], np.repeat(eb, reps)]).astype(np.int64)
+    depart = (b + rng.random(len(o))) * bin_s
     order = np.argsort(depart, kind="stable")
     return Trips(o[order], d[order], depart[order])
+
+
+def _whole_rows(x: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Each row of ``x`` scaled to its whole total: floors plus the largest remainders."""
+    scaled = x * (totals / np.maximum(x.sum(axis=1), 1e-12))[:, None]
+    base = np.floor(scaled).astype(np.int64)
+    short = totals - base.sum(axis=1)
+    order = np.argsort(-(scaled - base), axis=1, kind="stable")
+    bonus = (np.arange(x.shape[1])[None, :] < short[:, None]).astype(np.int64)
+    np.put_along_axis(base, order, np.take_along_axis(base, order, axis=1) + bonus, axis=1)
+    return base
