@@ -39,6 +39,7 @@ from sim.traffic.parking_search import (
     GUIDED,
     ILLEGAL,
     MOVED,
+    WALK_VARIANTS,
     Outcomes,
     SearchRules,
     blocked_capacity,
@@ -251,19 +252,23 @@ class ParkingSearch:
         """The links each vehicle that parks away from its destination drives on.
 
         A searcher's tail is the first links of the cruise walk from its destination's
-        street ``node`` (arriving over link ``prev``), as long as its search; a guided
-        car's the path to its car park (empty at the car park's own node).
+        street ``node`` (arriving over link ``prev``), as long as its search; searchers
+        arriving alike take the :data:`WALK_VARIANTS` walks in turn. A guided car's
+        tail is the path to its car park (empty at the car park's own node).
         """
         g = self.graph
-        walks: dict[tuple[int, int], tuple[list[int], np.ndarray]] = {}
+        walks: dict[tuple[int, int, int], tuple[list[int], np.ndarray]] = {}
+        turns: dict[tuple[int, int], int] = {}
         tails: dict[int, list[int]] = {}
         for v in np.flatnonzero(np.isin(out.outcome, (FOUND, GUIDED, ILLEGAL, MOVED))):
             if out.outcome[v] == GUIDED:
                 tails[int(v)] = self._path_to_lot(int(node[v]), int(out.lot[v]))
                 continue
-            key = (int(node[v]), int(prev[v]))
+            way = (int(node[v]), int(prev[v]))
+            turns[way] = turns.get(way, -1) + 1
+            key = (*way, turns[way] % WALK_VARIANTS)
             if key not in walks:
-                walk = cruise_walk(g, *key, self.rules.limit_s)
+                walk = cruise_walk(g, *way, self.rules.limit_s, key[2])
                 walks[key] = (walk, np.cumsum(g.fft_s[walk]))
             walk, elapsed = walks[key]
             tails[int(v)] = walk[: int(np.searchsorted(elapsed, out.search_s[v] - 1e-9)) + 1]

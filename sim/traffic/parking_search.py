@@ -59,6 +59,8 @@ SQUEEZE_LANES = 0.5
 REVISIT_M = 300.0
 #: ...and prefers streets with kerb: one without counts this many metres more.
 NO_KERB_M = 150.0
+#: Searchers arriving over the same link take turns on this many first ways out.
+WALK_VARIANTS = 3
 
 #: Outcomes: not parking (no destination zone), parked on arrival, found a kerb space
 #: after searching, guided to a car park, parked illegally, moved to a car park, parked
@@ -269,13 +271,17 @@ def occupancy_frame(supply: ParkingSupply, out: Outcomes, horizon_s: float) -> p
     )
 
 
-def cruise_walk(graph: StreetGraph, start: int, prev: int, seconds: float) -> list[int]:
+def cruise_walk(
+    graph: StreetGraph, start: int, prev: int, seconds: float, variant: int = 0
+) -> list[int]:
     """Street links a searcher drives from node ``start`` for ``seconds`` of free flow.
 
     At each node it takes the outgoing street link (never a connector, no U-turn unless
     it is the only way) whose end is nearest to ``start``, counting :data:`REVISIT_M`
     per earlier pass and :data:`NO_KERB_M` for a street without kerb: it circles the
-    blocks around its destination. At least one link; empty if none leaves ``start``.
+    blocks around its destination. ``variant`` k takes the k-th best way out of
+    ``start`` (modulo the ways there are), so searchers arriving alike spread over the
+    blocks. At least one link; empty if none leaves ``start``.
     """
     out_start, out_links = graph.street_out
     goal = graph.node_xy[start]
@@ -291,7 +297,8 @@ def cruise_walk(graph: StreetGraph, start: int, prev: int, seconds: float) -> li
         ends = graph.node_xy[graph.link_to[cand]]
         score = np.hypot(*(ends - goal).T) + np.where(graph.kerb[cand], 0.0, NO_KERB_M)
         score += REVISIT_M * np.array([passes.get(int(c), 0) for c in cand])
-        link = int(cand[int(np.argmin(score))])
+        rank = np.argsort(score, kind="stable")
+        link = int(cand[rank[variant % len(cand)] if not walk else rank[0]])
         passes[link] = passes.get(link, 0) + 1
         walk.append(link)
         elapsed += float(graph.fft_s[link])
