@@ -8,6 +8,8 @@ layout would cost every redraw; the print layout has it too).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QLinearGradient, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
@@ -25,19 +27,20 @@ from gui.mapdecor import legend_handles
 from gui.mapview import CATCHMENT_STYLES, LAND, LAYER_LABELS, LAYERS, MapView
 
 ICON_PX = 18
+Paint = Callable[[QPainter], None]
 
 
-def _icon(draw: object) -> QIcon:
+def _icon(draw: Paint) -> QIcon:
     pixmap = QPixmap(ICON_PX, ICON_PX)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    draw(painter)  # type: ignore[operator]
+    draw(painter)
     painter.end()
     return QIcon(pixmap)
 
 
-def _line(colour: str, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> object:
+def _line(colour: str, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Paint:
     def paint(p: QPainter) -> None:
         p.setPen(QPen(QColor(colour), width, style))
         p.drawLine(QPointF(2, ICON_PX - 4), QPointF(ICON_PX - 2, 4))
@@ -45,7 +48,7 @@ def _line(colour: str, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine)
     return paint
 
 
-def _box(fill: QBrush | QColor, edge: str = "#555555") -> object:
+def _box(fill: QBrush | QColor, edge: str = "#555555") -> Paint:
     def paint(p: QPainter) -> None:
         p.setPen(QPen(QColor(edge), 1))
         p.setBrush(fill)
@@ -54,7 +57,7 @@ def _box(fill: QBrush | QColor, edge: str = "#555555") -> object:
     return paint
 
 
-def _marker(shape: str, colour: str, edge: str = "white") -> object:
+def _marker(shape: str, colour: str, edge: str = "white") -> Paint:
     def paint(p: QPainter) -> None:
         p.setPen(QPen(QColor(edge), 1))
         p.setBrush(QColor(colour))

@@ -49,7 +49,7 @@ class Label:
     x: float
     y: float
     angle: float  # degrees, readable (-90..90)
-    rank: int  # road rank (schools: -1, zones: -2)
+    rank: int  # road rank (see ROAD_RANKS)
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,18 @@ def build_basemap(city: City) -> Basemap:
         street_labels=street_labels(city.links),
         places=places(city),
     )
+
+
+def zone_indicators(zones: pd.DataFrame) -> dict[str, pd.Series]:
+    """The city's own zone indicators (name -> value per zone), before any run."""
+    area_km2 = zones.geometry.area.to_numpy() / 1e6
+    return {
+        "population": zones["population"].astype(float),
+        "density (persons/km²)": zones["population"] / np.maximum(area_km2, 1e-9),
+        "households": zones["households"].astype(float),
+        "dwellings": zones["dwellings"].astype(float),
+        "jobs": zones["jobs"].astype(float),
+    }
 
 
 def school_table(city: City) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from scipy.spatial import cKDTree
 from gui import map_draw as draw
 from gui.background import run_and_wait
 from gui.i18n import tr
-from gui.map_base import RANK_COLOURS, Basemap, Place, basemap_of, school_table
+from gui.map_base import RANK_COLOURS, Basemap, Place, basemap_of, school_table, zone_indicators
 from gui.map_canvas import MapCanvas
 from gui.map_hover import Hover
 from gui.map_labels import MapLabels
@@ -181,14 +181,7 @@ class MapView(QWidget):
         self.base = base = basemap_of(city)
         self.roads = base.roads
         zones = city.zones
-        area_km2 = zones.geometry.area.to_numpy() / 1e6
-        self._zone_values = {
-            "population": zones["population"].astype(float),
-            "density (persons/km²)": zones["population"] / np.maximum(area_km2, 1e-9),
-            "households": zones["households"].astype(float),
-            "dwellings": zones["dwellings"].astype(float),
-            "jobs": zones["jobs"].astype(float),
-        }
+        self._zone_values = zone_indicators(zones)
         self.ax.clear()
         self.ax.set_gid("map")
         self._artists = {name: [] for name in LAYERS}
@@ -422,7 +415,14 @@ class MapView(QWidget):
 
         PNG, SVG or PDF by the suffix of ``path``; drawn in a child process, the window
         turning meanwhile.
+
+        Raises
+        ------
+        ValueError
+            No city on the map yet, or ``path`` is not .png, .svg or .pdf.
         """
+        if self.city is None:
+            raise ValueError("there is no map to print yet: open a scenario first")
         layout = page_layout(
             tr(self.title) if self.title else self.city.name,
             source or tr("Source: CitySandbox, city {city}").format(city=self.city.name),
