@@ -141,6 +141,9 @@ class LayerPanel(QWidget):
         self.legend_title = QLabel()
         self.legend = QListWidget()
         self.legend.setSelectionMode(QListWidget.SelectionMode.NoSelection)
+        for box in (self.list, self.legend):  # long names wrap instead of hiding
+            box.setWordWrap(True)
+            box.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.list, 3)
