@@ -232,18 +232,18 @@ def _period(city, policies, year: int = 2025, params: AssignmentParams = PARAMS,
     return traffic.load_period(year, trips, peak_bin=0, seed=1)
 
 
-def test_the_dynamic_model_is_the_default(root) -> None:
+def test_traffic_model_picks_the_peak_model(root) -> None:
     scenario = load_scenario(root / "scenarios" / "default.yaml")
     p = scenario.parameters
-    assert p.traffic_model == "dynamic"
+    assert p.traffic_model == "static"  # the documented default (see Parameters.traffic_model)
     plain = p.assignment.model_copy(update={"access_connectors": 0})  # the hand-made city
 
     def model(**update):
         params = p.model_copy(update={"assignment": plain, **update})
         return _peak_traffic(two_route_city(), scenario.model_copy(update={"parameters": params}))
 
-    assert model().dynamic == p.dynamic
-    assert model(traffic_model="static").dynamic is None
+    assert model().dynamic is None
+    assert model(traffic_model="dynamic").dynamic == p.dynamic
 
 
 def test_dynamic_closure_moves_the_vehicles_to_the_other_route() -> None:
