@@ -95,7 +95,7 @@ def _noise(final: pd.DataFrame, kpi: str) -> float:
 
 
 def _half_band(final: pd.DataFrame, kpi: str) -> float:
-    if kpi not in final.index:
+    if kpi not in final.index or not {"p10", "p90"} <= set(final.columns):
         return math.nan
     return float(final.loc[kpi, "p90"] - final.loc[kpi, "p10"]) / 2.0
 
