@@ -185,6 +185,22 @@ def test_a_capacity_factor_scales_the_discharge_rate() -> None:
         TrafficControl(net, dt=1.0).load(veh, capacity_factor=np.zeros((3, 1)))
 
 
+def test_vehicles_moving_off_from_rest_lose_v_over_2a() -> None:
+    # uniform acceleration from rest to v takes v / a over v^2 / 2a metres: v / 2a more
+    # than at speed; a = 2 m/s^2, v = 10 m/s: 2.5 s at departure and after each stop
+    # main road green 0-40 s, cross road 44-76 s, main road again from 80 s
+    net, _ = _signal_net([40.0, 32.0])
+    veh = Vehicles.from_routes(["a", "b"], np.array([0.0, 10.0]), [[0, 1], [2, 3]])
+    plain = TrafficControl(net, dt=1.0).load(veh).arrive
+    res = TrafficControl(net, dt=1.0, accel_ms2=2.0).load(veh).arrive
+    np.testing.assert_allclose(plain, [50.0 + 30.0 + 50.0, 10.0 + 100.0])
+    # a: departs from rest (+2.5), stops at the red at 52.5 s, moves off from rest again
+    # at the green at 80 s (+2.5); b: departs from rest and finds its green
+    np.testing.assert_allclose(res, [80.0 + 2.5 + 50.0, 10.0 + 2.5 + 100.0])
+    with pytest.raises(UsageError, match="accel_ms2"):
+        TrafficControl(net, accel_ms2=0.0)
+
+
 def test_the_kernel_agrees_with_its_pure_python_twin() -> None:
     _, control = _signal_net([30.0, 20.0])
     n = 200

@@ -40,17 +40,19 @@ from sim.kernels.paths import _heap_pop, _heap_push
 
 __all__ = ["ACTUATED", "FIXED", "GRIDLOCK", "MAX_PRESSURE", "OK", "simulate"]
 OK, GRIDLOCK = 0, 1
+#: A vehicle that waited this long (s) at a stop line starts the next link from rest.
+STOPPED_S = 1.0
 #: Rows (steps) of the wake-up wheel at most.
 WHEEL_MAX = 1024
 
 
 @njit(cache=True, error_model="numpy")
-def _queue(ln, t, buf, buf_start, buf_cap, head, count, entry, fft):
+def _queue(ln, t, buf, buf_start, buf_cap, head, count, ready):
     """Vehicles at the stop line of link ``ln`` at time ``t`` (a prefix of the FIFO)."""
     q = 0
     for k in range(count[ln]):
         v = buf[buf_start[ln] + (head[ln] + k) % buf_cap[ln]]
-        if entry[v] + fft[ln] > t:
+        if ready[v] > t:
             break
         q += 1
     return q
@@ -91,19 +93,19 @@ def _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out):
 
 @njit(cache=True, error_model="numpy")
 def _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_start, buf_cap,
-                 head, count, entry, fft):  # fmt: skip
+                 head, count, ready):  # fmt: skip
     """Measure the stop-line queues of signal approaches not visited in this step."""
     n_bins = bin_queue.shape[0]
     for a in range(len(app_links)):
         ln = app_links[a]
         if count[ln] == 0 or q_step[ln] == step:
             continue
-        if entry[buf[buf_start[ln] + head[ln]]] + fft[ln] >= t_end:
+        if ready[buf[buf_start[ln] + head[ln]]] >= t_end:
             continue
         qb = _bin(t_end, bin_s, n_bins)
         if count[ln] > bin_queue[qb, ln]:
             q_step[ln] = step
-            q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, entry, fft)
+            q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, ready)
             bin_queue[qb, ln] = max(bin_queue[qb, ln], q)
 
 
@@ -124,7 +126,7 @@ def _reverse_movements(mov_start, mov_out, n_links):
 
 
 @njit(cache=True, error_model="numpy")
-def _quickest(next_hop, dest_nodes, t, b, fft, cap, buf, buf_start, buf_cap, head, count, entry,
+def _quickest(next_hop, dest_nodes, t, b, fft, cap, buf, buf_start, buf_cap, head, count, ready,
               bin_out, bin_tt, rev_start, rev_links, link_node):  # fmt: skip
     """Next-hop tables (``next_hop[d, link]``) of the quickest paths to each destination.
 
@@ -135,7 +137,7 @@ def _quickest(next_hop, dest_nodes, t, b, fft, cap, buf, buf_start, buf_cap, hea
     n_links = len(fft)
     cost = fft.copy()
     for ln in range(n_links):
-        q = _queue(ln, t, buf, buf_start, buf_cap, head, count, entry, fft) if count[ln] else 0
+        q = _queue(ln, t, buf, buf_start, buf_cap, head, count, ready) if count[ln] else 0
         cost[ln] = max(cost[ln], fft[ln] + q / cap[ln])
         if b >= 0 and bin_out[b, ln] > 0:
             cost[ln] = max(cost[ln], bin_tt[b, ln] / bin_out[b, ln])
@@ -173,6 +175,7 @@ def simulate(
     sig_nph, sig_ph0, ph_green, sig_mode, min_green, max_green, gap_s, lost_s, sig_offset,
     app_start, app_links,
     depart, route_start, route_links, cap_factor, max_wait_s, dest_of, dest_nodes, info_s,
+    startup_s,
     bin_s, arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, bin_forced, green_time,
 ):  # fmt: skip
     """Load the vehicles on the network; returns (status, steps, waits).
@@ -220,6 +223,10 @@ def simulate(
         vehicles take, after each link, the next link of the currently quickest path
         to their destination, by tables recomputed every ``info_s`` seconds from the
         link times of the last bin and the vehicles now on the links.
+    startup_s
+        Per link: the extra time to reach its stop line of a vehicle that enters it from
+        a standstill (it departs, or waited at least ``STOPPED_S`` at the stop line
+        before): the time lost accelerating to the link's speed (0: none).
     bin_s
         Length of the time bins of the link outputs (s).
     arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, green_time
@@ -269,6 +276,7 @@ def simulate(
     next_in = np.zeros(n_links)
     wait_since = np.full(n_links, -1.0)  # since when a front has waited for a full link
     entry = np.zeros(n_veh)
+    ready = np.zeros(n_veh)  # when a vehicle reaches the stop line of its link
     pos = np.zeros(n_veh, np.int64)  # index into the vehicle's route
     o_head = np.full(n_links, -1, np.int64)  # origin queues: linked lists per first link
     o_tail = np.full(n_links, -1, np.int64)
@@ -319,7 +327,7 @@ def simulate(
         if len(dest_nodes) and t >= next_info:
             next_info += info_s
             _quickest(next_hop, dest_nodes, t, _bin(t, bin_s, n_bins) - 1, fft, cap, buf,
-                      buf_start, buf_cap, head, count, entry, bin_out, bin_tt, rev_start,
+                      buf_start, buf_cap, head, count, ready, bin_out, bin_tt, rev_start,
                       rev_links, link_node)  # fmt: skip
         # ---- signals: end greens that are over, then start greens whose intergreen is
         for s in range(n_sig):
@@ -332,8 +340,8 @@ def simulate(
                     following = green_ends(s, el, t, cur, sig_nph, sig_mode, min_green,
                                            max_green, gap_s, app_start, app_links,
                                            mov_start, mov_out, mov_mask, mov_turn_mask,
-                                           buf, buf_start, buf_cap, head, count, entry,
-                                           fft, nxt)  # fmt: skip
+                                           buf, buf_start, buf_cap, head, count, ready,
+                                           nxt)  # fmt: skip
                 if following >= 0:
                     green_on[s] = False
                     t_switch[s] = t
@@ -379,9 +387,10 @@ def simulate(
                 n_in[m] += 1
                 bin_in[_bin(te, bin_s, n_bins), m] += 1
                 entry[v] = te
+                ready[v] = te + fft[m] + startup_s[m]  # it departs from a standstill
                 nxt[v] = next_after(v, m)
                 if count[m] == 1:  # a new front vehicle: wake its node when it arrives
-                    sw = max(_step_of(te + fft[m], dt), step)
+                    sw = max(_step_of(ready[v], dt), step)
                     y, sw = link_node[m], min(sw, step + n_wheel - 1)
                     wheel[sw % n_wheel, y >> 5] |= 1 << (y & 31)
                 o_head[m] = o_next[v]
@@ -415,12 +424,12 @@ def simulate(
                 if count[ln] == 0:
                     continue
                 v = buf[buf_start[ln] + head[ln]]
-                t_arr = entry[v] + fft[ln]
+                t_arr = ready[v]
                 if t_arr >= t_end:
                     continue
                 if count[ln] > bin_queue[qb, ln] and q_step[ln] != step:
                     q_step[ln] = step  # the largest stop-line queue, once a step
-                    q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, entry, fft)
+                    q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, ready)
                     bin_queue[qb, ln] = max(bin_queue[qb, ln], q)
                 last = nxt[v] < 0
                 headway = 1.0 / cap[ln]
@@ -500,9 +509,11 @@ def simulate(
                     n_in[m] += 1
                     bin_in[_bin(te, bin_s, n_bins), m] += 1
                     entry[v] = te
+                    # from a standstill (it waited at the stop line) it accelerates
+                    ready[v] = te + fft[m] + (startup_s[m] if te - t_arr >= STOPPED_S else 0.0)
                     if count[m] == 1:  # a new front: its node is due when it arrives,
                         y = link_node[m]  # this step only if still to come in node order
-                        sw = max(_step_of(te + fft[m], dt), step)
+                        sw = max(_step_of(ready[v], dt), step)
                         if sw == step and y <= node:
                             sw = step + 1
                         sw = min(sw, step + n_wheel - 1)
@@ -516,7 +527,7 @@ def simulate(
                 ln = node_in_links[kk]
                 if count[ln] > 0:
                     v = buf[buf_start[ln] + head[ln]]
-                    t_arr = entry[v] + fft[ln]
+                    t_arr = ready[v]
                     if t_arr < t_end and waits_for_green(
                         v, ln, link_signal, green_on, cur, mov_start, mov_out, mov_mask,
                         mov_turn_mask, nxt
@@ -533,7 +544,7 @@ def simulate(
         t_next = (step + 1) * dt + dt
         if step == n_steps - 1 or _bin(t_next, bin_s, n_bins) != qb:
             _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_start,
-                         buf_cap, head, count, entry, fft)  # fmt: skip
+                         buf_cap, head, count, ready)  # fmt: skip
         # ---- done, or gridlock
         if done == n_veh:
             return OK, step + 1, waits
@@ -542,7 +553,7 @@ def simulate(
             # gridlock only if nobody is still driving: every front vehicle is at its stop line
             driving = False
             for m in range(n_links):
-                if count[m] > 0 and entry[buf[buf_start[m] + head[m]]] + fft[m] >= t_end:
+                if count[m] > 0 and ready[buf[buf_start[m] + head[m]]] >= t_end:
                     driving = True
             if not driving:  # report the links whose front vehicles wait
                 for m in range(n_links):
@@ -550,7 +561,7 @@ def simulate(
                         v = buf[buf_start[m] + head[m]]
                         waits[m] = -2 if nxt[v] < 0 else nxt[v]
                 _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf,
-                             buf_start, buf_cap, head, count, entry, fft)  # fmt: skip
+                             buf_start, buf_cap, head, count, ready)  # fmt: skip
                 return GRIDLOCK, step + 1, waits
             idle = 0
     return OK, step + 1, waits

@@ -41,7 +41,7 @@ def waits_for_green(v, ln, link_signal, green_on, cur, mov_start, mov_out, mov_m
 
 @njit(cache=True, error_model="numpy")
 def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask, mov_turn_mask,
-              buf, buf_start, buf_cap, head, count, entry, fft, nxt):  # fmt: skip
+              buf, buf_start, buf_cap, head, count, ready, nxt):  # fmt: skip
     """Max-pressure weight of phase ``p``.
 
     The queued vehicles it can discharge (up to the first whose movement is red) minus
@@ -61,7 +61,7 @@ def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask, mov_t
         w -= down / n_green
         for k in range(count[ln]):
             v = buf[buf_start[ln] + (head[ln] + k) % buf_cap[ln]]
-            if entry[v] + fft[ln] > t:
+            if ready[v] > t:
                 break
             if not _moves_in(v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, nxt):
                 break  # FIFO: the vehicles behind a red movement cannot go either
@@ -72,7 +72,7 @@ def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask, mov_t
 @njit(cache=True, error_model="numpy")
 def green_ends(s, el, t, cur, sig_nph, sig_mode, min_green, max_green,
                 gap_s, app_start, app_links, mov_start, mov_out, mov_mask, mov_turn_mask,
-                buf, buf_start, buf_cap, head, count, entry, fft, nxt):  # fmt: skip
+                buf, buf_start, buf_cap, head, count, ready, nxt):  # fmt: skip
     """Adaptive control: the phase that follows the green of ``s`` if it ends now, else −1.
 
     Actuated: after the minimum green, when no front vehicle the phase serves is within
@@ -91,7 +91,7 @@ def green_ends(s, el, t, cur, sig_nph, sig_mode, min_green, max_green,
             ln = app_links[a]
             if count[ln] > 0:  # detector: a front vehicle this phase serves
                 v = buf[buf_start[ln] + head[ln]]
-                if entry[v] + fft[ln] <= t + gap_s[s] and _moves_in(
+                if ready[v] <= t + gap_s[s] and _moves_in(
                     v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, nxt
                 ):
                     return -1
@@ -99,7 +99,7 @@ def green_ends(s, el, t, cur, sig_nph, sig_mode, min_green, max_green,
     best, best_w = cur[s], -1e18
     for p in range(nph):
         w = _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask,
-                      mov_turn_mask, buf, buf_start, buf_cap, head, count, entry, fft,
+                      mov_turn_mask, buf, buf_start, buf_cap, head, count, ready,
                       nxt)  # fmt: skip
         if w > best_w + 1e-9 or (p == cur[s] and w >= best_w - 1e-9):
             best, best_w = p, w

@@ -319,6 +319,7 @@ class TrafficControl(mesa.Model):
         dt: float = 1.0,
         max_wait_s: float | None = None,
         informed_share: float = 0.0,
+        accel_ms2: float | None = None,
     ) -> None:
         super().__init__(rng=0)
         if control not in CONTROLS:
@@ -329,8 +330,14 @@ class TrafficControl(mesa.Model):
             raise UsageError(field="max_wait_s", value=str(max_wait_s), allowed="> 0 s or none")
         if not 0.0 <= informed_share <= 1.0:
             raise UsageError(field="informed_share", value=str(informed_share), allowed="0..1")
+        if accel_ms2 is not None and not accel_ms2 > 0:
+            raise UsageError(field="accel_ms2", value=str(accel_ms2), allowed="> 0 m/s² or none")
         self.net = net
         self.control = control
+        #: Acceleration from a standstill (m/s²): a vehicle that departs, or waited at a
+        #: stop line, loses v / (2 a) on its next link reaching the link's speed v
+        #: (uniform acceleration from rest); None: vehicles move off at full speed.
+        self.accel_ms2 = accel_ms2
         #: Share of drivers with traveller information (re-routing en route, see
         #: :func:`informed_destinations`).
         self.informed_share = float(informed_share)
@@ -407,6 +414,9 @@ class TrafficControl(mesa.Model):
             dest_of=dest_of,
             dest_nodes=dest_nodes,
             info_s=INFO_EVERY_S,
+            startup_s=(
+                net.speed_ms / (2.0 * self.accel_ms2) if self.accel_ms2 else np.zeros(n_links)
+            ),
             bin_s=BIN_S,
             **out,
         )

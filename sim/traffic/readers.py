@@ -10,7 +10,10 @@ flow JSON (vehicles with a route of roads and ``startTime``, repeated every
 phase of the dynamic model with the file's duration and the movements it gives green
 (SUMO ``G``, ``g``, ``s``; CityFlow ``availableRoadLinks``); amber phases give none.
 Signalised approaches discharge at the saturation flow, other links at
-:data:`FREE_CAPACITY_PER_LANE`. TNTP: a ``_net.tntp`` and a ``_trips.tntp``; each OD
+:data:`FREE_CAPACITY_PER_LANE`. A SUMO edge is lengthened by the way across the
+junction at its end (its connections' internal lanes, mean time at their speeds:
+SUMO's turns are slow), so that routes are as long in time as SUMO's.
+TNTP: a ``_net.tntp`` and a ``_trips.tntp``; each OD
 cell becomes that many vehicles (rounded by largest remainders), routed on the
 free-flow shortest path, departing in a seeded random order evenly over the period;
 capacity (veh/h) and free-flow time are the file's, lanes = capacity / 1,800 rounded up.
@@ -41,6 +44,8 @@ TNTP_SPEED_MS = 13.9
 #: Seed of the order in which a TNTP trip table's vehicles depart.
 TNTP_SEED = 0
 SUMO_GREEN = set("Ggs")
+#: SUMO's default passenger car: acceleration and deceleration (m/s²).
+SUMO_ACCEL, SUMO_DECEL = 2.6, 4.5
 
 
 def _parse_xml(path: Path) -> ET.Element:
@@ -113,6 +118,38 @@ def _route(path: Path, who: str, names: list[str], index: dict[str, int]) -> lis
     return [index[n] for n in names]
 
 
+def _junction_seconds(root: ET.Element) -> dict[str, float]:
+    """Per edge, the mean time (s) across the junction at its end over its connections.
+
+    SUMO edges stop at the junction; a connection crosses it on internal lanes (``via``,
+    chained for turns that wait inside), each at its own speed (a right turn of a small
+    junction ~4 m/s). A connection takes their length over speed, plus the time lost
+    braking to the slowest of them from the edge's speed and accelerating back,
+    ``Δv² / (2 v) (1 / a + 1 / b)`` with SUMO's default car (a = 2.6, b = 4.5 m/s²).
+    """
+    lanes = {ln.get("id", ""): ln for e in root.iter("edge") if e.get("function") ==
+             "internal" for ln in e.findall("lane")}  # fmt: skip
+    onward = {c.get("from", "") + "_" + c.get("fromLane", "0"): c.get("via", "")
+              for c in root.iter("connection") if c.get("from", "").startswith(":")}  # fmt: skip
+    speed = {e.get("id", ""): float(e.findall("lane")[0].get("speed", "13.89"))
+             for e in root.iter("edge") if e.findall("lane")}  # fmt: skip
+    times: dict[str, list[float]] = {}
+    for con in root.iter("connection"):
+        src, via = con.get("from", ""), con.get("via")
+        if src.startswith(":") or not via:
+            continue
+        total, seen, v0 = 0.0, 0, speed.get(src, 13.89)
+        slowest = v0
+        while via in lanes and seen < 4:  # an internal lane, then the ones it leads to
+            v = max(float(lanes[via].get("speed", "13.89")), 0.1)
+            total += float(lanes[via].get("length", "0")) / v
+            slowest = min(slowest, v)
+            via, seen = onward.get(via, ""), seen + 1
+        total += (v0 - slowest) ** 2 / (2 * v0) * (1 / SUMO_ACCEL + 1 / SUMO_DECEL)
+        times.setdefault(src, []).append(total)
+    return {e: float(np.mean(t)) for e, t in times.items()}
+
+
 def read_sumo(net_path: Path, rou_path: Path) -> tuple[DynamicNetwork, Vehicles]:
     """The network, signals and vehicles of a SUMO ``.net.xml`` and ``.rou.xml``."""
     root = _parse_xml(net_path)
@@ -132,6 +169,8 @@ def read_sumo(net_path: Path, rou_path: Path) -> tuple[DynamicNetwork, Vehicles]
         length.append(float(lane_el[0].get("length", "0")))
         speed.append(float(lane_el[0].get("speed", "13.89")))
         lanes.append(len(lane_el))
+    extra = _junction_seconds(root)  # the way across the junction at its end
+    length = [ln + extra.get(e, 0.0) * v for e, ln, v in zip(ids, length, speed, strict=True)]
     net, index, nodes = _network(ids, ends, length, lanes, speed)
     links_of: dict[str, dict[int, set[tuple[int, int]]]] = {}
     for con in root.iter("connection"):
