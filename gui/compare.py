@@ -38,6 +38,7 @@ from gui.background import cached_city, run_in_background
 from gui.compare_tables import Rows, kpi_rows, school_rows
 from gui.i18n import kpi_label, tr
 from gui.linkedmaps import MapGrid, MapPanel
+from gui.map_base import basemap_of
 from gui.mapview import MapView
 from gui.reportjob import report_in_child
 from gui.results import ZONE_LABELS
@@ -71,7 +72,9 @@ MAP_MODE_TEXTS = {"difference": "Difference to the baseline", "side by side": "R
 def _compute(run_dirs: list[str]) -> tuple[sim_compare.Comparison, City]:
     """Compare runs without report figures (the view draws its own) and get their city."""
     comp = sim_compare.compare_runs(run_dirs, figures=False)
-    return comp, cached_city(comp.runs[0].manifest["city"])
+    city = cached_city(comp.runs[0].manifest["city"])
+    basemap_of(city)  # the maps' basemap is built here, not on the UI thread (cached)
+    return comp, city
 
 
 def _table() -> QTableWidget:

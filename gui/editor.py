@@ -49,6 +49,12 @@ ROAD_POLICIES: tuple[str, ...] = tuple(
 SIGNAL_POLICIES: tuple[str, ...] = tuple(
     k for k in schema.POLICY_TYPES if "signal" in policy_class(k).model_fields
 )
+#: The field of zone ids picked on the map, per policy type that has one.
+ZONE_FIELDS: dict[str, str] = {
+    k: next(n for n in ("zones", "cordon_zones") if n in policy_class(k).model_fields)
+    for k in schema.POLICY_TYPES
+    if {"zones", "cordon_zones"} & set(policy_class(k).model_fields)
+}
 #: English label of every policy type (translated with :func:`gui.i18n.policy_label`).
 POLICY_LABELS: dict[str, str] = {k: policy_class(k).label for k in schema.POLICY_TYPES}
 SCENARIO_FIELDS: tuple[str, ...] = ("name", "description", "start_year")
@@ -162,12 +168,16 @@ class EditorPanel(QWidget):
         self.pick_signal.setCheckable(True)
         self.pick_signal.setVisible(False)
         self.pick_signal.toggled.connect(lambda on: self.pickRequested.emit("signal" if on else ""))
+        self.pick_zones = QPushButton()
+        self.pick_zones.setCheckable(True)
+        self.pick_zones.setVisible(False)
+        self.pick_zones.toggled.connect(lambda on: self.pickRequested.emit("zones" if on else ""))
         add_row = QHBoxLayout()
         add_row.addWidget(self.add_type, 1)
         add_row.addWidget(self.add_button)
         edit_row = QHBoxLayout()
         buttons = (self.remove_button, self.up_button, self.down_button, self.pick_roads)
-        for button in (*buttons, self.pick_signal):
+        for button in (*buttons, self.pick_signal, self.pick_zones):
             edit_row.addWidget(button)
 
         self.form_box = QGroupBox()
@@ -219,6 +229,8 @@ class EditorPanel(QWidget):
         self.pick_roads.setToolTip(tr("Click roads on the map to add/remove them"))
         self.pick_signal.setText(tr("Pick signal"))
         self.pick_signal.setToolTip(tr("Click a signalised junction on the map"))
+        self.pick_zones.setText(tr("Pick zones"))
+        self.pick_zones.setToolTip(tr("Click zones on the map to add/remove them"))
         self.form_box.setTitle(tr("Selected policy"))
         if self.form is not None:
             self.form.retranslate()
@@ -281,6 +293,19 @@ class EditorPanel(QWidget):
         self.doc.edit_policy(index, policy)
         return True
 
+    def toggle_zone(self, zone: int) -> bool:
+        """Add ``zone`` to the selected policy's zones, or remove it; False if it has none."""
+        index = self.current_index()
+        kind = self.doc.policies[index].get("type") if index >= 0 else None
+        if kind not in ZONE_FIELDS:
+            return False
+        field = ZONE_FIELDS[kind]
+        policy = copy.deepcopy(self.doc.policies[index])
+        zones = [int(z) for z in policy.get(field) or []]
+        policy[field] = [z for z in zones if z != zone] if zone in zones else [*zones, zone]
+        self.doc.edit_policy(index, policy)
+        return True
+
     # -- sync with the document
 
     def refresh(self) -> None:
@@ -323,6 +348,8 @@ class EditorPanel(QWidget):
             self.pick_roads.setEnabled(False)
             self.pick_signal.setChecked(False)
             self.pick_signal.setVisible(False)
+            self.pick_zones.setChecked(False)
+            self.pick_zones.setVisible(False)
             return
         if self.form is None:
             choices = {}
@@ -340,6 +367,9 @@ class EditorPanel(QWidget):
         self.pick_signal.setVisible(kind in SIGNAL_POLICIES)
         if kind not in SIGNAL_POLICIES:
             self.pick_signal.setChecked(False)
+        self.pick_zones.setVisible(kind in ZONE_FIELDS)
+        if kind not in ZONE_FIELDS:
+            self.pick_zones.setChecked(False)
         self.pick_roads.setEnabled(kind in ROAD_POLICIES)
         if kind not in ROAD_POLICIES:
             self.pick_roads.setChecked(False)

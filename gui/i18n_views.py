@@ -118,6 +118,7 @@ ZH_VIEWS: dict[str, str] = {
     "traffic model": "交通模型",
     "within min": "时间范围（分钟）",
     "years": "模拟年数",
+    "od adjustment": "OD 矩阵调整",
     # choice values of the schema (shown translated, stored as written)
     "affordable": "保障性住房",
     "all": "全部",
@@ -168,4 +169,10 @@ ZH_VIEWS: dict[str, str] = {
     "within noise": "在噪声范围内",
     "within band": "在重复区间内",
     "beyond noise (no band)": "超出噪声（无区间）",
+    # catchment and cordon zones picked on the map (gui/editor.py)
+    "Pick zones": "选取小区",
+    "Click zones on the map to add/remove them": "在地图上点击小区以添加/移除",
+    "Click zones to add or remove them (Esc: stop).": "点击小区以添加或移除（Esc：停止）。",
+    "No zone here: click inside the city.": "此处没有小区：请在城市范围内点击。",
+    "Select a policy with zones first.": "请先选择一项含小区的政策。",
 }

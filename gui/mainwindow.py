@@ -340,6 +340,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
             ),
             "query": tr("Click the home location on the map (Esc: stop)."),
             "signal": tr("Click a signalised junction on the map (Esc: stop)."),
+            "zones": tr("Click zones to add or remove them (Esc: stop)."),
         }
         if tool in POINT_POLICIES:
             hint = tr("Click on the map to place: {policy} (Esc: cancel).").format(
@@ -352,6 +353,8 @@ class MainWindow(ScenarioFiles, QMainWindow):
             self.editor.pick_roads.setChecked(False)
         if tool != "signal" and self.editor.pick_signal.isChecked():
             self.editor.pick_signal.setChecked(False)
+        if tool != "zones" and self.editor.pick_zones.isChecked():
+            self.editor.pick_zones.setChecked(False)
         if tool != "query" and self.query.pick.isChecked():
             self.query.pick.setChecked(False)
 
@@ -373,6 +376,12 @@ class MainWindow(ScenarioFiles, QMainWindow):
                 self.status(tr("No signalised junction here: zoom in and click on one."))
             elif self.editor.set_signal(signal):
                 self.set_tool("")
+        elif self.tool == "zones":
+            zone = self.city.zone_at(x, y)
+            if zone is None:
+                self.status(tr("No zone here: click inside the city."))
+            elif not self.editor.toggle_zone(int(zone)):
+                self.status(tr("Select a policy with zones first."))
         elif self.tool == "query":
             self.map.set_marker((x, y))
             self.query.set_home(x, y)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from gui.background import cached_city, run_in_background
 from gui.i18n import tr
+from gui.map_base import basemap_of
 from gui.mapview import MapView
 from gui.resultcharts import FanChart, SeriesChart
 from gui.runlist import run_titles
@@ -63,7 +64,9 @@ ZONE_LABELS: dict[str, str] = {
 def _read(run_dir: str | Path) -> tuple[RunData, City, pd.DataFrame | None]:
     """A run folder, its city and its 5-minute link bins if any (thread-safe)."""
     run = read_run(run_dir)
-    return run, cached_city(run.manifest["city"]), peak_bins(run.path)
+    city = cached_city(run.manifest["city"])
+    basemap_of(city)  # the map's basemap is built here, not on the UI thread (cached)
+    return run, city, peak_bins(run.path)
 
 
 def school_table(run: RunData, year: int) -> pd.DataFrame:

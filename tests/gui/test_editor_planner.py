@@ -88,3 +88,18 @@ def test_delete_key_removes_the_selected_policy(editor, qtbot):
     editor.policy_list.setFocus()
     qtbot.keyClick(editor.policy_list, Qt.Key.Key_Delete)
     assert len(editor.doc.policies) == before
+
+
+def test_catchment_zones_are_picked_on_the_map(window, qtbot, click_map):
+    city = window.city
+    spot = city.zones.geometry.iloc[0].representative_point()
+    index = window.editor.place_point_policy("new_school", spot.x, spot.y)
+    assert window.editor.pick_zones.isVisible()
+    qtbot.mouseClick(window.editor.pick_zones, Qt.MouseButton.LeftButton)
+    assert window.tool == "zones"
+    zone = city.zones["population"].idxmax()
+    inside = city.zones.geometry.loc[zone].representative_point()
+    click_map(window.map, inside.x, inside.y)
+    assert window.doc.policies[index]["zones"] == [int(zone)]
+    click_map(window.map, inside.x, inside.y)  # a second click removes it
+    assert window.doc.policies[index]["zones"] == []
