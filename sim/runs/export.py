@@ -65,9 +65,10 @@ class Spec:
     """Suppress only the rows whose column has one of these values."""
 
 
-PUBLIC = frozenset({"schools", "catchments"})
-"""Tables without counts of people, exported as they are. A run table neither here nor in
-:data:`SPECS` is withheld (named in README.txt) until it has a suppression rule."""
+PUBLIC = frozenset({"schools", "catchments", "links_t", "signals"})
+"""Tables without counts of people (links_t and signals count vehicles), exported as they
+are. A run table neither here nor in :data:`SPECS` is withheld (named in README.txt)
+until it has a suppression rule."""
 _PERSON_KPIS = frozenset(k.name for k in KPIS if k.unit in PERSON_UNITS)
 SPECS: dict[str, Spec] = {
     "zones": Spec(
@@ -307,6 +308,22 @@ _MEANINGS: dict[str, tuple[str, str]] = {
     "pupils_primary": ("primary pupils", "pupils"),
     "pupils_junior": ("junior pupils", "pupils"),
     "pupils_per_100_dwellings": ("pupils per 100 occupied dwellings", "pupils/100 dwellings"),
+    "link": ("road link id of the city (link_id)", ""),
+    "inflow": ("vehicles entering the link in the bin", "veh"),
+    "outflow": ("vehicles leaving the link in the bin", "veh"),
+    "mean_speed_kmh": ("link length over the mean time of the vehicles leaving in the bin", "km/h"),
+    "queue": ("largest queue at the link's stop line in the bin", "veh"),
+    "occupancy": ("mean vehicles on the link in the bin", "veh"),
+    "signal": ("signal id of the city", ""),
+    "phases": ("phases of the signal's plan", ""),
+    "phase": ("phase of the plan (0 = main road, the last = cross road)", ""),
+    "cycle_s": ("cycle of the plan", "s"),
+    "green_s": ("mean effective green of the phase per cycle, as the loading ran it", "s"),
+    "degree_of_saturation": (
+        "busiest hour's flow over capacity of the phase's most loaded approach",
+        "",
+    ),
+    "control": ("signal control (fixed, webster, actuated, max-pressure)", ""),
     "suppressed": ("true where this row's counts are suppressed (below K, or to protect one)", ""),
     "geometry": ("zone polygon in the city CRS (WKT in CSV)", "m"),
 }

@@ -23,6 +23,12 @@ A runs folder holds run folders ``<scenario>-<hash>/`` and the catalog
                            bin_start_s, occupied, capacity: spaces taken by 5 minutes of the
                            AM period in the dynamic model's years (replication 0;
                            :func:`sim.traffic.parking_plan.parking_table`)
+- ``links_t.parquet``      year, link, bin_start_s, inflow, outflow, mean_speed_kmh, queue,
+                           occupancy: the dynamic peak by 5-minute bins (replication 0,
+                           links with traffic in a bin; :mod:`sim.traffic.peak_outputs`)
+- ``signals.parquet``      year, signal, phases, phase, cycle_s, green_s,
+                           degree_of_saturation, control: each signal's plan as the dynamic
+                           peak ran it (replication 0)
 - ``zones.gpkg``           layer ``zones`` (zone_id, …, geometry in the city CRS)
 - ``figures/``             PNG figures
 
@@ -69,6 +75,8 @@ TABLES: tuple[str, ...] = (
     "enrollment_flows",
     "am_profile",
     "parking",
+    "links_t",
+    "signals",
 )
 #: Every file a complete run folder has.
 RUN_FILES: tuple[str, ...] = (MANIFEST, *(f"{t}.parquet" for t in TABLES), ZONES)
@@ -258,6 +266,8 @@ class RunData:
     enrollment_flows: pd.DataFrame
     am_profile: pd.DataFrame
     parking: pd.DataFrame
+    links_t: pd.DataFrame
+    signals: pd.DataFrame
     zones: Any
 
 

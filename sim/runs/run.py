@@ -272,6 +272,8 @@ def collect_tables(models: list[CityModel]) -> dict[str, pd.DataFrame]:
         ),
         "am_profile": first.profile_frame(),
         "parking": parking_table(first.parking_rows),
+        "links_t": first.peak_rows.links_t_frame(),
+        "signals": first.peak_rows.signals_frame(),
     }
 
 
@@ -326,6 +328,7 @@ def build_manifest(
     import numba
 
     from sim.education.systems import school_settings
+    from sim.traffic.peak_outputs import LINKS_T_NOTE
 
     school = school_settings(city.settings)  # the preset of school_system + the city's keys
     summary = tables["kpis_summary"]
@@ -360,5 +363,6 @@ def build_manifest(
             "traffic runs in every replication): kpis_summary p10/p90 are NaN and p50 is "
             "the one value"
         ),
+        "links_t": LINKS_T_NOTE,
         "final_kpis": {k: (None if pd.isna(v) else float(v)) for k, v in final.items()},
     }

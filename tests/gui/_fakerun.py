@@ -95,5 +95,7 @@ def fake_run(city, path: Path, *, grade_demand: dict[str, list[float]] | None = 
         enrollment_flows=empty,
         am_profile=empty,
         parking=empty,
+        links_t=empty,
+        signals=empty,
         zones=zones,
     )
