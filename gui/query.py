@@ -6,6 +6,7 @@ the Results view has another loaded).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.i18n import tr
+from gui.query_text import answer_text
 from sim.education import query as enroll_query
 from sim.errors import CitySandboxError
 
@@ -115,40 +117,11 @@ class EnrollQueryPanel(QWidget):
         except CitySandboxError as exc:
             self.result.setPlainText(str(exc))
             return None
-        self.result.setPlainText(
-            summary(self.answer) + "\n\n" + enroll_query.format_answer(self.answer)
-        )
+        manifest = json.loads((self.run_dir / "manifest.json").read_text(encoding="utf-8"))
+        age, cutoff = manifest.get("school_entry_age"), manifest.get("entry_cutoff")
+        self.result.setPlainText(answer_text(self.answer, age, cutoff))
         return self.answer
 
     def _show_run(self) -> None:
         name = self.run_dir.name if self.run_dir else tr("none (run a scenario first)")
         self.run_label.setText(tr("Projection from run: {run}").format(run=name))
-
-
-def summary(answer: dict[str, Any]) -> str:
-    """The answer in a few translated lines: per entry, school, year, utilisation and band."""
-    lines = []
-    for entry in answer["entries"]:
-        months = "{}-{}".format(*entry["months"])
-        lines.append(
-            tr("Born {year} (months {months}):").format(year=answer["birth_year"], months=months)
-        )
-        for level in ("primary", "junior"):
-            stage = entry[level]
-            school = stage.get("school") or {}
-            line = tr("  {level}: grade {grade} in {year} at {school}").format(
-                level=tr(level),
-                grade=stage["grade"],
-                year=stage["year"],
-                school=school.get("name", "?"),
-            )
-            if stage.get("utilisation_pct") is not None:
-                line += tr(", utilisation {u}% (band {lo}-{hi}%)").format(
-                    u=stage["utilisation_pct"],
-                    lo=stage["utilisation_p10_pct"],
-                    hi=stage["utilisation_p90_pct"],
-                )
-            else:
-                line += tr(" (beyond the projection)")
-            lines.append(line)
-    return "\n".join(lines)
