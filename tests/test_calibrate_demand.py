@@ -131,11 +131,12 @@ def test_od_adjustment_file_is_checked(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_a_calibrated_run_reproduces_the_counts_better(tmp_path) -> None:
-    # counts: the base run's busiest-hour flows on its 60 busiest links, a quarter higher on
-    # every other one of them (a demand the model misses); calibrate-demand --out, then the
-    # same scenario with parameters.od_adjustment = the od_estimated.csv it wrote
-    from _support import write_scenario
+    # counts: the base run's busiest-hour flows on its 60 busiest city links, a fifth
+    # higher (a demand the model misses); calibrate-demand --out, then the same scenario
+    # with parameters.od_adjustment = the od_estimated.csv it wrote
+    from _support import DEFAULT_CITY, write_scenario
 
+    from sim.city import load_city
     from sim.cli import main
     from sim.runs.folder import read_run
     from sim.runs.run import load_for_run, run_scenario
@@ -143,8 +144,10 @@ def test_a_calibrated_run_reproduces_the_counts_better(tmp_path) -> None:
     static = "parameters:\n  traffic_model: static\n"
     base = write_scenario(tmp_path, "base", static, years=1, replications=1)
     flows = read_run(run_scenario(load_for_run(base), tmp_path / "runs")).links
-    busiest = flows.sort_values("flow", ascending=False).head(60).reset_index(drop=True)
-    observed = busiest["flow"] * np.where(busiest.index % 2 == 0, 1.25, 1.0)
+    city_links = flows["link_id"].isin(load_city(DEFAULT_CITY).links.index)  # no connectors
+    busiest = flows[city_links].sort_values("flow", ascending=False).head(60)
+    busiest = busiest.reset_index(drop=True)
+    observed = busiest["flow"] * 1.2
     counts = pd.DataFrame(
         {
             "link_id": busiest["link_id"],
