@@ -178,6 +178,8 @@ class GreenWave(Policy):
     def corridor_links(self, links: pd.DataFrame) -> list[int]:
         """The corridor's link ids among ``links`` (both directions; see corridor_order)."""
         if self.street is not None:
+            if "name" not in links:
+                return []
             names = links["name"].fillna("").astype(str).str.strip().str.casefold()
             return [int(k) for k in links.index[names == self.street.strip().casefold()]]
         return [k for k in self.links or [] if k in links.index]
