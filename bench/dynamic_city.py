@@ -8,7 +8,8 @@ demand loop) gives the AM period's vehicles (06:00-10:00: residents' car trips b
 5-minute departure bins plus through traffic and freight, as the dynamic peak model loads
 them); their routes come from ``K`` rounds of route swapping (sim.traffic.due, warm start
 on the static equilibrium's link times) on the city's network and fixed-time signal plans,
-Δt of the scenario's dynamic model. Then, timed (numba compiled by then):
+with the Δt and time-to-teleport (``max_wait_s``) of the scenario's dynamic model. Then,
+timed (numba compiled by then):
 
 - the AM peak (the top-level keys): one loading of the AM period's vehicles on their
   routes;
@@ -114,7 +115,7 @@ def main() -> None:
     links = traffic._road_links(year)
     net, static = city_network(links, city.nodes, city.signals, traffic.plans, traffic.centroids)
     _, ue_minutes = traffic.network_times(year)
-    control = TrafficControl(net, "fixed", dt=params.dt_s)
+    control = TrafficControl(net, "fixed", dt=params.dt_s, max_wait_s=params.max_wait_s)
     t1 = time.perf_counter()
     result: dict = {"links": len(net.link_ids), "signals": len(net.signals),
                     "share": args.share, "trips": len(trips), "demand_s": t1 - t0}  # fmt: skip
