@@ -53,6 +53,7 @@ def page_layout(
     title: str, source: str, legend: list[Any], labels: MapLabels | None = None
 ) -> Layout:
     """The :class:`Layout` of a page printed now, with the window's fonts (CJK included)."""
+    families = set(mpl.rcParams["font.family"])  # e.g. the CJK font gui.fonts installed
     return Layout(
         streets=labels.streets if labels is not None else [],
         schools=labels.schools if labels is not None else None,
@@ -61,7 +62,7 @@ def page_layout(
         date=date.today().isoformat(),
         legend_title=tr("Legend"),
         legend=legend,
-        fonts=[f.fname for f in font_manager.fontManager.ttflist if "CJK" in f.name],
+        fonts=[f.fname for f in font_manager.fontManager.ttflist if f.name in families],
         font_family=list(mpl.rcParams["font.family"]),
         sans_serif=list(mpl.rcParams["font.sans-serif"]),
     )
