@@ -208,3 +208,11 @@ def test_expected_trip_within_a_zone_feeds_the_skims_diagonal() -> None:
     )
     assert skims.minutes[0, 0] == pytest.approx(minutes[0])
     assert skims.minutes[1, 1] == pytest.approx(0.5 / 25 * 60)  # no value: 25 km/h local rule
+
+
+def test_access_is_built_once_per_city_content() -> None:
+    first = iz.TripAccess.of(tiny_city())
+    assert iz.TripAccess.of(tiny_city()) is first  # the same layers loaded again
+    edited = tiny_city()
+    edited.links.loc[edited.links.index[0], "length_m"] += 50.0
+    assert iz.TripAccess.of(edited) is not first

@@ -30,9 +30,24 @@ from sim.mobility.access import (
 
 #: A zone's local streets for trips within it: those within this distance of the zone.
 LOCAL_BUFFER_M = 800.0
-#: Cities whose :class:`TripAccess` is kept (a run's replications share one City).
+#: How many cities' :class:`TripAccess` are kept.
 _RECENT_MAX = 2
-_RECENT: list[tuple[City, TripAccess]] = []
+_RECENT: list[tuple[int, TripAccess]] = []
+
+
+def city_fingerprint(city: City) -> int:
+    """A hash of the layers the access reads: zones, nodes, links and schools."""
+    parts = [
+        city.zones.geometry.to_wkb(),
+        city.zones["centroid_node"],
+        city.nodes.geometry.to_wkb(),
+        city.nodes["is_centroid"],
+        city.links[["a_node", "b_node", "length_m", "free_speed_kmh", "link_type"]],
+        city.schools.geometry.to_wkb(),
+        city.schools["zone_id"],
+    ]
+    hashes = [pd.util.hash_pandas_object(pd.DataFrame(p), index=True).to_numpy() for p in parts]
+    return hash(tuple(int(h.sum(dtype=np.uint64)) for h in hashes))
 
 
 def near_nodes(city: City, buffer_m: float = LOCAL_BUFFER_M) -> pd.DataFrame:
@@ -268,13 +283,15 @@ class TripAccess:
     def of(cls, city: City) -> TripAccess:
         """The access of ``city`` (seed 0), built once for the last few cities asked for.
 
-        A run's replications share one City object, so they share its access too.
+        Cities are told apart by what the access reads (:func:`city_fingerprint`), so a
+        city loaded again from the same file (every run loads its city) reuses it.
         """
+        key = city_fingerprint(city)
         for known, access in _RECENT:
-            if known is city:
+            if known == key:
                 return access
         access = cls(city)
-        _RECENT.insert(0, (city, access))
+        _RECENT.insert(0, (key, access))
         del _RECENT[_RECENT_MAX:]
         return access
 
