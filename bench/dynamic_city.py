@@ -65,11 +65,10 @@ def am_period(city):
     model = CityModel(scenario, city, rng=SEED)
     model.step()
     table, choices, demand = model.trips, model.choices, model.demand
-    drivers = demand._vehicle_trips(table, choices.mode)
-    extra = demand._through_and_freight(table, choices.dest, choices.mode)
+    drivers = demand._vehicle_trips(table, choices.mode)  # as CityModel._dynamic_peak
     trips = due.period_trips(
         table.origin[drivers], choices.dest[drivers], choices.bins[drivers].astype(np.int64),
-        extra, N_BINS, np.random.default_rng(SEED),
+        choices.extra_bins, np.random.default_rng(SEED),
     )  # fmt: skip
     return trips, model.traffic, model.year, scenario.parameters.dynamic
 
