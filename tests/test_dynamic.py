@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sim.errors import UsageError
-from sim.kernels import dnl
+from sim.kernels import dnl, routes
 from sim.traffic.dynamic import (
     DynamicNetwork,
     GridlockError,
@@ -259,3 +259,22 @@ def test_link_results_by_five_minute_bin_follow_the_bottleneck_queue() -> None:
     # totals agree with the per-link figures
     assert table["inflow"].sum() == res.link_inflow.sum() == 3 * 1350
     assert table["occupancy"].sum() * 300 == pytest.approx(res.link_time_s.sum())
+
+
+def test_route_tracing_agrees_with_its_twin_and_walks_the_tree() -> None:
+    # a path 0 -> 1 -> 2 -> 3 (links 0, 1, 2) and a spur 1 -> 4 (link 3); one origin zone
+    # at node 0, destinations at nodes 3 and 4; node 2 is not reached from zone 1
+    link_from = np.array([0, 1, 2, 1], dtype=np.int64)
+    pred = np.array([[-1, 0, 1, 2, 3]], dtype=np.int32)
+    zones = np.array([0, 3, 4], dtype=np.int64)
+    orig, dest = np.array([0, 0]), np.array([1, 2])
+    start, links = routes.trace_paths(pred, link_from, zones, orig, dest)
+    assert start.tolist() == [0, 3, 5] and links.tolist() == [0, 1, 2, 0, 3]
+    twin = routes.trace_paths.py_func(pred, link_from, zones, orig, dest)
+    np.testing.assert_array_equal(twin[1], links)
+    pick = np.array([1, 0, 1])
+    r_start, r_links = routes.gather_routes(start, links, pick)
+    assert r_start.tolist() == [0, 2, 5, 7] and r_links.tolist() == [0, 3, 0, 1, 2, 0, 3]
+    np.testing.assert_array_equal(routes.gather_routes.py_func(start, links, pick)[1], r_links)
+    pred[0, 4] = -1  # zone 3 cut off: the first pair that cannot be reached is marked
+    assert routes.trace_paths(pred, link_from, zones, orig, dest)[0][2] == -1
