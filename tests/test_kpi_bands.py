@@ -1,6 +1,12 @@
-"""Honest KPI bands: a KPI that only one replication computed has no p10-p90 band."""
+"""Honest KPI bands: a KPI that only one replication computed has no p10-p90 band.
+
+Traffic runs in every replication, so a run's traffic KPIs have a band of their own.
+"""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,7 +15,7 @@ from sim.runs.run import kpi_summary, unbanded_kpis
 
 
 def _kpis() -> pd.DataFrame:
-    # pupils in all three replications; vkt (traffic) in replication 0 only
+    # pupils in all three replications; vkt in replication 0 only (as if one had traffic)
     return pd.DataFrame(
         {
             "year": [2024, 2024, 2024, 2025, 2025, 2025],
@@ -34,3 +40,15 @@ def test_manifest_names_the_kpis_without_band() -> None:
     assert unbanded_kpis(_kpis()) == ["vkt"]
     one = _kpis()[_kpis()["replication"] == 0]
     assert unbanded_kpis(one) == ["pupils", "vkt"]
+
+
+def test_every_replication_has_traffic_and_a_band(finished_run: Path) -> None:
+    kpis = pd.read_parquet(finished_run / "kpis.parquet")
+    assert kpis["replication"].nunique() == 2
+    assert kpis["vkt"].notna().all() and (kpis["vkt"] > 0).all()
+    summary = pd.read_parquet(finished_run / "kpis_summary.parquet")
+    vkt = summary[summary["kpi"] == "vkt"]
+    assert (vkt["p90"] > vkt["p10"]).all()  # replications differ: not a zero-width band
+    manifest = json.loads((finished_run / "manifest.json").read_text(encoding="utf-8"))
+    assert "vkt" not in manifest["kpis_without_band"]
+    assert manifest["traffic"]["replications"] == "all"
