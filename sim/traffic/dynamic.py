@@ -482,7 +482,10 @@ def _kernel_arrays(
     lanes = np.maximum(net.lanes.astype(np.int64), 1)
     fft = net.length_m / net.speed_ms
     cap = net.capacity_vph / 3600.0
-    storage = np.maximum(np.floor(JAM_DENSITY * net.length_m * lanes), 1).astype(np.int64)
+    # storage: jam density x length x lanes, but at least one vehicle per lane (a lane
+    # shorter than a car still holds the car crossing it: a 5 m two-lane link of a
+    # divided road's junction holds two, not one, or it halves the junction's capacity)
+    storage = np.maximum(np.floor(JAM_DENSITY * net.length_m * lanes), lanes).astype(np.int64)
     # backward wave speed of the triangular diagram: w = q v / (k_j v - q)
     kj = JAM_DENSITY * lanes
     w = np.where(kj * net.speed_ms > cap * 1.05, cap * net.speed_ms / (kj * net.speed_ms - cap),
