@@ -13,6 +13,11 @@ conditions' times, and moves in the step that time falls into. Vehicles wait at 
 origin, in departure order, until their first link can take them. Incoming links of
 a node are served one vehicle at a time in turn, starting from a link that rotates
 every step, so a node splits its capacity fairly among competing approaches.
+Work follows the vehicles: a node is visited only in the steps it is due (a timing
+wheel of node sets: a front vehicle reaches a stop line, a front waits, or a green
+starts), not every step. Options: a per-link capacity factor by time bin, a
+time-to-teleport past full links (SUMO's rule, counted), acceleration lost when moving
+off from rest, and informed vehicles that follow next-hop tables of the quickest paths.
 
 Signals: each signal cycles through its phases; phase ``p`` gives green to the
 movements whose ``mov_mask`` has bit ``p`` (at the approach's full rate) or whose
