@@ -19,8 +19,13 @@ services running on a Monday–Friday), with at most one transfer:
 
 Walking and waiting weigh :data:`~sim.mobility.modes.OVT_WEIGHT` times riding in the
 generalised minutes (as :meth:`sim.mobility.modes.LevelOfService.bus_min`); a zone pair
-the feed does not serve has ``inf`` (no bus). A scenario uses a feed with
-``parameters.gtfs: PATH`` (relative to the scenario file).
+the feed does not serve has ``inf`` (no bus): the feed is the city's whole bus system.
+A scenario uses a feed with ``parameters.gtfs: PATH`` (relative to the scenario file);
+``validate`` reads it too.
+
+Limits: a zone's journeys start and end at its centroid; waits come from headways, not
+from timed connections; stop-to-stop matrices take about 50 bytes × stops², so a feed of
+a few thousand stops is the practical size (clip a regional feed to the city first).
 """
 
 from __future__ import annotations
