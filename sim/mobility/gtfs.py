@@ -24,7 +24,7 @@ A scenario uses a feed with ``parameters.gtfs: PATH`` (relative to the scenario 
 ``validate`` reads it too.
 
 Limits: a zone's journeys start and end at its centroid; waits come from headways, not
-from timed connections; stop-to-stop matrices take about 50 bytes × stops², so a feed of
+from timed connections; stop-to-stop matrices take about 100 bytes × stops², so a feed of
 a few thousand stops is the practical size (clip a regional feed to the city first).
 """
 
