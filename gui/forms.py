@@ -159,6 +159,8 @@ class ModelForm(QWidget):
         for name, label in self._labels.items():
             label.setText(tr(name.replace("_", " ")))
             widget = self.widgets[name]
+            if isinstance(widget, QLineEdit) and widget.placeholderText():
+                widget.setPlaceholderText(tr("comma-separated"))  # list fields only have one
             if isinstance(widget, QComboBox) and not widget.isEditable():
                 for i in range(widget.count()):  # choice values shown translated
                     value = widget.itemData(i)

@@ -1,10 +1,11 @@
 """Chinese, complete: in Chinese mode no widget of the window shows an English text, and
 switching back to English leaves no Chinese.
 
-The walk reads every QLabel, button, group box, tab, combo box item, table header and menu
-action of the main window, with a run in Results, a comparison in Compare, the run list
-and the scenario browser filled. Data (school and street names, ids, file paths) is not
-text to translate; the matplotlib navigation toolbar's own texts are the map owner's.
+The walk reads every QLabel, button, line-edit placeholder, group box, tab, combo box item,
+table header and menu action of the main window, with a run in Results, a comparison in
+Compare, the run list and the scenario browser filled. Data (school and street names, ids,
+file paths) is not text to translate; the matplotlib navigation toolbar's own texts are the
+map owner's.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
     QLabel,
+    QLineEdit,
     QMenu,
     QTabBar,
     QTableWidget,
@@ -60,6 +62,8 @@ def _texts(win) -> list[tuple[str, str]]:
         add("label", w, w.text())
     for w in win.findChildren(QAbstractButton):
         add("button", w, w.text())
+    for w in win.findChildren(QLineEdit):
+        add("placeholder", w, w.placeholderText())
     for w in win.findChildren(QGroupBox):
         add("group", w, w.title())
     for w in win.findChildren(QTabBar):
