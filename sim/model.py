@@ -451,14 +451,18 @@ def run_replication(
     *,
     traffic: bool,
     on_stage: Callable[[int, str], None] | None = None,
+    tables: bool = True,
 ) -> CityModel:
     """Run one replication over all simulated years and return the finished model.
 
     ``on_stage(year, stage)`` is called before each stage; raising from it stops the run.
+    ``tables=False`` skips the dynamic peak's links_t/signals rows (KPIs unchanged).
     """
     if on_stage is not None:
         on_stage(scenario.start_year, "synthesis")
     model = CityModel(scenario, city, rng=seed, traffic=traffic)
+    if model.traffic is not None:
+        model.traffic.tables = tables
     model.on_stage = on_stage
     for _ in range(scenario.years):
         model.step()

@@ -187,7 +187,11 @@ def run_scenario(
     for rep, seed in enumerate(replication_seeds(scenario.seed, scenario.replications)):
         tracker.replication = rep
         t = time.perf_counter()
-        models.append(run_replication(scenario, city, seed, traffic=True, on_stage=tracker.stage))
+        models.append(
+            run_replication(
+                scenario, city, seed, traffic=True, on_stage=tracker.stage, tables=rep == 0
+            )
+        )
         timings[f"replication_{rep}"] = time.perf_counter() - t
         log.info("%s: replication %d in %.1f s", scenario.name, rep, timings[f"replication_{rep}"])
     tracker.stage(scenario.end_year, "writing")

@@ -80,6 +80,8 @@ class PeakTraffic:
         self._link_tt: np.ndarray | None = None
         #: Busiest-hour mean link minutes of the last dynamic loading (the skims' times).
         self._dyn_minutes: pd.Series | None = None
+        #: Build the links_t/signals rows (the run keeps replication 0's only).
+        self.tables = True
         self.centroids = city.zones["centroid_node"].to_numpy()
         self.plans = SignalPlans.from_city(city.signals, city.links)
         self._key: tuple[int, ...] | None = None
@@ -271,6 +273,7 @@ class PeakTraffic:
             control="fixed",
             year=year,
             hour=hour,
+            tables=self.tables,
         )
         # the whole period's KPIs of sim.traffic.peak_outputs, then the busiest hour's
         # under the names the static model gives them (vkt, vht, delay_vh, ...)
