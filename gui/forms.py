@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from gui.fieldhelp import field_help
 from gui.i18n import tr
+from gui.validation_text import error_text
 
 #: An extra check of one field's value: the problem in words, or None when it is fine.
 Check = Callable[[Any], str | None]
@@ -256,7 +257,7 @@ class ModelForm(QWidget):
         try:
             value = self._adapters[name].validate_python(self.raw_value(name))
         except ValidationError as exc:
-            self._errors[name] = "; ".join(e["msg"] for e in exc.errors(include_url=False))
+            self._errors[name] = "; ".join(error_text(e) for e in exc.errors(include_url=False))
             return _INVALID
         problem = self.checks[name](value) if name in self.checks else None
         if problem:
@@ -298,9 +299,7 @@ class ModelForm(QWidget):
             except ValidationError as exc:
                 for err in exc.errors(include_url=False):
                     where = ".".join(str(p) for p in err["loc"])
-                    lines.append(
-                        f"{where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}"
-                    )
+                    lines.append(f"{where + ': ' if where else ''}{error_text(err)}")
         self.cross_errors.setText("\n".join(lines))
 
     def errors(self) -> dict[str, str]:
