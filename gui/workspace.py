@@ -8,12 +8,19 @@ is skipped, so a deleted run or scenario never blocks the start).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from gui.scenariofiles import app_settings
 
-if TYPE_CHECKING:
-    from gui.mainwindow import MainWindow
+
+class MainWindow(Protocol):
+    """What the workspace reads of the main window (named here, so no import cycle)."""
+
+    doc: Any
+    tabs: Any
+    side: Any
+    results: Any
+    compare: Any
 
 
 def _as_list(value: Any) -> list[str]:

@@ -13,7 +13,7 @@ vehicles. Gridlock is raised as :class:`GridlockError` naming the links involved
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -21,10 +21,10 @@ import pandas as pd
 
 from sim.errors import RunError, UsageError
 from sim.kernels import dnl
+from sim.traffic.dynamic_network import DynamicNetwork, SignalSpec, Vehicles
 from sim.traffic.information import informed_destinations, through_turns
 from sim.traffic.signals import (
     CROSS,
-    LOST_TIME_PER_PHASE,
     MIN_GREEN,
     SATURATION_PER_LANE,
     junction_roles,
@@ -78,54 +78,6 @@ def waiting_cycle(waits: np.ndarray) -> list[int]:
             return walk[walk.index(node) :]
         state[walk] = 2
     return []
-
-
-@dataclass
-class SignalSpec:
-    """One signal: its node, phases and the movements each phase gives green.
-
-    ``masks`` maps (incoming link, outgoing link) to (full-rate phase bits, one-lane
-    protected-turn phase bits).
-    """
-
-    node: int
-    greens: np.ndarray  # effective green per phase (s)
-    lost_s: float = LOST_TIME_PER_PHASE
-    offset_s: float = 0.0
-    masks: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
-
-
-@dataclass
-class DynamicNetwork:
-    """A directed network for the dynamic model (links by index)."""
-
-    link_ids: list[str]
-    link_from: np.ndarray
-    link_to: np.ndarray
-    n_nodes: int
-    length_m: np.ndarray
-    lanes: np.ndarray
-    speed_ms: np.ndarray
-    capacity_vph: np.ndarray  # discharge rate; at a signal the saturation flow
-    signals: list[SignalSpec] = field(default_factory=list)
-
-
-@dataclass
-class Vehicles:
-    """Vehicles with departure times (s) and routes (CSR of link indices)."""
-
-    ids: list[str]
-    depart: np.ndarray
-    route_start: np.ndarray
-    route_links: np.ndarray
-
-    @classmethod
-    def from_routes(cls, ids: list[str], depart: np.ndarray, routes: list[list[int]]) -> Vehicles:
-        """Vehicles from one list of link indices each."""
-        start = np.zeros(len(routes) + 1, dtype=np.int64)
-        np.cumsum([len(r) for r in routes], out=start[1:])
-        links = np.array([k for r in routes for k in r], dtype=np.int64)
-        return cls(list(ids), np.asarray(depart, dtype=float), start, links)
 
 
 @dataclass

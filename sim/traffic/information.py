@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from sim.traffic.dynamic import DynamicNetwork, Vehicles
+    from sim.traffic.dynamic_network import DynamicNetwork, Vehicles
 
 
 def informed_destinations(
