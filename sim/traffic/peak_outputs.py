@@ -69,9 +69,9 @@ LINKS_T_COLUMNS: tuple[str, ...] = (
 LINKS_T_NOTE = (
     "links_t.parquet and signals.parquet hold replication 0 only; links_t has one row per "
     "link and 5-minute bin with traffic (vehicles in, out or queued), counts int32, speed "
-    "and occupancy float32: measured 2.9 MB per simulated year on the default city (half "
-    "its AM demand, 428,148 rows) and 0.03 MB per year on the 547-link imported Helsinki "
-    "district"
+    "and occupancy float32: measured 2.9 to 6.5 MB per simulated year on the default city "
+    "(428,148 rows at half its AM demand, 892,791 at its full, congested AM period) and "
+    "0.03 MB per year on the 547-link imported Helsinki district"
 )
 #: ``signals.parquet`` columns: one row per signal and phase.
 SIGNAL_COLUMNS: tuple[str, ...] = (
