@@ -167,6 +167,13 @@ class Parameters(_Strict):
     is the default for now: on the default city a dynamic year costs ~60 s CPU more than
     a static one (two loadings of ~139k vehicles and their route trees), and after two
     swap rounds about half the vehicles are still driving at 10:30 (``due_gap`` ~0.6)."""
+    traffic_replications: Annotated[Integer, Field(ge=1, le=1000)] | Literal["all"] = 1
+    """How many replications run the peak traffic (the first N, or ``all``). Traffic is a
+    run's dearest stage (~7 s CPU per replication-year on the default city against ~1 s
+    for the rest), so by default only the first replication has it: its traffic KPIs
+    then have no p10-p90 band (the manifest lists them in ``kpis_without_band`` and its
+    ``traffic`` entry says the replications were sampled); ``all`` (or N ≥ 2) gives them
+    bands from the replications' own demography and demand."""
     dynamic: DynamicParams = Field(default_factory=DynamicParams)
     assignment: AssignmentParams = Field(default_factory=AssignmentParams)
 

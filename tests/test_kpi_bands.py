@@ -1,6 +1,7 @@
 """Honest KPI bands: a KPI that only one replication computed has no p10-p90 band.
 
-Traffic runs in every replication, so a run's traffic KPIs have a band of their own.
+Traffic runs in the first ``parameters.traffic_replications`` replications (1 by
+default, so its KPIs have no band); ``all`` gives the traffic KPIs a band of their own.
 """
 
 from __future__ import annotations
@@ -42,13 +43,29 @@ def test_manifest_names_the_kpis_without_band() -> None:
     assert unbanded_kpis(one) == ["pupils", "vkt"]
 
 
-def test_every_replication_has_traffic_and_a_band(finished_run: Path) -> None:
-    kpis = pd.read_parquet(finished_run / "kpis.parquet")
+def test_by_default_only_the_first_replication_has_traffic(finished_run: Path) -> None:
+    kpis = pd.read_parquet(finished_run / "kpis.parquet").set_index("replication")
+    assert (kpis.loc[0, "vkt"] > 0).all() and kpis.loc[1, "vkt"].isna().all()
+    assert kpis["pupils_primary"].notna().all()
+    manifest = json.loads((finished_run / "manifest.json").read_text(encoding="utf-8"))
+    assert "vkt" in manifest["kpis_without_band"]
+    assert manifest["traffic"]["replications"] == 1 and manifest["traffic"]["sampled"]
+
+
+def test_every_replication_has_traffic_and_a_band(tmp_path: Path) -> None:
+    from _support import write_scenario
+
+    from sim.runs.run import load_for_run, run_scenario
+
+    body = "parameters:\n  traffic_replications: all\n"
+    path = write_scenario(tmp_path, "bands", body, years=1, replications=2)
+    finished = run_scenario(load_for_run(path), tmp_path / "runs")
+    kpis = pd.read_parquet(finished / "kpis.parquet")
     assert kpis["replication"].nunique() == 2
     assert kpis["vkt"].notna().all() and (kpis["vkt"] > 0).all()
-    summary = pd.read_parquet(finished_run / "kpis_summary.parquet")
+    summary = pd.read_parquet(finished / "kpis_summary.parquet")
     vkt = summary[summary["kpi"] == "vkt"]
     assert (vkt["p90"] > vkt["p10"]).all()  # replications differ: not a zero-width band
-    manifest = json.loads((finished_run / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((finished / "manifest.json").read_text(encoding="utf-8"))
     assert "vkt" not in manifest["kpis_without_band"]
     assert manifest["traffic"]["replications"] == "all"

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from shapely.geometry import LineString, Point
 
 from sim.errors import ScenarioError
-from sim.policies.traffic import GreenWave, SignalPlan
+from sim.policies.traffic import GreenWave, SignalPlan, apply_signal_policy
 from sim.scenario import POLICY_TYPES, AssignmentParams
 from sim.traffic.city_dynamic import city_network
 from sim.traffic.dynamic import TrafficControl
@@ -29,7 +29,6 @@ from sim.traffic.od_vehicles import od_vehicles
 from sim.traffic.peak import PeakTraffic
 from sim.traffic.signals import (
     SignalPlans,
-    apply_signal_policy,
     apply_signal_timing,
     corridor_order,
 )

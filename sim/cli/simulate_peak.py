@@ -33,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the scenario up to the year and print its dynamic peak."""
     from sim.cli._json import dumps
+    from sim.runs.peak_year import year_peak
     from sim.runs.run import prepare_run
-    from sim.traffic.city_dynamic import year_peak
 
     scenario, city = prepare_run(args.scenario, replications=1)
     year = scenario.start_year if args.year is None else args.year

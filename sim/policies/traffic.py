@@ -21,7 +21,7 @@ from pydantic import Field, model_validator
 
 from sim.errors import ScenarioError
 from sim.policies.base import Pick, Policy, Stage, TemplateContext
-from sim.traffic.signals import LOST_TIME_PER_PHASE, MIN_GREEN
+from sim.traffic.signals import LOST_TIME_PER_PHASE, MIN_GREEN, SignalPlans, corridor_order
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -186,8 +186,6 @@ class GreenWave(Policy):
 
     def check(self, city: City, index: int, policies: Sequence[Policy]) -> None:
         """The corridor must have links in the city and at least two signals one way."""
-        from sim.traffic.signals import corridor_order
-
         ids = self.corridor_links(city.links)
         if not ids:
             what = f"street = {self.street!r}: no link of that name" if self.street else (
@@ -337,3 +335,22 @@ class StaggeredSchoolStart(Policy):
 
 #: Minutes later the pupils of the first form (share_shifted) start.
 LEGACY_SHIFT_MIN = 60
+
+
+def apply_signal_policy(
+    plans: SignalPlans, policy: SignalPlan | GreenWave, links: pd.DataFrame
+) -> SignalPlans:
+    """The plans with a ``signal_plan`` or ``green_wave`` policy applied.
+
+    Raises
+    ------
+    TypeError
+        ``policy`` is neither.
+    """
+    if isinstance(policy, SignalPlan):
+        return plans.with_plan(policy.signal, policy.greens, policy.offset_s)
+    if isinstance(policy, GreenWave):
+        corridor = corridor_order(links, policy.corridor_links(links), policy.reverse)
+        return plans.with_green_wave(links, corridor, policy.speed_kmh, policy.cycle_s)
+    msg = f"not a signal plan policy: {type(policy).__name__}"
+    raise TypeError(msg)

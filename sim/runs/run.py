@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Relative cost of a traffic replication-year against a demography-only one (progress).
+TRAFFIC_WEIGHT = 6.0
+
 
 @dataclass
 class RunProgress:
@@ -116,7 +119,10 @@ class _Progress:
         self.scenario = scenario
         self.callback = callback
         self.cancel = cancel
-        self.total = scenario.years * scenario.replications + 1
+        self.traffic_reps = traffic_replications(scenario)
+        reps = scenario.replications
+        self.total = scenario.years * (TRAFFIC_WEIGHT * self.traffic_reps + reps - self.traffic_reps)
+        self.total += 1
         self.done = 0.0
         self.replication = 0
         self._year: int | None = None
@@ -125,7 +131,7 @@ class _Progress:
         if self.cancel is not None and self.cancel.is_set():
             raise RunCancelled("run cancelled; nothing was written")
         if stage != "synthesis" and year != self._year:
-            self.done += 1.0  # every replication-year costs alike (each has traffic)
+            self.done += TRAFFIC_WEIGHT if self.replication < self.traffic_reps else 1.0
         self._year = year if stage != "synthesis" else None
         self.emit(stage, year)
 
@@ -184,12 +190,18 @@ def run_scenario(
     tracker = _Progress(scenario, progress, cancel)
     models = []
     timings: dict[str, float] = {"load_city": time.perf_counter() - t0}
+    with_traffic = traffic_replications(scenario)
     for rep, seed in enumerate(replication_seeds(scenario.seed, scenario.replications)):
         tracker.replication = rep
         t = time.perf_counter()
         models.append(
             run_replication(
-                scenario, city, seed, traffic=True, on_stage=tracker.stage, tables=rep == 0
+                scenario,
+                city,
+                seed,
+                traffic=rep < with_traffic,
+                on_stage=tracker.stage,
+                tables=rep == 0,
             )
         )
         timings[f"replication_{rep}"] = time.perf_counter() - t
@@ -302,25 +314,33 @@ def unbanded_kpis(kpis: pd.DataFrame) -> list[str]:
     return sorted(str(k) for k in counts.columns[(counts == 1).any()])
 
 
+def traffic_replications(scenario: Scenario) -> int:
+    """How many replications (the first ones) run the peak traffic."""
+    n = scenario.parameters.traffic_replications
+    return scenario.replications if n == "all" else min(int(n), scenario.replications)
+
+
 def traffic_sampling(scenario: Scenario) -> dict[str, Any]:
     """What the manifest says about the peak model: which model, replications and years.
 
-    Traffic runs in every replication and year; with ``parameters.traffic_model:
+    Traffic runs in every year of the first ``parameters.traffic_replications``
+    replications (``sampled`` when that is not all of them); with ``parameters.traffic_model:
     dynamic`` the dynamic model loads in ``dynamic_years`` (every year unless
     ``parameters.dynamic.every`` samples them) and the static busiest hour stands in for
     the others.
     """
     p = scenario.parameters
+    n = traffic_replications(scenario)
     years = list(range(scenario.start_year, scenario.end_year + 1))
     dynamic = (
         p.dynamic.years(scenario.start_year, scenario.years) if p.traffic_model == "dynamic" else []
     )
     return {
         "model": p.traffic_model,
-        "replications": "all",
+        "replications": "all" if n == scenario.replications else n,
         "years": "all",
         "dynamic_years": dynamic,
-        "sampled": bool(dynamic) and dynamic != years,
+        "sampled": n < scenario.replications or (bool(dynamic) and dynamic != years),
     }
 
 
@@ -363,9 +383,9 @@ def build_manifest(
         "traffic": traffic_sampling(scenario),
         "kpis_without_band": unbanded_kpis(tables["kpis"]),
         "kpis_without_band_note": (
-            "computed in fewer than 2 replications (every KPI of a 1-replication run; "
-            "traffic runs in every replication): kpis_summary p10/p90 are NaN and p50 is "
-            "the one value"
+            "computed in fewer than 2 replications (every KPI of a 1-replication run; the "
+            "traffic KPIs when parameters.traffic_replications is 1, the default): "
+            "kpis_summary p10/p90 are NaN and p50 is the one value"
         ),
         "links_t": LINKS_T_NOTE,
         "final_kpis": {k: (None if pd.isna(v) else float(v)) for k, v in final.items()},

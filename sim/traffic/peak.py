@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.policies import SignalRetiming
-from sim.policies.traffic import GreenWave, SignalPlan
+from sim.policies.traffic import GreenWave, SignalPlan, apply_signal_policy
 from sim.scenario import AssignmentParams, DynamicParams
 from sim.traffic import due
 from sim.traffic.assignment import assign
@@ -32,7 +32,6 @@ from sim.traffic.peak_outputs import PeakOutputs, peak_outputs
 from sim.traffic.policies import apply_road_policies
 from sim.traffic.signals import (
     SignalPlans,
-    apply_signal_policy,
     apply_signal_timing,
     approach_phases,
 )

@@ -35,13 +35,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-
-if TYPE_CHECKING:
-    from sim.policies.base import Policy
 
 #: Saturation flow per lane (vehicles per hour of effective green), a planning figure.
 SATURATION_PER_LANE = 1800.0
@@ -411,22 +407,3 @@ def corridor_order(
     along = end > start
     order = np.argsort(end[along], kind="stable")
     return [int(k) for k in part.index[along][order]]
-
-
-def apply_signal_policy(plans: SignalPlans, policy: Policy, links: pd.DataFrame) -> SignalPlans:
-    """The plans with a ``signal_plan`` or ``green_wave`` policy applied.
-
-    Raises
-    ------
-    TypeError
-        ``policy`` is neither.
-    """
-    from sim.policies.traffic import GreenWave, SignalPlan
-
-    if isinstance(policy, SignalPlan):
-        return plans.with_plan(policy.signal, policy.greens, policy.offset_s)
-    if isinstance(policy, GreenWave):
-        corridor = corridor_order(links, policy.corridor_links(links), policy.reverse)
-        return plans.with_green_wave(links, corridor, policy.speed_kmh, policy.cycle_s)
-    msg = f"not a signal plan policy: {type(policy).__name__}"
-    raise TypeError(msg)
