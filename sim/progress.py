@@ -3,7 +3,8 @@
 :class:`Progress` is the only progress bar of the package; ``run``, ``batch`` and
 ``assign`` draw theirs with it. It is shown when :data:`sim.settings.progress` is true
 (a terminal, not under CI, not ``-q``); otherwise :meth:`Progress.note` prints a plain
-line per step worth reporting, so logs of batch jobs still say what happened.
+line per step worth reporting, so logs of batch jobs still say what happened, unless
+:data:`sim.settings.quiet` (``-q``) silences those too.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Progress:
         Draw the bar; default :data:`sim.settings.progress`.
     leave
         Keep the finished bar on screen.
+    quiet
+        Neither bar nor plain lines; default :data:`sim.settings.quiet` (``-q``).
     """
 
     def __init__(
@@ -41,11 +44,13 @@ class Progress:
         *,
         show: bool | None = None,
         leave: bool = True,
+        quiet: bool | None = None,
     ) -> None:
         from tqdm import tqdm
 
         self.label = label
-        self.show = settings.progress if show is None else show
+        self.quiet = settings.quiet if quiet is None else quiet
+        self.show = (settings.progress if show is None else show) and not self.quiet
         self._bar = tqdm(
             total=total,
             desc=label,
@@ -67,8 +72,8 @@ class Progress:
         self._bar.update(steps)
 
     def note(self, text: str) -> None:
-        """A plain line ``label: text`` when there is no bar (logs, CI); nothing otherwise."""
-        if not self.show:
+        """A plain line ``label: text`` when there is no bar (logs, CI) and not quiet."""
+        if not self.show and not self.quiet:
             print(f"  {self.label}: {text}", file=sys.stderr, flush=True)
 
     def close(self) -> None:

@@ -13,6 +13,8 @@ log_level
     Logging level of the ``sim`` logger.
 progress
     Show progress bars on the command line (off when not a terminal or under CI).
+quiet
+    ``-q``: no progress at all, neither bars nor the plain lines that stand in for them.
 """
 
 from __future__ import annotations
@@ -29,3 +31,4 @@ scenarios_folder: Path = ROOT / "scenarios"
 catalog_name: str = "catalog.sqlite"
 log_level: int = logging.WARNING
 progress: bool = sys.stderr.isatty() and not os.environ.get("CI")
+quiet: bool = False

@@ -57,6 +57,7 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
+    settings.quiet = quiet
     if quiet:
         level = logging.ERROR
         settings.progress = False
