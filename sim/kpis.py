@@ -245,6 +245,14 @@ KPIS: tuple[KPI, ...] = (
         diagnostic=True,
     ),
     KPI(
+        "demand_rounds",
+        "Demand-supply rounds",
+        "需求-供给迭代轮数",
+        "rounds",
+        None,
+        diagnostic=True,
+    ),
+    KPI(
         "assignment_iterations",
         "Assignment iterations",
         "交通分配迭代次数",

@@ -31,7 +31,7 @@ from sim.education.explain import FlowRecorder
 from sim.education.schools import SchoolSystem
 from sim.kpis import KPI_NAMES
 from sim.mobility.demand import PROFILE_COLUMNS, WORK, Choices, TravelDemand, TripTable
-from sim.mobility.departure import N_BINS, charged_bins, school_starts
+from sim.mobility.departure import BINS_PER_HOUR, N_BINS, charged_bins, school_starts
 from sim.mobility.loop import equilibrate
 from sim.mobility.skims import Skims, car_skims
 from sim.mobility.trips import assign_work_zones, zone_distance_km
@@ -290,7 +290,10 @@ class CityModel(mesa.Model):
             partial(self.traffic.step, self.year),
             p,
         )
-        choices, result = loop.choices, loop.result
+        choices = loop.choices
+        result = self.traffic.with_local_trips(
+            self.year, loop.result, self._local_load(table, choices)
+        )
         #: The year's trips, their choices and the busiest hour's car matrix it loaded.
         self.trips, self.choices, self.car_peak = table, choices, loop.od
         self.kpis.update(result.kpis)
@@ -307,6 +310,7 @@ class CityModel(mesa.Model):
             if result.parking is not None:
                 self.parking_rows.append(result.parking.assign(year=np.int32(self.year)))
         self.kpis["demand_gap"] = loop.gap
+        self.kpis["demand_rounds"] = loop.rounds
         self.kpis.update(loop.noise())
         assert choices.profile is not None
         self.profile_rows.append(choices.profile.assign(year=np.int32(self.year)))
@@ -337,6 +341,18 @@ class CityModel(mesa.Model):
             self.mobility_rng,
         )
 
+    def _local_load(self, table: TripTable, choices: Choices) -> pd.Series:
+        """Vehicles per link of the busiest hour's car trips inside zones (local streets)."""
+        assert self.demand is not None
+        local, access = choices.local, self.demand.access
+        if local is None or access is None:
+            return pd.Series(dtype=float)
+        drivers = self.demand._vehicle_trips(table, choices.mode)
+        b = choices.bins[drivers]
+        peak = choices.peak_start
+        rows = local.loaded & (b >= peak) & (b < peak + BINS_PER_HOUR)
+        return access.routes.link_load(local.pairs[rows])
+
     def _dynamic_peak(self, table: TripTable, choices: Choices) -> PeakResult:
         """The AM period's car trips, through traffic and freight on the dynamic model."""
         from sim.traffic.due import period_trips
@@ -358,12 +374,18 @@ class CityModel(mesa.Model):
         assert self.traffic is not None
         a = self.params.assignment
         net, times = self.traffic.network_times(self.year)
+        zone_km, zone_min = np.diag(self.dist_km), None
+        access = self.demand.access if self.demand is not None else None
+        if access is not None:  # a car trip within a zone drives its local streets
+            km, zone_min = access.expected()
+            zone_km = np.where(np.isfinite(km), km, zone_km)
         return car_skims(
             net,
             times,
-            np.diag(self.dist_km),
+            zone_km,
             toll_factor=a.toll_factor,
             distance_factor=a.distance_factor,
+            intrazonal_min=zone_min,
         )
 
     def _stage(self, stage: str) -> None:

@@ -146,8 +146,10 @@ class Parameters(_Strict):
     through_trips_peak: FiniteFloat = Field(600.0, ge=0, le=1e5)
     """Vehicles per AM hour crossing the city between the two ends of its main trunk road."""
     demand_iterations: Integer = Field(6, ge=1, le=50)
-    """Most demand-supply (skims → choices → assignment) rounds per year (sim.mobility.loop).
-    Default city: the base year reaches a gap of 0.005 in 4 rounds, later years in 2."""
+    """Most demand-supply (skims → choices → assignment) rounds per year (sim.mobility.loop);
+    the loop stops earlier once ``demand_gap`` is reached. The rounds a year took are its
+    diagnostic KPI ``demand_rounds`` (the base year, which starts from free flow, takes
+    more than the warm-started later years)."""
     demand_gap: FiniteFloat = Field(0.005, gt=0, lt=1)
     """Stop the demand-supply loop when the choices' expected car matrix differs from the
     loaded one by at most this share (L1); below ~0.003 the inner assignments' own gap

@@ -124,3 +124,24 @@ def test_one_round_reports_no_gap_and_no_noise() -> None:
     _, _, loop = _toy_loop(b=0.5, gap=0.01, rounds=1)
     assert len(loop.trace) == 1 and math.isnan(loop.gap)
     assert math.isnan(loop.noise()["vkt_noise"])
+
+
+def test_demand_rounds_counts_the_assignments_the_loop_ran() -> None:
+    from sim.kpis import KPIS
+
+    a = np.array([[0.0, 300.0], [150.0, 0.0]])
+    calls: list[float | None] = []
+
+    def assign(od, rel_gap):
+        toy.x = od
+        calls.append(rel_gap)
+        return SimpleNamespace(kpis={})
+
+    for cap in (1, 3, 50):
+        toy = _ToyDemand(a, 0.5)
+        calls.clear()
+        params = Parameters(demand_gap=0.002, demand_iterations=cap)
+        loop = equilibrate(toy, None, None, lambda: None, assign, params)
+        assert loop.rounds == len(calls) <= cap
+    assert 3 < loop.rounds < 50  # uncapped: it settles on its own
+    assert next(k for k in KPIS if k.name == "demand_rounds").diagnostic

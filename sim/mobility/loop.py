@@ -19,7 +19,8 @@ assignment uses the scenario's assignment gap (earlier ones the looser
 final link times (a warm start).
 
 The network loads the averaged expected matrix; the trip KPIs (car trips, mode shares, ...)
-count the last round's drawn choices. A calibrated scenario (``parameters.od_adjustment``)
+count the last round's drawn choices; ``demand_rounds`` (:attr:`LoopResult.rounds`) says
+how many rounds the loop ran. A calibrated scenario (``parameters.od_adjustment``)
 loads the averaged matrix times the calibration's factors per OD pair. The solver noise of
 a traffic KPI is its change over the loop's last round (:meth:`LoopResult.noise`, reported
 as ``<kpi>_noise``).
@@ -59,6 +60,11 @@ class LoopResult:
     #: Per round: ``gap`` (NaN in the first), ``step`` and every KPI of the round's choices
     #: and assignment.
     trace: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def rounds(self) -> int:
+        """The rounds the loop ran (KPI ``demand_rounds``): one per entry of :attr:`trace`."""
+        return len(self.trace)
 
     def noise(self) -> dict[str, float]:
         """``<kpi>_noise``: each traffic KPI's change over the last round (NaN after one)."""
