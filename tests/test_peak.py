@@ -299,3 +299,17 @@ def test_a_gridlock_that_stays_ends_the_year_with_its_links(monkeypatch) -> None
     with pytest.raises(GridlockError) as err:
         _period(two_route_city(), [])
     assert err.value.links == ["10", "11"] and "traffic_model: static" in str(err.value)
+
+
+def test_trips_within_a_zone_add_their_own_km_and_hours() -> None:
+    city = two_route_city()
+    traffic = PeakTraffic(city, [], PARAMS)
+    base = traffic.step(2025, DEMAND)
+    # 30 local trips on the empty link 30 (1 km at 50 km/h): +30 veh-km, +0.6 veh-h
+    length_km = float(city.links.at[30, "length_m"]) / 1000.0
+    out = traffic.with_local_trips(2025, base, pd.Series({30: 30.0}))
+    assert out.links.at[30, "flow"] == pytest.approx(30.0)
+    assert out.kpis["vkt"] - base.kpis["vkt"] == pytest.approx(30.0 * length_km)
+    assert out.kpis["vht"] - base.kpis["vht"] == pytest.approx(30.0 * length_km / 50.0)
+    assert out.kpis["car_trips_peak"] == base.kpis["car_trips_peak"]  # the demand's count
+    assert traffic.with_local_trips(2025, base, pd.Series(dtype=float)) is base

@@ -185,6 +185,31 @@ class PeakTraffic:
         last = times.reindex(timed.index).to_numpy(dtype=np.float64)
         return net, np.where(np.isfinite(last), last, net.fftime)
 
+    def with_local_trips(self, year: int, result: PeakResult, load: pd.Series) -> PeakResult:
+        """The busiest hour with the car trips inside zones on their local streets.
+
+        ``load`` is vehicles per link id of the trips between two access points of one
+        zone (:meth:`sim.mobility.intrazonal.LocalRoutes.link_load`): they drive the
+        zone's own streets at the equilibrium's link times, outside the equilibrium (a
+        few vehicles per local link), so vkt, vht, delay and congestion count them.
+        """
+        if load.empty:
+            return result
+        links = self._road_links(year)
+        frame = result.links.copy()
+        frame["flow"] = frame["flow"] + load.reindex(frame.index).fillna(0.0)
+        cap = frame["capacity"].to_numpy()
+        flow = frame["flow"].to_numpy()
+        frame["vc"] = np.divide(flow, cap, out=np.zeros_like(cap), where=cap > 0)
+        roads = links.loc[frame.index]
+        length_km = roads["length_m"].to_numpy() / 1000.0
+        free_min = (roads["length_m"] / roads["free_speed_kmh"] * 0.06).to_numpy()
+        trips = result.kpis.get("car_trips_peak", 0.0)
+        kpis = link_kpis(frame, length_km, free_min, trips)
+        for name in ("car_trips_peak", "mean_trip_min"):  # the demand model's (all loaded)
+            kpis.pop(name)
+        return replace(result, links=frame, kpis={**result.kpis, **kpis})
+
     def step(self, year: int, demand: np.ndarray, rel_gap: float | None = None) -> PeakResult:
         """Assign this year's peak-hour car demand and return link results and KPIs.
 
