@@ -17,7 +17,14 @@ from _support import ROOT, write_scenario
 
 from sim.errors import RunError
 from sim.kpis import KPI_BY_NAME
-from sim.runs.compare import NEUTRAL_REL, _kpi_html, compare_runs, kpi_table, write_report
+from sim.runs.compare import (
+    NEUTRAL_REL,
+    _kpi_html,
+    compare_runs,
+    consumer_surplus,
+    kpi_table,
+    write_report,
+)
 from sim.runs.folder import read_run
 from sim.runs.run import load_for_run, run_scenario
 
@@ -62,7 +69,7 @@ def test_kpi_deltas_are_the_differences_of_the_summaries(
         np.testing.assert_allclose(table.loc[kpi, "variant"], b[kpi], err_msg=kpi)
         np.testing.assert_allclose(table.loc[kpi, "diff variant"], b[kpi] - a[kpi], err_msg=kpi)
         if a[kpi] != 0 and np.isfinite(a[kpi]):
-            rel = 100 * (b[kpi] - a[kpi]) / a[kpi]
+            rel = 100 * (b[kpi] - a[kpi]) / abs(a[kpi])  # a negative logsum: sign of the change
             np.testing.assert_allclose(table.loc[kpi, "rel % variant"], rel, err_msg=kpi)
 
 
@@ -137,6 +144,43 @@ def test_report_has_the_kpi_table_and_embedded_figures(comparison, tmp_path: Pat
     assert not list(out.parent.glob(".*.tmp"))
 
 
+def test_report_shows_the_am_profiles_side_by_side(comparison, tmp_path: Path) -> None:
+    # issue 14: "compare shows the AM profile (departures and network speed by 15 minutes)"
+    text = write_report(comparison, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "AM profile" in text
+    section = text.split("AM profile", 1)[1]
+    image = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", section)
+    assert image and base64.b64decode(image.group(1))[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_noise_kpis_mark_effects_but_are_no_rows(comparison, tmp_path: Path) -> None:
+    assert not comparison.kpis["kpi"].str.endswith("_noise").any()
+    assert "effect variant" in comparison.kpis.columns
+    text = write_report(comparison, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "_noise</td>" not in text
+
+
+def test_rel_change_of_a_negative_kpi_is_against_its_magnitude() -> None:
+    def run(value: float) -> SimpleNamespace:
+        summary = pd.DataFrame({"year": 2030, "kpi": ["accessibility_logsum"], "p50": [value]})
+        return SimpleNamespace(kpis_summary=summary, manifest={"end_year": 2030})
+
+    table = kpi_table([run(-2000.0), run(-2010.0)], ["a", "b"]).set_index("kpi")
+    # 10 money units less of a -2000 logsum: half a percent down, a loss
+    assert table.loc["accessibility_logsum", "rel % b"] == pytest.approx(-0.5)
+
+
+def test_consumer_surplus_is_the_logsum_change_times_the_am_trips(comparison, tmp_path) -> None:
+    surplus = consumer_surplus(comparison).set_index("run")
+    first = comparison.runs[0].am_profile
+    trips = first.loc[first["year"] == first["year"].max(), "departures"].sum()
+    a, b = (_final_p50(r.path)["accessibility_logsum"] for r in comparison.runs)
+    assert surplus.loc["variant", "am_trips"] == trips > 0
+    assert surplus.loc["variant", "consumer_surplus_change"] == pytest.approx((b - a) * trips)
+    text = write_report(comparison, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Change in consumer surplus, AM period (logsum, in money)" in text
+
+
 def test_compare_needs_two_complete_runs(finished_run: Path, tmp_path: Path) -> None:
     with pytest.raises(RunError, match="at least two runs, got 1"):
         compare_runs([finished_run])
@@ -162,8 +206,9 @@ def test_cli_compare_writes_report_and_flow_png(
     text = out.read_text(encoding="utf-8")
     assert "data:image/png;base64," in text
     assert "<td>vkt</td>" in text and "<td>population</td>" in text
-    png = tmp_path / "report_flow_diff_variant.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("flow_diff_variant", "am_profile"):
+        png = tmp_path / f"report_{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     assert "vkt" in proc.stdout and str(out.resolve()) in proc.stdout
 
 

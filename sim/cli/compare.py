@@ -34,14 +34,14 @@ def main(args: argparse.Namespace) -> int:
 
     from sim.kpis import format_number
     from sim.outputs import check_output_file, write_atomically
-    from sim.runs.compare import compare_runs, write_report
+    from sim.runs.compare import compare_runs, consumer_surplus, write_report
     from sim.runs.folder import resolve_run
 
     out = check_output_file(Path(args.out))
     dirs = [resolve_run(r, args.runs_folder, field="runs") for r in args.runs]
     comp = compare_runs(dirs)
     for name, fig in comp.figures.items():
-        if name.startswith("flow_diff_"):
+        if name.startswith("flow_diff_") or name == "am_profile":
             png = io.BytesIO()
             fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
             write_atomically(out.with_name(f"{out.stem}_{name}.png"), png.getvalue())
@@ -49,5 +49,11 @@ def main(args: argparse.Namespace) -> int:
     table = comp.kpis[[c for c in comp.kpis.columns if not c.startswith("better ")]]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=format_number))
+    for r in consumer_surplus(comp).itertuples():
+        change, per_trip = r.consumer_surplus_change, r.logsum_change_per_trip
+        print(
+            f"consumer surplus change, AM period, {r.run}: {format_number(change)}"
+            f" (logsum {format_number(per_trip)}/trip x {format_number(r.am_trips)} trips)"
+        )
     print(f"report: {out.resolve()}")
     return 0

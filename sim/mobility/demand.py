@@ -216,6 +216,7 @@ class TravelDemand:
             money_per_min=self.money_per_min,
             asc_car=0.0 if reference else float(self.asc_car or 0.0),
             asc_escort=0.0 if reference else self.asc_escort,
+            shift=None if reference else p.mode_constants.model_dump(),
         )
 
     def calibrate(self, t: TripTable, skims: Skims) -> None:

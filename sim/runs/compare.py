@@ -29,6 +29,8 @@ from sim.outputs import write_atomically
 from sim.runs.figures import am_profile_figure, png_base64, traffic_map
 from sim.runs.folder import RunData, read_run
 
+#: The ``<kpi>_noise`` rows of a run's KPIs (they feed the ``effect`` column only).
+NOISE = frozenset(f"{k}_noise" for k in NOISY_KPIS)
 #: Relative differences smaller than this count as "no change" (no colour).
 NEUTRAL_REL = 1e-3
 #: Verdicts that colour a cell (see :func:`sim.kpis.verdict`; counts and diagnostics never do).
@@ -112,15 +114,16 @@ def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
     """
     finals = [_final(run) for run in runs]
     cols = {label: f["p50"] for label, f in zip(labels, finals, strict=True)}
-    table = pd.DataFrame(cols).reindex(
-        [k for k in KPI_NAMES if k in set().union(*(c.index for c in cols.values()))]
-    )
+    present = set().union(*(c.index for c in cols.values()))
+    # a <kpi>_noise only marks its KPI's effect (the effect column), it is no row of its own
+    table = pd.DataFrame(cols).reindex([k for k in KPI_NAMES if k in present and k not in NOISE])
     base = table[labels[0]]
     diagnostic = set(DIAGNOSTIC_KPIS)
     for label, final in zip(labels[1:], finals[1:], strict=True):
         diff = table[label] - base
         table[f"diff {label}"] = diff
-        table[f"rel % {label}"] = 100.0 * diff / base.where(base.abs() > 0)
+        # against |baseline|: a rise of a negative KPI (a logsum) reads as a positive %
+        table[f"rel % {label}"] = 100.0 * diff / base.abs().where(base.abs() > 0)
         # from a zero baseline any change counts (x / 0 = inf); 0 / 0 and NaN are "same"
         rel = diff.abs() / base.abs()
         table[f"better {label}"] = [
@@ -139,6 +142,50 @@ def kpi_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
         ]
     table.index.name = "kpi"
     return table.reset_index()
+
+
+#: Columns of :func:`consumer_surplus`.
+SURPLUS_COLUMNS = ("run", "logsum_change_per_trip", "am_trips", "consumer_surplus_change")
+
+
+def consumer_surplus(comp: Comparison) -> pd.DataFrame:
+    """Consumer-surplus change of the AM period against the baseline, in money.
+
+    The change of ``accessibility_logsum`` (the mean mode-choice logsum per resident's AM
+    trip, already in money) times the trips it averages over: the baseline's AM trips of
+    the end year (the ``departures`` of its ``am_profile``, every mode). One row per other
+    run; empty without the logsum or the profile.
+    """
+    rows = []
+    trips = math.nan
+    profile = comp.runs[0].am_profile
+    if len(profile):
+        trips = float(profile.loc[profile["year"] == profile["year"].max(), "departures"].sum())
+    table = comp.kpis.set_index("kpi")
+    for label in comp.labels[1:]:
+        if "accessibility_logsum" not in table.index or not np.isfinite(trips):
+            break
+        per_trip = float(table.loc["accessibility_logsum", f"diff {label}"])
+        rows.append((label, per_trip, trips, per_trip * trips))
+    return pd.DataFrame(rows, columns=list(SURPLUS_COLUMNS))
+
+
+def _surplus_html(comp: Comparison) -> list[str]:
+    surplus = consumer_surplus(comp)
+    if surplus.empty:
+        return []
+    unit = KPI_BY_NAME["accessibility_logsum"].unit.split("/")[0]
+    items = "".join(
+        f"<li><b>{html.escape(r.run)}</b>: {format_number(r.consumer_surplus_change)} {unit}"
+        f" (Δ logsum {format_number(r.logsum_change_per_trip)} {unit}/trip ×"
+        f" {format_number(r.am_trips)} AM trips)</li>"
+        for r in surplus.itertuples()
+    )
+    return [
+        "<h2>Change in consumer surplus, AM period (logsum, in money)</h2>",
+        f"<p>Against {html.escape(comp.labels[0])}; negative = residents are worse off."
+        f"</p><ul>{items}</ul>",
+    ]
 
 
 def school_pressure(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
@@ -301,6 +348,7 @@ def write_report(comp: Comparison, out: Path | str) -> Path:
         f"{BEYOND}, {WITHIN_NOISE} or {WITHIN_BAND}.</p>",
         "<h2>Key indicators</h2>",
         _kpi_html(outcomes),
+        *_surplus_html(comp),
         f"<img src='data:image/png;base64,{png_base64(comp.figures['kpis'])}'>",
         f"<h2>School pressure ({end}, utilisation = demand / capacity)</h2>",
         comp.enrollment.head(40).to_html(index=False, float_format=lambda v: f"{v:.2f}"),
@@ -309,6 +357,12 @@ def write_report(comp: Comparison, out: Path | str) -> Path:
         parts += [
             "<h2>Solver diagnostics (not outcomes: never better or worse)</h2>",
             _kpi_html(diagnostics),
+        ]
+    if "am_profile" in comp.figures:
+        parts += [
+            "<h2>AM profile: departures and network speed by 15 minutes</h2>",
+            f"<img src='data:image/png;base64,{png_base64(comp.figures['am_profile'])}' "
+            "style='max-width:1200px'>",
         ]
     for name, fig in comp.figures.items():
         if name.startswith("flow_diff_"):
