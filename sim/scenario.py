@@ -65,6 +65,22 @@ class AssignmentParams(_Strict):
     city's connectors only)."""
 
 
+class ModeConstants(_Strict):
+    """Shifts of the mode-choice constants per mode family (``parameters.mode_constants``).
+
+    Added to the utility of every mode of the family (car: driver and passenger; pt: bus;
+    bike: bicycle and e-bike) after the car-driver and escort constants are calibrated to
+    ``car_share`` and ``escort_share``, so they move the shares away from those targets:
+    ``calibrate-demand --mode-shares`` writes ``ln(observed / modelled)`` here
+    (``calibrated.yaml``); 0 = the model's own constants.
+    """
+
+    car: FiniteFloat = Field(0.0, ge=-10, le=10)
+    pt: FiniteFloat = Field(0.0, ge=-10, le=10)
+    walk: FiniteFloat = Field(0.0, ge=-10, le=10)
+    bike: FiniteFloat = Field(0.0, ge=-10, le=10)
+
+
 class DynamicParams(_Strict):
     """Settings of the dynamic peak model (``parameters.traffic_model: dynamic``)."""
 
@@ -161,6 +177,9 @@ class Parameters(_Strict):
     to (sim.mobility.calibrate.read_od_adjustment); none = the modelled matrix as it is."""
     mean_trip_km: FiniteFloat = Field(6.0, gt=0, le=100)
     """Observed mean home-work trip length the gravity model is calibrated to."""
+    mode_constants: ModeConstants = Field(default_factory=ModeConstants)
+    """Utility shifts per mode family ``{car, pt, walk, bike}`` added to the calibrated
+    mode constants (ModeConstants; calibrate-demand --mode-shares fits them)."""
     traffic_model: Literal["dynamic", "static"] = "static"
     """The peak model: ``dynamic`` loads the AM period's vehicles (sim.traffic.due: route
     swapping to a dynamic user equilibrium, signals, queues, spill-back) and reports its

@@ -27,10 +27,13 @@ bike) gives each mode's constant change ln(observed/modelled); --trip-lengths
 (km_lo,km_hi,share of commutes) gives the observed mean, the value for
 parameters.mean_trip_km the gravity model is calibrated to.
 
---out DIR writes counts_fit.csv, od_estimated.csv and calibration.json. A scenario runs
-calibrated with `parameters: {od_adjustment: DIR/od_estimated.csv}`: its busiest-hour matrix
-is multiplied by the file's factors estimated/prior per OD pair. The calibration itself
-starts from the scenario's own matrix (an od_adjustment it has is left out).
+--out DIR writes counts_fit.csv, od_estimated.csv, calibration.json and calibrated.yaml:
+a scenario that extends the input one with `parameters.od_adjustment: od_estimated.csv`
+(its busiest-hour matrix is multiplied by the file's factors estimated/prior per OD pair),
+with --mode-shares `parameters.mode_constants` (the scenario's own plus each family's
+constant_shift) and with --trip-lengths `parameters.mean_trip_km` (the observed mean).
+Run it as it is: `main.py run DIR/calibrated.yaml`. The calibration itself starts from
+the scenario's own matrix (an od_adjustment it has is left out).
 
 example:
   main.py calibrate-demand scenarios/default.yaml --counts counts.csv --out calib --json
@@ -110,13 +113,17 @@ def main(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {"scenario": scenario.name, "year": scenario.start_year}
     report["counts"] = {**est.summary(), "ignored_outside_am": int(len(counts) - len(sites))}
     report["geh_per_site"] = {str(k): float(v) for k, v in fit["geh"].items()}
+    constants = None
     if shares is not None:
         modelled = {m: model.kpis[f"mode_share_{m}"] for m in cal.MODE_FAMILIES}
+        shift = cal.mode_constant_shifts(shares, modelled)
         report["mode_shares"] = {
             "observed": shares,
             "modelled": {m: modelled[m] for m in shares},
-            "constant_shift": cal.mode_constant_shifts(shares, modelled),
+            "constant_shift": shift,
         }
+        own = params.mode_constants.model_dump()
+        constants = {m: own[m] + v for m, v in shift.items()}
     if tld is not None:
         t = model.trips
         work = t.purpose == 0
@@ -139,11 +146,16 @@ def main(args: argparse.Namespace) -> int:
         write_atomically(args.out / "counts_fit.csv", fit.reset_index().to_csv(index=False))
         write_atomically(args.out / "od_estimated.csv", od.to_csv(index=False))
         write_atomically(args.out / "calibration.json", dumps(report))
+        trip_km = report["trip_lengths"]["observed_mean_km"] if tld is not None else None
+        yaml_text = cal.calibrated_scenario(
+            args.scenario, f"{scenario.name}-calibrated", "od_estimated.csv", constants, trip_km
+        )
+        write_atomically(args.out / "calibrated.yaml", yaml_text)
     if args.json:
         print(dumps(report))
     else:
         c = report["counts"]
-        print(f"counts compared    {int(c['counts'])} sites (hourly rates, busiest hour)")
+        print(f"counts compared    {c['counts']} sites (hourly rates, busiest hour)")
         before, after = c["share_geh_below_5_before"], c["share_geh_below_5"]
         print(f"GEH < 5            {before:.0%} -> {after:.0%}")
         print(f"R²                 {c['r2_before']:.3f} -> {c['r2']:.3f}")

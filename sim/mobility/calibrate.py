@@ -21,6 +21,7 @@ import pandas as pd
 from sim.errors import InputDataError
 from sim.inputs import check_input_file
 from sim.kernels import choice, paths
+from sim.mobility.modes import FAMILIES
 from sim.traffic.assignment import assign
 from sim.traffic.network import Network
 
@@ -115,7 +116,7 @@ class ODEstimate:
         g0 = geh(self.modelled_before, self.observed)
         g1 = geh(self.modelled_after, self.observed)
         return {
-            "counts": float(len(self.observed)),
+            "counts": len(self.observed),
             "share_geh_below_5_before": float((g0 < GEH_ACCEPT).mean()),
             "share_geh_below_5": float((g1 < GEH_ACCEPT).mean()),
             "r2_before": r_squared(self.modelled_before, self.observed),
@@ -181,8 +182,10 @@ def estimate_od(
     return ODEstimate(prior, od, before, res.flows[counted], np.asarray(observed, float))
 
 
-#: Mode families of ``--mode-shares`` (the ``mode_share_*`` KPIs).
-MODE_FAMILIES = ("car", "pt", "walk", "bike")
+#: Mode families of ``--mode-shares`` (the ``mode_share_*`` KPIs, ``parameters.mode_constants``).
+MODE_FAMILIES: tuple[str, ...] = tuple(FAMILIES)
+#: Bounds of ``parameters.mode_constants`` (sim.scenario.ModeConstants).
+SHIFT_BOUND = 10.0
 
 
 def _table(path: str | Path, what: str, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -237,6 +240,42 @@ def mode_constant_shifts(
         else float("nan")
         for m in observed
     }
+
+
+def calibrated_scenario(
+    base: Path,
+    name: str,
+    od_file: str,
+    constants: dict[str, float] | None = None,
+    mean_trip_km: float | None = None,
+) -> str:
+    """The YAML of ``calibrated.yaml``: ``base`` extended by what the calibration fitted.
+
+    Parameters
+    ----------
+    base
+        The calibrated scenario file (written as an absolute path, so ``extends`` resolves
+        wherever the new file lies).
+    name
+        The new scenario's name.
+    od_file
+        ``parameters.od_adjustment`` (relative to the new file's folder).
+    constants
+        ``parameters.mode_constants`` per family (non-finite ones left out), if fitted.
+    mean_trip_km
+        ``parameters.mean_trip_km``, if observed.
+    """
+    import yaml
+
+    params: dict[str, object] = {"od_adjustment": od_file}
+    fitted = {m: float(v) for m, v in (constants or {}).items() if np.isfinite(v)}
+    if fitted:
+        bound = SHIFT_BOUND
+        params["mode_constants"] = {m: min(max(v, -bound), bound) for m, v in fitted.items()}
+    if mean_trip_km is not None and np.isfinite(mean_trip_km):
+        params["mean_trip_km"] = float(mean_trip_km)
+    doc = {"name": name, "extends": str(Path(base).resolve()), "parameters": params}
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
 def trip_length_fit(tld: pd.DataFrame, km: np.ndarray) -> dict[str, object]:

@@ -26,7 +26,8 @@ Sources of the constants:
 The alternative-specific constants of bus, cycling, e-bike and adult car passenger are
 assumptions (set so the default city's shares are plausible, bus 20–30 %, cycling a few %);
 the car-driver and escort constants are calibrated to ``parameters.car_share`` and
-``parameters.escort_share`` once per run (:func:`calibrate_constant`).
+``parameters.escort_share`` once per run (:func:`calibrate_constant`), and
+``parameters.mode_constants`` then shifts each mode family's utilities (:data:`FAMILIES`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ PUPIL_FARE_SHARE = 1.0 / 3.0
 #: Constants of the non-calibrated modes (walk = 0), adults and pupils.
 ASC_ADULT = {PASSENGER: -2.2, BUS: -0.6, BICYCLE: -2.6, EBIKE: -3.0}
 ASC_PUPIL = {BUS: -1.2, BICYCLE: -2.0, EBIKE: -2.5}
+#: The modes of each mode family (``parameters.mode_constants``, ``mode_share_*`` KPIs).
+FAMILIES: dict[str, tuple[int, ...]] = {
+    "car": (CAR, PASSENGER),
+    "pt": (BUS,),
+    "walk": (WALK,),
+    "bike": (BICYCLE, EBIKE),
+}
 #: Calibration bounds of a constant and the bisection steps.
 ASC_BOUNDS, ASC_STEPS = (-15.0, 15.0), 50
 
@@ -104,6 +112,7 @@ def utilities(
     money_per_min: float,
     asc_car: float,
     asc_escort: float,
+    shift: dict[str, float] | None = None,
 ) -> np.ndarray:
     """The ``(n, 6)`` mode utilities of ``n`` trips (``-inf`` = not available).
 
@@ -119,6 +128,8 @@ def utilities(
         Value of time (money per minute) turning costs into minutes.
     asc_car, asc_escort
         Constants of car driver (adults) and of being driven (pupils).
+    shift
+        Utility added to every mode of a family (:data:`FAMILIES`), e.g. ``{"pt": 0.3}``.
     """
     n = len(age)
     util = np.full((n, len(MODES)), -np.inf)
@@ -147,6 +158,8 @@ def utilities(
         asc = np.where(pupil, ASC_PUPIL[mode], ASC_ADULT[mode])
         minutes = los.dist_km / kmh * 60.0
         util[ok, mode] = (asc + TIME_COEF * OVT_WEIGHT * minutes)[ok]
+    for family, value in (shift or {}).items():
+        util[:, list(FAMILIES[family])] += value  # -inf (unavailable) stays -inf
     return util
 
 
