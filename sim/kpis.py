@@ -340,6 +340,22 @@ HIGHER_IS_BETTER: frozenset[str] = frozenset(k.name for k in KPIS if k.direction
 HEADLINE_KPIS: tuple[str, ...] = tuple(k.name for k in KPIS if k.headline)
 #: Solver diagnostics (shown apart, never judged).
 DIAGNOSTIC_KPIS: tuple[str, ...] = tuple(k.name for k in KPIS if k.diagnostic)
+#: KPIs only the dynamic peak model computes: NaN in a run with ``traffic_model: static``
+#: (queues, spill-back, signal/congestion split, parking search, route swapping).
+DYNAMIC_ONLY_KPIS: tuple[str, ...] = (
+    "signal_delay_vh",
+    "congestion_delay_vh",
+    "max_queue_veh",
+    "spillback_link_min",
+    "school_zone_delay_vh",
+    "parking_cruise_vkt",
+    "parking_search_min",
+    "illegal_parked",
+    "due_gap",
+    "due_iterations",
+    "unfinished_vehicles",
+    "teleported_vehicles",
+)
 
 
 def kpi(name: str) -> KPI:

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 
+from sim.kpis import DYNAMIC_ONLY_KPIS
 from sim.model import _peak_traffic
 from sim.policies import CongestionCharge, NewLink, RoadClosure, SignalRetiming
 from sim.scenario import AssignmentParams, DynamicParams, load_scenario
@@ -285,6 +286,13 @@ def test_dynamic_retiming_gives_route_a_its_green_back() -> None:
     assert retimed.links["flow"][10] > fixed.links["flow"][10] + 50
     assert retimed.kpis["vht"] < fixed.kpis["vht"]
     assert 0.0 <= retimed.kpis["due_gap"] < fixed.kpis["due_gap"] + 1.0
+
+
+def test_the_dynamic_model_computes_every_dynamic_only_kpi() -> None:
+    # a signal and a car park, so that signal delay and parking search have something to be
+    out = _period(two_route_city(signal_at_2=True, lots=[(2, 0.99)]), [], n=1000)
+    missing = [k for k in DYNAMIC_ONLY_KPIS if not np.isfinite(out.kpis.get(k, np.nan))]
+    assert missing == []
 
 
 def test_a_gridlock_that_stays_ends_the_year_with_its_links(monkeypatch) -> None:
