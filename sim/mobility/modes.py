@@ -159,7 +159,8 @@ def utilities(
         minutes = los.dist_km / kmh * 60.0
         util[ok, mode] = (asc + TIME_COEF * OVT_WEIGHT * minutes)[ok]
     for family, value in (shift or {}).items():
-        util[:, list(FAMILIES[family])] += value  # -inf (unavailable) stays -inf
+        if value:  # -inf (unavailable) stays -inf
+            util[:, list(FAMILIES[family])] += value
     return util
 
 
