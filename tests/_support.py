@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from sim.traffic.dynamic_network import DynamicNetwork
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "benchmarks"
 DEFAULT_CITY = ROOT / "geodata" / "default_city.gpkg"
@@ -24,3 +28,23 @@ def write_scenario(
         encoding="utf-8",
     )
     return path
+
+
+def tiny_network(
+    links: list[tuple[int, int, float, int, float, float]], n_nodes: int
+) -> DynamicNetwork:
+    """A dynamic network from ``links``: (from, to, length m, lanes, speed m/s, capacity veh/h).
+
+    Links are named ``L0``, ``L1``... in order.
+    """
+    a = np.array(links, dtype=float)
+    return DynamicNetwork(
+        link_ids=[f"L{i}" for i in range(len(links))],
+        link_from=a[:, 0].astype(np.int64),
+        link_to=a[:, 1].astype(np.int64),
+        n_nodes=n_nodes,
+        length_m=a[:, 2],
+        lanes=a[:, 3].astype(np.int64),
+        speed_ms=a[:, 4],
+        capacity_vph=a[:, 5],
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _support import tiny_network as _net
 
 from sim.errors import UsageError
 from sim.kernels import dnl, routes
@@ -22,21 +23,6 @@ from sim.traffic.dynamic import (
     node_headings,
     turn_kind,
 )
-
-
-def _net(links: list[tuple[int, int, float, int, float, float]], n_nodes: int) -> DynamicNetwork:
-    """links: (from, to, length m, lanes, speed m/s, capacity veh/h)."""
-    a = np.array(links, dtype=float)
-    return DynamicNetwork(
-        link_ids=[f"L{i}" for i in range(len(links))],
-        link_from=a[:, 0].astype(np.int64),
-        link_to=a[:, 1].astype(np.int64),
-        n_nodes=n_nodes,
-        length_m=a[:, 2],
-        lanes=a[:, 3].astype(np.int64),
-        speed_ms=a[:, 4],
-        capacity_vph=a[:, 5],
-    )
 
 
 def _uniform(n: int, rate_vph: float, route: list[int], t0: float = 0.0) -> Vehicles:

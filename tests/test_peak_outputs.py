@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from _support import tiny_network as _net
 from shapely.geometry import LineString, Point
 
 from sim.traffic.dynamic import (
@@ -31,21 +32,6 @@ from sim.traffic.peak_outputs import (
     school_links,
     spillback_seconds,
 )
-
-
-def _net(links: list[tuple[int, int, float, int, float, float]], n_nodes: int) -> DynamicNetwork:
-    """links: (from, to, length m, lanes, speed m/s, capacity veh/h)."""
-    a = np.array(links, dtype=float)
-    return DynamicNetwork(
-        link_ids=[f"L{i}" for i in range(len(links))],
-        link_from=a[:, 0].astype(np.int64),
-        link_to=a[:, 1].astype(np.int64),
-        n_nodes=n_nodes,
-        length_m=a[:, 2],
-        lanes=a[:, 3].astype(np.int64),
-        speed_ms=a[:, 4],
-        capacity_vph=a[:, 5],
-    )
 
 
 def _even(n: int, rate_vph: float, route: list[int]) -> Vehicles:
