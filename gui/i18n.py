@@ -204,6 +204,7 @@ ZH: dict[str, str] = {
     "peak hour factor": "高峰小时系数",
     "mean trip km": "平均出行距离（公里）",
     "mode constants": "方式常数调整",
+    "traffic replications": "含交通的重复次数",
     "od model": "OD 分布模型",
     # run panel
     "Years": "模拟年数",

@@ -52,20 +52,13 @@ def test_by_default_only_the_first_replication_has_traffic(finished_run: Path) -
     assert manifest["traffic"]["replications"] == 1 and manifest["traffic"]["sampled"]
 
 
-def test_every_replication_has_traffic_and_a_band(tmp_path: Path) -> None:
-    from _support import write_scenario
+def test_all_replications_with_traffic_is_not_sampled(short_scenario: Path) -> None:
+    from sim.runs.run import load_for_run, traffic_replications, traffic_sampling
 
-    from sim.runs.run import load_for_run, run_scenario
-
-    body = "parameters:\n  traffic_replications: all\n"
-    path = write_scenario(tmp_path, "bands", body, years=1, replications=2)
-    finished = run_scenario(load_for_run(path), tmp_path / "runs")
-    kpis = pd.read_parquet(finished / "kpis.parquet")
-    assert kpis["replication"].nunique() == 2
-    assert kpis["vkt"].notna().all() and (kpis["vkt"] > 0).all()
-    summary = pd.read_parquet(finished / "kpis_summary.parquet")
-    vkt = summary[summary["kpi"] == "vkt"]
-    assert (vkt["p90"] > vkt["p10"]).all()  # replications differ: not a zero-width band
-    manifest = json.loads((finished / "manifest.json").read_text(encoding="utf-8"))
-    assert "vkt" not in manifest["kpis_without_band"]
-    assert manifest["traffic"]["replications"] == "all"
+    scenario = load_for_run(short_scenario)
+    data = scenario.model_copy(deep=True)
+    data.parameters.traffic_replications = "all"
+    assert traffic_replications(scenario) == 1
+    assert traffic_replications(data) == scenario.replications == 2
+    assert traffic_sampling(data)["replications"] == "all"
+    assert not traffic_sampling(data)["sampled"]
