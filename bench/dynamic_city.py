@@ -65,7 +65,7 @@ def am_period(city):
     model = CityModel(scenario, city, rng=SEED)
     model.step()
     table, choices, demand = model.trips, model.choices, model.demand
-    drivers = demand._vehicle_trips(table, choices.mode)  # as CityModel._dynamic_peak
+    drivers = demand.vehicle_trips(table, choices.mode)  # as CityModel._dynamic_peak
     trips = due.period_trips(
         table.origin[drivers], choices.dest[drivers], choices.bins[drivers].astype(np.int64),
         choices.extra_bins, np.random.default_rng(SEED),

@@ -347,7 +347,7 @@ class CityModel(mesa.Model):
         local, access = choices.local, self.demand.access
         if local is None or access is None:
             return pd.Series(dtype=float)
-        drivers = self.demand._vehicle_trips(table, choices.mode)
+        drivers = self.demand.vehicle_trips(table, choices.mode)
         b = choices.bins[drivers]
         peak = choices.peak_start
         rows = local.loaded & (b >= peak) & (b < peak + BINS_PER_HOUR)
@@ -358,7 +358,7 @@ class CityModel(mesa.Model):
         from sim.traffic.due import period_trips
 
         assert self.traffic is not None and self.demand is not None
-        drivers = self.demand._vehicle_trips(table, choices.mode)
+        drivers = self.demand.vehicle_trips(table, choices.mode)
         trips = period_trips(
             table.origin[drivers],
             choices.dest[drivers],

@@ -298,7 +298,7 @@ class TravelDemand:
             toll_min / self.money_per_min,
             self.charged,
         )
-        drivers = self._vehicle_trips(t, mode)
+        drivers = self.vehicle_trips(t, mode)
         o, d, b = t.origin[drivers], dest[drivers], bins[drivers].astype(np.int64)
         # a trip within its zone loads when its two points differ (sim.mobility.intrazonal)
         traveller = t.household[drivers] * 128 + t.age[drivers]
@@ -377,7 +377,7 @@ class TravelDemand:
 
         Each trip drives with its car-driver probability; a pupil's escort vehicle is
         expected with the probability that the pupil is driven and no earlier pupil of the
-        household to the same school is (the sampled rule of :meth:`_vehicle_trips`); each
+        household to the same school is (the sampled rule of :meth:`vehicle_trips`); each
         leaves by the departure-bin probabilities of a car trip (passengers pay half the
         toll). Through traffic and freight as in :meth:`choose`.
         """
@@ -417,7 +417,7 @@ class TravelDemand:
             matrix = matrix + np.bincount(o[r] * n + dest[r], in_peak, n * n)
         return matrix.reshape(n, n), vehicles
 
-    def _vehicle_trips(self, t: TripTable, mode: np.ndarray) -> np.ndarray:
+    def vehicle_trips(self, t: TripTable, mode: np.ndarray) -> np.ndarray:
         """Trips that put a car on the road: drivers, and one per household and school driven."""
         drive = np.flatnonzero(mode == md.CAR)
         escorted = np.flatnonzero((mode == md.PASSENGER) & (t.purpose == SCHOOL))

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _pointer import hover
 from pyproj import Transformer
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent, QWheelEvent
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 
@@ -44,18 +45,7 @@ def test_pointer_readout_in_lon_lat_and_metres(window: Any, qtbot: Any) -> None:
     mapview = window.map
     mapview.canvas.draw()
     x, y = _centre(mapview)
-    # A hover (no button) as the window system delivers it: QTest's mouseMove moves the
-    # offscreen cursor, which sends nothing when an earlier test left the pointer there.
-    pos = QPointF(_pos(mapview, x, y))
-    hover = QMouseEvent(
-        QEvent.Type.MouseMove,
-        pos,
-        mapview.canvas.mapToGlobal(pos),
-        Qt.MouseButton.NoButton,
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(mapview.canvas, hover)
+    hover(mapview.canvas, QPointF(_pos(mapview, x, y)))
     text = mapview.coords.text()
     assert "e+0" not in text and " m" in text and "," in text
     lon, lat = Transformer.from_crs(window.city.crs, "EPSG:4326", always_xy=True).transform(x, y)

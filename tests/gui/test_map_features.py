@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _pointer import hover
 from PIL import Image
 from pyproj import Transformer
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPointF, Qt
 
 from gui import i18n
 
@@ -29,16 +28,7 @@ def _hover(qtbot: Any, mapview: Any, x: float, y: float) -> str:
     mapview.canvas.draw()
     mapview.hovering.text = ""
     px, py = mapview.data_to_pixel(x, y)
-    pos = QPointF(px, py)
-    event = QMouseEvent(
-        QEvent.Type.MouseMove,
-        pos,
-        mapview.canvas.mapToGlobal(pos),
-        Qt.MouseButton.NoButton,
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(mapview.canvas, event)
+    hover(mapview.canvas, QPointF(px, py))
     qtbot.waitUntil(lambda: mapview.hovering.text != "", timeout=5000)
     return mapview.hovering.text
 
