@@ -154,6 +154,8 @@ ZH_VIEWS: dict[str, str] = {
     "zone id": "小区编号",
     "x": "x 坐标",
     "y": "y 坐标",
+    # optional tiles (gui/map_toolbar.py)
+    "Open PMTiles file…": "打开 PMTiles 文件…",
     # a policy after the run's end (gui/runpanel.py)
     "Extend the run?": "延长运行年限？",
     "The policy {policy} starts in {year}, after this run ends ({end}). Run {years} years ({start}–{year}) instead?": "政策 {policy} 于 {year} 年生效，晚于本次运行结束年份（{end}）。改为运行 {years} 年（{start}–{year}）？",

@@ -1,20 +1,22 @@
-"""Optional raster tiles under the map: a local MBTiles file or a tile URL the user gives.
+"""Optional raster tiles under the map: a local MBTiles or PMTiles file, or a tile URL.
 
 Nothing is fetched unless the user chose a source (:class:`MBTiles` reads a local SQLite
-file; :class:`UrlTiles` downloads only from the URL template the user typed, in a worker
-thread). :class:`TileLayer` picks the web-mercator zoom that matches the view, and draws
-each tile as an image whose corners are the tile's corners projected into the city's CRS
-(an affine per tile, so the grid convergence of the city's projection is honoured).
+file, :class:`PMTiles` a local PMTiles v3 archive; :class:`UrlTiles` downloads only from
+the URL template the user typed, in a worker thread). :class:`TileLayer` picks the
+web-mercator zoom that matches the view, and draws each tile as an image whose corners are
+the tile's corners projected into the city's CRS (an affine per tile, so the grid
+convergence of the city's projection is honoured).
 """
 
 from __future__ import annotations
 
+import gzip
 import io
 import math
 import sqlite3
 import threading
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +26,8 @@ from matplotlib.axes import Axes
 from matplotlib.image import AxesImage
 from matplotlib.transforms import Affine2D
 from PIL import Image
+from pmtiles.reader import MmapSource, Reader
+from pmtiles.tile import Compression, TileType, deserialize_header
 from pyproj import Transformer
 
 #: Most tiles drawn at once; the zoom is lowered until the view needs no more.
@@ -76,6 +80,71 @@ class MBTiles:
                 (z, x, (1 << z) - 1 - y),
             ).fetchone()
         return None if row is None else bytes(row[0])
+
+
+class PMTiles:
+    """Raster tiles of a local PMTiles v3 archive (PNG, JPEG or WebP; XYZ numbering).
+
+    The file is memory-mapped; its directories are read by the ``pmtiles`` package.
+
+    Raises
+    ------
+    ValueError
+        The file is not a PMTiles v3 archive, or holds tiles that cannot be drawn (vector
+        tiles, an unknown compression): one line naming the file and what is wrong.
+    """
+
+    #: Tile types an image can be decoded from.
+    RASTER = (TileType.PNG, TileType.JPEG, TileType.WEBP)
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        try:
+            with self.path.open("rb") as file:
+                head = file.read(127)
+                if len(head) < 127 or not head.startswith(b"PMTiles"):
+                    raise ValueError("not a PMTiles file (no PMTiles header)")
+                if head[7] != 3:
+                    raise ValueError(f"PMTiles version {head[7]}; only version 3 can be read")
+                get_bytes = MmapSource(file)  # the mapping outlives the closed file
+            header = deserialize_header(head)
+        except OSError as exc:
+            raise ValueError(f"{self.path}: cannot read the file ({exc.strerror})") from exc
+        except ValueError as exc:
+            raise ValueError(f"{self.path}: {exc}") from exc
+        self._check(header)
+        self._compressed = header["tile_compression"] == Compression.GZIP
+        self.min_zoom, self.max_zoom = int(header["min_zoom"]), int(header["max_zoom"])
+        self._reader = Reader(get_bytes)
+
+    def _check(self, header: Mapping[str, Any]) -> None:
+        """Refuse what cannot be drawn: vector tiles, compressions other than gzip."""
+        kind = header["tile_type"]
+        if kind not in self.RASTER:
+            what = "vector tiles (MVT)" if kind == TileType.MVT else f"{kind.name} tiles"
+            raise ValueError(
+                f"{self.path}: holds {what}; only raster tiles (PNG, JPEG, WebP) can be drawn"
+            )
+        if header["internal_compression"] != Compression.GZIP:
+            raise ValueError(
+                f"{self.path}: directories compressed as "
+                f"{header['internal_compression'].name}; only gzip can be read"
+            )
+        if header["tile_compression"] not in (Compression.NONE, Compression.GZIP):
+            raise ValueError(
+                f"{self.path}: tiles compressed as {header['tile_compression'].name}; "
+                "only uncompressed or gzip tiles can be read"
+            )
+
+    def tile(self, z: int, x: int, y: int) -> bytes | None:
+        """The tile's bytes, or None where the archive has no tile."""
+        if not self.min_zoom <= z <= self.max_zoom:
+            return None
+        data = self._reader.get(z, x, y)
+        if data is None:
+            return None
+        return gzip.decompress(data) if self._compressed else bytes(data)
 
 
 class UrlTiles:

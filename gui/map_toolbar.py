@@ -1,8 +1,8 @@
 """The map's buttons: navigation (Home that always works), tiles, print layout.
 
 :class:`Toolbar` is matplotlib's navigation toolbar whose Home shows the whole city;
-:class:`MapButtons` lets the user choose optional tiles (a local MBTiles file or a tile URL
-they type: nothing is fetched otherwise) and write the print layout.
+:class:`MapButtons` lets the user choose optional tiles (a local MBTiles or PMTiles file, or
+a tile URL they type: nothing is fetched otherwise) and write the print layout.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.i18n import tr
-from gui.map_tiles import MBTiles, UrlTiles
+from gui.map_tiles import MBTiles, PMTiles, UrlTiles
 
 
 class Toolbar(NavigationToolbar2QT):
@@ -38,7 +38,7 @@ class Toolbar(NavigationToolbar2QT):
 
 
 class MapButtons(QWidget):
-    """The Tiles menu (MBTiles file, tile URL, none) and the Print layout button of a map."""
+    """The Tiles menu (MBTiles or PMTiles file, tile URL, none) and the Print layout button."""
 
     def __init__(self, mapview: Any) -> None:
         super().__init__(mapview)
@@ -61,17 +61,23 @@ class MapButtons(QWidget):
         self.print_button.setText(tr("Print layout…"))
         self.menu.clear()
         self.menu.addAction(tr("Open MBTiles file…"), self.open_mbtiles)
+        self.menu.addAction(tr("Open PMTiles file…"), self.open_pmtiles)
         self.menu.addAction(tr("Tile URL…"), self.ask_url)
         self.menu.addAction(tr("No tiles"), lambda: self.mapview.set_tiles(None))
 
     def open_mbtiles(self, path: str | None = None) -> None:
         """Use a local MBTiles file (asked for when ``path`` is None)."""
+        self._open_file(path, tr("Open MBTiles file…"), "MBTiles (*.mbtiles)", MBTiles)
+
+    def open_pmtiles(self, path: str | None = None) -> None:
+        """Use a local PMTiles v3 file of raster tiles (asked for when ``path`` is None)."""
+        self._open_file(path, tr("Open PMTiles file…"), "PMTiles (*.pmtiles)", PMTiles)
+
+    def _open_file(self, path: str | None, title: str, kinds: str, make: Any) -> None:
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self, tr("Open MBTiles file…"), "", "MBTiles (*.mbtiles)"
-            )
+            path, _ = QFileDialog.getOpenFileName(self, title, "", kinds)
         if path:
-            self._use(lambda: MBTiles(path))
+            self._use(lambda: make(path))
 
     def ask_url(self) -> None:
         """Ask for a tile URL template ({z}/{x}/{y}); tiles are fetched only from it."""
