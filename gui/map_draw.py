@@ -18,7 +18,13 @@ from matplotlib.colors import BoundaryNorm, Colormap
 from matplotlib.patches import PathPatch
 
 from gui.map_base import RANK_WIDTHS, Basemap
-from gui.mappolicies import POINT_POLICY_MARKERS, ROAD_POLICY_COLOURS, policy_pick, policy_xy
+from gui.mappolicies import (
+    POINT_GID,
+    POINT_POLICY_MARKERS,
+    ROAD_POLICY_COLOURS,
+    policy_pick,
+    policy_xy,
+)
 from gui.maproads import Roads
 
 #: School symbols by level: marker and colour.
@@ -125,7 +131,11 @@ def policies(
     selected: int | None,
     segments: Callable[[list[int]], list[np.ndarray]],
 ) -> list[Any]:
-    """Point policies as markers, road policies as lines; the selected one emphasised."""
+    """Point policies as markers, road policies as lines; the selected one emphasised.
+
+    A point's marker has the gid :data:`gui.mappolicies.POINT_GID` of its policy index
+    (the map finds the point under the pointer by it, to drag it).
+    """
     out: list[Any] = []
     for i, pol in enumerate(items):
         emphasis = 2.0 if i == selected else 1.0
@@ -141,6 +151,7 @@ def policies(
                 color="gold" if i == selected else "orange",
                 mec="black",
                 zorder=7,
+                gid=POINT_GID.format(index=i),
             )
             out.append(mark)
         elif pick == "links" and pol.get("links"):

@@ -42,6 +42,7 @@ from gui.map_tiles import TileLayer, TileSource
 from gui.map_toolbar import MapButtons, Toolbar
 from gui.mapdecor import MapDecor, ground, highlight_artists, legend_handles, readout
 from gui.mapmouse import MapMouse
+from gui.mappolicies import point_index
 from gui.maproads import Roads
 
 LAYERS: tuple[str, ...] = (
@@ -81,9 +82,12 @@ class MapView(QWidget):
         A left click that was not a pan/zoom drag, in city CRS metres.
     tiles_arrived()
         Downloaded tiles are ready to draw (emitted from a worker thread).
+    pointMoved(index, x, y)
+        A placed point (point policy ``index``) was dragged to (x, y), city CRS metres.
     """
 
     clicked = Signal(float, float)
+    pointMoved = Signal(int, float, float)
     tiles_arrived = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, title: str = "") -> None:
@@ -144,7 +148,7 @@ class MapView(QWidget):
         self.tile_layer: TileLayer | None = None
         self.hovering = Hover(self)
         self.tiles_arrived.connect(self._refresh_tiles, Qt.ConnectionType.QueuedConnection)
-        self.mouse = MapMouse(self, self._clicked, self._moved)
+        self.mouse = MapMouse(self, self._clicked, self._moved, self.pointMoved.emit)
         self.retranslate()
 
     # ------------------------------------------------------------------ public API
@@ -483,6 +487,25 @@ class MapView(QWidget):
         for name, series in self._zone_values.items():
             props.setdefault(name, series.get(zone))
         return "zone", zone, props
+
+    def point_at(self, px: float, py: float) -> tuple[int, Any] | None:
+        """The placed point under display pixel (px, py): (policy index, marker), or None.
+
+        The nearest shown point policy marker within :data:`PICK_PIXELS` screen pixels.
+        """
+        if not self._visible["policies"]:
+            return None
+        reach = PICK_PIXELS * (self.canvas.device_pixel_ratio or 1.0)
+        best: tuple[float, int, Any] | None = None
+        for artist in self._artists["policies"]:
+            index = point_index(artist.get_gid())
+            if index is None:
+                continue
+            xy = (artist.get_xdata()[0], artist.get_ydata()[0])
+            dist = float(np.hypot(*(self.ax.transData.transform(xy) - (px, py))))
+            if dist <= reach and (best is None or dist < best[0]):
+                best = (dist, index, artist)
+        return None if best is None else (best[1], best[2])
 
     def view_limits(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """Current (xlim, ylim)."""
