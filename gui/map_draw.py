@@ -6,7 +6,10 @@ and the same functions would draw the map into any axes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib as mpl
@@ -15,6 +18,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import BoundaryNorm, Colormap
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch
 
 from gui.map_base import RANK_WIDTHS, Basemap
@@ -29,6 +34,12 @@ from gui.maproads import Roads
 
 #: School symbols by level: marker and colour.
 SCHOOL_STYLES = {"primary": ("o", "#1f5fbf"), "junior": ("s", "#0b8a5a")}
+#: Difference map: line widths (points) of the classes of |flow change|, smallest first.
+CHANGE_WIDTHS = (1.0, 2.2, 3.6, 5.4)
+#: Difference map: where along RdBu the classes of an increase (red) and a decrease (blue) lie.
+CHANGE_SHADES = {+1: (0.66, 0.76, 0.86, 0.95), -1: (0.34, 0.24, 0.14, 0.05)}
+#: Difference map: roads with no change (or no value), thin and grey under the others.
+NO_CHANGE_STYLE = ("#c4c4c4", 0.35)
 
 
 def land(ax: Axes, base: Basemap, colour: str) -> PolyCollection:
@@ -72,6 +83,24 @@ def road_classes(
     return np.where(np.isnan(per_road), n, classes), colours, norm, cmap
 
 
+def _road_patch(ax: Axes, path: Any, colour: Any, width: float, zorder: float) -> PathPatch:
+    """One compound road path drawn as lines in ``ax``."""
+    patch = PathPatch(
+        path,
+        fill=False,
+        edgecolor=colour,
+        linewidth=width,
+        capstyle="round",
+        joinstyle="round",
+        zorder=zorder,
+    )
+    # add_artist, not add_patch: the map's limits are set by hand, and the data
+    # limits of ~20k roads' outlines cost seconds (bezier extents) to compute
+    patch.set_transform(ax.transData)
+    ax.add_artist(patch)
+    return patch
+
+
 def roads(
     ax: Axes, roads: Roads, rank: np.ndarray, classes: np.ndarray, colours: list[Any]
 ) -> list[PathPatch]:
@@ -80,21 +109,104 @@ def roads(
     n = len(colours)
     for group, path in roads.paths(rank * n + classes).items():
         r, k = divmod(group, n)
-        patch = PathPatch(
-            path,
-            fill=False,
-            edgecolor=colours[k],
-            linewidth=RANK_WIDTHS[r],
-            capstyle="round",
-            joinstyle="round",
-            zorder=3 + r / 10 + k / 1000,
-        )
-        # add_artist, not add_patch: the map's limits are set by hand, and the data
-        # limits of ~20k roads' outlines cost seconds (bezier extents) to compute
-        patch.set_transform(ax.transData)
-        ax.add_artist(patch)
-        out.append(patch)
+        out.append(_road_patch(ax, path, colours[k], RANK_WIDTHS[r], 3 + r / 10 + k / 1000))
     return out
+
+
+def nice_step(top: float, n: int) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k with ``n`` steps reaching ``top`` (> 0)."""
+    raw = top / n
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * magnitude >= raw)
+
+
+@dataclass(frozen=True)
+class FlowChange:
+    """Classes of a change per road for the difference map: width by size, colour by sign.
+
+    ``bounds`` are the ``n + 1`` edges of the size classes (veh/h): the first is the
+    threshold under which a road has no change, the others round steps up to the largest
+    change; ``size`` is each road's class (0 = no change or no value, 1..n) and ``sign``
+    +1 (increase), -1 (decrease) or 0.
+    """
+
+    bounds: np.ndarray
+    size: np.ndarray
+    sign: np.ndarray
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Drawing group per road: 0 no change, k an increase of class k, n + k a decrease."""
+        n = len(self.bounds) - 1
+        return np.where(self.sign < 0, n + self.size, self.size)
+
+
+def flow_change_classes(
+    per_road: np.ndarray,
+    *,
+    n: int = len(CHANGE_WIDTHS),
+    threshold: float = 1.0,
+    top: float | None = None,
+) -> FlowChange:
+    """Size classes (``n``, of round width) and signs of a change per road (NaN: no value)."""
+    size = np.abs(per_road)
+    finite = size[np.isfinite(size)]
+    top = top or (float(finite.max()) if len(finite) else 0.0)
+    step = nice_step(max(top, threshold * n), n)
+    bounds = np.array([threshold, *(step * np.arange(1, n + 1))])
+    changed = np.isfinite(size) & (size >= threshold)
+    k = np.clip(np.searchsorted(bounds[1:], np.where(changed, size, 0.0), side="left") + 1, 1, n)
+    classes = np.where(changed, k, 0)
+    return FlowChange(bounds, classes, np.where(changed, np.sign(per_road), 0).astype(int))
+
+
+def change_style(sign: int, k: int) -> tuple[Any, float]:
+    """Colour and line width of change class ``k`` (1..n) of ``sign``; (grey, thin) for 0."""
+    if sign == 0 or k == 0:
+        return NO_CHANGE_STYLE
+    return mpl.colormaps["RdBu_r"](CHANGE_SHADES[sign][k - 1]), CHANGE_WIDTHS[k - 1]
+
+
+def flow_change(ax: Axes, roads: Roads, change: FlowChange) -> list[PathPatch]:
+    """The difference map's roads: one path per (sign, size class); bigger changes on top."""
+    n = len(change.bounds) - 1
+    out = []
+    for group, path in roads.paths(change.groups).items():
+        sign, k = (0, 0) if group == 0 else (-1, group - n) if group > n else (1, group)
+        colour, width = change_style(sign, k)
+        out.append(_road_patch(ax, path, colour, width, 3 + k / 10))
+    return out
+
+
+def flow_change_legend(
+    ax: Axes, change: FlowChange, title: str, words: Sequence[str], unit: str = "veh/h"
+) -> Legend:
+    """The difference map's legend: a line per width class (veh/h), then the colours.
+
+    ``words`` are the translated "more", "less" and "no change" labels.
+    """
+    edges = change.bounds
+    sizes = [
+        Line2D([], [], color="#444444", lw=CHANGE_WIDTHS[k], label=f"{a:,.0f}–{b:,.0f} {unit}")
+        for k, (a, b) in enumerate(itertools.pairwise(edges))
+    ]
+    top = len(CHANGE_WIDTHS)
+    more, less, same = words
+    signs = [
+        Line2D([], [], color=change_style(+1, top)[0], lw=3, label=more),
+        Line2D([], [], color=change_style(-1, top)[0], lw=3, label=less),
+        Line2D([], [], color=NO_CHANGE_STYLE[0], lw=1, label=same),
+    ]
+    legend = ax.legend(
+        handles=[*sizes, *signs],
+        loc="upper left",
+        title=title,
+        fontsize=8,
+        title_fontsize=8,
+        framealpha=0.9,
+    )
+    legend.set_zorder(9)
+    return legend
 
 
 def schools(ax: Axes, table: pd.DataFrame) -> list[Any]:

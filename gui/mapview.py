@@ -31,7 +31,7 @@ from scipy.spatial import cKDTree
 
 from gui import map_draw as draw
 from gui.background import run_and_wait
-from gui.i18n import tr
+from gui.i18n import ZH, tr
 from gui.map_base import RANK_COLOURS, Basemap, Place, basemap_of, school_table, zone_indicators
 from gui.map_canvas import MapCanvas
 from gui.map_hover import Hover
@@ -71,6 +71,16 @@ ROAD_CLASSES = 12
 ROAD_GREY = "#8a8a8a"
 LAND, WATER = "#f3efe6", "#dbe6ee"
 PICK_PIXELS = 8.0
+#: Words of the difference map's legend ("more"/"less" traffic than the baseline).
+CHANGE_WORDS = ("more traffic", "less traffic", "no change")
+ZH.update(
+    {
+        "more traffic": "流量增加",
+        "less traffic": "流量减少",
+        "no change": "无变化",
+        "veh/h": "辆/小时",
+    }
+)
 
 
 class MapView(QWidget):
@@ -137,6 +147,7 @@ class MapView(QWidget):
         self._school_tree: cKDTree | None = None
         self._road_values: np.ndarray | None = None
         self._road_label = ""
+        self._road_bar = False  # whether the roads' colour bar applies (not the difference map)
         self.click_shift = False  # whether Shift was held at the last click
         self._stale = False  # changed while hidden: draw when shown
         self._home: tuple[tuple[float, float], tuple[float, float]] | None = None
@@ -171,7 +182,7 @@ class MapView(QWidget):
             font = tuple(mpl.rcParams["font.family"])
             self._draw_zones(renew_colorbar=font != self._bar_font)
             self._bar_font = font
-            if self._road_label:
+            if self._road_bar:
                 self._colorbars["roads"].set_label(self._road_label)
             self.redraw()
 
@@ -286,11 +297,14 @@ class MapView(QWidget):
         how
             ``"max"`` (V/C: the worse direction) or ``"sum"`` (flows: both directions).
         diverging
-            Centre the colour map on zero (differences between runs).
+            A difference between runs (flows, veh/h): line width by the size of the change
+            (:func:`gui.map_draw.flow_change_classes`), colour by its sign, roads without
+            change thin and grey, and a legend of the width classes instead of a colour bar.
         vmax
             Top of the colour scale; default 1.5 for V/C or the largest magnitude.
         """
         base = self._basemap
+        self._road_bar = False
         if values is None:
             self._road_values = None
             self._road_label = ""
@@ -299,14 +313,33 @@ class MapView(QWidget):
             self.redraw()
             return
         per_road = self._roads.fold(values, how)
+        if diverging:
+            self._set_flow_change(per_road, label, vmax)
+            return
         classes, colours, norm, cmap = draw.road_classes(
             per_road, diverging=diverging, vmax=vmax, n=ROAD_CLASSES
         )
         self._road_values = per_road
         self._road_label = label
+        self._road_bar = True
         self._set_roads(classes, [*colours, ROAD_GREY])
         self._road_cax.set_visible(self._visible["roads"])
         self._colorbar("roads", ScalarMappable(norm, cmap), self._road_cax).set_label(label)
+        self.redraw()
+
+    def _set_flow_change(self, per_road: np.ndarray, label: str, top: float | None) -> None:
+        """Draw a change per road as the difference map (see :meth:`set_road_values`)."""
+        change = draw.flow_change_classes(per_road, top=top)
+        self._road_values = per_road
+        self._road_label = label
+        self._remove("roads")
+        words = [tr(w) for w in CHANGE_WORDS]
+        self._artists["roads"] = [
+            *draw.flow_change(self.ax, self._roads, change),
+            draw.flow_change_legend(self.ax, change, label, words, unit=tr("veh/h")),
+        ]
+        self._style("roads")
+        self._road_cax.set_visible(False)
         self.redraw()
 
     def set_schools(self, schools: pd.DataFrame, utilisation: pd.Series | None = None) -> None:
@@ -368,7 +401,7 @@ class MapView(QWidget):
         if layer == "zones":
             self._zone_cax.set_visible(visible)
         if layer == "roads":
-            self._road_cax.set_visible(visible and bool(self._road_label))
+            self._road_cax.set_visible(visible and self._road_bar)
         self.redraw()
 
     def layer_visible(self, layer: str) -> bool:
