@@ -71,6 +71,13 @@ ROAD_CLASSES = 12
 ROAD_GREY = "#8a8a8a"
 LAND, WATER = "#f3efe6", "#dbe6ee"
 PICK_PIXELS = 8.0
+#: Columns of a run's zones-by-year table (year, zone_id, ...) -> the map's indicator names.
+ZONE_YEAR_COLUMNS = {
+    "population": "Population in the year shown",
+    "pupils": "Pupils in the year shown",
+    "households": "Households in the year shown",
+    "dwellings": "Dwellings in the year shown",
+}
 #: Words of the difference map's legend ("more"/"less" traffic than the baseline).
 CHANGE_WORDS = ("more traffic", "less traffic", "no change")
 ZH.update(
@@ -79,6 +86,10 @@ ZH.update(
         "less traffic": "流量减少",
         "no change": "无变化",
         "veh/h": "辆/小时",
+        "Population in the year shown": "所示年份人口",
+        "Pupils in the year shown": "所示年份学生",
+        "Households in the year shown": "所示年份住户",
+        "Dwellings in the year shown": "所示年份住宅",
     }
 )
 
@@ -138,6 +149,8 @@ class MapView(QWidget):
         self.roads: Roads | None = None
         self.base: Basemap | None = None
         self._zone_values: dict[str, pd.Series] = {}
+        self._zone_years: dict[str, pd.DataFrame] = {}  # indicator -> zone × year
+        self._zone_limits: dict[str, tuple[float, float]] = {}  # colour scale over all years
         self._artists: dict[str, list[Any]] = {name: [] for name in LAYERS}
         self._colorbars: dict[str, Any] = {}
         self._bar_font: tuple[str, ...] = ()
@@ -197,6 +210,7 @@ class MapView(QWidget):
         self.roads = base.roads
         zones = city.zones
         self._zone_values = zone_indicators(zones)
+        self._zone_years, self._zone_limits = {}, {}
         self.ax.clear()
         self.ax.set_gid("map")
         self._artists = {name: [] for name in LAYERS}
@@ -276,6 +290,39 @@ class MapView(QWidget):
             self.indicator.setCurrentIndex(self.indicator.findData(select))
         self._draw_zones()
         self.redraw()
+
+    def set_zone_years(self, table: pd.DataFrame, year: int, select: bool = True) -> None:
+        """Zones by year: ``table`` has year, zone_id and some :data:`ZONE_YEAR_COLUMNS`.
+
+        Their indicators join the chooser with the values of ``year`` (``select``: show
+        the first); :meth:`show_zone_year` steps them, e.g. with a year slider. An
+        indicator's colour scale spans every year, so a colour is the same value in all.
+        """
+        present = [c for c in ZONE_YEAR_COLUMNS if c in table]
+        self._zone_years = {
+            ZONE_YEAR_COLUMNS[c]: table.pivot_table(index="zone_id", columns="year", values=c)
+            for c in present
+        }
+        self._zone_limits = {
+            name: (float(np.nanmin(wide.to_numpy())), float(np.nanmax(wide.to_numpy())))
+            for name, wide in self._zone_years.items()
+            if np.isfinite(wide.to_numpy()).any()
+        }
+        first = ZONE_YEAR_COLUMNS[present[0]] if present and select else None
+        self.set_zone_values(self._year_values(year), select=first)
+
+    def show_zone_year(self, year: int) -> None:
+        """Zones of :meth:`set_zone_years` show the values of ``year`` (NaN: a year without)."""
+        if self._zone_years:
+            self._zone_values.update(self._year_values(year))
+            self._draw_zones()
+            self.redraw()
+
+    def _year_values(self, year: int) -> dict[str, pd.Series]:
+        return {
+            name: wide[year] if year in wide.columns else pd.Series(np.nan, index=wide.index)
+            for name, wide in self._zone_years.items()
+        }
 
     def set_road_values(
         self,
@@ -585,6 +632,7 @@ class MapView(QWidget):
         coll.set_array(np.ma.masked_invalid(per_zone))
         finite = per_zone[np.isfinite(per_zone)]
         lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        lo, hi = self._zone_limits.get(name, (lo, hi))
         coll.set_clim(lo, hi if hi > lo else lo + 1)
         self._style("zones")
         bar = self._colorbar("zones", coll, self._zone_cax, renew=renew_colorbar)
