@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -228,6 +228,46 @@ def _serves(net: Network, demand: np.ndarray, flows: np.ndarray) -> bool:
     return bool(np.abs(balance - expected).max() <= FEASIBLE_TOL * max(1.0, demand.sum()))
 
 
+def _kept_share(demand: np.ndarray, prior: np.ndarray) -> float:
+    """The largest ``r`` with ``r * prior <= demand`` in every cell (0: none).
+
+    Flows that carry ``prior`` scaled by ``r`` carry ``r * prior``; the rest of
+    ``demand`` is then non-negative in every cell and can be loaded on its own.
+    """
+    carried = prior > 0
+    if not carried.any():
+        return 0.0
+    return float(np.min(demand[carried] / prior[carried]))
+
+
+def _warm_start(
+    solver: _Solver,
+    initial_flows: np.ndarray,
+    initial_demand: np.ndarray | None,
+) -> tuple[np.ndarray, int]:
+    """Starting flows from a warm start, and the all-or-nothing loads that took (0 or 1).
+
+    Flows that carry this demand are the start as they are. Flows of another demand
+    that say which (``initial_demand``) keep the share :func:`_kept_share` of it: the
+    start is those flows scaled by it plus the rest of the demand loaded all-or-nothing
+    at their link costs, so it carries exactly this demand and keeps the route split of
+    the scaled part. Otherwise the flows only set the link costs of the first load.
+    """
+    net, demand = solver.net, solver.demand
+    init = np.asarray(initial_flows, dtype=np.float64)
+    if _serves(net, demand, init):
+        return init.copy(), 0
+    costs = solver.times(init) + solver.fixed
+    if initial_demand is not None and _serves(net, initial_demand, init):
+        share = _kept_share(demand, initial_demand)
+        if share > 0.0:
+            rest_demand = np.maximum(demand - share * initial_demand, 0.0)
+            rest, _ = replace(solver, demand=rest_demand).load(costs)
+            return share * init + rest, 1
+    flows, _ = solver.load(costs)
+    return flows, 1
+
+
 def _check_inputs(
     net: Network,
     demand: np.ndarray,
@@ -271,6 +311,7 @@ def assign(
     toll_factor: float = 0.0,
     distance_factor: float = 0.0,
     initial_flows: np.ndarray | None = None,
+    initial_demand: np.ndarray | None = None,
     callback: Callable[[int, float], object] | None = None,
 ) -> AssignmentResult:
     """Find the static user equilibrium of ``demand`` on ``net``.
@@ -294,6 +335,13 @@ def assign(
         it) are the starting point; other flows (another year's demand, a changed
         network) only set the link costs of the first all-or-nothing load. Default:
         all-or-nothing at free-flow cost.
+    initial_demand
+        The demand ``initial_flows`` carry, when they are of another demand (last year's
+        or a demand loop's previous round). The start then keeps them scaled by the
+        largest share ``r`` with ``r * initial_demand <= demand`` in every cell and loads
+        only the rest all-or-nothing: a demand that moved a little starts near its
+        equilibrium instead of at all-or-nothing flows. Ignored unless ``initial_flows``
+        carry it (same check as above) and ``r > 0``.
     callback
         Called as ``callback(iteration, rel_gap)`` after each gap measurement.
 
@@ -317,18 +365,19 @@ def assign(
     start = time.perf_counter()
     factors = {"toll_factor": toll_factor, "distance_factor": distance_factor}
     demand = _check_inputs(net, demand, algorithm, rel_gap, max_iter, factors, initial_flows)
+    if initial_demand is not None and np.shape(initial_demand) != demand.shape:
+        raise UsageError(f"initial_demand must have the demand's shape {demand.shape}")
     fixed = toll_factor * net.toll + distance_factor * net.length
     parallel = net.n_zones * net.n_links >= PARALLEL_MIN_WORK
     solver = _Solver(net, demand, fixed, PARALLEL_CHUNKS if parallel else 1)
     if initial_flows is None:
         flows, _ = solver.load(net.fftime + fixed)
         iterations = 1
-    elif _serves(net, demand, initial_flows):
-        flows = np.array(initial_flows, dtype=np.float64)
-        iterations = 0
-    else:  # flows of another demand or network: keep their congestion, not their volumes
-        flows, _ = solver.load(solver.times(np.asarray(initial_flows, dtype=np.float64)) + fixed)
-        iterations = 1
+    else:
+        prior = None
+        if initial_demand is not None:
+            prior = np.ascontiguousarray(initial_demand, dtype=np.float64)
+        flows, iterations = _warm_start(solver, initial_flows, prior)
     directions = _Directions(algorithm)
     history: list[float] = []
     while True:
