@@ -1,8 +1,10 @@
 """Help text of a schema field, for the editor's tooltips: what it means and what is allowed.
 
 :func:`field_help` joins the field's description (pydantic ``description`` or the
-attribute docstring under it in the class body) with what the schema allows: the type,
-the bounds (``> 0``, ``≤ 40``), the choices and the default.
+attribute docstring under it in the class body, its reST markup dropped) with what the
+schema allows: the type, the bounds (``> 0``, ``≤ 40``), the choices and the default. Both
+parts are in the current language: the descriptions' Chinese is
+:data:`gui.fieldhelp_zh.FIELD_HELP_ZH`, keyed by the English shown.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import ast
 import inspect
 import itertools
+import re
 import textwrap
 import types
 import typing
@@ -34,8 +37,42 @@ MEANINGS = {
     "links": "The road links; pick them on the map.",
     "seed": "Random seed: the same scenario and seed give the same results.",
     "years": "How many years to simulate.",
+    "description": "A sentence on what the scenario is about (shown in the scenario browser).",
+    "school": "The school (its id); pick one from the list.",
+    "mortality_multiplier": "Scales the age-specific death rates (1.0 = the city's own).",
+    "enrollment_policy": "How pupils are given a school: by catchment, the nearest "
+    "school, or parents' choice.",
+    "dwellings_per_year": "Dwellings handed over each year.",
+    "n_years": "How many years the dwellings are handed over for.",
+    "from_node": "The node (junction id) the new link starts at.",
+    "to_node": "The node (junction id) the new link ends at.",
+    "lanes": "Lanes in each direction.",
+    "speed_kmh": "Free-flow speed (km/h).",
+    "capacity_per_lane": "Vehicles per hour one lane can carry.",
+    "both_directions": "Build the reverse link too.",
+    "start": "Cars departing from this time (HH:MM) pay.",
+    "signals": "The signals (ids) to retime, or all.",
+    "method": "Webster's method from the peak flows, or a fixed cycle.",
+    "share": "Share of drivers it reaches (0–1).",
+    "zones": "The zones (ids); pick them on the map.",
 }
 _TYPES = {int: "whole number", float: "number", str: "text", bool: "yes/no"}
+#: reST roles (``:mod:`sim.x```) and literals (````x````) of the docstrings, shown plain.
+_MARKUP = re.compile(r":[a-z]+:`~?([^`]+)`|``([^`]+)``")
+
+
+def _plain(text: str) -> str:
+    """``text`` without its reST markup."""
+    return _MARKUP.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+def _value(value: Any) -> str:
+    """A schema value (a choice, a default) in the current language."""
+    if isinstance(value, bool):
+        return tr("yes" if value else "no")
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(v) for v in value)
+    return tr(value) if isinstance(value, str) else str(value)
 
 
 @cache
@@ -74,7 +111,7 @@ def _kind(annotation: Any) -> str:
         if option is type(None):
             words.append(tr("blank allowed"))
         elif typing.get_origin(option) is Literal:
-            words.append(tr("one of") + " " + ", ".join(str(v) for v in typing.get_args(option)))
+            words.append(tr("one of") + " " + ", ".join(_value(v) for v in typing.get_args(option)))
         elif typing.get_origin(option) in (list, tuple):
             words.append(tr("comma-separated list"))
         elif option in _TYPES:
@@ -90,6 +127,7 @@ def field_help(model: type[BaseModel], name: str) -> str:
         or next((d[name] for d in map(_docstrings, model.__mro__) if name in d), "")
         or MEANINGS.get(name, "")
     )
+    meaning = tr(_plain(meaning)) if meaning else ""
     allowed = [_kind(info.annotation)]
     for meta in info.metadata:
         allowed += [
@@ -98,7 +136,7 @@ def field_help(model: type[BaseModel], name: str) -> str:
     if not info.is_required():
         default = info.get_default(call_default_factory=True)
         if default not in (None, [], ""):
-            allowed.append(tr("default {value}").format(value=default))
+            allowed.append(tr("default {value}").format(value=_value(default)))
     rule = ", ".join(a for a in allowed if a)
     return " ".join(p for p in (meaning, f"({rule})" if rule else "") if p) or tr(
         name.replace("_", " ")

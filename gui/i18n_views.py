@@ -2,10 +2,13 @@
 """Chinese labels of Results, Compare, the run list, the scenario browser, units, help.
 
 Merged into :data:`gui.i18n.ZH` (one table for :func:`gui.i18n.tr`); kept apart so the main
-table stays a readable size.
+table stays a readable size. The editor's field descriptions are
+:data:`gui.fieldhelp_zh.FIELD_HELP_ZH`, merged in here.
 """
 
 from __future__ import annotations
+
+from gui.fieldhelp_zh import FIELD_HELP_ZH
 
 ZH_VIEWS: dict[str, str] = {
     # year and peak-time sliders (gui/stepper.py, gui/results.py)
@@ -212,3 +215,4 @@ ZH_VIEWS: dict[str, str] = {
     "Nov": "11月",
     "Dec": "12月",
 }
+ZH_VIEWS.update(FIELD_HELP_ZH)

@@ -1,11 +1,15 @@
 """Chinese, complete: in Chinese mode no widget of the window shows an English text, and
 switching back to English leaves no Chinese.
 
-The walk reads every QLabel, button, line-edit placeholder, group box, tab, combo box item,
-table header and menu action of the main window, with a run in Results, a comparison in
-Compare, the run list and the scenario browser filled. Data (school and street names, ids,
-file paths) is not text to translate; the matplotlib navigation toolbar's own texts are the
-map owner's.
+The walk reads every QLabel, button, line-edit placeholder, group box, tab, combo box item
+(and its tooltip), table header, menu action and widget tooltip of the main window, with a
+run in Results, a comparison in Compare, the run list and the scenario browser filled. Data
+(school and street names, ids, file paths) is not text to translate; the matplotlib
+navigation toolbar's own texts are the map owner's.
+
+The editor's field help (every schema field's tooltip, built from the schema's
+descriptions) is held to more: in Chinese it has no English word at all, for every form the
+editor can show, so a schema field added or reworded without its Chinese fails here.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pandas as pd
 import pytest
 from _fakerun import fake_run
 from matplotlib.backends.backend_qtagg import NavigationToolbar2QT
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
@@ -31,7 +36,11 @@ from PySide6.QtWidgets import (
 
 from gui import i18n
 from gui.background import cached_city
+from gui.editor import SCENARIO_FIELDS
+from gui.forms import ModelForm
+from sim import scenario as schema
 from sim import settings
+from sim.policies import POLICY_CLASSES
 from sim.runs.compare import kpi_table
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -40,6 +49,10 @@ WORD = re.compile(r"[A-Za-z]{3,}")
 SAME = {"English", "中文", "CitySandbox", "V/C"}
 #: Product names the English UI keeps in Chinese too, as planners know them.
 BRANDS = ("入学早知道", "规划新建学校")
+#: Latin words Chinese field help keeps: a file name, an author, an example id.
+KEPT = ("od_estimated.csv", "Simini", "P60")
+#: Chinese terms the English field help keeps, as planners know them.
+TERMS = ("安置房",)
 
 
 def _in_toolbar(widget: QWidget) -> bool:
@@ -69,11 +82,14 @@ def _texts(win) -> list[tuple[str, str]]:
     for w in win.findChildren(QTabBar):
         for i in range(w.count()):
             add("tab", w, w.tabText(i))
+    for w in win.findChildren(QWidget):
+        add("tooltip", w, w.toolTip())
     for w in win.findChildren(QComboBox):
         if w.isEditable() or w in _data_choosers(win):
             continue
         for i in range(w.count()):
             add("combo", w, w.itemText(i))
+            add("combo tooltip", w, w.itemData(i, Qt.ItemDataRole.ToolTipRole))
     for w in win.findChildren(QTableWidget):
         for c in range(w.columnCount()):
             item = w.horizontalHeaderItem(c)
@@ -144,3 +160,50 @@ def test_no_english_in_chinese_and_no_chinese_back_in_english(window, qtbot, tmp
     window.set_language("en")
     chinese = [(w, t) for w, t in _texts(window) if t not in SAME and CJK.search(_plain(t))]
     assert chinese == [], chinese
+
+
+def _editor_forms() -> list[ModelForm]:
+    """A form of every model the editor shows: the scenario, the parameters, each policy."""
+    forms = [ModelForm(schema.Scenario, SCENARIO_FIELDS), ModelForm(schema.Parameters)]
+    return forms + [ModelForm(cls) for cls in POLICY_CLASSES]
+
+
+def _field_tips(forms: list[ModelForm]) -> list[tuple[str, str]]:
+    """(model.field, tooltip) of every field label and widget of ``forms``."""
+    tips = []
+    for form in forms:
+        for name, widget in form.widgets.items():
+            where = f"{form.model.__name__}.{name}"
+            tips += [(where, form._labels[name].toolTip()), (where, widget.toolTip())]
+    return tips
+
+
+def _english_words(text: str) -> list[str]:
+    """Words of two or more Latin letters, acronyms (GTFS, TFR, CPU) and KEPT names aside."""
+    for kept in KEPT:
+        text = text.replace(kept, "")
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if not w.isupper()]
+
+
+def test_every_field_help_is_chinese_in_chinese_and_english_back(qtbot):
+    forms = _editor_forms()
+    for form in forms:
+        qtbot.addWidget(form)
+    english = dict(_field_tips(forms))
+    assert len(english) > 80 and all(english.values())  # every field has help
+    assert not [t for t in english.values() if "``" in t or ":mod:" in t]  # reST shown plain
+    assert english["NewLink.both_directions"] == "Build the reverse link too. (yes/no, default yes)"
+    i18n.set_language("zh", cjk_font=True)
+    for form in forms:
+        form.retranslate()
+    chinese = _field_tips(forms)
+    left = [(where, tip) for where, tip in chinese if _english_words(tip)]
+    assert left == [], left
+    assert all(CJK.search(tip) for _where, tip in chinese)
+    i18n.set_language("en", cjk_font=False)
+    for form in forms:
+        form.retranslate()
+    back = _field_tips(forms)
+    assert dict(back) == english
+    terms = re.compile("|".join(TERMS))
+    assert [(w, t) for w, t in back if CJK.search(terms.sub("", t))] == []
