@@ -68,6 +68,9 @@ LAYER_LABELS = {
 #: Catchment boundary styles by school level (colour, line style).
 CATCHMENT_STYLES = {"primary": ("#6a1b9a", "solid"), "junior": ("#00695c", "dashed")}
 ROAD_CLASSES = 12
+#: Zone colours: a sequential scale for levels; purple-green (not the difference map's
+#: red-blue roads) centred on 0 for an indicator with gains and losses.
+ZONE_CMAP, ZONE_CHANGE_CMAP = "YlGnBu", "PRGn"
 ROAD_GREY = "#8a8a8a"
 LAND, WATER = "#f3efe6", "#dbe6ee"
 PICK_PIXELS = 8.0
@@ -633,7 +636,10 @@ class MapView(QWidget):
         finite = per_zone[np.isfinite(per_zone)]
         lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
         lo, hi = self._zone_limits.get(name, (lo, hi))
-        coll.set_clim(lo, hi if hi > lo else lo + 1)
+        change = lo < 0 < hi  # a change (gains and losses): a diverging scale centred on 0
+        coll.set_cmap(ZONE_CHANGE_CMAP if change else ZONE_CMAP)
+        top = max(-lo, hi)
+        coll.set_clim(*((-top, top) if change else (lo, hi if hi > lo else lo + 1)))
         self._style("zones")
         bar = self._colorbar("zones", coll, self._zone_cax, renew=renew_colorbar)
         bar.set_label(tr(name))

@@ -89,5 +89,26 @@ def test_widths_grow_with_the_change_and_colours_follow_its_sign(
     pattern = pd.Series(0.0, index=city.links.index)
     pattern[first] = np.where(np.arange(len(first)) % 3 == 0, field, 0.0)
     mapview.set_road_values(pattern, label="flow change, veh/h", how="sum", diverging=True)
+    centre = np.array([g.centroid.coords[0] for g in city.zones.geometry])
+    grown = pd.Series(300 * np.cos(centre[:, 0] / 3000.0), index=city.zones.index)
+    mapview.set_zone_values({"population change": grown}, select="population change")
     mapview.canvas.draw()
     mapview.grab().save(str(screenshots / "compare_difference_map.png"))
+
+
+def test_a_zone_change_gets_a_diverging_scale_centred_on_zero(qtbot, city) -> None:
+    mapview = MapView()
+    qtbot.addWidget(mapview)
+    mapview.set_city(city)
+    zones = city.zones.index
+    change = pd.Series(np.linspace(-200.0, 50.0, len(zones)), index=zones)
+    change.iloc[len(zones) // 2] = 0.0
+    mapview.set_zone_values({"population change": change}, select="population change")
+    coll = mapview._artists["zones"][0]
+    assert coll.get_clim() == pytest.approx((-200.0, 200.0))  # symmetric: 0 in the middle
+    r, g, b, _ = coll.to_rgba(np.array([0.0]))[0]
+    assert min(r, g, b) > 0.9  # no change is near white, neither gain nor loss
+    gain, loss = coll.to_rgba(np.array([150.0, -150.0]))
+    assert gain[1] > gain[0] and loss[0] > loss[1]  # gains green, losses purple
+    mapview.set_zone_values({"level": change + 500}, select="level")  # all positive: levels
+    assert coll.get_clim() == pytest.approx((300.0, 550.0))
