@@ -79,13 +79,12 @@ class MapMouse:
         if self._press is None or (self.map.toolbar.mode and self.grab is None):
             return
         px, py, (x0, x1), (y0, y1) = self._press
-        started = self.dragging or (self.grab is not None and self.grab.started)
-        if not started and np.hypot(event.x - px, event.y - py) <= CLICK_PIXELS:
+        if not self.dragging and np.hypot(event.x - px, event.y - py) <= CLICK_PIXELS:
             return
+        self.dragging = True  # the map's or a point's: no hover tooltips meanwhile
         if self.grab is not None:
             self.grab.follow(event.x, event.y)
             return
-        self.dragging = True
         bbox = ax.bbox
         dx = (event.x - px) * (x1 - x0) / max(bbox.width, 1.0)
         dy = (event.y - py) * (y1 - y0) / max(bbox.height, 1.0)
@@ -98,6 +97,7 @@ class MapMouse:
         press, self._press = self._press, None
         grab, self.grab = self.grab, None
         if grab is not None and grab.started:
+            self.dragging = False
             where = grab.drop(event.x, event.y, inside=event.inaxes is self.map.ax)
             if where is not None and self.dropped is not None:
                 self.dropped(grab.index, *where)

@@ -65,6 +65,7 @@ def test_drag_moves_a_placed_point_in_one_undoable_edit(
     qtbot.mousePress(mapview.canvas, Qt.MouseButton.LeftButton, pos=start)
     for step in range(1, 5):
         qtbot.mouseMove(mapview.canvas, start + shift * step / 4)
+    assert mapview.hovering.at is None  # no tooltip pops up over the point being dragged
     window.grab().save(str(screenshots / "map_drag_moving.png"))
     assert doc.policies[index]["xy"] == [x, y]  # nothing written before the release
     qtbot.mouseRelease(mapview.canvas, Qt.MouseButton.LeftButton, pos=start + shift)
