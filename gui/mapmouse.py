@@ -7,10 +7,11 @@ last picture slides with the pointer (:class:`gui.map_canvas.MapCanvas`) and the
 rendered, names and tiles chosen, when the drag ends; the wheel zooms about the pointer.
 
 A left drag that starts on a placed point (a point policy's marker, see
-:meth:`gui.mapview.MapView.point_at`) moves that point instead of the map: the marker
-follows the pointer (blitted over the rest of the picture, rendered once when the drag
-starts) and on release ``dropped`` gets the policy index and the point's new place, which
-keeps the offset between the pointer and the point from the press.
+:meth:`gui.mapview.MapView.point_at`; not while a toolbar tool is on) moves that point
+instead of the map: the marker follows the pointer (blitted over the rest of the picture,
+rendered once when the drag starts) and on release ``dropped`` gets the policy index and
+the point's new place, which keeps the offset between the pointer and the point from the
+press.
 """
 
 from __future__ import annotations
