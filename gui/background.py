@@ -3,7 +3,8 @@
 Reading a run's tables, comparing runs, loading a city and writing an export take seconds
 on the default city; :func:`run_in_background` does such work in a ``QThread`` while the
 window keeps turning, shows a busy cursor, and hands the result (or the exception) back to
-the UI thread, where the drawing happens. :func:`cached_city` loads each city file once
+the UI thread, where the drawing happens; meanwhile the window's status bar shows a busy
+bar (:data:`INDICATOR_NAME`). :func:`cached_city` loads each city file once
 (again only when the file changes), so a compare never reloads the city; its objects are
 then frozen out of the garbage collector's full passes (:func:`gc.freeze`).
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, Signal
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMainWindow, QProgressBar, QWidget
 
 from sim.city import City, load_city
 
@@ -68,6 +69,36 @@ class _Task(QThread):
 
 
 _RUNNING: set[_Task] = set()
+#: Object name of the status bar's busy bar (shown while a task of that window runs).
+INDICATOR_NAME = "background-busy"
+
+
+def _indicator(parent: QObject) -> QProgressBar | None:
+    """The busy bar in the status bar of ``parent``'s main window (made on first use)."""
+    window = parent.window() if isinstance(parent, QWidget) else None
+    if not isinstance(window, QMainWindow):
+        return None
+    bar = window.statusBar().findChild(QProgressBar, INDICATOR_NAME)
+    if bar is None:
+        bar = QProgressBar()
+        bar.setObjectName(INDICATOR_NAME)
+        bar.setRange(0, 0)  # no known length: an indeterminate, moving bar
+        bar.setMaximumWidth(120)
+        bar.setTextVisible(False)
+        window.statusBar().addPermanentWidget(bar)
+    return bar
+
+
+def _window_of(owner: QObject | None) -> QWidget | None:
+    return owner.window() if isinstance(owner, QWidget) else None
+
+
+def _show_indicator(parent: QObject) -> None:
+    """Show the busy bar of ``parent``'s window while any task of that window runs."""
+    bar = _indicator(parent)
+    if bar is not None:
+        window = _window_of(parent)
+        bar.setVisible(any(_window_of(t.parent()) is window for t in _RUNNING))
 
 
 def run_in_background(
@@ -78,7 +109,8 @@ def run_in_background(
 ) -> QThread:
     """Call ``fn()`` in a worker thread; then ``done(result)`` or ``failed(exc)`` on the UI thread.
 
-    A busy cursor shows until the task ends. ``fn`` must not touch widgets.
+    A busy cursor (and a busy bar in the main window's status bar) shows until the task
+    ends. ``fn`` must not touch widgets.
     """
     task = _Task(fn, parent)
     queued = Qt.ConnectionType.QueuedConnection
@@ -87,6 +119,7 @@ def run_in_background(
     task.finished.connect(lambda: _finished(task), queued)
     _RUNNING.add(task)
     QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+    _show_indicator(parent)
     task.start()
     return task
 
@@ -94,6 +127,9 @@ def run_in_background(
 def _finished(task: _Task) -> None:
     _RUNNING.discard(task)
     QApplication.restoreOverrideCursor()
+    owner = task.parent()
+    if owner is not None:
+        _show_indicator(owner)
     task.deleteLater()
 
 
