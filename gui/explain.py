@@ -1,7 +1,9 @@
 """Why a school's demand is what it is: a waterfall of the flows that add up to it.
 
 Reads :func:`sim.education.explain.explain` for the school and year chosen (or clicked on
-the map) from a finished run.
+the map) from a finished run. Each explanation is kept per (run, school, year), so a
+language switch only relabels the chart; :meth:`ExplainPanel.load_async` reads a run's
+choices and first explanation off the UI thread (a results load does not wait on it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from gui.background import run_in_background
 from gui.i18n import ZH, tr
 from sim.education.explain import explain
 from sim.errors import CitySandboxError
@@ -43,6 +46,14 @@ ZH.update(
 )
 
 
+#: About how wide one character of an 8-point tick label is (pixels at 100 dpi).
+LABEL_CHAR_PX = 5.5
+#: From this code point on, characters (CJK) are twice as wide as Latin ones.
+CJK_START = 0x2E80
+#: One kept explanation: (run, school, year) and :func:`explain`'s result or the error message.
+_Kept = tuple[tuple[Path, str, int], dict[str, Any] | str]
+
+
 class ExplainPanel(QWidget):
     """School and year in, the demand's waterfall out."""
 
@@ -50,6 +61,9 @@ class ExplainPanel(QWidget):
         super().__init__(parent)
         self.run_dir: Path | None = None
         self.result: dict[str, Any] | None = None
+        #: Explanations (or the error message) read so far: (run, school, year) -> outcome.
+        self._cache: dict[tuple[Path, str, int], dict[str, Any] | str] = {}
+        self._pending: Path | None = None  # the run load_async is reading
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: bold; font-size: 14px")
         self.school = QComboBox()
@@ -73,7 +87,7 @@ class ExplainPanel(QWidget):
         self.retranslate()
 
     def retranslate(self) -> None:
-        """Re-apply translated labels and redraw."""
+        """Re-apply translated labels and relabel the chart (from the kept explanation)."""
         self.title.setText(tr("Why this demand? (explain)"))
         self._labels[0].setText(tr("School"))
         self._labels[1].setText(tr("Year"))
@@ -81,18 +95,43 @@ class ExplainPanel(QWidget):
 
     def set_run(self, run_dir: Path | None) -> None:
         """Explain from ``run_dir``: its schools and years fill the choosers."""
+        self._pending = None
+        self._show_run(run_dir, _choices(run_dir))
+
+    def load_async(self, run_dir: Path | None) -> None:
+        """:meth:`set_run`, reading the choices and first explanation in a worker thread."""
+        self._pending = Path(run_dir) if run_dir else None
+        if self._pending is None:
+            self.set_run(None)
+            return
+        target = self._pending
+        run_in_background(
+            self,
+            lambda: _first(target),
+            lambda read: self._show_run(target, *read) if self._pending == target else None,
+            lambda exc: self.message.setText(str(exc)) if self._pending == target else None,
+        )
+
+    def _show_run(
+        self,
+        run_dir: Path | None,
+        choices: tuple[list[str], int, int] | None,
+        first: _Kept | None = None,
+    ) -> None:
+        self._pending = None
         self.run_dir = Path(run_dir) if run_dir else None
+        self._cache = {k: v for k, v in self._cache.items() if k[0] == self.run_dir}
+        if first is not None:
+            self._cache[first[0]] = first[1]
         self.school.blockSignals(True)
         self.year.blockSignals(True)
         self.school.clear()
-        if self.run_dir is not None:
-            enrollment = pd.read_parquet(
-                self.run_dir / "enrollment.parquet", columns=["year", "school"]
-            )
-            for sid in sorted(enrollment["school"].unique()):
-                self.school.addItem(str(sid), str(sid))
-            self.year.setRange(int(enrollment["year"].min()), int(enrollment["year"].max()))
-            self.year.setValue(int(enrollment["year"].max()))
+        if choices is not None:
+            schools, first_year, last_year = choices
+            for sid in schools:
+                self.school.addItem(sid, sid)
+            self.year.setRange(first_year, last_year)
+            self.year.setValue(last_year)
         self.school.blockSignals(False)
         self.year.blockSignals(False)
         self.refresh()
@@ -104,26 +143,65 @@ class ExplainPanel(QWidget):
             self.school.setCurrentIndex(i)
 
     def refresh(self) -> None:
-        """Draw the waterfall of the chosen school and year."""
+        """Draw the waterfall of the chosen school and year (read once, then kept)."""
         self.figure.clear()
         self.result = None
         if self.run_dir is None or self.school.currentData() is None:
             self.message.setText(tr("No run loaded."))
             self.canvas.draw_idle()
             return
-        try:
-            self.result = explain(self.run_dir, self.school.currentData(), self.year.value())
-        except CitySandboxError as exc:
-            self.message.setText(str(exc))
+        key = (self.run_dir, str(self.school.currentData()), self.year.value())
+        if key not in self._cache:
+            self._cache[key] = _explained(*key)
+        outcome = self._cache[key]
+        if isinstance(outcome, str):
+            self.message.setText(outcome)
             self.canvas.draw_idle()
             return
-        res = self.result
+        self.result = res = outcome
         self.message.setText(
             tr("{school} {year}: demand {demand:g} for {capacity} places").format(**res)
         )
-        waterfall(self.figure.add_subplot(), res["components"], res["demand"])
-        self.figure.tight_layout()
+        ax = self.figure.add_subplot()
+        waterfall(ax, res["components"], res["demand"])
+        # a margin from the longest label: tight_layout measured every label (a quarter
+        # second on each language switch)
+        longest = max(_columns(t.get_text()) for t in ax.get_yticklabels())
+        width_px = self.figure.get_figwidth() * self.figure.get_dpi()
+        left = min(0.6, 0.05 + LABEL_CHAR_PX * longest / width_px)
+        self.figure.subplots_adjust(left=left, right=0.96, top=0.96, bottom=0.1)
         self.canvas.draw_idle()
+
+
+def _columns(text: str) -> int:
+    """How many character widths ``text`` takes (a CJK character takes two)."""
+    return sum(2 if ord(c) >= CJK_START else 1 for c in text)
+
+
+def _choices(run_dir: Path | None) -> tuple[list[str], int, int] | None:
+    """A run's school ids and its first and last year (None without a run)."""
+    if run_dir is None:
+        return None
+    enrollment = pd.read_parquet(Path(run_dir) / "enrollment.parquet", columns=["year", "school"])
+    schools = [str(sid) for sid in sorted(enrollment["school"].unique())]
+    return schools, int(enrollment["year"].min()), int(enrollment["year"].max())
+
+
+def _explained(run_dir: Path, school: str, year: int) -> dict[str, Any] | str:
+    """:func:`explain`'s result, or the message of why it cannot explain (thread-safe)."""
+    try:
+        return explain(run_dir, school, year)
+    except CitySandboxError as exc:
+        return str(exc)
+
+
+def _first(run_dir: Path) -> tuple[tuple[list[str], int, int] | None, _Kept | None]:
+    """The choices of ``run_dir`` and the explanation shown first (first school, last year)."""
+    choices = _choices(run_dir)
+    if choices is None or not choices[0]:
+        return choices, None
+    key = (run_dir, choices[0][0], choices[2])
+    return choices, (key, _explained(*key))
 
 
 def waterfall(ax: Any, components: dict[str, float], total: float) -> None:

@@ -40,6 +40,7 @@ from gui.fonts import CjkFont
 from gui.i18n import policy_label, tr
 from gui.layerpanel import LayerPanel
 from gui.map_base import basemap_of
+from gui.mappolicies import connect_point_drag
 from gui.mapview import MapView
 from gui.planning import PlanSchoolsPanel
 from gui.query import EnrollQueryPanel
@@ -228,6 +229,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
 
     def _connect(self) -> None:
         self.map.clicked.connect(self.map_clicked)
+        connect_point_drag(self.map, self.doc, self.editor.select)  # drag a placed point
         self.editor.pickRequested.connect(self.set_tool)
         self.editor.selectionChanged.connect(lambda _row: self._update_overlays())
         self.query.pickRequested.connect(self.set_tool)
@@ -459,7 +461,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
         crs = self.city.crs if self.city is not None else None
         self.query.set_run(Path(run_dir), crs)
         self.planning.set_run(Path(run_dir))
-        self.explain.set_run(Path(run_dir))
+        self.explain.load_async(Path(run_dir))  # read off the UI thread
 
     def _tab_changed(self, index: int) -> None:
         widget = self.tabs.widget(index)

@@ -2,13 +2,21 @@
 
 Reads a run folder with :func:`sim.runs.folder.read_run`; values are medians over replications
 with p10-p90 bands (the ``kpis_summary`` and ``enrollment`` tables of the run).
+
+A run read off the UI thread (:meth:`ResultsView.load_async`) is shown in steps
+(:meth:`ResultsView.show_steps`: the map, the zones, the charts, the table, the school
+markers, the roads), each in its own turn of the event loop, so no step waits on another
+and the window keeps drawing; a language switch relabels without re-reading or redrawing
+data.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -131,6 +139,7 @@ class ResultsView(QWidget):
         self.runs_folder = Path(runs_folder)
         self.run: RunData | None = None
         self.bins: pd.DataFrame | None = None
+        self._loading = 0  # counts loads: the steps of an older one stop
         #: What the roads of the map show now: a label and values per link_id (None: grey).
         self.road_label = ""
         self.road_values: pd.Series | None = None
@@ -146,9 +155,7 @@ class ResultsView(QWidget):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("font-size: 15px; color: #666")
         self.series = SeriesChart()
-        self.series_figure, self.series_canvas = self.series.figure, self.series.canvas
         self.fan = FanChart()
-        self.fan_figure, self.fan_canvas = self.fan.figure, self.fan.canvas
         self.schools = QTableWidget()
         self.schools.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.schools.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -164,8 +171,8 @@ class ResultsView(QWidget):
         top.addWidget(self._labels[2])
         top.addWidget(self.peak_time, 1)
         charts = QSplitter(Qt.Orientation.Vertical)
-        charts.addWidget(self.series_canvas)
-        charts.addWidget(self.fan_canvas)
+        charts.addWidget(self.series.view)
+        charts.addWidget(self.fan.view)
         charts.setSizes([500, 300])
         # the map gets the middle column: the city is tall, so a tall column wastes no width
         self.body = QSplitter()
@@ -193,7 +200,21 @@ class ResultsView(QWidget):
         if self.run is not None:
             self.series.relabel()
             self.fan.relabel()
-            self._fill_schools()
+            self._relabel_schools()
+
+    @property
+    def series_figure(self) -> Figure:
+        """The KPI chart's figure now shown (drawn off the UI thread: see ``charts_drawing``)."""
+        return self.series.figure
+
+    @property
+    def fan_figure(self) -> Figure:
+        """The school fan chart's figure now shown."""
+        return self.fan.figure
+
+    def charts_drawing(self) -> bool:
+        """Whether a chart is still being drawn in a worker thread."""
+        return self.series.view.drawing or self.fan.view.drawing
 
     def refresh_runs(self) -> None:
         """Re-read the runs catalog into the run chooser."""
@@ -218,29 +239,90 @@ class ResultsView(QWidget):
         self.show_run(*_read(run_dir))
 
     def load_async(self, run_dir: str | Path) -> None:
-        """:meth:`load`, reading the run and its city off the UI thread (errors: ``failed``)."""
+        """:meth:`load`, reading the run and its city off the UI thread (errors: ``failed``).
+
+        The run is then shown step by step (:meth:`show_steps`); the busy cursor stays
+        until the last step and ``runLoaded`` is emitted by it.
+        """
+        self._loading += 1
+        ticket = self._loading
         run_in_background(
             self,
             lambda: _read(run_dir),
-            lambda read: self.show_run(*read),
+            lambda read: self._step(ticket, self.show_steps(*read)),
             lambda exc: self.failed.emit(str(exc)),
         )
 
     def show_run(self, run: RunData, city: City, bins: pd.DataFrame | None = None) -> None:
         """Show a run that has been read, its city and its 5-minute link bins (or None)."""
+        self._loading += 1  # a load in progress is superseded
+        for step in self.show_steps(run, city, bins):
+            step()
+
+    def show_steps(
+        self, run: RunData, city: City, bins: pd.DataFrame | None = None
+    ) -> list[Callable[[], None]]:
+        """The steps that show a run, in order (:meth:`show_run` does them all at once)."""
+        return [
+            lambda: self._show_map(run, city, bins),
+            self._show_zones,
+            lambda: self.series.draw(run),
+            self._show_years,
+            *[lambda fn=fn: self._in_year(fn) for fn in self._year_steps()],
+            lambda: self.runLoaded.emit(str(run.path)),
+        ]
+
+    def _year_steps(self) -> list[Callable[[], None]]:
+        """What follows the year slider: the table, the fan chart, the markers, the roads."""
+        return [
+            self._fill_schools,
+            self._school_selected,
+            self._show_school_markers,
+            self._show_peak_times,
+        ]
+
+    def _in_year(self, step: Callable[[], None]) -> None:
+        """Do ``step`` where a run with years is shown (an empty run shows no year)."""
+        if self.run is not None and self.year.value() is not None:
+            step()
+
+    def _step(self, ticket: int, steps: list[Callable[[], None]]) -> None:
+        """Do the first of ``steps`` and the others in later turns of the event loop.
+
+        Each turn passes through a worker (:func:`run_in_background`), so the busy cursor
+        and :func:`gui.background.busy` hold until the last step; a newer load (another
+        ``ticket``) drops the steps left.
+        """
+        if ticket != self._loading or not steps:
+            return
+        steps[0]()
+        if steps[1:]:
+            run_in_background(
+                self,
+                lambda: None,
+                lambda _none: self._step(ticket, steps[1:]),
+                lambda exc: self.failed.emit(str(exc)),
+            )
+
+    def _show_map(self, run: RunData, city: City, bins: pd.DataFrame | None) -> None:
         self.run = run
         self.bins = bins
         self.refresh_runs()
         self.runs.setCurrentIndex(max(self.runs.findData(str(Path(run.path).resolve())), 0))
         self.map.set_city(city)
-        zones = self.run.zones.set_index("zone_id")
+        self.fan.school = None  # a new run: the fan chart is drawn again
+        self._set_empty(False)
+
+    def _show_zones(self) -> None:
+        zones = self.shown().zones.set_index("zone_id")
         values = {label: zones[c].astype(float) for c, label in ZONE_LABELS.items() if c in zones}
         self.map.set_zone_values(values, select=ZONE_LABELS["population_end"])
-        self._set_empty(False)
-        self.series.draw(run)
-        self.fan.school = None  # a new run: the fan chart is drawn again
-        self.year.set_values([int(y) for y in sorted(self.run.enrollment["year"].unique())])
-        self.runLoaded.emit(str(self.run.path))
+
+    def _show_years(self) -> None:
+        """The year slider on the run's years (the last), without redrawing for it yet."""
+        self.year.blockSignals(True)
+        self.year.set_values([int(y) for y in sorted(self.shown().enrollment["year"].unique())])
+        self.year.blockSignals(False)
 
     def _run_chosen(self, _index: int) -> None:
         self.load_async(self.runs.currentData())  # a deleted folder is reported by failed
@@ -262,26 +344,51 @@ class ResultsView(QWidget):
         self.body.setVisible(not empty)
 
     def _fill_schools(self) -> None:
-        headers = {k: tr(v) for k, v in SCHOOL_HEADERS.items()}
         table = school_table(self.shown(), self.selected_year())
-        table["level"] = [tr(str(v)) for v in table["level"]]
+        levels = table["level"].tolist()
+        table["level"] = [tr(str(v)) for v in levels]
         selected = self.selected_school()
-        fill_table(self.schools, table, percent=("utilisation",), headers=headers)
+        self.schools.blockSignals(True)  # the fan chart follows in its own step
+        fill_table(self.schools, table, percent=("utilisation",), headers=self._headers())
+        level = SCHOOL_COLUMNS.index("level")
+        for r, value in enumerate(levels):  # kept untranslated, for a language switch
+            item = self.schools.item(r, level)
+            if item is not None:
+                item.setData(Qt.ItemDataRole.UserRole, value)
         ids = [cell_text(self.schools, r, 0) for r in range(self.schools.rowCount())]
         if ids:
             self.schools.selectRow(ids.index(selected) if selected in ids else 0)
+        self.schools.blockSignals(False)
+
+    @staticmethod
+    def _headers() -> dict[str, str]:
+        return {k: tr(v) for k, v in SCHOOL_HEADERS.items()}
+
+    def _relabel_schools(self) -> None:
+        """Headers and school levels in the current language (the numbers stay)."""
+        self.schools.setHorizontalHeaderLabels(list(self._headers().values()))
+        level = SCHOOL_COLUMNS.index("level")
+        for r in range(self.schools.rowCount()):
+            item = self.schools.item(r, level)
+            if item is not None:
+                item.setText(tr(str(item.data(Qt.ItemDataRole.UserRole))))
+                item.setToolTip(item.text())
 
     def _year_changed(self, _year: object = None) -> None:
-        if self.run is None or self.year.value() is None:
-            return
-        year = self.selected_year()
-        self._fill_schools()
-        table = school_table(self.run, year).set_index("school")
-        schools = self.run.schools.set_index("school_id")
-        self.map.set_schools(schools, table["utilisation"])
+        for step in self._year_steps():
+            self._in_year(step)
+
+    def _show_school_markers(self) -> None:
+        """School markers coloured by utilisation in the year shown."""
+        run = self.shown()
+        table = school_table(run, self.selected_year()).set_index("school")
+        self.map.set_schools(run.schools.set_index("school_id"), table["utilisation"])
+
+    def _show_peak_times(self) -> None:
+        """The peak-time slider on the year's 5-minute bins (hidden without); draws the roads."""
         bins = self.bins
         if bins is not None and "year" in bins:
-            bins = bins[bins["year"] == year]
+            bins = bins[bins["year"] == self.selected_year()]
         times = sorted(bins["bin_start_s"].unique()) if bins is not None else []
         self.peak_time.set_values([None, *[int(t) for t in times]], current=0)
         self.peak_time.setVisible(bool(times))

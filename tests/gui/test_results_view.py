@@ -64,7 +64,7 @@ def test_school_table_counts_seats_short_grade_by_grade(qtbot, tmp_path, city, s
     shown = cell_text(table, _row(table, big), cols.index("Places"))
     assert "," in shown and float(shown.replace(",", "")) >= 1000  # 1,575, never 1575.0
     # chart tick labels with thousands separators (population about 452,000)
-    view.series_canvas.draw()
+    qtbot.waitUntil(lambda: not view.charts_drawing(), timeout=30_000)  # drawn off the UI thread
     ticks = [t.get_text() for t in view.series_figure.axes[0].get_yticklabels()]
     assert any("," in t for t in ticks) and not any("e+" in t for t in ticks), ticks
     view.grab().save(str(screenshots / "results_view.png"))
@@ -124,3 +124,4 @@ def test_peak_time_slider_draws_queues_per_five_minute_bin(qtbot, tmp_path, city
     i18n.set_language("en", cjk_font=False)
     view.retranslate()
     assert _columns(view.schools)[0] == "School" and view.peak_time.play.text() == "Play"
+    qtbot.waitUntil(lambda: not view.charts_drawing(), timeout=30_000)

@@ -1,0 +1,163 @@
+"""Loading a run in Results and switching the language leave the heavy work off the UI thread.
+
+No clock is read: the tests check the mechanism. Loading returns before anything is shown,
+the run is shown in steps while the cursor is busy, the charts are built and rendered in
+worker threads (a "Drawing the chart…" note meanwhile) and come out pixel for pixel as a
+chart built directly; a language switch relabels the table at once, draws the charts
+again off the UI thread, and the Explain panel does not read the run again.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _fakerun import YEARS, fake_run
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from gui import background, explain, i18n, resultcharts, results
+from gui.background import cached_city
+from gui.explain import ExplainPanel
+from gui.results import ResultsView
+from sim import settings
+
+RENDER = resultcharts.render  # the real one (the fixture watches the calls)
+
+
+@pytest.fixture(scope="module")
+def city():
+    if not settings.default_city.exists():
+        pytest.skip("the default city is not built")
+    return cached_city(settings.default_city)
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
+    """The threads charts are rendered in."""
+    seen: list[threading.Thread] = []
+    real = resultcharts.render
+    monkeypatch.setattr(
+        resultcharts,
+        "render",
+        lambda *args: seen.append(threading.current_thread()) or real(*args),
+    )
+    return seen
+
+
+def _idle(qtbot, view: ResultsView) -> None:
+    qtbot.waitUntil(lambda: not background.busy() and not view.charts_drawing(), timeout=60_000)
+
+
+def _image_of(chart: resultcharts.ChartImage, build) -> object:
+    """The chart ``build`` makes, rendered directly at ``chart``'s size."""
+    size = (chart.width(), chart.height())
+    return RENDER(build, size, chart.figure.get_dpi())[1]
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # no CJK font needed
+def test_results_load_and_language_switch_leave_the_ui_thread_free(
+    qtbot, tmp_path: Path, city, monkeypatch: pytest.MonkeyPatch, renders
+) -> None:
+    run = fake_run(city, tmp_path)
+    monkeypatch.setattr(results, "_read", lambda _folder: (run, city, None))
+    view = ResultsView(tmp_path)
+    qtbot.addWidget(view)
+    view.resize(1400, 800)
+    view.show()
+    loaded: list[str] = []
+    view.runLoaded.connect(loaded.append)
+    view.load_async(tmp_path)
+    assert view.run is None and background.busy()  # returned before the run was read
+    assert QApplication.overrideCursor().shape() == Qt.CursorShape.BusyCursor
+    qtbot.waitUntil(lambda: view.run is not None, timeout=60_000)
+    assert loaded == [] and background.busy()  # shown in steps: the rest comes later
+    _idle(qtbot, view)
+    assert loaded == [str(run.path)] and QApplication.overrideCursor() is None
+    assert view.schools.rowCount() == len(city.schools)
+    assert renders and threading.main_thread() not in renders  # the series and the fan
+    # the charts show the run: population medians as fake_run made them, by year
+    line = next(ln for ln in view.series_figure.axes[0].get_lines() if ln.get_gid())
+    assert list(line.get_xdata()) == list(YEARS)
+    assert list(line.get_ydata()) == [451_500.0, 452_500.0]
+    school = view.selected_school()
+    assert view.fan.school == school and school in view.fan_figure.axes[0].get_title()
+    # ... pixel for pixel as a chart built directly, in the same size
+    series = _image_of(view.series.view, lambda fig: resultcharts.series_figure(fig, run))
+    assert view.series.view.image == series
+    fan = _image_of(view.fan.view, lambda fig: resultcharts.fan_figure(fig, run, school))
+    assert view.fan.view.image == fan
+
+    # language: the table at once, the charts drawn again in workers
+    english, drawn = view.series_figure, len(renders)
+    i18n.set_language("zh", cjk_font=True)
+    view.retranslate()
+    assert view.schools.horizontalHeaderItem(0).text() == "学校"
+    assert view.charts_drawing() and view.series_figure is english  # not drawn here
+    level = results.SCHOOL_COLUMNS.index("level")
+    levels = {view.schools.item(r, level).text() for r in range(view.schools.rowCount())}
+    assert levels == {i18n.tr(str(v)) for v in city.schools["level"].unique()}
+    _idle(qtbot, view)
+    assert len(renders) > drawn and threading.main_thread() not in renders
+    title = view.series_figure.axes[0].get_title()
+    assert title == resultcharts.titled("population") and title != english.axes[0].get_title()
+    line = next(ln for ln in view.series_figure.axes[0].get_lines() if ln.get_gid())
+    assert list(line.get_ydata()) == [451_500.0, 452_500.0]  # the same data, relabelled
+    i18n.set_language("en", cjk_font=False)
+    view.retranslate()
+    _idle(qtbot, view)
+    assert view.series_figure.axes[0].get_title() == english.axes[0].get_title()
+    assert view.series.view.image == series  # back to the very same picture
+
+
+def test_a_newer_chart_supersedes_one_still_drawing(qtbot) -> None:
+    chart = resultcharts.ChartImage((4, 3))
+    qtbot.addWidget(chart)
+    chart.resize(300, 200)
+    chart.show()
+    chart.show_chart(lambda fig: fig.add_subplot().set_title("first"))
+    chart.show_chart(lambda fig: fig.add_subplot().set_title("second"))
+    qtbot.waitUntil(lambda: not background.busy() and not chart.drawing, timeout=30_000)
+    assert chart.figure.axes[0].get_title() == "second"
+    assert (chart.image.width(), chart.image.height()) == (300, 200)
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
+def test_explain_reads_off_the_ui_thread_and_a_language_switch_reads_nothing(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pd.DataFrame({"year": [2024, 2025, 2025], "school": ["P01", "P01", "P02"]}).to_parquet(
+        tmp_path / "enrollment.parquet"
+    )
+    calls: list[tuple[str, int, threading.Thread]] = []
+
+    def explained(_run: Path, school: str, year: int) -> dict:
+        calls.append((school, year, threading.current_thread()))
+        components = {"base_year": 100.0, "net_migration": -20.0, "new_housing": 5.0}
+        return {"school": school, "year": year, "demand": 85.0, "components": components,
+                "capacity": 90}  # fmt: skip
+
+    monkeypatch.setattr(explain, "explain", explained)
+    panel = ExplainPanel()
+    qtbot.addWidget(panel)
+    panel.load_async(tmp_path)
+    assert panel.result is None
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=30_000)
+    assert [(s, y) for s, y, _t in calls] == [("P01", 2025)]
+    assert calls[0][2] is not threading.main_thread()
+    assert panel.message.text() == "P01 2025: demand 85 for 90 places"
+    ax = panel.figure.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "base_year", "net_migration", "new_housing", "demand"
+    ]  # fmt: skip
+    i18n.set_language("zh", cjk_font=True)
+    panel.retranslate()
+    assert len(calls) == 1  # kept: the switch relabels only
+    assert panel.message.text() == "P01 2025：需求 85，学位 90"
+    ax = panel.figure.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["基准年", "净迁移", "新建住房", "需求"]
+    i18n.set_language("en", cjk_font=False)
+    panel.set_school("P02")  # another school is read (on the spot, as a click asks)
+    assert [(s, y) for s, y, _t in calls] == [("P01", 2025), ("P02", 2025)]
