@@ -87,6 +87,8 @@ class PeakTraffic:
         self._links: pd.DataFrame | None = None
         self._net: Network | None = None
         self._flows: pd.Series | None = None
+        #: The car matrix ``_flows`` carry (the warm start of the next assignment).
+        self._demand: np.ndarray | None = None
         self._times: pd.Series | None = None
         self._retimed: set[int] = set()
 
@@ -146,6 +148,7 @@ class PeakTraffic:
             toll_factor=p.toll_factor,
             distance_factor=p.distance_factor,
             initial_flows=warm,
+            initial_demand=self._demand if warm is not None else None,
         )
         cap = timed["capacity_vph"].to_numpy()
         length_km = timed["length_m"].to_numpy() / 1000.0
@@ -219,6 +222,7 @@ class PeakTraffic:
         self._retime_signals(year, links, demand)
         result = self._assign(links, demand, rel_gap)
         self._flows = result.links["flow"]
+        self._demand = np.array(demand, dtype=np.float64)
         self._times = result.links["time_min"]
         return result
 
