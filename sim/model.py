@@ -77,7 +77,13 @@ class CityModel(mesa.Model):
         Python ``Model.random`` is used only by the plain-Mesa twin in
         :mod:`sim.population.mesa_twin`.
     traffic
-        Run the peak-hour assignment (the run does it for one replication).
+        Run the peak-hour assignment (in the replications of
+        ``parameters.traffic_replications``).
+    roads
+        The city with its access connectors (:func:`peak_roads`), which every
+        replication of a run shares (it depends on the city and scenario alone, and
+        building it is the dearest part of a traffic replication's setup); built here
+        when None.
     """
 
     def __init__(
@@ -87,6 +93,7 @@ class CityModel(mesa.Model):
         *,
         rng: int | np.random.Generator | None = None,
         traffic: bool = True,
+        roads: Any | None = None,
     ) -> None:
         super().__init__(rng=rng)
         # One stream per process (common random numbers), see sim.seeds.
@@ -131,7 +138,7 @@ class CityModel(mesa.Model):
         self.zone_households = self._households_per_zone()
         #: Dwellings open to movers: the stock less new dwellings nobody occupies yet.
         self.market_dwellings = self.dwellings.copy()
-        self.traffic = _peak_traffic(city, scenario) if traffic else None
+        self.traffic = _peak_traffic(city, scenario, roads) if traffic else None
         #: The dynamic peak's links_t/signals rows of every year, and its parking occupancy.
         self.peak_rows = PeakRecorder()
         self.parking_rows: list[pd.DataFrame] = []
@@ -456,13 +463,24 @@ class CityModel(mesa.Model):
         return df.reset_index(drop=True)
 
 
-def _peak_traffic(city: Any, scenario: Scenario) -> Any:
+def peak_roads(city: Any, scenario: Scenario) -> Any:
+    """``city`` with the access connectors of ``parameters.assignment.access_connectors``.
+
+    The same for every replication of a run (no random draw), so a run builds it once
+    and hands it to each :class:`CityModel` (``roads``); nothing changes it in place.
+    """
     from sim.mobility.access import with_access_connectors
+
+    return with_access_connectors(city, scenario.parameters.assignment.access_connectors)
+
+
+def _peak_traffic(city: Any, scenario: Scenario, roads: Any | None = None) -> Any:
     from sim.traffic.peak import PeakTraffic
 
     p = scenario.parameters
     dynamic = p.dynamic if p.traffic_model == "dynamic" else None
-    roads = with_access_connectors(city, p.assignment.access_connectors)
+    if roads is None:
+        roads = peak_roads(city, scenario)
     return PeakTraffic(roads, scenario.policies, p.assignment, dynamic)
 
 
@@ -474,15 +492,17 @@ def run_replication(
     traffic: bool,
     on_stage: Callable[[int, str], None] | None = None,
     tables: bool = True,
+    roads: Any | None = None,
 ) -> CityModel:
     """Run one replication over all simulated years and return the finished model.
 
     ``on_stage(year, stage)`` is called before each stage; raising from it stops the run.
     ``tables=False`` skips the dynamic peak's links_t/signals rows (KPIs unchanged).
+    ``roads``: the run's :func:`peak_roads`, shared by its replications (built when None).
     """
     if on_stage is not None:
         on_stage(scenario.start_year, "synthesis")
-    model = CityModel(scenario, city, rng=seed, traffic=traffic)
+    model = CityModel(scenario, city, rng=seed, traffic=traffic, roads=roads)
     if model.traffic is not None:
         model.traffic.tables = tables
     model.on_stage = on_stage

@@ -121,7 +121,9 @@ class _Progress:
         self.cancel = cancel
         self.traffic_reps = traffic_replications(scenario)
         reps = scenario.replications
-        self.total = scenario.years * (TRAFFIC_WEIGHT * self.traffic_reps + reps - self.traffic_reps)
+        self.total = scenario.years * (
+            TRAFFIC_WEIGHT * self.traffic_reps + reps - self.traffic_reps
+        )
         self.total += 1
         self.done = 0.0
         self.replication = 0
@@ -180,7 +182,7 @@ def run_scenario(
         temporary folder is removed).
     """
     from sim.city import load_city
-    from sim.model import run_replication
+    from sim.model import peak_roads, run_replication
 
     runs_folder = check_output_folder(Path(runs_folder or settings.runs_folder))
     check_run_name(runs_folder, scenario.run_id())
@@ -191,6 +193,7 @@ def run_scenario(
     models = []
     timings: dict[str, float] = {"load_city": time.perf_counter() - t0}
     with_traffic = traffic_replications(scenario)
+    roads = peak_roads(city, scenario) if with_traffic else None  # one for every replication
     for rep, seed in enumerate(replication_seeds(scenario.seed, scenario.replications)):
         tracker.replication = rep
         t = time.perf_counter()
@@ -202,6 +205,7 @@ def run_scenario(
                 traffic=rep < with_traffic,
                 on_stage=tracker.stage,
                 tables=rep == 0,
+                roads=roads,
             )
         )
         timings[f"replication_{rep}"] = time.perf_counter() - t
