@@ -30,6 +30,9 @@ A runs folder holds run folders ``<scenario>-<hash>/`` and the catalog
                            degree_of_saturation, control: each signal's plan as the dynamic
                            peak ran it (replication 0)
 - ``zones.gpkg``           layer ``zones`` (zone_id, …, geometry in the city CRS)
+- ``zones_years.parquet``  :data:`ZONE_YEAR_COLUMNS`: residents, pupils, households and
+                           dwellings of each zone at the end of every year (replication
+                           0); optional (:data:`OPTIONAL_TABLES`: runs before it lack it)
 - ``figures/``             PNG figures
 
 It is written into a temporary folder beside it and renamed when complete, so a crash
@@ -77,6 +80,17 @@ TABLES: tuple[str, ...] = (
     "parking",
     "links_t",
     "signals",
+)
+#: Tables a run folder may have (written when the run gives them, read when present).
+OPTIONAL_TABLES: tuple[str, ...] = ("zones_years",)
+#: ``zones_years.parquet``: one row per year × zone (:func:`sim.runs.outputs.zone_year_frame`).
+ZONE_YEAR_COLUMNS: tuple[str, ...] = (
+    "year",
+    "zone_id",
+    "population",
+    "pupils",
+    "households",
+    "dwellings",
 )
 #: Every file a complete run folder has.
 RUN_FILES: tuple[str, ...] = (MANIFEST, *(f"{t}.parquet" for t in TABLES), ZONES)
@@ -269,6 +283,7 @@ class RunData:
     links_t: pd.DataFrame
     signals: pd.DataFrame
     zones: Any
+    zones_years: pd.DataFrame | None = None  # None: a run written before the table
 
 
 def read_manifest(run_dir: Path, required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -304,6 +319,7 @@ def read_run(run_dir: Path | str) -> RunData:
         raise RunError(msg)
     try:
         tables = {name: pd.read_parquet(run_dir / f"{name}.parquet") for name in TABLES}
+        tables |= read_optional(run_dir)
         return RunData(
             path=run_dir,
             manifest=json.loads((run_dir / MANIFEST).read_text()),
@@ -313,6 +329,14 @@ def read_run(run_dir: Path | str) -> RunData:
     except (OSError, ValueError, RuntimeError) as exc:  # pyarrow, json, pyogrio read errors
         msg = f"{run_dir}: a run file is unreadable ({exc})"
         raise RunError(msg) from None
+
+
+def read_optional(run_dir: Path) -> dict[str, pd.DataFrame]:
+    """The :data:`OPTIONAL_TABLES` a run folder has, by name."""
+    import pandas as pd
+
+    paths = {name: Path(run_dir) / f"{name}.parquet" for name in OPTIONAL_TABLES}
+    return {name: pd.read_parquet(path) for name, path in paths.items() if path.is_file()}
 
 
 # --------------------------------------------------------------------------- writing
@@ -337,7 +361,7 @@ def write_run_folder(
     runs_folder, run_id
         The run folder becomes ``runs_folder / run_id``; an older one is replaced.
     tables
-        One frame per name in :data:`TABLES`.
+        One frame per name in :data:`TABLES`, and any of :data:`OPTIONAL_TABLES`.
     manifest
         Written as ``manifest.json`` (last, so a folder with one is complete).
     write_extra
@@ -356,6 +380,9 @@ def write_run_folder(
         tmp.mkdir()
         for name in TABLES:
             tables[name].to_parquet(tmp / f"{name}.parquet", index=False)
+        for name in OPTIONAL_TABLES:
+            if name in tables:
+                tables[name].to_parquet(tmp / f"{name}.parquet", index=False)
         write_extra(tmp)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
         _replace(tmp, final)

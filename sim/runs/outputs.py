@@ -6,22 +6,42 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+
+from sim.runs.folder import ZONE_YEAR_COLUMNS
+
+
+def zone_counts(n_zones: int, model: Any) -> dict[str, np.ndarray]:
+    """Residents, pupils (persons with a school), households and dwellings per zone now."""
+    persons = model.persons
+    return {
+        "population": np.bincount(persons.zone, minlength=n_zones),
+        "pupils": np.bincount(persons.zone[persons.school >= 0], minlength=n_zones),
+        "households": np.asarray(model.zone_households).astype(np.int64),
+        "dwellings": np.round(model.dwellings).astype(np.int64),
+    }
+
+
+def zone_year_frame(city: Any, model: Any, year: int) -> pd.DataFrame:
+    """One year's rows of ``zones_years.parquet`` (:data:`sim.runs.folder.ZONE_YEAR_COLUMNS`).
+
+    Taken at the end of the model's ``year`` (the counts :func:`zones_layer` writes for
+    the last year).
+    """
+    zone_ids = city.zones.index.to_numpy()
+    frame = pd.DataFrame({"zone_id": zone_ids, **zone_counts(len(zone_ids), model)})
+    return frame.assign(year=np.int32(year))[list(ZONE_YEAR_COLUMNS)]
 
 
 def zones_layer(city: Any, model: Any) -> gpd.GeoDataFrame:
     """Zones with base-year and final-year residents, pupils, households and dwellings."""
-    persons = model.persons
-    n = len(city.zones)
-    pupils = np.bincount(persons.zone[persons.school >= 0], minlength=n)
+    counts = zone_counts(len(city.zones), model)
     out = gpd.GeoDataFrame(
         {
             "zone_id": city.zones.index.to_numpy(),
             "name": city.zones["name"].to_numpy(),
             "population_start": city.zones["population"].to_numpy(),
-            "population_end": np.bincount(persons.zone, minlength=n),
-            "pupils_end": pupils,
-            "households_end": model.zone_households.astype(np.int64),
-            "dwellings_end": np.round(model.dwellings).astype(np.int64),
+            **{f"{name}_end": values for name, values in counts.items()},
             "jobs": city.zones["jobs"].to_numpy(),
         },
         geometry=city.zones.geometry.to_numpy(),
