@@ -10,7 +10,6 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from gui.editor import policy_template
-from gui.mappolicies import connect_point_drag
 
 
 def _pos(mapview: Any, x: float, y: float) -> QPoint:
@@ -37,10 +36,6 @@ def _drag(qtbot: Any, canvas: Any, start: QPoint, shift: QPoint, steps: int = 4)
 def school(window: Any) -> tuple[int, tuple[float, float]]:
     """A new_school policy placed in a zone, the map zoomed to it, another policy selected."""
     doc, city = window.doc, window.city
-    if "connect_point_drag" not in type(window)._connect.__code__.co_names:
-        # until MainWindow._connect wires the map's drags (a request in NOTES.md); wiring
-        # twice would be harmless (the second edit finds the policy already moved)
-        connect_point_drag(window.map, doc, window.editor.select)
     site = city.zones.geometry.iloc[10].representative_point()
     xy = (round(site.x, 1), round(site.y, 1))
     index = doc.add_policy(policy_template("new_school", doc, city, xy=xy))
