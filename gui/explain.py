@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from gui.background import run_in_background
@@ -64,6 +65,7 @@ class ExplainPanel(QWidget):
         #: Explanations (or the error message) read so far: (run, school, year) -> outcome.
         self._cache: dict[tuple[Path, str, int], dict[str, Any] | str] = {}
         self._pending: Path | None = None  # the run load_async is reading
+        self._stale = False  # changed while hidden: rendered when shown
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: bold; font-size: 14px")
         self.school = QComboBox()
@@ -148,7 +150,7 @@ class ExplainPanel(QWidget):
         self.result = None
         if self.run_dir is None or self.school.currentData() is None:
             self.message.setText(tr("No run loaded."))
-            self.canvas.draw_idle()
+            self._draw()
             return
         key = (self.run_dir, str(self.school.currentData()), self.year.value())
         if key not in self._cache:
@@ -156,7 +158,7 @@ class ExplainPanel(QWidget):
         outcome = self._cache[key]
         if isinstance(outcome, str):
             self.message.setText(outcome)
-            self.canvas.draw_idle()
+            self._draw()
             return
         self.result = res = outcome
         self.message.setText(
@@ -170,7 +172,20 @@ class ExplainPanel(QWidget):
         width_px = self.figure.get_figwidth() * self.figure.get_dpi()
         left = min(0.6, 0.05 + LABEL_CHAR_PX * longest / width_px)
         self.figure.subplots_adjust(left=left, right=0.96, top=0.96, bottom=0.1)
-        self.canvas.draw_idle()
+        self._draw()
+
+    def _draw(self) -> None:
+        """Render the chart now if it is on screen, else when it is shown (another tab)."""
+        self._stale = not self.canvas.isVisible()
+        if not self._stale:
+            self.canvas.draw_idle()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Render what changed while the panel was hidden."""
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.canvas.draw_idle()
 
 
 def _columns(text: str) -> int:

@@ -6,7 +6,8 @@ ms on the default city, so it never happens on the UI thread: each chart is a
 no pyplot) in a worker thread (:func:`gui.background.run_in_background`), renders it to
 an image there, and only paints that image. Until the image is in, the widget says
 "Drawing the chart…" (and the busy cursor shows). A language switch or a resize draws
-the chart again the same way; a newer request supersedes an older one. Margins are fixed
+the chart again the same way (a hidden chart, when it is shown); a newer request
+supersedes an older one. Margins are fixed
 (no ``tight_layout``, which measured every tick label on each call).
 """
 
@@ -22,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PySide6.QtCore import QObject, Qt, QThread, QTimer
-from PySide6.QtGui import QImage, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import QImage, QPainter, QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from shiboken6 import isValid
 
@@ -106,6 +107,7 @@ class ChartImage(QWidget):
         self._settle.setInterval(RESIZE_SETTLE_MS)
         self._settle.timeout.connect(self._resized)
         self._pixels = (0, 0)  # the size asked for last
+        self._stale = False  # asked for while hidden: drawn when shown
         self.setMinimumSize(120, 90)
 
     def show_chart(self, build: Builder) -> None:
@@ -114,11 +116,22 @@ class ChartImage(QWidget):
         self.redraw()
 
     def redraw(self) -> None:
-        """Draw the chart again (new labels, new size), off the UI thread."""
+        """Draw the chart again (new labels, new size), off the UI thread.
+
+        A hidden chart (another tab in front) is drawn when it is shown.
+        """
         if self._build is None:
             return
+        self._stale = not self.isVisible()
+        if not self._stale:
+            self._render()
+
+    def _render(self) -> None:
+        build = self._build
+        if build is None:
+            return
         self._asked += 1
-        ticket, build = self._asked, self._build
+        ticket = self._asked
         dpi = self._dpi * self.devicePixelRatioF()
         pixels = self._pixels = self._size_px()
         task = run_in_background(  # owned by the app: a chart closed meanwhile is not waited on
@@ -160,6 +173,13 @@ class ChartImage(QWidget):
         self.image = None
         self.setToolTip(str(exc))
         self.update()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Draw what was asked for while the chart was hidden."""
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._render()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Draw again at the new size once the size holds (the old image stretches)."""

@@ -161,3 +161,15 @@ def test_explain_reads_off_the_ui_thread_and_a_language_switch_reads_nothing(
     i18n.set_language("en", cjk_font=False)
     panel.set_school("P02")  # another school is read (on the spot, as a click asks)
     assert [(s, y) for s, y, _t in calls] == [("P01", 2025), ("P02", 2025)]
+
+
+def test_a_hidden_chart_is_drawn_when_it_is_shown(qtbot, renders) -> None:
+    """A language switch behind another tab renders nothing until the chart shows."""
+    chart = resultcharts.ChartImage((4, 3))
+    qtbot.addWidget(chart)
+    chart.resize(300, 200)
+    chart.show_chart(lambda fig: fig.add_subplot().set_title("later"))
+    assert renders == [] and not chart.drawing and chart.image is None
+    chart.show()
+    qtbot.waitUntil(lambda: not background.busy() and not chart.drawing, timeout=30_000)
+    assert len(renders) == 1 and chart.figure.axes[0].get_title() == "later"
