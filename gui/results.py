@@ -273,11 +273,12 @@ class ResultsView(QWidget):
         ]
 
     def _year_steps(self) -> list[Callable[[], None]]:
-        """What follows the year slider: the table, the fan chart, the markers, the roads."""
+        """What follows the year slider: the table, fan chart, markers, zones and roads."""
         return [
             self._fill_schools,
             self._school_selected,
             self._show_school_markers,
+            lambda: self.map.show_zone_year(self.selected_year()),
             self._show_peak_times,
         ]
 
@@ -317,6 +318,9 @@ class ResultsView(QWidget):
         zones = self.shown().zones.set_index("zone_id")
         values = {label: zones[c].astype(float) for c, label in ZONE_LABELS.items() if c in zones}
         self.map.set_zone_values(values, select=ZONE_LABELS["population_end"])
+        years = self.shown().zones_years  # per-year zones (None: a run written before them)
+        if years is not None and len(years):
+            self.map.set_zone_years(years, int(years["year"].max()))
 
     def _show_years(self) -> None:
         """The year slider on the run's years (the last), without redrawing for it yet."""

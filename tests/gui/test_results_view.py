@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from _fakerun import YEARS, fake_run
@@ -124,4 +125,33 @@ def test_peak_time_slider_draws_queues_per_five_minute_bin(qtbot, tmp_path, city
     i18n.set_language("en", cjk_font=False)
     view.retranslate()
     assert _columns(view.schools)[0] == "School" and view.peak_time.play.text() == "Play"
+    qtbot.waitUntil(lambda: not view.charts_drawing(), timeout=30_000)
+
+
+def test_zones_on_the_map_step_with_the_year_slider(qtbot, tmp_path, city):
+    """A run with zones_years.parquet: the zones show the year the slider is on."""
+    from gui.mapview import ZONE_YEAR_COLUMNS
+
+    run = fake_run(city, tmp_path)
+    zones = city.zones.index
+    # by hand: zone k has 1000 + k residents in the first year, 100 more in the second
+    run.zones_years = pd.DataFrame(
+        [
+            {"year": year, "zone_id": z, "population": 1000.0 + k + 100.0 * i}
+            for i, year in enumerate(YEARS)
+            for k, z in enumerate(zones)
+        ]
+    )
+    view = _view(qtbot, tmp_path)
+    view.show_run(run, city)
+    mapview = view.map
+    name = ZONE_YEAR_COLUMNS["population"]
+    mapview.indicator.setCurrentIndex(mapview.indicator.findData(name))
+    owner = mapview.base.zone_owner  # the zone of each drawn polygon
+    first = pd.Series(1000.0 + np.arange(len(zones)), index=zones).reindex(owner).to_numpy()
+    coll = mapview._artists["zones"][0]
+    assert np.asarray(coll.get_array()) == pytest.approx(first + 100.0)  # the last year
+    view.year.slider.setValue(0)  # the user drags the slider to the first year
+    coll = mapview._artists["zones"][0]
+    assert np.asarray(coll.get_array()) == pytest.approx(first)
     qtbot.waitUntil(lambda: not view.charts_drawing(), timeout=30_000)
