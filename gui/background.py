@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, Signal
+from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow, QProgressBar, QWidget
 
 from sim.city import City, load_city
@@ -133,9 +133,40 @@ def _finished(task: _Task) -> None:
     task.deleteLater()
 
 
+_CHAINS = [0]  # chains of UI steps (:func:`in_turns`) not yet finished
+
+
+def in_turns(steps: list[Callable[[], None]]) -> None:
+    """Run ``steps`` on the UI thread, each in its own turn of the event loop.
+
+    For drawing that must happen on the UI thread (widgets, the maps) but takes longer in
+    one piece than a frame: between steps the window repaints and takes input. The busy
+    cursor shows and :func:`busy` holds until the last step has run; a step that raises
+    ends the chain (Qt reports the exception).
+    """
+    _CHAINS[0] += 1
+    QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+
+    def step(i: int) -> None:
+        last = i == len(steps) - 1
+        try:
+            steps[i]()
+        except BaseException:
+            last = True
+            raise
+        finally:
+            if last:
+                _CHAINS[0] -= 1
+                QApplication.restoreOverrideCursor()
+            else:
+                QTimer.singleShot(0, lambda: step(i + 1))
+
+    QTimer.singleShot(0, lambda: step(0))
+
+
 def busy() -> bool:
-    """Whether a background task is running (tests and the bench wait on this)."""
-    return bool(_RUNNING)
+    """Whether a background task or step chain runs (tests and the bench wait on this)."""
+    return bool(_RUNNING) or _CHAINS[0] > 0
 
 
 def run_and_wait(parent: QObject, fn: Callable[[], Any]) -> Any:

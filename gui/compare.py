@@ -10,6 +10,7 @@ with linked pan and zoom.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.background import cached_city, run_in_background
+from gui.background import cached_city, in_turns, run_in_background
 from gui.compare_tables import Rows, kpi_rows, school_rows
 from gui.i18n import kpi_label, tr
 from gui.linkedmaps import MapGrid, MapPanel
@@ -267,7 +268,7 @@ class CompareView(QWidget):
         run_in_background(
             self,
             lambda: _compute(chosen),
-            lambda done: self._show(*done),
+            lambda done: in_turns(self._show_steps(*done)),
             lambda exc: self.failed.emit(str(exc)),
         )
 
@@ -277,9 +278,30 @@ class CompareView(QWidget):
     # -- display
 
     def _show(self, comp: sim_compare.Comparison, city: City) -> None:
-        self.comparison = comp
+        for step in self._show_steps(comp, city):
+            step()
+
+    def _show_steps(self, comp: sim_compare.Comparison, city: City) -> list[Callable[[], None]]:
+        """Showing ``comp`` in two pieces: the tables, then the maps (city and values).
+
+        :meth:`compare_async` runs them in separate turns of the event loop
+        (:func:`gui.background.in_turns`), so the window repaints between them.
+        """
+
+        def tables() -> None:
+            self.comparison = comp
+            self.show_tables()
+
+        def maps() -> None:  # one step: the city's own map is never drawn, only the values
+            self._show_city(city)
+            self._show_maps()
+
+        return [tables, maps]
+
+    def _show_city(self, city: City) -> None:
+        """The run chooser of the difference map and the city under it."""
+        comp = self.shown()
         self.city = city
-        self.show_tables()
         self.variant.blockSignals(True)
         self.variant.clear()
         for label in comp.labels[1:]:
@@ -289,6 +311,9 @@ class CompareView(QWidget):
         self.variant.blockSignals(False)
         self.map.set_city(city)
         self.grid.linker.hook(self.map)
+
+    def _show_maps(self) -> None:
+        """The maps' values; the exports are enabled and ``compared`` says it is shown."""
         self._draw_maps()
         for button in self.export_buttons.values():
             button.setEnabled(True)
