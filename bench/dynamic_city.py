@@ -18,8 +18,9 @@ timed (numba compiled by then):
   period, so the network is as busy as in the peak, for about 17 periods).
 
 Prints one JSON object: the AM peak's ``vehicles, completed, wall_s,
-vehicle_seconds_per_s, dt_s`` at the top level with the process's ``peak_rss_mib`` after
-it, the size of one year's ``links_t`` rows of the AM period (``links_t_rows``,
+vehicle_seconds_per_s, dt_s`` at the top level (and ``arrived_by_10_30``: vehicles arrived
+half an hour after the AM period's end) with the process's ``peak_rss_mib`` after it,
+the size of one year's ``links_t`` rows of the AM period (``links_t_rows``,
 ``links_t_mb`` as parquet), and the same keys under ``million`` (``peak_rss_mib`` after
 both); on gridlock, the message (links involved) and the wall time until it was
 detected (if the route swapping
@@ -89,7 +90,9 @@ def timed_load(control: TrafficControl, vehicles: Vehicles) -> dict:
     """One loading's summary, or the gridlock and the wall time until it was detected."""
     start = time.perf_counter()
     try:
-        out = control.load(vehicles).summary()
+        load = control.load(vehicles)
+        out = load.summary()
+        out["arrived_by_10_30"] = float((load.arrive < PERIOD_S + 1800.0).sum())
     except GridlockError as err:
         out = {"gridlock": str(err)[:300], "wall_s": time.perf_counter() - start}
     out["vehicles"] = float(len(vehicles.depart))
