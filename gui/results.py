@@ -12,6 +12,7 @@ data.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.background import cached_city, run_in_background
+from gui.background import cached_city, in_turns, run_in_background
 from gui.i18n import tr
 from gui.map_base import basemap_of
 from gui.mapview import MapView
@@ -249,7 +250,7 @@ class ResultsView(QWidget):
         run_in_background(
             self,
             lambda: _read(run_dir),
-            lambda read: self._step(ticket, self.show_steps(*read)),
+            lambda read: self._in_turns(ticket, self.show_steps(*read)),
             lambda exc: self.failed.emit(str(exc)),
         )
 
@@ -287,23 +288,17 @@ class ResultsView(QWidget):
         if self.run is not None and self.year.value() is not None:
             step()
 
-    def _step(self, ticket: int, steps: list[Callable[[], None]]) -> None:
-        """Do the first of ``steps`` and the others in later turns of the event loop.
+    def _in_turns(self, ticket: int, steps: list[Callable[[], None]]) -> None:
+        """Do ``steps`` one per turn of the event loop (:func:`gui.background.in_turns`).
 
-        Each turn passes through a worker (:func:`run_in_background`), so the busy cursor
-        and :func:`gui.background.busy` hold until the last step; a newer load (another
-        ``ticket``) drops the steps left.
+        The busy cursor and :func:`gui.background.busy` hold until the last step; a newer
+        load (another ``ticket``) skips the steps left.
         """
-        if ticket != self._loading or not steps:
-            return
-        steps[0]()
-        if steps[1:]:
-            run_in_background(
-                self,
-                lambda: None,
-                lambda _none: self._step(ticket, steps[1:]),
-                lambda exc: self.failed.emit(str(exc)),
-            )
+        in_turns([functools.partial(self._if_current, ticket, step) for step in steps])
+
+    def _if_current(self, ticket: int, step: Callable[[], None]) -> None:
+        if ticket == self._loading:
+            step()
 
     def _show_map(self, run: RunData, city: City, bins: pd.DataFrame | None) -> None:
         self.run = run

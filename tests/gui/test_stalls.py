@@ -173,3 +173,20 @@ def test_a_hidden_chart_is_drawn_when_it_is_shown(qtbot, renders) -> None:
     chart.show()
     qtbot.waitUntil(lambda: not background.busy() and not chart.drawing, timeout=30_000)
     assert len(renders) == 1 and chart.figure.axes[0].get_title() == "later"
+
+
+def test_a_newer_load_drops_the_steps_of_an_older_one(
+    qtbot, tmp_path: Path, city, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = {name: fake_run(city, tmp_path / name) for name in ("older", "newer")}
+    monkeypatch.setattr(results, "_read", lambda folder: (runs[Path(folder).name], city, None))
+    view = ResultsView(tmp_path)
+    qtbot.addWidget(view)
+    view.resize(1400, 800)
+    view.show()
+    loaded: list[str] = []
+    view.runLoaded.connect(loaded.append)
+    view.load_async(tmp_path / "older")
+    view.load_async(tmp_path / "newer")  # chosen before the first was shown
+    _idle(qtbot, view)
+    assert loaded == [str(runs["newer"].path)] and view.run is runs["newer"]
