@@ -40,6 +40,7 @@ from sim.population.demography import DemographyRates, step_demography
 from sim.population.housing import YIELD_COLUMNS, Estates
 from sim.population.persons import synthesize
 from sim.population.uncertainty import draw_multipliers
+from sim.runs.outputs import zone_year_frame
 from sim.scenario import Scenario
 from sim.seeds import process_streams
 from sim.traffic.peak_outputs import PeakRecorder
@@ -120,6 +121,9 @@ class CityModel(mesa.Model):
         #: Demand components per school and year (``enrollment_flows.parquet``).
         self.flow_rows: list[pd.DataFrame] = []
         self.flows = FlowRecorder()
+        #: Each zone's residents, pupils, households and dwellings at the end of every year
+        #: (``zones_years.parquet``, sim.runs.outputs.zone_year_frame).
+        self.zone_year_rows: list[pd.DataFrame] = []
 
         zones = city.zones
         self.n_zones = len(zones)
@@ -193,6 +197,7 @@ class CityModel(mesa.Model):
         self.kpis["population"] = float(len(self.persons))
         self.kpis["schools_over_capacity"] = float(schools_over_capacity(self))
         self.kpis["schools_over_capacity_3y"] = float(schools_persistently_over_capacity(self))
+        self.zone_year_rows.append(zone_year_frame(self.city, self, self.year))
         self.datacollector.collect(self)
         self.year += 1
 

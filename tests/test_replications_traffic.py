@@ -32,6 +32,9 @@ def test_every_replication_has_traffic_and_the_same_kpis_as_alone(tmp_path: Path
     for name in TRAFFIC_KPIS:
         # two replications with their own demography and demand: a band of real width
         assert summary.loc[name, "p90"] > summary.loc[name, "p10"], name
+    zones = pd.read_parquet(run / "zones_years.parquet")  # replication 0's, every year
+    population = zones.groupby("year")["population"].sum()
+    assert population.to_dict() == kpis.loc[[0]].set_index("year")["population"].to_dict()
     manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
     assert not set(TRAFFIC_KPIS) & set(manifest["kpis_without_band"])
     assert manifest["traffic"]["replications"] == "all" and not manifest["traffic"]["sampled"]

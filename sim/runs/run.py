@@ -294,6 +294,7 @@ def collect_tables(models: list[CityModel]) -> dict[str, pd.DataFrame]:
         "parking": parking_table(first.parking_rows),
         "links_t": first.peak_rows.links_t_frame(),
         "signals": first.peak_rows.signals_frame(),
+        "zones_years": pd.concat(first.zone_year_rows, ignore_index=True),
     }
 
 
