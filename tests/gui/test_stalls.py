@@ -57,18 +57,24 @@ def _image_of(chart: resultcharts.ChartImage, build) -> object:
     return RENDER(build, size, chart.figure.get_dpi())[1]
 
 
+def _shown_view(qtbot, folder: Path) -> tuple[ResultsView, list[str]]:
+    """A shown Results view on ``folder`` and the list its runLoaded signal appends to."""
+    view = ResultsView(folder)
+    qtbot.addWidget(view)
+    view.resize(1400, 800)
+    view.show()
+    loaded: list[str] = []
+    view.runLoaded.connect(loaded.append)
+    return view, loaded
+
+
 @pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # no CJK font needed
 def test_results_load_and_language_switch_leave_the_ui_thread_free(
     qtbot, tmp_path: Path, city, monkeypatch: pytest.MonkeyPatch, renders
 ) -> None:
     run = fake_run(city, tmp_path)
     monkeypatch.setattr(results, "_read", lambda _folder: (run, city, None))
-    view = ResultsView(tmp_path)
-    qtbot.addWidget(view)
-    view.resize(1400, 800)
-    view.show()
-    loaded: list[str] = []
-    view.runLoaded.connect(loaded.append)
+    view, loaded = _shown_view(qtbot, tmp_path)
     view.load_async(tmp_path)
     assert view.run is None and background.busy()  # returned before the run was read
     assert QApplication.overrideCursor().shape() == Qt.CursorShape.BusyCursor
@@ -180,12 +186,7 @@ def test_a_newer_load_drops_the_steps_of_an_older_one(
 ) -> None:
     runs = {name: fake_run(city, tmp_path / name) for name in ("older", "newer")}
     monkeypatch.setattr(results, "_read", lambda folder: (runs[Path(folder).name], city, None))
-    view = ResultsView(tmp_path)
-    qtbot.addWidget(view)
-    view.resize(1400, 800)
-    view.show()
-    loaded: list[str] = []
-    view.runLoaded.connect(loaded.append)
+    view, loaded = _shown_view(qtbot, tmp_path)
     view.load_async(tmp_path / "older")
     view.load_async(tmp_path / "newer")  # chosen before the first was shown
     _idle(qtbot, view)
