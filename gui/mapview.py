@@ -33,7 +33,7 @@ from gui import map_draw as draw
 from gui.background import run_and_wait
 from gui.i18n import ZH, tr
 from gui.map_base import RANK_COLOURS, Basemap, Place, basemap_of, school_table, zone_indicators
-from gui.map_canvas import MapCanvas
+from gui.map_canvas import DrawCache, MapCanvas
 from gui.map_hover import Hover
 from gui.map_labels import MapLabels
 from gui.map_layout import export_in_child, page_layout
@@ -123,6 +123,7 @@ class MapView(QWidget):
         self.ax = self.canvas.ax = self.figure.add_axes((0.0, 0.0, 0.86, 1.0))
         self._zone_cax = self.figure.add_axes((0.885, 0.55, 0.022, 0.38))
         self._road_cax = self.figure.add_axes((0.885, 0.08, 0.022, 0.38))
+        self._bar_images = [DrawCache(self._zone_cax), DrawCache(self._road_cax)]  # text
         self.toolbar = Toolbar(self.canvas, self)
         self.buttons = MapButtons(self)
         self.search = SearchBox(self.search_place)
@@ -156,6 +157,7 @@ class MapView(QWidget):
         self._zone_limits: dict[str, tuple[float, float]] = {}  # colour scale over all years
         self._artists: dict[str, list[Any]] = {name: [] for name in LAYERS}
         self._colorbars: dict[str, Any] = {}
+        self._legend_image: DrawCache | None = None  # the difference map's legend
         self._bar_font: tuple[str, ...] = ()
         self._visible = dict.fromkeys(LAYERS, True)
         self._opacity = dict.fromkeys(LAYERS, 1.0)
@@ -384,10 +386,9 @@ class MapView(QWidget):
         self._road_label = label
         self._remove("roads")
         words = [tr(w) for w in CHANGE_WORDS]
-        self._artists["roads"] = [
-            *draw.flow_change(self.ax, self._roads, change),
-            draw.flow_change_legend(self.ax, change, label, words, unit=tr("veh/h")),
-        ]
+        legend = draw.flow_change_legend(self.ax, change, label, words, unit=tr("veh/h"))
+        self._legend_image = DrawCache(legend)  # laid out once, not at every pan or zoom
+        self._artists["roads"] = [*draw.flow_change(self.ax, self._roads, change), legend]
         self._style("roads")
         self._road_cax.set_visible(False)
         self.redraw()

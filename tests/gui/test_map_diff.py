@@ -94,6 +94,11 @@ def test_widths_grow_with_the_change_and_colours_follow_its_sign(
     mapview.set_zone_values({"population change": grown}, select="population change")
     mapview.canvas.draw()
     mapview.grab().save(str(screenshots / "compare_difference_map.png"))
+    legend = mapview._legend_image
+    assert legend is not None and legend.artist is mapview.ax.get_legend()
+    mapview.ax.set_xlim(*(np.array(mapview.ax.get_xlim()) + 500.0))  # a pan
+    mapview.canvas.draw()
+    assert legend.renders == 1  # the legend's picture is reused, its text not laid out again
 
 
 def test_a_zone_change_gets_a_diverging_scale_centred_on_zero(qtbot, city) -> None:
