@@ -15,6 +15,7 @@ import pyogrio
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
+from gui import background
 from gui.app import screenshot
 from gui.fonts import find_cjk_font, install_cjk_font
 from sim import settings
@@ -129,7 +130,8 @@ def test_planner_workflow_end_to_end(qtbot, dialogs, click_map, baseline, tmp_pa
     assert len(ticks) > 50  # the UI thread kept turning during a run of several seconds
     # results: the new school is in the table with its capacity in 2025
     run_dir = Path(finished[0])
-    qtbot.waitUntil(lambda: win.results.run is not None, timeout=60_000)  # read off the UI thread
+    # read off the UI thread, then shown in steps: the table is filled once busy() ends
+    qtbot.waitUntil(lambda: win.results.run is not None and not background.busy(), timeout=60_000)
     assert win.results.run.path == run_dir
     expected_places = (
         6 * int(city.settings["class_size_primary"]) * int(city.settings["primary_grades"])
