@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow, QProgressBar, QWidget
 
@@ -136,13 +137,14 @@ def _finished(task: _Task) -> None:
 _CHAINS = [0]  # chains of UI steps (:func:`in_turns`) not yet finished
 
 
-def in_turns(steps: list[Callable[[], None]]) -> None:
+def in_turns(steps: list[Callable[[], None]], owner: QObject | None = None) -> None:
     """Run ``steps`` on the UI thread, each in its own turn of the event loop.
 
     For drawing that must happen on the UI thread (widgets, the maps) but takes longer in
     one piece than a frame: between steps the window repaints and takes input. The busy
     cursor shows and :func:`busy` holds until the last step has run; a step that raises
-    ends the chain (Qt reports the exception).
+    ends the chain (Qt reports the exception). With ``owner``, the steps left are dropped
+    once that widget is deleted (a window closed mid-chain), the chain still ending cleanly.
     """
     _CHAINS[0] += 1
     QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
@@ -150,6 +152,9 @@ def in_turns(steps: list[Callable[[], None]]) -> None:
     def step(i: int) -> None:
         last = i == len(steps) - 1
         try:
+            if owner is not None and not shiboken6.isValid(owner):
+                last = True
+                return
             steps[i]()
         except BaseException:
             last = True

@@ -268,7 +268,7 @@ class CompareView(QWidget):
         run_in_background(
             self,
             lambda: _compute(chosen),
-            lambda done: in_turns(self._show_steps(*done)),
+            lambda done: in_turns(self._show_steps(*done), self),
             lambda exc: self.failed.emit(str(exc)),
         )
 

@@ -294,7 +294,7 @@ class ResultsView(QWidget):
         The busy cursor and :func:`gui.background.busy` hold until the last step; a newer
         load (another ``ticket``) skips the steps left.
         """
-        in_turns([functools.partial(self._if_current, ticket, step) for step in steps])
+        in_turns([functools.partial(self._if_current, ticket, step) for step in steps], self)
 
     def _if_current(self, ticket: int, step: Callable[[], None]) -> None:
         if ticket == self._loading:

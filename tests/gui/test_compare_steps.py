@@ -46,3 +46,20 @@ def test_a_failing_step_ends_the_chain(qtbot: Any) -> None:
         qtbot.waitUntil(lambda: not background.busy(), timeout=10_000)
     assert [str(e[1]) for e in raised] == ["no such run"]
     assert log == [] and not _cursor_busy()
+
+
+def test_the_steps_left_are_dropped_when_their_widget_is_deleted(qtbot: Any) -> None:
+    """A window closed mid-chain: its later steps must not touch deleted widgets."""
+    from PySide6.QtWidgets import QSlider
+
+    owner = QSlider()
+    log: list[int] = []
+
+    def first() -> None:
+        log.append(owner.value())
+        owner.deleteLater()  # deleted before the next turn's step
+
+    background.in_turns([first, lambda: log.append(owner.value())], owner)
+    qtbot.waitUntil(lambda: not background.busy(), timeout=10_000)
+    assert log == [0]  # the second step would raise: its C++ object is gone
+    assert not _cursor_busy()
