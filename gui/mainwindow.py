@@ -1,7 +1,10 @@
 """The main window: map + editor + run panel, results, compare; menus, files, language.
 
 Map clicks mean what the current tool says: inspect a feature (default), place a point
-policy, pick roads for a road policy, or choose the home of an enrollment query. Errors a
+policy, pick roads for a road policy, or choose the home of an enrollment query. With no
+tool on, a click on a placed point's marker (a new school...) also selects that policy in
+the editor; with a tool on, the tool takes the click, marker or not (a street under a new
+school is picked, not the school). Errors a
 user can cause (a bad scenario, bad geodata, a failed run) are shown as a dialog with the
 message of :mod:`sim.errors`; in headless mode (screenshots) they go to stderr instead.
 """
@@ -388,6 +391,10 @@ class MainWindow(ScenarioFiles, QMainWindow):
             self.map.set_marker((x, y))
             self.query.set_home(x, y)
         else:
+            point = self.map.mouse.clicked_point
+            if point is not None:  # a placed point: its policy in the editor
+                self.side.setCurrentWidget(self.editor)
+                self.editor.select(point)
             self.show_feature(self.map.pick(x, y))
 
     def show_feature(self, feature: tuple[str, Any, dict[str, Any]] | None) -> None:

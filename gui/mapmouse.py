@@ -11,7 +11,9 @@ A left drag that starts on a placed point (a point policy's marker, see
 instead of the map: the marker follows the pointer (blitted over the rest of the picture,
 rendered once when the drag starts) and on release ``dropped`` gets the policy index and
 the point's new place, which keeps the offset between the pointer and the point from the
-press.
+press. A click (no drag) on a placed point is a click like any other, and
+:attr:`MapMouse.clicked_point` names that point's policy while it is handled (None for a
+click beside every point), so the window can select the policy.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class MapMouse:
         self._press: tuple[float, float, tuple[float, float], tuple[float, float]] | None = None
         self.dragging = False
         self.grab: PointDrag | None = None  # the point being (or about to be) dragged
+        #: The policy index of the placed point under the click being handled, or None.
+        self.clicked_point: int | None = None
         canvas = mapview.canvas
         canvas.mpl_connect("button_press_event", self._on_press)
         canvas.mpl_connect("motion_notify_event", self._on_motion)
@@ -110,7 +114,12 @@ class MapMouse:
         if press is None or dragged or event.inaxes is not self.map.ax:
             return
         if np.hypot(event.x - press[0], event.y - press[1]) <= CLICK_PIXELS:
-            self.click(float(event.xdata), float(event.ydata), "shift" in event.modifiers)
+            point = self.map.point_at(event.x, event.y)
+            self.clicked_point = None if point is None else point[0]
+            try:
+                self.click(float(event.xdata), float(event.ydata), "shift" in event.modifiers)
+            finally:
+                self.clicked_point = None
 
     def _on_scroll(self, event: Any) -> None:
         ax = self.map.ax
