@@ -177,10 +177,11 @@ def test_webster_retiming_gives_route_a_its_green_back() -> None:
 def test_retiming_waits_for_its_year() -> None:
     city = two_route_city(signal_at_2=True)
     traffic = PeakTraffic(city, [SignalRetiming(type="signal_retiming", year=2026)], PARAMS)
-    traffic.step(2025, DEMAND)
+    before = traffic.step(2025, DEMAND).links["flow"]
     np.testing.assert_array_equal(traffic.plans.greens[1], [60.0, 22.0])
-    traffic.step(2026, DEMAND)
+    after = traffic.step(2026, DEMAND).links["flow"]
     assert traffic.plans.greens[1][1] > 22.0
+    assert after[10] > before[10] + 50  # the new timing reaches the year's network
 
 
 def test_fixed_cycle_retiming_keeps_the_split() -> None:

@@ -86,6 +86,8 @@ class PeakTraffic:
         self._key: tuple[int, ...] | None = None
         self._links: pd.DataFrame | None = None
         self._net: Network | None = None
+        #: The links in force with the signal timing of ``plans`` (``_net``'s table).
+        self._timed: pd.DataFrame | None = None
         self._flows: pd.Series | None = None
         #: The car matrix ``_flows`` carry (the warm start of the next assignment).
         self._demand: np.ndarray | None = None
@@ -128,13 +130,21 @@ class PeakTraffic:
             self._retimed.add(i)
             self._net = None
 
+    def _timed_network(self, links: pd.DataFrame) -> tuple[pd.DataFrame, Network]:
+        """The links in force with their signal timing, and the network built from them.
+
+        Built again only after the links or the plans changed (whatever changes them
+        drops ``_net``): the timing is the same in every round and year until then.
+        """
+        if self._net is None or self._timed is None:
+            self._timed = apply_signal_timing(links, self.plans)
+            self._net = network_from_links(self._timed, self.city.nodes, self.centroids)
+        return self._timed, self._net
+
     def _assign(
         self, links: pd.DataFrame, demand: np.ndarray, rel_gap: float | None = None
     ) -> PeakResult:
-        timed = apply_signal_timing(links, self.plans)
-        if self._net is None:
-            self._net = network_from_links(timed, self.city.nodes, self.centroids)
-        net = self._net
+        timed, net = self._timed_network(links)
         p = self.params
         warm = None
         if self._flows is not None and len(self._flows) == len(timed):
@@ -177,11 +187,7 @@ class PeakTraffic:
         What the demand model skims (:func:`sim.mobility.skims.car_skims`); a link new this
         year starts at its free-flow time.
         """
-        links = self._road_links(year)
-        timed = apply_signal_timing(links, self.plans)
-        if self._net is None:
-            self._net = network_from_links(timed, self.city.nodes, self.centroids)
-        net = self._net
+        timed, net = self._timed_network(self._road_links(year))
         times = self._times if self._dyn_minutes is None else self._dyn_minutes
         if times is None:
             return net, net.fftime

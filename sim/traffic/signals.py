@@ -154,12 +154,14 @@ def approach_phases(links: pd.DataFrame, flows: pd.Series | None = None) -> pd.S
         if flows is not None
         else sig["capacity_vph"] * sig["lanes"]
     )
-    roles = pd.Series(np.nan, index=sig.index)
-    for _, ids in sig.groupby("signal_id").groups.items():
-        roles.loc[ids] = junction_roles(
-            heading.loc[ids].to_numpy(), rank.loc[ids].to_numpy(), volume.loc[ids].to_numpy()
-        )
-    return roles
+    h, r, v = heading.to_numpy(), rank.to_numpy(dtype=float), volume.to_numpy(dtype=float)
+    codes = sig["signal_id"].to_numpy()
+    order = np.argsort(codes, kind="stable")  # each junction's approaches in table order
+    starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+    roles = np.empty(len(sig))
+    for idx in np.split(order, starts[1:]):
+        roles[idx] = junction_roles(h[idx], r[idx], v[idx])
+    return pd.Series(roles, index=sig.index)
 
 
 def phase_shares(role: int, lanes: int, n_phases: int) -> np.ndarray:
@@ -300,23 +302,33 @@ class SignalPlans:
         coordinated = plans.coordinated | {link for link, _ in ends[1:]}
         return replace(plans, offset=offset, coordinated=frozenset(coordinated))
 
-    def _shares(self, links: pd.DataFrame) -> dict[int, np.ndarray]:
-        """Lane share by phase of each signalised approach with a known plan."""
-        out = {}
-        role = self.approach_phase.reindex(links.index)
-        for link_id in role.dropna().index:
-            greens = self.greens.get(int(links.at[link_id, "signal_id"]))
+    def _shares(self, links: pd.DataFrame) -> list[tuple[int, int, int, np.ndarray]]:
+        """Each signalised approach with a known plan: link, signal, lanes, share by phase."""
+        role = self.approach_phase.reindex(links.index).to_numpy(dtype=float)
+        known = ~np.isnan(role)
+        out = []
+        for link_id, sid, lanes, r in zip(
+            links.index[known],
+            links["signal_id"].to_numpy()[known].tolist(),
+            links["lanes"].to_numpy()[known].tolist(),
+            role[known].tolist(),
+            strict=True,
+        ):
+            greens = self.greens.get(int(sid))
             if greens is not None:
-                lanes = int(links.at[link_id, "lanes"])
-                out[link_id] = phase_shares(int(role.loc[link_id]), lanes, len(greens))
+                share = phase_shares(int(r), int(lanes), len(greens))
+                out.append((link_id, int(sid), int(lanes), share))
         return out
 
     def green_ratio(self, links: pd.DataFrame) -> pd.Series:
         """Effective g/C of each link (1.0 where the link does not end at a signal)."""
         ratio = pd.Series(1.0, index=links.index)
-        for link_id, share in self._shares(links).items():
-            sid = int(links.at[link_id, "signal_id"])
-            ratio.loc[link_id] = float(share @ self.greens[sid]) / self.cycle.loc[sid]
+        approaches = self._shares(links)
+        if approaches:
+            cycle = self.cycle.to_dict()
+            ratio.loc[[a[0] for a in approaches]] = [
+                float(share @ self.greens[sid]) / cycle[sid] for _, sid, _, share in approaches
+            ]
         return ratio
 
     def retime_webster(
@@ -331,11 +343,9 @@ class SignalPlans:
         greens = dict(self.greens)
         flow = flows.reindex(links.index).fillna(0.0)
         y_by_signal: dict[int, np.ndarray] = {}
-        for link_id, share in self._shares(links).items():
-            sid = int(links.at[link_id, "signal_id"])
+        for link_id, sid, lanes, share in self._shares(links):
             y = y_by_signal.setdefault(sid, np.zeros(len(share)))
-            lanes = max(int(links.at[link_id, "lanes"]), 1)
-            y_link = flow.loc[link_id] / (SATURATION_PER_LANE * lanes)
+            y_link = flow.loc[link_id] / (SATURATION_PER_LANE * max(lanes, 1))
             np.maximum(y, np.where(share > 0, y_link, 0.0), out=y)
         for sid in signal_ids if signal_ids is not None else list(greens):
             n_phases = len(greens[sid])
