@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,12 +29,13 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from gui import i18n
-from gui.background import cached_city, run_and_wait
+from gui.background import cached_city, run_and_wait, run_in_background
 from gui.compare import CompareView
 from gui.document import ScenarioDocument
 from gui.editor import POINT_POLICIES, EditorPanel
@@ -47,6 +48,7 @@ from gui.mappolicies import connect_point_drag
 from gui.mapview import MapView
 from gui.planning import PlanSchoolsPanel
 from gui.query import EnrollQueryPanel
+from gui.reportjob import cancel_reports
 from gui.results import ResultsView
 from gui.runlist import RunList
 from gui.runpanel import RunPanel
@@ -87,6 +89,7 @@ ACTION_TEXTS = {
     "export_figure": "Current figure (PNG/SVG)…",
     "export_tables": "Tables (CSV)…",
     "export_layers": "Layers (GeoPackage)…",
+    "cancel_export": "Cancel export",
     "lang_en": "English",
     "lang_zh": "中文",
 }
@@ -103,7 +106,20 @@ class MainWindow(ScenarioFiles, QMainWindow):
         Report errors on stderr instead of modal dialogs (for ``--screenshot``).
     cjk_font
         The CJK font installed in the app, or None (then Chinese is not offered).
+
+    Signals
+    -------
+    reportFinished(path)
+        A report export (written in the background, see :meth:`export`) wrote ``path``.
+    reportFailed(message)
+        A report export failed (the dialog has shown ``message``); nothing was written.
+    reportCancelled()
+        A report export was cancelled (:meth:`cancel_export`); nothing was written.
     """
+
+    reportFinished = Signal(str)
+    reportFailed = Signal(str)
+    reportCancelled = Signal()
 
     def __init__(
         self,
@@ -167,7 +183,13 @@ class MainWindow(ScenarioFiles, QMainWindow):
         self.open_results_button.clicked.connect(lambda: self.open_results(self.run_panel.last_run))
         self.statusBar().addPermanentWidget(self.run_bar)
         self.statusBar().addPermanentWidget(self.open_results_button)
+        self._report_task: Any = None  # the report export in the background, if any
+        self._report_cancelled = False
         self._build_actions()
+        self.cancel_export_button = QToolButton()  # shown while a report is being written
+        self.cancel_export_button.setDefaultAction(self.actions_["cancel_export"])
+        self.cancel_export_button.setVisible(False)
+        self.statusBar().addPermanentWidget(self.cancel_export_button)
         self._connect()
         self.retranslate()
         self.resize(1400, 900)
@@ -203,6 +225,8 @@ class MainWindow(ScenarioFiles, QMainWindow):
         self.actions_["redo"].setShortcut(QKeySequence.StandardKey.Redo)
         for key in ("export_report", "export_figure", "export_tables", "export_layers"):
             act(key, lambda k=key: self.export(k.removeprefix("export_")))
+        act("cancel_export", self.cancel_export)
+        self.actions_["cancel_export"].setEnabled(False)
         lang_group = QActionGroup(self)
         for lang in i18n.LANGUAGES:
             action = act(f"lang_{lang}", lambda lg=lang: self.set_language(lg))
@@ -226,6 +250,8 @@ class MainWindow(ScenarioFiles, QMainWindow):
             self.menus["run"].addAction(self.actions_[key])
         for key in ("export_report", "export_figure", "export_tables", "export_layers"):
             self.menus["export"].addAction(self.actions_[key])
+        self.menus["export"].addSeparator()
+        self.menus["export"].addAction(self.actions_["cancel_export"])
         self.language_menu = self.menus["view"].addMenu("")
         for lang in i18n.LANGUAGES:
             self.language_menu.addAction(self.actions_[f"lang_{lang}"])
@@ -330,6 +356,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
             return
         if self.run_panel.running:
             self.run_panel.cancel()
+        self.cancel_export()
         save_workspace(self)
         event.accept()
 
@@ -487,6 +514,10 @@ class MainWindow(ScenarioFiles, QMainWindow):
     def export(self, what: str, path: Path | str | None = None) -> Path | None:
         """Export something to ``path`` (asked for when None); the written path, or None.
 
+        The report takes seconds: it is only started here (None returned) and written in
+        the background while the status bar offers Cancel export; ``reportFinished``,
+        ``reportFailed`` or ``reportCancelled`` tell how it ended.
+
         Parameters
         ----------
         what
@@ -504,6 +535,9 @@ class MainWindow(ScenarioFiles, QMainWindow):
         if what != "figure" and not results_tables and self.compare.comparison is None:
             self.error(tr("Nothing to export."), tr("Compare two runs first (Compare tab)."))
             return None
+        if what == "report" and self._report_task is not None:
+            self.status(tr("A report is being written: wait for it or cancel it."))
+            return None
         filters = {
             "report": "HTML (*.html)",
             "figure": "PNG (*.png);;SVG (*.svg)",
@@ -518,10 +552,11 @@ class MainWindow(ScenarioFiles, QMainWindow):
             if not path:
                 return None
         path = Path(path)
+        if what == "report":
+            self._start_report(path)
+            return None
         try:
-            if what == "report":  # report figures and the city: seconds, off the UI thread
-                out = run_and_wait(self, lambda: self.compare.export_report(path))
-            elif what == "tables":
+            if what == "tables":
                 source = self.results if results_tables else self.compare
                 out = source.export_tables(path)[0].parent
             elif what == "layers":
@@ -533,6 +568,45 @@ class MainWindow(ScenarioFiles, QMainWindow):
             return None
         self.status(tr("Exported {path}").format(path=out))
         return out
+
+    def _start_report(self, path: Path) -> None:
+        """Write the comparison report in the background (figures and the city: seconds)."""
+        self._report_cancelled = False
+        self._report_task = run_in_background(
+            self,
+            lambda: self.compare.export_report(path),
+            self._report_written,
+            self._report_stopped,
+        )
+        self._show_report_running(True)
+        self.statusBar().showMessage(tr("Writing the report {path}…").format(path=path))
+
+    def cancel_export(self) -> None:
+        """Stop the report being written (its child process); nothing is left at the target."""
+        if self._report_task is not None:
+            self._report_cancelled = True
+            cancel_reports()
+
+    def _show_report_running(self, running: bool) -> None:
+        self.cancel_export_button.setVisible(running)
+        self.actions_["cancel_export"].setEnabled(running)
+        if not running:
+            self._report_task = None
+
+    def _report_written(self, out: Path) -> None:
+        """The report is complete (also when a cancel came after its last write)."""
+        self._show_report_running(False)
+        self.status(tr("Exported {path}").format(path=out))
+        self.reportFinished.emit(str(out))
+
+    def _report_stopped(self, exc: Exception) -> None:
+        self._show_report_running(False)
+        if self._report_cancelled:  # the child was terminated: its unfinished file removed
+            self.status(tr("Export cancelled: nothing was written."))
+            self.reportCancelled.emit()
+            return
+        self.error(tr("Export failed."), str(exc))
+        self.reportFailed.emit(str(exc))
 
     def _export_figure(self, path: Path) -> Path:
         current = self.tabs.currentWidget()
