@@ -20,12 +20,12 @@ run: $(STAMP)
 	$(PY) main.py compare default new-school --runs-folder runs --out runs/compare-default-vs-new-school.html
 	@echo "Report: $(CURDIR)/runs/compare-default-vs-new-school.html"
 
-## test: the whole suite, offscreen and without a GPU
+## test: the whole suite, offscreen and without a GPU, one pytest process per core
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n auto
 
 test-fast: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m "not slow"
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n auto -m "not slow"
 
 gui: $(STAMP)
 	$(PY) main.py

@@ -93,8 +93,10 @@ def test_compare_and_results_stay_responsive(
     assert window.compare.comparison.figures == {}  # no report figures behind the view
     window.grab().save(str(screenshots / "compare_async.png"))
     # the report still gets its figures when it is exported
-    report = window.export("report", two_runs[0].parent / "report.html")
-    assert report is not None and "data:image/png;base64" in report.read_text(encoding="utf-8")
+    with qtbot.waitSignal(window.reportFinished, timeout=120_000) as done:
+        window.export("report", two_runs[0].parent / "report.html")
+    report = Path(done.args[0])
+    assert "data:image/png;base64" in report.read_text(encoding="utf-8")
 
 
 def test_the_basemap_is_built_off_the_ui_thread(

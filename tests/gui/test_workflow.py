@@ -166,7 +166,9 @@ def test_planner_workflow_end_to_end(qtbot, dialogs, click_map, baseline, tmp_pa
     # export: a PNG of the difference map, and the HTML report
     png = win.export("figure", tmp_path / "difference.png")
     assert png is not None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    report = win.export("report", tmp_path / "report.html")
+    with qtbot.waitSignal(win.reportFinished, timeout=120_000) as done:
+        win.export("report", tmp_path / "report.html")
+    report = Path(done.args[0])
     assert "capacity_primary" in report.read_text(encoding="utf-8")
     folder = win.export("tables", tmp_path / "tables")
     csv = pd.read_csv(folder / "compare_kpis.csv").set_index("kpi")
