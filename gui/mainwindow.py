@@ -2,9 +2,9 @@
 
 Map clicks mean what the current tool says: inspect a feature (default), place a point
 policy, pick roads for a road policy, or choose the home of an enrollment query. With no
-tool on, a click on a placed point's marker (a new school...) also selects that policy in
-the editor; with a tool on, the tool takes the click, marker or not (a street under a new
-school is picked, not the school). Errors a
+tool on, a click on a placed point's marker (a new school...) selects that policy in the
+editor and lists its fields as the feature's properties; with a tool on, the tool takes
+the click, marker or not (a street under a new school is picked, not the school). Errors a
 user can cause (a bad scenario, bad geodata, a failed run) are shown as a dialog with the
 message of :mod:`sim.errors`; in headless mode (screenshots) they go to stderr instead.
 """
@@ -419,10 +419,12 @@ class MainWindow(ScenarioFiles, QMainWindow):
             self.query.set_home(x, y)
         else:
             point = self.map.mouse.clicked_point
-            if point is not None:  # a placed point: its policy in the editor
+            if point is None:
+                self.show_feature(self.map.pick(x, y))
+            else:  # a placed point: its policy, in the editor and the property table
                 self.side.setCurrentWidget(self.editor)
                 self.editor.select(point)
-            self.show_feature(self.map.pick(x, y))
+                self.show_policy(point)
 
     def show_feature(self, feature: tuple[str, Any, dict[str, Any]] | None) -> None:
         """Fill the property table with a picked feature."""
@@ -430,7 +432,17 @@ class MainWindow(ScenarioFiles, QMainWindow):
         rows = [] if feature is None else [(tr("kind"), tr(feature[0])), ("id", feature[1])]
         if feature is not None and feature[0] == "school":
             self.explain.set_school(str(feature[1]))
-        rows += list((feature[2] if feature else {}).items())
+        self._show_rows(rows + list((feature[2] if feature else {}).items()))
+
+    def show_policy(self, index: int) -> None:
+        """Fill the property table with policy ``index`` (its set fields; no map outline)."""
+        self.map.highlight(None)  # the selected policy's marker is emphasised instead
+        policy = self.doc.policies[index]
+        rows = [(tr("kind"), policy_label(str(policy.get("type")))), ("id", policy.get("id"))]
+        rest = [(k, v) for k, v in policy.items() if k not in ("type", "id") and v is not None]
+        self._show_rows(rows + rest)
+
+    def _show_rows(self, rows: list[tuple[str, Any]]) -> None:
         self.info.setRowCount(len(rows))
         for r, (key, value) in enumerate(rows):
             self.info.setItem(r, 0, QTableWidgetItem(tr(str(key).replace("_", " "))))

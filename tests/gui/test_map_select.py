@@ -1,9 +1,10 @@
 """A click on a placed point selects its policy in the editor; a pick tool keeps its click.
 
 The rule: with no map tool on (inspect), a click on a point policy's marker selects that
-policy (the editor tab comes to the front, its form shows the point); a click beside every
-marker changes no selection. With a pick tool on (streets, zones, signal, query, placing a
-point), the tool takes the click even on a marker: the street under a new school is picked.
+policy (the editor tab comes to the front, its form shows the point) and the property
+table lists the policy's fields; a click beside every marker changes no selection. With a
+pick tool on (streets, zones, signal, query, placing a point), the tool takes the click
+even on a marker: the street under a new school is picked.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def test_a_click_on_a_marker_selects_its_policy(
         assert editor.current_index() == index
         assert window.side.currentWidget() is editor  # the form is on show
         assert _shown_xy(window) == [x, y]
+        # the properties are the policy's, not those of the zone or school beneath it
+        shown = {window.info.item(r, 0).text(): window.info.item(r, 1).text() for r in range(2)}
+        assert shown == {"kind": "New school", "id": doc.policies[index]["id"]}
     qtbot.wait(50)  # the form laid out
     window.grab().save(str(screenshots / "map_marker_selected.png"))
     # beside every marker (400 m south of the first): the selection stays, the map inspects
