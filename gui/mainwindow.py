@@ -498,8 +498,13 @@ class MainWindow(ScenarioFiles, QMainWindow):
             self.statusBar().showMessage(text)
 
     def open_results(self, run_dir: str) -> None:
-        """Bring the Results of a finished run to the front."""
+        """Bring the Results of a finished run to the front.
+
+        The status bar's Open results goes once it has opened the last run's results.
+        """
         self.tabs.setCurrentWidget(self.results)
+        if run_dir and run_dir == self.run_panel.last_run:
+            self.open_results_button.setVisible(False)
         if run_dir and (self.results.run is None or str(self.results.run.path) != run_dir):
             self.results.load_async(run_dir)
 
