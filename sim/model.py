@@ -398,6 +398,7 @@ class CityModel(mesa.Model):
             toll_factor=a.toll_factor,
             distance_factor=a.distance_factor,
             intrazonal_min=zone_min,
+            trees=self.traffic.skim_trees(self.year),
         )
 
     def _stage(self, stage: str) -> None:

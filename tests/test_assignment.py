@@ -16,6 +16,8 @@ from scipy.sparse.csgraph import dijkstra
 from sim.cli import main as cli_main
 from sim.errors import GeodataError, UsageError
 from sim.kernels import assign_links as kl
+from sim.kernels.choice import path_sums
+from sim.mobility.skims import car_skims
 from sim.traffic import tntp
 from sim.traffic.assignment import assign
 from sim.traffic.network import build_network, network_from_tntp
@@ -172,6 +174,22 @@ def test_sioux_falls_conjugate_directions_converge_faster_and_repeat_exactly():
     warm = assign(net, demand, rel_gap=1e-5, initial_flows=first.flows)
     assert warm.iterations == 1
     np.testing.assert_array_equal(warm.flows, first.flows)
+
+
+def test_kept_trees_are_the_shortest_paths_at_the_final_costs_and_skim_as_a_search():
+    net, demand, _, _ = _tntp_case("SiouxFalls", "SiouxFalls")
+    res = assign(net, demand, rel_gap=1e-3, keep_trees=True)
+    assert assign(net, demand, rel_gap=1e-3).trees is None  # kept only when asked
+    graph = csr_matrix((res.costs + 1e-300, (net.link_from, net.link_to)), (net.n_nodes,) * 2)
+    dist = dijkstra(graph, directed=True, indices=net.zone_nodes)[:, net.zone_nodes]
+    values = np.ascontiguousarray(res.costs[None, :])
+    along = path_sums(res.trees, net.link_from, net.zone_nodes, values)[0]
+    np.testing.assert_allclose(along, dist, rtol=1e-12)  # scipy's distances at res.costs
+    kwargs = {"toll_factor": 0.0, "distance_factor": 0.0}
+    searched = car_skims(net, res.times, np.ones(net.n_zones), **kwargs)
+    reused = car_skims(net, res.times, np.ones(net.n_zones), trees=res.trees, **kwargs)
+    for name in ("minutes", "km", "toll", "free_minutes"):
+        np.testing.assert_array_equal(getattr(reused, name), getattr(searched, name))
 
 
 def test_warm_start_from_another_demand_still_serves_this_demand():

@@ -211,3 +211,50 @@ def test_all_or_nothing_result_does_not_depend_on_chunk_count():
     ]
     for other in runs[1:]:
         np.testing.assert_allclose(other, runs[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize(("n_chunks", "first_thru"), [(1, 0), (3, 6)])
+def test_all_or_nothing_keeps_every_origins_shortest_path_tree(n_chunks, first_thru):
+    net, rng = _random_network(7, n_nodes=30, n_links=120)
+    cost = rng.uniform(0.1, 5, net.n_links)
+    demand = rng.uniform(1, 10, (net.n_zones, net.n_zones))
+    demand[2] = 0.0  # an origin without demand still gets its tree
+    trees = np.full((net.n_zones, net.n_nodes), 99, dtype=np.int32)
+    paths.all_or_nothing(
+        net.out_start,
+        net.out_links,
+        net.link_from,
+        net.link_to,
+        cost,
+        net.zone_nodes,
+        demand,
+        first_thru,
+        n_chunks,
+        trees=trees,
+    )
+    for o, origin in enumerate(net.zone_nodes):
+        dist = _python_dijkstra(net, cost, origin, first_thru)
+        for v in range(net.n_nodes):
+            link, total = trees[o, v], 0.0
+            while link >= 0:  # walk the tree back to the origin, adding up its links
+                total += cost[link]
+                link = trees[o, net.link_from[link]]
+            if np.isfinite(dist[v]) and v != origin:
+                assert total == pytest.approx(dist[v], rel=1e-12)
+            else:
+                assert trees[o, v] == -1
+
+
+def test_all_or_nothing_refuses_trees_of_the_wrong_shape():
+    net, _ = _random_network(8)
+    with pytest.raises(ValueError, match="trees"):
+        paths.all_or_nothing(
+            net.out_start,
+            net.out_links,
+            net.link_from,
+            net.link_to,
+            np.ones(net.n_links),
+            net.zone_nodes,
+            np.ones((net.n_zones, net.n_zones)),
+            trees=np.zeros((net.n_zones, net.n_nodes), dtype=np.int64),
+        )

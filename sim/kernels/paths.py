@@ -188,13 +188,29 @@ def shortest_paths(
 
 @njit(cache=True)
 def _load_origins(
-    out_start, out_links, link_from, link_to, cost, zone_nodes, demand, first_thru, lo, hi, flows
+    out_start,
+    out_links,
+    link_from,
+    link_to,
+    cost,
+    zone_nodes,
+    demand,
+    first_thru,
+    lo,
+    hi,
+    flows,
+    trees,
 ):
-    """Load the demand of origins ``lo..hi-1`` into ``flows``; return (sptt, unreached)."""
+    """Load the demand of origins ``lo..hi-1`` into ``flows``; return (sptt, unreached).
+
+    ``trees`` is ``(n_zones, n_nodes)`` to keep every origin's tree in (its row ``o``
+    then gets one even without demand) or ``(0, 0)`` not to keep them.
+    """
     n_nodes = len(out_start) - 1
     n_links = len(out_links)
+    keep = trees.shape[0] > 0
     dist = np.empty(n_nodes)
-    pred = np.empty(n_nodes, dtype=np.int32)
+    own_pred = np.empty(n_nodes if not keep else 0, dtype=np.int32)
     order = np.empty(n_nodes, dtype=np.int32)
     keys = np.empty(n_links + 1)
     items = np.empty(n_links + 1, dtype=np.int32)
@@ -202,8 +218,9 @@ def _load_origins(
     sptt = 0.0
     unreached = 0
     for o in range(lo, hi):
-        if demand[o].sum() <= 0.0:
+        if demand[o].sum() <= 0.0 and not keep:
             continue
+        pred = trees[o] if keep else own_pred
         origin = zone_nodes[o]
         n_settled = shortest_path_tree(
             out_start,
@@ -255,6 +272,7 @@ def _load_parallel(
     chunk_flows,
     chunk_sptt,
     chunk_unreached,
+    trees,
 ):
     # no array expressions here: each would become a parallel region of its own
     for c in prange(len(bounds) - 1):
@@ -270,6 +288,7 @@ def _load_parallel(
             bounds[c],
             bounds[c + 1],
             chunk_flows[c],
+            trees,
         )
 
 
@@ -283,6 +302,7 @@ def all_or_nothing(
     demand: np.ndarray,
     first_thru: int = 0,
     n_chunks: int = 8,
+    trees: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, int]:
     """Load every OD flow on its shortest path (all-or-nothing assignment).
 
@@ -301,6 +321,10 @@ def all_or_nothing(
         Number of parallel work chunks; 1 runs serially in the calling thread (best for
         small networks, where waking threads costs more than the work). The result's
         rounding depends on it, not on thread scheduling.
+    trees
+        ``(n_zones, n_nodes)`` int32, filled with the shortest-path tree of every
+        origin zone (the link entering each node, ``-1`` for the origin and unreached
+        nodes; the ``pred`` of :func:`shortest_paths`), demand or not; None: not kept.
 
     Returns
     -------
@@ -314,6 +338,10 @@ def all_or_nothing(
     zone_nodes = np.ascontiguousarray(zone_nodes, dtype=np.int32)
     demand = np.ascontiguousarray(demand, dtype=np.float64)
     n_chunks = max(1, min(n_chunks, len(zone_nodes)))
+    if trees is None:
+        trees = np.empty((0, 0), dtype=np.int32)
+    elif trees.shape != (len(zone_nodes), len(out_start) - 1) or trees.dtype != np.int32:
+        raise ValueError(f"trees must be int32 of shape ({len(zone_nodes)}, n_nodes)")
     if n_chunks == 1 or len(zone_nodes) < 2:
         flows = np.zeros(len(out_links))
         sptt, unreached = _load_origins(
@@ -328,6 +356,7 @@ def all_or_nothing(
             0,
             len(zone_nodes),
             flows,
+            trees,
         )
     else:
         # many small chunks handed out one at a time: a thread held up by other
@@ -349,6 +378,7 @@ def all_or_nothing(
                 chunk_flows,
                 chunk_sptt,
                 chunk_unreached,
+                trees,
             )
         # summed in chunk order, so the result does not depend on thread scheduling
         flows = chunk_flows.sum(axis=0)

@@ -47,6 +47,7 @@ def car_skims(
     toll_factor: float,
     distance_factor: float,
     intrazonal_min: np.ndarray | None = None,
+    trees: np.ndarray | None = None,
 ) -> Skims:
     """Skim the network at link ``times`` (minutes).
 
@@ -63,11 +64,17 @@ def car_skims(
     intrazonal_min
         Minutes of a car trip within each zone (NaN: ``intrazonal_km`` at
         :data:`LOCAL_KMH`); default all from ``intrazonal_km``.
+    trees
+        The shortest-path trees of every zone at this generalised cost when the caller
+        has them (``(n_zones, n_nodes)``, e.g. :attr:`sim.traffic.assignment.AssignmentResult.trees`
+        of the assignment whose link times ``times`` are); None: searched here.
     """
-    cost = np.ascontiguousarray(times + toll_factor * net.toll + distance_factor * net.length)
-    _, pred = paths.shortest_paths(
-        net.out_start, net.out_links, net.link_to, cost, net.zone_nodes, net.first_thru_node
-    )
+    pred = trees
+    if pred is None:
+        cost = np.ascontiguousarray(times + toll_factor * net.toll + distance_factor * net.length)
+        _, pred = paths.shortest_paths(
+            net.out_start, net.out_links, net.link_to, cost, net.zone_nodes, net.first_thru_node
+        )
     values = np.ascontiguousarray(np.vstack([times, net.length, net.toll, net.fftime]))
     sums = choice.path_sums(pred, net.link_from, net.zone_nodes, values)
     minutes, km, toll, free = sums

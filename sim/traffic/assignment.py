@@ -64,6 +64,11 @@ class AssignmentResult:
         Wall time of the assignment.
     gap_history : list of float
         Relative gap after each iteration that measured one.
+    trees : numpy.ndarray or None
+        With ``keep_trees``: ``(n_zones, n_nodes)`` shortest-path trees of every origin
+        zone at ``costs`` (the last all-or-nothing load's; ``pred`` of
+        :func:`sim.kernels.paths.shortest_paths`), e.g. to skim the network without
+        searching it again.
     """
 
     flows: np.ndarray
@@ -75,6 +80,7 @@ class AssignmentResult:
     objective: float
     seconds: float
     gap_history: list[float] = field(default_factory=list)
+    trees: np.ndarray | None = None
 
 
 @dataclass
@@ -112,7 +118,7 @@ class _Solver:
         )
         return float(step)
 
-    def load(self, costs: np.ndarray) -> tuple[np.ndarray, float]:
+    def load(self, costs: np.ndarray, trees: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         net = self.net
         flows, sptt, unreached = paths.all_or_nothing(
             net.out_start,
@@ -124,6 +130,7 @@ class _Solver:
             self.demand,
             net.first_thru_node,
             self.n_chunks,
+            trees,
         )
         if unreached:
             raise GeodataError(self._unreached_message(unreached, costs))
@@ -313,6 +320,7 @@ def assign(
     initial_flows: np.ndarray | None = None,
     initial_demand: np.ndarray | None = None,
     callback: Callable[[int, float], object] | None = None,
+    keep_trees: bool = False,
 ) -> AssignmentResult:
     """Find the static user equilibrium of ``demand`` on ``net``.
 
@@ -344,6 +352,8 @@ def assign(
         carry it (same check as above) and ``r > 0``.
     callback
         Called as ``callback(iteration, rel_gap)`` after each gap measurement.
+    keep_trees
+        Return the shortest-path trees of the last load (:attr:`AssignmentResult.trees`).
 
     Returns
     -------
@@ -380,10 +390,11 @@ def assign(
         flows, iterations = _warm_start(solver, initial_flows, prior)
     directions = _Directions(algorithm)
     history: list[float] = []
+    trees = np.empty((net.n_zones, net.n_nodes), dtype=np.int32) if keep_trees else None
     while True:
         times = solver.times(flows)
         costs = times + fixed
-        aon, sptt = solver.load(costs)
+        aon, sptt = solver.load(costs, trees)
         iterations += 1
         tstt = float(np.dot(flows, costs))
         gap = (tstt - sptt) / tstt if tstt > 0 else 0.0
@@ -419,4 +430,5 @@ def assign(
         objective=solver.objective(flows),
         seconds=time.perf_counter() - start,
         gap_history=history,
+        trees=trees,
     )

@@ -92,6 +92,9 @@ class PeakTraffic:
         #: The car matrix ``_flows`` carry (the warm start of the next assignment).
         self._demand: np.ndarray | None = None
         self._times: pd.Series | None = None
+        #: The network of the last static assignment and its shortest-path trees at
+        #: ``_times`` (what the skims of :meth:`skim_trees` reuse).
+        self._trees: tuple[Network, np.ndarray | None] | None = None
         self._retimed: set[int] = set()
 
     def _road_links(self, year: int) -> pd.DataFrame:
@@ -123,7 +126,7 @@ class PeakTraffic:
             if pol.method == "webster":
                 flows = self._flows
                 if flows is None:  # retiming in the first year: time it on this year's flows
-                    flows = self._assign(links, demand).links["flow"]
+                    flows = self._assign(links, demand)[0].links["flow"]
                 self.plans = self.plans.retime_webster(links, flows, ids)
             else:
                 self.plans = self.plans.with_cycle(pol.cycle_s or 90.0, ids)
@@ -143,7 +146,8 @@ class PeakTraffic:
 
     def _assign(
         self, links: pd.DataFrame, demand: np.ndarray, rel_gap: float | None = None
-    ) -> PeakResult:
+    ) -> tuple[PeakResult, np.ndarray | None]:
+        """The static equilibrium of ``demand`` and its last shortest-path trees."""
         timed, net = self._timed_network(links)
         p = self.params
         warm = None
@@ -159,6 +163,7 @@ class PeakTraffic:
             distance_factor=p.distance_factor,
             initial_flows=warm,
             initial_demand=self._demand if warm is not None else None,
+            keep_trees=True,
         )
         cap = timed["capacity_vph"].to_numpy()
         length_km = timed["length_m"].to_numpy() / 1000.0
@@ -179,7 +184,7 @@ class PeakTraffic:
         kpis = link_kpis(frame, length_km, _length_free(links)[1], float(demand.sum()))
         kpis["rel_gap"] = float(res.rel_gap)
         kpis["assignment_iterations"] = float(res.iterations)
-        return PeakResult(links=frame, kpis=kpis)
+        return PeakResult(links=frame, kpis=kpis), res.trees
 
     def network_times(self, year: int) -> tuple[Network, np.ndarray]:
         """The year's network and link minutes of the last assignment (free flow before one).
@@ -193,6 +198,18 @@ class PeakTraffic:
             return net, net.fftime
         last = times.reindex(timed.index).to_numpy(dtype=np.float64)
         return net, np.where(np.isfinite(last), last, net.fftime)
+
+    def skim_trees(self, year: int) -> np.ndarray | None:
+        """Shortest-path trees of every zone at the link times of :meth:`network_times`.
+
+        They are the last static assignment's (its final search ran at those times'
+        generalised cost) while the year's network is the one it ran on and no dynamic
+        loading has replaced its times; None otherwise (the skims search the network).
+        """
+        _, net = self._timed_network(self._road_links(year))
+        if self._trees is None or self._trees[0] is not net or self._dyn_minutes is not None:
+            return None
+        return self._trees[1]
 
     def with_local_trips(self, year: int, result: PeakResult, load: pd.Series) -> PeakResult:
         """The busiest hour with the car trips inside zones on their local streets.
@@ -226,7 +243,8 @@ class PeakTraffic:
         """
         links = self._road_links(year)
         self._retime_signals(year, links, demand)
-        result = self._assign(links, demand, rel_gap)
+        result, trees = self._assign(links, demand, rel_gap)
+        self._trees = (self._timed_network(links)[1], trees)
         self._flows = result.links["flow"]
         self._demand = np.array(demand, dtype=np.float64)
         self._times = result.links["time_min"]
