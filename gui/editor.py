@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from gui.document import ScenarioDocument
 from gui.forms import ModelForm
 from gui.i18n import policy_help, policy_label, tr
-from gui.planner import name_policies, policy_name, seats_note, zone_check
+from gui.planner import missing_pick, name_policies, policy_name, seats_note, zone_check
 from gui.signalpick import current_plan, cycle_note
 from gui.streetpick import street_label
 from sim import scenario as schema
@@ -313,12 +313,14 @@ class EditorPanel(QWidget):
         self._syncing = True
         row = self.policy_list.currentRow()
         self.policy_list.clear()
+        first = None  # the first policy's problem: named, and in a planner's words
         for i, pol in enumerate(self.doc.policies):
             item = QListWidgetItem(policy_summary(pol, self.city))
             problem = _policy_problem(pol, i)
             if problem:
                 item.setForeground(QColor("#b00020"))
                 item.setToolTip(problem)
+                first = first or problem
             self.policy_list.addItem(item)
         count = self.policy_list.count()
         self.policy_list.setCurrentRow(min(row, count - 1) if count else -1)
@@ -327,7 +329,7 @@ class EditorPanel(QWidget):
         self._syncing = False
         self._rebuild_form(self.policy_list.currentRow())
         problem = self.doc.problem()
-        problem = problem and name_policies(problem, self.doc.policies)
+        problem = problem and (first or name_policies(problem, self.doc.policies))
         self.status.setStyleSheet("color: #b00020" if problem else "color: #1b7f3b")
         self.status.setText(problem or tr("Scenario is valid."))
 
@@ -403,5 +405,7 @@ def _policy_problem(policy: dict[str, Any], index: int) -> str | None:
     except ScenarioError as exc:
         return str(exc)
     except ValidationError as exc:
-        return schema.format_validation_error(policy_name(policy, index), exc)
+        return missing_pick(policy, index) or schema.format_validation_error(
+            policy_name(policy, index), exc
+        )
     return None

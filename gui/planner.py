@@ -3,7 +3,7 @@
 :func:`seats_note` says how many seats a new school's classes make (a blank class size is
 the school system's); :func:`zone_check` refuses zone ids the city does not have;
 :func:`name_policies` turns ``policies.0`` in a validation message into the policy's label
-and id.
+and id; :func:`missing_pick` says what a road policy still needs from the map.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any
 from gui.i18n import policy_label, tr
 from sim.city import City
 from sim.education.systems import school_settings
+from sim.errors import ScenarioError
+from sim.policies import policy_class
 
 
 def seats(policy: dict[str, Any], city: City) -> tuple[int, int, int, int] | None:
@@ -82,3 +84,23 @@ def name_policies(message: str, policies: Sequence[dict[str, Any]]) -> str:
         return name + (" " if match.group(2) else "")
 
     return re.sub(r"policies\.(\d+)(\.)?", named, message)
+
+
+def missing_pick(policy: dict[str, Any], index: int) -> str | None:
+    """``policy 3 (Road closure): no road picked yet...``, or None when it has its roads.
+
+    For a policy whose roads are picked on the map and that has none yet (nor a cordon of
+    zones, where the type has one): the state of every road policy just added, which
+    the schema calls "List should have at least 1 item after validation, not 0".
+    """
+    try:
+        cls = policy_class(str(policy.get("type")))
+    except ScenarioError:
+        return None
+    if cls.pick != "links" or policy.get("links") or policy.get("cordon_zones"):
+        return None
+    if "cordon_zones" in cls.model_fields:
+        hint = tr("no road or zone picked yet: use Pick roads or Pick zones, then click the map")
+    else:
+        hint = tr("no road picked yet: with Pick roads on, click a street on the map")
+    return f"{policy_name(policy, index)}: {hint}"
