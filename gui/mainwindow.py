@@ -521,10 +521,22 @@ class MainWindow(ScenarioFiles, QMainWindow):
                 self.results.load_latest()
             elif widget is self.compare:
                 self.compare.refresh_runs()
+                self._preselect_comparison()
             elif widget is self.runlist:
                 self.runlist.refresh()
         except CitySandboxError as exc:
             self.error(tr("Cannot read the run."), str(exc))
+
+    def _preselect_comparison(self) -> None:
+        """Nothing chosen yet: tick the newest run against the one before (Compare to click).
+
+        The usual way here is a baseline run, then a variant run: the pair is ready and
+        only computed when the user clicks Compare.
+        """
+        compare = self.compare
+        runs = compare.baseline
+        if compare.comparison is None and not compare.checked_runs() and runs.count() >= 2:
+            compare.choose(runs.itemData(1), [runs.itemData(0)])
 
     # ------------------------------------------------------------------ export
 
