@@ -5,8 +5,9 @@ Usage: python bench/dynamic_city.py [--quick] [--json] [--vehicles N] [--iterati
 
 The default scenario's base year (one replication, seed 1, the static peak model for the
 demand loop) gives the AM period's vehicles (06:00-10:00: residents' car trips by their
-5-minute departure bins plus through traffic and freight, as the dynamic peak model loads
-them); their routes come from ``K`` rounds of route swapping (sim.traffic.due, warm start
+5-minute departure bins, those leaving in the warm-up from 05:00 included, plus through
+traffic and freight, as the dynamic peak model loads them; the loading's clock starts at
+05:00); their routes come from ``K`` rounds of route swapping (sim.traffic.due, warm start
 on the static equilibrium's link times) on the city's network and fixed-time signal plans,
 with the Δt and time-to-teleport (``max_wait_s``) of the scenario's dynamic model. Then,
 timed (numba compiled by then):
@@ -19,7 +20,10 @@ timed (numba compiled by then):
 
 Prints one JSON object: the AM peak's ``vehicles, completed, wall_s,
 vehicle_seconds_per_s, dt_s`` at the top level (and ``arrived_by_10_30``: vehicles arrived
-half an hour after the AM period's end) with the process's ``peak_rss_mib`` after it,
+half an hour after the AM period's end; ``departed_06_00_06_05``, ``warmup_departures``
+and ``max_bin_over_mean``: the departures in the AM period's first bin, before 06:00, and
+the busiest 5-minute bin of 05:00-10:00 over their mean) with the process's
+``peak_rss_mib`` after it,
 the size of one year's ``links_t`` rows of the AM period (``links_t_rows``,
 ``links_t_mb`` as parquet), and the same keys under ``million`` (``peak_rss_mib`` after
 both); on gridlock, the message (links involved) and the wall time until it was
@@ -50,11 +54,12 @@ from sim.model import CityModel  # noqa: E402
 from sim.scenario import load_scenario, scenario_from_dict  # noqa: E402
 from sim.traffic import due  # noqa: E402
 from sim.traffic.city_dynamic import city_network  # noqa: E402
-from sim.traffic.dynamic import GridlockError, TrafficControl, Vehicles  # noqa: E402
+from sim.traffic.dynamic import BIN_S, GridlockError, TrafficControl, Vehicles  # noqa: E402
 from sim.traffic.peak_outputs import links_t_frame  # noqa: E402
 
 SEED = 1
-PERIOD_S = N_BINS * 300.0
+#: The loading's clock: the warm-up, then the AM period.
+PERIOD_S = due.WARMUP_S + N_BINS * BIN_S
 
 
 def am_period(city):
@@ -84,6 +89,16 @@ def repeated(veh: Vehicles, n: int, period_s: float) -> Vehicles:
     route_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     idx = np.repeat(starts - route_start[:-1], sizes) + np.arange(route_start[-1])
     return Vehicles([str(i) for i in range(n)], depart, route_start, veh.route_links[idx])
+
+
+def departure_burst(depart: np.ndarray) -> dict:
+    """Departures in 06:00-06:05 and before 06:00, and the busiest bin over the mean bin."""
+    per_bin = np.bincount((depart // BIN_S).astype(np.int64), minlength=round(PERIOD_S / BIN_S))
+    return {
+        "departed_06_00_06_05": float(per_bin[round(due.WARMUP_S / BIN_S)]),
+        "warmup_departures": float((depart < due.WARMUP_S).sum()),
+        "max_bin_over_mean": float(per_bin.max() / per_bin.mean()),
+    }
 
 
 def timed_load(control: TrafficControl, vehicles: Vehicles) -> dict:
@@ -132,7 +147,8 @@ def main() -> None:
         return
     result |= {"due_s": time.perf_counter() - t1, "due_gaps": eq.gaps}
     result |= timed_load(control, eq.vehicles)
-    rows = links_t_frame(eq.load, net, list(links.index), year)
+    result |= departure_burst(trips.depart)
+    rows = links_t_frame(eq.load, net, list(links.index), year, round(due.WARMUP_S / BIN_S))
     buffer = io.BytesIO()
     rows.to_parquet(buffer, index=False)
     result |= {"links_t_rows": len(rows), "links_t_mb": len(buffer.getvalue()) / 1e6}

@@ -31,7 +31,7 @@ from sim.education.explain import FlowRecorder
 from sim.education.schools import SchoolSystem
 from sim.kpis import KPI_NAMES
 from sim.mobility.demand import PROFILE_COLUMNS, WORK, Choices, TravelDemand, TripTable
-from sim.mobility.departure import BINS_PER_HOUR, N_BINS, charged_bins, school_starts
+from sim.mobility.departure import BINS_PER_HOUR, CHOICE_BINS, charged_bins, school_starts
 from sim.mobility.loop import equilibrate
 from sim.mobility.skims import Skims, car_skims
 from sim.mobility.trips import assign_work_zones, zone_distance_km
@@ -289,7 +289,7 @@ class CityModel(mesa.Model):
             for pol in self.scenario.policies
             if isinstance(pol, CongestionCharge) and pol.year <= self.year
         ]
-        self.demand.charged = charged_bins(windows) if windows else np.ones(N_BINS)
+        self.demand.charged = charged_bins(windows) if windows else np.ones(CHOICE_BINS)
         if self.demand.asc_car is None:  # first year: mode constants on a first draw of trips
             self.demand.calibrate(self._trip_table(skims), skims)
             self.demand.work_theta = None

@@ -90,17 +90,18 @@ def test_departure_kernel_matches_its_twin() -> None:
     n = 40
     desired = rng.uniform(420, 570, n)
     free, delay = rng.uniform(5, 40, n), rng.uniform(0, 20, n)
-    ratio = rng.uniform(0, 2, dep.N_BINS)
+    ratio = rng.uniform(0, 2, dep.CHOICE_BINS)
     u = rng.random(n)
     coef = np.array([SMALL_TIME, SMALL_EARLY, SMALL_LATE, SMALL_LATE_AT_ALL])
     toll = rng.uniform(0, 10, n)
-    charged = (rng.random(dep.N_BINS) < 0.5).astype(float)
-    args = (desired, free, delay, ratio, toll, charged, 360.0, 5.0, coef)
+    charged = (rng.random(dep.CHOICE_BINS) < 0.5).astype(float)
+    args = (desired, free, delay, ratio, toll, charged, 300.0, 5.0, coef)  # from 05:00
     prob = choice.departure_probabilities(*args)
     twin = departure_twin(*args)
     np.testing.assert_allclose(prob, twin, rtol=1e-12)
     bins = dep.choose_bins(desired, free, delay, ratio, u, toll, charged)
-    assert bins.tolist() == draw_twin(twin, u.tolist())
+    # columns from 05:00; the bins the choice returns count from 06:00 (12 warm-up bins)
+    assert (bins + 12).tolist() == draw_twin(twin, u.tolist())
 
 
 def test_a_timed_toll_moves_drivers_out_of_its_window() -> None:
@@ -108,14 +109,14 @@ def test_a_timed_toll_moves_drivers_out_of_its_window() -> None:
     # at 08:00 after 17.5 minutes leave earlier than 07:30 or later, i.e. arrive early or late
     n = 50_000
     u = (np.arange(n) + 0.5) / n
-    args = (np.full(n, 480.0), np.full(n, 17.5), np.zeros(n), np.ones(dep.N_BINS), u)
+    args = (np.full(n, 480.0), np.full(n, 17.5), np.zeros(n), np.ones(dep.CHOICE_BINS), u)
     charged = dep.charged_bins([("07:30", "08:00")])
-    assert charged.nonzero()[0].tolist() == list(range(18, 24))
+    assert charged.nonzero()[0].tolist() == list(range(12 + 18, 12 + 24))  # from 05:00
     free = dep.choose_bins(*args)
     tolled = dep.choose_bins(*args, toll_min=np.full(n, 10.0), charged=charged)
     inside = lambda b: ((b >= 18) & (b < 24)).mean()  # noqa: E731
     # expected by hand from Small's coefficients: bin h arrives 5 (h - 20) minutes off
-    h = np.arange(dep.N_BINS)
+    h = np.arange(-12, dep.N_BINS)  # the warm-up from 05:00, then the AM period
     w = np.where(
         h <= 20,
         np.exp(SMALL_EARLY * 5 * (20 - h)),
@@ -137,10 +138,10 @@ def test_schedule_delay_follows_small_1982() -> None:
         np.full(n, 480.0),
         np.full(n, 17.5),
         np.zeros(n),
-        np.ones(dep.N_BINS),
+        np.ones(dep.CHOICE_BINS),
         (np.arange(n) + 0.5) / n,
     )
-    freq = np.bincount(bins, minlength=dep.N_BINS) / n
+    freq = np.bincount(bins + 12, minlength=dep.CHOICE_BINS)[12:] / n  # AM bins
     assert freq.argmax() == 20
     late = math.exp(SMALL_LATE * 5 + SMALL_LATE_AT_ALL)
     early = math.exp(SMALL_EARLY * 5)
@@ -154,17 +155,14 @@ def test_congestion_spreads_departures_earlier() -> None:
     # a congested bin (delay ratio 2 at bins 18-21) pushes people to leave earlier
     n = 50_000
     u = (np.arange(n) + 0.5) / n
-    flat = np.ones(dep.N_BINS)
+    flat = np.ones(dep.CHOICE_BINS)
     peaky = flat.copy()
-    peaky[18:22] = 2.0
+    peaky[12 + 18 : 12 + 22] = 2.0  # choice columns: 12 warm-up bins first
     args = (np.full(n, 480.0), np.full(n, 15.0), np.full(n, 15.0))
-    calm = dep.choose_bins(*args, np.zeros(dep.N_BINS), u)
+    calm = dep.choose_bins(*args, np.zeros(dep.CHOICE_BINS), u)
     busy = dep.choose_bins(*args, peaky, u)
     assert busy.mean() < calm.mean()
-    assert (
-        (np.bincount(busy, minlength=dep.N_BINS)[18:22]).sum()
-        < (np.bincount(calm, minlength=dep.N_BINS)[18:22]).sum()
-    )
+    assert ((busy >= 18) & (busy < 22)).sum() < ((calm >= 18) & (calm < 22)).sum()
 
 
 def test_path_sums_walk_the_trees() -> None:

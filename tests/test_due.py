@@ -151,16 +151,20 @@ def test_period_trips_spread_in_their_bins() -> None:
     extra[1, 0, 0] = 1.4
     extra[1, 1, 5] = 5.0  # the diagonal (intrazonal) is left out
     trips = due.period_trips(
-        np.array([0, 1, 1]), np.array([1, 0, 1]), np.array([3, 0, 7]), extra, rng, 300.0
+        np.array([0, 1, 1, 0]), np.array([1, 0, 1, 1]), np.array([3, 0, 7, -12]), extra, rng
     )
-    assert len(trips) == 2 + 3 + 1  # two trips (one intrazonal dropped), 3 + 1 extra
+    assert len(trips) == 3 + 3 + 1  # three trips (one intrazonal dropped), 3 + 1 extra
     assert (np.diff(trips.depart) >= 0).all()
+    # the loading's clock starts at 05:00, the warm-up's first bin (-12): 06:00 is 3600 s
     car = trips.depart[(trips.origin == 0) & (trips.dest == 1)]
-    assert len(car) == 4  # 1 trip in bin 3 + 3 extra in bins 10-11
-    assert ((car >= 900.0) & (car < 1200.0)).sum() == 1
-    assert ((car >= 3000.0) & (car < 3600.0)).sum() == 3
+    assert len(car) == 5  # 1 trip in bin 3, 1 in the warm-up's first + 3 extra in bins 10-11
+    assert ((car >= 3600.0 + 900.0) & (car < 3600.0 + 1200.0)).sum() == 1
+    assert ((car >= 3600.0 + 3000.0) & (car < 3600.0 + 3600.0)).sum() == 3
+    assert ((car >= 0.0) & (car < 300.0)).sum() == 1
     back = trips.depart[(trips.origin == 1) & (trips.dest == 0)]
-    assert ((back >= 0.0) & (back < 300.0)).all() and len(back) == 2
+    assert ((back >= 3600.0) & (back < 3900.0)).all() and len(back) == 2
+    with pytest.raises(ValueError, match="warm-up"):  # before the warm-up: no such bin
+        due.period_trips(np.array([0]), np.array([1]), np.array([-13]), extra, rng)
 
 
 def test_a_gridlocked_loading_is_retried_around_its_cycle() -> None:
@@ -184,3 +188,18 @@ def test_a_gridlocked_loading_is_retried_around_its_cycle() -> None:
     assert (first_links(loaded[0]) == 0).all()
     assert (first_links(loaded[1]) == 2).all()  # moved around the cycle to route B
     assert eq.gridlock_retries == 1 and np.isfinite(eq.load.arrive).all()
+
+
+def test_few_vehicles_per_od_spread_over_the_period_not_into_its_first_bins() -> None:
+    rng = np.random.default_rng(5)
+    # 960 ODs of one vehicle each, even over 48 bins: ~20 a bin (binomial sd ~4.4);
+    # largest remainders put all 960 in bin 0
+    row, b = due.spread_bins(np.full((960, 48), 1 / 48), np.ones(960, np.int64), rng)
+    counts = np.bincount(b, minlength=48)
+    assert counts.sum() == 960 and counts.max() <= 40
+    # a row of 8 vehicles over shares 1:2:1 gets exactly its shares, and 3 over 1:1
+    # gets 1 or 2 in each bin
+    row, b = due.spread_bins(np.array([[1.0, 2.0, 1.0], [1.0, 1.0, 0.0]]), np.array([8, 3]), rng)
+    assert np.bincount(b[row == 0], minlength=3).tolist() == [2, 4, 2]
+    assert sorted(np.bincount(b[row == 1], minlength=2).tolist()) == [1, 2]
+    assert not (b[row == 1] == 2).any()  # never a bin without share

@@ -27,7 +27,7 @@ def test_untolled_freight_spreads_evenly_and_is_conserved() -> None:
 def test_a_toll_moves_freight_out_of_its_window_by_a_logit_on_the_toll() -> None:
     freight = np.array([[0.0, 480.0], [480.0, 0.0]])
     toll = np.array([[0.0, 3000.0], [0.0, 0.0]])  # only 0 -> 1 is tolled
-    charged = dep.charged_bins([("07:00", "09:00")])  # 24 of the 48 bins
+    charged = dep.charged_bins([("07:00", "09:00")])[dep.WARMUP_BINS :]  # 24 of the 48 AM bins
     bins = freight_bins(freight, toll, charged, money_per_min=100.0)
     assert bins.sum() == pytest.approx(960.0)  # moved in time, none lost
     np.testing.assert_allclose(bins[1, 0], 10.0)  # untolled: even
@@ -51,7 +51,7 @@ def test_freight_shifts_and_pays_only_inside_the_charged_window() -> None:
     into = np.zeros((GRID * GRID, GRID * GRID), bool)
     into[:, CENTRE] = True
     into[CENTRE, CENTRE] = False
-    window = demand.charged == 1
+    window = demand.charged[dep.WARMUP_BINS :] == 1  # extra_bins: the AM period's bins
     before = free.extra_bins[into][:, window].sum()
     after = c.extra_bins[into][:, window].sum()
     assert after < 0.9 * before  # trucks into the cordon leave outside the window

@@ -227,11 +227,33 @@ DYNAMIC = DynamicParams(due_gap=1e-6, due_iterations=4, dt_s=1.0)
 
 
 def _period(city, policies, year: int = 2025, params: AssignmentParams = PARAMS, n: int = 500):
-    """The dynamic model's busiest hour: ``n`` vehicles from zone 1 to zone 2 in 20 minutes."""
+    """The dynamic model's busiest hour: ``n`` vehicles from zone 1 to zone 2 in 20 minutes.
+
+    From 06:00, the loading's clock's :data:`~sim.traffic.due.WARMUP_S`.
+    """
     traffic = PeakTraffic(city, policies, params, DYNAMIC)
     traffic.step(year, DEMAND)  # the static warm start
-    trips = due.Trips(np.zeros(n, np.int64), np.ones(n, np.int64), np.linspace(0, 1200, n))
+    depart = due.WARMUP_S + np.linspace(0, 1200, n)
+    trips = due.Trips(np.zeros(n, np.int64), np.ones(n, np.int64), depart)
     return traffic.load_period(year, trips, peak_bin=0, seed=1)
+
+
+def test_warm_up_vehicles_load_before_the_period_and_stay_out_of_its_outputs() -> None:
+    # 200 vehicles in 05:00-05:20 (the warm-up), 500 in 06:00-06:20 (the busiest hour's)
+    traffic = PeakTraffic(two_route_city(), [], PARAMS, DYNAMIC)
+    traffic.step(2025, DEMAND)
+    depart = np.concatenate([np.linspace(0, 1200, 200), due.WARMUP_S + np.linspace(0, 1200, 500)])
+    trips = due.Trips(np.zeros(700, np.int64), np.ones(700, np.int64), depart)
+    out = traffic.load_period(2025, trips, peak_bin=0, seed=1)
+    assert out.load is not None and out.outputs is not None
+    assert np.isfinite(out.load.arrive).all()  # the warm-up's vehicles were loaded
+    assert out.kpis["car_trips_peak"] == 500.0  # only the AM period's in the busiest hour
+    flow = out.links["flow"]
+    assert flow[10] + flow[20] == 500.0 and flow[11] + flow[21] == 500.0
+    # links_t: 06:00 is bin_start_s 0; the warm-up's bins (every vehicle arrived in
+    # under 10 minutes) are left out, so its inflow is the AM period's two links a vehicle
+    t = out.outputs.links_t
+    assert t["bin_start_s"].min() >= 0 and t["inflow"].sum() == 2 * 500
 
 
 def test_traffic_model_picks_the_peak_model(root) -> None:

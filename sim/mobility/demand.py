@@ -19,7 +19,9 @@ road traffic; PCE 1.5 for trucks on level terrain — HCM 2010 Exhibit 11-10.
 
 The trips departing in the busiest hour are what the static assignment loads
 (:attr:`Choices.car_peak`); :attr:`Choices.bins` and :attr:`Choices.mode` per trip are the
-interface a time-dependent model can take instead.
+interface a time-dependent model can take instead. A trip's bin may be one of the warm-up
+before 06:00 (negative, :mod:`sim.mobility.departure`): its vehicle is not in the AM
+period's departures (:attr:`Choices.vehicles`), busiest hour or profile.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ class Choices:
     dest: np.ndarray
     logsum: np.ndarray
     car_peak: np.ndarray  # vehicles (PCU) per OD in the busiest hour
-    vehicles: np.ndarray  # road vehicles (PCU) departing per bin
+    vehicles: np.ndarray  # road vehicles (PCU) departing per bin of the AM period
     peak_start: int
     #: The expectations of ``car_peak`` and ``vehicles`` over the choice probabilities
     #: (smooth in the skims: what the demand-supply loop averages, see sim.mobility.loop).
@@ -131,8 +133,9 @@ class TravelDemand:
             if params.od_adjustment is None
             else read_od_adjustment(params.od_adjustment, zones.index)
         )
-        #: 1 for the departure bins in which the network's tolls are charged.
-        self.charged = np.ones(dep.N_BINS)
+        #: 1 for the departure bins in which the network's tolls are charged (the
+        #: departure choice's :data:`~sim.mobility.departure.CHOICE_BINS`, warm-up first).
+        self.charged = np.ones(dep.CHOICE_BINS)
         #: Access points: a car trip within a zone between two of them loads (local streets).
         self.access = TripAccess.of(city) if "is_centroid" in city.nodes else None
         #: The bus of a GTFS feed (``parameters.gtfs``); None = the simple bus along the roads.
@@ -191,8 +194,8 @@ class TravelDemand:
         ratio = dep.delay_ratio(self.departures)
         free = skims.free_minutes[o, dest]
         delay = skims.minutes[o, dest] - free
-        leave = (t.desired - free - dep.AM_START) // dep.BIN_MIN
-        leave_bin = np.clip(leave, 0, dep.N_BINS - 1).astype(np.int64)
+        leave = (t.desired - free - dep.CHOICE_START) // dep.BIN_MIN
+        leave_bin = np.clip(leave, 0, dep.CHOICE_BINS - 1).astype(np.int64)  # choice column
         return md.LevelOfService(
             car_min=free + delay * ratio[leave_bin],
             car_km=skims.km[o, dest],
@@ -306,7 +309,8 @@ class TravelDemand:
             self.access, o, d, t.household[drivers], traveller, t.school[drivers]
         )
         loaded = (o != d) | local.loaded
-        vehicles = np.bincount(b[loaded], minlength=dep.N_BINS).astype(float)
+        am = loaded & (b >= 0)  # the warm-up's vehicles leave before the AM period
+        vehicles = np.bincount(b[am], minlength=dep.N_BINS).astype(float)
         trucks, through = self._extra_bins(t, dest, mode, skims)
         extra = trucks + through
         vehicles += extra.sum(axis=(0, 1))
@@ -320,7 +324,8 @@ class TravelDemand:
         out.expected_peak, out.expected_vehicles = self._expected_peak(
             t, dest, md.probabilities(util), skims, ratio, extra
         )
-        minutes = free + delay * ratio[bins]
+        column = bins.astype(np.int64) + dep.WARMUP_BINS
+        minutes = free + delay * ratio[column]
         km = los.car_km.copy()
         minutes[drivers[local.loaded]] = local.minutes[local.loaded] + md.CAR_ACCESS_MIN
         km[drivers[local.loaded]] = local.km[local.loaded]
@@ -331,7 +336,7 @@ class TravelDemand:
             "car_trips_intrazonal": float((~loaded).sum()),
             "car_trips_peak": float(in_peak.sum()),
             "toll_revenue": self._toll_revenue(
-                (toll * self.charged[bins])[on_road], trucks / FREIGHT_PCE + through, skims
+                (toll * self.charged[column])[on_road], trucks / FREIGHT_PCE + through, skims
             ),
             "mean_trip_min": float(minutes[on_road].mean()) if len(on_road) else 0.0,
             "peak_hour_start": (dep.AM_START + peak * dep.BIN_MIN) / 60.0,
@@ -408,12 +413,13 @@ class TravelDemand:
                 )
         vehicles = extra.sum(axis=(0, 1))
         for w, pr in zip(weights, probs, strict=True):
-            vehicles += w @ pr
+            vehicles += w @ pr[:, dep.WARMUP_BINS :]
         peak = dep.peak_hour(vehicles)
         n = self.n_zones
         matrix = extra[:, :, peak : peak + dep.BINS_PER_HOUR].sum(axis=2).ravel()
         for r, w, pr in zip(rows, weights, probs, strict=True):
-            in_peak = w * pr[:, peak : peak + dep.BINS_PER_HOUR].sum(axis=1)
+            first = dep.WARMUP_BINS + peak
+            in_peak = w * pr[:, first : first + dep.BINS_PER_HOUR].sum(axis=1)
             matrix = matrix + np.bincount(o[r] * n + dest[r], in_peak, n * n)
         return matrix.reshape(n, n), vehicles
 
@@ -450,7 +456,8 @@ class TravelDemand:
         """
         total = self._through_and_freight(t, dest, mode)
         assert self.freight is not None
-        trucks = freight_bins(self.freight, skims.toll, self.charged, self.money_per_min)
+        am = self.charged[dep.WARMUP_BINS :]  # freight leaves within the AM period
+        trucks = freight_bins(self.freight, skims.toll, am, self.money_per_min)
         return trucks, (total - self.freight)[:, :, None] / dep.N_BINS * np.ones(dep.N_BINS)
 
     def _toll_revenue(self, resident_tolls: np.ndarray, extra: np.ndarray, skims: Skims) -> float:
@@ -459,7 +466,7 @@ class TravelDemand:
         ``extra`` holds the through and freight vehicles per OD and bin (trucks, not PCU);
         those leaving in a charged bin pay.
         """
-        paying = (extra * self.charged[None, None, :]).sum(axis=2)
+        paying = (extra * self.charged[None, None, dep.WARMUP_BINS :]).sum(axis=2)
         return float(resident_tolls.sum() + (paying * skims.toll).sum())
 
     def _shares(self, c: Choices) -> dict[str, float]:
@@ -488,12 +495,15 @@ def am_profile(
 
     Columns ``period_start`` (HH:MM), ``departures`` (residents' trips, every mode),
     ``car_departures`` (cars loaded on the network) and ``network_speed_kmh`` (their
-    km over their minutes; NaN in a quarter without cars).
+    km over their minutes; NaN in a quarter without cars). Trips leaving in the warm-up
+    (negative bins) are not in it.
     """
     per = PROFILE_MIN // dep.BIN_MIN
     n = dep.N_BINS // per
-    q_all = np.asarray(bins, dtype=np.int64) // per
-    q_car = np.asarray(car_bins, dtype=np.int64) // per
+    car = np.asarray(car_bins) >= 0
+    q_all = np.asarray(bins, dtype=np.int64)[np.asarray(bins) >= 0] // per
+    q_car = np.asarray(car_bins, dtype=np.int64)[car] // per
+    car_min, car_km = np.asarray(car_min)[car], np.asarray(car_km)[car]
     minutes = np.bincount(q_car, car_min, n)
     km = np.bincount(q_car, car_km, n)
     speed = np.divide(km * 60.0, minutes, out=np.full(n, np.nan), where=minutes > 0)
@@ -520,7 +530,8 @@ def school_area_arrivals(
     near = cars[np.isin(dest[cars], t.dest[t.purpose == SCHOOL])]
     if not len(near):
         return 0.0
-    arrive = (bins[near] + 0.5) * dep.BIN_MIN + minutes[near]  # minutes after AM_START
+    # minutes after the warm-up's start (CHOICE_START, a whole number of quarters earlier)
+    arrive = (bins[near] + dep.WARMUP_BINS + 0.5) * dep.BIN_MIN + minutes[near]
     return float(np.bincount((arrive // PROFILE_MIN).astype(np.int64)).max())
 
 

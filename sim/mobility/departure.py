@@ -1,8 +1,9 @@
 """Departure-time choice over the AM period: desired arrivals and schedule-delay penalties.
 
 Each trip has a desired arrival time (its work start, its school's start, a flexible
-time for other purposes) and picks a 5-minute departure bin between :data:`AM_START`
-and :data:`AM_END` by a logit on travel time, minutes early, minutes late and a penalty
+time for other purposes) and picks a 5-minute departure bin between
+:data:`CHOICE_START` (the warm-up, :data:`WARMUP_MIN` before :data:`AM_START`) and
+:data:`AM_END` by a logit on travel time, minutes early, minutes late and a penalty
 for being late at all, with the coefficients of Small (1982), *The scheduling of
 consumer activities: work trips*, American Economic Review 72(3), model 1: travel time
 −0.106, early −0.065, late −0.254 per minute, late at all −0.58.
@@ -11,6 +12,19 @@ A car trip's time depends on when it leaves: the static assignment of the busies
 gives each route's delay; a bin carrying a flow rate ``r`` of the busiest hour's ``R``
 has that delay times ``(r / R) ** 4`` (the BPR curve's power), capped at
 :data:`MAX_DELAY_RATIO`. The busiest hour, :func:`peak_hour`, is an output.
+
+The warm-up. A trip whose best departure is before 06:00 (an early shift far from home)
+leaves then: without the warm-up's bins the logit had to put it in the AM period's first
+bin, and 06:00-06:05 carried about five times the mean bin (10,747 of the default city's
+138,913 vehicles), which jammed the dynamic model's network within a quarter of an hour.
+Bin ``b`` of a trip is the AM period's bin ``b`` (0 .. :data:`N_BINS` − 1, what
+:func:`bin_label` names) or a warm-up bin (−:data:`WARMUP_BINS` .. −1, 05:00-05:55).
+The dynamic model loads the warm-up's vehicles before the AM period (they are on the
+roads when it starts); the AM period's profile, busiest hour and KPIs count its own bins
+only. The warm-up's bins are at free flow in the choice (delay factor 0: their
+departure rate is not in the loop's profile, which is the AM period's; at the rates
+found, under a third of the busiest hour's, ``(r / R) ** 4`` is below 0.01). Toll
+windows are on the clock over all :data:`CHOICE_BINS` bins (:func:`charged_bins`).
 """
 
 from __future__ import annotations
@@ -25,6 +39,12 @@ from sim.policies import Policy, StaggeredSchoolStart
 AM_START, AM_END, BIN_MIN = 6 * 60, 10 * 60, 5
 N_BINS = (AM_END - AM_START) // BIN_MIN
 BINS_PER_HOUR = 60 // BIN_MIN
+#: Minutes before :data:`AM_START` in which a trip may leave (see the module: the warm-up).
+WARMUP_MIN = 60
+WARMUP_BINS = WARMUP_MIN // BIN_MIN
+#: Bins of the departure choice: the warm-up's, then the AM period's.
+CHOICE_BINS = WARMUP_BINS + N_BINS
+CHOICE_START = AM_START - WARMUP_MIN
 #: Small (1982) model 1: travel time, early, late (per minute), late at all.
 SCHEDULE_COEF = np.array([-0.106, -0.065, -0.254, -0.58])
 #: Work start times 06:30..10:00 (minutes after midnight) and their shares: an assumption
@@ -44,7 +64,7 @@ OTHER_WINDOW = (8 * 60, 10 * 60)
 MAX_DELAY_RATIO = 2.0
 #: Bins of the moving average that turns 5-minute departures into a flow rate.
 RATE_WINDOW = 3
-#: Trips per block of departure probabilities (bounds the ``(n, N_BINS)`` arrays' memory).
+#: Trips per block of departure probabilities (bounds the ``(n, CHOICE_BINS)`` arrays' memory).
 CHUNK = 50_000
 
 
@@ -84,14 +104,17 @@ def other_arrivals(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def delay_ratio(departures: np.ndarray) -> np.ndarray:
-    """The congestion-delay factor of each bin from vehicles departing per bin."""
+    """The congestion-delay factor of each choice bin from vehicles departing per AM bin.
+
+    ``departures`` has the AM period's :data:`N_BINS` bins; the result has
+    :data:`CHOICE_BINS`, the warm-up's first (at free flow: 0, see the module).
+    """
     kernel = np.ones(RATE_WINDOW) / RATE_WINDOW
     rate = np.convolve(departures, kernel, mode="same")
     start = peak_hour(departures)
     peak = departures[start : start + BINS_PER_HOUR].mean()
-    if peak <= 0:
-        return np.ones(len(departures))
-    return np.minimum((rate / peak) ** 4, MAX_DELAY_RATIO)
+    am = np.ones(len(departures)) if peak <= 0 else np.minimum((rate / peak) ** 4, MAX_DELAY_RATIO)
+    return np.concatenate([np.zeros(WARMUP_BINS), am])
 
 
 def peak_hour(departures: np.ndarray) -> int:
@@ -108,21 +131,28 @@ def bin_probabilities(
     toll_min: np.ndarray | None = None,
     charged: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``(n, N_BINS)`` departure-bin probabilities of a schedule-delay logit per trip.
+    """``(n, CHOICE_BINS)`` departure-bin probabilities of a schedule-delay logit per trip.
 
-    See :func:`sim.kernels.choice.departure_probabilities`.
+    See :func:`sim.kernels.choice.departure_probabilities`. ``ratio`` and ``charged``
+    have :data:`CHOICE_BINS` entries (:func:`delay_ratio`, :func:`charged_bins`); column
+    ``j`` is bin ``j − WARMUP_BINS``.
 
     ``toll_min`` (minutes of toll per trip) is paid by trips leaving in a ``charged`` bin.
     """
     n = len(desired)
+    for name, arr in (("ratio", ratio), ("charged", charged)):
+        if arr is not None and len(arr) != CHOICE_BINS:
+            raise ValueError(f"{name} has {len(arr)} bins, the departure choice {CHOICE_BINS}")
     return choice.departure_probabilities(
         np.ascontiguousarray(desired, dtype=np.float64),
         np.ascontiguousarray(free_min, dtype=np.float64),
         np.ascontiguousarray(delay_min, dtype=np.float64),
         np.ascontiguousarray(ratio, dtype=np.float64),
         np.zeros(n) if toll_min is None else np.ascontiguousarray(toll_min, dtype=np.float64),
-        np.zeros(N_BINS) if charged is None else np.ascontiguousarray(charged, dtype=np.float64),
-        float(AM_START),
+        np.zeros(CHOICE_BINS)
+        if charged is None
+        else np.ascontiguousarray(charged, dtype=np.float64),
+        float(CHOICE_START),
         float(BIN_MIN),
         SCHEDULE_COEF,
     )
@@ -144,7 +174,10 @@ def choose_bins(
     toll_min: np.ndarray | None = None,
     charged: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Departure bin of each trip: :func:`bin_probabilities` drawn at ``uniform``."""
+    """Departure bin of each trip (−:data:`WARMUP_BINS` .. :data:`N_BINS` − 1, int16).
+
+    :func:`bin_probabilities` drawn at ``uniform``.
+    """
     out = np.empty(len(desired), dtype=np.int16)
     for lo in range(0, len(desired), CHUNK):
         rows = slice(lo, lo + CHUNK)
@@ -152,14 +185,17 @@ def choose_bins(
         prob = bin_probabilities(
             desired[rows], free_min[rows], delay_min[rows], ratio, toll, charged
         )
-        out[rows] = draw_bins(prob, uniform[rows])
+        out[rows] = draw_bins(prob, uniform[rows]) - WARMUP_BINS
     return out
 
 
 def charged_bins(windows: list[tuple[str, str]]) -> np.ndarray:
-    """1.0 for each bin whose departure time lies in one of the ``(start, end)`` windows."""
-    mid = AM_START + (np.arange(N_BINS) + 0.5) * BIN_MIN
-    out = np.zeros(N_BINS)
+    """1.0 for each of the :data:`CHOICE_BINS` bins whose departure lies in a window.
+
+    ``windows`` are ``(start, end)`` clock times ``HH:MM``; the warm-up's bins come first.
+    """
+    mid = CHOICE_START + (np.arange(CHOICE_BINS) + 0.5) * BIN_MIN
+    out = np.zeros(CHOICE_BINS)
     for start, end in windows:
         lo, hi = (int(t[:2]) * 60 + int(t[3:]) for t in (start, end))
         out[(mid >= lo) & (mid < hi)] = 1.0
@@ -167,6 +203,6 @@ def charged_bins(windows: list[tuple[str, str]]) -> np.ndarray:
 
 
 def bin_label(b: int) -> str:
-    """``HH:MM`` at the start of bin ``b``."""
+    """``HH:MM`` at the start of bin ``b`` (negative: a warm-up bin)."""
     t = AM_START + b * BIN_MIN
     return f"{t // 60:02d}:{t % 60:02d}"

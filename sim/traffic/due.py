@@ -20,6 +20,7 @@ import numpy as np
 
 from sim.errors import RunError
 from sim.kernels import tdsp
+from sim.mobility.departure import N_BINS, WARMUP_BINS
 from sim.traffic.dynamic import BIN_S, GridlockError, LoadResult, TrafficControl, Vehicles
 from sim.traffic.network import Network
 from sim.traffic.od_vehicles import whole_counts
@@ -30,6 +31,8 @@ from sim.traffic.parking_plan import ParkingPlan, ParkingSearch
 GROUP_S = 1800.0
 #: A vehicle swaps only if its time is worse than its best by more than this share.
 SWAP_TOLERANCE = 0.02
+#: Seconds of the warm-up before the AM period: the AM period's loading starts then.
+WARMUP_S = WARMUP_BINS * BIN_S
 #: Loadings retried after a gridlock, and the time (s) added to its links' times.
 GRIDLOCK_RETRIES, GRIDLOCK_PENALTY_S = 2, 1800.0
 
@@ -296,32 +299,47 @@ def period_trips(
     """The AM period's vehicles: trips by departure bin plus other vehicles per OD and bin.
 
     ``origin``/``dest``/``bins`` are zone indices and 5-minute departure bins of the car
-    trips (intrazonal ones are left out); ``extra_bins`` ``(zones, zones, bins)`` is the
+    trips (intrazonal ones are left out; a bin below 0 is one of the warm-up's,
+    :mod:`sim.mobility.departure`); ``extra_bins`` ``(zones, zones, N_BINS)`` is the AM
     period's other vehicles per OD and bin (through traffic, freight in PCU), made whole
-    per OD by largest remainders and per OD over its bins likewise. Every vehicle leaves
-    at a seeded uniform time inside its bin.
+    per OD by largest remainders and spread over the OD's bins by :func:`spread_bins`.
+    Every vehicle leaves at a seeded uniform time inside its bin, on the loading's clock:
+    t = 0 at the start of the warm-up (:data:`WARMUP_S` before the AM period).
     """
+    if extra_bins.shape[2] != N_BINS or (len(bins) and int(bins.min()) < -WARMUP_BINS):
+        raise ValueError(f"bins must be AM bins or warm-up bins >= {-WARMUP_BINS}")
     per_od = whole_counts(extra_bins.sum(axis=2))
     per_od[np.diag_indices_from(per_od)] = 0
     eo, ed = np.nonzero(per_od)
-    counts = _whole_rows(extra_bins[eo, ed], per_od[eo, ed])
-    cell, eb = np.nonzero(counts)
-    reps = counts[cell, eb]
+    cell, eb = spread_bins(extra_bins[eo, ed], per_od[eo, ed], rng)
     keep = origin != dest
-    o = np.concatenate([origin[keep], np.repeat(eo[cell], reps)]).astype(np.int64)
-    d = np.concatenate([dest[keep], np.repeat(ed[cell], reps)]).astype(np.int64)
-    b = np.concatenate([bins[keep], np.repeat(eb, reps)]).astype(np.int64)
+    o = np.concatenate([origin[keep], eo[cell]]).astype(np.int64)
+    d = np.concatenate([dest[keep], ed[cell]]).astype(np.int64)
+    b = np.concatenate([bins[keep], eb]).astype(np.int64) + WARMUP_BINS
     depart = (b + rng.random(len(o))) * bin_s
     order = np.argsort(depart, kind="stable")
     return Trips(o[order], d[order], depart[order])
 
 
-def _whole_rows(x: np.ndarray, totals: np.ndarray) -> np.ndarray:
-    """Each row of ``x`` scaled to its whole total: floors plus the largest remainders."""
-    scaled = x * (totals / np.maximum(x.sum(axis=1), 1e-12))[:, None]
-    base = np.floor(scaled).astype(np.int64)
-    short = totals - base.sum(axis=1)
-    order = np.argsort(-(scaled - base), axis=1, kind="stable")
-    bonus = (np.arange(x.shape[1])[None, :] < short[:, None]).astype(np.int64)
-    np.put_along_axis(base, order, np.take_along_axis(base, order, axis=1) + bonus, axis=1)
-    return base
+def spread_bins(
+    x: np.ndarray, totals: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row and bin of each of ``totals[r]`` vehicles spread over row ``r`` of ``x``'s bins.
+
+    Systematic sampling on each row's shares: vehicle ``i`` of ``k`` takes the bin where
+    the row's cumulative share passes ``(i + u) / k``, ``u`` a seeded uniform per row. A
+    bin gets its share of the row's vehicles, rounded up or down, and a row of a few
+    vehicles over many even bins puts them anywhere in the period (largest remainders
+    per row put every such row's vehicles in its first bins: most of the default city's
+    19,400 through and freight vehicles, over 9,500 ODs of one or two, left at
+    06:00-06:05).
+    """
+    row = np.repeat(np.arange(len(totals)), totals)
+    if not len(row):
+        return row, row.copy()
+    first = np.cumsum(totals) - totals
+    at = (np.arange(len(row)) - first[row] + rng.random(len(totals))[row]) / totals[row]
+    cdf = np.cumsum(x, axis=1)
+    cdf /= np.maximum(cdf[:, -1:], 1e-300)
+    b = (cdf[row] <= at[:, None]).sum(axis=1)
+    return row, np.minimum(b, x.shape[1] - 1)

@@ -49,7 +49,8 @@ class PeakResult:
 
     links: pd.DataFrame  # link_id index: flow, capacity, vc, time_min, speed_kmh
     kpis: dict[str, float] = field(default_factory=dict)
-    #: The dynamic model's last loading of the AM period (t = 0 at 06:00); None if static.
+    #: The dynamic model's last loading of the AM period (t = 0 at 05:00, the start of
+    #: the departure warm-up, sim.traffic.due.WARMUP_S before 06:00); None if static.
     load: LoadResult | None = None
     #: The dynamic network it ran on (link order of ``links``); None if static.
     dyn: DynamicNetwork | None = None
@@ -255,8 +256,12 @@ class PeakTraffic:
 
         Call after :meth:`step` of the same year (its static equilibrium gives the first
         routes in the first year; later years start from last year's time-dependent
-        link times). ``peak_bin`` is the first 5-minute bin of the busiest hour, whose
-        vehicles the KPIs describe; ``seed`` draws who swaps routes.
+        link times). ``trips`` leave on the loading's clock (:func:`sim.traffic.due.
+        period_trips`: t = 0 at the warm-up's start, :data:`~sim.traffic.due.WARMUP_S`
+        before the AM period). ``peak_bin`` is the first 5-minute bin of the busiest hour
+        (counted from 06:00), whose vehicles the KPIs describe; ``seed`` draws who swaps
+        routes. ``links_t`` and the parking occupancy keep the AM period's bins, counted
+        from 06:00 (the warm-up's are left out).
 
         Raises
         ------
@@ -311,7 +316,8 @@ class PeakTraffic:
                 err.cycle,
             ) from None
         self._link_tt = eq.link_tt
-        hour = slice(peak_bin, peak_bin + round(3600.0 / BIN_S))
+        am_bin = round(due.WARMUP_S / BIN_S)  # the loading's bin at 06:00
+        hour = slice(am_bin + peak_bin, am_bin + peak_bin + round(3600.0 / BIN_S))
         frame = dynamic_link_frame(eq.load, links, hour)
         self._dyn_minutes = frame["time_min"]
         in_hour = (trips.depart >= hour.start * BIN_S) & (trips.depart < hour.stop * BIN_S)
@@ -326,6 +332,7 @@ class PeakTraffic:
             year=year,
             hour=hour,
             tables=self.tables,
+            first_bin=am_bin,
         )
         # the whole period's KPIs of sim.traffic.peak_outputs, then the busiest hour's
         # under the names the static model gives them (vkt, vht, delay_vh, ...)
@@ -338,6 +345,9 @@ class PeakTraffic:
         if eq.parking is not None:
             kpis.update(eq.parking.kpis())
             occupancy = eq.parking.occupancy
+            am = occupancy["bin_start_s"] >= due.WARMUP_S
+            occupancy = occupancy[am].reset_index(drop=True)
+            occupancy["bin_start_s"] -= due.WARMUP_S
         return PeakResult(frame, kpis, eq.load, dyn, out, occupancy)
 
 

@@ -307,14 +307,22 @@ def peak_kpis(
 
 
 def links_t_frame(
-    result: LoadResult, net: DynamicNetwork, link_ids: Sequence[int], year: int
+    result: LoadResult,
+    net: DynamicNetwork,
+    link_ids: Sequence[int],
+    year: int,
+    first_bin: int = 0,
 ) -> pd.DataFrame:
     """``links_t`` rows of one loading: links with traffic, 5-minute bins, compact dtypes.
 
     ``link`` is the city's link id; counts are int32, speeds and occupancies float32. The
-    columns mean what :meth:`~sim.traffic.dynamic.LoadResult.links_t` says.
+    columns mean what :meth:`~sim.traffic.dynamic.LoadResult.links_t` says, with
+    ``bin_start_s`` counted from bin ``first_bin`` (the AM period's start) and the bins
+    before it (a warm-up) left out.
     """
     link, b = np.nonzero(result.bin_in + result.bin_out + result.bin_queue)
+    keep = b >= first_bin
+    link, b = link[keep], b[keep]
     out = result.bin_out[link, b]
     tt = result.bin_tt[link, b]
     speed = np.full(len(link), np.nan, dtype=np.float32)
@@ -323,7 +331,7 @@ def links_t_frame(
         {
             "year": np.full(len(link), year, dtype=np.int32),
             "link": np.asarray(link_ids, dtype=np.int64)[link],
-            "bin_start_s": (b * result.bin_s).astype(np.int32),
+            "bin_start_s": ((b - first_bin) * result.bin_s).astype(np.int32),
             "inflow": result.bin_in[link, b].astype(np.int32),
             "outflow": out.astype(np.int32),
             "mean_speed_kmh": speed,
@@ -380,6 +388,7 @@ def peak_outputs(
     greens: Sequence[np.ndarray] | None = None,
     hour: slice | None = None,
     tables: bool = True,
+    first_bin: int = 0,
 ) -> PeakOutputs:
     """KPIs, ``links_t`` and ``signals`` rows of one year's dynamic peak loading.
 
@@ -404,12 +413,15 @@ def peak_outputs(
     tables
         Build the ``links_t`` and ``signals`` rows (False: empty frames, for the
         replications whose tables a run does not keep; saves ~0.5 s on the default city).
+    first_bin
+        The loading's bin at which the AM period starts: ``links_t`` leaves out the bins
+        before it (the warm-up) and counts ``bin_start_s`` from it.
     """
     app = approaches(net, result, greens)
     near = school_links(links, schools)
     return PeakOutputs(
         kpis=peak_kpis(result, net, app, near, hour),
-        links_t=links_t_frame(result, net, list(links.index), year)
+        links_t=links_t_frame(result, net, list(links.index), year, first_bin)
         if tables
         else _concat([], LINKS_T_COLUMNS),
         signals=signals_frame(result, net, app, signal_ids, control, year)
