@@ -216,13 +216,20 @@ def _two_runs(folder: Path | None) -> list[Path]:
 
 
 def _idle(win: object) -> bool:
-    """No background task runs and no figure of ``win`` waits for its (idle) redraw."""
+    """No background task runs and no figure of ``win`` waits for its (idle) redraw.
+
+    A map's redraw is rendered off the UI thread (``MapCanvas.rendering``); matplotlib's
+    other canvases draw on it (``_draw_pending``).
+    """
     from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 
     from gui import background
 
     canvases = win.findChildren(FigureCanvasQTAgg)
-    return not background.busy() and not any(getattr(c, "_draw_pending", False) for c in canvases)
+    waiting = (
+        getattr(c, "_draw_pending", False) or getattr(c, "rendering", False) for c in canvases
+    )
+    return not background.busy() and not any(waiting)
 
 
 def _stalls(app: object, runs: list[Path], extra: dict[str, float]) -> dict[str, float]:

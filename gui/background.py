@@ -6,21 +6,24 @@ window keeps turning, shows a busy cursor, and hands the result (or the exceptio
 the UI thread, where the drawing happens; meanwhile the window's status bar shows a busy
 bar (:data:`INDICATOR_NAME`). :func:`cached_city` loads each city file once
 (again only when the file changes), so a compare never reloads the city; its objects are
-then frozen out of the garbage collector's full passes (:func:`gc.freeze`).
+made with the garbage collector paused and then frozen out of its full passes
+(:func:`long_lived`).
 """
 
 from __future__ import annotations
 
-import gc
+import atexit
+import functools
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import shiboken6
 from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow, QProgressBar, QWidget
 
+from gui.map_base import long_lived
 from sim.city import City, load_city
 
 _CITIES: dict[Path, tuple[int, City]] = {}
@@ -41,12 +44,10 @@ def cached_city(path: str | Path) -> City:
         hit = _CITIES.get(path)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-    city = load_city(path)
+    with long_lived():
+        city = load_city(path)
     with _CITY_LOCK:
         _CITIES[path] = (stamp, city)
-    # a city is hundreds of thousands of long-lived objects: leave them out of the cyclic
-    # GC's full collections, which otherwise stall the UI thread for a second or more
-    gc.freeze()
     return city
 
 
@@ -59,6 +60,7 @@ class _Task(QThread):
     def __init__(self, fn: Callable[[], Any], parent: QObject | None) -> None:
         super().__init__(parent)
         self.fn = fn
+        self.busy_cursor = True  # whether it holds the busy cursor and bar
 
     def run(self) -> None:
         try:
@@ -107,31 +109,81 @@ def run_in_background(
     fn: Callable[[], Any],
     done: Callable[[Any], None],
     failed: Callable[[Exception], None],
+    *,
+    quiet: bool = False,
 ) -> QThread:
     """Call ``fn()`` in a worker thread; then ``done(result)`` or ``failed(exc)`` on the UI thread.
 
-    A busy cursor (and a busy bar in the main window's status bar) shows until the task
-    ends. ``fn`` must not touch widgets.
+    A busy cursor (and a busy bar in the main window's status bar) shows and
+    :func:`busy` holds until the outcome is handed over (just before ``done`` or
+    ``failed``). A ``quiet`` task (a map drawn again after a pan, the old picture on
+    show meanwhile) shows neither and is not counted by :func:`busy`. ``fn`` must not
+    touch widgets.
     """
     task = _Task(fn, parent)
+    task.busy_cursor = not quiet
     queued = Qt.ConnectionType.QueuedConnection
-    task.succeeded.connect(done, queued)
-    task.errored.connect(failed, queued)
+    task.succeeded.connect(functools.partial(_hand_over, task, done), queued)
+    task.errored.connect(functools.partial(_hand_over, task, failed), queued)
     task.finished.connect(lambda: _finished(task), queued)
-    _RUNNING.add(task)
-    QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-    _show_indicator(parent)
+    _ALIVE.add(task)
+    if not quiet:
+        _RUNNING.add(task)
+        QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        _show_indicator(parent)
     task.start()
     return task
 
 
+def _over(task: _Task) -> None:
+    """The task's outcome is in: it no longer counts as busy (before its handler runs)."""
+    if task in _RUNNING:
+        _RUNNING.discard(task)
+        QApplication.restoreOverrideCursor()
+        owner = task.parent()
+        if owner is not None:
+            _show_indicator(owner)
+
+
+def _hand_over(task: _Task, handler: Callable[[Any], None], outcome: Any) -> None:
+    _over(task)
+    handler(outcome)
+
+
 def _finished(task: _Task) -> None:
-    _RUNNING.discard(task)
-    QApplication.restoreOverrideCursor()
-    owner = task.parent()
-    if owner is not None:
-        _show_indicator(owner)
+    _over(task)  # (the outcome is always handed over first; this is for safety)
+    _ALIVE.discard(task)
+    _DETACHED.discard(task)
     task.deleteLater()
+
+
+_ALIVE: set[_Task] = set()  # every task whose thread has not finished (kept referenced)
+_DETACHED: set[_Task] = set()  # tasks owned by the application (:func:`run_detached`)
+
+
+def run_detached(
+    fn: Callable[[], Any],
+    done: Callable[[Any], None],
+    failed: Callable[[Exception], None],
+    *,
+    quiet: bool = False,
+) -> QThread:
+    """:func:`run_in_background` owned by the application, not by a widget.
+
+    For drawing a widget asks for (a chart, a map): a widget closed meanwhile is not
+    waited on (``done`` must check that its widget still exists), and the tasks still
+    running when Python exits are waited for (a running ``QThread`` must not be freed).
+    """
+    task = run_in_background(cast(QObject, QApplication.instance()), fn, done, failed, quiet=quiet)
+    _DETACHED.add(cast(_Task, task))
+    return task
+
+
+@atexit.register
+def _finish_detached() -> None:
+    for task in list(_DETACHED):
+        if shiboken6.isValid(task):
+            task.wait(10_000)
 
 
 _CHAINS = [0]  # chains of UI steps (:func:`in_turns`) not yet finished
@@ -163,15 +215,39 @@ def in_turns(steps: list[Callable[[], None]], owner: QObject | None = None) -> N
             if last:
                 _CHAINS[0] -= 1
                 QApplication.restoreOverrideCursor()
+                if not _CHAINS[0]:
+                    for fn in _AFTER_STEPS:
+                        QTimer.singleShot(0, fn)
+                    _AFTER_STEPS.clear()
             else:
                 QTimer.singleShot(0, lambda: step(i + 1))
 
     QTimer.singleShot(0, lambda: step(0))
 
 
+_AFTER_STEPS: list[Callable[[], None]] = []  # to call once no chain of steps runs
+
+
+def after_steps(fn: Callable[[], None]) -> None:
+    """Call ``fn`` on the UI thread once no chain of :func:`in_turns` steps runs (now if none).
+
+    A map asked to redraw by each step of a load is rendered once, after the last: a
+    render in a worker meanwhile would only compete with the steps for the interpreter.
+    """
+    if _CHAINS[0]:
+        _AFTER_STEPS.append(fn)
+    else:
+        fn()
+
+
+def stepping() -> bool:
+    """Whether a chain of :func:`in_turns` steps has steps left."""
+    return _CHAINS[0] > 0
+
+
 def busy() -> bool:
     """Whether a background task or step chain runs (tests and the bench wait on this)."""
-    return bool(_RUNNING) or _CHAINS[0] > 0
+    return bool(_RUNNING) or stepping()
 
 
 def run_and_wait(parent: QObject, fn: Callable[[], Any]) -> Any:

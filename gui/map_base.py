@@ -10,7 +10,10 @@ matplotlib.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,13 +79,44 @@ class Basemap:
     places: list[Place]
 
 
+_PAUSES = [0, True]  # builds under way in long_lived(); whether the collector was enabled
+_PAUSE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def long_lived() -> Iterator[None]:
+    """Build objects that live as long as the window (a city, its basemap) apart from the GC.
+
+    A city is hundreds of thousands of objects: while they are made (in a worker), the
+    cyclic garbage collector's full passes over them each held the interpreter, so the UI
+    thread, for 100-200 ms (bench/gui.py, opening the default city); the collector is
+    paused meanwhile (for every thread; nested and concurrent builds share one pause), and
+    what was built is then frozen out of later full passes (:func:`gc.freeze`).
+    """
+    with _PAUSE_LOCK:
+        if not _PAUSES[0]:
+            _PAUSES[1] = gc.isenabled()
+            gc.disable()
+        _PAUSES[0] += 1
+    try:
+        yield
+    finally:
+        with _PAUSE_LOCK:
+            _PAUSES[0] -= 1
+            if not _PAUSES[0]:
+                gc.freeze()
+                if _PAUSES[1]:
+                    gc.enable()
+
+
 def basemap_of(city: City) -> Basemap:
     """The :class:`Basemap` of a city, built once per city object (thread-safe)."""
     with _LOCK:
         hit = _CACHE.get(id(city))
         if hit is not None and hit[0] is city:
             return hit[1]
-    base = build_basemap(city)
+    with long_lived():  # thousands of paths and places, kept while the city is
+        base = build_basemap(city)
     with _LOCK:
         while len(_CACHE) >= CACHED_CITIES:
             _CACHE.pop(next(iter(_CACHE)))

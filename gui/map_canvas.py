@@ -1,9 +1,15 @@
-"""The map's Qt canvas: while a drag pans the map, the last picture slides with the pointer.
+"""The map's Qt canvas: rendered off the UI thread; while a drag pans, the picture slides.
 
-Rendering the city (tens of thousands of road vertices, the zones) takes tens of
-milliseconds to a few hundred on a loaded machine; a drag would redraw it at every mouse
-move. Instead, during a drag the map area of the last rendered picture is painted shifted
-by the drag (the colour bars stay put) and the map is rendered once when the drag ends,
+Rendering the city (tens of thousands of road vertices, the zones, the colour bars' and
+the names' text) takes 50 ms to a few hundred on a loaded machine. A redraw the map asks
+for (``draw_idle``) is therefore rendered in a worker thread: the UI thread takes a
+snapshot of the figure (a pickle, tens of ms), a worker unpickles it and renders it with
+Agg, and the pixels come back into the canvas's buffer, which is painted as usual. Until
+then the last picture stays on screen; requests made meanwhile are folded into one
+render when the running one ends, and a result older than the picture shown (a
+synchronous :meth:`MapCanvas.draw`, which tests, the point drag and the bench use) is
+dropped. During a drag the map area of the last picture is painted shifted by the drag
+(the colour bars stay put), and it stays shifted until the render at the new place is in,
 as web maps and GIS viewers do. The legend and colour bars, mostly text, are painted
 from a picture kept while they stay the same (:class:`DrawCache`).
 """
@@ -11,23 +17,133 @@ from a picture kept while they stay the same (:class:`DrawCache`).
 from __future__ import annotations
 
 import functools
+import pickle
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from matplotlib.figure import Figure
+from PySide6.QtCore import QPointF, QRectF, QTimer
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QShowEvent
+from shiboken6 import isValid
+
+from gui import background
+
+
+def render_snapshot(snapshot: bytes, size_inches: tuple[float, float], dpi: float) -> np.ndarray:
+    """Render a pickled figure with Agg at ``size_inches`` and ``dpi`` (any thread).
+
+    Returns its RGBA pixels, top row first, as the canvas's own buffer holds them.
+    """
+    figure = pickle.loads(snapshot)
+    canvas = FigureCanvasAgg(figure)
+    figure.set_dpi(dpi)  # a pickle keeps the dpi before the screen's pixel ratio
+    figure.set_size_inches(size_inches)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())
 
 
 class MapCanvas(FigureCanvasQTAgg):
-    """A figure canvas whose axes ``ax`` area can be shown shifted (:meth:`slide`)."""
+    """A figure canvas rendered off the UI thread whose axes ``ax`` can slide (:meth:`slide`).
 
-    def __init__(self, figure: Any, background: str) -> None:
+    Attributes
+    ----------
+    renders
+        How many renders of a snapshot were asked for (for tests).
+    """
+
+    def __init__(self, figure: Figure, background: str) -> None:
         super().__init__(figure)
         self.background = QColor(background)
         self.ax: Any = None  # the map axes, set by the map
         self.offset: tuple[float, float] | None = None  # widget pixels, while dragging
+        self.renders = 0
+        self._held: tuple[tuple[float, float], int] | None = None  # offset kept after a drag
+        self._queued = False  # a render is asked for this turn of the event loop
+        self._running = False  # a snapshot is being rendered in a worker
+        self._again = False  # asked for while one was running
+        self._snapshots = 0  # tickets: the newest snapshot taken
+        self._shown = 0  # the snapshot (or a later synchronous draw) now in the buffer
+        self._stale = False  # asked for while hidden: rendered when shown
+
+    @property
+    def rendering(self) -> bool:
+        """Whether a render is asked for or running (tests and the bench wait on this)."""
+        return self._queued or self._running or self._again
+
+    def draw_idle(self) -> None:
+        """Render soon, off the UI thread (the map keeps its last picture meanwhile)."""
+        if not self._queued:
+            self._queued = True
+            QTimer.singleShot(0, self._render)
+
+    def draw(self) -> None:
+        """Render now, on this thread (tests, the point drag, the bench's redraw times)."""
+        super().draw()
+        self._shown = self._snapshots  # newer than any snapshot taken so far
+        self._held = None
+
+    def _render(self) -> None:
+        if not isValid(self):
+            return
+        if background.stepping():  # a load's steps still run: once, after the last
+            background.after_steps(self._render)
+            return
+        self._queued = False
+        if self._running:
+            self._again = True
+            return
+        if not self.isVisible():
+            self._stale = True
+            return
+        width, height = self.get_width_height(physical=True)
+        if width <= 0 or height <= 0:
+            return
+        self._queued = True  # what the aspect changes now (names) is in this snapshot
+        try:
+            if self.ax is not None:
+                self.ax.apply_aspect()  # the limits a draw would set (equal aspect)
+            snapshot = pickle.dumps(self.figure)
+        finally:
+            self._queued = False
+        self._snapshots += 1
+        self.renders += 1
+        ticket, size, dpi = self._snapshots, tuple(self.figure.get_size_inches()), self.figure.dpi
+        self._running = True
+        background.run_detached(
+            lambda: render_snapshot(snapshot, size, dpi),
+            lambda pixels: self._rendered(ticket, pixels),
+            self._failed,
+            quiet=True,
+        )
+
+    def _rendered(self, ticket: int, pixels: np.ndarray) -> None:
+        if not isValid(self):
+            return
+        self._running = False
+        buffer = np.asarray(self.get_renderer().buffer_rgba())
+        if ticket > self._shown and buffer.shape == pixels.shape:
+            buffer[...] = pixels
+            self._shown = ticket
+            if self._held is not None and ticket > self._held[1]:
+                self._held = None
+            self.update()
+        if self._again:
+            self._again = False
+            self.draw_idle()
+
+    def _failed(self, exc: Exception) -> None:
+        if isValid(self):
+            self._running = self._again = False
+        raise exc  # reported by Qt (and failed by pytest-qt in tests)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Render what was asked for while the map was hidden."""
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.draw_idle()
 
     def slide(self, dx: float, dy: float) -> None:
         """Show the last picture's map area moved by (dx, dy) widget pixels (y down)."""
@@ -35,19 +151,27 @@ class MapCanvas(FigureCanvasQTAgg):
         self.update()
 
     def settle(self) -> None:
-        """The drag is over: render the map at its new place."""
+        """The drag is over: render the map at its new place (slid until it is in)."""
+        if self.offset is not None:
+            self._held = (self.offset, self._snapshots)
         self.offset = None
         self.draw_idle()
 
+    @property
+    def shift(self) -> tuple[float, float] | None:
+        """How far the map area of the picture on show is painted shifted (None: not)."""
+        return self.offset or (self._held[0] if self._held is not None else None)
+
     def paintEvent(self, event: QPaintEvent) -> None:
         """Paint the last picture with its map area shifted while dragging, else as usual."""
-        if self.offset is None or self.ax is None or not hasattr(self, "renderer"):
+        offset = self.shift
+        if offset is None or self.ax is None or not hasattr(self, "renderer"):
             super().paintEvent(event)
             return
         ratio = self.device_pixel_ratio or 1.0
-        width, height = self.get_width_height(physical=True)
-        buf = memoryview(self.buffer_rgba())
-        image = QImage(buf, width, height, QImage.Format.Format_RGBA8888)
+        buf = np.asarray(self.renderer.buffer_rgba())
+        height, width = buf.shape[:2]
+        image = QImage(memoryview(buf), width, height, QImage.Format.Format_RGBA8888)
         image.setDevicePixelRatio(ratio)
         x0, y0, x1, y1 = self.ax.bbox.extents
         box = QRectF(x0 / ratio, (height - y1) / ratio, (x1 - x0) / ratio, (y1 - y0) / ratio)
@@ -56,7 +180,7 @@ class MapCanvas(FigureCanvasQTAgg):
             painter.drawImage(QPointF(0, 0), image)
             painter.setClipRect(box)
             painter.fillRect(box, self.background)
-            painter.drawImage(QPointF(*self.offset), image)
+            painter.drawImage(QPointF(*offset), image)
         finally:
             painter.end()
 

@@ -168,6 +168,7 @@ class MapView(QWidget):
         self._road_bar = False  # whether the roads' colour bar applies (not the difference map)
         self.click_shift = False  # whether Shift was held at the last click
         self._stale = False  # changed while hidden: draw when shown
+        self._untranslated = False  # the language changed while hidden: relabel when shown
         self._home: tuple[tuple[float, float], tuple[float, float]] | None = None
         self._highlight: list[Any] = []
         self._marker: Any = None
@@ -183,26 +184,41 @@ class MapView(QWidget):
     # ------------------------------------------------------------------ public API
 
     def retranslate(self) -> None:
-        """Re-apply translated labels (after a language switch)."""
+        """Re-apply translated labels (after a language switch).
+
+        The colour bars of a hidden map are relabelled when it is next shown: a switch
+        lays out again only the bars on screen (tens of ms each).
+        """
         self._indicator_label.setText(tr("Zones by:"))
         self.buttons.retranslate()
         self.search.retranslate()
-        current = self.indicator.currentData()
-        self.indicator.blockSignals(True)
+        self._fill_chooser()
+        if self.city is not None and not self.isVisible():
+            self._untranslated = True
+        elif self.city is not None:
+            self._relabel_bars()
+            self.redraw()
+
+    def _relabel_bars(self) -> None:
+        """The colour bars in the current language and font (and the zones' values)."""
+        self._untranslated = False
+        # a new bar picks up a new font (Chinese); same font: relabel only (saves ~50 ms)
+        font = tuple(mpl.rcParams["font.family"])
+        self._draw_zones(renew_colorbar=font != self._bar_font)
+        self._bar_font = font
+        if self._road_bar:
+            self._colorbars["roads"].set_label(self._road_label)
+
+    def _fill_chooser(self, select: str | None = None) -> None:
+        """The indicator chooser: one entry per zone indicator, ``select`` (or the same) chosen."""
+        current = select or self.indicator.currentData()
+        self.indicator.blockSignals(True)  # the caller draws the zones once
         self.indicator.clear()
         for name in self._zone_values:
             self.indicator.addItem(tr(name), name)
         if current is not None:
             self.indicator.setCurrentIndex(max(self.indicator.findData(current), 0))
         self.indicator.blockSignals(False)
-        if self.city is not None:
-            # a new bar picks up a new font (Chinese); same font: relabel only (saves ~50 ms)
-            font = tuple(mpl.rcParams["font.family"])
-            self._draw_zones(renew_colorbar=font != self._bar_font)
-            self._bar_font = font
-            if self._road_bar:
-                self._colorbars["roads"].set_label(self._road_label)
-            self.redraw()
 
     def set_city(self, city: Any) -> None:
         """Show a :class:`sim.city.City`: basemap, zones, roads and schools; resets overlays.
@@ -249,7 +265,9 @@ class MapView(QWidget):
             self.set_tiles(self.tile_source)
         for layer in LAYERS:
             self._style(layer)
-        self.retranslate()
+        self._fill_chooser()
+        self._relabel_bars()
+        self.redraw()
 
     def redraw(self) -> None:
         """Redraw soon if the map is on screen, else when it is next shown (saves seconds)."""
@@ -259,8 +277,11 @@ class MapView(QWidget):
             self._stale = True
 
     def showEvent(self, event: QShowEvent) -> None:
-        """Draw what changed while the map was hidden."""
+        """Relabel and draw what changed while the map was hidden."""
         super().showEvent(event)
+        if self._untranslated:
+            self._relabel_bars()
+            self._stale = True
         if self._stale:
             self._stale = False
             self.canvas.draw_idle()
@@ -290,9 +311,7 @@ class MapView(QWidget):
     def set_zone_values(self, values: dict[str, pd.Series], select: str | None = None) -> None:
         """Add indicators (name -> value per zone_id) to the chooser and optionally show one."""
         self._zone_values.update(values)
-        self.retranslate()
-        if select is not None:
-            self.indicator.setCurrentIndex(self.indicator.findData(select))
+        self._fill_chooser(select)
         self._draw_zones()
         self.redraw()
 
@@ -633,14 +652,16 @@ class MapView(QWidget):
         name = self.indicator.currentData() or next(iter(self._zone_values))
         owner = self._basemap.zone_owner
         per_zone = self._zone_values[name].reindex(owner).to_numpy(float)
-        coll.set_array(np.ma.masked_invalid(per_zone))
         finite = per_zone[np.isfinite(per_zone)]
         lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
         lo, hi = self._zone_limits.get(name, (lo, hi))
         change = lo < 0 < hi  # a change (gains and losses): a diverging scale centred on 0
-        coll.set_cmap(ZONE_CHANGE_CMAP if change else ZONE_CMAP)
         top = max(-lo, hi)
-        coll.set_clim(*((-top, top) if change else (lo, hi if hi > lo else lo + 1)))
+        # the colour bar follows once below, not at each of these (its layout: ~15 ms each)
+        with coll.callbacks.blocked(signal="changed"):
+            coll.set_array(np.ma.masked_invalid(per_zone))
+            coll.set_cmap(ZONE_CHANGE_CMAP if change else ZONE_CMAP)
+            coll.set_clim(*((-top, top) if change else (lo, hi if hi > lo else lo + 1)))
         self._style("zones")
         bar = self._colorbar("zones", coll, self._zone_cax, renew=renew_colorbar)
         bar.set_label(tr(name))

@@ -3,7 +3,7 @@
 Drawing a chart (building its artists and rendering them with Agg) takes a few hundred
 ms on the default city, so it never happens on the UI thread: each chart is a
 :class:`ChartImage`, which builds a fresh :class:`~matplotlib.figure.Figure` (Agg canvas,
-no pyplot) in a worker thread (:func:`gui.background.run_in_background`), renders it to
+no pyplot) in a worker thread (:func:`gui.background.run_detached`), renders it to
 an image there, and only paints that image. Until the image is in, the widget says
 "Drawing the chart…" (and the busy cursor shows). A language switch or a resize draws
 the chart again the same way (a hidden chart, when it is shown); a newer request
@@ -13,7 +13,6 @@ supersedes an older one. Margins are fixed
 
 from __future__ import annotations
 
-import atexit
 from collections.abc import Callable
 from typing import cast
 
@@ -22,12 +21,12 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from PySide6.QtCore import QObject, Qt, QThread, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPainter, QPaintEvent, QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 from shiboken6 import isValid
 
-from gui.background import run_in_background
+from gui.background import run_detached
 from gui.i18n import ZH, kpi_label, tr
 from gui.tables import thousands_axis
 from sim.kpis import KPI_BY_NAME
@@ -54,17 +53,6 @@ ZH.update({"Drawing the chart…": "正在绘制图表…"})
 RESIZE_SETTLE_MS = 150
 #: A figure builder: draws a chart's artists and labels into an empty figure.
 Builder = Callable[[Figure], None]
-
-
-_RENDERS: set[QThread] = set()
-
-
-@atexit.register
-def _finish_renders() -> None:
-    """Let charts still drawing finish before Qt goes (a running QThread must not be freed)."""
-    for task in list(_RENDERS):
-        if isValid(task):
-            task.wait(10_000)
 
 
 def render(build: Builder, size_px: tuple[int, int], dpi: float) -> tuple[Figure, QImage]:
@@ -134,14 +122,11 @@ class ChartImage(QWidget):
         ticket = self._asked
         dpi = self._dpi * self.devicePixelRatioF()
         pixels = self._pixels = self._size_px()
-        task = run_in_background(  # owned by the app: a chart closed meanwhile is not waited on
-            cast(QObject, QApplication.instance()),
+        run_detached(  # a chart closed meanwhile is not waited on
             lambda: render(build, pixels, dpi),
             lambda drawn: self._drawn(ticket, *drawn),
             lambda exc: self._failed(ticket, exc),
         )
-        _RENDERS.add(task)
-        task.finished.connect(lambda: _RENDERS.discard(task))
         self.update()
 
     def _size_px(self) -> tuple[int, int]:

@@ -4,23 +4,31 @@ No clock is read: the tests check the mechanism. Loading returns before anything
 the run is shown in steps while the cursor is busy, the charts are built and rendered in
 worker threads (a "Drawing the chart…" note meanwhile) and come out pixel for pixel as a
 chart built directly; a language switch relabels the table at once, draws the charts
-again off the UI thread, and the Explain panel does not read the run again.
+again off the UI thread, and the Explain panel does not read the run again. The maps are
+rendered in workers too (a snapshot of the figure), once a load's steps are over, and
+what they show is pixel for pixel a render of the map as it is; a hidden map lays out its
+colour bars in a new language only when shown; a city is built with the collector paused.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from _fakerun import YEARS, fake_run
+from matplotlib.figure import Figure
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from gui import background, explain, i18n, resultcharts, results
+from gui import background, explain, i18n, map_base, resultcharts, results
 from gui.background import cached_city
 from gui.explain import ExplainPanel
+from gui.map_canvas import MapCanvas
+from gui.mapview import MapView
 from gui.results import ResultsView
 from sim import settings
 
@@ -191,3 +199,101 @@ def test_a_newer_load_drops_the_steps_of_an_older_one(
     view.load_async(tmp_path / "newer")  # chosen before the first was shown
     _idle(qtbot, view)
     assert loaded == [str(runs["newer"].path)] and view.run is runs["newer"]
+
+
+def _rendered(qtbot, canvas) -> None:
+    qtbot.waitUntil(lambda: not canvas.rendering, timeout=60_000)
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
+def test_the_results_map_is_rendered_off_the_ui_thread_once_its_values_are_set(
+    qtbot, tmp_path: Path, city, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load's steps each ask for a redraw; one render follows the last, in a worker."""
+    run = fake_run(city, tmp_path)
+    monkeypatch.setattr(results, "_read", lambda _folder: (run, city, None))
+    drawn: list[threading.Thread] = []  # the threads any figure is drawn in
+    real = Figure.draw
+    monkeypatch.setattr(
+        Figure, "draw", lambda fig, r: drawn.append(threading.current_thread()) or real(fig, r)
+    )
+    view, _loaded = _shown_view(qtbot, tmp_path)
+    canvas = view.map.canvas
+    _rendered(qtbot, canvas)  # the empty map, as shown
+    before = canvas.renders
+    view.load_async(tmp_path)
+    _idle(qtbot, view)
+    _rendered(qtbot, canvas)
+    assert canvas.renders == before + 1  # not one per step: once, with the run's values
+    assert drawn and threading.main_thread() not in drawn  # maps and charts, all in workers
+    # what is on show is the map as it is now: pixel for pixel a render done here
+    shown = np.asarray(canvas.buffer_rgba()).copy()
+    monkeypatch.setattr(Figure, "draw", real)
+    canvas.draw()
+    assert np.array_equal(np.asarray(canvas.buffer_rgba()), shown)
+
+
+def test_a_render_older_than_the_picture_on_show_is_dropped(qtbot) -> None:
+    figure = Figure(figsize=(3, 2))
+    canvas = MapCanvas(figure, "white")
+    qtbot.addWidget(canvas)
+    canvas.resize(300, 200)
+    canvas.show()
+    _rendered(qtbot, canvas)
+    (line,) = figure.add_subplot().plot([0, 1], [0, 1], color="red", lw=8)
+    canvas.draw_idle()
+    qtbot.waitUntil(lambda: canvas._running, timeout=10_000)  # a snapshot with a red line
+    line.set_color("blue")
+    canvas.draw()  # drawn here, blue, while the red one renders
+    blue = np.asarray(canvas.buffer_rgba()).copy()
+    _rendered(qtbot, canvas)
+    assert np.array_equal(np.asarray(canvas.buffer_rgba()), blue)
+
+
+def test_after_a_drag_the_picture_stays_shifted_until_the_new_render_is_in(qtbot, city) -> None:
+    mapview = MapView()
+    qtbot.addWidget(mapview)
+    mapview.resize(600, 500)
+    mapview.show()
+    mapview.set_city(city)
+    canvas = mapview.canvas
+    _rendered(qtbot, canvas)
+    canvas.slide(40.0, 0.0)
+    canvas.settle()
+    assert canvas.offset is None and canvas.shift == (40.0, 0.0)  # not back at the old place
+    _rendered(qtbot, canvas)
+    assert canvas.shift is None
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
+def test_a_hidden_map_lays_out_its_colour_bar_in_a_new_language_when_shown(qtbot, city) -> None:
+    mapview = MapView()
+    qtbot.addWidget(mapview)
+    mapview.resize(600, 500)
+    mapview.set_city(city)  # hidden (another tab in front)
+    bar = mapview._colorbars["zones"]
+    english = bar.ax.get_ylabel()
+    name = mapview.indicator.currentData()
+    try:
+        i18n.set_language("zh", cjk_font=True)
+        mapview.retranslate()
+        assert mapview._indicator_label.text() == i18n.tr("Zones by:")  # the widgets at once
+        assert mapview.indicator.currentText() == i18n.tr(name)
+        assert mapview._colorbars["zones"].ax.get_ylabel() == english  # the bar: not yet
+        mapview.show()
+        label = mapview._colorbars["zones"].ax.get_ylabel()
+        assert label == i18n.tr(name) and label != english
+    finally:
+        i18n.set_language("en", cjk_font=False)
+
+
+def test_long_lived_builds_pause_the_collector_and_freeze_what_they_made() -> None:
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    with map_base.long_lived():
+        assert not gc.isenabled()
+        with map_base.long_lived():  # nested (or another thread's): one pause
+            made = [[i] for i in range(1000)]
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= frozen + len(made)  # out of the full passes from now on
