@@ -155,6 +155,20 @@ def test_time_to_teleport_resolves_the_gridlock_and_counts_the_vehicles() -> Non
     assert np.flatnonzero(res.bin_forced.sum(axis=0))[0] * res.bin_s + res.bin_s > 60.0
 
 
+def test_a_locked_ring_unlocks_after_a_teleport_instead_of_refilling_from_its_feeds() -> None:
+    # the ring of four 2-car links fills and locks; a teleport frees a place on a ring
+    # link. Served in turn, the feed into the same node takes that place as often as the
+    # ring vehicle waiting for it, so the ring stays full and locks again: 80 of the
+    # 100 vehicles were teleported (measured with the turn-taking rule alone; last arrival
+    # at 1,339 s). The ring's own front going first lets the gap run back round the ring
+    # and its vehicles reach their exits.
+    net, veh = _ring(100)
+    res = TrafficControl(net, dt=1.0, max_wait_s=60.0).load(veh)
+    assert np.isfinite(res.arrive).all()
+    assert 0 < res.teleported < 20
+    assert np.nanmax(res.arrive) < 700.0
+
+
 def test_a_capacity_factor_scales_the_discharge_rate() -> None:
     # the bottleneck of 1,800 veh/h at half capacity (a lane of two blocked): one vehicle
     # every 4 s leaves it while the queue lasts

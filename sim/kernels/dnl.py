@@ -12,7 +12,11 @@ model). A vehicle's times are continuous: it leaves at the latest of the four
 conditions' times, and moves in the step that time falls into. Vehicles wait at their
 origin, in departure order, until their first link can take them. Incoming links of
 a node are served one vehicle at a time in turn, starting from a link that rotates
-every step, so a node splits its capacity fairly among competing approaches.
+every step, so a node splits its capacity fairly among competing approaches, except
+that a front on a cycle of fronts waiting for full links (a locked loop,
+:mod:`sim.kernels.dnl_cycles`) goes first into the room that comes free on the
+cycle's next link: the loop unlocks after one teleport instead of refilling from
+outside.
 Work follows the vehicles: a node is visited only in the steps it is due (a timing
 wheel of node sets: a front vehicle reaches a stop line, a front waits, or a green
 starts), not every step. Options: a per-link capacity factor by time bin, a
@@ -34,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.kernels.dnl_cycles import CYCLE_CHECK_S, find_cycles, yields_to_cycle
 from sim.kernels.dnl_signals import (
     ACTUATED,
     FIXED,
@@ -315,6 +320,12 @@ def simulate(
     next_hop = np.full((len(dest_nodes), n_links), -1, np.int64)
     rev_start, rev_links = _reverse_movements(mov_start, mov_out, n_links)
     next_info = 0.0
+    # locked loops: the wait graph's cycles, found every CYCLE_CHECK_S
+    cyc_target = np.full(n_links, -1, np.int64)
+    cyc_state = np.zeros(n_links, np.int8)
+    cyc_walk = np.zeros(n_links, np.int64)
+    cycle_pred = np.full(n_links, -1, np.int64)
+    cycle_every = max(int(CYCLE_CHECK_S / dt), 1)
 
     def next_after(v, m):  # the link vehicle v takes after link m
         d = dest_of[v]
@@ -361,6 +372,9 @@ def simulate(
                     y = sig_node[s]
                     wheel[step % n_wheel, y >> 5] |= 1 << (y & 31)
             green_time[sig_ph0[s] + cur[s]] += dt
+        if step % cycle_every == 0:
+            find_cycles(wait_since, count, buf, buf_start, head, nxt, cyc_target, cyc_state,
+                        cyc_walk, cycle_pred)  # fmt: skip
         moved = 0
         # ---- departures join their first link's origin queue
         while next_dep < n_veh and depart[next_dep] < t_end:
@@ -383,6 +397,9 @@ def simulate(
                 v = o_head[m]
                 if _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out) + storage[m] <= n_in[m]:
                     break
+                if yields_to_cycle(-1, m, t_end, cycle_pred, count, buf, buf_start, head, ready,
+                                   nxt):  # fmt: skip
+                    break  # the room goes to a locked loop's front
                 te = max(depart[v], next_in[m], t)
                 if te >= t_end:
                     break
@@ -467,6 +484,9 @@ def simulate(
                         if t - wait_since[ln] < max_wait_s:
                             continue
                         forced = True
+                    elif yields_to_cycle(ln, m, t_end, cycle_pred, count, buf, buf_start,
+                                         head, ready, nxt):  # fmt: skip
+                        continue
                     te = max(te, next_in[m])
                 if te >= t_end:
                     continue
