@@ -191,13 +191,19 @@ class CompareView(QWidget):
             self.map_mode.addItem(tr(MAP_MODE_TEXTS[key]), key)
         self.map_mode.setCurrentIndex(max(mode, 0))
         self.map_mode.blockSignals(False)
-        self.map.retranslate()
+        comp = self.comparison
+        variant = self.variant.currentData() or (comp.labels[-1] if comp is not None else None)
+        self.map.retranslate(None if comp is None else self._change_label(comp, variant))
         self.grid.retranslate()
-        if self.comparison is None:
+        if comp is None:
             self.message.setText(tr("Choose a baseline and 1-3 other finished runs, then Compare."))
-        else:
-            self.show_tables()
-            self._draw_maps()  # legends and colour bar labels in the new language
+        else:  # relabelled in place: the maps' values and the schools' numbers stay
+            self._fill_kpis()
+            rows = self._school_rows()
+            self.schools.setHorizontalHeaderLabels(
+                [rows.headers.get(str(c), tr(str(c))) for c in rows.frame.columns]
+            )
+            self._say_compared()
 
     def refresh_runs(self) -> None:
         """Re-read the runs catalog."""
@@ -321,6 +327,14 @@ class CompareView(QWidget):
 
     def show_tables(self) -> None:
         """Fill the KPI, school and diagnostics tables from the comparison on show."""
+        self._fill_kpis()
+        rows = self._school_rows()
+        percent = [c for c in rows.frame.columns if c not in ("school_id", "name")]
+        fill_table(self.schools, rows.frame, percent=percent, headers=rows.headers)
+        self._say_compared()
+
+    def _fill_kpis(self) -> None:
+        """The KPI and diagnostics tables (their words and verdicts in the current language)."""
         comp = self.shown()
         for key, table, diagnostics in (
             ("kpis", self.kpis, False),
@@ -331,10 +345,14 @@ class CompareView(QWidget):
             fill_table(table, rows.frame, headers=rows.headers)
             self._label_kpis(table, rows)
         self._colour_verdicts()
+
+    def _school_rows(self) -> Rows:
+        comp = self.shown()
         names = pd.concat([r.schools.set_index("school_id")["name"] for r in comp.runs])
-        rows = school_rows(comp.enrollment, comp.labels, names[~names.index.duplicated()])
-        percent = [c for c in rows.frame.columns if c not in ("school_id", "name")]
-        fill_table(self.schools, rows.frame, percent=percent, headers=rows.headers)
+        return school_rows(comp.enrollment, comp.labels, names[~names.index.duplicated()])
+
+    def _say_compared(self) -> None:
+        comp = self.shown()
         self.message.setText(
             tr(
                 "Baseline {base}; compared: {others}. Green = better, red = worse; "
@@ -370,9 +388,7 @@ class CompareView(QWidget):
         diff_col = f"diff {variant}"
         links = comp.links.set_index("link_id")
         if diff_col in links:
-            label = tr("flow change, veh/h ({run} − {base})").format(
-                run=variant, base=comp.labels[0]
-            )
+            label = self._change_label(comp, variant)
             self.map.set_road_values(links[diff_col], label=label, how="sum", diverging=True)
         zones = {lab: r.zones.set_index("zone_id") for lab, r in names.items()}
         if all("population_end" in z for z in zones.values()):
@@ -381,6 +397,11 @@ class CompareView(QWidget):
                 {"population change": change.astype(float)}, select="population change"
             )
         self.map.set_schools(names[variant].schools.set_index("school_id"), util[variant])
+
+    @staticmethod
+    def _change_label(comp: sim_compare.Comparison, variant: str) -> str:
+        """The difference map's legend title, in the current language."""
+        return tr("flow change, veh/h ({run} − {base})").format(run=variant, base=comp.labels[0])
 
     def shown(self) -> sim_compare.Comparison:
         """The comparison on show (a RuntimeError before one is computed)."""

@@ -166,6 +166,7 @@ class MapView(QWidget):
         self._road_values: np.ndarray | None = None
         self._road_label = ""
         self._road_bar = False  # whether the roads' colour bar applies (not the difference map)
+        self._change: draw.FlowChange | None = None  # the difference map's classes, if on show
         self.click_shift = False  # whether Shift was held at the last click
         self._stale = False  # changed while hidden: draw when shown
         self._untranslated = False  # the language changed while hidden: relabel when shown
@@ -183,12 +184,16 @@ class MapView(QWidget):
 
     # ------------------------------------------------------------------ public API
 
-    def retranslate(self) -> None:
+    def retranslate(self, road_label: str | None = None) -> None:
         """Re-apply translated labels (after a language switch).
 
-        The colour bars of a hidden map are relabelled when it is next shown: a switch
-        lays out again only the bars on screen (tens of ms each).
+        ``road_label`` is the roads' colour bar or difference legend title in the new
+        language (default: the same). The colour bars and the legend of a hidden map are
+        relabelled when it is next shown: a switch lays out again only those on screen
+        (tens of ms each); the values stay as they are.
         """
+        if road_label is not None:
+            self._road_label = road_label
         self._indicator_label.setText(tr("Zones by:"))
         self.buttons.retranslate()
         self.search.retranslate()
@@ -208,6 +213,8 @@ class MapView(QWidget):
         self._bar_font = font
         if self._road_bar:
             self._colorbars["roads"].set_label(self._road_label)
+        if self._change is not None:
+            self._change_legend()
 
     def _fill_chooser(self, select: str | None = None) -> None:
         """The indicator chooser: one entry per zone indicator, ``select`` (or the same) chosen."""
@@ -376,6 +383,7 @@ class MapView(QWidget):
         """
         base = self._basemap
         self._road_bar = False
+        self._change = None
         if values is None:
             self._road_values = None
             self._road_label = ""
@@ -400,17 +408,30 @@ class MapView(QWidget):
 
     def _set_flow_change(self, per_road: np.ndarray, label: str, top: float | None) -> None:
         """Draw a change per road as the difference map (see :meth:`set_road_values`)."""
-        change = draw.flow_change_classes(per_road, top=top)
+        change = self._change = draw.flow_change_classes(per_road, top=top)
         self._road_values = per_road
         self._road_label = label
         self._remove("roads")
-        words = [tr(w) for w in CHANGE_WORDS]
-        legend = draw.flow_change_legend(self.ax, change, label, words, unit=tr("veh/h"))
-        self._legend_image = DrawCache(legend)  # laid out once, not at every pan or zoom
-        self._artists["roads"] = [*draw.flow_change(self.ax, self._roads, change), legend]
-        self._style("roads")
+        self._artists["roads"] = draw.flow_change(self.ax, self._roads, change)
+        self._change_legend()
         self._road_cax.set_visible(False)
         self.redraw()
+
+    def _change_legend(self) -> None:
+        """The difference map's legend in the current language (made again, roads kept)."""
+        if self._change is None:
+            return
+        roads = self._artists["roads"]
+        if self._legend_image is not None and self._legend_image.artist in roads:
+            roads.remove(self._legend_image.artist)
+            self._legend_image.artist.remove()
+        words = [tr(w) for w in CHANGE_WORDS]
+        legend = draw.flow_change_legend(
+            self.ax, self._change, self._road_label, words, unit=tr("veh/h")
+        )
+        self._legend_image = DrawCache(legend)  # laid out once, not at every pan or zoom
+        roads.append(legend)
+        self._style("roads")
 
     def set_schools(self, schools: pd.DataFrame, utilisation: pd.Series | None = None) -> None:
         """Draw schools (index school_id; x, y, level, name); size by utilisation when given.

@@ -297,3 +297,33 @@ def test_long_lived_builds_pause_the_collector_and_freeze_what_they_made() -> No
         assert not gc.isenabled()
     assert gc.isenabled()
     assert gc.get_freeze_count() >= frozen + len(made)  # out of the full passes from now on
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
+def test_a_language_switch_relabels_the_difference_map_in_place(qtbot, city) -> None:
+    """The legend's words change; the roads drawn for the values are the very same."""
+    mapview = MapView()
+    qtbot.addWidget(mapview)
+    mapview.resize(600, 500)
+    mapview.show()
+    mapview.set_city(city)
+    change = pd.Series(0.0, index=city.links.index)
+    change.iloc[:300] = 900.0
+    change.iloc[300:600] = -400.0
+    mapview.set_road_values(change, label="flow change", how="sum", diverging=True)
+    roads = [a for a in mapview._artists["roads"] if a is not mapview.ax.get_legend()]
+    try:
+        i18n.set_language("zh", cjk_font=True)
+        mapview.retranslate(road_label="流量变化")
+        legend = mapview.ax.get_legend()
+        assert legend.get_title().get_text() == "流量变化"
+        texts = [t.get_text() for t in legend.get_texts()]
+        assert texts[-3:] == ["流量增加", "流量减少", "无变化"] and "辆/小时" in texts[0]
+        assert [a for a in mapview._artists["roads"] if a is not legend] == roads
+        assert legend in mapview._artists["roads"] and len(mapview.ax.get_children()) == len(
+            set(mapview.ax.get_children())
+        )
+    finally:
+        i18n.set_language("en", cjk_font=False)
+    mapview.retranslate(road_label="flow change")
+    assert mapview.ax.get_legend().get_texts()[-1].get_text() == "no change"
