@@ -169,6 +169,22 @@ def test_a_locked_ring_unlocks_after_a_teleport_instead_of_refilling_from_its_fe
     assert np.nanmax(res.arrive) < 700.0
 
 
+@pytest.mark.parametrize(("length", "lanes", "cap"), [(14.0, 1, 1800.0), (10.0, 2, 3600.0)])
+def test_a_chain_of_short_links_passes_its_capacity(length: float, lanes: int, cap: float) -> None:
+    # five links shorter than two cars (OSM's crossings and junction pieces) between two
+    # long ones, offered twice their capacity at Δt 2 s: the chain passes its capacity.
+    # Holding only their jam storage (one car, two on two lanes), they passed 67 % and
+    # 75 % of it (a place comes free a step after its car left)
+    chain = [(1 + k, 2 + k, length, lanes, 13.9, cap) for k in range(5)]
+    links = [(0, 1, 500, lanes, 13.9, cap), *chain, (6, 7, 500, lanes, 13.9, cap)]
+    n = int(cap)  # over half an hour: twice the capacity
+    veh = Vehicles.from_routes([str(i) for i in range(n)], np.arange(n) * 1800.0 / cap,
+                               [list(range(7))] * n)  # fmt: skip
+    res = TrafficControl(_net(links, 8), dt=2.0).load(veh)
+    per_hour = res.bin_out[6, 2:6].mean() * 3600.0 / res.bin_s  # 10-30 min: queued upstream
+    assert per_hour == pytest.approx(cap, rel=0.02)
+
+
 def test_a_capacity_factor_scales_the_discharge_rate() -> None:
     # the bottleneck of 1,800 veh/h at half capacity (a lane of two blocked): one vehicle
     # every 4 s leaves it while the queue lasts

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 
-from sim.traffic.dynamic import JAM_DENSITY, DynamicNetwork, LoadResult
+from sim.traffic.dynamic import JAM_DENSITY, DynamicNetwork, LoadResult, link_storage
 
 #: Links within this distance (m) of a school count for ``school_zone_delay_vh``.
 SCHOOL_RADIUS_M = 300.0
@@ -229,7 +229,7 @@ def spillback_seconds(
     enters (an origin) counts whenever full, as its vehicles wait at the origin.
     """
     lanes = np.maximum(net.lanes.astype(float), 1.0)
-    storage = np.maximum(np.floor(JAM_DENSITY * net.length_m * lanes), 1.0)
+    storage = link_storage(net, result.dt).astype(float)
     cap = net.capacity_vph / 3600.0
     kj_v = JAM_DENSITY * lanes * net.speed_ms
     # the backward wave of the triangular diagram, as the kernel's link model has it
