@@ -288,21 +288,18 @@ class CompareView(QWidget):
             step()
 
     def _show_steps(self, comp: sim_compare.Comparison, city: City) -> list[Callable[[], None]]:
-        """Showing ``comp`` in two pieces: the tables, then the maps (city and values).
+        """Showing ``comp`` in three pieces: the tables, the city on the map, its values.
 
         :meth:`compare_async` runs them in separate turns of the event loop
-        (:func:`gui.background.in_turns`), so the window repaints between them.
+        (:func:`gui.background.in_turns`), so the window repaints between them; the map
+        is rendered once, after the last (the city's own map is never drawn).
         """
 
         def tables() -> None:
             self.comparison = comp
             self.show_tables()
 
-        def maps() -> None:  # one step: the city's own map is never drawn, only the values
-            self._show_city(city)
-            self._show_maps()
-
-        return [tables, maps]
+        return [tables, lambda: self._show_city(city), self._show_maps]
 
     def _show_city(self, city: City) -> None:
         """The run chooser of the difference map and the city under it."""

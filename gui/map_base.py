@@ -79,34 +79,46 @@ class Basemap:
     places: list[Place]
 
 
-_PAUSES = [0, True]  # builds under way in long_lived(); whether the collector was enabled
+_PAUSE: dict[str, Any] = {"count": 0, "enabled": True, "freeze": False}
 _PAUSE_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def long_lived() -> Iterator[None]:
+def gc_paused(*, freeze: bool = False) -> Iterator[None]:
+    """The cyclic garbage collector paused meanwhile (for every thread).
+
+    Nested and concurrent pauses share one; when the last ends, the collector runs again
+    and, if one of them asked to ``freeze``, what is alive then is frozen out of later
+    full passes (:func:`gc.freeze`; whatever was alive in another pause, too).
+    """
+    with _PAUSE_LOCK:
+        if not _PAUSE["count"]:
+            _PAUSE["enabled"] = gc.isenabled()
+            gc.disable()
+        _PAUSE["count"] += 1
+        _PAUSE["freeze"] = _PAUSE["freeze"] or freeze
+    try:
+        yield
+    finally:
+        with _PAUSE_LOCK:
+            _PAUSE["count"] -= 1
+            if not _PAUSE["count"]:
+                if _PAUSE["freeze"]:
+                    gc.freeze()
+                _PAUSE["freeze"] = False
+                if _PAUSE["enabled"]:
+                    gc.enable()
+
+
+def long_lived() -> contextlib.AbstractContextManager[None]:
     """Build objects that live as long as the window (a city, its basemap) apart from the GC.
 
     A city is hundreds of thousands of objects: while they are made (in a worker), the
     cyclic garbage collector's full passes over them each held the interpreter, so the UI
     thread, for 100-200 ms (bench/gui.py, opening the default city); the collector is
-    paused meanwhile (for every thread; nested and concurrent builds share one pause), and
-    what was built is then frozen out of later full passes (:func:`gc.freeze`).
+    paused meanwhile, and what was built is then frozen out of later full passes.
     """
-    with _PAUSE_LOCK:
-        if not _PAUSES[0]:
-            _PAUSES[1] = gc.isenabled()
-            gc.disable()
-        _PAUSES[0] += 1
-    try:
-        yield
-    finally:
-        with _PAUSE_LOCK:
-            _PAUSES[0] -= 1
-            if not _PAUSES[0]:
-                gc.freeze()
-                if _PAUSES[1]:
-                    gc.enable()
+    return gc_paused(freeze=True)
 
 
 def basemap_of(city: City) -> Basemap:

@@ -56,7 +56,12 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
 
 
 def _idle(qtbot, view: ResultsView) -> None:
-    qtbot.waitUntil(lambda: not background.busy() and not view.charts_drawing(), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: (
+            not background.busy() and not view.charts_drawing() and not view.map.canvas.rendering
+        ),
+        timeout=60_000,
+    )
 
 
 def _image_of(chart: resultcharts.ChartImage, build) -> object:
@@ -283,12 +288,13 @@ def test_a_hidden_map_lays_out_its_colour_bar_in_a_new_language_when_shown(qtbot
         mapview.show()
         label = mapview._colorbars["zones"].ax.get_ylabel()
         assert label == i18n.tr(name) and label != english
+        _rendered(qtbot, mapview.canvas)
     finally:
         i18n.set_language("en", cjk_font=False)
 
 
-def test_long_lived_builds_pause_the_collector_and_freeze_what_they_made() -> None:
-    assert gc.isenabled()
+def test_long_lived_builds_pause_the_collector_and_freeze_what_they_made(qtbot) -> None:
+    qtbot.waitUntil(gc.isenabled, timeout=30_000)  # no render of another test pauses it
     frozen = gc.get_freeze_count()
     with map_base.long_lived():
         assert not gc.isenabled()
@@ -323,6 +329,7 @@ def test_a_language_switch_relabels_the_difference_map_in_place(qtbot, city) -> 
         assert legend in mapview._artists["roads"] and len(mapview.ax.get_children()) == len(
             set(mapview.ax.get_children())
         )
+        _rendered(qtbot, mapview.canvas)  # drawn in Chinese here, not after the test
     finally:
         i18n.set_language("en", cjk_font=False)
     mapview.retranslate(road_label="flow change")
