@@ -15,15 +15,16 @@ has that delay times ``(r / R) ** 4`` (the BPR curve's power), capped at
 
 The warm-up. A trip whose best departure is before 06:00 (an early shift far from home)
 leaves then: without the warm-up's bins the logit had to put it in the AM period's first
-bin, and 06:00-06:05 carried about five times the mean bin (10,747 of the default city's
-138,913 vehicles), which jammed the dynamic model's network within a quarter of an hour.
+bin (on the default city about 2,000 cars, on top of the ~800 that want 06:00-06:05),
+a burst the dynamic model loaded onto an empty network at once.
 Bin ``b`` of a trip is the AM period's bin ``b`` (0 .. :data:`N_BINS` − 1, what
 :func:`bin_label` names) or a warm-up bin (−:data:`WARMUP_BINS` .. −1, 05:00-05:55).
 The dynamic model loads the warm-up's vehicles before the AM period (they are on the
 roads when it starts); the AM period's profile, busiest hour and KPIs count its own bins
 only. The warm-up's bins are at free flow in the choice (delay factor 0: their
-departure rate is not in the loop's profile, which is the AM period's; at the rates
-found, under a third of the busiest hour's, ``(r / R) ** 4`` is below 0.01). Toll
+departure rate is not in the loop's profile, which is the AM period's; on the default
+city its busiest bin carries under a tenth of the busiest hour's mean bin, so
+``(r / R) ** 4`` would be below 1e-4). Toll
 windows are on the clock over all :data:`CHOICE_BINS` bins (:func:`charged_bins`).
 """
 
