@@ -23,8 +23,8 @@ The dynamic model loads the warm-up's vehicles before the AM period (they are on
 roads when it starts); the AM period's profile, busiest hour and KPIs count its own bins
 only. The warm-up's bins are at free flow in the choice (delay factor 0: their
 departure rate is not in the loop's profile, which is the AM period's; on the default
-city its busiest bin carries under a tenth of the busiest hour's mean bin, so
-``(r / R) ** 4`` would be below 1e-4). Toll
+city its busiest bin carries under an eighth of the busiest hour's mean bin, so
+``(r / R) ** 4`` would be below 3e-4). Toll
 windows are on the clock over all :data:`CHOICE_BINS` bins (:func:`charged_bins`).
 """
 
