@@ -13,6 +13,20 @@ from numba import njit
 
 
 @njit(cache=True)
+def dot(a, b):
+    """``sum(a * b)`` added up in index order: the same bits on any machine.
+
+    numpy's ``dot`` goes to BLAS, whose sum over a long vector depends on its thread
+    count, so an assignment would end a few ulps apart, and its iterations take other
+    turns, from one machine (or process set-up) to the next.
+    """
+    total = 0.0
+    for i in range(len(a)):
+        total += a[i] * b[i]
+    return total
+
+
+@njit(cache=True)
 def bpr_time(flow, fftime, alpha, beta, capacity):
     """BPR travel time of each link at ``flow``."""
     out = np.empty(len(flow))

@@ -171,8 +171,8 @@ class _Directions:
     def _conjugate(self, hess: np.ndarray, flows: np.ndarray, aon: np.ndarray) -> np.ndarray:
         assert self.target is not None  # next() calls it only after a first target
         d_prev = self.target - flows
-        den = np.dot(hess * d_prev, aon - self.target)
-        mix = np.dot(hess * d_prev, aon - flows) / den if den != 0.0 else 0.0
+        den = kl.dot(hess * d_prev, aon - self.target)
+        mix = kl.dot(hess * d_prev, aon - flows) / den if den != 0.0 else 0.0
         mix = min(max(mix, 0.0), MAX_CONJUGATE)
         return mix * self.target + (1.0 - mix) * aon
 
@@ -182,12 +182,12 @@ class _Directions:
         d_prev2 = tau * self.target + (1.0 - tau) * self.previous - flows
         d_aon = aon - flows
         d_prev = self.target - flows
-        mu_den = np.dot(hess * d_prev2, self.previous - self.target)
-        mu = max(0.0, -np.dot(hess * d_prev2, d_aon) / mu_den) if mu_den != 0.0 else 0.0
-        nu_den = np.dot(hess * d_prev, d_prev)
+        mu_den = kl.dot(hess * d_prev2, self.previous - self.target)
+        mu = max(0.0, -kl.dot(hess * d_prev2, d_aon) / mu_den) if mu_den != 0.0 else 0.0
+        nu_den = kl.dot(hess * d_prev, d_prev)
         nu = 0.0
         if nu_den != 0.0:
-            nu = max(0.0, -np.dot(hess * d_prev, d_aon) / nu_den + mu * tau / (1.0 - tau))
+            nu = max(0.0, -kl.dot(hess * d_prev, d_aon) / nu_den + mu * tau / (1.0 - tau))
         b0 = 1.0 / (1.0 + mu + nu)
         return b0 * aon + nu * b0 * self.target + mu * b0 * self.previous
 
@@ -396,7 +396,7 @@ def assign(
         costs = times + fixed
         aon, sptt = solver.load(costs, trees)
         iterations += 1
-        tstt = float(np.dot(flows, costs))
+        tstt = float(kl.dot(flows, costs))
         gap = (tstt - sptt) / tstt if tstt > 0 else 0.0
         history.append(gap)
         if callback is not None:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.kernels.assign_links import dot
 from sim.policies import SignalRetiming
 from sim.policies.traffic import GreenWave, SignalPlan, apply_signal_policy
 from sim.scenario import AssignmentParams, DynamicParams
@@ -406,10 +407,10 @@ def link_kpis(
     frame: pd.DataFrame, length_km: np.ndarray, free_min: np.ndarray, trips: float
 ) -> dict[str, float]:
     """VKT, VHT, delay, congestion and travel-time index of one peak hour."""
-    flow = frame["flow"].to_numpy()
-    vkt = float(flow @ length_km)
-    vht = float(flow @ frame["time_min"].to_numpy()) / 60.0
-    free_vht = float(flow @ free_min) / 60.0
+    flow = frame["flow"].to_numpy(dtype=np.float64)
+    vkt = float(dot(flow, length_km))  # summed in link order, not by BLAS threads
+    vht = float(dot(flow, frame["time_min"].to_numpy(dtype=np.float64))) / 60.0
+    free_vht = float(dot(flow, free_min)) / 60.0
     return {
         "car_trips_peak": trips,
         "vkt": vkt,
