@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.batch.locks import release_dead
+from sim.batch.pool import pool_context
 from sim.batch.sweep import SweepTask
 from sim.batch.tasks import Runner, execute_task, init_local_worker
 from sim.batch.tracker import Tracker
@@ -30,8 +31,6 @@ from sim.errors import RunError
 
 log = logging.getLogger(__name__)
 
-WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-"""The environment of local pool workers: that of Dask workers (``pre-spawn-environ``)."""
 #: After Ctrl-C, how long running tasks may take to stop by themselves before termination.
 CANCEL_GRACE_S = 0.5
 
@@ -92,30 +91,8 @@ def run_local(
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
-    """Fork-server workers where available: fork-safe, and they start with sim imported.
-
-    Workers get one BLAS/OpenMP thread each, as Dask's nanny gives its workers, so both
-    executors sum in the same order and give bit-identical results (and N single-threaded
-    processes do not oversubscribe N cores).
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        os.environ.update(WORKER_ENV)  # spawned children inherit it; the parent's BLAS is set
-        return multiprocessing.get_context("spawn")
-    from multiprocessing import forkserver
-
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.batch.tasks", "sim.runs.run", "sim.model", "sim.city"])
-    saved = {k: os.environ.get(k) for k in WORKER_ENV}
-    os.environ.update(WORKER_ENV)
-    try:
-        forkserver.ensure_running()  # started once per process, with this environment
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key)
-            else:
-                os.environ[key] = value
-    return context
+    """Fork-server workers that start with the batch's modules imported (:func:`pool_context`)."""
+    return pool_context(["sim.batch.tasks", "sim.runs.run", "sim.model", "sim.city"])
 
 
 def _drive_pool(

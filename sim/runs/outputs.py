@@ -33,9 +33,11 @@ def zone_year_frame(city: Any, model: Any, year: int) -> pd.DataFrame:
     return frame.assign(year=np.int32(year))[list(ZONE_YEAR_COLUMNS)]
 
 
-def zones_layer(city: Any, model: Any) -> gpd.GeoDataFrame:
-    """Zones with base-year and final-year residents, pupils, households and dwellings."""
-    counts = zone_counts(len(city.zones), model)
+def zones_layer(city: Any, counts: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
+    """Zones with base-year and final-year residents, pupils, households and dwellings.
+
+    ``counts`` are the final year's :func:`zone_counts`.
+    """
     out = gpd.GeoDataFrame(
         {
             "zone_id": city.zones.index.to_numpy(),

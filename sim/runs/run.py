@@ -7,11 +7,16 @@ saved fails at once. Same scenario and seed give byte-identical tables.
 from __future__ import annotations
 
 import logging
+import math
+import multiprocessing
+import os
 import platform
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Relative cost of a traffic replication-year against a demography-only one (progress).
 TRAFFIC_WEIGHT = 6.0
+#: How often (s) a run on worker processes looks at their progress and at ``cancel``.
+POOL_POLL_S = 0.2
 
 
 @dataclass
@@ -127,14 +134,21 @@ class _Progress:
         self.total += 1
         self.done = 0.0
         self.replication = 0
-        self._year: int | None = None
+        self._years: dict[int, int | None] = {}  # the year each replication is in
 
-    def stage(self, year: int, stage: str) -> None:
+    def check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise RunCancelled("run cancelled; nothing was written")
-        if stage != "synthesis" and year != self._year:
-            self.done += TRAFFIC_WEIGHT if self.replication < self.traffic_reps else 1.0
-        self._year = year if stage != "synthesis" else None
+
+    def stage(self, year: int, stage: str, replication: int | None = None) -> None:
+        """A replication (the last one named when None) starts a stage of a year."""
+        self.check_cancel()
+        if replication is not None:
+            self.replication = replication
+        rep = self.replication
+        if stage != "synthesis" and year != self._years.get(rep):
+            self.done += TRAFFIC_WEIGHT if rep < self.traffic_reps else 1.0
+        self._years[rep] = year if stage != "synthesis" else None
         self.emit(stage, year)
 
     def emit(self, stage: str, year: int) -> None:
@@ -146,6 +160,71 @@ class _Progress:
         self.callback(RunProgress(stage, year, self.replication, fraction, message))
 
 
+@dataclass
+class ReplicationOutput:
+    """What a run keeps of one finished replication (what a worker process sends back).
+
+    ``first`` holds replication 0's own tables (links, schools, catchments, am_profile,
+    parking, links_t, signals, zones_years) and ``zone_counts`` its zones at the end
+    (:func:`sim.runs.outputs.zone_counts`, the zones layer); both empty for the others.
+    """
+
+    kpis: pd.DataFrame
+    enrollment: pd.DataFrame
+    housing_yield: pd.DataFrame
+    flows: pd.DataFrame
+    seconds: float
+    first: dict[str, pd.DataFrame] = field(default_factory=dict)
+    zone_counts: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def replication_output(model: CityModel, seconds: float, first: bool) -> ReplicationOutput:
+    """The tables of a finished replication (``first``: with replication 0's own)."""
+    from sim.runs.outputs import zone_counts
+    from sim.traffic.parking_plan import parking_table
+
+    out = ReplicationOutput(
+        kpis=model.kpi_frame(),
+        enrollment=pd.concat(model.enrollment_rows, ignore_index=True),
+        housing_yield=model.housing_yield_frame(),
+        flows=pd.concat(model.flow_rows, ignore_index=True),
+        seconds=seconds,
+    )
+    if first:
+        out.first = {
+            "links": (
+                pd.concat(model.link_rows, ignore_index=True) if model.link_rows else pd.DataFrame()
+            ),
+            "schools": model.schools.schools_frame(),
+            "catchments": pd.concat(model.catchment_rows, ignore_index=True),
+            "am_profile": model.profile_frame(),
+            "parking": parking_table(model.parking_rows),
+            "links_t": model.peak_rows.links_t_frame(),
+            "signals": model.peak_rows.signals_frame(),
+            "zones_years": pd.concat(model.zone_year_rows, ignore_index=True),
+        }
+        out.zone_counts = zone_counts(len(model.city.zones), model)
+    return out
+
+
+def replication_workers(scenario: Scenario, cores: int | None = None) -> int:
+    """Processes a run spreads its replications over (1: they run here, one after another).
+
+    Replications are independent given their seeds, so when at least two of them run the
+    peak traffic (seconds a year each, against the pool's few seconds to start) they share
+    the ``cores`` (default: those this process may use) in as few rounds as keep every
+    core busy: ``ceil(n / floor(n / cores))`` workers for ``n`` replications (5 on 2
+    cores: 3 workers, two rounds, rather than 2 and a third round on one core). Inside a
+    worker process (a batch's) a run stays in its process: the batch spreads its runs.
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    n = scenario.replications
+    if cores < 2 or traffic_replications(scenario) < 2 or multiprocessing.parent_process():
+        return 1
+    return n if n <= cores else math.ceil(n / (n // cores))
+
+
 def run_scenario(
     scenario: Scenario,
     runs_folder: Path | None = None,
@@ -153,6 +232,7 @@ def run_scenario(
     city: City | None = None,
     progress: Callable[[RunProgress], None] | None = None,
     cancel: threading.Event | None = None,
+    workers: int | None = None,
 ) -> Path:
     """Simulate every year × replication and write the run folder atomically.
 
@@ -168,6 +248,10 @@ def run_scenario(
         Called with a :class:`RunProgress` at every stage of every year.
     cancel
         When set, the run stops at the next stage and raises :class:`RunCancelled`.
+    workers
+        Worker processes to run the replications on (default
+        :func:`replication_workers`; 1: in this process). The tables are the same
+        either way: each replication depends on its seed alone.
 
     Returns
     -------
@@ -182,7 +266,7 @@ def run_scenario(
         temporary folder is removed).
     """
     from sim.city import load_city
-    from sim.model import peak_roads, run_replication
+    from sim.model import peak_roads
 
     runs_folder = check_output_folder(Path(runs_folder or settings.runs_folder))
     check_run_name(runs_folder, scenario.run_id())
@@ -190,37 +274,31 @@ def run_scenario(
     if city is None:
         city = load_city(scenario.city)
     tracker = _Progress(scenario, progress, cancel)
-    models = []
     timings: dict[str, float] = {"load_city": time.perf_counter() - t0}
-    with_traffic = traffic_replications(scenario)
-    roads = peak_roads(city, scenario) if with_traffic else None  # one for every replication
-    for rep, seed in enumerate(replication_seeds(scenario.seed, scenario.replications)):
-        tracker.replication = rep
-        t = time.perf_counter()
-        models.append(
-            run_replication(
-                scenario,
-                city,
-                seed,
-                traffic=rep < with_traffic,
-                on_stage=tracker.stage,
-                tables=rep == 0,
-                roads=roads,
-            )
-        )
-        timings[f"replication_{rep}"] = time.perf_counter() - t
-        log.info("%s: replication %d in %.1f s", scenario.name, rep, timings[f"replication_{rep}"])
+    roads = peak_roads(city, scenario) if traffic_replications(scenario) else None  # shared
+    seeds = replication_seeds(scenario.seed, scenario.replications)
+    workers = replication_workers(scenario) if workers is None else workers
+    if workers > 1:
+        outputs = _run_on_workers(scenario, city, roads, seeds, tracker, workers)
+    else:
+        outputs = [
+            _run_one(scenario, city, roads, rep, seed, partial(tracker.stage, replication=rep))
+            for rep, seed in enumerate(seeds)
+        ]
+    for rep, out in enumerate(outputs):
+        timings[f"replication_{rep}"] = out.seconds
+        log.info("%s: replication %d in %.1f s", scenario.name, rep, out.seconds)
     tracker.stage(scenario.end_year, "writing")
-    tables = collect_tables(models)
+    tables = collect_tables(outputs)
     timings["total"] = time.perf_counter() - t0
     manifest = build_manifest(scenario, city, tables, timings)
-    first = models[0]
+    counts = outputs[0].zone_counts
     run_dir = write_run_folder(
         runs_folder,
         scenario.run_id(),
         tables,
         manifest,
-        lambda folder: _write_layers(folder, tables, manifest, city, first),
+        lambda folder: _write_layers(folder, tables, manifest, city, counts),
     )
     Catalog(runs_folder).register(run_dir, manifest)
     tracker.done = tracker.total
@@ -228,73 +306,152 @@ def run_scenario(
     return run_dir
 
 
+def _run_one(
+    scenario: Scenario,
+    city: City,
+    roads: Any | None,
+    rep: int,
+    seed: int,
+    on_stage: Callable[[int, str], None],
+) -> ReplicationOutput:
+    """Run replication ``rep`` and keep its tables."""
+    from sim.model import run_replication
+
+    t = time.perf_counter()
+    model = run_replication(
+        scenario,
+        city,
+        seed,
+        traffic=rep < traffic_replications(scenario),
+        on_stage=on_stage,
+        tables=rep == 0,
+        roads=roads,
+    )
+    return replication_output(model, time.perf_counter() - t, first=rep == 0)
+
+
+#: A worker process's run: scenario, city, roads, its progress queue and the stop event.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(scenario: Scenario, city: City, roads: Any, events: Any, stop: Any) -> None:
+    """Pool initializer: the run's inputs, once per worker; numba on one thread.
+
+    The pool has a worker per core (or more), so the kernels' own threads would only
+    oversubscribe the cores; their results do not depend on the thread count.
+    """
+    import numba
+
+    numba.set_num_threads(1)
+    _WORKER.update(scenario=scenario, city=city, roads=roads, events=events, stop=stop)
+
+
+def _worker_stage(rep: int, year: int, stage: str) -> None:
+    if _WORKER["stop"].is_set():
+        raise RunCancelled("run cancelled; nothing was written")
+    _WORKER["events"].put((rep, year, stage))
+
+
+def _run_in_worker(rep: int, seed: int) -> ReplicationOutput:
+    w = _WORKER
+    return _run_one(w["scenario"], w["city"], w["roads"], rep, seed, partial(_worker_stage, rep))
+
+
+def _run_on_workers(
+    scenario: Scenario,
+    city: City,
+    roads: Any | None,
+    seeds: list[int],
+    tracker: _Progress,
+    workers: int,
+) -> list[ReplicationOutput]:
+    """Every replication on a pool of ``workers`` processes; their outputs in order.
+
+    Progress comes back through a queue (:meth:`_Progress.stage` per replication); a
+    cancel or an error stops the workers at their next stage.
+    """
+    from sim.batch.pool import pool_context
+
+    context = pool_context(["sim.runs.run", "sim.model", "sim.city"])
+    events = context.Queue()
+    stop = context.Event()
+
+    def drain() -> None:
+        while not events.empty():
+            rep, year, stage = events.get()
+            tracker.stage(year, stage, replication=rep)
+
+    init = (scenario, city, roads, events, stop)
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=init
+    ) as pool:
+        futures: dict[Future[ReplicationOutput], int] = {
+            pool.submit(_run_in_worker, rep, seed): rep for rep, seed in enumerate(seeds)
+        }
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=POOL_POLL_S, return_when=FIRST_COMPLETED)
+                drain()
+                tracker.check_cancel()
+                for future in done:
+                    future.result()  # a replication's error stops the run here
+        except BaseException:
+            stop.set()
+            for future in pending:
+                future.cancel()
+            raise
+        drain()
+    outputs = {futures[f]: f.result() for f in futures}
+    return [outputs[rep] for rep in range(len(seeds))]
+
+
 def _write_layers(
     folder: Path,
     tables: dict[str, pd.DataFrame],
     manifest: dict[str, Any],
     city: City,
-    first: CityModel,
+    zone_counts: dict[str, np.ndarray],
 ) -> None:
     """The zones layer and the figures of a run folder being written."""
     from sim.runs.figures import write_figures
     from sim.runs.folder import FIGURES, ZONES, ZONES_LAYER
     from sim.runs.outputs import zones_layer
 
-    zones_layer(city, first).to_file(folder / ZONES, layer=ZONES_LAYER, driver="GPKG")
+    zones_layer(city, zone_counts).to_file(folder / ZONES, layer=ZONES_LAYER, driver="GPKG")
     write_figures(folder / FIGURES, tables, city, manifest)
 
 
-def collect_tables(models: list[CityModel]) -> dict[str, pd.DataFrame]:
+def collect_tables(outputs: list[ReplicationOutput]) -> dict[str, pd.DataFrame]:
     """The run's tables from the finished replications (link and school tables: the first)."""
     from sim.education.enrollment import summarise_replications
     from sim.population.housing import summarise_yield
-    from sim.traffic.parking_plan import parking_table
 
-    kpis = pd.concat(
-        [m.kpi_frame().assign(replication=np.int32(r)) for r, m in enumerate(models)],
-        ignore_index=True,
-    )
+    def stacked(name: str) -> pd.DataFrame:
+        return pd.concat(
+            [getattr(o, name).assign(replication=np.int32(r)) for r, o in enumerate(outputs)],
+            ignore_index=True,
+        )
+
+    kpis = stacked("kpis")
     kpis = kpis[
         ["year", "replication", *[c for c in kpis.columns if c not in ("year", "replication")]]
     ]
-    summary = kpi_summary(kpis)
-    enrollment = pd.concat(
-        [
-            pd.concat(m.enrollment_rows, ignore_index=True).assign(replication=np.int32(r))
-            for r, m in enumerate(models)
-        ],
-        ignore_index=True,
-    )
-    first = models[0]
-    links = pd.concat(first.link_rows, ignore_index=True) if first.link_rows else pd.DataFrame()
+    first = outputs[0].first
     return {
         "kpis": kpis,
-        "kpis_summary": summary,
-        "enrollment": summarise_replications(enrollment),
-        "links": links,
-        "schools": first.schools.schools_frame(),
-        "catchments": pd.concat(first.catchment_rows, ignore_index=True),
-        "housing_yield": summarise_yield(
-            pd.concat(
-                [
-                    m.housing_yield_frame().assign(replication=np.int32(r))
-                    for r, m in enumerate(models)
-                ],
-                ignore_index=True,
-            )
-        ),
-        "enrollment_flows": pd.concat(
-            [
-                pd.concat(m.flow_rows, ignore_index=True).assign(replication=np.int32(r))
-                for r, m in enumerate(models)
-            ],
-            ignore_index=True,
-        ),
-        "am_profile": first.profile_frame(),
-        "parking": parking_table(first.parking_rows),
-        "links_t": first.peak_rows.links_t_frame(),
-        "signals": first.peak_rows.signals_frame(),
-        "zones_years": pd.concat(first.zone_year_rows, ignore_index=True),
+        "kpis_summary": kpi_summary(kpis),
+        "enrollment": summarise_replications(stacked("enrollment")),
+        "links": first["links"],
+        "schools": first["schools"],
+        "catchments": first["catchments"],
+        "housing_yield": summarise_yield(stacked("housing_yield")),
+        "enrollment_flows": stacked("flows"),
+        "am_profile": first["am_profile"],
+        "parking": first["parking"],
+        "links_t": first["links_t"],
+        "signals": first["signals"],
+        "zones_years": first["zones_years"],
     }
 
 
