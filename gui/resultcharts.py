@@ -6,8 +6,9 @@ ms on the default city, so it never happens on the UI thread: each chart is a
 no pyplot) in a worker thread (:func:`gui.background.run_detached`), renders it to
 an image there, and only paints that image. Until the image is in, the widget says
 "Drawing the chart…" (and the busy cursor shows). A language switch or a resize draws
-the chart again the same way (a hidden chart, when it is shown); a newer request
-supersedes an older one. Margins are fixed
+the chart again the same way (a hidden chart, when it is shown; during a load's steps,
+after the last, so that the worker does not compete with them for the interpreter); a
+newer request supersedes an older one. Margins are fixed
 (no ``tight_layout``, which measured every tick label on each call).
 """
 
@@ -26,7 +27,7 @@ from PySide6.QtGui import QImage, QPainter, QPaintEvent, QResizeEvent, QShowEven
 from PySide6.QtWidgets import QWidget
 from shiboken6 import isValid
 
-from gui.background import run_detached
+from gui.background import after_steps, run_detached, stepping
 from gui.i18n import ZH, kpi_label, tr
 from gui.tables import thousands_axis
 from sim.kpis import KPI_BY_NAME
@@ -96,6 +97,7 @@ class ChartImage(QWidget):
         self._settle.timeout.connect(self._resized)
         self._pixels = (0, 0)  # the size asked for last
         self._stale = False  # asked for while hidden: drawn when shown
+        self._waiting = False  # asked for while a load's steps run: drawn after the last
         self.setMinimumSize(120, 90)
 
     def show_chart(self, build: Builder) -> None:
@@ -115,9 +117,17 @@ class ChartImage(QWidget):
             self._render()
 
     def _render(self) -> None:
+        if not isValid(self):
+            return
         build = self._build
         if build is None:
             return
+        if stepping():  # a load's steps still run: drawn after the last, not against them
+            if not self._waiting:
+                self._waiting = True
+                after_steps(self._render)
+            return
+        self._waiting = False
         self._asked += 1
         ticket = self._asked
         dpi = self._dpi * self.devicePixelRatioF()
@@ -139,8 +149,8 @@ class ChartImage(QWidget):
 
     @property
     def drawing(self) -> bool:
-        """Whether a chart asked for is still being drawn."""
-        return self._shown != self._asked
+        """Whether a chart asked for is still being drawn (or waits to be)."""
+        return self._waiting or self._shown != self._asked
 
     def _drawn(self, ticket: int, figure: Figure, image: QImage) -> None:
         if not isValid(self) or ticket < self._shown:

@@ -218,10 +218,15 @@ def test_the_results_map_is_rendered_off_the_ui_thread_once_its_values_are_set(
     run = fake_run(city, tmp_path)
     monkeypatch.setattr(results, "_read", lambda _folder: (run, city, None))
     drawn: list[threading.Thread] = []  # the threads any figure is drawn in
+    during: list[bool] = []  # whether the load's steps were still running then
     real = Figure.draw
-    monkeypatch.setattr(
-        Figure, "draw", lambda fig, r: drawn.append(threading.current_thread()) or real(fig, r)
-    )
+
+    def draw(fig: Figure, renderer) -> None:
+        drawn.append(threading.current_thread())
+        during.append(background.stepping())
+        real(fig, renderer)
+
+    monkeypatch.setattr(Figure, "draw", draw)
     view, _loaded = _shown_view(qtbot, tmp_path)
     canvas = view.map.canvas
     _rendered(qtbot, canvas)  # the empty map, as shown
@@ -231,6 +236,7 @@ def test_the_results_map_is_rendered_off_the_ui_thread_once_its_values_are_set(
     _rendered(qtbot, canvas)
     assert canvas.renders == before + 1  # not one per step: once, with the run's values
     assert drawn and threading.main_thread() not in drawn  # maps and charts, all in workers
+    assert not any(during)  # ... after the steps, not competing with them
     # what is on show is the map as it is now: pixel for pixel a render done here
     shown = np.asarray(canvas.buffer_rgba()).copy()
     monkeypatch.setattr(Figure, "draw", real)
