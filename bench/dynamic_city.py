@@ -16,7 +16,7 @@ timed (numba compiled by then):
   routes;
 - ``million``: ``--vehicles`` N (default 1,000,000) vehicles: the AM period's vehicles on
   the same routes, repeated in back-to-back AM periods (the departure rate of the AM
-  period, so the network is as busy as in the peak, for about 17 periods).
+  period, so the network is as busy as in the peak, for about 7 periods of 05:00-10:00).
 
 Prints one JSON object: the AM peak's ``vehicles, completed, wall_s,
 vehicle_seconds_per_s, dt_s`` at the top level (and ``arrived_by_10_30``: vehicles arrived
