@@ -10,6 +10,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from sim.kernels import paths
+from sim.kernels.choice import path_sums
 from sim.traffic.network import build_network
 
 
@@ -258,3 +259,70 @@ def test_all_or_nothing_refuses_trees_of_the_wrong_shape():
             np.ones((net.n_zones, net.n_zones)),
             trees=np.zeros((net.n_zones, net.n_nodes), dtype=np.int64),
         )
+
+
+def _network_with_shape_points(seed: int, n_nodes: int = 20, n_roads: int = 45):
+    """Random roads between junctions, each split by a node of its own in the middle.
+
+    A two-way road shares its middle node (in from and out to both ends), a one-way
+    road has one link in and one out: the pass-through nodes of a city's network.
+    """
+    rng = np.random.default_rng(seed)
+    link_from, link_to, middle = [], [], n_nodes
+    for _ in range(n_roads):
+        a, b = rng.choice(n_nodes, 2, replace=False)
+        ends = [(a, b), (b, a)] if rng.random() < 0.6 else [(a, b)]
+        for u, w in ends:
+            link_from += [u, middle]
+            link_to += [middle, w]
+        middle += 1
+    n_links = len(link_from)
+    ones = np.ones(n_links)
+    net = build_network(
+        node_ids=np.arange(middle) + 1,
+        link_from=np.array(link_from),
+        link_to=np.array(link_to),
+        capacity=ones,
+        fftime=ones,
+        alpha=ones,
+        beta=ones,
+        length=ones,
+        toll=np.zeros(n_links),
+        first_thru_node=0,
+        zone_nodes=np.arange(6),
+    )
+    return net, rng, n_nodes
+
+
+@pytest.mark.parametrize(("seed", "first_thru"), [(0, 0), (1, 6), (2, 3)])
+def test_the_contracted_graph_loads_and_skims_as_the_full_one(seed, first_thru):
+    net, rng, junctions = _network_with_shape_points(seed)
+    cost = rng.uniform(0.1, 5, net.n_links)
+    demand = rng.uniform(1, 10, (net.n_zones, net.n_zones))
+    args = (net.zone_nodes, demand, first_thru)
+    full = paths.all_or_nothing(
+        net.out_start, net.out_links, net.link_from, net.link_to, cost, *args
+    )
+    keep = np.zeros(net.n_nodes, dtype=bool)
+    keep[:first_thru] = True
+    keep[net.zone_nodes] = True
+    graph = paths.contract(net.out_start, net.out_links, net.link_from, net.link_to, keep)
+    middles = np.arange(junctions, net.n_nodes)
+    assert not np.isin(graph.link_from, middles).any()  # every middle node is contracted
+    assert not np.isin(graph.link_to, middles).any()
+    assert np.array_equal(np.sort(graph.members), np.arange(net.n_links))  # each link once
+    trees = np.empty((net.n_zones, net.n_nodes), dtype=np.int32)
+    flows, sptt, unreached = paths.all_or_nothing(
+        graph.out_start, graph.out_links, graph.link_from, graph.link_to, graph.costs(cost),
+        *args, trees=trees,
+    )  # fmt: skip
+    assert unreached == full[2]
+    assert sptt == pytest.approx(full[1], rel=1e-12)
+    np.testing.assert_allclose(graph.expand_flows(flows, net.n_links), full[0], rtol=1e-12)
+    along = path_sums(
+        graph.expand_trees(trees, net.link_to), net.link_from, net.zone_nodes, cost[None, :]
+    )[0]
+    for o, origin in enumerate(net.zone_nodes):
+        dist = _python_dijkstra(net, cost, origin, first_thru)[net.zone_nodes]
+        reached = np.isfinite(dist) & (net.zone_nodes != origin)
+        np.testing.assert_allclose(along[o, reached], dist[reached], rtol=1e-12)

@@ -85,12 +85,26 @@ class AssignmentResult:
 
 @dataclass
 class _Solver:
-    """The per-run state shared by the iteration steps."""
+    """The per-run state shared by the iteration steps.
+
+    ``graph`` is the network without its pass-through nodes (:func:`sim.kernels.paths.
+    contract`), which every all-or-nothing search runs on: the same shortest paths,
+    about half the nodes to settle on a city's network.
+    """
 
     net: Network
     demand: np.ndarray
     fixed: np.ndarray
     n_chunks: int
+    graph: paths.Contracted
+
+    @classmethod
+    def of(cls, net: Network, demand: np.ndarray, fixed: np.ndarray, n_chunks: int) -> _Solver:
+        keep = np.zeros(net.n_nodes, dtype=bool)
+        keep[: net.first_thru_node] = True  # centroids: a path may not pass them
+        keep[net.zone_nodes] = True
+        graph = paths.contract(net.out_start, net.out_links, net.link_from, net.link_to, keep)
+        return cls(net, demand, fixed, n_chunks, graph)
 
     def times(self, flows: np.ndarray) -> np.ndarray:
         net = self.net
@@ -119,13 +133,18 @@ class _Solver:
         return float(step)
 
     def load(self, costs: np.ndarray, trees: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-        net = self.net
+        """All-or-nothing flows at link ``costs`` and their SPTT.
+
+        ``trees`` (``(n_zones, n_nodes)``) is filled with the trees over the contracted
+        graph's links (:meth:`sim.kernels.paths.Contracted.expand_trees` maps them back).
+        """
+        net, graph = self.net, self.graph
         flows, sptt, unreached = paths.all_or_nothing(
-            net.out_start,
-            net.out_links,
-            net.link_from,
-            net.link_to,
-            costs,
+            graph.out_start,
+            graph.out_links,
+            graph.link_from,
+            graph.link_to,
+            graph.costs(costs),
             net.zone_nodes,
             self.demand,
             net.first_thru_node,
@@ -134,7 +153,7 @@ class _Solver:
         )
         if unreached:
             raise GeodataError(self._unreached_message(unreached, costs))
-        return flows, sptt
+        return graph.expand_flows(flows, net.n_links), sptt
 
     def _unreached_message(self, count: int, costs: np.ndarray) -> str:
         net = self.net
@@ -222,7 +241,7 @@ def warm_up() -> None:
     )
     demand = np.array([[0.0, 5.0], [0.0, 0.0]])
     assign(net, demand, algorithm="bfw", rel_gap=1e-12, max_iter=6)
-    _Solver(net, demand, net.fftime, n_chunks=2).load(net.fftime)  # the parallel kernel
+    _Solver.of(net, demand, net.fftime, n_chunks=2).load(net.fftime)  # the parallel kernel
 
 
 def _serves(net: Network, demand: np.ndarray, flows: np.ndarray) -> bool:
@@ -379,7 +398,7 @@ def assign(
         raise UsageError(f"initial_demand must have the demand's shape {demand.shape}")
     fixed = toll_factor * net.toll + distance_factor * net.length
     parallel = net.n_zones * net.n_links >= PARALLEL_MIN_WORK
-    solver = _Solver(net, demand, fixed, PARALLEL_CHUNKS if parallel else 1)
+    solver = _Solver.of(net, demand, fixed, PARALLEL_CHUNKS if parallel else 1)
     if initial_flows is None:
         flows, _ = solver.load(net.fftime + fixed)
         iterations = 1
@@ -430,5 +449,5 @@ def assign(
         objective=solver.objective(flows),
         seconds=time.perf_counter() - start,
         gap_history=history,
-        trees=trees,
+        trees=None if trees is None else solver.graph.expand_trees(trees, net.link_to),
     )
