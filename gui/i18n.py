@@ -95,7 +95,7 @@ ZH: dict[str, str] = {
     "Cancel export": "取消导出",
     "no road picked yet: with Pick roads on, click a street on the map": "尚未选取道路：打开“选取道路”后在地图上点击街道",
     "no road or zone picked yet: use Pick roads or Pick zones, then click the map": "尚未选取道路或小区：使用“选取道路”或“选取小区”，然后点击地图",
-    "Writing the report {path}…": "正在写入报告 {path}…",
+    "Writing the report {name}…": "正在写入报告 {name}…",
     "Export cancelled: nothing was written.": "导出已取消：未写入任何文件。",
     "A report is being written: wait for it or cancel it.": "报告正在写入：请等待或取消。",
     "Click roads to add or remove them in the selected policy (Esc: stop).": "点击道路，将其加入或移出所选政策（Esc 停止）。",

@@ -608,7 +608,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
             self._report_stopped,
         )
         self._show_report_running(True)
-        self.statusBar().showMessage(tr("Writing the report {path}…").format(path=path))
+        self.statusBar().showMessage(tr("Writing the report {name}…").format(name=path.name))
 
     def cancel_export(self) -> None:
         """Stop the report being written (its child process); nothing is left at the target."""
