@@ -217,7 +217,7 @@ def in_turns(steps: list[Callable[[], None]], owner: QObject | None = None) -> N
                 QApplication.restoreOverrideCursor()
                 if not _CHAINS[0]:
                     for fn in _AFTER_STEPS:
-                        QTimer.singleShot(0, fn)
+                        QTimer.singleShot(0, functools.partial(_after, fn))
                     _AFTER_STEPS.clear()
             else:
                 QTimer.singleShot(0, lambda: step(i + 1))
@@ -226,6 +226,12 @@ def in_turns(steps: list[Callable[[], None]], owner: QObject | None = None) -> N
 
 
 _AFTER_STEPS: list[Callable[[], None]] = []  # to call once no chain of steps runs
+_AFTER = [0]  # of those, not yet called
+
+
+def _after(fn: Callable[[], None]) -> None:
+    _AFTER[0] -= 1
+    fn()
 
 
 def after_steps(fn: Callable[[], None]) -> None:
@@ -236,6 +242,7 @@ def after_steps(fn: Callable[[], None]) -> None:
     """
     if _CHAINS[0]:
         _AFTER_STEPS.append(fn)
+        _AFTER[0] += 1  # busy() holds until it has run
     else:
         fn()
 
@@ -246,8 +253,11 @@ def stepping() -> bool:
 
 
 def busy() -> bool:
-    """Whether a background task or step chain runs (tests and the bench wait on this)."""
-    return bool(_RUNNING) or stepping()
+    """Whether a task or step chain runs, or waits to (tests and the bench wait on this).
+
+    Quiet tasks are not counted (a map's render: ``MapCanvas.rendering`` says).
+    """
+    return bool(_RUNNING) or stepping() or _AFTER[0] > 0
 
 
 def run_and_wait(parent: QObject, fn: Callable[[], Any]) -> Any:

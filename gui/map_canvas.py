@@ -76,6 +76,8 @@ class MapCanvas(FigureCanvasQTAgg):
         self._snapshots = 0  # tickets: the newest snapshot taken
         self._shown = 0  # the snapshot (or a later synchronous draw) now in the buffer
         self._stale = False  # asked for while hidden: rendered when shown
+        self._drawn: Any = None  # the renderer whose buffer holds the picture on show
+        self.blank = True  # nothing to show yet (no city): not rendered, the background
 
     @property
     def rendering(self) -> bool:
@@ -91,6 +93,7 @@ class MapCanvas(FigureCanvasQTAgg):
     def draw(self) -> None:
         """Render now, on this thread (tests, the point drag, the bench's redraw times)."""
         super().draw()
+        self._drawn = self.renderer
         self._shown = self._snapshots  # newer than any snapshot taken so far
         self._held = None
 
@@ -101,6 +104,8 @@ class MapCanvas(FigureCanvasQTAgg):
             background.after_steps(self._render)
             return
         self._queued = False
+        if self.blank:
+            return
         if self._running:
             self._again = True
             return
@@ -132,9 +137,10 @@ class MapCanvas(FigureCanvasQTAgg):
         if not isValid(self):
             return
         self._running = False
-        buffer = np.asarray(self.get_renderer().buffer_rgba())
-        if ticket > self._shown and buffer.shape == pixels.shape:
-            buffer[...] = pixels
+        width, height = self.get_width_height(physical=True)
+        if ticket > self._shown and pixels.shape[:2] == (height, width):  # else: resized since
+            renderer = self._drawn = self.get_renderer()
+            np.asarray(renderer.buffer_rgba())[...] = pixels
             self._shown = ticket
             if self._held is not None and ticket > self._held[1]:
                 self._held = None
@@ -173,24 +179,35 @@ class MapCanvas(FigureCanvasQTAgg):
         return self.offset or (self._held[0] if self._held is not None else None)
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """Paint the last picture with its map area shifted while dragging, else as usual."""
-        offset = self.shift
-        if offset is None or self.ax is None or not hasattr(self, "renderer"):
-            super().paintEvent(event)
-            return
-        ratio = self.device_pixel_ratio or 1.0
-        buf = np.asarray(self.renderer.buffer_rgba())
-        height, width = buf.shape[:2]
-        image = QImage(memoryview(buf), width, height, QImage.Format.Format_RGBA8888)
-        image.setDevicePixelRatio(ratio)
-        x0, y0, x1, y1 = self.ax.bbox.extents
-        box = QRectF(x0 / ratio, (height - y1) / ratio, (x1 - x0) / ratio, (y1 - y0) / ratio)
+        """Paint the last picture (its map area shifted while dragging), never render.
+
+        The picture stays at its place and size while a resize waits for its render (the
+        rest is the background); matplotlib's own paint would make a blank buffer at
+        the new size. Before any render: the background alone.
+        """
         painter = QPainter(self)
         try:
+            painter.fillRect(self.rect(), self.background)
+            renderer = getattr(self, "renderer", None)
+            if renderer is None or renderer is not self._drawn:
+                return
+            ratio = self.device_pixel_ratio or 1.0
+            buf = np.asarray(renderer.buffer_rgba())
+            height, width = buf.shape[:2]
+            image = QImage(memoryview(buf), width, height, QImage.Format.Format_RGBA8888)
+            image.setDevicePixelRatio(ratio)
             painter.drawImage(QPointF(0, 0), image)
-            painter.setClipRect(box)
-            painter.fillRect(box, self.background)
-            painter.drawImage(QPointF(*offset), image)
+            offset = self.shift
+            if offset is not None and self.ax is not None:
+                x0, y0, x1, y1 = self.ax.bbox.extents
+                box = QRectF(
+                    x0 / ratio, (height - y1) / ratio, (x1 - x0) / ratio, (y1 - y0) / ratio
+                )
+                painter.setClipRect(box)
+                painter.fillRect(box, self.background)
+                painter.drawImage(QPointF(*offset), image)
+                painter.setClipping(False)
+            self._draw_rect_callback(painter)  # the zoom tool's rubber band, as matplotlib's
         finally:
             painter.end()
 

@@ -234,6 +234,7 @@ class MapView(QWidget):
         builds it off the UI thread while it loads the city.
         """
         self.city = city
+        self.canvas.blank = False
         self.base = base = basemap_of(city)
         self.roads = base.roads
         zones = city.zones

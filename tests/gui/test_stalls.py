@@ -212,7 +212,7 @@ def _rendered(qtbot, canvas) -> None:
 
 @pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
 def test_the_results_map_is_rendered_off_the_ui_thread_once_its_values_are_set(
-    qtbot, tmp_path: Path, city, monkeypatch: pytest.MonkeyPatch
+    qtbot, tmp_path: Path, city, monkeypatch: pytest.MonkeyPatch, screenshots: Path
 ) -> None:
     """The load's steps each ask for a redraw; one render follows the last, in a worker."""
     run = fake_run(city, tmp_path)
@@ -237,6 +237,7 @@ def test_the_results_map_is_rendered_off_the_ui_thread_once_its_values_are_set(
     assert canvas.renders == before + 1  # not one per step: once, with the run's values
     assert drawn and threading.main_thread() not in drawn  # maps and charts, all in workers
     assert not any(during)  # ... after the steps, not competing with them
+    view.grab().save(str(screenshots / "results_rendered_in_a_worker.png"))
     # what is on show is the map as it is now: pixel for pixel a render done here
     shown = np.asarray(canvas.buffer_rgba()).copy()
     monkeypatch.setattr(Figure, "draw", real)
@@ -247,6 +248,7 @@ def test_the_results_map_is_rendered_off_the_ui_thread_once_its_values_are_set(
 def test_a_render_older_than_the_picture_on_show_is_dropped(qtbot) -> None:
     figure = Figure(figsize=(3, 2))
     canvas = MapCanvas(figure, "white")
+    canvas.blank = False  # a figure to show
     qtbot.addWidget(canvas)
     canvas.resize(300, 200)
     canvas.show()
