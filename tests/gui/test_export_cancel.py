@@ -68,3 +68,17 @@ def test_a_cancelled_report_leaves_nothing_and_the_next_one_finishes(
     assert window.statusBar().currentMessage() == f"Exported {target}"
     assert not cancel.isVisible() and not dialogs["critical"]
     reportjob.cancel_reports()  # no child left behind for the next test
+
+
+def test_closing_the_window_stops_the_report(
+    window: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reportjob, "write_report", _slowreport.report_job)
+    target, gate = tmp_path / "report.html", tmp_path / "mid-write"
+    _comparison_steering(window, gate, "hang")
+    window.export("report", target)
+    qtbot.waitUntil(gate.exists, timeout=120_000)
+    window.doc.undo_stack.setClean()  # no unsaved-changes question
+    with qtbot.waitSignal(window.reportCancelled, timeout=60_000):
+        window.close()
+    assert not target.exists() and not list(tmp_path.glob(".report.html.*"))
