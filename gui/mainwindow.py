@@ -471,7 +471,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
             latest = Catalog(self.runs_folder).latest()
             self.query.set_run(latest, city.crs)
             self.planning.set_run(latest)
-            self.explain.set_run(latest)
+            self.explain.load_async(latest)  # its tables read off the UI thread
 
     def _update_overlays(self) -> None:
         if self.city is not None:
