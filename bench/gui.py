@@ -28,8 +28,11 @@ Measured in one process, on this machine:
   (default and road-closure, 2 years x 1 replication) are made first, headless, or taken
   from ``--runs FOLDER``.
 - ``pan_redraw_ms``: median redraw of the map after a pan (a shift of a tenth of the view):
-  the render when a drag ends. ``drag_frame_ms``: median paint of one frame during a drag,
-  where the last picture slides with the pointer instead of being rendered again.
+  the render when a drag ends, which the window does in a worker thread.
+  ``pan_snapshot_ms``: median time the UI thread spends on such a redraw (the snapshot of
+  the figure it hands to the worker). ``drag_frame_ms``: median paint of one frame
+  during a drag, where the last picture slides with the pointer instead of being
+  rendered again.
 - ``run_block_ms``: the longest stretch the UI thread did not turn during a 2-year,
   1-replication run started from the run panel (a 10 ms timer's largest gap minus 10 ms;
   target: under 100 ms). ``cancel_s``: from Cancel to the run panel being idle again, for
@@ -104,6 +107,30 @@ def _pans(win: object, n: int) -> list[float]:
         t = time.perf_counter()
         mapview.canvas.draw()
         times.append(1000 * (time.perf_counter() - t))
+    mapview.set_view_limits((x0, x1), (y0, y1))
+    return times
+
+
+def _snapshots(app: object, win: object, n: int) -> list[float]:
+    """UI-thread time (ms) of asking the main map to redraw after pans of a tenth of the view.
+
+    The map is rendered in a worker; the UI thread only takes the snapshot (a pickle of
+    the figure) when the request's turn of the event loop comes.
+    """
+    mapview = win.map
+    canvas = mapview.canvas
+    (x0, x1), (y0, y1) = mapview.view_limits()
+    times = []
+    for i in range(n):
+        _wait(app, lambda: not canvas.rendering, 60)
+        dx = (x1 - x0) * 0.1 * (1 if i % 4 < 2 else -1)
+        (a0, a1), _ = mapview.view_limits()
+        mapview.ax.set_xlim(a0 + dx, a1 + dx)
+        canvas.draw_idle()
+        t = time.perf_counter()
+        app.processEvents()  # the request's turn: the snapshot, then the worker starts
+        times.append(1000 * (time.perf_counter() - t))
+    _wait(app, lambda: not canvas.rendering, 60)
     mapview.set_view_limits((x0, x1), (y0, y1))
     return times
 
@@ -392,6 +419,7 @@ def main() -> int:
     redraw = _redraws(win, 12 if args.quick else 40)
     pans = _pans(win, 8 if args.quick else 24)
     drags = _drag_frames(win, 8 if args.quick else 24)
+    snapshots = _snapshots(app, win, 8 if args.quick else 24)
     sample = 3000 if args.quick else len(win.map.roads.segments)
     peer = _peer(win, sample)
     result: dict[str, object] = {
@@ -404,6 +432,7 @@ def main() -> int:
         "redraw_ms_max": round(max(redraw), 1),
         "pan_redraw_ms": round(statistics.median(pans), 1),
         "drag_frame_ms": round(statistics.median(drags), 1),
+        "pan_snapshot_ms": round(statistics.median(snapshots), 1),
         "peer": "matplotlib: one Line2D artist per road; one LineCollection",
         "peer_sample_roads": sample,
         "roads_ms_ours": round(peer["ours"], 1),
