@@ -38,7 +38,7 @@ from gui import i18n
 from gui.background import cached_city, run_and_wait, run_in_background
 from gui.compare import CompareView
 from gui.document import ScenarioDocument
-from gui.editor import POINT_POLICIES, EditorPanel
+from gui.editor import POINT_POLICIES, EditorPanel, policy_summary
 from gui.explain import ExplainPanel
 from gui.fonts import CjkFont
 from gui.i18n import policy_label, tr
@@ -259,6 +259,7 @@ class MainWindow(ScenarioFiles, QMainWindow):
     def _connect(self) -> None:
         self.map.clicked.connect(self.map_clicked)
         connect_point_drag(self.map, self.doc, self.editor.select)  # drag a placed point
+        self.map.hovering.point_text = lambda i: policy_summary(self.doc.policies[i], self.city)
         self.editor.pickRequested.connect(self.set_tool)
         self.editor.selectionChanged.connect(lambda _row: self._update_overlays())
         self.query.pickRequested.connect(self.set_tool)

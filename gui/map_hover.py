@@ -1,11 +1,14 @@
 """What the map says about the feature under the pointer: the hover tooltip.
 
 :class:`Hover` waits until the pointer rests (:data:`HOVER_MS`), picks the feature under
-it and shows :func:`hover_text` as a tooltip; moving on or dragging hides it.
+it and shows :func:`hover_text` as a tooltip; moving on or dragging hides it. Over a
+placed point's marker it names that policy instead (:attr:`Hover.point_text`, given by
+the window that knows the policies), not the zone or school beneath.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QPoint, QTimer
@@ -23,6 +26,8 @@ class Hover:
         self.map = mapview
         self.text = ""  # the last tooltip shown
         self.at: tuple[float, float] | None = None
+        #: The tooltip of the placed point of policy index i, or None (the map's own picks).
+        self.point_text: Callable[[int], str] | None = None
         self.timer = QTimer(mapview)
         self.timer.setSingleShot(True)
         self.timer.setInterval(HOVER_MS)
@@ -43,7 +48,13 @@ class Hover:
         if self.at is None:
             return
         x, y = self.at
-        self.text = hover_text(self.map.pick(x, y), self.map._road_label)
+        point = None
+        if self.point_text is not None:
+            point = self.map.point_at(*self.map.ax.transData.transform((x, y)))
+        if point is not None:
+            self.text = self.point_text(point[0])
+        else:
+            self.text = hover_text(self.map.pick(x, y), self.map._road_label)
         px, py = self.map.data_to_pixel(x, y)
         where = self.map.canvas.mapToGlobal(QPoint(round(px), round(py)))
         QToolTip.showText(where, self.text, self.map.canvas)

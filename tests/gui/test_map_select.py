@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from _pointer import hover
+from PySide6.QtCore import QPointF, Qt
 
 from gui.editor import policy_template
 
@@ -96,3 +97,19 @@ def test_while_placing_a_point_a_click_on_a_marker_places_a_new_one(
     assert len(doc.policies) == count + 1 and editor.current_index() == count
     assert doc.policies[count]["type"] == "new_school"
     assert window.tool == ""  # placed: back to inspecting
+
+
+def test_hovering_a_marker_names_its_policy(window: Any, qtbot: Any, sites: dict[str, Any]) -> None:
+    mapview, doc = window.map, window.doc
+
+    def tooltip(x: float, y: float) -> str:
+        mapview.canvas.draw()
+        mapview.hovering.text = ""
+        hover(mapview.canvas, QPointF(*mapview.data_to_pixel(x, y)))
+        qtbot.waitUntil(lambda: mapview.hovering.text != "", timeout=5000)
+        return mapview.hovering.text
+
+    x, y = sites["xy"][1]
+    school = doc.policies[sites["schools"][1]]
+    assert tooltip(x, y) == f"New school · {school['id']} · {school['year']}"
+    assert "New school" not in tooltip(x, y - 400)  # beside it: what the map has there
