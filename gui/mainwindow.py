@@ -326,8 +326,12 @@ class MainWindow(ScenarioFiles, QMainWindow):
         self.actions_["lang_zh"].setEnabled(font is not None)
 
     def set_language(self, lang: str) -> str:
-        """Switch the UI language at runtime; returns the language in effect."""
+        """Switch the UI language at runtime; returns the language in effect.
+
+        The status bar's message (in the language before) is cleared.
+        """
         effective = i18n.set_language(lang, self.cjk_font is not None)
+        self.statusBar().clearMessage()
         if effective != lang:
             self.status(tr("No CJK font found: Chinese is not available, staying in English."))
         self.actions_[f"lang_{effective}"].setChecked(True)
