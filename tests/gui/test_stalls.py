@@ -210,6 +210,17 @@ def _rendered(qtbot, canvas) -> None:
     qtbot.waitUntil(lambda: not canvas.rendering, timeout=60_000)
 
 
+def _map_of(qtbot, city, *, shown: bool = True) -> MapView:
+    """A 600 x 500 map of ``city`` (shown, or hidden as behind another tab)."""
+    mapview = MapView()
+    qtbot.addWidget(mapview)
+    mapview.resize(600, 500)
+    if shown:
+        mapview.show()
+    mapview.set_city(city)
+    return mapview
+
+
 @pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
 def test_the_results_map_is_rendered_off_the_ui_thread_once_its_values_are_set(
     qtbot, tmp_path: Path, city, monkeypatch: pytest.MonkeyPatch, screenshots: Path
@@ -264,11 +275,7 @@ def test_a_render_older_than_the_picture_on_show_is_dropped(qtbot) -> None:
 
 
 def test_after_a_drag_the_picture_stays_shifted_until_the_new_render_is_in(qtbot, city) -> None:
-    mapview = MapView()
-    qtbot.addWidget(mapview)
-    mapview.resize(600, 500)
-    mapview.show()
-    mapview.set_city(city)
+    mapview = _map_of(qtbot, city)
     canvas = mapview.canvas
     _rendered(qtbot, canvas)
     canvas.slide(40.0, 0.0)
@@ -280,10 +287,7 @@ def test_after_a_drag_the_picture_stays_shifted_until_the_new_render_is_in(qtbot
 
 @pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
 def test_a_hidden_map_lays_out_its_colour_bar_in_a_new_language_when_shown(qtbot, city) -> None:
-    mapview = MapView()
-    qtbot.addWidget(mapview)
-    mapview.resize(600, 500)
-    mapview.set_city(city)  # hidden (another tab in front)
+    mapview = _map_of(qtbot, city, shown=False)  # behind another tab
     bar = mapview._colorbars["zones"]
     english = bar.ax.get_ylabel()
     name = mapview.indicator.currentData()
@@ -316,11 +320,7 @@ def test_long_lived_builds_pause_the_collector_and_freeze_what_they_made(qtbot) 
 @pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
 def test_a_language_switch_relabels_the_difference_map_in_place(qtbot, city) -> None:
     """The legend's words change; the roads drawn for the values are the very same."""
-    mapview = MapView()
-    qtbot.addWidget(mapview)
-    mapview.resize(600, 500)
-    mapview.show()
-    mapview.set_city(city)
+    mapview = _map_of(qtbot, city)
     change = pd.Series(0.0, index=city.links.index)
     change.iloc[:300] = 900.0
     change.iloc[300:600] = -400.0
