@@ -23,22 +23,35 @@ from gui.i18n import ZH, tr
 from sim.education.explain import explain
 from sim.errors import CitySandboxError
 
+#: What each flow of :func:`sim.education.explain.explain` is called on the chart.
+COMPONENT_LABELS = {
+    "base_year": "Base year",
+    "carried_from_grade_below": "From the grade below",
+    "entry_cohort": "Entering cohort",
+    "net_migration": "Net migration",
+    "new_housing": "New housing",
+    "moves_within_city": "Moves within the city",
+    "catchment_or_policy_change": "Catchment or policy change",
+    "overflow": "Overflow",
+    "median_vs_mean": "Median vs mean",
+}
+
 ZH.update(
     {
         "Explain": "解释",
         "Why this demand? (explain)": "需求从何而来？（解释）",
         "School": "学校",
         "Year": "年份",
-        "demand": "需求",
-        "base_year": "基准年",
-        "carried_from_grade_below": "低一年级升入",
-        "entry_cohort": "入学新生",
-        "net_migration": "净迁移",
-        "new_housing": "新建住房",
-        "moves_within_city": "市内搬迁",
-        "catchment_or_policy_change": "学区或政策调整",
-        "overflow": "溢出回流",
-        "median_vs_mean": "中位数与均值之差",
+        "Demand": "需求",
+        "Base year": "基准年",
+        "From the grade below": "低一年级升入",
+        "Entering cohort": "入学新生",
+        "Net migration": "净迁移",
+        "New housing": "新建住房",
+        "Moves within the city": "市内搬迁",
+        "Catchment or policy change": "学区或政策调整",
+        "Overflow": "溢出回流",
+        "Median vs mean": "中位数与均值之差",
         "{school} {year}: demand {demand:g} for {capacity} places": (
             "{school} {year}：需求 {demand:g}，学位 {capacity}"
         ),
@@ -48,7 +61,7 @@ ZH.update(
 
 
 #: About how wide one character of an 8-point tick label is (pixels at 100 dpi).
-LABEL_CHAR_PX = 5.5
+LABEL_CHAR_PX = 6.5
 #: From this code point on, characters (CJK) are twice as wide as Latin ones.
 CJK_START = 0x2E80
 #: One kept explanation: (run, school, year) and :func:`explain`'s result or the error message.
@@ -66,6 +79,7 @@ class ExplainPanel(QWidget):
         self._cache: dict[tuple[Path, str, int], dict[str, Any] | str] = {}
         self._pending: Path | None = None  # the run load_async is reading
         self._stale = False  # changed while hidden: rendered when shown
+        self._wanted: str | None = None  # a school asked for before a run listing it was read
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: bold; font-size: 14px")
         self.school = QComboBox()
@@ -106,10 +120,10 @@ class ExplainPanel(QWidget):
         if self._pending is None:
             self.set_run(None)
             return
-        target = self._pending
+        target, school = self._pending, self.school.currentData() or self._wanted
         run_in_background(
             self,
-            lambda: _first(target),
+            lambda: _first(target, school),
             lambda read: self._show_run(target, *read) if self._pending == target else None,
             lambda exc: self.message.setText(str(exc)) if self._pending == target else None,
         )
@@ -117,7 +131,7 @@ class ExplainPanel(QWidget):
     def _show_run(
         self,
         run_dir: Path | None,
-        choices: tuple[list[str], int, int] | None,
+        choices: _Choices | None,
         first: _Kept | None = None,
     ) -> None:
         self._pending = None
@@ -125,13 +139,17 @@ class ExplainPanel(QWidget):
         self._cache = {k: v for k, v in self._cache.items() if k[0] == self.run_dir}
         if first is not None:
             self._cache[first[0]] = first[1]
+        kept = self.school.currentData() or self._wanted  # the school shown or clicked
         self.school.blockSignals(True)
         self.year.blockSignals(True)
         self.school.clear()
         if choices is not None:
             schools, first_year, last_year = choices
-            for sid in schools:
-                self.school.addItem(sid, sid)
+            for sid, name in schools:
+                self.school.addItem(f"{sid} · {name}" if name and name != sid else sid, sid)
+            found = self.school.findData(kept)
+            self.school.setCurrentIndex(max(0, found))
+            self._wanted = None if found >= 0 else self._wanted
             self.year.setRange(first_year, last_year)
             self.year.setValue(last_year)
         self.school.blockSignals(False)
@@ -141,6 +159,7 @@ class ExplainPanel(QWidget):
     def set_school(self, school_id: str) -> None:
         """Show ``school_id`` (e.g. a school clicked on the map)."""
         i = self.school.findData(school_id)
+        self._wanted = None if i >= 0 else school_id  # shown once a run that has it is read
         if i >= 0:
             self.school.setCurrentIndex(i)
 
@@ -193,12 +212,21 @@ def _columns(text: str) -> int:
     return sum(2 if ord(c) >= CJK_START else 1 for c in text)
 
 
-def _choices(run_dir: Path | None) -> tuple[list[str], int, int] | None:
-    """A run's school ids and its first and last year (None without a run)."""
+#: A run's schools as (id, name) and its first and last year.
+_Choices = tuple[list[tuple[str, str]], int, int]
+
+
+def _choices(run_dir: Path | None) -> _Choices | None:
+    """A run's schools (id and name, by id) and its first and last year (None without a run)."""
     if run_dir is None:
         return None
     enrollment = pd.read_parquet(Path(run_dir) / "enrollment.parquet", columns=["year", "school"])
-    schools = [str(sid) for sid in sorted(enrollment["school"].unique())]
+    names: dict[str, str] = {}
+    listed = Path(run_dir) / "schools.parquet"
+    if listed.exists():  # older runs have no schools table: ids alone
+        table = pd.read_parquet(listed, columns=["school_id", "name"])
+        names = dict(zip(table["school_id"].astype(str), table["name"].astype(str), strict=True))
+    schools = [(str(sid), names.get(str(sid), "")) for sid in sorted(enrollment["school"].unique())]
     return schools, int(enrollment["year"].min()), int(enrollment["year"].max())
 
 
@@ -210,12 +238,16 @@ def _explained(run_dir: Path, school: str, year: int) -> dict[str, Any] | str:
         return str(exc)
 
 
-def _first(run_dir: Path) -> tuple[tuple[list[str], int, int] | None, _Kept | None]:
-    """The choices of ``run_dir`` and the explanation shown first (first school, last year)."""
+def _first(run_dir: Path, school: str | None = None) -> tuple[_Choices | None, _Kept | None]:
+    """The choices of ``run_dir`` and the explanation shown first (its last year).
+
+    The school is ``school`` when the run has it, else the run's first school.
+    """
     choices = _choices(run_dir)
     if choices is None or not choices[0]:
         return choices, None
-    key = (run_dir, choices[0][0], choices[2])
+    ids = [sid for sid, _ in choices[0]]
+    key = (run_dir, school if school in ids else ids[0], choices[2])
     return choices, (key, _explained(*key))
 
 
@@ -229,7 +261,7 @@ def waterfall(ax: Any, components: dict[str, float], total: float) -> None:
     y = np.arange(len(names) + 1)
     ax.barh(y[:-1], values, left=starts, color=colours)
     ax.barh(y[-1], total, color="tab:blue")
-    ax.set_yticks(y, [tr(n) for n in names] + [tr("demand")])
+    ax.set_yticks(y, [tr(COMPONENT_LABELS.get(n, n)) for n in names] + [tr("Demand")])
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.5)
     ax.tick_params(labelsize=8)

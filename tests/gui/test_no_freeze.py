@@ -91,6 +91,7 @@ def test_compare_and_results_stay_responsive(
     assert QApplication.overrideCursor() is None  # restored at the end
     assert loads == []  # the city the window opened is reused, never reloaded
     assert window.compare.comparison.figures == {}  # no report figures behind the view
+    qtbot.waitUntil(lambda: not window.compare.map.canvas.rendering, timeout=60_000)
     window.grab().save(str(screenshots / "compare_async.png"))
     # the report still gets its figures when it is exported
     with qtbot.waitSignal(window.reportFinished, timeout=120_000) as done:

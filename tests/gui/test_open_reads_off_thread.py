@@ -22,9 +22,9 @@ def test_the_newest_run_is_read_for_explain_off_the_ui_thread(
     monkeypatch.setattr(mainwindow.Catalog, "latest", lambda _self: newest)
     reads: list[threading.Thread] = []
 
-    def choices(run_dir: Path | None) -> tuple[list[str], int, int] | None:
+    def choices(run_dir: Path | None) -> tuple[list[tuple[str, str]], int, int] | None:
         reads.append(threading.current_thread())
-        return ["P01", "P02"], 2024, 2026
+        return [("P01", "Escuela P01"), ("P02", "")], 2024, 2026
 
     monkeypatch.setattr(explain, "_choices", choices)
     monkeypatch.setattr(explain, "_explained", lambda *_a: "no explanation in this test")
@@ -34,5 +34,5 @@ def test_the_newest_run_is_read_for_explain_off_the_ui_thread(
     qtbot.waitUntil(lambda: not background.busy() and win.explain.run_dir is not None)
     assert reads and all(t is not threading.main_thread() for t in reads)
     assert win.explain.run_dir == newest
-    assert [win.explain.school.itemText(i) for i in range(2)] == ["P01", "P02"]
+    assert [win.explain.school.itemText(i) for i in range(2)] == ["P01 · Escuela P01", "P02"]
     win.doc.undo_stack.setClean()

@@ -35,3 +35,34 @@ def test_explain_panel_waterfall_adds_up(window, finished_run):
     assert sum(res["components"].values()) == pytest.approx(res["demand"], abs=0.011)
     ax = panel.figure.axes[0]
     assert len(ax.patches) == sum(v != 0 for v in res["components"].values()) + 1
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # no CJK font on CI
+def test_explain_panel_names_schools_and_flows_and_keeps_a_clicked_school(
+    window, qtbot, finished_run
+):
+    """The chooser reads 'id · name' from the run's schools table, the bars are named in
+    words (not the flow table's snake_case), and a school clicked on the map before the
+    run was read is the one shown once it is (a load used to reset it to the first)."""
+    import pandas as pd
+
+    from gui.i18n import set_language
+
+    panel = window.explain
+    names = pd.read_parquet(finished_run / "schools.parquet").set_index("school_id")["name"]
+    panel.set_run(None)
+    panel.set_school("P01")  # clicked while no run lists it yet
+    panel.load_async(finished_run)
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=60_000)
+    assert panel.school.currentData() == "P01"
+    assert panel.school.currentText() == f"P01 · {names['P01']}"
+    labels = [t.get_text() for t in panel.figure.axes[0].get_yticklabels()]
+    assert labels[-1] == "Demand" and not any("_" in t for t in labels), labels
+    set_language("zh", cjk_font=True)
+    try:
+        panel.retranslate()
+        zh = [t.get_text() for t in panel.figure.axes[0].get_yticklabels()]
+        assert zh[-1] == "需求" and not any(c.isascii() and c.isalpha() for t in zh for c in t)
+    finally:
+        set_language("en", cjk_font=False)
+        panel.retranslate()

@@ -68,6 +68,7 @@ def test_school_table_counts_seats_short_grade_by_grade(qtbot, tmp_path, city, s
     qtbot.waitUntil(lambda: not view.charts_drawing(), timeout=30_000)  # drawn off the UI thread
     ticks = [t.get_text() for t in view.series_figure.axes[0].get_yticklabels()]
     assert any("," in t for t in ticks) and not any("e+" in t for t in ticks), ticks
+    qtbot.waitUntil(lambda: not view.map.canvas.rendering, timeout=60_000)  # a worker renders it
     view.grab().save(str(screenshots / "results_view.png"))
 
 
