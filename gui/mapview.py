@@ -4,7 +4,10 @@ Measured (bench/gui.py): matplotlib redraws the default city's 19.8k roads in te
 milliseconds when they are a handful of compound paths, so the map stays on matplotlib;
 the seconds came from geometry built on the UI thread (catchment boundaries, land, labels:
 now :mod:`gui.map_base`, built with the city in a worker) and from text layout in the
-figure (the legend lives in the layer panel and the print layout instead).
+figure (the legend lives in the layer panel and the print layout instead). A redraw is
+rendered off the UI thread (:class:`gui.map_canvas.MapCanvas`: a snapshot of the figure,
+rendered in a worker), once the steps of a load have set the values; a language switch
+relabels the colour bars and the difference legend in place (a hidden map when shown).
 
 A handful of artists (:mod:`gui.map_draw`): one ``PolyCollection`` for the zones, one
 scatter per school level, the ~20k roads as one compound path per (road rank, colour
