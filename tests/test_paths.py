@@ -14,25 +14,45 @@ from sim.kernels.choice import path_sums
 from sim.traffic.network import build_network
 
 
-def _random_network(seed: int, n_nodes: int = 40, n_links: int = 160, n_zones: int = 6):
-    rng = np.random.default_rng(seed)
-    link_from = rng.integers(0, n_nodes, n_links)
-    link_to = (link_from + rng.integers(1, n_nodes, n_links)) % n_nodes  # no self-loops
-    ones = np.ones(n_links)
-    net = build_network(
+def _unit_network(link_from, link_to, n_nodes: int, n_zones: int = 6):
+    """A network of these links with unit attributes; zones on the first nodes."""
+    ones = np.ones(len(link_from))
+    return build_network(
         node_ids=np.arange(n_nodes) + 1,
-        link_from=link_from,
-        link_to=link_to,
+        link_from=np.asarray(link_from),
+        link_to=np.asarray(link_to),
         capacity=ones,
         fftime=ones,
         alpha=ones,
         beta=ones,
         length=ones,
-        toll=np.zeros(n_links),
+        toll=np.zeros(len(link_from)),
         first_thru_node=0,
         zone_nodes=np.arange(n_zones),
     )
-    return net, rng
+
+
+def _random_network(seed: int, n_nodes: int = 40, n_links: int = 160, n_zones: int = 6):
+    rng = np.random.default_rng(seed)
+    link_from = rng.integers(0, n_nodes, n_links)
+    link_to = (link_from + rng.integers(1, n_nodes, n_links)) % n_nodes  # no self-loops
+    return _unit_network(link_from, link_to, n_nodes, n_zones), rng
+
+
+def _aon(graph, cost, net, demand, first_thru=0, n_chunks=8, trees=None):
+    """All-or-nothing on ``graph`` (a network or a contracted one) for ``net``'s zones."""
+    return paths.all_or_nothing(
+        graph.out_start,
+        graph.out_links,
+        graph.link_from,
+        graph.link_to,
+        cost,
+        net.zone_nodes,
+        demand,
+        first_thru,
+        n_chunks,
+        trees=trees,
+    )
 
 
 def _python_dijkstra(net, cost, origin, first_thru):
@@ -221,18 +241,7 @@ def test_all_or_nothing_keeps_every_origins_shortest_path_tree(n_chunks, first_t
     demand = rng.uniform(1, 10, (net.n_zones, net.n_zones))
     demand[2] = 0.0  # an origin without demand still gets its tree
     trees = np.full((net.n_zones, net.n_nodes), 99, dtype=np.int32)
-    paths.all_or_nothing(
-        net.out_start,
-        net.out_links,
-        net.link_from,
-        net.link_to,
-        cost,
-        net.zone_nodes,
-        demand,
-        first_thru,
-        n_chunks,
-        trees=trees,
-    )
+    _aon(net, cost, net, demand, first_thru, n_chunks, trees)
     for o, origin in enumerate(net.zone_nodes):
         dist = _python_dijkstra(net, cost, origin, first_thru)
         for v in range(net.n_nodes):
@@ -248,17 +257,9 @@ def test_all_or_nothing_keeps_every_origins_shortest_path_tree(n_chunks, first_t
 
 def test_all_or_nothing_refuses_trees_of_the_wrong_shape():
     net, _ = _random_network(8)
+    wrong = np.zeros((net.n_zones, net.n_nodes), dtype=np.int64)
     with pytest.raises(ValueError, match="trees"):
-        paths.all_or_nothing(
-            net.out_start,
-            net.out_links,
-            net.link_from,
-            net.link_to,
-            np.ones(net.n_links),
-            net.zone_nodes,
-            np.ones((net.n_zones, net.n_zones)),
-            trees=np.zeros((net.n_zones, net.n_nodes), dtype=np.int64),
-        )
+        _aon(net, np.ones(net.n_links), net, np.ones((net.n_zones,) * 2), trees=wrong)
 
 
 def _network_with_shape_points(seed: int, n_nodes: int = 20, n_roads: int = 45):
@@ -276,22 +277,7 @@ def _network_with_shape_points(seed: int, n_nodes: int = 20, n_roads: int = 45):
             link_from += [u, middle]
             link_to += [middle, w]
         middle += 1
-    n_links = len(link_from)
-    ones = np.ones(n_links)
-    net = build_network(
-        node_ids=np.arange(middle) + 1,
-        link_from=np.array(link_from),
-        link_to=np.array(link_to),
-        capacity=ones,
-        fftime=ones,
-        alpha=ones,
-        beta=ones,
-        length=ones,
-        toll=np.zeros(n_links),
-        first_thru_node=0,
-        zone_nodes=np.arange(6),
-    )
-    return net, rng, n_nodes
+    return _unit_network(link_from, link_to, middle), rng, n_nodes
 
 
 @pytest.mark.parametrize(("seed", "first_thru"), [(0, 0), (1, 6), (2, 3)])
@@ -299,10 +285,7 @@ def test_the_contracted_graph_loads_and_skims_as_the_full_one(seed, first_thru):
     net, rng, junctions = _network_with_shape_points(seed)
     cost = rng.uniform(0.1, 5, net.n_links)
     demand = rng.uniform(1, 10, (net.n_zones, net.n_zones))
-    args = (net.zone_nodes, demand, first_thru)
-    full = paths.all_or_nothing(
-        net.out_start, net.out_links, net.link_from, net.link_to, cost, *args
-    )
+    full = _aon(net, cost, net, demand, first_thru)
     keep = np.zeros(net.n_nodes, dtype=bool)
     keep[:first_thru] = True
     keep[net.zone_nodes] = True
@@ -312,10 +295,7 @@ def test_the_contracted_graph_loads_and_skims_as_the_full_one(seed, first_thru):
     assert not np.isin(graph.link_to, middles).any()
     assert np.array_equal(np.sort(graph.members), np.arange(net.n_links))  # each link once
     trees = np.empty((net.n_zones, net.n_nodes), dtype=np.int32)
-    flows, sptt, unreached = paths.all_or_nothing(
-        graph.out_start, graph.out_links, graph.link_from, graph.link_to, graph.costs(cost),
-        *args, trees=trees,
-    )  # fmt: skip
+    flows, sptt, unreached = _aon(graph, graph.costs(cost), net, demand, first_thru, trees=trees)
     assert unreached == full[2]
     assert sptt == pytest.approx(full[1], rel=1e-12)
     np.testing.assert_allclose(graph.expand_flows(flows, net.n_links), full[0], rtol=1e-12)

@@ -190,19 +190,9 @@ def shortest_paths(
 
 @njit(cache=True)
 def _load_origins(
-    out_start,
-    out_links,
-    link_from,
-    link_to,
-    cost,
-    zone_nodes,
-    demand,
-    first_thru,
-    lo,
-    hi,
-    flows,
-    trees,
-):
+    out_start, out_links, link_from, link_to, cost, zone_nodes, demand, first_thru, lo, hi,
+    flows, trees,
+):  # fmt: skip
     """Load the demand of origins ``lo..hi-1`` into ``flows``; return (sptt, unreached).
 
     ``trees`` is ``(n_zones, n_nodes)`` to keep every origin's tree in (its row ``o``
