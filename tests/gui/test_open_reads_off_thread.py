@@ -23,6 +23,8 @@ def test_the_newest_run_is_read_for_explain_off_the_ui_thread(
     reads: list[threading.Thread] = []
 
     def choices(run_dir: Path | None) -> tuple[list[tuple[str, str]], int, int] | None:
+        if run_dir is None:  # no run (a panel cleared): nothing read
+            return None
         reads.append(threading.current_thread())
         return [("P01", "Escuela P01"), ("P02", "")], 2024, 2026
 
@@ -31,7 +33,9 @@ def test_the_newest_run_is_read_for_explain_off_the_ui_thread(
     win = mainwindow.MainWindow(tmp_path / "runs")
     qtbot.addWidget(win)
     assert win.open_scenario(settings.scenarios_folder / "default.yaml"), dialogs["critical"]
-    qtbot.waitUntil(lambda: not background.busy() and win.explain.run_dir is not None)
+    qtbot.waitUntil(
+        lambda: not background.busy() and win.explain.run_dir is not None, timeout=60_000
+    )
     assert reads and all(t is not threading.main_thread() for t in reads)
     assert win.explain.run_dir == newest
     assert [win.explain.school.itemText(i) for i in range(2)] == ["P01 · Escuela P01", "P02"]
