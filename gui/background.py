@@ -27,6 +27,10 @@ from gui.map_base import long_lived
 from sim.city import City, load_city
 
 _CITIES: dict[Path, tuple[int, City]] = {}
+#: Held while a worker draws a figure (a map, a chart): drawing holds the interpreter, so
+#: two at once finish no sooner than one after the other, and each one more takes a share
+#: of it from the UI thread (three at once after a Results load: UI steps ~3x as long).
+DRAWING = threading.Lock()
 _CITY_LOCK = threading.Lock()
 
 

@@ -40,8 +40,9 @@ def render_snapshot(snapshot: bytes, size_inches: tuple[float, float], dpi: floa
     rendered: with the collector paused while it lives, it stays in the youngest
     generation and goes in the next young pass (a few ms), instead of being promoted and
     calling for full passes over every object of the window (~100 ms on the UI thread).
+    One figure is drawn at a time (:data:`gui.background.DRAWING`).
     """
-    with gc_paused():
+    with background.DRAWING, gc_paused():
         return _render(snapshot, size_inches, dpi)
 
 

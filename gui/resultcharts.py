@@ -27,7 +27,7 @@ from PySide6.QtGui import QImage, QPainter, QPaintEvent, QResizeEvent, QShowEven
 from PySide6.QtWidgets import QWidget
 from shiboken6 import isValid
 
-from gui.background import after_steps, run_detached, stepping
+from gui.background import DRAWING, after_steps, run_detached, stepping
 from gui.i18n import ZH, kpi_label, tr
 from gui.tables import thousands_axis
 from sim.kpis import KPI_BY_NAME
@@ -57,12 +57,16 @@ Builder = Callable[[Figure], None]
 
 
 def render(build: Builder, size_px: tuple[int, int], dpi: float) -> tuple[Figure, QImage]:
-    """A new figure of ``size_px`` built by ``build`` and rendered with Agg (any thread)."""
+    """A new figure of ``size_px`` built by ``build`` and rendered with Agg (any thread).
+
+    One figure is drawn at a time (:data:`gui.background.DRAWING`).
+    """
     width, height = size_px
-    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
-    canvas = FigureCanvasAgg(figure)
-    build(figure)
-    canvas.draw()
+    with DRAWING:
+        figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+        canvas = FigureCanvasAgg(figure)
+        build(figure)
+        canvas.draw()
     rgba = canvas.buffer_rgba()
     image = QImage(bytes(rgba), rgba.shape[1], rgba.shape[0], QImage.Format.Format_RGBA8888)
     return figure, image.copy()  # the copy owns its pixels

@@ -169,7 +169,7 @@ def test_explain_reads_off_the_ui_thread_and_a_language_switch_reads_nothing(
     assert panel.message.text() == "P01 2025: demand 85 for 90 places"
     ax = panel.figure.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "base_year", "net_migration", "new_housing", "demand"
+        "Base year", "Net migration", "New housing", "Demand"
     ]  # fmt: skip
     i18n.set_language("zh", cjk_font=True)
     panel.retranslate()
@@ -230,12 +230,18 @@ def test_the_results_map_is_rendered_off_the_ui_thread_once_its_values_are_set(
     monkeypatch.setattr(results, "_read", lambda _folder: (run, city, None))
     drawn: list[threading.Thread] = []  # the threads any figure is drawn in
     during: list[bool] = []  # whether the load's steps were still running then
+    at_once = [0, 0]  # figures being drawn now, the most at once
     real = Figure.draw
 
     def draw(fig: Figure, renderer) -> None:
         drawn.append(threading.current_thread())
         during.append(background.stepping())
-        real(fig, renderer)
+        at_once[0] += 1
+        at_once[1] = max(at_once)
+        try:
+            real(fig, renderer)
+        finally:
+            at_once[0] -= 1
 
     monkeypatch.setattr(Figure, "draw", draw)
     view, _loaded = _shown_view(qtbot, tmp_path)
@@ -248,6 +254,7 @@ def test_the_results_map_is_rendered_off_the_ui_thread_once_its_values_are_set(
     assert canvas.renders == before + 1  # not one per step: once, with the run's values
     assert drawn and threading.main_thread() not in drawn  # maps and charts, all in workers
     assert not any(during)  # ... after the steps, not competing with them
+    assert at_once[1] == 1  # ... and one after the other (the map and two charts)
     view.grab().save(str(screenshots / "results_rendered_in_a_worker.png"))
     # what is on show is the map as it is now: pixel for pixel a render done here
     shown = np.asarray(canvas.buffer_rgba()).copy()
