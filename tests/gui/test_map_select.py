@@ -113,3 +113,19 @@ def test_hovering_a_marker_names_its_policy(window: Any, qtbot: Any, sites: dict
     school = doc.policies[sites["schools"][1]]
     assert tooltip(x, y) == f"New school · {school['id']} · {school['year']}"
     assert "New school" not in tooltip(x, y - 400)  # beside it: what the map has there
+
+
+def test_with_the_zone_pick_on_a_click_on_a_marker_picks_the_zone(
+    window: Any, qtbot: Any, click_map: Any, sites: dict[str, Any]
+) -> None:
+    editor, doc, city = window.editor, window.doc, window.city
+    catchment = doc.add_policy(policy_template("catchment_edit", doc, city))
+    editor.select(catchment)
+    before = list(doc.policies[catchment].get("zones") or [])
+    qtbot.mouseClick(editor.pick_zones, Qt.MouseButton.LeftButton)
+    assert window.tool == "zones"
+    x, y = sites["xy"][1]
+    click_map(window.map, x, y)  # on the second school's marker
+    zone = int(city.zone_at(x, y))
+    assert editor.current_index() == catchment
+    assert doc.policies[catchment]["zones"] == [*before, zone]
