@@ -2,7 +2,8 @@
 
 :func:`kpi_rows` turns :func:`sim.runs.compare.kpi_table` into the rows the Compare view
 shows (outcomes, or the solver diagnostics apart) with translated headers;
-:func:`school_rows` adds the school names to the per-school utilisation table.
+:func:`school_rows` adds the school names to the per-school utilisation table. Changes
+(Δ, Δ %) are signed texts, one format per column: ``+1,080``, ``−3.0 %``, never ``-0 %``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from gui.i18n import kpi_label, tr
+from gui.tables import ChangeKind, Shown, format_change
 from sim.kpis import KPI_BY_NAME
 
 #: A verdict of :func:`sim.kpis.verdict` -> the words shown ("" for diagnostics).
@@ -24,6 +26,11 @@ VERDICT_TEXTS = {
     "same": "no change",
     "": "",
 }
+
+
+def _changes(values: pd.Series, kind: ChangeKind) -> list[Shown]:
+    """Differences as signed texts (:func:`gui.tables.format_change`) that sort by value."""
+    return [Shown(float(v), format_change(float(v), kind)) for v in values]
 
 
 @dataclass
@@ -60,8 +67,8 @@ def kpi_rows(table: pd.DataFrame, labels: Sequence[str], *, diagnostics: bool) -
         headers[label] = label if i else tr("{run} (baseline)").format(run=label)
         if i == 0 or diagnostics:
             continue
-        frame[f"diff {label}"] = part[f"diff {label}"].to_numpy()
-        frame[f"rel % {label}"] = part[f"rel % {label}"].to_numpy()
+        frame[f"diff {label}"] = _changes(part[f"diff {label}"], "number")
+        frame[f"rel % {label}"] = _changes(part[f"rel % {label}"], "percent")
         verdicts[label] = [str(v) for v in part[f"better {label}"]]
         frame[f"better {label}"] = [tr(VERDICT_TEXTS.get(v, v)) for v in verdicts[label]]
         headers[f"diff {label}"] = tr("Δ {run}").format(run=label)
@@ -82,6 +89,6 @@ def school_rows(pressure: pd.DataFrame, labels: Sequence[str], names: pd.Series)
         frame[label] = pressure[label].to_numpy()
         headers[label] = tr("Utilisation {run}").format(run=label)
         if i:
-            frame[f"change {label}"] = pressure[f"change {label}"].to_numpy()
+            frame[f"change {label}"] = _changes(pressure[f"change {label}"], "ratio")
             headers[f"change {label}"] = tr("Δ {run}").format(run=label)
     return Rows(frame, headers, list(ids), {})

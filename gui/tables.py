@@ -3,12 +3,16 @@
 :func:`fill_table` shows a DataFrame in a QTableWidget; numbers are written with
 :func:`sim.kpis.format_number` (``451,500``, never ``4.515e+05``), columns named in
 ``percent`` as whole percentages (``94 %`` for a utilisation of 0.94), and every numeric
-cell sorts by its value, not its text. Headers are translated with :func:`gui.i18n.tr`.
+cell sorts by its value, not its text. A cell holding a :class:`Shown` keeps the text its
+maker chose (signed changes from :func:`format_change`). Headers are translated with
+:func:`gui.i18n.tr`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -24,6 +28,18 @@ from sim.kpis import format_number
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The widest a column starts (pixels).
 MAX_COLUMN_PX = 230
+#: The sign of a negative change (U+2212: as wide as "+", never read as a dash).
+MINUS = "\N{MINUS SIGN}"
+#: How :func:`format_change` writes a difference.
+ChangeKind = Literal["number", "percent", "ratio"]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A number with the text a table shows for it; its cell sorts by the number."""
+
+    value: float
+    text: str
 
 
 class NumberItem(QTableWidgetItem):
@@ -44,13 +60,45 @@ class NumberItem(QTableWidgetItem):
         return bool(mine < theirs)
 
 
+def _reads_zero(text: str) -> bool:
+    """Whether a formatted number shows only zeros (``-0``, ``0.0 %``; not ``1e-05``)."""
+    return any(ch.isdigit() for ch in text) and not any(ch in "123456789" for ch in text)
+
+
 def format_value(value: float, percent: bool = False) -> str:
-    """A number as shown in tables: ``451,500``, ``0.123``, ``94 %``; NaN is blank."""
+    """A number as shown in tables: ``451,500``, ``0.123``, ``94 %``; NaN is blank.
+
+    A value that rounds to zero reads ``0`` (``0 %``), never ``-0``.
+    """
     if pd.isna(value):
         return ""
-    if percent:
-        return f"{100.0 * value:,.0f} %"
-    return format_number(float(value))
+    text = f"{100.0 * value:,.0f} %" if percent else format_number(float(value))
+    return text.removeprefix("-") if _reads_zero(text) else text
+
+
+def format_change(value: float, kind: ChangeKind = "number") -> str:
+    """A signed difference: ``+1,080``, ``−0.25``, ``+1.2 %``; NaN is blank.
+
+    Every change carries its sign ("+" or a real minus, :data:`MINUS`) except one that
+    rounds to zero, which reads ``0`` (``0 %``).
+
+    Parameters
+    ----------
+    value
+        The difference.
+    kind
+        ``"number"``: digits as :func:`sim.kpis.format_number` (thousands separators);
+        ``"percent"``: a value already in percent, one decimal (``+1.2 %``, ``−3.0 %``);
+        ``"ratio"``: a difference of ratios in whole percent (0.08 -> ``+8 %``), as
+        :func:`format_value` shows the ratios themselves.
+    """
+    if not np.isfinite(value):
+        return format_value(value)
+    size = abs(float(value))
+    text = f"{size:,.1f} %" if kind == "percent" else format_value(size, kind == "ratio")
+    if _reads_zero(text):
+        return "0" if kind == "number" else "0 %"
+    return ("+" if value > 0 else MINUS) + text
 
 
 def _is_number(value: object) -> bool:
@@ -86,8 +134,10 @@ def fill_table(
     for c, column in enumerate(frame.columns):
         as_percent = column in percent
         for r, value in enumerate(frame[column].tolist()):
-            if _is_number(value):
-                item: QTableWidgetItem = NumberItem(float(value), format_value(value, as_percent))
+            if isinstance(value, Shown):
+                item: QTableWidgetItem = NumberItem(float(value.value), value.text)
+            elif _is_number(value):
+                item = NumberItem(float(value), format_value(value, as_percent))
             else:
                 item = QTableWidgetItem("" if value is None or value is pd.NA else str(value))
                 item.setToolTip(item.text())
