@@ -73,7 +73,7 @@ def test_counts_and_diagnostics_stay_uncoloured(view) -> None:
     pop = names.index("Population")
     assert cell_text(table, pop, 1) == "persons"
     assert cell_text(table, pop, 2) == "451,500"  # never 4.515e+05
-    assert cell_text(table, pop, cols.index("Δ variant")) == "500"
+    assert cell_text(table, pop, cols.index("Δ variant")) == "+500"
     assert cell_text(table, pop, cols.index("variant vs baseline")) == "more"
     coloured = {
         names[r]
@@ -95,7 +95,7 @@ def test_school_pressure_has_names_and_percentages(view) -> None:
     rows = {cell_text(table, r, 0): r for r in range(table.rowCount())}
     assert cell_text(table, rows["P1"], 1) == "Escuela Uno"
     assert cell_text(table, rows["P1"], 3) == "102 %"
-    assert cell_text(table, rows["P1"], 4) == "8 %"
+    assert cell_text(table, rows["P1"], 4) == "+8 %"
 
 
 @pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # no CJK font needed
