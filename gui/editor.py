@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.document import ScenarioDocument
-from gui.forms import ModelForm
+from gui.forms import Foldable, ModelForm
 from gui.i18n import policy_help, policy_label, tr
 from gui.planner import missing_pick, name_policies, policy_name, seats_note, zone_check
 from gui.signalpick import current_plan, cycle_note
@@ -135,14 +135,10 @@ class EditorPanel(QWidget):
         self.scenario_form = ModelForm(schema.Scenario, SCENARIO_FIELDS)
         self.scenario_form.fieldEdited.connect(self.doc.set_field)
         QVBoxLayout(self.scenario_box).addWidget(self.scenario_form)
-        self.parameters_box = QGroupBox()
-        self.parameters_box.setCheckable(True)
-        self.parameters_box.setChecked(False)  # folded: most planners keep the defaults
         self.parameters_form = ModelForm(schema.Parameters)
         self.parameters_form.fieldEdited.connect(self.doc.set_parameter)
-        self.parameters_box.toggled.connect(self.parameters_form.setVisible)
-        self.parameters_form.setVisible(False)
-        QVBoxLayout(self.parameters_box).addWidget(self.parameters_form)
+        # folded: most planners keep the defaults
+        self.parameters_box = Foldable(self.parameters_form)
 
         self.policy_list = QListWidget()
         self.policy_list.setMaximumHeight(150)
@@ -341,6 +337,7 @@ class EditorPanel(QWidget):
 
     def _rebuild_form(self, row: int) -> None:
         kind = self.doc.policies[row]["type"] if 0 <= row < len(self.doc.policies) else None
+        self.form_box.setVisible(kind is not None)  # no empty frame while none is selected
         if self.form is not None and (kind is None or self.form.model is not policy_model(kind)):
             self.form_layout.removeWidget(self.form)
             self.form.deleteLater()

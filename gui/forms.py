@@ -2,7 +2,8 @@
 
 :class:`ModelForm` builds a form from a pydantic model's fields and validates each field as
 you type with the field's own type and constraints (a ``TypeAdapter`` of the field), then
-the whole object for cross-field rules.
+the whole object for cross-field rules. :class:`Foldable` folds a form away under its
+header (only the header shows while folded).
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -227,6 +231,7 @@ class ModelForm(QWidget):
                 widget.setEditText(_as_text(value))
             elif isinstance(widget, QLineEdit):
                 widget.setText(_as_text(value))
+                widget.setCursorPosition(0)  # a long text shows its start, not its end
         self._loading = False
         self._errors = {}
         self._shown = {name: self._check(name) for name in self.widgets}
@@ -301,6 +306,7 @@ class ModelForm(QWidget):
                     where = ".".join(str(p) for p in err["loc"])
                     lines.append(f"{where + ': ' if where else ''}{error_text(err)}")
         self.cross_errors.setText("\n".join(lines))
+        self.cross_errors.setVisible(bool(lines))  # no blank row under a valid form
 
     def errors(self) -> dict[str, str]:
         """Field name -> message for the fields that do not validate now."""
@@ -308,3 +314,51 @@ class ModelForm(QWidget):
 
 
 _INVALID = object()
+
+
+class Foldable(QWidget):
+    """Contents under a header that folds them away: folded, only the header shows.
+
+    The header is a tool button with a disclosure arrow (right: folded, down: unfolded);
+    unfolded, the contents sit in a frame below it. :meth:`setChecked`, :meth:`isChecked`
+    and :meth:`setTitle` read as a checkable ``QGroupBox``'s (checked = unfolded), which
+    drew an empty frame while folded.
+
+    Parameters
+    ----------
+    contents
+        The widget to fold (e.g. a :class:`ModelForm`).
+    unfolded
+        Whether it starts unfolded.
+    """
+
+    def __init__(
+        self, contents: QWidget, *, unfolded: bool = False, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.header = QToolButton()  # not checkable: a checked one would look pressed
+        self.header.setAutoRaise(True)
+        self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.frame = QGroupBox()
+        QVBoxLayout(self.frame).addWidget(contents)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.frame)
+        self.setChecked(unfolded)
+        self.header.clicked.connect(lambda: self.setChecked(not self._unfolded))
+
+    def setTitle(self, text: str) -> None:
+        """The header's text."""
+        self.header.setText(text)
+
+    def setChecked(self, unfolded: bool) -> None:
+        """Unfold (True) or fold (False)."""
+        self._unfolded = unfolded
+        self.header.setArrowType(Qt.ArrowType.DownArrow if unfolded else Qt.ArrowType.RightArrow)
+        self.frame.setVisible(unfolded)
+
+    def isChecked(self) -> bool:
+        """Whether the contents are unfolded."""
+        return self._unfolded
