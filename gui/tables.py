@@ -142,8 +142,12 @@ def fill_table(
                 item = QTableWidgetItem("" if value is None or value is pd.NA else str(value))
                 item.setToolTip(item.text())
             table.setItem(r, c, item)
+    # a long label is elided on one line (its tooltip has it whole), not wrapped into a second
+    # line that the row's height cuts off
+    table.setWordWrap(False)
+    table.setTextElideMode(Qt.TextElideMode.ElideRight)
     table.resizeColumnsToContents()
-    for c in range(table.columnCount()):  # a long label is elided; its tooltip has it whole
+    for c in range(table.columnCount()):
         table.setColumnWidth(c, min(table.columnWidth(c), MAX_COLUMN_PX))
     table.setSortingEnabled(True)
 

@@ -109,3 +109,13 @@ def test_a_value_that_rounds_to_zero_never_reads_minus_zero() -> None:
     assert format_value(-0.004, percent=True) == "0 %"
     assert format_value(-0.006, percent=True) == "-1 %"
     assert format_value(-0.0) == "0"
+
+
+def test_a_long_label_is_elided_on_one_line_not_wrapped_and_cut(qtbot) -> None:
+    label = "Demand-supply gap (car matrix change over the last round)"
+    table = QTableWidget()
+    qtbot.addWidget(table)
+    fill_table(table, pd.DataFrame({"indicator": [label], "value": [0.001778]}))
+    assert table.columnWidth(0) < table.fontMetrics().horizontalAdvance(label)  # it is cut
+    assert not table.wordWrap()  # so it ends in "…" on its line, not in a hidden 2nd line
+    assert table.item(0, 0).toolTip() == label  # and its tooltip has it whole
