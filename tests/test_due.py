@@ -203,3 +203,24 @@ def test_few_vehicles_per_od_spread_over_the_period_not_into_its_first_bins() ->
     assert np.bincount(b[row == 0], minlength=3).tolist() == [2, 4, 2]
     assert sorted(np.bincount(b[row == 1], minlength=2).tolist()) == [1, 2]
     assert not (b[row == 1] == 2).any()  # never a bin without share
+
+
+def test_link_times_are_those_of_the_vehicles_entering_in_each_bin() -> None:
+    # a long four-lane link into a one-lane bottleneck: the queue grows on the long link
+    # for the 10 minutes of demand (twice the bottleneck), so a vehicle entering later
+    # waits longer; the route trees read a bin's time as that of a vehicle entering then
+    from _support import tiny_network
+
+    net = tiny_network([(0, 1, 2000, 4, 20, 3600), (1, 2, 200, 1, 20, 1800)], 3)
+    n = 600
+    veh = Vehicles.from_routes([str(i) for i in range(n)], np.arange(n) * 1.0, [[0, 1]] * n)
+    res = TrafficControl(net, dt=1.0).load(veh)
+    tt = due.link_times(res, net.length_m / net.speed_ms)
+    assert (res.bin_in[0, :2] == 300).all()  # room enough: each enters as it departs
+    # each vehicle's time on the long link: it enters at departure and
+    # crosses the uncongested bottleneck link in its free-flow time after leaving it
+    on_long = res.arrive - 200 / 20 - res.depart
+    for b in (0, 1):
+        entered = (res.depart >= b * 300) & (res.depart < (b + 1) * 300)
+        assert tt[0, b] == pytest.approx(on_long[entered].mean(), abs=1.0)
+    assert tt[0, 1] > tt[0, 0] + 100  # the queue grew: later entries wait longer

@@ -187,6 +187,7 @@ def simulate(
     depart, route_start, route_links, cap_factor, max_wait_s, dest_of, dest_nodes, info_s,
     startup_s,
     bin_s, arrive, bin_in, bin_out, bin_tt, bin_occ, bin_queue, bin_forced, green_time,
+    entry_out, entry_tt,
 ):  # fmt: skip
     """Load the vehicles on the network; returns (status, steps, waits).
 
@@ -247,7 +248,8 @@ def simulate(
         vehicle-seconds spent on the link by vehicles that have left it, and the
         largest stop-line queue, vehicles let into a full next link after
         ``max_wait_s`` (counted on the link they waited at the end of); per phase
-        seconds of green given.
+        seconds of green given; per bin of entry and link, the vehicles that entered
+        then and have left (``entry_out``) and their time on the link (``entry_tt``).
     """
     n_links = len(fft)
     n_veh = len(depart)
@@ -517,6 +519,9 @@ def simulate(
                 n_out[ln] += 1
                 bin_out[_bin(t_out, bin_s, n_bins), ln] += 1
                 bin_tt[_bin(t_out, bin_s, n_bins), ln] += t_out - entry[v]
+                b_e = _bin(entry[v], bin_s, n_bins)
+                entry_out[b_e, ln] += 1
+                entry_tt[b_e, ln] += t_out - entry[v]
                 ta = entry[v]
                 while ta < t_out:  # the time on the link, bin by bin
                     b_a = _bin(ta, bin_s, n_bins)

@@ -71,16 +71,22 @@ class Equilibrium:
 
 
 def link_times(result: LoadResult, free_s: np.ndarray) -> np.ndarray:
-    """Travel time (s) of each link per 5-minute bin of the loading, at least free flow.
+    """Travel time (s) of each link per 5-minute entry bin of the loading, at least free flow.
 
-    A bin's time is the mean of the vehicles that left the link in it. A bin in which
-    vehicles were on the link but none left keeps the time of the bin before and grows
-    by the bin (they have waited that long at least); a bin without traffic is at free
-    flow.
+    A bin's time is the mean time on the link of the vehicles that entered it in the bin
+    (the route trees read it as the time of a vehicle entering then); one still on the
+    link when the loading ended counts with its time so far from mid-bin. A bin in
+    which nobody entered but vehicles were on the link keeps the time of the bin before
+    and grows by the bin (they have waited that long at least); a bin without traffic
+    is at free flow.
     """
-    out = result.bin_out
-    tt = np.divide(result.bin_tt, out, out=np.zeros(out.shape), where=out > 0)
-    stuck = (out == 0) & ((result.bin_queue > 0) | (np.cumsum(result.bin_in - out, axis=1) > 0))
+    n_in = result.bin_in.astype(float)
+    mid = (np.arange(n_in.shape[1]) + 0.5) * result.bin_s
+    on = n_in - result.entry_out  # entered in the bin, not left by the end
+    spent = result.entry_tt + on * np.maximum(result.sim_s - mid, 0.0)[None, :]
+    tt = np.divide(spent, n_in, out=np.zeros(n_in.shape), where=n_in > 0)
+    held = np.cumsum(result.bin_in - result.bin_out, axis=1) > 0
+    stuck = (n_in == 0) & ((result.bin_queue > 0) | held)
     for b in np.flatnonzero(stuck.any(axis=0)):
         rows = stuck[:, b]
         before = tt[rows, b - 1] if b > 0 else free_s[rows]

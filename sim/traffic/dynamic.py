@@ -94,6 +94,9 @@ class LoadResult:
     bin_occ: np.ndarray  # vehicle-seconds on the link of vehicles that left it
     bin_queue: np.ndarray  # largest stop-line queue
     bin_forced: np.ndarray  # vehicles moved past full links (time-to-teleport)
+    #: By bin of entry: vehicles that entered then and left, and their time on the link (s).
+    entry_out: np.ndarray
+    entry_tt: np.ndarray
     green_s: list[np.ndarray]  # per signal: green given to each phase (s)
     sim_s: float
     wall_s: float
@@ -354,6 +357,8 @@ class TrafficControl(mesa.Model):
             "bin_queue": np.zeros(shape, np.int32),
             "bin_forced": np.zeros(shape, np.int32),
             "green_time": np.zeros(len(arrays["ph_green"])),
+            "entry_out": np.zeros(shape, np.int32),
+            "entry_tt": np.zeros(shape),
         }
         start = time.perf_counter()
         status, steps, waits = dnl.simulate(
@@ -402,6 +407,8 @@ class TrafficControl(mesa.Model):
             bin_occ=out["bin_occ"].T,
             bin_queue=out["bin_queue"].T,
             bin_forced=out["bin_forced"].T,
+            entry_out=out["entry_out"].T,
+            entry_tt=out["entry_tt"].T,
             green_s=[out["green_time"][ph0[i] : ph0[i + 1]] for i in range(len(ph0) - 1)],
             sim_s=steps * dt,
             wall_s=wall,
