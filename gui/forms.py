@@ -35,6 +35,37 @@ from gui.validation_text import error_text
 #: An extra check of one field's value: the problem in words, or None when it is fine.
 Check = Callable[[Any], str | None]
 
+#: English labels of fields whose name is an abbreviation or ends in its unit ("cycle_s");
+#: any other field reads as its name in words ("car_share" -> "car share").
+FIELD_LABELS = {
+    "xy": "x, y (m)",
+    "lonlat": "lon, lat",
+    "tfr": "total fertility rate (TFR)",
+    "od_model": "OD model",
+    "od_adjustment": "OD adjustment",
+    "gtfs": "GTFS feed",
+    "cycle_s": "cycle (s)",
+    "offset_s": "offset (s)",
+    "speed_kmh": "speed (km/h)",
+    "shift_min": "shift (min)",
+    "within_min": "within (min)",
+    "mean_trip_km": "mean trip (km)",
+    "choice_distance_km_weight": "choice weight per km",
+    "n_years": "number of years",
+    "id": "ID",
+}
+
+
+def field_label(name: str) -> str:
+    """The label of field ``name`` in the current language.
+
+    The catalogue translates the field's name in words (``tr("cycle s")``); where it has no
+    translation (English), the label is :data:`FIELD_LABELS`' or the name in words.
+    """
+    words = name.replace("_", " ")
+    shown = tr(words)
+    return FIELD_LABELS.get(name, words) if shown == words else shown
+
 
 def _unwrap(annotation: Any) -> list[Any]:
     """The alternatives of a union annotation (or the annotation itself)."""
@@ -162,7 +193,7 @@ class ModelForm(QWidget):
     def retranslate(self) -> None:
         """Re-apply translated field labels."""
         for name, label in self._labels.items():
-            label.setText(tr(name.replace("_", " ")))
+            label.setText(field_label(name))
             widget = self.widgets[name]
             if isinstance(widget, QLineEdit) and widget.placeholderText():
                 widget.setPlaceholderText(tr("comma-separated"))  # list fields only have one
@@ -297,7 +328,7 @@ class ModelForm(QWidget):
             message = self._errors.get(name)
             widget.setStyleSheet("background: #ffd6d6" if message else "")
             widget.setToolTip(message or self.help(name))
-        lines = [f"{tr(n.replace('_', ' '))}: {m}" for n, m in self._errors.items()]
+        lines = [f"{field_label(n)}: {m}" for n, m in self._errors.items()]
         if not self._errors and "type" in self.model.model_fields:
             try:
                 self.model.model_validate(self._values)
