@@ -4,6 +4,8 @@ Reads :func:`sim.education.explain.explain` for the school and year chosen (or c
 the map) from a finished run. Each explanation is kept per (run, school, year), so a
 language switch only relabels the chart; :meth:`ExplainPanel.load_async` reads a run's
 choices and first explanation off the UI thread (a results load does not wait on it).
+The chart is a :class:`gui.resultcharts.ChartImage`: built and rendered in a worker
+thread (a hidden panel's, when it is shown), never on the UI thread.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from gui.background import run_in_background
 from gui.i18n import ZH, tr
+from gui.resultcharts import ChartImage
 from sim.education.explain import explain
 from sim.errors import CitySandboxError
 
@@ -78,7 +79,6 @@ class ExplainPanel(QWidget):
         #: Explanations (or the error message) read so far: (run, school, year) -> outcome.
         self._cache: dict[tuple[Path, str, int], dict[str, Any] | str] = {}
         self._pending: Path | None = None  # the run load_async is reading
-        self._stale = False  # changed while hidden: rendered when shown
         self._wanted: str | None = None  # a school asked for before a run listing it was read
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: bold; font-size: 14px")
@@ -87,8 +87,7 @@ class ExplainPanel(QWidget):
         self.year.setRange(1900, 2200)
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.figure = Figure(figsize=(4, 3.2))
-        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.chart = ChartImage(figsize=(4, 3.2))
         self._labels = [QLabel(), QLabel()]
         form = QFormLayout()
         form.addRow(self._labels[0], self.school)
@@ -97,7 +96,7 @@ class ExplainPanel(QWidget):
         layout.addWidget(self.title)
         layout.addLayout(form)
         layout.addWidget(self.message)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.chart, 1)
         self.school.currentIndexChanged.connect(lambda _i: self.refresh())
         self.year.valueChanged.connect(lambda _v: self.refresh())
         self.retranslate()
@@ -163,13 +162,20 @@ class ExplainPanel(QWidget):
         if i >= 0:
             self.school.setCurrentIndex(i)
 
+    @property
+    def figure(self) -> Figure:
+        """The figure of the chart shown (the one a worker built last)."""
+        return self.chart.figure
+
     def refresh(self) -> None:
-        """Draw the waterfall of the chosen school and year (read once, then kept)."""
-        self.figure.clear()
+        """Chart the waterfall of the chosen school and year (read once, then kept).
+
+        The labels are translated here; the chart is built and rendered in a worker.
+        """
         self.result = None
         if self.run_dir is None or self.school.currentData() is None:
             self.message.setText(tr("No run loaded."))
-            self._draw()
+            self.chart.show_chart(_blank)
             return
         key = (self.run_dir, str(self.school.currentData()), self.year.value())
         if key not in self._cache:
@@ -177,34 +183,19 @@ class ExplainPanel(QWidget):
         outcome = self._cache[key]
         if isinstance(outcome, str):
             self.message.setText(outcome)
-            self._draw()
+            self.chart.show_chart(_blank)
             return
         self.result = res = outcome
         self.message.setText(
             tr("{school} {year}: demand {demand:g} for {capacity} places").format(**res)
         )
-        ax = self.figure.add_subplot()
-        waterfall(ax, res["components"], res["demand"])
-        # a margin from the longest label: tight_layout measured every label (a quarter
-        # second on each language switch)
-        longest = max(_columns(t.get_text()) for t in ax.get_yticklabels())
-        width_px = self.figure.get_figwidth() * self.figure.get_dpi()
-        left = min(0.6, 0.05 + LABEL_CHAR_PX * longest / width_px)
-        self.figure.subplots_adjust(left=left, right=0.96, top=0.96, bottom=0.1)
-        self._draw()
+        steps = [(tr(COMPONENT_LABELS.get(n, n)), v) for n, v in res["components"].items()]
+        total = (tr("Demand"), float(res["demand"]))
+        self.chart.show_chart(lambda figure: waterfall_figure(figure, steps, total))
 
-    def _draw(self) -> None:
-        """Render the chart now if it is on screen, else when it is shown (another tab)."""
-        self._stale = not self.canvas.isVisible()
-        if not self._stale:
-            self.canvas.draw_idle()
 
-    def showEvent(self, event: QShowEvent) -> None:
-        """Render what changed while the panel was hidden."""
-        super().showEvent(event)
-        if self._stale:
-            self._stale = False
-            self.canvas.draw_idle()
+def _blank(_figure: Figure) -> None:
+    """No chart: the figure stays empty."""
 
 
 def _columns(text: str) -> int:
@@ -251,17 +242,34 @@ def _first(run_dir: Path, school: str | None = None) -> tuple[_Choices | None, _
     return choices, (key, _explained(*key))
 
 
-def waterfall(ax: Any, components: dict[str, float], total: float) -> None:
-    """Bars from 0 stepping by each component, then the total (they meet exactly)."""
-    names = [n for n, v in components.items() if v != 0]
-    values = np.array([components[n] for n in names], dtype=float)
+def waterfall_figure(
+    figure: Figure, steps: list[tuple[str, float]], total: tuple[str, float]
+) -> None:
+    """The waterfall in ``figure``, its left margin fitted to the longest label (any thread)."""
+    ax = figure.add_subplot()
+    waterfall(ax, steps, total)
+    # a margin from the longest label: tight_layout measured every label (a quarter
+    # second on each language switch)
+    longest = max(_columns(t.get_text()) for t in ax.get_yticklabels())
+    width_px = figure.get_figwidth() * figure.get_dpi()
+    left = min(0.6, 0.05 + LABEL_CHAR_PX * longest / width_px)
+    figure.subplots_adjust(left=left, right=0.96, top=0.96, bottom=0.1)
+
+
+def waterfall(ax: Any, steps: list[tuple[str, float]], total: tuple[str, float]) -> None:
+    """Bars from 0 stepping by each (label, value) step, then the (label, value) total.
+
+    Steps of 0 are left out; the bars meet exactly.
+    """
+    shown = [(label, v) for label, v in steps if v != 0]
+    values = np.array([v for _, v in shown], dtype=float)
     ends = np.cumsum(values)
     starts = ends - values
     colours = ["tab:green" if v >= 0 else "tab:red" for v in values]
-    y = np.arange(len(names) + 1)
+    y = np.arange(len(shown) + 1)
     ax.barh(y[:-1], values, left=starts, color=colours)
-    ax.barh(y[-1], total, color="tab:blue")
-    ax.set_yticks(y, [tr(COMPONENT_LABELS.get(n, n)) for n in names] + [tr("Demand")])
+    ax.barh(y[-1], total[1], color="tab:blue")
+    ax.set_yticks(y, [label for label, _ in shown] + [total[0]])
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.5)
     ax.tick_params(labelsize=8)

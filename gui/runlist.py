@@ -97,12 +97,13 @@ class RunList(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
         self.retranslate()
+        self.refresh()
 
     def retranslate(self) -> None:
-        """Re-apply translated labels."""
+        """Re-apply translated labels (the runs listed are kept: the catalog is not read)."""
         for key, button in self.buttons.items():
             button.setText(tr(BUTTON_TEXTS[key]))
-        self.refresh()
+        self.table.setHorizontalHeaderLabels([tr(v) for v in HEADERS.values()])
 
     def refresh(self) -> None:
         """Re-read the catalog (newest first)."""

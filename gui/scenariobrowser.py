@@ -83,13 +83,14 @@ class ScenarioBrowser(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
         self.retranslate()
+        self.refresh()
 
     def retranslate(self) -> None:
-        """Re-apply translated labels."""
+        """Re-apply translated labels (the scenarios read are kept: no file is read)."""
         self.filter.setPlaceholderText(tr("Filter by name or description"))
         self.open_button.setText(tr("Open"))
         self.refresh_button.setText(tr("Refresh"))
-        self.refresh()
+        self.table.setHorizontalHeaderLabels([tr(v) for v in HEADERS.values()])
 
     def refresh(self) -> None:
         """Re-read the scenarios folder."""

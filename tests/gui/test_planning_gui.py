@@ -26,14 +26,25 @@ def test_plan_schools_off_the_ui_thread_draws_and_adds(window, qtbot, finished_r
     assert added[0]["zones"] == sites[0]["zones"]
 
 
-def test_explain_panel_waterfall_adds_up(window, finished_run):
+def _chart(qtbot, window):
+    """The Explain panel's figure once its tab is in front and the worker has drawn it."""
+    from gui import background
+
+    window.side.setCurrentWidget(window.explain)
+    qtbot.waitUntil(
+        lambda: not background.busy() and not window.explain.chart.drawing, timeout=60_000
+    )
+    return window.explain.figure
+
+
+def test_explain_panel_waterfall_adds_up(window, qtbot, finished_run):
     panel = window.explain
     panel.set_run(finished_run)
     panel.set_school("P01")
     res = panel.result
     assert res is not None and res["school"] == "P01"
     assert sum(res["components"].values()) == pytest.approx(res["demand"], abs=0.011)
-    ax = panel.figure.axes[0]
+    ax = _chart(qtbot, window).axes[0]
     assert len(ax.patches) == sum(v != 0 for v in res["components"].values()) + 1
 
 
@@ -56,12 +67,12 @@ def test_explain_panel_names_schools_and_flows_and_keeps_a_clicked_school(
     qtbot.waitUntil(lambda: panel.result is not None, timeout=60_000)
     assert panel.school.currentData() == "P01"
     assert panel.school.currentText() == f"P01 · {names['P01']}"
-    labels = [t.get_text() for t in panel.figure.axes[0].get_yticklabels()]
+    labels = [t.get_text() for t in _chart(qtbot, window).axes[0].get_yticklabels()]
     assert labels[-1] == "Demand" and not any("_" in t for t in labels), labels
     set_language("zh", cjk_font=True)
     try:
         panel.retranslate()
-        zh = [t.get_text() for t in panel.figure.axes[0].get_yticklabels()]
+        zh = [t.get_text() for t in _chart(qtbot, window).axes[0].get_yticklabels()]
         assert zh[-1] == "需求" and not any(c.isascii() and c.isalpha() for t in zh for c in t)
     finally:
         set_language("en", cjk_font=False)

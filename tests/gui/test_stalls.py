@@ -24,12 +24,13 @@ from matplotlib.figure import Figure
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from gui import background, explain, i18n, map_base, resultcharts, results
+from gui import background, explain, i18n, map_base, resultcharts, results, runlist, scenariobrowser
 from gui.background import cached_city
 from gui.explain import ExplainPanel
 from gui.map_canvas import MapCanvas
 from gui.mapview import MapView
 from gui.results import ResultsView
+from gui.scenariobrowser import ScenarioBrowser
 from sim import settings
 
 RENDER = resultcharts.render  # the real one (the fixture watches the calls)
@@ -145,7 +146,7 @@ def test_a_newer_chart_supersedes_one_still_drawing(qtbot) -> None:
 
 @pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
 def test_explain_reads_off_the_ui_thread_and_a_language_switch_reads_nothing(
-    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renders
 ) -> None:
     pd.DataFrame({"year": [2024, 2025, 2025], "school": ["P01", "P01", "P02"]}).to_parquet(
         tmp_path / "enrollment.parquet"
@@ -161,25 +162,93 @@ def test_explain_reads_off_the_ui_thread_and_a_language_switch_reads_nothing(
     monkeypatch.setattr(explain, "explain", explained)
     panel = ExplainPanel()
     qtbot.addWidget(panel)
+    panel.resize(400, 400)
+    panel.show()
     panel.load_async(tmp_path)
     assert panel.result is None
     qtbot.waitUntil(lambda: panel.result is not None, timeout=30_000)
     assert [(s, y) for s, y, _t in calls] == [("P01", 2025)]
     assert calls[0][2] is not threading.main_thread()
     assert panel.message.text() == "P01 2025: demand 85 for 90 places"
+    _drawn(qtbot, panel)
+    assert renders and threading.main_thread() not in renders  # built and rendered in a worker
     ax = panel.figure.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "Base year", "Net migration", "New housing", "Demand"
     ]  # fmt: skip
+    english, drawn = panel.figure, len(renders)
     i18n.set_language("zh", cjk_font=True)
     panel.retranslate()
     assert len(calls) == 1  # kept: the switch relabels only
     assert panel.message.text() == "P01 2025：需求 85，学位 90"
+    assert panel.chart.drawing and panel.figure is english  # not drawn on the UI thread
+    _drawn(qtbot, panel)
+    assert len(renders) > drawn and threading.main_thread() not in renders
     ax = panel.figure.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["基准年", "净迁移", "新建住房", "需求"]
     i18n.set_language("en", cjk_font=False)
     panel.set_school("P02")  # another school is read (on the spot, as a click asks)
     assert [(s, y) for s, y, _t in calls] == [("P01", 2025), ("P02", 2025)]
+    _drawn(qtbot, panel)
+    assert [t.get_text() for t in panel.figure.axes[0].get_yticklabels()][-1] == "Demand"
+
+
+def _drawn(qtbot, panel: ExplainPanel) -> None:
+    qtbot.waitUntil(lambda: not background.busy() and not panel.chart.drawing, timeout=30_000)
+
+
+def test_the_waterfall_steps_from_zero_to_the_total() -> None:
+    """Each bar starts where the one before ended; zero steps are left out; the total last."""
+    figure = Figure()
+    steps = [("a", 100.0), ("b", -20.0), ("none", 0.0), ("c", 5.0)]
+    explain.waterfall_figure(figure, steps, ("total", 85.0))
+    ax = figure.axes[0]
+    bars = [(p.get_x(), p.get_x() + p.get_width()) for p in ax.patches]
+    assert bars == [(0.0, 100.0), (100.0, 80.0), (80.0, 85.0), (0.0, 85.0)]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c", "total"]
+
+
+def test_a_language_switch_relabels_the_scenario_browser_without_reading_a_file(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("alpha", "beta"):
+        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\ndescription: the {name} case\n")
+    reads: list[Path] = []
+    real = scenariobrowser.read_yaml
+    monkeypatch.setattr(
+        scenariobrowser, "read_yaml", lambda path, *a: reads.append(path) or real(path, *a)
+    )
+    browser = ScenarioBrowser(tmp_path)
+    qtbot.addWidget(browser)
+    assert len(reads) == 2 and browser.table.rowCount() == 2
+    i18n.set_language("zh", cjk_font=True)
+    browser.retranslate()
+    assert len(reads) == 2  # nothing read again
+    headers = [browser.table.horizontalHeaderItem(c).text() for c in range(4)]
+    assert headers == ["名称", "说明", "基于", "文件"]
+    assert [browser.table.item(r, 0).text() for r in range(2)] == ["alpha", "beta"]
+    browser.refresh_button.click()  # Refresh does read the folder again
+    assert len(reads) == 4 and browser.table.horizontalHeaderItem(0).text() == "名称"
+
+
+def test_a_language_switch_relabels_the_run_list_without_reading_the_catalog(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "r1").mkdir()
+    manifest = {"run_id": "r1", "scenario": {"name": "default"}, "seed": 7}
+    runlist.Catalog(tmp_path).register(tmp_path / "r1", manifest)
+    opened: list[Path] = []
+    real = runlist.Catalog
+    monkeypatch.setattr(runlist, "Catalog", lambda folder: opened.append(folder) or real(folder))
+    runs = runlist.RunList(tmp_path)
+    qtbot.addWidget(runs)
+    assert opened and runs.table.rowCount() == 1
+    before = len(opened)
+    i18n.set_language("zh", cjk_font=True)
+    runs.retranslate()
+    assert len(opened) == before  # the catalog is not read again
+    assert runs.table.horizontalHeaderItem(2).text() == "完成时间"
+    assert runs.table.item(0, 1).text() == "default" and runs.buttons["refresh"].text() == "刷新"
 
 
 def test_a_hidden_chart_is_drawn_when_it_is_shown(qtbot, renders) -> None:
