@@ -85,9 +85,9 @@ def test_logit_frequencies_are_the_closed_form_probabilities() -> None:
     np.testing.assert_allclose(logsum, math.log(6))
 
 
-def test_departure_kernel_matches_its_twin() -> None:
+def departure_case(n: int = 40) -> tuple[tuple, np.ndarray]:
+    """Random departure-choice arguments from 05:00 (Small's coefficients) and draws."""
     rng = np.random.default_rng(1)
-    n = 40
     desired = rng.uniform(420, 570, n)
     free, delay = rng.uniform(5, 40, n), rng.uniform(0, 20, n)
     ratio = rng.uniform(0, 2, dep.CHOICE_BINS)
@@ -95,13 +95,56 @@ def test_departure_kernel_matches_its_twin() -> None:
     coef = np.array([SMALL_TIME, SMALL_EARLY, SMALL_LATE, SMALL_LATE_AT_ALL])
     toll = rng.uniform(0, 10, n)
     charged = (rng.random(dep.CHOICE_BINS) < 0.5).astype(float)
-    args = (desired, free, delay, ratio, toll, charged, 300.0, 5.0, coef)  # from 05:00
-    prob = choice.departure_probabilities(*args)
+    return (desired, free, delay, ratio, toll, charged, 300.0, 5.0, coef), u
+
+
+def test_departure_kernel_matches_its_twin() -> None:
+    args, u = departure_case()
+    desired, free, delay, ratio, toll, charged = args[:6]
+    prob = choice.departure_probabilities(args)
     twin = departure_twin(*args)
     np.testing.assert_allclose(prob, twin, rtol=1e-12)
     bins = dep.choose_bins(desired, free, delay, ratio, u, toll, charged)
     # columns from 05:00; the bins the choice returns count from 06:00 (12 warm-up bins)
     assert (bins + 12).tolist() == draw_twin(twin, u.tolist())
+
+
+def test_departure_draws_are_the_inverse_cdf_of_the_probabilities() -> None:
+    args, u = departure_case(400)
+    twin = departure_twin(*args)
+    drawn = choice.departure_draws(args, u)
+    assert drawn.dtype == np.int16
+    assert drawn.tolist() == draw_twin(twin, u.tolist())
+    # at a row's cumulative probability (the kernel's own, summed in bin order) the draw
+    # moves to the next bin
+    first = tuple(a[:1] if isinstance(a, np.ndarray) and len(a) == 400 else a for a in args)
+    cdf = np.cumsum(choice.departure_probabilities(first)[0])
+    near = cdf[30] / cdf[-1]
+    edge = next(
+        x for x in (near, np.nextafter(near, 0), np.nextafter(near, 1)) if x * cdf[-1] == cdf[30]
+    )
+    below = np.nextafter(edge, 0)
+    assert below * cdf[-1] < cdf[30]
+    assert choice.departure_draws(first, np.array([edge]))[0] == 31
+    assert choice.departure_draws(first, np.array([below]))[0] == 30
+
+
+def test_expected_departures_sum_weighted_probabilities_per_group() -> None:
+    args, _ = departure_case(300)
+    twin = np.array(departure_twin(*args))
+    rng = np.random.default_rng(2)
+    weight = rng.uniform(0, 1, 300) * (rng.random(300) < 0.8)  # a fifth weigh nothing
+    group = rng.integers(0, 7, 300)
+    group[group == 5] = 4  # group 5 has no trip
+    out = choice.expected_departures(args, weight, group, 7, 12)
+    assert out.shape == (7, dep.CHOICE_BINS - 12)
+    for g in range(7):
+        rows = group == g
+        np.testing.assert_allclose(out[g], weight[rows] @ twin[rows, 12:], rtol=1e-12, atol=0)
+    assert not out[5].any()
+    # each trip's AM-period share, summed: trips leaving in the warm-up are not counted
+    assert out.sum() == pytest.approx((weight * twin[:, 12:].sum(axis=1)).sum(), rel=1e-12)
+    assert out.sum() < weight.sum()
 
 
 def test_a_timed_toll_moves_drivers_out_of_its_window() -> None:

@@ -69,4 +69,4 @@ def test_toll_windows_are_on_the_clock_over_the_warm_up() -> None:
     # 05:30-06:00 is warm-up bins 6..11, 06:00-06:30 AM bins 0..5 (choice columns 12..17)
     assert charged.nonzero()[0].tolist() == list(range(6, 18))
     with pytest.raises(ValueError, match="bins"):  # an AM-only array is refused
-        dep.bin_probabilities(np.ones(1), np.ones(1), np.zeros(1), np.ones(dep.N_BINS))
+        dep.choose_bins(np.ones(1), np.ones(1), np.zeros(1), np.ones(dep.N_BINS), np.zeros(1))

@@ -60,17 +60,32 @@ def logit_choice(util, uniform):
 
 
 @njit(cache=True)
-def departure_probabilities(
-    desired,
-    free_min,
-    delay_min,
-    delay_ratio,
-    toll_min,
-    charged,
-    bin_start,
-    bin_width,
-    coef,
-):
+def _departure_row(i, schedule, out):
+    """Row ``i``'s bin probabilities into ``out`` (see :func:`departure_probabilities`)."""
+    desired, free_min, delay_min, delay_ratio, toll_min, charged, start, width, coef = schedule
+    m = len(delay_ratio)
+    top = -np.inf
+    for h in range(m):
+        travel = free_min[i] + delay_min[i] * delay_ratio[h]
+        arrive = start + (h + 0.5) * width + travel
+        early = max(0.0, desired[i] - arrive)
+        late = max(0.0, arrive - desired[i])
+        u = coef[0] * (travel + toll_min[i] * charged[h]) + coef[1] * early + coef[2] * late
+        if late > 0.0:
+            u += coef[3]
+        out[h] = u
+        if u > top:
+            top = u
+    total = 0.0
+    for h in range(m):
+        out[h] = np.exp(out[h] - top)
+        total += out[h]
+    for h in range(m):
+        out[h] /= total
+
+
+@njit(cache=True)
+def departure_probabilities(schedule):
     """Departure-bin probabilities per trip of a schedule-delay logit (Small 1982).
 
     The utility of leaving in bin ``h`` (at its midpoint ``t``) and arriving at
@@ -80,48 +95,82 @@ def departure_probabilities(
 
     Parameters
     ----------
-    desired
-        ``n`` desired arrival times (minutes after midnight).
-    free_min, delay_min
-        ``n`` travel time without congestion and the congestion delay at the busiest
-        hour's flows (minutes).
-    delay_ratio
-        ``m`` factor on the delay of each bin.
-    toll_min, charged
-        ``n`` tolls in minutes of the trip's value of time, and ``m`` 1/0 whether a trip
-        leaving in the bin pays it.
-    bin_start, bin_width
-        Start of the first bin and bin width (minutes).
-    coef
-        Travel time, early, late (per minute) and late-arrival (once) coefficients.
+    schedule
+        The tuple ``(desired, free_min, delay_min, delay_ratio, toll_min, charged,
+        bin_start, bin_width, coef)``: ``n`` desired arrival times (minutes after
+        midnight); ``n`` travel times without congestion and congestion delays at the
+        busiest hour's flows (minutes); ``m`` factors on the delay of each bin; ``n`` tolls
+        in minutes of the trip's value of time and ``m`` 1/0 whether a trip leaving in
+        the bin pays it; the start of the first bin and the bin width (minutes); the
+        travel time, early, late (per minute) and late-arrival (once) coefficients.
 
     Returns
     -------
     numpy.ndarray
         ``(n, m)`` probabilities (each row sums to 1).
     """
-    n = len(desired)
-    m = len(delay_ratio)
-    out = np.empty((n, m))
-    for i in range(n):
-        top = -np.inf
+    out = np.empty((len(schedule[0]), len(schedule[3])))
+    for i in range(len(schedule[0])):
+        _departure_row(i, schedule, out[i])
+    return out
+
+
+@njit(cache=True)
+def departure_draws(schedule, uniform):
+    """One departure bin per trip, drawn at ``uniform`` from :func:`departure_probabilities`.
+
+    The inverse CDF of each row: the number of bins whose cumulative probability (summed
+    in bin order) is at most ``uniform * total``, at most ``m - 1``. Row by row, so no
+    ``(n, m)`` array is held. ``schedule`` as :func:`departure_probabilities`,
+    ``uniform`` ``n`` draws in [0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` int16 bin columns (0 .. ``m - 1``).
+    """
+    m = len(schedule[3])
+    out = np.empty(len(schedule[0]), dtype=np.int16)
+    prob = np.empty(m)
+    for i in range(len(out)):
+        _departure_row(i, schedule, prob)
+        acc = 0.0
         for h in range(m):
-            travel = free_min[i] + delay_min[i] * delay_ratio[h]
-            arrive = bin_start + (h + 0.5) * bin_width + travel
-            early = max(0.0, desired[i] - arrive)
-            late = max(0.0, arrive - desired[i])
-            u = coef[0] * (travel + toll_min[i] * charged[h]) + coef[1] * early + coef[2] * late
-            if late > 0.0:
-                u += coef[3]
-            out[i, h] = u
-            if u > top:
-                top = u
-        total = 0.0
+            acc += prob[h]
+            prob[h] = acc
+        target = uniform[i] * acc
+        picks = 0
         for h in range(m):
-            out[i, h] = np.exp(out[i, h] - top)
-            total += out[i, h]
-        for h in range(m):
-            out[i, h] /= total
+            if prob[h] <= target:
+                picks += 1
+        out[i] = min(picks, m - 1)
+    return out
+
+
+@njit(cache=True)
+def expected_departures(schedule, weight, group, n_groups, first):
+    """Expected trips per group and bin: ``weight`` times :func:`departure_probabilities`.
+
+    ``schedule`` as :func:`departure_probabilities`; ``weight`` ``n`` (rows of weight 0
+    are skipped), ``group`` ``n`` indices below ``n_groups`` (e.g. each trip's OD pair)
+    and ``first``, the first bin column kept. Sums run in row order.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_groups, m - first)`` expected trips leaving in bins ``first`` .. ``m - 1``.
+    """
+    m = len(schedule[3])
+    out = np.zeros((n_groups, m - first))
+    prob = np.empty(m)
+    for i in range(len(weight)):
+        w = weight[i]
+        if w == 0.0:
+            continue
+        _departure_row(i, schedule, prob)
+        g = group[i]
+        for h in range(first, m):
+            out[g, h - first] += w * prob[h]
     return out
 
 

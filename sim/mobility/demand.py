@@ -391,36 +391,20 @@ class TravelDemand:
         free = skims.free_minutes[o, dest] + md.CAR_ACCESS_MIN
         delay = skims.minutes[o, dest] - skims.free_minutes[o, dest]
         toll = skims.toll[o, dest] / self.money_per_min
-        rows, weights, probs = [], [], []
+        n = self.n_zones
+        pair, group = np.unique(o * n + dest, return_inverse=True)
+        trips = np.zeros((len(pair), dep.N_BINS))  # expected vehicles per OD pair and AM bin
         for weight, share in (
             (prob[:, md.CAR] * loaded, 1.0),
             (escort_weights(t, prob[:, md.PASSENGER]) * loaded, 0.5),
         ):
-            r = np.flatnonzero(weight > 0)
-            for lo in range(0, len(r), dep.CHUNK):
-                part = r[lo : lo + dep.CHUNK]
-                rows.append(part)
-                weights.append(weight[part])
-                probs.append(
-                    dep.bin_probabilities(
-                        t.desired[part],
-                        free[part],
-                        delay[part],
-                        ratio,
-                        share * toll[part],
-                        self.charged,
-                    )
-                )
-        vehicles = extra.sum(axis=(0, 1))
-        for w, pr in zip(weights, probs, strict=True):
-            vehicles += w @ pr[:, dep.WARMUP_BINS :]
+            args = dep.schedule_arguments(t.desired, free, delay, ratio, share * toll, self.charged)
+            w = np.ascontiguousarray(weight, dtype=np.float64)
+            trips += choice.expected_departures(args, w, group, len(pair), dep.WARMUP_BINS)
+        vehicles = extra.sum(axis=(0, 1)) + trips.sum(axis=0)
         peak = dep.peak_hour(vehicles)
-        n = self.n_zones
         matrix = extra[:, :, peak : peak + dep.BINS_PER_HOUR].sum(axis=2).ravel()
-        for r, w, pr in zip(rows, weights, probs, strict=True):
-            first = dep.WARMUP_BINS + peak
-            in_peak = w * pr[:, first : first + dep.BINS_PER_HOUR].sum(axis=1)
-            matrix = matrix + np.bincount(o[r] * n + dest[r], in_peak, n * n)
+        matrix[pair] += trips[:, peak : peak + dep.BINS_PER_HOUR].sum(axis=1)
         return matrix.reshape(n, n), vehicles
 
     def vehicle_trips(self, t: TripTable, mode: np.ndarray) -> np.ndarray:

@@ -65,8 +65,6 @@ OTHER_WINDOW = (8 * 60, 10 * 60)
 MAX_DELAY_RATIO = 2.0
 #: Bins of the moving average that turns 5-minute departures into a flow rate.
 RATE_WINDOW = 3
-#: Trips per block of departure probabilities (bounds the ``(n, CHOICE_BINS)`` arrays' memory).
-CHUNK = 50_000
 
 
 def school_starts(
@@ -124,27 +122,28 @@ def peak_hour(departures: np.ndarray) -> int:
     return int(np.argmax(hourly))
 
 
-def bin_probabilities(
+def schedule_arguments(
     desired: np.ndarray,
     free_min: np.ndarray,
     delay_min: np.ndarray,
     ratio: np.ndarray,
     toll_min: np.ndarray | None = None,
     charged: np.ndarray | None = None,
-) -> np.ndarray:
-    """``(n, CHOICE_BINS)`` departure-bin probabilities of a schedule-delay logit per trip.
+) -> tuple:
+    """The ``schedule`` argument of the departure kernels of :mod:`sim.kernels.choice`.
 
-    See :func:`sim.kernels.choice.departure_probabilities`. ``ratio`` and ``charged``
-    have :data:`CHOICE_BINS` entries (:func:`delay_ratio`, :func:`charged_bins`); column
-    ``j`` is bin ``j − WARMUP_BINS``.
-
-    ``toll_min`` (minutes of toll per trip) is paid by trips leaving in a ``charged`` bin.
+    A schedule-delay logit over the :data:`CHOICE_BINS` bins from :data:`CHOICE_START`
+    with :data:`SCHEDULE_COEF` (:func:`sim.kernels.choice.departure_probabilities`):
+    ``ratio`` and ``charged`` have :data:`CHOICE_BINS` entries (:func:`delay_ratio`,
+    :func:`charged_bins`; column ``j`` is bin ``j − WARMUP_BINS``, else ``ValueError``);
+    ``toll_min`` (minutes of toll per trip, none by default) is paid by trips leaving in
+    a ``charged`` bin.
     """
     n = len(desired)
     for name, arr in (("ratio", ratio), ("charged", charged)):
         if arr is not None and len(arr) != CHOICE_BINS:
             raise ValueError(f"{name} has {len(arr)} bins, the departure choice {CHOICE_BINS}")
-    return choice.departure_probabilities(
+    return (
         np.ascontiguousarray(desired, dtype=np.float64),
         np.ascontiguousarray(free_min, dtype=np.float64),
         np.ascontiguousarray(delay_min, dtype=np.float64),
@@ -159,13 +158,6 @@ def bin_probabilities(
     )
 
 
-def draw_bins(prob: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-    """One bin per row of ``prob`` by the inverse CDF at ``uniform`` (int16)."""
-    cdf = np.cumsum(prob, axis=1)
-    picks = (cdf <= np.asarray(uniform)[:, None] * cdf[:, -1:]).sum(axis=1)
-    return np.minimum(picks, prob.shape[1] - 1).astype(np.int16)
-
-
 def choose_bins(
     desired: np.ndarray,
     free_min: np.ndarray,
@@ -177,17 +169,12 @@ def choose_bins(
 ) -> np.ndarray:
     """Departure bin of each trip (−:data:`WARMUP_BINS` .. :data:`N_BINS` − 1, int16).
 
-    :func:`bin_probabilities` drawn at ``uniform``.
+    The schedule-delay logit of :func:`schedule_arguments`, drawn by the inverse CDF at
+    ``uniform`` (:func:`sim.kernels.choice.departure_draws`).
     """
-    out = np.empty(len(desired), dtype=np.int16)
-    for lo in range(0, len(desired), CHUNK):
-        rows = slice(lo, lo + CHUNK)
-        toll = None if toll_min is None else toll_min[rows]
-        prob = bin_probabilities(
-            desired[rows], free_min[rows], delay_min[rows], ratio, toll, charged
-        )
-        out[rows] = draw_bins(prob, uniform[rows]) - WARMUP_BINS
-    return out
+    args = schedule_arguments(desired, free_min, delay_min, ratio, toll_min, charged)
+    drawn = choice.departure_draws(args, np.ascontiguousarray(uniform, dtype=np.float64))
+    return (drawn - WARMUP_BINS).astype(np.int16)
 
 
 def charged_bins(windows: list[tuple[str, str]]) -> np.ndarray:
