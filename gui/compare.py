@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -49,6 +50,7 @@ from sim.city import City
 from sim.errors import CitySandboxError, RunError
 from sim.kpis import KPI_BY_NAME
 from sim.runs import compare as sim_compare
+from sim.runs.folder import RunData
 
 MAX_RUNS = 4
 LABEL_TEXTS = (
@@ -76,6 +78,11 @@ def _compute(run_dirs: list[str]) -> tuple[sim_compare.Comparison, City]:
     city = cached_city(comp.runs[0].manifest["city"])
     basemap_of(city)  # the maps' basemap is built here, not on the UI thread (cached)
     return comp, city
+
+
+def _policies(run: RunData) -> list[dict[str, Any]]:
+    """The policies of a run's scenario (as the editor's map draws them)."""
+    return list(run.manifest["scenario"].get("policies", []))
 
 
 def _table() -> QTableWidget:
@@ -375,7 +382,7 @@ class CompareView(QWidget):
                 schools = run.schools.set_index("school_id")
                 zones = run.zones.set_index("zone_id")
                 pop = {ZONE_LABELS["population_end"]: zones["population_end"].astype(float)}
-                panels.append(MapPanel(label, vc, schools, util[label], pop))
+                panels.append(MapPanel(label, vc, schools, util[label], pop, _policies(run)))
             self.grid.set_panels(city, panels, label="V/C")
             self.body.setSizes([0, sum(self.body.sizes())])  # the maps take the width
             return
@@ -394,6 +401,7 @@ class CompareView(QWidget):
                 {"population change": change.astype(float)}, select="population change"
             )
         self.map.set_schools(names[variant].schools.set_index("school_id"), util[variant])
+        self.map.set_policies(_policies(names[variant]), movable=False)
 
     @staticmethod
     def _change_label(comp: sim_compare.Comparison, variant: str) -> str:

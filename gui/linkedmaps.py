@@ -8,7 +8,8 @@ rows of two) and keeps their views linked: a pan or zoom in any map moves the ot
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
@@ -22,7 +23,8 @@ MAX_MAPS = 4
 class MapPanel:
     """What one map of the grid shows: a title, road values per link_id, school utilisation.
 
-    ``zones`` (name -> value per zone_id) colours the zones by the run's own indicators.
+    ``zones`` (name -> value per zone_id) colours the zones by the run's own indicators;
+    ``policies`` are the run's scenario policies, drawn as on the editor's map.
     """
 
     title: str
@@ -30,6 +32,7 @@ class MapPanel:
     schools: pd.DataFrame
     utilisation: pd.Series | None
     zones: dict[str, pd.Series] | None = None
+    policies: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ViewLinker:
@@ -100,6 +103,7 @@ class MapGrid(QWidget):
             self.titles[i].setText(panel.title)
             mapview.set_road_values(panel.roads, label=label)
             mapview.set_schools(panel.schools, panel.utilisation)
+            mapview.set_policies(panel.policies, movable=False)
             if panel.zones:
                 mapview.set_zone_values(panel.zones, select=next(iter(panel.zones)))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch
 
 from gui.map_base import RANK_WIDTHS, Basemap
+from gui.map_labels import LABEL_ZORDER
 from gui.mappolicies import (
     POINT_GID,
     POINT_POLICY_MARKERS,
@@ -40,6 +42,11 @@ CHANGE_WIDTHS = (1.0, 2.2, 3.6, 5.4)
 CHANGE_SHADES = {+1: (0.66, 0.76, 0.86, 0.95), -1: (0.34, 0.24, 0.14, 0.05)}
 #: Difference map: roads with no change (or no value), thin and grey under the others.
 NO_CHANGE_STYLE = ("#c4c4c4", 0.35)
+#: Colour bar labels: at most this many characters a line, this far (figure fraction)
+#: above the bar.
+BAR_LABEL_CHARS, BAR_LABEL_GAP = 16, 0.012
+#: Placed points (point policies, a query's home) lie above the names, never under them.
+POINT_ZORDER = LABEL_ZORDER + 1
 
 
 def land(ax: Axes, base: Basemap, colour: str) -> PolyCollection:
@@ -262,7 +269,7 @@ def policies(
                 ms=13 * emphasis,
                 color="gold" if i == selected else "orange",
                 mec="black",
-                zorder=7,
+                zorder=POINT_ZORDER,
                 gid=POINT_GID.format(index=i),
             )
             out.append(mark)
@@ -278,6 +285,17 @@ def policies(
                 )
                 out.append(ax.add_collection(lc, autolim=False))
     return out
+
+
+def bar_label(bar: Any, text: str, *, width: int = BAR_LABEL_CHARS) -> None:
+    """A colour bar's label, horizontal above the bar in short lines.
+
+    Read as written in any script (a Chinese label is not turned sideways), and narrow
+    enough for the strip right of the map (a long label on the bar's side ran off it).
+    """
+    lines = [line for part in text.split("\n") for line in textwrap.wrap(part, width) or [""]]
+    bar.set_label("\n".join(lines), rotation=0, ha="center", va="bottom", fontsize=8)
+    bar.ax.yaxis.set_label_coords(0.5, 1.0 + BAR_LABEL_GAP / bar.ax.get_position().height)
 
 
 def colorbar(bars: dict[str, Any], layer: str, mappable: Any, cax: Axes, *, renew: bool) -> Any:

@@ -23,6 +23,8 @@ MAX_LABELS = 36
 #: A label's half-length on screen: this many pixels per character and point of font size.
 CHAR_PX_PER_PT = 0.3
 LABEL_GID = "map-label"
+#: Names lie above the zones, roads and schools; placed points and markers lie above them.
+LABEL_ZORDER = 10
 _HALO = [withStroke(linewidth=2.5, foreground="white")]
 
 
@@ -113,7 +115,7 @@ class MapLabels:
             ha="center",
             va=style.pop("va", "center"),
             rotation_mode="anchor",
-            zorder=10,
+            zorder=LABEL_ZORDER,
             clip_on=True,
             alpha=self.alpha,
             path_effects=_HALO,

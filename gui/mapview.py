@@ -26,6 +26,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.cm import ScalarMappable
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
@@ -74,6 +75,8 @@ ROAD_CLASSES = 12
 #: Zone colours: a sequential scale for levels; purple-green (not the difference map's
 #: red-blue roads) centred on 0 for an indicator with gains and losses.
 ZONE_CMAP, ZONE_CHANGE_CMAP = "YlGnBu", "PRGn"
+#: Zones of an indicator with one value in every zone (e.g. a change that is 0 throughout).
+ZONE_SAME = "#e4e4e4"
 ROAD_GREY = "#8a8a8a"
 LAND, WATER = "#f3efe6", "#dbe6ee"
 PICK_PIXELS = 8.0
@@ -91,6 +94,7 @@ ZH.update(
         "more traffic": "流量增加",
         "less traffic": "流量减少",
         "no change": "无变化",
+        "{value} in every zone": "所有分区均为 {value}",
         "veh/h": "辆/小时",
         "Population in the year shown": "所示年份人口",
         "Pupils in the year shown": "所示年份学生",
@@ -124,8 +128,8 @@ class MapView(QWidget):
         self.canvas.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.canvas.setMouseTracking(True)
         self.ax = self.canvas.ax = self.figure.add_axes((0.0, 0.0, 0.86, 1.0))
-        self._zone_cax = self.figure.add_axes((0.885, 0.55, 0.022, 0.38))
-        self._road_cax = self.figure.add_axes((0.885, 0.08, 0.022, 0.38))
+        self._zone_cax = self.figure.add_axes((0.885, 0.53, 0.022, 0.34))  # labels above
+        self._road_cax = self.figure.add_axes((0.885, 0.06, 0.022, 0.34))
         self._bar_images = [DrawCache(self._zone_cax), DrawCache(self._road_cax)]  # text
         self.toolbar = Toolbar(self.canvas, self)
         self.buttons = MapButtons(self)
@@ -171,6 +175,7 @@ class MapView(QWidget):
         self._road_bar = False  # whether the roads' colour bar applies (not the difference map)
         self._change: draw.FlowChange | None = None  # the difference map's classes, if on show
         self.click_shift = False  # whether Shift was held at the last click
+        self._points_movable = True  # whether placed points can be dragged (set_policies)
         self._stale = False  # changed while hidden: draw when shown
         self._untranslated = False  # the language changed while hidden: relabel when shown
         self._home: tuple[tuple[float, float], tuple[float, float]] | None = None
@@ -215,7 +220,7 @@ class MapView(QWidget):
         self._draw_zones(renew_colorbar=font != self._bar_font)
         self._bar_font = font
         if self._road_bar:
-            self._colorbars["roads"].set_label(self._road_label)
+            draw.bar_label(self._colorbars["roads"], self._road_label)
         if self._change is not None:
             self._change_legend()
 
@@ -406,7 +411,7 @@ class MapView(QWidget):
         self._road_bar = True
         self._set_roads(classes, [*colours, ROAD_GREY])
         self._road_cax.set_visible(self._visible["roads"])
-        self._colorbar("roads", ScalarMappable(norm, cmap), self._road_cax).set_label(label)
+        draw.bar_label(self._colorbar("roads", ScalarMappable(norm, cmap), self._road_cax), label)
         self.redraw()
 
     def _set_flow_change(self, per_road: np.ndarray, label: str, top: float | None) -> None:
@@ -455,8 +460,15 @@ class MapView(QWidget):
             self.labels.set_schools(table)
         self.redraw()
 
-    def set_policies(self, policies: list[dict[str, Any]], selected: int | None = None) -> None:
-        """Overlay the scenario's policies: point policies as markers, road policies as lines."""
+    def set_policies(
+        self, policies: list[dict[str, Any]], selected: int | None = None, *, movable: bool = True
+    ) -> None:
+        """Overlay the scenario's policies: point policies as markers, road policies as lines.
+
+        ``movable``: whether a placed point can be dragged (the editor's map); a run's
+        policies (Compare) stay where they were.
+        """
+        self._points_movable = movable
         self._remove("policies")
         self._artists["policies"] = draw.policies(self.ax, policies, selected, self._link_segments)
         self._style("policies")
@@ -482,7 +494,13 @@ class MapView(QWidget):
         self._marker = None
         if xy is not None:
             (self._marker,) = self.ax.plot(
-                [xy[0]], [xy[1]], marker="P", ms=14, color="magenta", mec="black", zorder=8
+                [xy[0]],
+                [xy[1]],
+                marker="P",
+                ms=14,
+                color="magenta",
+                mec="black",
+                zorder=draw.POINT_ZORDER,
             )
         self.redraw()
 
@@ -620,7 +638,7 @@ class MapView(QWidget):
 
         The nearest shown point policy marker within :data:`PICK_PIXELS` screen pixels.
         """
-        if not self._visible["policies"]:
+        if not self._visible["policies"] or not self._points_movable:
             return None
         reach = PICK_PIXELS * (self.canvas.device_pixel_ratio or 1.0)
         best: tuple[float, int, Any] | None = None
@@ -680,15 +698,19 @@ class MapView(QWidget):
         lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
         lo, hi = self._zone_limits.get(name, (lo, hi))
         change = lo < 0 < hi  # a change (gains and losses): a diverging scale centred on 0
+        same = len(finite) > 0 and lo == hi  # one value everywhere: no scale to show
         top = max(-lo, hi)
         # the colour bar follows once below, not at each of these (its layout: ~15 ms each)
         with coll.callbacks.blocked(signal="changed"):
             coll.set_array(np.ma.masked_invalid(per_zone))
-            coll.set_cmap(ZONE_CHANGE_CMAP if change else ZONE_CMAP)
+            coll.set_cmap(
+                ListedColormap([ZONE_SAME]) if same else ZONE_CHANGE_CMAP if change else ZONE_CMAP
+            )
             coll.set_clim(*((-top, top) if change else (lo, hi if hi > lo else lo + 1)))
         self._style("zones")
         bar = self._colorbar("zones", coll, self._zone_cax, renew=renew_colorbar)
-        bar.set_label(tr(name))
+        bar.ax.tick_params(labelright=not same, right=not same)
+        draw.bar_label(bar, f"{tr(name)}:\n{_same_words(lo)}" if same else tr(name))
         self._zone_cax.set_visible(self._visible["zones"])
 
     def _colorbar(self, layer: str, mappable: Any, cax: Any, *, renew: bool = False) -> Any:
@@ -745,6 +767,13 @@ class MapView(QWidget):
         crs = self.city.crs if self.city is not None else None
         self.coords.setText("" if x is None or y is None or crs is None else readout(x, y, crs))
         self.hovering.moved(x, y)
+
+
+def _same_words(value: float) -> str:
+    """What the zones' bar says of an indicator with ``value`` in every zone."""
+    if value == 0:
+        return tr("no change")
+    return tr("{value} in every zone").format(value=format(value, ",.6g"))
 
 
 def configure_matplotlib() -> None:

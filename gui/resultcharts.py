@@ -272,6 +272,7 @@ def series_figure(fig: Figure, run: RunData) -> None:
             scenario=run.manifest["scenario"]["name"], n=run.manifest["replications"]
         ),
         fontsize=9,
+        wrap=True,  # in lines that fit the figure (a narrow panel cut it off at both ends)
     )
 
 
