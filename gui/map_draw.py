@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import textwrap
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +45,7 @@ CHANGE_SHADES = {+1: (0.66, 0.76, 0.86, 0.95), -1: (0.34, 0.24, 0.14, 0.05)}
 NO_CHANGE_STYLE = ("#c4c4c4", 0.35)
 #: Colour bar labels: at most this many characters a line, this far (figure fraction)
 #: above the bar.
-BAR_LABEL_CHARS, BAR_LABEL_GAP = 16, 0.012
+BAR_LABEL_CHARS, BAR_LABEL_GAP = 12, 0.012
 #: Placed points (point policies, a query's home) lie above the names, never under them.
 POINT_ZORDER = LABEL_ZORDER + 1
 
@@ -291,11 +292,15 @@ def bar_label(bar: Any, text: str, *, width: int = BAR_LABEL_CHARS) -> None:
     """A colour bar's label, horizontal above the bar in short lines.
 
     Read as written in any script (a Chinese label is not turned sideways), and narrow
-    enough for the strip right of the map (a long label on the bar's side ran off it).
+    enough for the strip right of the map (a long label on the bar's side ran off it;
+    one centred on the bar ran into the north arrow).
     """
-    lines = [line for part in text.split("\n") for line in textwrap.wrap(part, width) or [""]]
+    wide = any(unicodedata.east_asian_width(c) in "WF" for c in text)  # CJK: 2 widths each
+    chars = width // 2 if wide else width
+    lines = [line for part in text.split("\n") for line in textwrap.wrap(part, chars) or [""]]
     bar.set_label("\n".join(lines), rotation=0, ha="center", va="bottom", fontsize=8)
-    bar.ax.yaxis.set_label_coords(0.5, 1.0 + BAR_LABEL_GAP / bar.ax.get_position().height)
+    box = bar.ax.get_position()  # centred in the strip from the bar to the figure's edge
+    bar.ax.yaxis.set_label_coords((1.0 - box.x0) / 2 / box.width, 1.0 + BAR_LABEL_GAP / box.height)
 
 
 def colorbar(bars: dict[str, Any], layer: str, mappable: Any, cax: Axes, *, renew: bool) -> Any:
