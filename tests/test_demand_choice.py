@@ -131,17 +131,23 @@ def test_departure_draws_are_the_inverse_cdf_of_the_probabilities() -> None:
 
 def test_expected_departures_sum_weighted_probabilities_per_group() -> None:
     args, _ = departure_case(300)
+    # trips alike: rows 200.. repeat rows 0..99; three desired arrivals, so rows in the
+    # order below often share a desired arrival but not their times
+    rows = np.concatenate([np.arange(200), np.arange(100)])
+    args = tuple(a[rows] if isinstance(a, np.ndarray) and len(a) == 300 else a for a in args)
+    args[0][:] = np.array([450.0, 480.0, 510.0])[rows % 3]
     twin = np.array(departure_twin(*args))
     rng = np.random.default_rng(2)
     weight = rng.uniform(0, 1, 300) * (rng.random(300) < 0.8)  # a fifth weigh nothing
     group = rng.integers(0, 7, 300)
     group[group == 5] = 4  # group 5 has no trip
-    out = choice.expected_departures(args, weight, group, 7, 12)
-    assert out.shape == (7, dep.CHOICE_BINS - 12)
-    for g in range(7):
-        rows = group == g
-        np.testing.assert_allclose(out[g], weight[rows] @ twin[rows, 12:], rtol=1e-12, atol=0)
-    assert not out[5].any()
+    for order in (np.arange(300), np.lexsort((args[0], rows)), np.argsort(args[0])):
+        out = choice.expected_departures(args, weight, group, 7, 12, order)
+        assert out.shape == (7, dep.CHOICE_BINS - 12)
+        for g in range(7):
+            at = group == g
+            np.testing.assert_allclose(out[g], weight[at] @ twin[at, 12:], rtol=1e-12, atol=0)
+        assert not out[5].any()
     # each trip's AM-period share, summed: trips leaving in the warm-up are not counted
     assert out.sum() == pytest.approx((weight * twin[:, 12:].sum(axis=1)).sum(), rel=1e-12)
     assert out.sum() < weight.sum()

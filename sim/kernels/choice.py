@@ -148,12 +148,27 @@ def departure_draws(schedule, uniform):
 
 
 @njit(cache=True)
-def expected_departures(schedule, weight, group, n_groups, first):
+def _same_trip(schedule, i, j):
+    """Whether rows ``i`` and ``j`` of ``schedule`` have the same departure probabilities."""
+    desired, free_min, delay_min, toll_min = schedule[0], schedule[1], schedule[2], schedule[4]
+    return (
+        desired[i] == desired[j]
+        and free_min[i] == free_min[j]
+        and delay_min[i] == delay_min[j]
+        and toll_min[i] == toll_min[j]
+    )
+
+
+@njit(cache=True)
+def expected_departures(schedule, weight, group, n_groups, first, order):
     """Expected trips per group and bin: ``weight`` times :func:`departure_probabilities`.
 
     ``schedule`` as :func:`departure_probabilities`; ``weight`` ``n`` (rows of weight 0
-    are skipped), ``group`` ``n`` indices below ``n_groups`` (e.g. each trip's OD pair)
-    and ``first``, the first bin column kept. Sums run in row order.
+    are skipped), ``group`` ``n`` indices below ``n_groups`` (e.g. each trip's OD pair),
+    ``first``, the first bin column kept, and ``order``, the rows in the order they are
+    summed: a row with the inputs of the row summed before it (the same desired arrival,
+    times and toll) reuses its probabilities, so an order that puts such rows together
+    (e.g. by OD pair and desired arrival) computes each once.
 
     Returns
     -------
@@ -163,11 +178,14 @@ def expected_departures(schedule, weight, group, n_groups, first):
     m = len(schedule[3])
     out = np.zeros((n_groups, m - first))
     prob = np.empty(m)
-    for i in range(len(weight)):
+    last = -1
+    for i in order:
         w = weight[i]
         if w == 0.0:
             continue
-        _departure_row(i, schedule, prob)
+        if last < 0 or not _same_trip(schedule, i, last):
+            _departure_row(i, schedule, prob)
+            last = i
         g = group[i]
         for h in range(first, m):
             out[g, h - first] += w * prob[h]

@@ -393,6 +393,7 @@ class TravelDemand:
         toll = skims.toll[o, dest] / self.money_per_min
         n = self.n_zones
         pair, group = np.unique(o * n + dest, return_inverse=True)
+        order = np.lexsort((t.desired, group))  # trips alike in a row: their probabilities once
         trips = np.zeros((len(pair), dep.N_BINS))  # expected vehicles per OD pair and AM bin
         for weight, share in (
             (prob[:, md.CAR] * loaded, 1.0),
@@ -400,7 +401,7 @@ class TravelDemand:
         ):
             args = dep.schedule_arguments(t.desired, free, delay, ratio, share * toll, self.charged)
             w = np.ascontiguousarray(weight, dtype=np.float64)
-            trips += choice.expected_departures(args, w, group, len(pair), dep.WARMUP_BINS)
+            trips += choice.expected_departures(args, w, group, len(pair), dep.WARMUP_BINS, order)
         vehicles = extra.sum(axis=(0, 1)) + trips.sum(axis=0)
         peak = dep.peak_hour(vehicles)
         matrix = extra[:, :, peak : peak + dep.BINS_PER_HOUR].sum(axis=2).ravel()
