@@ -8,6 +8,8 @@ of vehicles through a blocked node.
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from _support import tiny_network as _net
@@ -129,6 +131,10 @@ def test_gridlock_is_reported_with_the_links() -> None:
     k = cycle.index("L0")
     assert cycle[k:] + cycle[:k] == ["L0", "L1", "L2", "L3"]
     assert "gridlock" in str(err.value) and "L0 -> L1" in str(err.value)
+    # it crosses a process boundary whole (a replication or batch worker's gridlock)
+    back = pickle.loads(pickle.dumps(err.value))
+    assert type(back) is GridlockError and str(back) == str(err.value)
+    assert (back.links, back.cycle) == (err.value.links, err.value.cycle)
 
 
 def _ring(n: int = 400) -> tuple[DynamicNetwork, Vehicles]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import mesa
 import numpy as np
@@ -60,6 +61,10 @@ class GridlockError(RunError):
         super().__init__(message)
         self.links = links
         self.cycle = cycle
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the links (a gridlock in a replication worker reaches the run whole)."""
+        return (type(self), (self.message, self.links, self.cycle))
 
 
 def waiting_cycle(waits: np.ndarray) -> list[int]:
