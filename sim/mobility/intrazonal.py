@@ -178,20 +178,17 @@ def _zone_routes(
     """All-pairs fastest routes between ``points`` on one zone's street links."""
     m = len(points)
     nodes = np.unique(np.concatenate([a, b, points]))
-    pos = pd.Index(nodes)
-    ia, ib, ip = pos.get_indexer(a), pos.get_indexer(b), pos.get_indexer(points)
-    # parallel links: keep the fastest of each node pair
-    best = pd.DataFrame({"a": ia, "b": ib, "t": minutes, "k": km, "id": ids})
-    best = best.sort_values(["t", "id"]).drop_duplicates(["a", "b"])
-    graph = csr_matrix(
-        (best["t"].to_numpy() + 1e-9, (best["a"].to_numpy(), best["b"].to_numpy())),
-        shape=(len(nodes), len(nodes)),
-    )
-    dist, pred = dijkstra(graph, directed=True, indices=ip, return_predecessors=True)
     n = len(nodes)
-    key = best["a"].to_numpy(np.int64) * n + best["b"].to_numpy(np.int64)
+    ia, ib, ip = (np.searchsorted(nodes, x) for x in (a, b, points))
+    # parallel links: keep the fastest of each node pair (the lowest id on ties)
+    fastest = np.lexsort((ids, minutes))
+    _, first = np.unique((ia * n + ib)[fastest], return_index=True)
+    best = fastest[np.sort(first)]  # one link per node pair, fastest first
+    graph = csr_matrix((minutes[best] + 1e-9, (ia[best], ib[best])), shape=(n, n))
+    dist, pred = dijkstra(graph, directed=True, indices=ip, return_predecessors=True)
+    key = ia[best].astype(np.int64) * n + ib[best]
     order = np.argsort(key)
-    key, link, link_km = key[order], best["id"].to_numpy()[order], best["k"].to_numpy()[order]
+    key, link, link_km = key[order], ids[best][order], km[best][order]
     out_min = np.zeros(m * m)
     out_km = np.zeros(m * m)
     routes = [np.zeros(0, np.int64)] * (m * m)
