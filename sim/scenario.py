@@ -182,19 +182,22 @@ class Parameters(_Strict):
     mode constants (ModeConstants; calibrate-demand --mode-shares fits them)."""
     traffic_model: Literal["dynamic", "static"] = "static"
     """The peak model: ``dynamic`` loads the AM period's vehicles (sim.traffic.due: route
-    swapping to a dynamic user equilibrium, signals, queues, spill-back) and reports its
-    traffic KPIs; ``static`` reports the busiest hour's static equilibrium (which the
-    dynamic model also runs, as its warm start and for the demand loop's skims). Static
-    is the default for now: on the default city a dynamic year costs ~60 s CPU more than
-    a static one (two loadings of ~139k vehicles and their route trees), and after two
-    swap rounds about half the vehicles are still driving at 10:30 (``due_gap`` ~0.6)."""
+    swapping to a dynamic user equilibrium, signals, queues, spill-back; departures from
+    a 05:00 warm-up on) and reports its traffic KPIs; ``static`` reports the busiest
+    hour's static equilibrium (which the dynamic model also runs, as its warm start and
+    for the demand loop's skims). Static is the default for now: on the default city a
+    dynamic year costs ~40 s more than a static one with the default two swap rounds,
+    which leave ~54,000 of ~139,000 vehicles driving at 10:30 (busiest-hour travel-time
+    index 1.79); six rounds (``dynamic.due_iterations``) give 1.28 and ~12,700 at ~100 s."""
     traffic_replications: Annotated[Integer, Field(ge=1, le=1000)] | Literal["all"] = 1
     """How many replications run the peak traffic (the first N, or ``all``). Traffic is a
-    run's dearest stage (~7 s CPU per replication-year on the default city against ~1 s
-    for the rest), so by default only the first replication has it: its traffic KPIs
-    then have no p10-p90 band (the manifest lists them in ``kpis_without_band`` and its
-    ``traffic`` entry says the replications were sampled); ``all`` (or N ≥ 2) gives them
-    bands from the replications' own demography and demand."""
+    run's dearest stage (~3-4 s CPU per replication-year on the default city against ~1 s
+    for the rest). With 1 (the schema's default, for quick runs) only the first
+    replication has it: its traffic KPIs then have no p10-p90 band (the manifest lists
+    them in ``kpis_without_band`` and its ``traffic`` entry says the replications were
+    sampled); ``all`` (the shipped default scenario's choice) or N ≥ 2 gives them bands
+    from the replications' own demography and demand, the replications spread over the
+    cores (sim.runs.run.replication_workers)."""
     dynamic: DynamicParams = Field(default_factory=DynamicParams)
     assignment: AssignmentParams = Field(default_factory=AssignmentParams)
 
