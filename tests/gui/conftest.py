@@ -29,6 +29,24 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
     i18n.set_language("en", cjk_font=False)
 
 
+@pytest.fixture(autouse=True)
+def _maps_rendered(qtbot: Any) -> Any:
+    """At teardown, wait for every live map to finish its render in a worker.
+
+    A render still running when a test ends would warn (e.g. a CJK glyph missing after a
+    switch to Chinese) under the next test's warning filters, and fail that test.
+    """
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    from gui.map_canvas import MapCanvas
+
+    qtbot.waitUntil(
+        lambda: not any(w.rendering for w in QApplication.allWidgets() if isinstance(w, MapCanvas)),
+        timeout=60_000,
+    )
+
+
 @pytest.fixture(scope="session")
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where tests save screenshots to look at: $CITYSANDBOX_SCREENSHOTS or a temp folder.
