@@ -1,7 +1,8 @@
 """Honest KPI bands: a KPI that only one replication computed has no p10-p90 band.
 
-Traffic runs in the first ``parameters.traffic_replications`` replications (1 by
-default, so its KPIs have no band); ``all`` gives the traffic KPIs a band of their own.
+Traffic runs in the first ``parameters.traffic_replications`` replications (the schema's
+default 1 leaves its KPIs without band; the shipped default scenario sets ``all``, which
+gives the traffic KPIs a band of their own).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _support import write_scenario
 
 from sim.runs.run import kpi_summary, unbanded_kpis
 
@@ -43,22 +45,39 @@ def test_manifest_names_the_kpis_without_band() -> None:
     assert unbanded_kpis(one) == ["pupils", "vkt"]
 
 
-def test_by_default_only_the_first_replication_has_traffic(finished_run: Path) -> None:
+def test_the_default_scenario_has_traffic_in_every_replication(finished_run: Path) -> None:
+    # the short scenario extends scenarios/default.yaml (traffic_replications: all)
     kpis = pd.read_parquet(finished_run / "kpis.parquet").set_index("replication")
-    assert (kpis.loc[0, "vkt"] > 0).all() and kpis.loc[1, "vkt"].isna().all()
-    assert kpis["pupils_primary"].notna().all()
+    assert (kpis.loc[0, "vkt"] > 0).all() and (kpis.loc[1, "vkt"] > 0).all()
+    assert (kpis.loc[0, "vkt"].to_numpy() != kpis.loc[1, "vkt"].to_numpy()).any()  # own demand
     manifest = json.loads((finished_run / "manifest.json").read_text(encoding="utf-8"))
+    assert "vkt" not in manifest["kpis_without_band"]
+    assert manifest["traffic"]["replications"] == "all" and not manifest["traffic"]["sampled"]
+    band = kpi_summary(kpis.reset_index()).set_index("kpi").loc["vkt"]
+    assert (band["p90"] > band["p10"]).all()
+
+
+def test_traffic_in_the_first_replication_only_is_said_to_be_sampled(tmp_path: Path) -> None:
+    from sim.runs.run import load_for_run, run_scenario
+
+    body = "parameters:\n  traffic_replications: 1\n"
+    run = run_scenario(load_for_run(write_scenario(tmp_path, "one", body, years=1)), tmp_path)
+    kpis = pd.read_parquet(run / "kpis.parquet").set_index("replication")
+    first, second = kpis.loc[[0], "vkt"], kpis.loc[[1], "vkt"]
+    assert (first > 0).all() and second.isna().all()
+    assert kpis["pupils_primary"].notna().all()
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
     assert "vkt" in manifest["kpis_without_band"]
     assert manifest["traffic"]["replications"] == 1 and manifest["traffic"]["sampled"]
 
 
-def test_all_replications_with_traffic_is_not_sampled(short_scenario: Path) -> None:
+def test_sampling_follows_traffic_replications(short_scenario: Path) -> None:
     from sim.runs.run import load_for_run, traffic_replications, traffic_sampling
 
     scenario = load_for_run(short_scenario)
-    data = scenario.model_copy(deep=True)
-    data.parameters.traffic_replications = "all"
-    assert traffic_replications(scenario) == 1
-    assert traffic_replications(data) == scenario.replications == 2
-    assert traffic_sampling(data)["replications"] == "all"
-    assert not traffic_sampling(data)["sampled"]
+    assert traffic_replications(scenario) == scenario.replications == 2
+    assert traffic_sampling(scenario)["replications"] == "all"
+    assert not traffic_sampling(scenario)["sampled"]
+    one = scenario.model_copy(deep=True)
+    one.parameters.traffic_replications = 1
+    assert traffic_replications(one) == 1 and traffic_sampling(one)["sampled"]
