@@ -45,7 +45,7 @@ from gui.mapview import MapView
 from gui.reportjob import report_in_child
 from gui.results import ZONE_LABELS
 from gui.runlist import run_titles
-from gui.tables import fill_table
+from gui.tables import fill_table, set_headers
 from sim.city import City
 from sim.errors import CitySandboxError, RunError
 from sim.kpis import KPI_BY_NAME
@@ -207,9 +207,7 @@ class CompareView(QWidget):
         else:  # relabelled in place: the maps' values and the schools' numbers stay
             self._fill_kpis()
             rows = self._school_rows()
-            self.schools.setHorizontalHeaderLabels(
-                [rows.headers.get(str(c), tr(str(c))) for c in rows.frame.columns]
-            )
+            set_headers(self.schools, rows.frame, rows.headers)
             self._say_compared()
 
     def refresh_runs(self) -> None:

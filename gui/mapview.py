@@ -176,7 +176,6 @@ class MapView(QWidget):
         self._change: draw.FlowChange | None = None  # the difference map's classes, if on show
         self.click_shift = False  # whether Shift was held at the last click
         self._points_movable = True  # whether placed points can be dragged (set_policies)
-        self._stale = False  # changed while hidden: draw when shown
         self._untranslated = False  # the language changed while hidden: relabel when shown
         self._home: tuple[tuple[float, float], tuple[float, float]] | None = None
         self._highlight: list[Any] = []
@@ -286,20 +285,14 @@ class MapView(QWidget):
         self.redraw()
 
     def redraw(self) -> None:
-        """Redraw soon if the map is on screen, else when it is next shown (saves seconds)."""
-        if self.isVisible():
-            self.canvas.draw_idle()
-        else:
-            self._stale = True
+        """Redraw soon (a hidden canvas renders when it is next shown: saves seconds)."""
+        self.canvas.draw_idle()
 
     def showEvent(self, event: QShowEvent) -> None:
-        """Relabel and draw what changed while the map was hidden."""
+        """Relabel what the language changed while the map was hidden, and draw it."""
         super().showEvent(event)
         if self._untranslated:
             self._relabel_bars()
-            self._stale = True
-        if self._stale:
-            self._stale = False
             self.canvas.draw_idle()
 
     def home(self) -> None:
@@ -343,9 +336,9 @@ class MapView(QWidget):
         wide = table.set_index(["zone_id", "year"])[present].unstack("year")
         self._zone_years = {ZONE_YEAR_COLUMNS[c]: wide[c] for c in present}
         self._zone_limits = {
-            name: (float(np.nanmin(wide.to_numpy())), float(np.nanmax(wide.to_numpy())))
-            for name, wide in self._zone_years.items()
-            if np.isfinite(wide.to_numpy()).any()
+            name: (float(np.nanmin(per_year.to_numpy())), float(np.nanmax(per_year.to_numpy())))
+            for name, per_year in self._zone_years.items()
+            if np.isfinite(per_year.to_numpy()).any()
         }
         first = ZONE_YEAR_COLUMNS[present[0]] if present and select else None
         self.set_zone_values(self._year_values(year), select=first)

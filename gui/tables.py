@@ -105,6 +105,11 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
 
 
+def set_headers(table: QTableWidget, frame: pd.DataFrame, headers: dict[str, str]) -> None:
+    """Label ``table``'s columns for ``frame``: ``headers`` where given, else ``tr(name)``."""
+    table.setHorizontalHeaderLabels([headers.get(str(c), tr(str(c))) for c in frame.columns])
+
+
 def fill_table(
     table: QTableWidget,
     frame: pd.DataFrame,
@@ -130,7 +135,7 @@ def fill_table(
     table.clear()
     table.setRowCount(len(frame))
     table.setColumnCount(len(frame.columns))
-    table.setHorizontalHeaderLabels([headers.get(str(c), tr(str(c))) for c in frame.columns])
+    set_headers(table, frame, headers)
     for c, column in enumerate(frame.columns):
         as_percent = column in percent
         for r, value in enumerate(frame[column].tolist()):
