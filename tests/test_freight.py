@@ -51,7 +51,7 @@ def test_freight_shifts_and_pays_only_inside_the_charged_window() -> None:
     into = np.zeros((GRID * GRID, GRID * GRID), bool)
     into[:, CENTRE] = True
     into[CENTRE, CENTRE] = False
-    window = demand.charged[dep.WARMUP_BINS :] == 1  # extra_bins: the AM period's bins
+    window = demand.am_charged == 1  # extra_bins: the AM period's bins
     before = free.extra_bins[into][:, window].sum()
     after = c.extra_bins[into][:, window].sum()
     assert after < 0.9 * before  # trucks into the cordon leave outside the window

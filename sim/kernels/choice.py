@@ -88,6 +88,10 @@ def _departure_row(i, schedule, out):
 def departure_probabilities(schedule):
     """Departure-bin probabilities per trip of a schedule-delay logit (Small 1982).
 
+    The reference form, checked by the tests against a pure-Python twin: the model calls
+    :func:`departure_draws` and :func:`expected_departures`, which compute the same rows
+    without keeping the ``(n, m)`` array.
+
     The utility of leaving in bin ``h`` (at its midpoint ``t``) and arriving at
     ``a = t + T_h`` with ``T_h = free + delay * ratio[h]`` is
     ``coef[0]*(T_h + toll*charged[h]) + coef[1]*max(0, desired-a) + coef[2]*max(0, a-desired)

@@ -441,9 +441,14 @@ class TravelDemand:
         """
         total = self._through_and_freight(t, dest, mode)
         assert self.freight is not None
-        am = self.charged[dep.WARMUP_BINS :]  # freight leaves within the AM period
-        trucks = freight_bins(self.freight, skims.toll, am, self.money_per_min)
+        # freight leaves within the AM period
+        trucks = freight_bins(self.freight, skims.toll, self.am_charged, self.money_per_min)
         return trucks, (total - self.freight)[:, :, None] / dep.N_BINS * np.ones(dep.N_BINS)
+
+    @property
+    def am_charged(self) -> np.ndarray:
+        """:attr:`charged` of the AM period's bins (the warm-up's left out), ``(N_BINS,)``."""
+        return self.charged[dep.WARMUP_BINS :]
 
     def _toll_revenue(self, resident_tolls: np.ndarray, extra: np.ndarray, skims: Skims) -> float:
         """Tolls paid in the AM period by residents' cars, through traffic and freight.
@@ -451,7 +456,7 @@ class TravelDemand:
         ``extra`` holds the through and freight vehicles per OD and bin (trucks, not PCU);
         those leaving in a charged bin pay.
         """
-        paying = (extra * self.charged[None, None, dep.WARMUP_BINS :]).sum(axis=2)
+        paying = (extra * self.am_charged[None, None, :]).sum(axis=2)
         return float(resident_tolls.sum() + (paying * skims.toll).sum())
 
     def _shares(self, c: Choices) -> dict[str, float]:
@@ -486,7 +491,8 @@ def am_profile(
     per = PROFILE_MIN // dep.BIN_MIN
     n = dep.N_BINS // per
     car = np.asarray(car_bins) >= 0
-    q_all = np.asarray(bins, dtype=np.int64)[np.asarray(bins) >= 0] // per
+    every = np.asarray(bins, dtype=np.int64)
+    q_all = every[every >= 0] // per
     q_car = np.asarray(car_bins, dtype=np.int64)[car] // per
     car_min, car_km = np.asarray(car_min)[car], np.asarray(car_km)[car]
     minutes = np.bincount(q_car, car_min, n)
