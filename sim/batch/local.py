@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import signal
 from collections import deque
@@ -47,7 +46,8 @@ def run_local(
     """Run ``tasks`` on ``workers`` local processes, recording each with ``tracker``."""
     queue = deque(tasks)
     attempts: dict[str, int] = {}
-    context = _pool_context()
+    # fork-server workers that start with the batch's modules imported
+    context = pool_context(["sim.batch.tasks", "sim.runs.run", "sim.model", "sim.city"])
     fruitless = 0  # pools in a row that broke without finishing or blaming any task
     while queue:
         pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_local_worker)
@@ -88,11 +88,6 @@ def run_local(
                 )
             else:
                 queue.appendleft(task)
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """Fork-server workers that start with the batch's modules imported (:func:`pool_context`)."""
-    return pool_context(["sim.batch.tasks", "sim.runs.run", "sim.model", "sim.city"])
 
 
 def _drive_pool(
