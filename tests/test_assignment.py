@@ -308,3 +308,56 @@ def test_network_from_the_city_graph_equals_the_table_path() -> None:
     a = assign(from_graph, demand, rel_gap=1e-6, max_iter=50)
     b = assign(from_table, demand, rel_gap=1e-6, max_iter=50)
     np.testing.assert_allclose(a.flows, b.flows)
+
+
+def _scipy_aon(net, demand: np.ndarray, costs: np.ndarray) -> np.ndarray:
+    """All-or-nothing link flows by scipy's Dijkstra (an independent shortest-path code)."""
+    graph = csr_matrix((costs, (net.link_from, net.link_to)), shape=(net.n_nodes, net.n_nodes))
+    link_of = {(a, b): k for k, (a, b) in enumerate(zip(net.link_from, net.link_to, strict=True))}
+    _, pred = dijkstra(graph, indices=net.zone_nodes, return_predecessors=True)
+    flows = np.zeros(net.n_links)
+    for o, d in zip(*np.nonzero(demand), strict=True):
+        node = net.zone_nodes[d]
+        while node != net.zone_nodes[o]:
+            up = pred[o, node]
+            flows[link_of[(up, node)]] += demand[o, d]
+            node = up
+    return flows
+
+
+@pytest.mark.parametrize("algorithm", ["fw", "cfw", "bfw"])
+def test_route_mix_rebuilds_the_flows_from_its_all_or_nothing_loads(monkeypatch, algorithm):
+    """The flows are Σ weight · AON(costs, demand) over the mix's loads, cold and warm-started
+    from another demand's flows and mix (each load rebuilt by the solver's own
+    all-or-nothing search, which breaks Sioux Falls' free-flow ties as the assignment
+    did). A wrong coefficient in any direction's bookkeeping, or a warm start that
+    forgets the kept share, breaks the sum."""
+    from sim.traffic import assignment
+
+    monkeypatch.setattr(assignment, "MIX_LOADS", 10_000)  # every load: the sum is exact
+    net, demand, _, _ = _tntp_case("SiouxFalls", "SiouxFalls")
+    old = assign(net, demand, algorithm=algorithm, rel_gap=1e-3, keep_mix=True)
+    moved = demand * np.random.default_rng(3).uniform(0.9, 1.1, demand.shape)
+    warm = assign(
+        net, moved, algorithm=algorithm, rel_gap=1e-4, keep_mix=True,
+        initial_flows=old.flows, initial_demand=demand, initial_mix=old.mix,
+    )  # fmt: skip
+    for res in (old, warm):
+        mix = res.mix
+        rebuilt = sum(
+            w * assignment._Solver.of(net, d, np.zeros(net.n_links), 1).load(c)[0]
+            for c, d, w in zip(mix.costs, mix.demand, mix.weights, strict=True)
+        )
+        np.testing.assert_allclose(rebuilt, res.flows, rtol=1e-9, atol=1e-6)
+    assert assign(net, demand, rel_gap=1e-3).mix is None  # kept only when asked
+
+
+def test_route_mix_of_the_heaviest_loads_keeps_the_split_within_a_percent():
+    net, demand, _, _ = _tntp_case("SiouxFalls", "SiouxFalls")
+    res = assign(net, demand, rel_gap=1e-4, keep_mix=True)
+    assert res.iterations > len(res.mix.costs)  # some loads were dropped
+    shares = res.mix.shares()
+    np.testing.assert_allclose(shares.sum(axis=0)[demand > 0], 1.0)
+    loads = zip(shares, res.mix.costs, strict=True)
+    rebuilt = sum(_scipy_aon(net, demand * s, c) for s, c in loads)
+    assert np.abs(rebuilt - res.flows).sum() < 0.01 * res.flows.sum()

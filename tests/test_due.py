@@ -224,3 +224,26 @@ def test_link_times_are_those_of_the_vehicles_entering_in_each_bin() -> None:
         entered = (res.depart >= b * 300) & (res.depart < (b + 1) * 300)
         assert tt[0, b] == pytest.approx(on_long[entered].mean(), abs=1.0)
     assert tt[0, 1] > tt[0, 0] + 100  # the queue grew: later entries wait longer
+
+
+def test_first_routes_keep_the_static_equilibriums_route_split() -> None:
+    """Two routes with t1 = 1 + x1 and t2 = 2 + x2 for 10 trips split 5.5 / 4.5 at
+    equilibrium (1 + x1 = 2 + x2): vehicles drawn over the static equilibrium's loads
+    take route 1 at 55 % (binomial sd 0.35 % for 20,000), while one shortest-path tree on
+    the equilibrium's (equal) route times sends every vehicle down the same route."""
+    from test_assignment import _parallel_links
+
+    from sim.traffic.assignment import assign
+
+    net = _parallel_links()
+    res = assign(net, np.array([[0, 10.0], [0, 0]]), rel_gap=1e-9, keep_mix=True)
+    np.testing.assert_allclose(res.flows, [5.5, 4.5], atol=1e-6)
+    n = 20_000
+    trips = due.Trips(np.zeros(n, np.int64), np.ones(n, np.int64), np.zeros(n))
+    veh = due.mixed_routes(net, trips, res.mix, res.times * 60.0, np.random.default_rng(1))
+    assert np.array_equal(np.diff(veh.route_start), np.ones(n))
+    assert (veh.route_links == 0).mean() == pytest.approx(0.55, abs=0.015)
+    one_tree = due.routed_vehicles(net, trips, res.times * 60.0)
+    assert len(np.unique(one_tree.route_links)) == 1
+    again = due.mixed_routes(net, trips, res.mix, res.times * 60.0, np.random.default_rng(1))
+    np.testing.assert_array_equal(again.route_links, veh.route_links)

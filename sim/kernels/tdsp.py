@@ -94,7 +94,8 @@ def swap_routes(
     Returns
     -------
     int
-        Links written to ``new_links``, or -1 if it was too short (nothing usable).
+        Links written to ``new_links``; if it was too short, minus the length it needs
+        (nothing usable).
     """
     arrival = np.empty(n_nodes)
     pred = np.empty(n_nodes, dtype=np.int64)
@@ -119,16 +120,15 @@ def swap_routes(
             while node != o:
                 node = link_from[pred[node]]
                 n += 1
-            if pos + n > len(new_links):
-                return -1
-            node = d
-            for k in range(n):
-                link = pred[node]
-                new_links[pos + n - 1 - k] = link
-                node = link_from[link]
+            if pos + n <= len(new_links):  # else only count what it needs
+                node = d
+                for k in range(n):
+                    link = pred[node]
+                    new_links[pos + n - 1 - k] = link
+                    node = link_from[link]
             pos += n
     new_start[len(origin)] = pos
-    return pos
+    return pos if pos <= len(new_links) else -pos
 
 
 @njit(cache=True)

@@ -81,6 +81,105 @@ class AssignmentResult:
     seconds: float
     gap_history: list[float] = field(default_factory=list)
     trees: np.ndarray | None = None
+    #: With ``keep_mix``: the flows as a mix of all-or-nothing loads (None when a warm
+    #: start's flows came without theirs).
+    mix: RouteMix | None = None
+
+
+#: Most all-or-nothing loads a :class:`RouteMix` keeps (the heaviest; the rest is dropped).
+MIX_LOADS = 24
+
+
+@dataclass
+class RouteMix:
+    """Equilibrium flows as a weighted sum of all-or-nothing loads: their route split.
+
+    Frank–Wolfe flows (and the conjugate variants', whose directions are mixes of
+    earlier loads) are ``Σ_k weights[k] · AON(costs[k], demand[k])``: load ``k`` sends
+    all of ``demand[k]`` along the shortest paths at link costs ``costs[k]``. So the
+    share of an OD pair's trips on the routes of load ``k`` is
+    ``weights[k] · demand[k][o, d] / Σ_j weights[j] · demand[j][o, d]`` (:meth:`shares`),
+    and vehicles drawn over the loads by these shares reproduce the equilibrium's link
+    flows in expectation: the route split a single shortest-path tree on the
+    equilibrium's times loses (it sends every trip of an OD pair down one of its equally
+    quick routes).
+    """
+
+    costs: list[np.ndarray]  # (n_links,) generalised link cost (min) of each load
+    demand: list[np.ndarray]  # (n_zones, n_zones) the matrix each load carries
+    weights: np.ndarray  # (n_loads,) float64
+
+    def shares(self) -> np.ndarray:
+        """``(n_loads, n_zones, n_zones)`` share of each OD pair's trips on each load.
+
+        A pair no load carries has shares 0.
+        """
+        mass = self.weights[:, None, None] * np.stack(self.demand)
+        total = mass.sum(axis=0)
+        return np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
+
+    def scaled(self, share: float) -> RouteMix:
+        """The mix of ``share`` times these flows."""
+        return RouteMix(list(self.costs), list(self.demand), self.weights * share)
+
+    def pruned(self, most: int | None = None) -> RouteMix:
+        """The ``most`` (default :data:`MIX_LOADS`) heaviest loads by vehicles carried.
+
+        Loads of weight 0 go too; :meth:`shares` spreads each pair over those kept.
+        """
+        most = MIX_LOADS if most is None else most
+        mass = self.weights * np.array([d.sum() for d in self.demand])
+        keep = np.sort(np.argsort(-mass, kind="stable")[:most])
+        keep = keep[mass[keep] > 0]
+        return RouteMix(
+            [self.costs[k] for k in keep], [self.demand[k] for k in keep], self.weights[keep]
+        )
+
+
+@dataclass
+class _Combo:
+    """A vector of the assignment kept as weights over the loads of a :class:`_Loads`."""
+
+    weights: dict[int, float] = field(default_factory=dict)
+
+    def plus(self, other: _Combo, factor: float) -> _Combo:
+        """``self + factor · other``."""
+        out = dict(self.weights)
+        for k, w in other.weights.items():
+            out[k] = out.get(k, 0.0) + factor * w
+        return _Combo(out)
+
+    def times(self, factor: float) -> _Combo:
+        """``factor · self``."""
+        return _Combo({k: factor * w for k, w in self.weights.items()})
+
+
+@dataclass
+class _Loads:
+    """The all-or-nothing loads of one assignment, for its :class:`RouteMix`."""
+
+    costs: list[np.ndarray] = field(default_factory=list)
+    demand: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, costs: np.ndarray, demand: np.ndarray) -> _Combo:
+        """Record one load; the combo that is that load alone."""
+        self.costs.append(np.array(costs, dtype=np.float64))
+        self.demand.append(demand)
+        return _Combo({len(self.costs) - 1: 1.0})
+
+    def add_mix(self, mix: RouteMix) -> _Combo:
+        """Record an earlier mix's loads; the combo that is that mix."""
+        first = len(self.costs)
+        self.costs.extend(mix.costs)
+        self.demand.extend(mix.demand)
+        return _Combo({first + k: float(w) for k, w in enumerate(mix.weights)})
+
+    def mix(self, combo: _Combo) -> RouteMix:
+        keys = sorted(k for k, w in combo.weights.items() if w > 0.0)
+        weights = np.array([combo.weights[k] for k in keys], dtype=np.float64)
+        return RouteMix(
+            [self.costs[k] for k in keys], [self.demand[k] for k in keys], weights
+        ).pruned()
 
 
 @dataclass
@@ -171,31 +270,54 @@ class _Solver:
 
 @dataclass
 class _Directions:
-    """Search-direction memory: the last two direction targets and the last step."""
+    """Search-direction memory: the last two direction targets and the last step.
+
+    A target is ``c_aon · aon + c_target · target + c_previous · previous``; the
+    coefficients also combine the targets' :class:`_Combo` (their loads).
+    """
 
     algorithm: str
     target: np.ndarray | None = None
     previous: np.ndarray | None = None
     step: float = 0.0
+    target_combo: _Combo = field(default_factory=_Combo)
+    previous_combo: _Combo = field(default_factory=_Combo)
 
-    def next(self, solver: _Solver, flows: np.ndarray, aon: np.ndarray) -> tuple[np.ndarray, bool]:
-        """The next direction target; True when it is a plain FW (all-or-nothing) target."""
+    def next(
+        self, solver: _Solver, flows: np.ndarray, aon: np.ndarray, aon_combo: _Combo
+    ) -> tuple[np.ndarray, bool, _Combo]:
+        """The next direction target, whether it is a plain FW target, and its loads.
+
+        A plain FW target is the all-or-nothing flows themselves.
+        """
         if self.algorithm == "fw" or self.target is None or self.step >= 1.0:
-            return aon, True
+            return aon, True, aon_combo
         hess = solver.derivative(flows)
         if self.algorithm == "cfw" or self.previous is None:
-            return self._conjugate(hess, flows, aon), False
-        return self._biconjugate(hess, flows, aon), False
+            c = self._conjugate(hess, flows, aon)
+        else:
+            c = self._biconjugate(hess, flows, aon)
+        target = c[0] * aon + c[1] * self.target
+        combo = aon_combo.times(c[0]).plus(self.target_combo, c[1])
+        if c[2] != 0.0:
+            assert self.previous is not None
+            target = target + c[2] * self.previous
+            combo = combo.plus(self.previous_combo, c[2])
+        return target, False, combo
 
-    def _conjugate(self, hess: np.ndarray, flows: np.ndarray, aon: np.ndarray) -> np.ndarray:
+    def _conjugate(
+        self, hess: np.ndarray, flows: np.ndarray, aon: np.ndarray
+    ) -> tuple[float, float, float]:
         assert self.target is not None  # next() calls it only after a first target
         d_prev = self.target - flows
         den = kl.dot(hess * d_prev, aon - self.target)
         mix = kl.dot(hess * d_prev, aon - flows) / den if den != 0.0 else 0.0
         mix = min(max(mix, 0.0), MAX_CONJUGATE)
-        return mix * self.target + (1.0 - mix) * aon
+        return 1.0 - mix, mix, 0.0
 
-    def _biconjugate(self, hess: np.ndarray, flows: np.ndarray, aon: np.ndarray) -> np.ndarray:
+    def _biconjugate(
+        self, hess: np.ndarray, flows: np.ndarray, aon: np.ndarray
+    ) -> tuple[float, float, float]:
         assert self.target is not None and self.previous is not None  # see next()
         tau = self.step
         d_prev2 = tau * self.target + (1.0 - tau) * self.previous - flows
@@ -208,15 +330,18 @@ class _Directions:
         if nu_den != 0.0:
             nu = max(0.0, -kl.dot(hess * d_prev, d_aon) / nu_den + mu * tau / (1.0 - tau))
         b0 = 1.0 / (1.0 + mu + nu)
-        return b0 * aon + nu * b0 * self.target + mu * b0 * self.previous
+        return b0, nu * b0, mu * b0
 
-    def accept(self, target: np.ndarray, step: float, is_fw: bool) -> None:
-        """Remember the direction just taken and its step."""
+    def accept(self, target: np.ndarray, step: float, is_fw: bool, combo: _Combo) -> None:
+        """Remember the direction just taken, its step and its loads."""
         if is_fw:
             self.previous = None
+            self.previous_combo = _Combo()
         else:
             self.previous = self.target
+            self.previous_combo = self.target_combo
         self.target = target
+        self.target_combo = combo
         self.step = step
 
 
@@ -270,9 +395,12 @@ def _warm_start(
     solver: _Solver,
     initial_flows: np.ndarray,
     initial_demand: np.ndarray | None,
-) -> tuple[np.ndarray, int]:
-    """Starting flows from a warm start, and the all-or-nothing loads that took (0 or 1).
+    loads: _Loads,
+    initial_mix: RouteMix | None,
+) -> tuple[np.ndarray, int, _Combo | None]:
+    """Starting flows from a warm start, its all-or-nothing loads (0 or 1) and its mix.
 
+    The mix (the start's loads) is None when the warm start's flows came without one.
     Flows that carry this demand are the start as they are. Flows of another demand
     that say which (``initial_demand``) keep the share :func:`_kept_share` of it: the
     start is those flows scaled by it plus the rest of the demand loaded all-or-nothing
@@ -281,17 +409,21 @@ def _warm_start(
     """
     net, demand = solver.net, solver.demand
     init = np.asarray(initial_flows, dtype=np.float64)
+    kept = None if initial_mix is None else loads.add_mix(initial_mix)
     if _serves(net, demand, init):
-        return init.copy(), 0
+        return init.copy(), 0, kept
     costs = solver.times(init) + solver.fixed
     if initial_demand is not None and _serves(net, initial_demand, init):
         share = _kept_share(demand, initial_demand)
         if share > 0.0:
             rest_demand = np.maximum(demand - share * initial_demand, 0.0)
             rest, _ = replace(solver, demand=rest_demand).load(costs)
-            return share * init + rest, 1
+            combo = (
+                None if kept is None else kept.times(share).plus(loads.add(costs, rest_demand), 1.0)
+            )
+            return share * init + rest, 1, combo
     flows, _ = solver.load(costs)
-    return flows, 1
+    return flows, 1, None if initial_mix is None else loads.add(costs, demand)
 
 
 def _check_inputs(
@@ -340,6 +472,8 @@ def assign(
     initial_demand: np.ndarray | None = None,
     callback: Callable[[int, float], object] | None = None,
     keep_trees: bool = False,
+    keep_mix: bool = False,
+    initial_mix: RouteMix | None = None,
 ) -> AssignmentResult:
     """Find the static user equilibrium of ``demand`` on ``net``.
 
@@ -373,6 +507,12 @@ def assign(
         Called as ``callback(iteration, rel_gap)`` after each gap measurement.
     keep_trees
         Return the shortest-path trees of the last load (:attr:`AssignmentResult.trees`).
+    keep_mix
+        Return the flows as a mix of all-or-nothing loads (:attr:`AssignmentResult.mix`,
+        :class:`RouteMix`: the route split a dynamic loading starts from).
+    initial_mix
+        With ``keep_mix``, the mix of ``initial_flows`` (an earlier result's ``mix``);
+        without it a warm start that keeps those flows has no mix.
 
     Returns
     -------
@@ -399,14 +539,19 @@ def assign(
     fixed = toll_factor * net.toll + distance_factor * net.length
     parallel = net.n_zones * net.n_links >= PARALLEL_MIN_WORK
     solver = _Solver.of(net, demand, fixed, PARALLEL_CHUNKS if parallel else 1)
+    loads = _Loads()
+    combo: _Combo | None
     if initial_flows is None:
         flows, _ = solver.load(net.fftime + fixed)
+        combo = loads.add(net.fftime + fixed, demand) if keep_mix else None
         iterations = 1
     else:
         prior = None
         if initial_demand is not None:
             prior = np.ascontiguousarray(initial_demand, dtype=np.float64)
-        flows, iterations = _warm_start(solver, initial_flows, prior)
+        flows, iterations, combo = _warm_start(
+            solver, initial_flows, prior, loads, initial_mix if keep_mix else None
+        )
     directions = _Directions(algorithm)
     history: list[float] = []
     trees = np.empty((net.n_zones, net.n_nodes), dtype=np.int32) if keep_trees else None
@@ -422,15 +567,18 @@ def assign(
             callback(iterations, gap)
         if gap <= rel_gap or iterations >= max_iter:
             break
-        target, is_fw = directions.next(solver, flows, aon)
+        aon_combo = loads.add(costs, demand) if keep_mix else _Combo()
+        target, is_fw, target_combo = directions.next(solver, flows, aon, aon_combo)
         step = solver.line_search(flows, target)
         if step == 0.0 and not is_fw:
-            target, is_fw = aon, True
+            target, is_fw, target_combo = aon, True, aon_combo
             step = solver.line_search(flows, target)
         if step == 0.0:
             break  # no descent even towards the all-or-nothing flows: numerically converged
-        directions.accept(target, step, is_fw)
+        directions.accept(target, step, is_fw, target_combo)
         flows = flows + step * (target - flows)
+        if combo is not None:
+            combo = combo.plus(target_combo.plus(combo, -1.0), step)
     log.info(
         "assignment %s: %d iterations, relative gap %.2e (target %.0e) in %.2f s",
         algorithm,
@@ -450,4 +598,5 @@ def assign(
         seconds=time.perf_counter() - start,
         gap_history=history,
         trees=None if trees is None else solver.graph.expand_trees(trees, net.link_to),
+        mix=loads.mix(combo) if keep_mix and combo is not None else None,
     )

@@ -21,6 +21,7 @@ import numpy as np
 from sim.errors import RunError
 from sim.kernels import tdsp
 from sim.mobility.departure import N_BINS, WARMUP_BINS
+from sim.traffic.assignment import RouteMix
 from sim.traffic.dynamic import BIN_S, GridlockError, LoadResult, TrafficControl, Vehicles
 from sim.traffic.network import Network
 from sim.traffic.od_vehicles import whole_counts
@@ -33,6 +34,9 @@ GROUP_S = 1800.0
 SWAP_TOLERANCE = 0.02
 #: Seconds of the warm-up before the AM period: the AM period's loading starts then.
 WARMUP_S = WARMUP_BINS * BIN_S
+#: Links per new route the route buffer is first sized for (the default city's routes
+#: run to ~100 links of its OSM network; a short guess costs one more pass).
+ROUTE_LINKS_GUESS = 128
 #: Loadings retried after a gridlock, and the time (s) added to its links' times.
 GRIDLOCK_RETRIES, GRIDLOCK_PENALTY_S = 2, 1800.0
 
@@ -164,9 +168,9 @@ def best_routes(
         group_t0[:] = 0.0
     best = np.zeros(len(order))
     new_start = np.zeros(len(order) + 1, dtype=np.int64)
-    size = max(64 * int(swap.sum()), 1024)
+    size = max(ROUTE_LINKS_GUESS * int(swap.sum()), 1024)
     by_bin = np.ascontiguousarray(tt.T, dtype=np.float64)
-    while True:
+    while True:  # a second pass only if the guess was short, with the length it needs
         links = np.empty(size, dtype=np.int64)
         used = tdsp.swap_routes(
             net.out_start, net.out_links, net.link_from, net.link_to, int(net.first_thru_node),
@@ -176,23 +180,62 @@ def best_routes(
         )  # fmt: skip
         if used >= 0:
             break
-        size *= 4
+        size = -used
     index = np.empty(len(order), dtype=np.int64)
     index[order] = np.arange(len(order))
     return BestRoutes(best[index], new_start, links[:used], index)
 
 
-def routed_vehicles(net: Network, trips: Trips, times_s: np.ndarray) -> Vehicles:
-    """Vehicles on their best routes for link times ``times_s`` (per link, or per link × bin)."""
+def routed_vehicles(
+    net: Network, trips: Trips, times_s: np.ndarray, vehicles: Vehicles | None = None,
+    which: np.ndarray | None = None,
+) -> Vehicles:  # fmt: skip
+    """Vehicles on their best routes for link times ``times_s`` (per link, or per link × bin).
+
+    With ``vehicles`` and ``which`` (a mask), only those vehicles are routed and the
+    others keep their route in ``vehicles``.
+    """
     tt = times_s if times_s.ndim == 2 else times_s[:, None]
-    every = np.ones(len(trips), dtype=bool)
-    routes = best_routes(net, trips, tt, every)
+    if vehicles is None:
+        vehicles = Vehicles([str(i) for i in range(len(trips))], trips.depart,
+                            np.zeros(len(trips) + 1, np.int64), np.zeros(0, np.int64))  # fmt: skip
+    if which is None:
+        which = np.ones(len(trips), dtype=bool)
+    picked = np.flatnonzero(which)
+    part = Trips(trips.origin[picked], trips.dest[picked], trips.depart[picked])
+    routes = best_routes(net, part, tt, np.ones(len(picked), dtype=bool))
     if not routes.has_route().all():
         lost = int((~routes.has_route()).sum())
         raise RunError(f"{lost} vehicles cannot reach their destination on the road network")
-    empty = Vehicles([str(i) for i in range(len(trips))], trips.depart,
-                     np.zeros(len(trips) + 1, np.int64), np.zeros(0, np.int64))  # fmt: skip
-    return routes.apply(empty, every)
+    index = np.zeros(len(trips), dtype=np.int64)
+    index[picked] = routes.index
+    start, links = tdsp.merge_routes(
+        vehicles.route_start, vehicles.route_links, routes.start, routes.links, index, which
+    )
+    return Vehicles(vehicles.ids, vehicles.depart, start, links)
+
+
+def mixed_routes(
+    net: Network, trips: Trips, mix: RouteMix, times_s: np.ndarray, rng: np.random.Generator
+) -> Vehicles:
+    """Vehicles spread over the routes of a static equilibrium's loads (its route split).
+
+    Each vehicle draws one load of ``mix`` by its OD pair's shares
+    (:meth:`~sim.traffic.assignment.RouteMix.shares`) and takes that load's shortest
+    path (its link costs, minutes, in ``net``'s link order): the vehicles of a pair
+    reproduce the equilibrium's split of the pair over its routes. A vehicle of a pair
+    no load carries takes its best route on ``times_s`` (link seconds).
+    """
+    shares = mix.shares()[:, trips.origin, trips.dest]  # (n_loads, n_vehicles)
+    cum = np.cumsum(shares, axis=0)
+    carried = cum[-1] > 0
+    u = rng.random(len(trips)) * cum[-1]
+    load = np.where(carried, (cum < u[None, :]).sum(axis=0), -1)
+    load = np.minimum(load, len(mix.costs) - 1)
+    vehicles = routed_vehicles(net, trips, times_s, which=load < 0)
+    for k in np.unique(load[load >= 0]):
+        vehicles = routed_vehicles(net, trips, mix.costs[k] * 60.0, vehicles, load == k)
+    return vehicles
 
 
 def equilibrate(
@@ -207,6 +250,7 @@ def equilibrate(
     link_cost_s: np.ndarray | None = None,
     parking: ParkingSearch | None = None,
     horizon_s: float | None = None,
+    first_routes: Vehicles | None = None,
 ) -> Equilibrium:
     """Swap routes until the loading's relative gap is at most ``gap`` or ``max_iter`` loadings.
 
@@ -225,6 +269,8 @@ def equilibrate(
     a vehicle experiences is to its destination zone (the search is not route choice).
     ``horizon_s`` ends each loading (default: 4 h after the last departure); a vehicle
     still on its way then has experienced the time until the horizon.
+    ``first_routes`` (e.g. :func:`mixed_routes`, the static equilibrium's split) are
+    the first loading's routes instead of the best ones on ``times_s``.
 
     Raises
     ------
@@ -235,7 +281,9 @@ def equilibrate(
     free_s = net.fftime * 60.0
     extra = np.zeros(len(free_s)) if link_cost_s is None else link_cost_s
     tt = np.ascontiguousarray(times_s if times_s.ndim == 2 else times_s[:, None], dtype=float)
-    vehicles = routed_vehicles(net, trips, tt + extra[:, None])
+    vehicles = (
+        routed_vehicles(net, trips, tt + extra[:, None]) if first_routes is None else first_routes
+    )
     gaps: list[float] = []
     retries = 0
     plan, reached = None, None

@@ -24,7 +24,7 @@ from sim.policies import SignalRetiming
 from sim.policies.traffic import GreenWave, SignalPlan, apply_signal_policy
 from sim.scenario import AssignmentParams, DynamicParams
 from sim.traffic import due
-from sim.traffic.assignment import assign
+from sim.traffic.assignment import AssignmentResult, RouteMix, assign
 from sim.traffic.city_dynamic import city_network
 from sim.traffic.dynamic import BIN_S, DynamicNetwork, GridlockError, LoadResult, TrafficControl
 from sim.traffic.network import Network, network_from_links
@@ -98,6 +98,8 @@ class PeakTraffic:
         #: ``_times`` (what the skims of :meth:`skim_trees` reuse).
         self._trees: tuple[Network, np.ndarray | None] | None = None
         self._retimed: set[int] = set()
+        #: The last static equilibrium's route split (the dynamic loading's first routes).
+        self._mix: RouteMix | None = None
 
     def _road_links(self, year: int) -> pd.DataFrame:
         key = tuple(i for i, p in enumerate(self.policies) if p.year <= year)
@@ -148,8 +150,12 @@ class PeakTraffic:
 
     def _assign(
         self, links: pd.DataFrame, demand: np.ndarray, rel_gap: float | None = None
-    ) -> tuple[PeakResult, np.ndarray | None]:
-        """The static equilibrium of ``demand`` and its last shortest-path trees."""
+    ) -> tuple[PeakResult, AssignmentResult]:
+        """The static equilibrium of ``demand`` and the assignment's own result.
+
+        With the dynamic model on, the result keeps its route mix (warm-started from the
+        last one's), the dynamic loading's first routes.
+        """
         timed, net = self._timed_network(links)
         p = self.params
         warm = None
@@ -166,6 +172,8 @@ class PeakTraffic:
             initial_flows=warm,
             initial_demand=self._demand if warm is not None else None,
             keep_trees=True,
+            keep_mix=self.dynamic is not None,
+            initial_mix=self._mix if warm is not None else None,
         )
         cap = timed["capacity_vph"].to_numpy()
         length_km = timed["length_m"].to_numpy() / 1000.0
@@ -186,7 +194,7 @@ class PeakTraffic:
         kpis = link_kpis(frame, length_km, _length_free(links)[1], float(demand.sum()))
         kpis["rel_gap"] = float(res.rel_gap)
         kpis["assignment_iterations"] = float(res.iterations)
-        return PeakResult(links=frame, kpis=kpis), res.trees
+        return PeakResult(links=frame, kpis=kpis), res
 
     def network_times(self, year: int) -> tuple[Network, np.ndarray]:
         """The year's network and link minutes of the last assignment (free flow before one).
@@ -245,8 +253,9 @@ class PeakTraffic:
         """
         links = self._road_links(year)
         self._retime_signals(year, links, demand)
-        result, trees = self._assign(links, demand, rel_gap)
-        self._trees = (self._timed_network(links)[1], trees)
+        result, res = self._assign(links, demand, rel_gap)
+        self._trees = (self._timed_network(links)[1], res.trees)
+        self._mix = res.mix
         self._flows = result.links["flow"]
         self._demand = np.array(demand, dtype=np.float64)
         self._times = result.links["time_min"]
@@ -278,10 +287,17 @@ class PeakTraffic:
             )
             self._dyn = (key, dyn, static)
         _, dyn, static = self._dyn
-        first = self._link_tt
-        if first is None or len(first) != len(links):
-            assert self._times is not None, "step() runs the static warm start first"
-            first = self._times.reindex(links.index).to_numpy(dtype=np.float64) * 60.0
+        assert self._times is not None, "step() runs the static warm start first"
+        first = self._times.reindex(links.index).to_numpy(dtype=np.float64) * 60.0
+        timed = self._timed_network(links)[0]
+        first_routes = None
+        link_cost_s = 60.0 * (
+            static.toll * self.params.toll_factor + static.length * self.params.distance_factor
+        )
+        if self._mix is not None and timed.index.equals(links.index):
+            # the static equilibrium's route split, not one tree on its (equal) route times
+            rng = np.random.default_rng((seed, 1))  # a stream apart from the swaps'
+            first_routes = due.mixed_routes(static, trips, self._mix, first + link_cost_s, rng)
         control = TrafficControl(
             dyn, "fixed", dt=self.dynamic.dt_s, max_wait_s=self.dynamic.max_wait_s
         )
@@ -300,14 +316,11 @@ class PeakTraffic:
                 gap=self.dynamic.due_gap,
                 max_iter=self.dynamic.due_iterations,
                 seed=seed,
-                link_cost_s=60.0
-                * (
-                    static.toll * self.params.toll_factor
-                    + static.length * self.params.distance_factor
-                ),
+                link_cost_s=link_cost_s,
                 parking=parking,
                 horizon_s=float(np.ceil(trips.depart.max(initial=0.0) / BIN_S)) * BIN_S
                 + HORIZON_GRACE_S,
+                first_routes=first_routes,
             )
         except GridlockError as err:
             raise GridlockError(
