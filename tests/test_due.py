@@ -247,3 +247,24 @@ def test_first_routes_keep_the_static_equilibriums_route_split() -> None:
     assert len(np.unique(one_tree.route_links)) == 1
     again = due.mixed_routes(net, trips, res.mix, res.times * 60.0, np.random.default_rng(1))
     np.testing.assert_array_equal(again.route_links, veh.route_links)
+
+
+def test_inherited_routes_hand_on_the_split_of_the_same_od_pair_and_departure_group() -> None:
+    """Last year's vehicles leaving in the first half hour split 30 / 70 over two routes and
+    those of the second half hour all took route 2: this year's vehicles take routes in
+    the same shares by departure group, and a group nobody drove in last year gets none."""
+    half = due.GROUP_S
+    n_before = 1000
+    depart = np.concatenate([np.linspace(0, half - 1, n_before), np.full(50, half + 10.0)])
+    before = due.Trips(np.zeros(len(depart), np.int64), np.ones(len(depart), np.int64), depart)
+    routes = [[0] if i % 10 < 3 else [1] for i in range(n_before)] + [[1]] * 50
+    old = Vehicles.from_routes([str(i) for i in range(len(depart))], depart, routes)
+    now = np.concatenate([np.linspace(0, half - 1, 4000), np.full(20, half + 5.0), [2.5 * half]])
+    trips = due.Trips(np.zeros(len(now), np.int64), np.ones(len(now), np.int64), now)
+    found, veh = due.inherited_routes(trips, before, old, np.random.default_rng(5))
+    assert found[:4020].all() and not found[4020]
+    lengths = np.diff(veh.route_start)
+    assert (lengths[:4020] == 1).all() and lengths[4020] == 0
+    first_group = veh.route_links[veh.route_start[:4000]]
+    assert (first_group == 0).mean() == pytest.approx(0.3, abs=0.03)  # sd 0.7 %
+    assert (veh.route_links[veh.route_start[4000:4020]] == 1).all()

@@ -344,3 +344,30 @@ def test_trips_within_a_zone_add_their_own_km_and_hours() -> None:
     assert out.kpis["vht"] - base.kpis["vht"] == pytest.approx(30.0 * length_km / 50.0)
     assert out.kpis["car_trips_peak"] == base.kpis["car_trips_peak"]  # the demand's count
     assert traffic.with_local_trips(2025, base, pd.Series(dtype=float)) is base
+
+
+def test_next_years_loading_starts_from_last_years_swapped_routes(monkeypatch) -> None:
+    """Year 2's vehicles of an OD pair and departure group take year 1's routes after its
+    last swap (what makes one swap round a year add up over the years), not the static
+    split again."""
+    calls = []
+    real = due.inherited_routes
+
+    def spy(trips, before, routes, rng):
+        found, veh = real(trips, before, routes, rng)
+        calls.append((found, routes))
+        return found, veh
+
+    monkeypatch.setattr(due, "inherited_routes", spy)
+    traffic = PeakTraffic(two_route_city(), [], PARAMS, DYNAMIC)
+    depart = due.WARMUP_S + np.linspace(0, 1200, 500)
+    trips = due.Trips(np.zeros(500, np.int64), np.ones(500, np.int64), depart)
+    swapped = []
+    for year in (2025, 2026):
+        traffic.step(year, DEMAND)
+        out = traffic.load_period(year, trips, peak_bin=0, seed=1)
+        assert np.isfinite(out.load.arrive).all()
+        swapped.append(traffic._last_routes[2])
+    assert len(calls) == 1  # not in the first year: nothing to inherit
+    found, routes = calls[0]
+    assert found.all() and routes is swapped[0]

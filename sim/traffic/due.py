@@ -7,8 +7,10 @@ times (time-dependent Dijkstra, :mod:`sim.kernels.tdsp`, one tree per origin and
 :data:`GROUP_S` departure group) and moves a shrinking share ``1 / (k + 1)`` of the
 vehicles whose experienced time is worse than their best onto it. The relative gap
 ``Σ max(experienced − best, 0) / Σ best`` of a loading is what :func:`equilibrate`
-reports and stops on. The first routes are the shortest paths on given link times
-(the static assignment's, or last year's time-dependent ones): a warm start.
+reports and stops on. The first routes are a warm start: last year's routes after
+its last swap for vehicles of the same OD pair and departure group
+(:func:`inherited_routes`), the static equilibrium's route split for the others
+(:func:`mixed_routes`), or else the shortest paths on given link times.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class Equilibrium:
     gridlock_retries: int = 0
     #: The parking of the last loading (None without a parking search).
     parking: ParkingPlan | None = None
+    #: The routes after the last loading's swap: the next loading's (e.g. next year's).
+    swapped: Vehicles | None = None
 
     @property
     def gap(self) -> float:
@@ -215,16 +219,54 @@ def routed_vehicles(
     return Vehicles(vehicles.ids, vehicles.depart, start, links)
 
 
+def inherited_routes(
+    trips: Trips, before: Trips, routes: Vehicles, rng: np.random.Generator
+) -> tuple[np.ndarray, Vehicles]:
+    """Routes of earlier vehicles handed on to ``trips`` of the same OD pair and departure.
+
+    Each vehicle takes the route of a seeded draw among ``before``'s vehicles (routes
+    ``routes``) of its origin, destination and :data:`GROUP_S` departure group, so the
+    earlier loading's route split (e.g. last year's, after its route swap) goes on.
+    Returns the mask of the vehicles that found such a vehicle, and ``trips``' vehicles
+    with those routes (the others' routes empty).
+    """
+    n_groups = (
+        int(max(trips.depart.max(initial=0.0), before.depart.max(initial=0.0)) // GROUP_S) + 1
+    )
+    n_zones = int(max(trips.origin.max(initial=0), before.origin.max(initial=0),
+                      trips.dest.max(initial=0), before.dest.max(initial=0))) + 1  # fmt: skip
+
+    def key(t: Trips) -> np.ndarray:
+        group = (t.depart // GROUP_S).astype(np.int64)
+        return (t.origin * n_zones + t.dest) * n_groups + group
+
+    old = key(before)
+    order = np.argsort(old, kind="stable")
+    new = key(trips)
+    lo = np.searchsorted(old[order], new, side="left")
+    count = np.searchsorted(old[order], new, side="right") - lo
+    found = count > 0
+    pick = order[np.minimum(lo + (rng.random(len(trips)) * count).astype(np.int64), len(old) - 1)]
+    empty = np.zeros(len(trips) + 1, np.int64)
+    start, links = tdsp.merge_routes(
+        empty, np.zeros(0, np.int64), routes.route_start, routes.route_links,
+        np.where(found, pick, 0), found,
+    )  # fmt: skip
+    return found, Vehicles([str(i) for i in range(len(trips))], trips.depart, start, links)
+
+
 def mixed_routes(
-    net: Network, trips: Trips, mix: RouteMix, times_s: np.ndarray, rng: np.random.Generator
-) -> Vehicles:
+    net: Network, trips: Trips, mix: RouteMix, times_s: np.ndarray, rng: np.random.Generator,
+    vehicles: Vehicles | None = None, which: np.ndarray | None = None,
+) -> Vehicles:  # fmt: skip
     """Vehicles spread over the routes of a static equilibrium's loads (its route split).
 
     Each vehicle draws one load of ``mix`` by its OD pair's shares
     (:meth:`~sim.traffic.assignment.RouteMix.shares`) and takes that load's shortest
     path (its link costs, minutes, in ``net``'s link order): the vehicles of a pair
     reproduce the equilibrium's split of the pair over its routes. A vehicle of a pair
-    no load carries takes its best route on ``times_s`` (link seconds).
+    no load carries takes its best route on ``times_s`` (link seconds). With ``vehicles``
+    and ``which``, only those vehicles are routed; the others keep their routes.
     """
     shares = mix.shares()[:, trips.origin, trips.dest]  # (n_loads, n_vehicles)
     cum = np.cumsum(shares, axis=0)
@@ -232,9 +274,10 @@ def mixed_routes(
     u = rng.random(len(trips)) * cum[-1]
     load = np.where(carried, (cum < u[None, :]).sum(axis=0), -1)
     load = np.minimum(load, len(mix.costs) - 1)
-    vehicles = routed_vehicles(net, trips, times_s, which=load < 0)
-    for k in np.unique(load[load >= 0]):
-        vehicles = routed_vehicles(net, trips, mix.costs[k] * 60.0, vehicles, load == k)
+    every = np.ones(len(trips), dtype=bool) if which is None else which
+    vehicles = routed_vehicles(net, trips, times_s, vehicles, every & (load < 0))
+    for k in np.unique(load[every & (load >= 0)]):
+        vehicles = routed_vehicles(net, trips, mix.costs[k] * 60.0, vehicles, every & (load == k))
     return vehicles
 
 
@@ -308,14 +351,14 @@ def equilibrate(
         if link_cost_s is not None:
             experienced += np.add.reduceat(extra[vehicles.route_links], vehicles.route_start[:-1])
         draw = rng.random(len(trips)) < 1.0 / (len(gaps) + 2)
-        last_round = len(gaps) + 1 == max_iter
-        routes = best_routes(net, trips, tt, draw & ~last_round)
+        routes = best_routes(net, trips, tt, draw)
         worse = experienced - routes.best_s
         gaps.append(float(np.maximum(worse, 0.0).sum() / max(routes.best_s.sum(), 1e-9)))
-        if gaps[-1] <= gap or last_round:
-            return Equilibrium(load, vehicles, gaps, tt, retries, plan)
         take = draw & (worse > SWAP_TOLERANCE * routes.best_s) & routes.has_route()
-        vehicles = routes.apply(vehicles, take)
+        swapped = routes.apply(vehicles, take)
+        if gaps[-1] <= gap or len(gaps) == max_iter:
+            return Equilibrium(load, vehicles, gaps, tt, retries, plan, swapped)
+        vehicles = swapped
     raise AssertionError("unreachable: the last round returns or raises")
 
 

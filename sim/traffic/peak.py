@@ -26,7 +26,14 @@ from sim.scenario import AssignmentParams, DynamicParams
 from sim.traffic import due
 from sim.traffic.assignment import AssignmentResult, RouteMix, assign
 from sim.traffic.city_dynamic import city_network
-from sim.traffic.dynamic import BIN_S, DynamicNetwork, GridlockError, LoadResult, TrafficControl
+from sim.traffic.dynamic import (
+    BIN_S,
+    DynamicNetwork,
+    GridlockError,
+    LoadResult,
+    TrafficControl,
+    Vehicles,
+)
 from sim.traffic.network import Network, network_from_links
 from sim.traffic.parking_plan import ParkingSearch
 from sim.traffic.peak_outputs import PeakOutputs, peak_outputs
@@ -100,6 +107,9 @@ class PeakTraffic:
         self._retimed: set[int] = set()
         #: The last static equilibrium's route split (the dynamic loading's first routes).
         self._mix: RouteMix | None = None
+        #: Last year's dynamic network, vehicles and routes after their last swap: the
+        #: first routes of this year's vehicles of the same OD pair and departure group.
+        self._last_routes: tuple[Network, due.Trips, Vehicles] | None = None
 
     def _road_links(self, year: int) -> pd.DataFrame:
         key = tuple(i for i, p in enumerate(self.policies) if p.year <= year)
@@ -294,10 +304,21 @@ class PeakTraffic:
         link_cost_s = 60.0 * (
             static.toll * self.params.toll_factor + static.length * self.params.distance_factor
         )
+        rng = np.random.default_rng((seed, 1))  # a stream apart from the swaps'
+        found = np.zeros(len(trips), dtype=bool)
+        last = self._last_routes
+        if last is not None and last[0] is static:  # last year's swapped routes go on
+            found, first_routes = due.inherited_routes(trips, last[1], last[2], rng)
         if self._mix is not None and timed.index.equals(links.index):
             # the static equilibrium's route split, not one tree on its (equal) route times
-            rng = np.random.default_rng((seed, 1))  # a stream apart from the swaps'
-            first_routes = due.mixed_routes(static, trips, self._mix, first + link_cost_s, rng)
+            first_routes = due.mixed_routes(
+                static, trips, self._mix, first + link_cost_s, rng, first_routes, ~found
+            )
+        elif found.any():
+            assert first_routes is not None
+            first_routes = due.routed_vehicles(
+                static, trips, first + link_cost_s, first_routes, ~found
+            )
         control = TrafficControl(
             dyn, "fixed", dt=self.dynamic.dt_s, max_wait_s=self.dynamic.max_wait_s
         )
@@ -330,6 +351,8 @@ class PeakTraffic:
                 err.cycle,
             ) from None
         self._link_tt = eq.link_tt
+        if eq.swapped is not None:
+            self._last_routes = (static, trips, eq.swapped)
         am_bin = round(due.WARMUP_S / BIN_S)  # the loading's bin at 06:00
         hour = slice(am_bin + peak_bin, am_bin + peak_bin + round(3600.0 / BIN_S))
         frame = dynamic_link_frame(eq.load, links, hour)
