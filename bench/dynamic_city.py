@@ -8,9 +8,9 @@ demand loop) gives the AM period's vehicles (06:00-10:00: residents' car trips b
 5-minute departure bins, those leaving in the warm-up from 05:00 included, plus through
 traffic and freight, as the dynamic peak model loads them; the loading's clock starts at
 05:00); their routes come from ``K`` rounds of route swapping (sim.traffic.due, warm start
-on the static equilibrium's link times) on the city's network and fixed-time signal plans,
-with the Δt and time-to-teleport (``max_wait_s``) of the scenario's dynamic model. Then,
-timed (numba compiled by then):
+from the static equilibrium's route split, PeakTraffic.first_routes) on the city's network
+and fixed-time signal plans, with the Δt and time-to-teleport (``max_wait_s``) of the
+scenario's dynamic model. Then, timed (numba compiled by then):
 
 - the AM peak (the top-level keys): one loading of the AM period's vehicles on their
   routes;
@@ -69,6 +69,8 @@ def am_period(city):
     data["parameters"]["traffic_model"] = "static"  # the demand loop only; loaded below
     scenario = scenario_from_dict(data, source="default.yaml (static demand loop)")
     model = CityModel(scenario, city, rng=SEED)
+    assert model.traffic is not None
+    model.traffic.dynamic = scenario.parameters.dynamic  # keep the route mix: first routes
     model.step()
     table, choices, demand = model.trips, model.choices, model.demand
     drivers = demand.vehicle_trips(table, choices.mode)  # as CityModel._dynamic_peak
@@ -140,6 +142,7 @@ def main() -> None:
         eq = due.equilibrate(
             static, control, trips, ue_minutes * 60.0, gap=params.due_gap,
             max_iter=1 if args.quick else args.iterations, seed=SEED,
+            first_routes=traffic.first_routes(year, static, trips, SEED),
         )  # fmt: skip
     except GridlockError as err:
         result |= {"gridlock": str(err)[:300], "due_s": time.perf_counter() - t1}

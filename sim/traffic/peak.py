@@ -271,6 +271,38 @@ class PeakTraffic:
         self._times = result.links["time_min"]
         return result
 
+    def _static_seconds(self, links: pd.DataFrame) -> np.ndarray:
+        """Link times (s) of the last static equilibrium, in ``links``' order."""
+        assert self._times is not None, "step() runs the static warm start first"
+        return self._times.reindex(links.index).to_numpy(dtype=np.float64) * 60.0
+
+    def _link_cost_s(self, static: Network) -> np.ndarray:
+        """Seconds of tolls and distance per link at the value of time (route choice)."""
+        p = self.params
+        return 60.0 * (static.toll * p.toll_factor + static.length * p.distance_factor)
+
+    def first_routes(self, year: int, static: Network, trips: due.Trips, seed: int) -> Vehicles:
+        """The first routes of a year's dynamic loading of ``trips`` on ``static`` (its twin).
+
+        Last year's routes after their swap for the vehicles of an OD pair and departure
+        group that drove last year (:func:`sim.traffic.due.inherited_routes`), the static
+        equilibrium's route split for the others (:func:`sim.traffic.due.mixed_routes`),
+        or, without a mix, their best routes on the static equilibrium's times (and the
+        generalised cost of tolls and distance). Call after :meth:`step` of the year.
+        """
+        links = self._road_links(year)
+        first = self._static_seconds(links) + self._link_cost_s(static)
+        rng = np.random.default_rng((seed, 1))  # a stream apart from the swaps'
+        found = np.zeros(len(trips), dtype=bool)
+        routes = None
+        last = self._last_routes
+        if last is not None and last[0] is static:  # last year's swapped routes go on
+            found, routes = due.inherited_routes(trips, last[1], last[2], rng)
+        if self._mix is not None and self._timed_network(links)[0].index.equals(links.index):
+            # the static equilibrium's route split, not one tree on its (equal) route times
+            return due.mixed_routes(static, trips, self._mix, first, rng, routes, ~found)
+        return due.routed_vehicles(static, trips, first, routes, ~found)
+
     def load_period(self, year: int, trips: due.Trips, peak_bin: int, seed: int) -> PeakResult:
         """Load the AM period's vehicles on the dynamic network and return links and KPIs.
 
@@ -297,28 +329,9 @@ class PeakTraffic:
             )
             self._dyn = (key, dyn, static)
         _, dyn, static = self._dyn
-        assert self._times is not None, "step() runs the static warm start first"
-        first = self._times.reindex(links.index).to_numpy(dtype=np.float64) * 60.0
-        timed = self._timed_network(links)[0]
-        first_routes = None
-        link_cost_s = 60.0 * (
-            static.toll * self.params.toll_factor + static.length * self.params.distance_factor
-        )
-        rng = np.random.default_rng((seed, 1))  # a stream apart from the swaps'
-        found = np.zeros(len(trips), dtype=bool)
-        last = self._last_routes
-        if last is not None and last[0] is static:  # last year's swapped routes go on
-            found, first_routes = due.inherited_routes(trips, last[1], last[2], rng)
-        if self._mix is not None and timed.index.equals(links.index):
-            # the static equilibrium's route split, not one tree on its (equal) route times
-            first_routes = due.mixed_routes(
-                static, trips, self._mix, first + link_cost_s, rng, first_routes, ~found
-            )
-        elif found.any():
-            assert first_routes is not None
-            first_routes = due.routed_vehicles(
-                static, trips, first + link_cost_s, first_routes, ~found
-            )
+        first = self._static_seconds(links)
+        link_cost_s = self._link_cost_s(static)
+        first_routes = self.first_routes(year, static, trips, seed)
         control = TrafficControl(
             dyn, "fixed", dt=self.dynamic.dt_s, max_wait_s=self.dynamic.max_wait_s
         )
