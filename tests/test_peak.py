@@ -371,3 +371,29 @@ def test_next_years_loading_starts_from_last_years_swapped_routes(monkeypatch) -
     assert len(calls) == 1  # not in the first year: nothing to inherit
     found, routes = calls[0]
     assert found.all() and routes is swapped[0]
+
+
+def test_the_road_with_more_flow_gets_the_main_phase_in_both_models() -> None:
+    """Two primary roads meet at the signal: the way back (link 31, two lanes, no flow)
+    has twice route A's lanes × capacity, which used to make it the main road; route A
+    (link 10) carries the demand, so by volume it is the main road: it gets the 60 s main
+    green instead of 22 s, carries well over the 440 veh/h the cross green's capacity
+    (1,800 × 22 / 90) would let it, and the dynamic twin gives its movements the main
+    phase too."""
+    from sim.traffic.city_dynamic import city_network
+    from sim.traffic.signals import approach_phases
+
+    city = two_route_city(signal_at_2=True, lanes={31: 2})
+    city.links.loc[31, "link_type"] = "primary"
+    by_capacity = approach_phases(city.links)
+    assert by_capacity[31] == 0 and by_capacity[10] == 1  # the old choice
+    traffic = PeakTraffic(city, [], PARAMS)
+    flow = traffic.step(2025, DEMAND).links["flow"]
+    assert traffic.plans.approach_phase[10] == 0 and traffic.plans.approach_phase[31] == 1
+    assert flow[10] > 1800 * 22 / 90 + 200
+    dyn, _ = city_network(
+        city.links, city.nodes, city.signals, traffic.plans, city.zones["centroid_node"]
+    )
+    index = {name: i for i, name in enumerate(dyn.link_ids)}
+    full, _ = dyn.signals[0].masks[index["10"], index["11"]]
+    assert full == 1  # phase 0's bit: the main green

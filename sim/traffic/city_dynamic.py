@@ -6,8 +6,9 @@
 signalised approaches discharge at the saturation flow ``s × lanes`` during their
 green (the signal is the only discount), other links at their mid-block capacity but
 never below ``s × lanes`` (the city's ``capacity_vph`` of arterials already holds an
-average signal discount, see geodata/README.md), and every signal is phased from the
-junction geometry exactly as the static model phases it (:mod:`sim.traffic.signals`).
+average signal discount, see geodata/README.md), and every signal gives its phases to
+the approaches the static model gives them (the plans' ``approach_phase``,
+:mod:`sim.traffic.signals`).
 """
 
 from __future__ import annotations
@@ -71,11 +72,13 @@ def city_network(
     h_out = exit_headings(links).to_numpy()
     rank = links["link_type"].map(CLASS_RANK).fillna(0.0).to_numpy()
     node_index = pd.Index(static.node_ids)
+    roles = plans.approach_phase.reindex(links.index).to_numpy(dtype=float)
     for sid, greens in plans.greens.items():
         node = int(node_index.get_loc(int(signals.at[sid, "node_id"])))
         net.signals.append(
             geometry_signal(
-                net, node, greens, h_in, h_out, rank, plans.offset_of(sid), capacity * lanes
+                net, node, greens, h_in, h_out, rank, plans.offset_of(sid), capacity * lanes,
+                roles,
             )
-        )
+        )  # fmt: skip
     return net, static

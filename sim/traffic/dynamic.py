@@ -200,10 +200,13 @@ def geometry_signal(
     rank: np.ndarray,
     offset_s: float = 0.0,
     volume: np.ndarray | None = None,
+    roles: np.ndarray | None = None,
 ) -> SignalSpec:
     """A signal whose phases follow the junction geometry (see :mod:`sim.traffic.signals`).
 
-    ``volume`` (per link; default capacity × lanes) breaks ties of rank between roads.
+    ``volume`` (per link; default capacity × lanes) breaks ties of rank between roads;
+    ``roles`` (per link: 0 main road, 1 cross road, NaN: not given) gives them instead,
+    e.g. the static model's :attr:`~sim.traffic.signals.SignalPlans.approach_phase`.
     Phase 0 serves the main road, the last phase the cross road; the phases between
     are protected turn phases in which the main road's left (and U) turns from
     approaches of two or more lanes move at one lane's rate (they may also turn
@@ -213,9 +216,11 @@ def geometry_signal(
     outs = np.flatnonzero(net.link_from == node)
     n = len(greens)
     vol = (net.capacity_vph * net.lanes if volume is None else volume)[ins]
-    roles = junction_roles(heading_in[ins], rank[ins], vol) if len(ins) else np.zeros(0)
+    role_of = junction_roles(heading_in[ins], rank[ins], vol) if len(ins) else np.zeros(0)
+    if roles is not None:  # given roles win; an approach without one keeps the geometry's
+        role_of = np.where(np.isfinite(roles[ins]), roles[ins], role_of)
     masks = {}
-    for ln, role in zip(ins, roles, strict=True):
+    for ln, role in zip(ins, role_of, strict=True):
         for m in outs:
             if role == CROSS and n > 1:
                 masks[int(ln), int(m)] = (1 << (n - 1), 0)
