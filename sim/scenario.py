@@ -186,9 +186,9 @@ class Parameters(_Strict):
     a 05:00 warm-up on) and reports its traffic KPIs; ``static`` reports the busiest
     hour's static equilibrium (which the dynamic model also runs, as its warm start and
     for the demand loop's skims). Static is the default for now: on the default city a
-    dynamic year costs ~15 s more than a static one with the default two swap rounds,
-    which leave ~47,000 of ~139,000 vehicles driving at 10:30 in the first year
-    (busiest-hour travel-time index 1.75) and ~27,000-30,000 (1.31-1.32) in the years
+    dynamic year costs ~15-20 s more than a static one with the default two swap rounds,
+    which leave ~50,000 of ~139,000 vehicles driving at 10:30 in the first year
+    (busiest-hour travel-time index 1.81) and ~25,000-35,000 (1.26-1.42) in the years
     after, which start from the last year's routes."""
     traffic_replications: Annotated[Integer, Field(ge=1, le=1000)] | Literal["all"] = 1
     """How many replications run the peak traffic (the first N, or ``all``). Traffic is a
