@@ -268,3 +268,7 @@ def test_inherited_routes_hand_on_the_split_of_the_same_od_pair_and_departure_gr
     first_group = veh.route_links[veh.route_start[:4000]]
     assert (first_group == 0).mean() == pytest.approx(0.3, abs=0.03)  # sd 0.7 %
     assert (veh.route_links[veh.route_start[4000:4020]] == 1).all()
+    nobody = due.Trips(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    none = Vehicles([], np.zeros(0), np.zeros(1, np.int64), np.zeros(0, np.int64))
+    found, veh = due.inherited_routes(trips, nobody, none, np.random.default_rng(5))
+    assert not found.any() and len(veh.route_links) == 0

@@ -246,7 +246,8 @@ def inherited_routes(
     lo = np.searchsorted(old[order], new, side="left")
     count = np.searchsorted(old[order], new, side="right") - lo
     found = count > 0
-    pick = order[np.minimum(lo + (rng.random(len(trips)) * count).astype(np.int64), len(old) - 1)]
+    draw = np.minimum(lo + (rng.random(len(trips)) * count).astype(np.int64), len(old) - 1)
+    pick = order[draw] if len(old) else np.zeros(len(trips), np.int64)
     empty = np.zeros(len(trips) + 1, np.int64)
     start, links = tdsp.merge_routes(
         empty, np.zeros(0, np.int64), routes.route_start, routes.route_links,
