@@ -64,7 +64,6 @@ class Equilibrium:
     load: LoadResult
     vehicles: Vehicles
     gaps: list[float] = field(default_factory=list)
-    link_tt: np.ndarray | None = None  # (links, bins) entry-bin link times of the last loading
     #: Loadings that gridlocked and were retried around the gridlock's links.
     gridlock_retries: int = 0
     #: The parking of the last loading (None without a parking search).
@@ -358,7 +357,7 @@ def equilibrate(
         take = draw & (worse > SWAP_TOLERANCE * routes.best_s) & routes.has_route()
         swapped = routes.apply(vehicles, take)
         if gaps[-1] <= gap or len(gaps) == max_iter:
-            return Equilibrium(load, vehicles, gaps, tt, retries, plan, swapped)
+            return Equilibrium(load, vehicles, gaps, retries, plan, swapped)
         vehicles = swapped
     raise AssertionError("unreachable: the last round returns or raises")
 

@@ -84,8 +84,6 @@ class PeakTraffic:
         #: Settings of the dynamic model; None: the static model only.
         self.dynamic = dynamic
         self._dyn: tuple[tuple[Any, ...], DynamicNetwork, Network] | None = None
-        #: Entry-bin link times (s) of the last dynamic loading: next year's first routes.
-        self._link_tt: np.ndarray | None = None
         #: Busiest-hour mean link minutes of the last dynamic loading (the skims' times).
         self._dyn_minutes: pd.Series | None = None
         #: Build the links_t/signals rows (the run keeps replication 0's only).
@@ -288,9 +286,10 @@ class PeakTraffic:
 
         Roads of one class through a junction are told apart by volume
         (:func:`~sim.traffic.signals.approach_phases`); until there are flows that is
-        lanes × capacity, which gave the default city's main phase to the road with far
-        less flow at 21 of 220 signals. The first equilibrium (kept as the next one's warm
-        start) gives the flows; the phasing then holds for the run, as a city's plans do.
+        lanes × capacity, which on the default city gave the main phase to a road carrying
+        under half the flow of a cross road of its class at 17 of 219 junctions. The first
+        equilibrium (kept as the next one's warm start) gives the flows; the phasing then
+        holds for the run, as a city's plans do.
         """
         if self._phase_flows is not None:
             return
@@ -394,7 +393,6 @@ class PeakTraffic:
                 err.links,
                 err.cycle,
             ) from None
-        self._link_tt = eq.link_tt
         if eq.swapped is not None:
             self._last_routes = (static, trips, eq.swapped)
         am_bin = round(due.WARMUP_S / BIN_S)  # the loading's bin at 06:00
