@@ -118,10 +118,6 @@ class RouteMix:
         total = mass.sum(axis=0)
         return np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
 
-    def scaled(self, share: float) -> RouteMix:
-        """The mix of ``share`` times these flows."""
-        return RouteMix(list(self.costs), list(self.demand), self.weights * share)
-
     def pruned(self, most: int | None = None) -> RouteMix:
         """The ``most`` (default :data:`MIX_LOADS`) heaviest loads by vehicles carried.
 
@@ -175,6 +171,7 @@ class _Loads:
         return _Combo({first + k: float(w) for k, w in enumerate(mix.weights)})
 
     def mix(self, combo: _Combo) -> RouteMix:
+        """The :class:`RouteMix` of a combo: its loads of weight > 0, the heaviest kept."""
         keys = sorted(k for k, w in combo.weights.items() if w > 0.0)
         weights = np.array([combo.weights[k] for k in keys], dtype=np.float64)
         return RouteMix(
