@@ -88,3 +88,16 @@ def test_a_zero_share_is_the_loading_without_information() -> None:
     assert (more | ~few).all() and more.sum() > few.sum()
     with pytest.raises(UsageError, match="informed_share"):
         TrafficControl(net, informed_share=1.5)
+
+
+def test_on_a_city_only_trips_that_end_at_a_zone_are_informed() -> None:
+    # nodes 0..3 as zone centroids: the trips to node 3 (the end of C) end at a zone; a
+    # car whose route ends at node 4 (a cruise or a car park's street) keeps its route
+    net = _net()
+    net.zone_nodes = 4
+    to_zone = Vehicles.from_routes(["a", "b"], np.zeros(2), [[ENTRY, A, B, C]] * 2)
+    dest_of, nodes = informed_destinations(net, to_zone, 1.0)
+    assert (dest_of == 0).all() and nodes.tolist() == [3]
+    to_street = Vehicles.from_routes(["a", "b"], np.zeros(2), [[ENTRY, D]] * 2)
+    dest_of, nodes = informed_destinations(net, to_street, 1.0)
+    assert (dest_of == -1).all() and len(nodes) == 0

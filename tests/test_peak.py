@@ -16,7 +16,13 @@ from shapely.geometry import LineString, Point, box
 
 from sim.kpis import DYNAMIC_ONLY_KPIS
 from sim.model import _peak_traffic
-from sim.policies import CongestionCharge, NewLink, RoadClosure, SignalRetiming
+from sim.policies import (
+    CongestionCharge,
+    NewLink,
+    RoadClosure,
+    SignalRetiming,
+    TravellerInformation,
+)
 from sim.scenario import AssignmentParams, DynamicParams, load_scenario
 from sim.traffic import due
 from sim.traffic.dynamic import GridlockError, TrafficControl
@@ -397,3 +403,23 @@ def test_the_road_with_more_flow_gets_the_main_phase_in_both_models() -> None:
     index = {name: i for i, name in enumerate(dyn.link_ids)}
     full, _ = dyn.signals[0].masks[index["10"], index["11"]]
     assert full == 1  # phase 0's bit: the main green
+
+
+def test_traveller_information_reaches_the_dynamic_loading(monkeypatch) -> None:
+    # the policy in force sets the share of informed drivers of the year's loading
+    shares = []
+
+    class Recording(TrafficControl):
+        def __init__(self, *args, **kwargs) -> None:
+            shares.append(kwargs.get("informed_share", 0.0))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr("sim.traffic.peak.TrafficControl", Recording)
+    _period(two_route_city(), [])
+    info = [
+        TravellerInformation(type="traveller_information", share=0.2, year=2024),
+        TravellerInformation(type="traveller_information", share=0.6, year=2026),
+    ]
+    _period(two_route_city(), info, year=2025)
+    _period(two_route_city(), info, year=2026)
+    assert shares == [0.0, 0.2, 0.6]

@@ -21,7 +21,8 @@ Work follows the vehicles: a node is visited only in the steps it is due (a timi
 wheel of node sets: a front vehicle reaches a stop line, a front waits, or a green
 starts), not every step. Options: a per-link capacity factor by time bin, a
 time-to-teleport past full links (SUMO's rule, counted), acceleration lost when moving
-off from rest, and informed vehicles that follow next-hop tables of the quickest paths.
+off from rest, and informed vehicles that take the quickest path on from each link
+(:mod:`sim.kernels.dnl_info`).
 
 Signals: each signal cycles through its phases; phase ``p`` gives green to the
 movements whose ``mov_mask`` has bit ``p`` (at the approach's full rate) or whose
@@ -39,6 +40,7 @@ import numpy as np
 from numba import njit
 
 from sim.kernels.dnl_cycles import CYCLE_CHECK_S, find_cycles, yields_to_cycle
+from sim.kernels.dnl_info import link_costs, next_link, quickest_times
 from sim.kernels.dnl_signals import (
     ACTUATED,
     FIXED,
@@ -46,7 +48,6 @@ from sim.kernels.dnl_signals import (
     green_ends,
     waits_for_green,
 )
-from sim.kernels.paths import _heap_pop, _heap_push
 
 __all__ = ["ACTUATED", "FIXED", "GRIDLOCK", "MAX_PRESSURE", "OK", "simulate"]
 OK, GRIDLOCK = 0, 1
@@ -120,68 +121,12 @@ def _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_star
 
 
 @njit(cache=True, error_model="numpy")
-def _reverse_movements(mov_start, mov_out, n_links):
-    """CSR by outgoing link of the incoming links that have a movement into it."""
-    start = np.zeros(n_links + 1, np.int64)
-    for j in range(len(mov_out)):
-        start[mov_out[j] + 1] += 1
-    start = np.cumsum(start)
-    links = np.empty(len(mov_out), np.int64)
-    fill = start[:-1].copy()
-    for ln in range(n_links):
-        for j in range(mov_start[ln], mov_start[ln + 1]):
-            links[fill[mov_out[j]]] = ln
-            fill[mov_out[j]] += 1
-    return start, links
-
-
-@njit(cache=True, error_model="numpy")
-def _quickest(next_hop, dest_nodes, t, b, fft, cap, buf, buf_start, buf_cap, head, count, ready,
-              bin_out, bin_tt, rev_start, rev_links, link_node):  # fmt: skip
-    """Next-hop tables (``next_hop[d, link]``) of the quickest paths to each destination.
-
-    A link's time is the longest of its free-flow time, the mean time of the vehicles
-    that left it in bin ``b`` and its free-flow time plus the time to discharge the
-    queue now at its stop line.
-    """
-    n_links = len(fft)
-    cost = fft.copy()
-    for ln in range(n_links):
-        q = _queue(ln, t, buf, buf_start, buf_cap, head, count, ready) if count[ln] else 0
-        cost[ln] = max(cost[ln], fft[ln] + q / cap[ln])
-        if b >= 0 and bin_out[b, ln] > 0:
-            cost[ln] = max(cost[ln], bin_tt[b, ln] / bin_out[b, ln])
-    dist = np.empty(n_links)
-    keys = np.empty(len(rev_links) + n_links + 1)
-    items = np.empty(len(rev_links) + n_links + 1, np.int64)
-    for d in range(len(dest_nodes)):
-        dist[:] = np.inf
-        next_hop[d, :] = -1
-        size = 0
-        for ln in range(n_links):  # links into the destination: it arrives at their end
-            if link_node[ln] == dest_nodes[d]:
-                dist[ln] = cost[ln]
-                size = _heap_push(keys, items, size, cost[ln], ln)
-        while size > 0:
-            dm, m, size = _heap_pop(keys, items, size)
-            if dm > dist[m]:
-                continue
-            for k in range(rev_start[m], rev_start[m + 1]):
-                ln = rev_links[k]
-                nd = dm + cost[ln]
-                if nd < dist[ln] and link_node[ln] != dest_nodes[d]:
-                    dist[ln] = nd
-                    next_hop[d, ln] = m
-                    size = _heap_push(keys, items, size, nd, ln)
-
-
-@njit(cache=True, error_model="numpy")
 def simulate(
     dt, n_steps, gridlock_steps,
     fft, cap, lanes, storage, lag, ex_start, ex_size,
     buf_start, buf_cap,
     mov_start, mov_out, mov_mask, mov_turn_mask,
-    node_in_start, node_in_links, link_signal,
+    node_in_start, node_in_links, link_from, link_signal,
     sig_nph, sig_ph0, ph_green, sig_mode, min_green, max_green, gap_s, lost_s, sig_offset,
     app_start, app_links,
     depart, route_start, route_links, cap_factor, max_wait_s, dest_of, dest_nodes, info_s,
@@ -208,8 +153,8 @@ def simulate(
     mov_start, mov_out, mov_mask, mov_turn_mask
         Movements of each link (CSR by incoming link): next link and phase bit masks
         (``-1``: always green, for links that do not end at a signal).
-    node_in_start, node_in_links
-        Incoming links of each node (CSR).
+    node_in_start, node_in_links, link_from
+        Incoming links of each node (CSR), and the node each link starts at.
     link_signal
         Signal index of the node a link ends at (−1: none).
     sig_nph, sig_ph0, ph_green, sig_mode, min_green, max_green, gap_s, lost_s, sig_offset
@@ -319,8 +264,12 @@ def simulate(
     idle = 0
     waits = np.full(n_links, -1, np.int64)
     nxt = np.full(n_veh, -1, np.int64)  # the link a vehicle takes next (-1: it leaves)
-    next_hop = np.full((len(dest_nodes), n_links), -1, np.int64)
-    rev_start, rev_links = _reverse_movements(mov_start, mov_out, n_links)
+    dist_to = np.empty((len(dest_nodes), n_nodes))  # quickest times to the destinations
+    cost_now = np.empty(n_links)
+    through = np.zeros(n_nodes, np.bool_)  # nodes some route passes
+    for ln in range(n_links):
+        if mov_start[ln + 1] > mov_start[ln]:
+            through[link_node[ln]] = True
     next_info = 0.0
     # locked loops: the wait graph's cycles, found every CYCLE_CHECK_S
     cyc_target = np.full(n_links, -1, np.int64)
@@ -332,7 +281,9 @@ def simulate(
     def next_after(v, m):  # the link vehicle v takes after link m
         d = dest_of[v]
         if d >= 0:
-            return -1 if link_node[m] == dest_nodes[d] else next_hop[d, m]
+            if link_node[m] == dest_nodes[d]:
+                return -1
+            return next_link(m, dist_to[d], cost_now, mov_start, mov_out, link_node)
         k = route_start[v] + pos[v] + 1
         return route_links[k] if k < route_start[v + 1] else -1
 
@@ -344,9 +295,10 @@ def simulate(
         qb = _bin(t_end, bin_s, n_bins)  # the bin of the queues measured at t_end
         if len(dest_nodes) and t >= next_info:
             next_info += info_s
-            _quickest(next_hop, dest_nodes, t, _bin(t, bin_s, n_bins) - 1, fft, cap, buf,
-                      buf_start, buf_cap, head, count, ready, bin_out, bin_tt, rev_start,
-                      rev_links, link_node)  # fmt: skip
+            link_costs(cost_now, t, _bin(t, bin_s, n_bins) - 1, fft, cap, buf, buf_start,
+                       buf_cap, head, count, ready, bin_out, bin_tt)  # fmt: skip
+            quickest_times(dist_to, dest_nodes, cost_now, node_in_start, node_in_links,
+                           link_from, through)  # fmt: skip
         # ---- signals: end greens that are over, then start greens whose intergreen is
         for s in range(n_sig):
             el = t - t_switch[s]

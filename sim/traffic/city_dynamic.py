@@ -67,6 +67,7 @@ def city_network(
         lanes=lanes,
         speed_ms=links["free_speed_kmh"].to_numpy(dtype=float) / 3.6,
         capacity_vph=np.where(signalised, sat, np.maximum(capacity, sat)),
+        zone_nodes=static.first_thru_node,
     )
     h_in = approach_headings(links).to_numpy()
     h_out = exit_headings(links).to_numpy()

@@ -526,6 +526,7 @@ def _kernel_arrays(
         "mov_turn_mask": np.array([x[2] for x in flat], dtype=np.int64),
         "node_in_start": node_in_start,
         "node_in_links": node_in_links,
+        "link_from": net.link_from.astype(np.int64),
         "link_signal": link_signal,
         "sig_nph": np.array([len(g) for g in greens], dtype=np.int64),
         "sig_ph0": np.concatenate([[0], np.cumsum([len(g) for g in greens])]).astype(np.int64),

@@ -43,6 +43,8 @@ class DynamicNetwork:
     speed_ms: np.ndarray
     capacity_vph: np.ndarray  # discharge rate; at a signal the saturation flow
     signals: list[SignalSpec] = field(default_factory=list)
+    #: Nodes ``0 .. zone_nodes - 1`` are zone centroids (a city's network; 0: none).
+    zone_nodes: int = 0
 
 
 @dataclass

@@ -24,16 +24,22 @@ def informed_destinations(
 
     A vehicle is informed when the CRC-32 of its id, over 2³², is below ``share``: the
     same vehicles in every loading (route swapping keeps ids) and every run, and a
-    larger share informs a superset. Returns ``dest_of`` (index into ``dest_nodes``
-    of each informed vehicle's destination node, −1 for the others) and the
-    destination nodes.
+    larger share informs a superset. On a city's network (``net.zone_nodes``) only
+    vehicles whose route ends at a zone centroid are informed: a car searching for
+    parking drives its cruise, and a guided one its path to the car park (the end of
+    either is no destination to re-route to), and the quickest times are computed for
+    the zones alone (on the default city 133 destinations instead of ~970).
+    Returns ``dest_of`` (index into ``dest_nodes`` of each informed vehicle's
+    destination node, −1 for the others) and the destination nodes.
     """
     n = len(veh.ids)
     if share <= 0.0 or n == 0:
         return np.full(n, -1, np.int64), np.zeros(0, np.int64)
     draw = np.array([zlib.crc32(i.encode()) for i in veh.ids], dtype=np.float64) / 2.0**32
-    informed = draw < share
     dest = net.link_to[veh.route_links[veh.route_start[1:] - 1]]
+    informed = draw < share
+    if net.zone_nodes > 0:  # a city: only a trip to its zone is re-routed (see above)
+        informed &= dest < net.zone_nodes
     nodes, index = np.unique(dest[informed], return_inverse=True)
     dest_of = np.full(n, -1, np.int64)
     dest_of[informed] = index

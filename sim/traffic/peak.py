@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.kernels.assign_links import dot
-from sim.policies import SignalRetiming
+from sim.policies import SignalRetiming, TravellerInformation, latest_in_force
 from sim.policies.traffic import GreenWave, SignalPlan, apply_signal_policy
 from sim.scenario import AssignmentParams, DynamicParams
 from sim.traffic import due
@@ -362,8 +362,13 @@ class PeakTraffic:
         first = self._static_seconds(links)
         link_cost_s = self._link_cost_s(static)
         first_routes = self.first_routes(year, static, trips, seed)
+        informed = latest_in_force(self.policies, TravellerInformation, year)
         control = TrafficControl(
-            dyn, "fixed", dt=self.dynamic.dt_s, max_wait_s=self.dynamic.max_wait_s
+            dyn,
+            "fixed",
+            dt=self.dynamic.dt_s,
+            max_wait_s=self.dynamic.max_wait_s,
+            informed_share=0.0 if informed is None else informed.share,
         )
         # a city without car parks has no parking model: cars park where they arrive
         parking = (
