@@ -50,7 +50,7 @@ class TaskResult:
     """What a worker reports back for one task."""
 
     task_id: str
-    status: str  # "done" | "failed" | "cancelled" | "locked"
+    status: str  # "done" | "failed" | "cancelled" | "locked" | "finished" (by another batch)
     worker: str
     seconds: float = 0.0
     run_dir: str | None = None
@@ -133,8 +133,16 @@ def execute_task(
 def _run_task(
     task: SweepTask, out_dir: Path, batch_id: str, runner: Runner | None, worker: str, t0: float
 ) -> TaskResult:
-    """Record ``running``, run (or adopt) the task's run folder and report it done."""
-    TaskStore(out_dir, create=False).update(
+    """Record ``running``, run (or adopt) the task's run folder and report it done.
+
+    A task another batch finished and recorded between this batch's claim and now is
+    reported ``finished`` and its row (batch, worker) left to the batch that wrote it.
+    """
+    store = TaskStore(out_dir, create=False)
+    run_dir = out_dir / task.task_id
+    if is_complete(run_dir) and store.status([task.task_id]).get(task.task_id) == "done":
+        return TaskResult(task.task_id, "finished", worker, time.perf_counter() - t0)
+    store.update(
         task.task_id,
         status="running",
         batch=batch_id,
@@ -143,7 +151,6 @@ def _run_task(
         started=time.time(),
     )
     log.info("task %s started on %s", task.task_id, worker)
-    run_dir = out_dir / task.task_id
     if not is_complete(run_dir):
         _CANCEL.clear()
         run_dir = Path((runner or _default_runner())(task.scenario, out_dir, cancel=_CANCEL))

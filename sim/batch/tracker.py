@@ -16,6 +16,7 @@ from sim.batch.store import TaskStore
 from sim.batch.sweep import SweepTask
 from sim.batch.tasks import TaskResult
 from sim.progress import Progress
+from sim.runs.folder import is_complete
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,11 @@ class Tracker:
         if holder is not None:
             self.record(TaskResult(task.task_id, "locked", "", error=f"being run by {holder}"))
             return False
+        if self.store.status([task.task_id]).get(task.task_id) == "done" and is_complete(
+            self.out / task.task_id
+        ):  # another batch wrote and recorded it since this one started: its row stays
+            self.record(TaskResult(task.task_id, "finished", ""))
+            return False
         self.store.update(
             task.task_id, status="queued", attempts=attempts, batch=self.batch_id, worker_pid=None
         )
@@ -95,6 +101,9 @@ class Tracker:
         elif result.status == "failed":
             self.fail(result.task_id, result.error or "failed")
             return
+        elif result.status == "finished":
+            self.summary.skipped += 1  # its row belongs to the batch that wrote it
+            self._advance(1, result.task_id, "skipped: finished by another batch")
         elif result.status == "locked":
             self.summary.locked += 1  # its row belongs to the batch running it
             self._advance(1, result.task_id, f"skipped: {result.error}")
