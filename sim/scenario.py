@@ -95,6 +95,13 @@ class DynamicParams(_Strict):
     """A front vehicle that has waited this long (s) for a full next link enters it anyway
     (SUMO's time-to-teleport; counted as ``teleported_vehicles``): what keeps spill-back
     cycles around blocks from locking the city. None: never (a lock is a GridlockError)."""
+    informed_share: FiniteFloat = Field(0.3, ge=0, le=1)
+    """Share of drivers who re-route en route on current travel times without any policy
+    (navigation apps). 0.3 from two driver surveys: of the 85 % of Russian drivers who use
+    a navigator, 23 % use it daily and 8 % to steer round jams, ~27 % of all drivers
+    (SberAvto and Rambler&Co); 37 % of US drivers do not take the same route to and from
+    work every day (Waze and Lab42). A ``traveller_information`` policy raises it to its
+    share."""
     every: Integer = Field(1, ge=1, le=50)
     """Load the dynamic model every this many years from the start year, and in the last
     year; the years between report the static busiest hour (a run that samples says so:
@@ -185,11 +192,12 @@ class Parameters(_Strict):
     swapping to a dynamic user equilibrium, signals, queues, spill-back; departures from
     a 05:00 warm-up on) and reports its traffic KPIs; ``static`` reports the busiest
     hour's static equilibrium (which the dynamic model also runs, as its warm start and
-    for the demand loop's skims). Static is the default for now: on the default city a
-    dynamic year costs ~15-20 s more than a static one with the default two swap rounds,
-    which leave ~50,000 of ~139,000 vehicles driving at 10:30 in the first year
-    (busiest-hour travel-time index 1.81) and ~25,000-35,000 (1.26-1.42) in the years
-    after, which start from the last year's routes."""
+    for the demand loop's skims). Static is the default for now, for its cost: on the
+    default city a dynamic year costs ~30 s more than a static one (two swap rounds, 30 %
+    of drivers informed: ``dynamic.informed_share``), 100 replication-years ~25 min on
+    2 cores. It leaves ~1,800 of ~139,000 vehicles driving at 10:30 in the first year
+    (busiest-hour travel-time index 1.24) and almost none (1.21) in the second, which
+    starts from the first year's routes."""
     traffic_replications: Annotated[Integer, Field(ge=1, le=1000)] | Literal["all"] = 1
     """How many replications run the peak traffic (the first N, or ``all``). Traffic is a
     run's dearest stage (~3-4 s CPU per replication-year on the default city against ~1 s

@@ -92,6 +92,31 @@ def test_best_routes_follow_the_time_dependent_times() -> None:
     np.testing.assert_allclose(routes.best_s, [210.0, 200.0])
 
 
+def test_best_routes_of_more_groups_than_one_batch_of_trees_match_the_twin() -> None:
+    # 150 departure groups: the trees are built in batches of tdsp.TREES_AT_ONCE (64)
+    # side by side; every vehicle's best time and route must still be its own group's,
+    # whichever batch and thread built it (a row mixed up between groups fails it)
+    rng = np.random.default_rng(7)
+    _, net = _two_routes()
+    n_groups = 150
+    tt = rng.uniform(20.0, 400.0, (len(net.link_from), int(n_groups * due.GROUP_S / 300.0)))
+    depart = (np.arange(2 * n_groups) // 2 + 0.5) * due.GROUP_S
+    trips = due.Trips(np.zeros(len(depart), np.int64), np.ones(len(depart), np.int64), depart)
+    swap = np.arange(len(depart)) % 2 == 0  # every group's first vehicle swaps
+    routes = due.best_routes(net, trips, tt, swap, bin_s=300.0)
+    origin, dest = int(net.zone_nodes[0]), int(net.zone_nodes[1])
+    for i, t0 in enumerate(depart):
+        arrival, pred = td_tree_twin(net, tt, 300.0, origin, t0)
+        assert routes.best_s[i] == pytest.approx(arrival[dest] - t0)
+        k = routes.index[i]
+        got = list(routes.links[routes.start[k] : routes.start[k + 1]])
+        want, node = [], dest
+        while swap[i] and node != origin:
+            want.insert(0, int(pred[node]))
+            node = int(net.link_from[pred[node]])
+        assert got == want
+
+
 def test_route_swapping_reaches_the_bottleneck_split() -> None:
     dyn, net = _two_routes()
     demand_vph, period = 8100.0, 1200.0  # 1.5 x both bottlenecks for 20 minutes

@@ -229,15 +229,23 @@ def test_link_kpis_by_hand() -> None:
 
 # ------------------------------------------------------------------ the dynamic model
 
-DYNAMIC = DynamicParams(due_gap=1e-6, due_iterations=4, dt_s=1.0)
+# nobody informed: these tests look at route swapping, signals and parking on their own
+DYNAMIC = DynamicParams(due_gap=1e-6, due_iterations=4, dt_s=1.0, informed_share=0.0)
 
 
-def _period(city, policies, year: int = 2025, params: AssignmentParams = PARAMS, n: int = 500):
+def _period(
+    city,
+    policies,
+    year: int = 2025,
+    params: AssignmentParams = PARAMS,
+    n: int = 500,
+    dynamic: DynamicParams = DYNAMIC,
+):
     """The dynamic model's busiest hour: ``n`` vehicles from zone 1 to zone 2 in 20 minutes.
 
     From 06:00, the loading's clock's :data:`~sim.traffic.due.WARMUP_S`.
     """
-    traffic = PeakTraffic(city, policies, params, DYNAMIC)
+    traffic = PeakTraffic(city, policies, params, dynamic)
     traffic.step(year, DEMAND)  # the static warm start
     depart = due.WARMUP_S + np.linspace(0, 1200, n)
     trips = due.Trips(np.zeros(n, np.int64), np.ones(n, np.int64), depart)
@@ -406,7 +414,8 @@ def test_the_road_with_more_flow_gets_the_main_phase_in_both_models() -> None:
 
 
 def test_traveller_information_reaches_the_dynamic_loading(monkeypatch) -> None:
-    # the policy in force sets the share of informed drivers of the year's loading
+    # the policy in force sets the share of informed drivers of the year's loading; the
+    # baseline (drivers informed without a policy) is its floor
     shares = []
 
     class Recording(TrafficControl):
@@ -415,11 +424,18 @@ def test_traveller_information_reaches_the_dynamic_loading(monkeypatch) -> None:
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr("sim.traffic.peak.TrafficControl", Recording)
-    _period(two_route_city(), [])
+    baseline = DYNAMIC.model_copy(update={"informed_share": 0.1})
+    _period(two_route_city(), [], dynamic=baseline)
     info = [
         TravellerInformation(type="traveller_information", share=0.2, year=2024),
         TravellerInformation(type="traveller_information", share=0.6, year=2026),
     ]
-    _period(two_route_city(), info, year=2025)
-    _period(two_route_city(), info, year=2026)
-    assert shares == [0.0, 0.2, 0.6]
+    _period(two_route_city(), info, year=2025, dynamic=baseline)
+    _period(two_route_city(), info, year=2026, dynamic=baseline)
+    _period(
+        two_route_city(),
+        info,
+        year=2025,
+        dynamic=DYNAMIC.model_copy(update={"informed_share": 0.4}),
+    )
+    assert shares == [0.1, 0.2, 0.6, 0.4]

@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit
 
 from sim.kernels.dnl_cycles import CYCLE_CHECK_S, find_cycles, yields_to_cycle
-from sim.kernels.dnl_info import link_costs, next_link, quickest_times
+from sim.kernels.dnl_info import link_costs, live_destinations, next_link, quickest_times
 from sim.kernels.dnl_signals import (
     ACTUATED,
     FIXED,
@@ -178,7 +178,8 @@ def simulate(
         (``dest_nodes``) of an informed vehicle (−1: it keeps its route). Informed
         vehicles take, after each link, the next link of the currently quickest path
         to their destination, by tables recomputed every ``info_s`` seconds from the
-        link times of the last bin and the vehicles now on the links.
+        link times of the last bin and the vehicles now on the links (only for the
+        destinations of informed vehicles on the network or leaving before the next).
     startup_s
         Per link: the extra time to reach its stop line of a vehicle that enters it from
         a standstill (it departs, or waited at least ``STOPPED_S`` at the stop line
@@ -264,7 +265,8 @@ def simulate(
     idle = 0
     waits = np.full(n_links, -1, np.int64)
     nxt = np.full(n_veh, -1, np.int64)  # the link a vehicle takes next (-1: it leaves)
-    dist_to = np.empty((len(dest_nodes), n_nodes))  # quickest times to the destinations
+    dist_to = np.full((len(dest_nodes), n_nodes), np.inf)  # quickest times to destinations
+    live = np.zeros(len(dest_nodes), np.bool_)  # destinations an informed vehicle heads for
     cost_now = np.empty(n_links)
     through = np.zeros(n_nodes, np.bool_)  # nodes some route passes
     for ln in range(n_links):
@@ -297,8 +299,9 @@ def simulate(
             next_info += info_s
             link_costs(cost_now, t, _bin(t, bin_s, n_bins) - 1, fft, cap, buf, buf_start,
                        buf_cap, head, count, ready, bin_out, bin_tt)  # fmt: skip
-            quickest_times(dist_to, dest_nodes, cost_now, node_in_start, node_in_links,
-                           link_from, through)  # fmt: skip
+            live_destinations(live, dest_of, arrive, depart, next_dep, t + info_s)
+            quickest_times(dist_to, dest_nodes, live, cost_now, node_in_start,
+                           node_in_links, link_from, through)  # fmt: skip
         # ---- signals: end greens that are over, then start greens whose intergreen is
         for s in range(n_sig):
             el = t - t_switch[s]

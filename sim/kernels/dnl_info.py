@@ -42,17 +42,38 @@ def link_costs(cost, t, b, fft, cap, buf, buf_start, buf_cap, head, count, ready
         cost[ln] = c
 
 
+@njit(cache=True, error_model="numpy")
+def live_destinations(live, dest_of, arrive, depart, first_waiting, until):
+    """Fill ``live[d]``: an informed vehicle heading for ``dest_nodes[d]`` is due.
+
+    Due: on the network (it left before ``first_waiting``, vehicles sorted by
+    departure, and has not arrived) or leaving before ``until`` (s). The tables of the
+    others are not needed before the next recomputation, which is the saving: in the
+    warm-up and the tail of the period few destinations are live.
+    """
+    live[:] = False
+    v = 0
+    while v < len(depart) and (v < first_waiting or depart[v] < until):
+        d = dest_of[v]
+        if d >= 0 and np.isnan(arrive[v]):
+            live[d] = True
+        v += 1
+
+
 @njit(parallel=True, cache=True, error_model="numpy")
-def quickest_times(dist, dest_nodes, cost, node_in_start, node_in_links, link_from, through):
+def quickest_times(dist, dest_nodes, live, cost, node_in_start, node_in_links, link_from,
+                   through):  # fmt: skip
     """``dist[d, u]``: quickest time (s) from node ``u`` to ``dest_nodes[d]`` at ``cost``.
 
-    Paths pass only through nodes with ``through[u]`` (a node some route passes:
-    never a zone centroid); ``inf`` where no such path exists. One row per
-    destination, each written by one thread, so the result does not depend on
-    scheduling.
+    Only rows with ``live[d]`` are computed (the others keep their values). Paths pass
+    only through nodes with ``through[u]`` (a node some route passes: never a zone
+    centroid); ``inf`` where no such path exists. One row per destination, each
+    written by one thread, so the result does not depend on scheduling.
     """
     n_links = len(link_from)
     for d in prange(len(dest_nodes)):
+        if not live[d]:
+            continue
         row = dist[d]
         row[:] = np.inf
         keys = np.empty(n_links + 1)

@@ -8,15 +8,15 @@ start of the loading; the last bin holds for later times): bins by row, so that 
 tree reads mostly one row. :func:`td_tree` is Dijkstra
 on arrival times (exact when every link is FIFO, i.e. ``t + tt(t)`` never decreases).
 
-:func:`swap_routes` runs one tree per (origin, departure group) of the vehicles, gives
-every vehicle its best arrival, and moves the vehicles picked to swap onto the best
-route of their group.
+:func:`swap_routes` runs one tree per (origin, departure group) of the vehicles (trees
+in parallel, :func:`group_trees`), gives every vehicle its best arrival, and moves the
+vehicles picked to swap onto the best route of their group.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from sim.kernels.paths import _heap_pop, _heap_push
 
@@ -50,6 +50,33 @@ def td_tree(
                 arrival[v] = tv
                 pred[v] = link
                 size = _heap_push(hk, hi, size, tv, v)
+
+
+#: Trees computed side by side (threads) before their routes are read off: bounds the
+#: predecessor rows kept, ``TREES_AT_ONCE × n_nodes``.
+TREES_AT_ONCE = 64
+
+
+@njit(parallel=True, cache=True)
+def group_trees(out_start, out_links, link_to, tt, bin_s, first_thru, n_nodes, zone_nodes,
+                origin, dest, group_start, group_t0, g0, g1, best, preds):  # fmt: skip
+    """Trees of groups ``g0:g1`` (``preds[g - g0]``) and their vehicles' ``best`` times.
+
+    One group per thread with its own buffers, so results do not depend on scheduling.
+    """
+    for j in prange(g1 - g0):
+        g = g0 + j
+        a, z = group_start[g], group_start[g + 1]
+        if a == z:
+            continue
+        arrival = np.empty(n_nodes)
+        hk = np.empty(len(out_links) + 1)
+        hi = np.empty(len(out_links) + 1, dtype=np.int64)
+        o, t0 = zone_nodes[origin[a]], group_t0[g]
+        td_tree(out_start, out_links, link_to, tt, bin_s, o, t0, first_thru, arrival, preds[j],
+                hk, hi)  # fmt: skip
+        for i in range(a, z):
+            best[i] = arrival[zone_nodes[dest[i]]] - t0
 
 
 @njit(cache=True)
@@ -97,36 +124,34 @@ def swap_routes(
         Links written to ``new_links``; if it was too short, minus the length it needs
         (nothing usable).
     """
-    arrival = np.empty(n_nodes)
-    pred = np.empty(n_nodes, dtype=np.int64)
-    hk = np.empty(len(out_links) + 1)
-    hi = np.empty(len(out_links) + 1, dtype=np.int64)
+    n_groups = len(group_start) - 1
+    preds = np.empty((min(TREES_AT_ONCE, max(n_groups, 1)), n_nodes), dtype=np.int64)
     pos = 0
-    for g in range(len(group_start) - 1):
-        a, z = group_start[g], group_start[g + 1]
-        if a == z:
-            continue
-        o = zone_nodes[origin[a]]
-        t0 = group_t0[g]
-        td_tree(out_start, out_links, link_to, tt, bin_s, o, t0, first_thru, arrival, pred, hk, hi)
-        for i in range(a, z):
-            d = zone_nodes[dest[i]]
-            best[i] = arrival[d] - t0
-            new_start[i] = pos
-            if swap[i] == 0 or pred[d] < 0:
-                continue
-            n = 0
-            node = d
-            while node != o:
-                node = link_from[pred[node]]
-                n += 1
-            if pos + n <= len(new_links):  # else only count what it needs
+    for g0 in range(0, n_groups, TREES_AT_ONCE):
+        g1 = min(g0 + TREES_AT_ONCE, n_groups)
+        group_trees(out_start, out_links, link_to, tt, bin_s, first_thru, n_nodes,
+                    zone_nodes, origin, dest, group_start, group_t0, g0, g1, best,
+                    preds)  # fmt: skip
+        for g in range(g0, g1):
+            pred = preds[g - g0]
+            o = zone_nodes[origin[group_start[g]]] if group_start[g] < group_start[g + 1] else -1
+            for i in range(group_start[g], group_start[g + 1]):
+                d = zone_nodes[dest[i]]
+                new_start[i] = pos
+                if swap[i] == 0 or pred[d] < 0:
+                    continue
+                n = 0
                 node = d
-                for k in range(n):
-                    link = pred[node]
-                    new_links[pos + n - 1 - k] = link
-                    node = link_from[link]
-            pos += n
+                while node != o:
+                    node = link_from[pred[node]]
+                    n += 1
+                if pos + n <= len(new_links):  # else only count what it needs
+                    node = d
+                    for k in range(n):
+                        link = pred[node]
+                        new_links[pos + n - 1 - k] = link
+                        node = link_from[link]
+                pos += n
     new_start[len(origin)] = pos
     return pos if pos <= len(new_links) else -pos
 

@@ -253,23 +253,27 @@ class ParkingEnforcement(Policy):
 class TravellerInformation(Policy):
     type: Literal["traveller_information"]
     share: float = Field(ge=0, le=1)
-    """Share of drivers who get current travel times and re-route on the way."""
+    """Share of drivers who get current travel times and re-route on the way, from the
+    policy's year (never fewer than ``parameters.dynamic.informed_share``, the drivers
+    informed without a policy)."""
 
     label: ClassVar[str] = "Traveller information"
     label_zh: ClassVar[str] = "出行信息诱导"
     help: ClassVar[str] = (
         "This share of drivers get current travel times (navigation, road signs) and "
-        "re-route on the way round queues and incidents (dynamic traffic model only)."
+        "re-route on the way round queues and incidents (dynamic traffic model only; "
+        "without a policy 30 % are, see parameters.dynamic.informed_share)."
     )
     help_zh: ClassVar[str] = (
-        "该比例的驾驶人获得实时行程时间（导航、诱导屏），途中绕开拥堵和事故改道（仅动态交通模型）。"
+        "该比例的驾驶人获得实时行程时间（导航、诱导屏），途中绕开拥堵和事故改道（仅动态交通模型；"
+        "无此政策时为 30%，见动态模型参数“已获信息驾驶人比例”）。"
     )
     stage: ClassVar[Stage] = "information"
 
     @classmethod
     def template(cls, ctx: TemplateContext) -> dict[str, Any]:
-        """30 % of drivers informed."""
-        return {**super().template(ctx), "share": 0.3}
+        """60 % of drivers informed (twice the drivers informed without a policy)."""
+        return {**super().template(ctx), "share": 0.6}
 
 
 def _need_car_parks(city: City, index: int) -> None:

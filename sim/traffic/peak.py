@@ -368,7 +368,7 @@ class PeakTraffic:
             "fixed",
             dt=self.dynamic.dt_s,
             max_wait_s=self.dynamic.max_wait_s,
-            informed_share=0.0 if informed is None else informed.share,
+            informed_share=max(self.dynamic.informed_share, informed.share if informed else 0.0),
         )
         # a city without car parks has no parking model: cars park where they arrive
         parking = (
