@@ -9,8 +9,8 @@ demand loop) gives the AM period's vehicles (06:00-10:00: residents' car trips b
 traffic and freight, as the dynamic peak model loads them; the loading's clock starts at
 05:00); their routes come from ``K`` rounds of route swapping (sim.traffic.due, warm start
 from the static equilibrium's route split, PeakTraffic.first_routes) on the city's network
-and fixed-time signal plans, with the Δt and time-to-teleport (``max_wait_s``) of the
-scenario's dynamic model. Then, timed (numba compiled by then):
+and fixed-time signal plans, with the Δt, time-to-teleport (``max_wait_s``) and share of
+informed drivers (``informed_share``) of the scenario's dynamic model. Then, timed (numba compiled by then):
 
 - the AM peak (the top-level keys): one loading of the AM period's vehicles on their
   routes;
@@ -134,10 +134,17 @@ def main() -> None:
     links = traffic._road_links(year)
     net, static = city_network(links, city.nodes, city.signals, traffic.plans, traffic.centroids)
     _, ue_minutes = traffic.network_times(year)
-    control = TrafficControl(net, "fixed", dt=params.dt_s, max_wait_s=params.max_wait_s)
+    control = TrafficControl(
+        net,
+        "fixed",
+        dt=params.dt_s,
+        max_wait_s=params.max_wait_s,
+        informed_share=params.informed_share,
+    )
     t1 = time.perf_counter()
     result: dict = {"links": len(net.link_ids), "signals": len(net.signals),
-                    "share": args.share, "trips": len(trips), "demand_s": t1 - t0}  # fmt: skip
+                    "share": args.share, "trips": len(trips), "demand_s": t1 - t0,
+                    "informed_share": params.informed_share}  # fmt: skip
     try:
         eq = due.equilibrate(
             static, control, trips, ue_minutes * 60.0, gap=params.due_gap,
