@@ -26,8 +26,13 @@ def main(args: argparse.Namespace) -> int:
 
     scenario = load_for_run(args.scenario)
     print(
-        f"{args.scenario}: ok — scenario '{scenario.name}', {scenario.years} years from "
-        f"{scenario.start_year}, {scenario.replications} replications, "
-        f"{len(scenario.policies)} policies, city {scenario.city.name}"
+        f"{args.scenario}: ok — scenario '{scenario.name}', "
+        f"{_count(scenario.years, 'year')} from {scenario.start_year}, "
+        f"{_count(scenario.replications, 'replication')}, "
+        f"{_count(len(scenario.policies), 'policy', 'policies')}, city {scenario.city.name}"
     )
     return 0
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
