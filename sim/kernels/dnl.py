@@ -37,10 +37,10 @@ the current phase goes on while it is the largest).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 
 from sim.kernels.dnl_cycles import CYCLE_CHECK_S, find_cycles, yields_to_cycle
-from sim.kernels.dnl_info import link_costs, live_destinations, next_link, quickest_times
+from sim.kernels.dnl_info import link_costs, live_destinations, next_link, refresh_quickest
 from sim.kernels.dnl_signals import (
     ACTUATED,
     FIXED,
@@ -300,8 +300,9 @@ def simulate(
             link_costs(cost_now, t, _bin(t, bin_s, n_bins) - 1, fft, cap, buf, buf_start,
                        buf_cap, head, count, ready, bin_out, bin_tt)  # fmt: skip
             live_destinations(live, dest_of, arrive, depart, next_dep, t + info_s)
-            quickest_times(dist_to, dest_nodes, live, cost_now, node_in_start,
-                           node_in_links, link_from, through)  # fmt: skip
+            with objmode():  # the parallel kernel is called from Python (see its doc)
+                refresh_quickest(dist_to, dest_nodes, live, cost_now, node_in_start,
+                                 node_in_links, link_from, through)  # fmt: skip
         # ---- signals: end greens that are over, then start greens whose intergreen is
         for s in range(n_sig):
             el = t - t_switch[s]

@@ -3,12 +3,13 @@
 Kernels of :mod:`sim.kernels.dnl` (same arrays). Every ``info_s`` the loading takes a
 snapshot of link times (:func:`link_costs`) and computes, for each destination node,
 the quickest time from every node to it (:func:`quickest_times`: one backward Dijkstra
-per destination over nodes, destinations in parallel). An informed vehicle that enters
-link ``m`` then takes the movement of ``m`` whose link time plus the time from that
-link's head onwards is least (:func:`next_link`). A search over nodes, not links, is
-about three times cheaper on a street network (a node has two to four links) and
-chooses the same paths where every turn is allowed at through nodes, as the loading
-gives informed vehicles (the immediate turn is always one of ``m``'s movements).
+per destination over nodes, destinations in parallel, reached from the loading through
+:func:`refresh_quickest`). An informed vehicle that enters link ``m`` then takes the
+movement of ``m`` whose link time plus the time from that link's head onwards is least
+(:func:`next_link`). A search over nodes, not links, is about three times cheaper on a
+street network (a node has two to four links) and chooses the same paths where every
+turn is allowed at through nodes, as the loading gives informed vehicles (the immediate
+turn is always one of ``m``'s movements).
 """
 
 from __future__ import annotations
@@ -92,6 +93,16 @@ def quickest_times(dist, dest_nodes, live, cost, node_in_start, node_in_links, l
                 if nd < row[a]:
                     row[a] = nd
                     size = _heap_push(keys, items, size, nd, a)
+
+
+def refresh_quickest(dist, dest_nodes, live, cost, node_in_start, node_in_links, link_from,
+                     through):  # fmt: skip
+    """Run :func:`quickest_times` from Python, as the loading's ``objmode`` block does.
+
+    A parallel function called from another cached compiled function can crash when
+    numba loads the caller from its cache (numba issues #8578, #10128).
+    """
+    quickest_times(dist, dest_nodes, live, cost, node_in_start, node_in_links, link_from, through)
 
 
 @njit(cache=True, error_model="numpy")

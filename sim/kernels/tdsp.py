@@ -79,7 +79,6 @@ def group_trees(out_start, out_links, link_to, tt, bin_s, first_thru, n_nodes, z
             best[i] = arrival[zone_nodes[dest[i]]] - t0
 
 
-@njit(cache=True)
 def swap_routes(
     out_start,
     out_links,
@@ -100,6 +99,11 @@ def swap_routes(
     new_links,
 ):
     """Best arrival of every vehicle and the best routes of the vehicles that swap.
+
+    A plain Python loop over batches of :data:`TREES_AT_ONCE` groups: the parallel
+    kernel :func:`group_trees` is called from Python, never from another compiled
+    function, because numba's cache of a parallel function nested in a cached one can
+    crash when loaded (numba issues #8578, #10128).
 
     Parameters
     ----------
@@ -132,28 +136,41 @@ def swap_routes(
         group_trees(out_start, out_links, link_to, tt, bin_s, first_thru, n_nodes,
                     zone_nodes, origin, dest, group_start, group_t0, g0, g1, best,
                     preds)  # fmt: skip
-        for g in range(g0, g1):
-            pred = preds[g - g0]
-            o = zone_nodes[origin[group_start[g]]] if group_start[g] < group_start[g + 1] else -1
-            for i in range(group_start[g], group_start[g + 1]):
-                d = zone_nodes[dest[i]]
-                new_start[i] = pos
-                if swap[i] == 0 or pred[d] < 0:
-                    continue
-                n = 0
-                node = d
-                while node != o:
-                    node = link_from[pred[node]]
-                    n += 1
-                if pos + n <= len(new_links):  # else only count what it needs
-                    node = d
-                    for k in range(n):
-                        link = pred[node]
-                        new_links[pos + n - 1 - k] = link
-                        node = link_from[link]
-                pos += n
+        pos = read_routes(link_from, zone_nodes, origin, dest, group_start, g0, g1, swap,
+                          preds, pos, new_start, new_links)  # fmt: skip
     new_start[len(origin)] = pos
     return pos if pos <= len(new_links) else -pos
+
+
+@njit(cache=True)
+def read_routes(link_from, zone_nodes, origin, dest, group_start, g0, g1, swap, preds, pos,
+                new_start, new_links):  # fmt: skip
+    """Write the routes of the swapping vehicles of groups ``g0:g1`` from their trees.
+
+    From offset ``pos`` of ``new_links`` (only counted past its end); returns the next
+    offset.
+    """
+    for g in range(g0, g1):
+        pred = preds[g - g0]
+        o = zone_nodes[origin[group_start[g]]] if group_start[g] < group_start[g + 1] else -1
+        for i in range(group_start[g], group_start[g + 1]):
+            d = zone_nodes[dest[i]]
+            new_start[i] = pos
+            if swap[i] == 0 or pred[d] < 0:
+                continue
+            n = 0
+            node = d
+            while node != o:
+                node = link_from[pred[node]]
+                n += 1
+            if pos + n <= len(new_links):  # else only count what it needs
+                node = d
+                for k in range(n):
+                    link = pred[node]
+                    new_links[pos + n - 1 - k] = link
+                    node = link_from[link]
+            pos += n
+    return pos
 
 
 @njit(cache=True)
