@@ -248,6 +248,9 @@ class Scenario(_Strict):
                     f"{self.start_year}..{last}"
                 )
                 raise ValueError(msg)
+            why = pol.check_parameters(self.parameters, i)
+            if why is not None:
+                raise ValueError(why)
         return self
 
     @property

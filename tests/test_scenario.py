@@ -172,3 +172,24 @@ def test_cli_bad_flag_exit_2(tmp_path: Path, short_scenario: Path) -> None:
     assert proc.returncode == 2
     assert "--years 0" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_traveller_information_must_inform_more_drivers_than_the_baseline() -> None:
+    # a policy that informs no more drivers than navigation apps already do changes
+    # nothing in the loading (max of the two): refused, naming the field and the floor
+    def scenario(share: float, baseline: float | None = None):
+        data: dict = {
+            "name": "x",
+            "city": "x.gpkg",
+            "policies": [{"type": "traveller_information", "year": 2025, "share": share}],
+        }
+        if baseline is not None:
+            data["parameters"] = {"dynamic": {"informed_share": baseline}}
+        return scenario_from_dict(data)
+
+    with pytest.raises(ScenarioError, match=r"policies\.0\.share = 0\.3: .*above 0\.3"):
+        scenario(0.3)
+    assert scenario(0.31).policies[0].share == 0.31
+    assert scenario(0.2, baseline=0.1).parameters.dynamic.informed_share == 0.1
+    with pytest.raises(ScenarioError, match=r"above 0\.5"):
+        scenario(0.4, baseline=0.5)

@@ -145,6 +145,14 @@ class Policy(StrictModel):
             Naming ``policies.<index>.<field>``, the bad value and what is allowed.
         """
 
+    def check_parameters(self, parameters: Any, index: int) -> str | None:
+        """Why this policy cannot act under the scenario's ``parameters``, or None.
+
+        Checked when the scenario is validated (``sim.scenario.Scenario``), before any
+        city is loaded: a policy that would change nothing is refused, not run.
+        """
+        return None
+
 
 class LocatedPolicy(Policy):
     """A policy placed on the map, either in the city's CRS (metres) or in lon/lat."""

@@ -270,6 +270,17 @@ class TravellerInformation(Policy):
     )
     stage: ClassVar[Stage] = "information"
 
+    def check_parameters(self, parameters: Any, index: int) -> str | None:
+        """A share no higher than the drivers informed without a policy changes nothing."""
+        floor = parameters.dynamic.informed_share
+        if self.share > floor:
+            return None
+        return (
+            f"policies.{index}.share = {self.share:g}: no more than the {floor:g} of drivers "
+            "informed without a policy (parameters.dynamic.informed_share), so the policy "
+            f"would change nothing; allowed: above {floor:g}"
+        )
+
     @classmethod
     def template(cls, ctx: TemplateContext) -> dict[str, Any]:
         """60 % of drivers informed (twice the drivers informed without a policy)."""
