@@ -10,7 +10,8 @@ traffic and freight, as the dynamic peak model loads them; the loading's clock s
 05:00); their routes come from ``K`` rounds of route swapping (sim.traffic.due, warm start
 from the static equilibrium's route split, PeakTraffic.first_routes) on the city's network
 and fixed-time signal plans, with the Δt, time-to-teleport (``max_wait_s``) and share of
-informed drivers (``informed_share``) of the scenario's dynamic model. Then, timed (numba compiled by then):
+informed drivers (``informed_share``) of the scenario's dynamic model. Then, timed
+(numba compiled by then):
 
 - the AM peak (the top-level keys): one loading of the AM period's vehicles on their
   routes;
