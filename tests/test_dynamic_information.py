@@ -101,3 +101,48 @@ def test_on_a_city_only_trips_that_end_at_a_zone_are_informed() -> None:
     to_street = Vehicles.from_routes(["a", "b"], np.zeros(2), [[ENTRY, D]] * 2)
     dest_of, nodes = informed_destinations(net, to_street, 1.0)
     assert (dest_of == -1).all() and len(nodes) == 0
+
+
+@pytest.mark.parametrize("spread", [30.0, 1e6], ids=["bucket-queue", "heap"])
+def test_quickest_times_equal_networkx_dijkstra_to_each_destination(spread: float) -> None:
+    """The tables informed drivers read are networkx's shortest times to each destination.
+
+    A random street-like graph (a ring with chords, links both ways) with link times up
+    to ``spread`` times the shortest: 30 takes the bucket queue, 1e6 the heap (more
+    buckets than :data:`~sim.kernels.dnl_info.MAX_BUCKETS`). Paths may not pass through
+    a node some routes never use (``through`` False), as zone centroids are not.
+    """
+    import networkx as nx
+
+    from sim.kernels.dnl_info import quickest_times
+
+    rng = np.random.default_rng(7)
+    n = 300
+    pairs = {(i, (i + 1) % n) for i in range(n)} | {
+        (int(a), int(b)) for a, b in rng.integers(0, n, (600, 2)) if a != b
+    }
+    edges = sorted(pairs | {(b, a) for a, b in pairs})
+    link_from = np.array([a for a, _ in edges], dtype=np.int64)
+    link_to = np.array([b for _, b in edges], dtype=np.int64)
+    cost = 0.5 * np.exp(rng.uniform(0.0, np.log(spread), len(edges)))
+    through = rng.random(n) > 0.1
+    order = np.argsort(link_to, kind="stable")
+    node_in_start = np.searchsorted(link_to[order], np.arange(n + 1)).astype(np.int64)
+    dest_nodes = np.array([3, 77, 150, 299], dtype=np.int64)
+    live = np.array([True, True, False, True])
+    dist = np.full((len(dest_nodes), n), -1.0)
+    quickest_times(dist, dest_nodes, live, cost, node_in_start, order.astype(np.int64),
+                   link_from, through)  # fmt: skip
+
+    for d, dn in enumerate(dest_nodes):
+        if not live[d]:
+            assert (dist[d] == -1.0).all()  # a row nobody needs is left as it was
+            continue
+        g = nx.DiGraph()
+        g.add_nodes_from(range(n))
+        for k, (a, b) in enumerate(edges):
+            if b == dn or through[b]:  # enter only nodes a path may go on from
+                g.add_edge(a, b, w=cost[k])
+        want = nx.single_source_dijkstra_path_length(g.reverse(), int(dn), weight="w")
+        expected = np.array([want.get(u, np.inf) for u in range(n)])
+        np.testing.assert_allclose(dist[d], expected, rtol=1e-12)
