@@ -239,7 +239,8 @@ class Scenario(_Strict):
     policies: list[Policy] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _policy_years(self) -> Scenario:
+    def _policies_fit(self) -> Scenario:
+        """Every policy's year is simulated and its values fit the parameters."""
         last = self.end_year
         for i, pol in enumerate(self.policies):
             if not self.start_year <= pol.year <= last:

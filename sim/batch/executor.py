@@ -48,7 +48,6 @@ from sim.batch.tasks import Runner
 from sim.batch.tracker import BatchSummary, Tracker
 from sim.errors import UsageError
 from sim.outputs import check_output_folder, clean_stale_temps
-from sim.runs.folder import is_complete
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +107,7 @@ def run_batch(
     clean_stale_temps(out)
     store = TaskStore(out)
     store.add(tasks)
-    status = store.status([t.task_id for t in tasks])
-    finished = {tid for tid, st in status.items() if st == "done" and is_complete(out / tid)}
+    finished = store.finished([t.task_id for t in tasks])
     if finished and not resume:
         msg = (
             f"{len(finished)} of {len(tasks)} tasks of this sweep are already finished in "

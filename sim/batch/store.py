@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.batch.sweep import SweepTask
 from sim.errors import RunError
-from sim.runs.folder import catalog_path, connect
+from sim.runs.folder import catalog_path, connect, is_complete
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,7 +62,8 @@ class TaskStore:
     """
 
     def __init__(self, out: Path, *, create: bool = True) -> None:
-        self.path = catalog_path(Path(out))
+        self.out = Path(out)
+        self.path = catalog_path(self.out)
         if create:
             with self._connect() as conn:
                 conn.execute(_SCHEMA)
@@ -103,6 +104,11 @@ class TaskStore:
             rows = conn.execute(f"SELECT task_id, status FROM {TASKS_TABLE}").fetchall()
         wanted = set(task_ids)
         return {tid: st for tid, st in rows if tid in wanted}
+
+    def finished(self, task_ids: Sequence[str]) -> set[str]:
+        """The given tasks recorded ``done`` whose run folder is complete (by any batch)."""
+        status = self.status(task_ids)
+        return {t for t, st in status.items() if st == "done" and is_complete(self.out / t)}
 
     def update(self, task_id: str, *, of_batch: str | None = None, **values: Any) -> bool:
         """Set columns of one task's row (dicts are stored as JSON).

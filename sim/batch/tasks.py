@@ -140,7 +140,7 @@ def _run_task(
     """
     store = TaskStore(out_dir, create=False)
     run_dir = out_dir / task.task_id
-    if is_complete(run_dir) and store.status([task.task_id]).get(task.task_id) == "done":
+    if store.finished([task.task_id]):
         return TaskResult(task.task_id, "finished", worker, time.perf_counter() - t0)
     store.update(
         task.task_id,

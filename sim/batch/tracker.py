@@ -16,7 +16,6 @@ from sim.batch.store import TaskStore
 from sim.batch.sweep import SweepTask
 from sim.batch.tasks import TaskResult
 from sim.progress import Progress
-from sim.runs.folder import is_complete
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +67,8 @@ class Tracker:
         if holder is not None:
             self.record(TaskResult(task.task_id, "locked", "", error=f"being run by {holder}"))
             return False
-        if self.store.status([task.task_id]).get(task.task_id) == "done" and is_complete(
-            self.out / task.task_id
-        ):  # another batch wrote and recorded it since this one started: its row stays
+        if self.store.finished([task.task_id]):
+            # another batch wrote and recorded it since this one started: its row stays
             self.record(TaskResult(task.task_id, "finished", ""))
             return False
         self.store.update(
