@@ -387,6 +387,24 @@ def test_next_years_loading_starts_from_last_years_swapped_routes(monkeypatch) -
     assert found.all() and routes is swapped[0]
 
 
+def test_a_year_that_starts_from_last_years_routes_loads_warm_iterations_times() -> None:
+    """The first year loads ``due_iterations`` times (the gap target is out of reach),
+    the next, which starts from the first year's swapped routes, ``warm_iterations``
+    times, and a year after a signal retiming (a new network: nothing to inherit) cold
+    again."""
+    dynamic = DYNAMIC.model_copy(update={"due_iterations": 3, "warm_iterations": 2})
+    retiming = [SignalRetiming(type="signal_retiming", year=2027)]
+    traffic = PeakTraffic(two_route_city(signal_at_2=True), retiming, PARAMS, dynamic)
+    depart = due.WARMUP_S + np.linspace(0, 1200, 3000)
+    trips = due.Trips(np.zeros(3000, np.int64), np.ones(3000, np.int64), depart)
+    loadings = []
+    for year in (2025, 2026, 2027):
+        traffic.step(year, DEMAND)
+        out = traffic.load_period(year, trips, peak_bin=0, seed=1)
+        loadings.append(out.kpis["due_iterations"])
+    assert loadings == [3.0, 2.0, 3.0]
+
+
 def test_the_road_with_more_flow_gets_the_main_phase_in_both_models() -> None:
     """Two primary roads meet at the signal: the way back (link 31, two lanes, no flow)
     has twice route A's lanes × capacity, which used to make it the main road; route A

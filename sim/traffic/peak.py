@@ -311,6 +311,11 @@ class PeakTraffic:
         p = self.params
         return 60.0 * (static.toll * p.toll_factor + static.length * p.distance_factor)
 
+    def _last_on(self, static: Network) -> tuple[Network, due.Trips, Vehicles] | None:
+        """Last year's trips and swapped routes if on ``static`` (no retiming or closure since)."""
+        last = self._last_routes
+        return last if last is not None and last[0] is static else None
+
     def first_routes(self, year: int, static: Network, trips: due.Trips, seed: int) -> Vehicles:
         """The first routes of a year's dynamic loading of ``trips`` on ``static`` (its twin).
 
@@ -325,8 +330,8 @@ class PeakTraffic:
         rng = np.random.default_rng((seed, 1))  # a stream apart from the swaps'
         found = np.zeros(len(trips), dtype=bool)
         routes = None
-        last = self._last_routes
-        if last is not None and last[0] is static:  # last year's swapped routes go on
+        last = self._last_on(static)
+        if last is not None:  # last year's swapped routes go on
             found, routes = due.inherited_routes(trips, last[1], last[2], rng)
         if self._mix is not None and self._timed_network(links)[0].index.equals(links.index):
             # the static equilibrium's route split, not one tree on its (equal) route times
@@ -361,6 +366,10 @@ class PeakTraffic:
         _, dyn, static = self._dyn
         first = self._static_seconds(links)
         link_cost_s = self._link_cost_s(static)
+        # a year that starts from last year's swapped routes goes on swapping from them
+        max_iter = self.dynamic.due_iterations
+        if self._last_on(static) is not None:
+            max_iter = self.dynamic.warm_iterations
         first_routes = self.first_routes(year, static, trips, seed)
         informed = latest_in_force(self.policies, TravellerInformation, year)
         control = TrafficControl(
@@ -383,7 +392,7 @@ class PeakTraffic:
                 trips,
                 first,
                 gap=self.dynamic.due_gap,
-                max_iter=self.dynamic.due_iterations,
+                max_iter=max_iter,
                 seed=seed,
                 link_cost_s=link_cost_s,
                 parking=parking,
