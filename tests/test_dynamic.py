@@ -9,6 +9,7 @@ of vehicles through a blocked node.
 from __future__ import annotations
 
 import pickle
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -300,3 +301,55 @@ def test_route_tracing_agrees_with_its_twin_and_walks_the_tree() -> None:
     np.testing.assert_array_equal(routes.gather_routes.py_func(start, links, pick)[1], r_links)
     pred[0, 4] = -1  # zone 3 cut off: the first pair that cannot be reached is marked
     assert routes.trace_paths(pred, link_from, zones, orig, dest)[0][2] == -1
+
+
+def test_route_turns_are_the_distinct_consecutive_link_pairs_of_the_routes() -> None:
+    """The movements the loading builds are exactly the (in, out) pairs of consecutive
+    links in some route, counted by numpy's unique over every route entry; a route that
+    breaks its chain is found at its first break."""
+    rng = np.random.default_rng(3)
+    n = 6  # a 6 × 6 grid of nodes, links both ways between neighbours
+    pairs = [(i, i + 1) for i in range(n * n) if (i + 1) % n] + [
+        (i, i + n) for i in range(n * n - n)
+    ]
+    edges = pairs + [(b, a) for a, b in pairs]
+    link_from = np.array([a for a, _ in edges], dtype=np.int64)
+    link_to = np.array([b for _, b in edges], dtype=np.int64)
+    order = np.argsort(link_from, kind="stable")
+    out_start = np.searchsorted(link_from[order], np.arange(n * n + 1)).astype(np.int64)
+    out_links = order.astype(np.int64)
+    walks = []
+    for _ in range(300):  # random walks of 1-30 links
+        link = int(rng.integers(len(edges)))
+        walk = [link]
+        for _ in range(int(rng.integers(0, 30))):
+            y = link_to[walk[-1]]
+            walk.append(int(rng.choice(out_links[out_start[y] : out_start[y + 1]])))
+        walks.append(walk)
+    veh = Vehicles.from_routes([str(i) for i in range(300)], np.zeros(300), walks)
+    bad, codes = routes.route_turns(veh.route_start, veh.route_links, link_from, link_to,
+                                    out_start, out_links)  # fmt: skip
+    expected = np.unique([a * len(edges) + b for w in walks for a, b in pairwise(w)])
+    assert bad == -1
+    np.testing.assert_array_equal(codes, expected)
+    i = next(i for i, w in enumerate(walks) if i > 40 and len(w) >= 3)
+    jump = next(k for k in range(len(edges)) if link_from[k] != link_to[walks[i][1]])
+    walks[i] = [*walks[i][:2], jump, *walks[i][2:]]  # no longer a chain after its 2nd link
+    veh = Vehicles.from_routes([str(i) for i in range(300)], np.zeros(300), walks)
+    bad, _ = routes.route_turns(veh.route_start, veh.route_links, link_from, link_to,
+                                out_start, out_links)  # fmt: skip
+    assert bad == veh.route_start[i] + 1
+
+
+def test_a_loading_refuses_routes_that_are_not_chains_or_empty_or_unsorted_departures() -> None:
+    net = _net([(0, 1, 500, 1, 10, 1800), (1, 2, 500, 1, 10, 1800), (2, 3, 500, 1, 10, 1800)], 4)
+    control = TrafficControl(net, dt=1.0)
+    broken = Vehicles.from_routes(["a", "b"], np.array([0.0, 1.0]), [[0, 1, 2], [0, 2]])
+    with pytest.raises(UsageError, match="vehicle b: link L0 does not lead to link L2"):
+        control.run(broken)
+    empty = Vehicles.from_routes(["a", "b"], np.array([0.0, 1.0]), [[0, 1], []])
+    with pytest.raises(UsageError, match="vehicle b: empty route"):
+        control.run(empty)
+    late_first = Vehicles.from_routes(["a", "b"], np.array([5.0, 1.0]), [[0, 1], [0]])
+    with pytest.raises(UsageError, match="departures must be sorted"):
+        control.run(late_first)

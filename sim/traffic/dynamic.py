@@ -22,6 +22,7 @@ import pandas as pd
 
 from sim.errors import RunError, UsageError
 from sim.kernels import dnl
+from sim.kernels.routes import route_turns
 from sim.traffic.dynamic_network import DynamicNetwork, SignalSpec, Vehicles
 from sim.traffic.information import informed_destinations, through_turns
 from sim.traffic.signals import (
@@ -484,12 +485,10 @@ def _kernel_arrays(
     ex_size = (np.minimum(np.ceil(cap * lag * dt), storage) + 2).astype(np.int64)
     ex_start = np.concatenate([[0], np.cumsum(ex_size)[:-1]]).astype(np.int64)
     buf_start = np.concatenate([[0], np.cumsum(storage)[:-1]]).astype(np.int64)
-    _check_routes(net, veh)
     # movements: every turn some route makes, plus the signals' movements
-    r, inner = veh.route_links, _inner_turns(veh)
-    codes = np.unique(r[:-1][inner].astype(np.int64) * n_links + r[1:][inner])
+    codes = _route_turns(net, veh)
     if every_turn:
-        codes = np.union1d(codes, through_turns(net, veh, _inner_turns(veh)))
+        codes = np.union1d(codes, through_turns(net, veh, codes))
     pairs = set(zip((codes // n_links).tolist(), (codes % n_links).tolist(), strict=True))
     link_signal = np.full(n_links, -1, dtype=np.int64)
     masks: dict[tuple[int, int], tuple[int, int]] = {}
@@ -545,27 +544,27 @@ def _kernel_arrays(
     }
 
 
-def _inner_turns(veh: Vehicles) -> np.ndarray:
-    """Mask over consecutive route entries (k, k+1) that belong to the same vehicle."""
-    inner = np.ones(max(len(veh.route_links) - 1, 0), dtype=bool)
-    ends = veh.route_start[1:-1] - 1
-    inner[ends[ends < len(inner)]] = False
-    return inner
+def _route_turns(net: DynamicNetwork, veh: Vehicles) -> np.ndarray:
+    """Codes ``in * n_links + out`` of the turns routes make, ascending; routes checked.
 
-
-def _check_routes(net: DynamicNetwork, veh: Vehicles) -> None:
-    """Departures sorted and every route a connected chain of links."""
+    Raises :class:`~sim.errors.UsageError` unless departures are sorted and every route
+    is a non-empty chain of connected links.
+    """
     if len(veh.depart) > 1 and (np.diff(veh.depart) < 0).any():
         raise UsageError("vehicles: departures must be sorted by time")
     if (np.diff(veh.route_start) < 1).any():
         i = int(np.flatnonzero(np.diff(veh.route_start) < 1)[0])
         raise UsageError(f"vehicle {veh.ids[i]}: empty route")
-    r = veh.route_links
-    bad = np.flatnonzero(_inner_turns(veh) & (net.link_to[r[:-1]] != net.link_from[r[1:]]))
-    if bad.size:
-        k = int(bad[0])
+    out_start, out_links = _groups(net.link_from, net.n_nodes)
+    r = veh.route_links.astype(np.int64, copy=False)
+    k, codes = route_turns(
+        veh.route_start.astype(np.int64, copy=False), r, net.link_from.astype(np.int64),
+        net.link_to.astype(np.int64), out_start, out_links,
+    )  # fmt: skip
+    if k >= 0:
         v = int(np.searchsorted(veh.route_start, k, side="right") - 1)
         raise UsageError(
             f"vehicle {veh.ids[v]}: link {net.link_ids[r[k]]} does not lead to "
             f"link {net.link_ids[r[k + 1]]}; a route must be a chain of connected links"
         )
+    return codes

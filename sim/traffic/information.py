@@ -46,19 +46,19 @@ def informed_destinations(
     return dest_of, nodes.astype(np.int64)
 
 
-def through_turns(net: DynamicNetwork, veh: Vehicles, inner: np.ndarray) -> np.ndarray:
+def through_turns(net: DynamicNetwork, veh: Vehicles, turns: np.ndarray) -> np.ndarray:
     """Codes ``in * n_links + out`` of the turns, U-turns aside, at through nodes.
 
     A node is a through node unless routes only start or end there (a zone centroid):
-    informed drivers never cut through a zone. ``inner`` masks the consecutive route
-    entries of one vehicle (the route turns).
+    informed drivers never cut through a zone. ``turns`` are the codes of the turns
+    the routes make (a node some route turns at is passed).
     """
     r = veh.route_links
     ends = np.zeros(net.n_nodes, dtype=bool)
     ends[net.link_from[r[veh.route_start[:-1]]]] = True
     ends[net.link_to[r[veh.route_start[1:] - 1]]] = True
     passed = ~ends
-    passed[net.link_to[r[:-1][inner]]] = True
+    passed[net.link_to[turns // len(net.link_ids)]] = True
     order = np.argsort(net.link_from, kind="stable")
     start = np.searchsorted(net.link_from[order], np.arange(net.n_nodes + 1))
     ins = np.flatnonzero(passed[net.link_to])
