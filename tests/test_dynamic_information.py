@@ -103,13 +103,14 @@ def test_on_a_city_only_trips_that_end_at_a_zone_are_informed() -> None:
     assert (dest_of == -1).all() and len(nodes) == 0
 
 
-@pytest.mark.parametrize("spread", [30.0, 1e6], ids=["bucket-queue", "heap"])
+@pytest.mark.parametrize("spread", [30.0, 1e6, np.inf], ids=["bucket-queue", "heap", "closed"])
 def test_quickest_times_equal_networkx_dijkstra_to_each_destination(spread: float) -> None:
     """The tables informed drivers read are networkx's shortest times to each destination.
 
     A random street-like graph (a ring with chords, links both ways) with link times up
     to ``spread`` times the shortest: 30 takes the bucket queue, 1e6 the heap (more
-    buckets than :data:`~sim.kernels.dnl_info.MAX_BUCKETS`). Paths may not pass through
+    buckets than :data:`~sim.kernels.dnl_info.MAX_BUCKETS`), and a closed link (infinite
+    time) the heap too. Paths may not pass through
     a node some routes never use (``through`` False), as zone centroids are not.
     """
     import networkx as nx
@@ -124,7 +125,9 @@ def test_quickest_times_equal_networkx_dijkstra_to_each_destination(spread: floa
     edges = sorted(pairs | {(b, a) for a, b in pairs})
     link_from = np.array([a for a, _ in edges], dtype=np.int64)
     link_to = np.array([b for _, b in edges], dtype=np.int64)
-    cost = 0.5 * np.exp(rng.uniform(0.0, np.log(spread), len(edges)))
+    cost = 0.5 * np.exp(rng.uniform(0.0, np.log(min(spread, 30.0)), len(edges)))
+    if spread > 30.0:
+        cost[::7] = 0.5 * spread  # a spread of link times the buckets cannot cover
     through = rng.random(n) > 0.1
     order = np.argsort(link_to, kind="stable")
     node_in_start = np.searchsorted(link_to[order], np.arange(n + 1)).astype(np.int64)

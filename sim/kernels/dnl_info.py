@@ -147,10 +147,11 @@ def quickest_times(dist, dest_nodes, live, cost, node_in_start, node_in_links, l
         in_cost[k] = cost[node_in_links[k]]
         in_from[k] = link_from[node_in_links[k]]
     width = cost.min() if n_in else 0.0
+    spread = cost.max() / width + 2 if width > 0 else np.inf  # buckets a link time spans
     n_b = 1
-    while width > 0 and n_b <= MAX_BUCKETS and n_b < cost.max() / width + 2:
+    while n_b < spread and n_b <= MAX_BUCKETS:
         n_b *= 2
-    buckets = width > 0 and n_b <= MAX_BUCKETS
+    buckets = spread <= n_b <= MAX_BUCKETS  # (false for a NaN time too: the heap)
     for d in prange(len(dest_nodes)):
         if not live[d]:
             continue
