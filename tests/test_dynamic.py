@@ -284,6 +284,25 @@ def test_link_results_by_five_minute_bin_follow_the_bottleneck_queue() -> None:
     assert table["occupancy"].sum() * 300 == pytest.approx(res.link_time_s.sum())
 
 
+def test_the_queue_at_a_red_is_measured_in_each_bin_it_spans_and_when_its_green_starts() -> None:
+    # main road 40 s green, cross road 600 s (+ 4 s lost each): a red from 44 s to 648 s
+    # with no cross traffic, so nothing else makes the node due; one car every 20 s
+    _, control = _signal_net([40.0, 600.0])
+    n, gap, fft = 40, 20.0, 50.0  # 500 m at 10 m/s
+    veh = _uniform(n, 3600.0 / gap, [0, 1])
+    table = control.run(veh).links_t(["L0", "L1", "L2", "L3"], np.full(4, 500.0))
+    queue = table.set_index(["link", "bin_start_s"])["queue"]
+
+    # deterministic arrivals: the cars at the stop line by t are those with 20 i + 50 <= t,
+    # none of which has passed before the green at 648 s
+    def at_line(t: float) -> int:
+        return int(np.floor((t - fft) / gap)) + 1
+
+    assert queue[("L0", 0.0)] == at_line(300.0)  # bins wholly red: their ends
+    assert queue[("L0", 300.0)] == at_line(600.0)
+    assert queue[("L0", 600.0)] == pytest.approx(at_line(648.0), abs=1)  # the green start
+
+
 def test_route_tracing_agrees_with_its_twin_and_walks_the_tree() -> None:
     # a path 0 -> 1 -> 2 -> 3 (links 0, 1, 2) and a spur 1 -> 4 (link 3); one origin zone
     # at node 0, destinations at nodes 3 and 4; node 2 is not reached from zone 1

@@ -46,7 +46,6 @@ from sim.kernels.dnl_signals import (
     FIXED,
     MAX_PRESSURE,
     green_ends,
-    waits_for_green,
 )
 
 __all__ = ["ACTUATED", "FIXED", "GRIDLOCK", "MAX_PRESSURE", "OK", "simulate"]
@@ -58,15 +57,57 @@ WHEEL_MAX = 1024
 
 
 @njit(cache=True, error_model="numpy")
-def _queue(ln, t, buf, buf_start, buf_cap, head, count, ready):
-    """Vehicles at the stop line of link ``ln`` at time ``t`` (a prefix of the FIFO)."""
-    q = 0
-    for k in range(count[ln]):
-        v = buf[buf_start[ln] + (head[ln] + k) % buf_cap[ln]]
+def _queue(ln, t, buf, buf_start, buf_cap, head, count, ready, at_line):
+    """Vehicles at the stop line of link ``ln`` at time ``t`` (a prefix of the FIFO).
+
+    ``at_line[ln]`` is the prefix found at an earlier ``t`` (less the fronts that left
+    since): a vehicle once at the stop line stays there until it leaves, so the count
+    only grows from it, and a queue's measure costs its growth, not its length.
+    """
+    q = at_line[ln]
+    while q < count[ln]:
+        v = buf[buf_start[ln] + (head[ln] + q) % buf_cap[ln]]
         if ready[v] > t:
             break
         q += 1
+    at_line[ln] = q
     return q
+
+
+@njit(cache=True, error_model="numpy")
+def _push(m, v, buf, buf_start, buf_cap, head, count):
+    """Vehicle ``v`` joins the back of link ``m``'s ring buffer."""
+    k = head[m] + count[m]  # < 2 buf_cap: one wrap at most
+    if k >= buf_cap[m]:
+        k -= buf_cap[m]
+    buf[buf_start[m] + k] = v
+    count[m] += 1
+
+
+@njit(cache=True, error_model="numpy")
+def _signal_turn(m, after, link_signal, mov_start, mov_out):
+    """Index of the movement from link ``m`` into ``after`` if ``m`` ends at a signal, else -1."""
+    if link_signal[m] < 0 or after < 0:
+        return -1
+    for j in range(mov_start[m], mov_start[m + 1]):
+        if mov_out[j] == after:
+            return j
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def _occupy(ln, t_in, t_out, b_in, bin_s, bin_occ):
+    """Add a stay on link ``ln`` from ``t_in`` (in bin ``b_in``) to ``t_out`` to ``bin_occ``.
+
+    Bin by bin; the last bin takes what lies beyond it.
+    """
+    n_bins = bin_occ.shape[0]
+    ta, b_a = t_in, b_in
+    while ta < t_out:
+        tb = min(t_out, (b_a + 1) * bin_s) if b_a < n_bins - 1 else t_out
+        bin_occ[b_a, ln] += tb - ta
+        ta = tb
+        b_a = _bin(ta, bin_s, n_bins)
 
 
 @njit(cache=True, error_model="numpy")
@@ -90,21 +131,40 @@ def _step_of(ta, dt):
 
 
 @njit(cache=True, error_model="numpy")
-def _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out):
+def _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out, ex_read):
     """Vehicles that left link ``m`` before ``t_free`` (now less the backward wave's delay).
 
-    Exit times are kept in a ring per link; ``freed[m]`` only moves forward, as time does.
+    Exit times are kept in a ring per link; ``freed[m]`` only moves forward, as time does,
+    and ``ex_read[m]`` is its place in the ring (``freed[m] % ex_size[m]``).
     """
-    k = freed[m]
-    while k < n_out[m] and ex_t[ex_start[m] + k % ex_size[m]] < t_free:
+    k, p = freed[m], ex_read[m]
+    while k < n_out[m] and ex_t[ex_start[m] + p] < t_free:
         k += 1
-    freed[m] = k
+        p += 1
+        if p == ex_size[m]:
+            p = 0
+    freed[m], ex_read[m] = k, p
     return k
 
 
 @njit(cache=True, error_model="numpy")
+def _full(m, t_free, storage, n_in, ex_t, ex_start, ex_size, freed, n_out, ex_read):
+    """Whether link ``m`` has no room at ``t_free`` (its vehicles fill its storage)."""
+    return _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out, ex_read) + storage[m] <= n_in[m]
+
+
+@njit(cache=True, error_model="numpy")
+def _due(wheel, row, ahead, y):
+    """Mark node ``y`` due ``ahead`` steps after the step of wheel row ``row``."""
+    r = row + ahead  # ahead < the wheel's rows: one wrap at most
+    if r >= wheel.shape[0]:
+        r -= wheel.shape[0]
+    wheel[r, y >> 5] |= 1 << (y & 31)
+
+
+@njit(cache=True, error_model="numpy")
 def _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_start, buf_cap,
-                 head, count, ready):  # fmt: skip
+                 head, count, ready, at_line):  # fmt: skip
     """Measure the stop-line queues of signal approaches not visited in this step."""
     n_bins = bin_queue.shape[0]
     for a in range(len(app_links)):
@@ -116,7 +176,7 @@ def _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_star
         qb = _bin(t_end, bin_s, n_bins)
         if count[ln] > bin_queue[qb, ln]:
             q_step[ln] = step
-            q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, ready)
+            q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, ready, at_line)
             bin_queue[qb, ln] = max(bin_queue[qb, ln], q)
 
 
@@ -208,6 +268,8 @@ def simulate(
     n_out = np.zeros(n_links, np.int64)
     ex_t = np.zeros(max(int(ex_start[-1] + ex_size[-1]) if n_links else 0, 1))
     freed = np.zeros(n_links, np.int64)
+    ex_read = np.zeros(n_links, np.int64)  # the ring places of the next exit to free
+    ex_write = np.zeros(n_links, np.int64)  # and of the next exit
     link_node = np.empty(n_links, np.int64)
     for node in range(len(node_in_start) - 1):
         for k in range(node_in_start[node], node_in_start[node + 1]):
@@ -228,9 +290,11 @@ def simulate(
         if app_start[s + 1] > app_start[s]:
             sig_node[s] = link_node[app_links[app_start[s]]]
     q_step = np.full(n_links, -1, np.int64)  # the step a link's queue was last measured
+    at_line = np.zeros(n_links, np.int64)  # its vehicles at the stop line then
     o_list = np.empty(n_links, np.int64)  # links with vehicles waiting at their origin
     n_olist = 0
     next_out = np.zeros(n_links)
+    inv_cap = 1.0 / cap  # the headway at capacity (s)
     next_in = np.zeros(n_links)
     wait_since = np.full(n_links, -1.0)  # since when a front has waited for a full link
     entry = np.zeros(n_veh)
@@ -265,6 +329,9 @@ def simulate(
     idle = 0
     waits = np.full(n_links, -1, np.int64)
     nxt = np.full(n_veh, -1, np.int64)  # the link a vehicle takes next (-1: it leaves)
+    # the index of that turn in its link's movements, where the link ends at a signal
+    # (-1: it leaves, no signal, or no such movement), found once per link, not per look
+    turn_of = np.full(n_veh, -1, np.int64)
     dist_to = np.full((len(dest_nodes), n_nodes), np.inf)  # quickest times to destinations
     live = np.zeros(len(dest_nodes), np.bool_)  # destinations an informed vehicle heads for
     cost_now = np.empty(n_links)
@@ -293,6 +360,7 @@ def simulate(
     for step in range(n_steps):
         t = step * dt
         t_end = t + dt
+        row = step % n_wheel  # the wheel's row of this step
         fb = _bin(t, bin_s, n_bins + 1)  # the bin of the capacity factors
         qb = _bin(t_end, bin_s, n_bins)  # the bin of the queues measured at t_end
         if len(dest_nodes) and t >= next_info:
@@ -328,7 +396,7 @@ def simulate(
                 t_switch[s] = t
                 if sig_node[s] >= 0:  # fronts held by the red may go now
                     y = sig_node[s]
-                    wheel[step % n_wheel, y >> 5] |= 1 << (y & 31)
+                    _due(wheel, row, 0, y)
             green_time[sig_ph0[s] + cur[s]] += dt
         if step % cycle_every == 0:
             find_cycles(wait_since, count, buf, buf_start, head, nxt, cyc_target, cyc_state,
@@ -353,7 +421,7 @@ def simulate(
             t_free = t_end - lag[m] * dt
             while o_head[m] >= 0:
                 v = o_head[m]
-                if _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out) + storage[m] <= n_in[m]:
+                if _full(m, t_free, storage, n_in, ex_t, ex_start, ex_size, freed, n_out, ex_read):
                     break
                 if yields_to_cycle(-1, m, t_end, cycle_pred, count, buf, buf_start, head, ready,
                                    nxt):  # fmt: skip
@@ -361,18 +429,17 @@ def simulate(
                 te = max(depart[v], next_in[m], t)
                 if te >= t_end:
                     break
-                next_in[m] = te + 1.0 / cap[m]
-                buf[buf_start[m] + (head[m] + count[m]) % buf_cap[m]] = v
-                count[m] += 1
+                next_in[m] = te + inv_cap[m]
+                _push(m, v, buf, buf_start, buf_cap, head, count)
                 n_in[m] += 1
                 bin_in[_bin(te, bin_s, n_bins), m] += 1
                 entry[v] = te
                 ready[v] = te + fft[m] + startup_s[m]  # it departs from a standstill
                 nxt[v] = next_after(v, m)
+                turn_of[v] = _signal_turn(m, nxt[v], link_signal, mov_start, mov_out)
                 if count[m] == 1:  # a new front vehicle: wake its node when it arrives
                     sw = max(_step_of(ready[v], dt), step)
-                    y, sw = link_node[m], min(sw, step + n_wheel - 1)
-                    wheel[sw % n_wheel, y >> 5] |= 1 << (y & 31)
+                    _due(wheel, row, min(sw - step, n_wheel - 1), link_node[m])
                 o_head[m] = o_next[v]
                 if o_head[m] < 0:
                     o_tail[m] = -1
@@ -384,7 +451,7 @@ def simulate(
         n_olist = kept
         # ---- nodes due this step, in node order: move front vehicles across, one per
         # incoming link in turn
-        row, wi = step % n_wheel, 0
+        wi = 0
         while wi < n_words:
             w = wheel[row, wi]
             if w == 0:
@@ -397,56 +464,67 @@ def simulate(
             n_k = k1 - k0
             stuck = 0
             k = step % n_k
+            # the node is due again at the first step one of its fronts could move, as
+            # found in the last round of its links, in which none moves (-1: none can
+            # until a front arrives or a green starts, which wakes it then)
+            wake = -1
+            t_front = np.inf  # when the first of its fronts still driving reaches its stop line
             while stuck < n_k:
                 ln = node_in_links[k0 + k]
-                k = (k + 1) % n_k
+                k += 1
+                if k == n_k:
+                    k = 0
                 stuck += 1
                 if count[ln] == 0:
                     continue
                 v = buf[buf_start[ln] + head[ln]]
                 t_arr = ready[v]
-                if t_arr >= t_end:
+                if t_arr >= t_end:  # still driving: due when it reaches the stop line
+                    t_front = min(t_front, t_arr)
                     continue
+                m = nxt[v]
+                last = m < 0
+                turn = False  # in a protected turn's phase: one lane discharges
+                j = turn_of[v]
+                if j >= 0:  # its turn at a signal: is it green?
+                    s = link_signal[ln]
+                    if not green_on[s]:
+                        continue
+                    bit = np.int64(1) << cur[s]
+                    if not (mov_mask[j] & bit):
+                        if not (mov_turn_mask[j] & bit):
+                            continue
+                        turn = True
+                # a queue held by a red only grows: it is measured when its green starts
+                # (the node is due then) or at the end of the bin (_held_queues)
                 if count[ln] > bin_queue[qb, ln] and q_step[ln] != step:
                     q_step[ln] = step  # the largest stop-line queue, once a step
-                    q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, ready)
+                    q = _queue(ln, t_end, buf, buf_start, buf_cap, head, count, ready, at_line)
                     bin_queue[qb, ln] = max(bin_queue[qb, ln], q)
-                last = nxt[v] < 0
-                headway = 1.0 / cap[ln]
+                headway = inv_cap[ln]
                 if fb < cap_factor.shape[1]:
                     headway /= cap_factor[ln, fb]
+                if turn:
+                    headway *= lanes[ln]
                 forced = False
                 te = max(t_arr, next_out[ln], t)
-                m = -1
                 if not last:
-                    m = nxt[v]
-                    j = mov_start[ln]
-                    while j < mov_start[ln + 1] and mov_out[j] != m:
-                        j += 1
-                    s = link_signal[ln]
-                    if s >= 0 and j < mov_start[ln + 1]:
-                        bit = np.int64(1) << cur[s]
-                        if not green_on[s]:
-                            continue
-                        if not (mov_mask[j] & bit):
-                            if not (mov_turn_mask[j] & bit):
-                                continue
-                            headway *= lanes[ln]  # a protected turn: one lane discharges
                     t_free = t_end - lag[m] * dt
-                    if (
-                        _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out) + storage[m]
-                        <= n_in[m]
-                    ):
+                    if _full(m, t_free, storage, n_in, ex_t, ex_start, ex_size, freed, n_out,
+                             ex_read):  # fmt: skip
                         if wait_since[ln] < 0:
                             wait_since[ln] = t  # the front starts waiting for room
                         if t - wait_since[ln] < max_wait_s:
+                            wake = step + 1  # a front that waits is due next step
                             continue
                         forced = True
                     elif yields_to_cycle(ln, m, t_end, cycle_pred, count, buf, buf_start,
                                          head, ready, nxt):  # fmt: skip
+                        wake = step + 1
                         continue
                     te = max(te, next_in[m])
                 if te >= t_end:
+                    wake = step + 1
                     continue
                 next_out[ln] = te + headway
                 wait_since[ln] = -1.0
@@ -462,38 +540,40 @@ def simulate(
                             break
                         m = nxt[v]
                         t_free = t_end - lag[m] * dt
-                        if (
-                            _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out) + storage[m]
-                            > n_in[m]
-                        ):
+                        if not _full(m, t_free, storage, n_in, ex_t, ex_start, ex_size, freed,
+                                     n_out, ex_read):  # fmt: skip
                             break
-                head[ln] = (head[ln] + 1) % buf_cap[ln]
+                head[ln] += 1
+                if head[ln] == buf_cap[ln]:
+                    head[ln] = 0
                 count[ln] -= 1
+                at_line[ln] = max(at_line[ln] - 1, 0)
                 if n_out[ln] - freed[ln] >= ex_size[ln]:
                     freed[ln] += 1  # the ring is full: its oldest exit counts as freed
-                ex_t[ex_start[ln] + n_out[ln] % ex_size[ln]] = t_out
+                    ex_read[ln] = ex_read[ln] + 1 if ex_read[ln] + 1 < ex_size[ln] else 0
+                ex_t[ex_start[ln] + ex_write[ln]] = t_out
+                ex_write[ln] = ex_write[ln] + 1 if ex_write[ln] + 1 < ex_size[ln] else 0
                 n_out[ln] += 1
-                bin_out[_bin(t_out, bin_s, n_bins), ln] += 1
-                bin_tt[_bin(t_out, bin_s, n_bins), ln] += t_out - entry[v]
+                b_o = _bin(t_out, bin_s, n_bins)
                 b_e = _bin(entry[v], bin_s, n_bins)
+                on_link = t_out - entry[v]
+                bin_out[b_o, ln] += 1
+                bin_tt[b_o, ln] += on_link
                 entry_out[b_e, ln] += 1
-                entry_tt[b_e, ln] += t_out - entry[v]
-                ta = entry[v]
-                while ta < t_out:  # the time on the link, bin by bin
-                    b_a = _bin(ta, bin_s, n_bins)
-                    tb = min(t_out, (b_a + 1) * bin_s) if b_a < n_bins - 1 else t_out
-                    bin_occ[b_a, ln] += tb - ta
-                    ta = tb
+                entry_tt[b_e, ln] += on_link
+                if b_e == b_o:
+                    bin_occ[b_e, ln] += on_link
+                else:
+                    _occupy(ln, entry[v], t_out, b_e, bin_s, bin_occ)
                 if last:
                     arrive[v] = te
                     on_net -= 1
                     done += 1
                 else:
-                    next_in[m] = te + 1.0 / cap[m]
-                    buf[buf_start[m] + (head[m] + count[m]) % buf_cap[m]] = v
-                    count[m] += 1
+                    next_in[m] = te + inv_cap[m]
+                    _push(m, v, buf, buf_start, buf_cap, head, count)
                     n_in[m] += 1
-                    bin_in[_bin(te, bin_s, n_bins), m] += 1
+                    bin_in[b_o if te == t_out else _bin(te, bin_s, n_bins), m] += 1
                     entry[v] = te
                     # from a standstill (it waited at the stop line) it accelerates
                     ready[v] = te + fft[m] + (startup_s[m] if te - t_arr >= STOPPED_S else 0.0)
@@ -502,35 +582,24 @@ def simulate(
                         sw = max(_step_of(ready[v], dt), step)
                         if sw == step and y <= node:
                             sw = step + 1
-                        sw = min(sw, step + n_wheel - 1)
-                        wheel[sw % n_wheel, y >> 5] |= 1 << (y & 31)
+                        _due(wheel, row, min(sw - step, n_wheel - 1), y)
                     pos[v] += 1
                     nxt[v] = next_after(v, m)
+                    turn_of[v] = _signal_turn(m, nxt[v], link_signal, mov_start, mov_out)
                 moved += 1
                 stuck = 0
-            wake = -1  # due again when its next front vehicle arrives, or next step for
-            for kk in range(k0, k1):  # a front that waits, unless it waits for a green
-                ln = node_in_links[kk]
-                if count[ln] > 0:
-                    v = buf[buf_start[ln] + head[ln]]
-                    t_arr = ready[v]
-                    if t_arr < t_end and waits_for_green(
-                        v, ln, link_signal, green_on, cur, mov_start, mov_out, mov_mask,
-                        mov_turn_mask, nxt
-                    ):  # fmt: skip
-                        continue
-                    sw = max(_step_of(t_arr, dt), step + 1)
-                    if wake < 0 or sw < wake:
-                        wake = sw
+                wake, t_front = -1, np.inf  # the round starts again
+            if t_front < np.inf:
+                sw = max(_step_of(t_front, dt), step + 1)
+                wake = sw if wake < 0 else min(wake, sw)
             if wake >= 0:
-                wake = min(wake, step + n_wheel - 1)
-                wheel[wake % n_wheel, node >> 5] |= 1 << (node & 31)
+                _due(wheel, row, min(wake - step, n_wheel - 1), node)
         # ---- fronts held by a red are not visited: measure their queues at the end of
         # each bin (while no one leaves, a queue only grows)
         t_next = (step + 1) * dt + dt
         if step == n_steps - 1 or _bin(t_next, bin_s, n_bins) != qb:
             _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_start,
-                         buf_cap, head, count, ready)  # fmt: skip
+                         buf_cap, head, count, ready, at_line)  # fmt: skip
         # ---- done, or gridlock
         if done == n_veh:
             return OK, step + 1, waits
@@ -547,7 +616,7 @@ def simulate(
                         v = buf[buf_start[m] + head[m]]
                         waits[m] = -2 if nxt[v] < 0 else nxt[v]
                 _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf,
-                             buf_start, buf_cap, head, count, ready)  # fmt: skip
+                             buf_start, buf_cap, head, count, ready, at_line)  # fmt: skip
                 return GRIDLOCK, step + 1, waits
             idle = 0
     return OK, step + 1, waits

@@ -25,21 +25,6 @@ def _moves_in(v, ln, bit, mov_start, mov_out, mov_mask, mov_turn_mask, nxt):
 
 
 @njit(cache=True, error_model="numpy")
-def waits_for_green(v, ln, link_signal, green_on, cur, mov_start, mov_out, mov_mask,
-                    mov_turn_mask, nxt):  # fmt: skip
-    """Whether vehicle ``v`` at the stop line of ``ln`` waits for its movement's green."""
-    s = link_signal[ln]
-    m = nxt[v]
-    if s < 0 or m < 0:
-        return False
-    for j in range(mov_start[ln], mov_start[ln + 1]):
-        if mov_out[j] == m:
-            bit = np.int64(1) << cur[s]
-            return not green_on[s] or (mov_mask[j] | mov_turn_mask[j]) & bit == 0
-    return False
-
-
-@njit(cache=True, error_model="numpy")
 def _pressure(s, p, t, app_start, app_links, mov_start, mov_out, mov_mask, mov_turn_mask,
               buf, buf_start, buf_cap, head, count, ready, nxt):  # fmt: skip
     """Max-pressure weight of phase ``p``.
