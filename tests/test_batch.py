@@ -23,6 +23,7 @@ import yaml
 
 from sim.batch.dask_cluster import local_dask_cluster
 from sim.batch.executor import run_batch
+from sim.batch.local import _held_interrupts
 from sim.batch.report import collect_kpis, sensitivity, write_batch_report
 from sim.batch.store import TaskStore, tasks_frame
 from sim.batch.sweep import expand_sweep, load_sweep
@@ -158,6 +159,7 @@ _BATCH_SCRIPT = """
 import json, sys
 from pathlib import Path
 from sim.batch.executor import run_batch
+from sim.batch.local import _held_interrupts
 from sim.batch.sweep import expand_sweep, load_sweep
 from sim.batch.tasks import SyntheticRunner
 
@@ -240,6 +242,18 @@ def test_sigint_stops_cleanly_and_resume_finishes_without_recomputing(tmp_path):
     assert (summary.skipped, summary.done, summary.failed) == (len(finished), 6 - len(finished), 0)
     assert_clean(out, 6)
     assert {tid: (out / tid / "kpis.parquet").stat().st_mtime_ns for tid in finished} == mtimes
+
+
+def test_a_ctrl_c_while_a_result_is_recorded_arrives_after_the_record():
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with _held_interrupts():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # a signal is handled between bytecodes: it has arrived by now
+            steps.append("catalog")
+            steps.append("counts")
+    assert steps == ["catalog", "counts"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_sigint_stops_tasks_that_ignore_cancel_and_leaves_nothing_behind(tmp_path):

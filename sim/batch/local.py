@@ -14,14 +14,15 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from sim.batch.locks import release_dead
+from sim.batch.locks import lock_path, read_holder, release_dead, remove_partial_runs
 from sim.batch.pool import pool_context
 from sim.batch.sweep import SweepTask
 from sim.batch.tasks import Runner, execute_task, init_local_worker
@@ -109,19 +110,44 @@ def _drive_pool(
             if not tracker.queued(task, attempts.get(task.task_id, 0)):
                 continue  # another live batch runs it
             try:
-                running[pool.submit(execute_task, task, str(out), batch_id, runner)] = task
+                with _held_interrupts():  # a task submitted is a task Ctrl-C can stop
+                    running[pool.submit(execute_task, task, str(out), batch_id, runner)] = task
             except BrokenProcessPool:
                 broken.append(task)
         done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
         for fut in done:
-            task = running.pop(fut)
-            try:
-                tracker.record(fut.result())
-            except BrokenProcessPool:
-                broken.append(task)
+            with _held_interrupts():  # a result is recorded whole (catalog and counts) or not
+                task = running.pop(fut)
+                try:
+                    tracker.record(fut.result())
+                except BrokenProcessPool:
+                    broken.append(task)
         if broken and not running:
             return broken
     return broken
+
+
+@contextlib.contextmanager
+def _held_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT, and SIGTERM when the CLI maps it) until the block has run.
+
+    Python raises KeyboardInterrupt between any two bytecodes; inside the block that
+    would leave a task submitted but not known, or recorded done but not counted.
+    Signal handlers belong to the main thread: elsewhere (the desktop) this holds nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, _: caught.append(signum)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for signum in caught[:1]:
+            signal.raise_signal(signum)  # now to the handler it was meant for
 
 
 def _death_cause(pid: int | None, processes: dict[int, Any]) -> str | None:
@@ -146,27 +172,43 @@ def _cancel_local(
     log.debug("batch %s: Ctrl-C, stopping %d tasks", tracker.batch_id, len(running))
     for fut in running:
         fut.cancel()
-    pids = {}
     for task in running.values():
         pid = tracker.store.worker_pid(task.task_id)
         if pid is not None:
-            pids[task.task_id] = pid
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGINT)  # the worker sets its cancel event
     done, _ = wait(running, timeout=CANCEL_GRACE_S)
     log.debug("batch %s: %d tasks stopped by themselves", tracker.batch_id, len(done))
-    processes = dict(getattr(pool, "_processes", None) or {})
-    for proc in processes.values():  # those still in a task: stopped now, not in 30 s
-        if proc.is_alive():
-            proc.terminate()
-    for proc in processes.values():
-        proc.join(timeout=1)
+    worker_pids = _stop_workers(pool)
     for fut, task in running.items():
         if fut in done and not fut.cancelled() and fut.exception() is None:
             tracker.record(fut.result())
             continue
-        if task.task_id in pids:
-            release_dead(tracker.out, task.task_id, pids[task.task_id])
+        # Every worker is dead now, so nothing writes after this: drop what the task's
+        # worker left (its lock names it even when it died before recording "running").
+        holder = read_holder(lock_path(tracker.out, task.task_id))
+        if holder is not None and holder.get("batch") == tracker.batch_id:
+            release_dead(tracker.out, task.task_id, holder["pid"])
+        for pid in worker_pids:  # one stopped while taking the lock left only its parts
+            remove_partial_runs(tracker.out, task.task_id, pid)
         tracker.release(task.task_id)
     pool.shutdown(wait=False, cancel_futures=True)
     log.info("batch %s: stopped after Ctrl-C", tracker.batch_id)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> list[int]:
+    """Terminate the pool's workers still in a task, wait until every one is gone; their pids.
+
+    A worker still alive when its task is put back to pending could record ``running``
+    over it; one that ignores SIGTERM (blocked in a system call) is killed.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in processes:  # those still in a task: stopped now, not in 30 s
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+    return [proc.pid for proc in processes]

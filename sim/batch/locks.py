@@ -94,9 +94,15 @@ def held_by_other(out: Path, task_id: str, batch_id: str) -> str | None:
 
 
 def remove_partial_runs(out: Path, task_id: str, pid: int | str = "*") -> None:
-    """Remove the temporary folders a dead worker (``pid``) left while writing a task's run."""
+    """Remove what a dead worker (``pid``) left of a task.
+
+    That is its temporary run folders and the holder file of a lock it was taking (written
+    before it is linked into place).
+    """
     for tmp in Path(out).glob(f"{TMP_PREFIX}{task_id}-{pid}-*"):
         shutil.rmtree(tmp, ignore_errors=True)
+    for part in (Path(out) / LOCKS).glob(f".{task_id}.lock.{pid}.*"):
+        part.unlink(missing_ok=True)
 
 
 def release_dead(out: Path, task_id: str, pid: int | str = "*") -> None:

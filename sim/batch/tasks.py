@@ -110,6 +110,9 @@ def execute_task(
     t0 = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     out_dir = Path(out)
+    # Cleared before "running" is recorded: a Ctrl-C the parent sends once it reads that
+    # record is never lost.
+    _CANCEL.clear()
     lock = TaskLock(out_dir, task.task_id, batch_id)
     holder = lock.acquire()
     if holder is not None:
@@ -152,7 +155,6 @@ def _run_task(
     )
     log.info("task %s started on %s", task.task_id, worker)
     if not is_complete(run_dir):
-        _CANCEL.clear()
         run_dir = Path((runner or _default_runner())(task.scenario, out_dir, cancel=_CANCEL))
     manifest = read_manifest(run_dir)
     seconds = time.perf_counter() - t0
