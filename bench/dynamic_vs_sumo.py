@@ -19,8 +19,9 @@ junction internal lanes at their speeds (the reader); ``ours_without_startup`` i
 same without the acceleration loss. Mean travel time is arrival minus desired departure
 (SUMO: tripinfo ``duration`` + ``departDelay``). Vehicle-seconds are the time vehicles
 spend on the network (SUMO: sum of ``duration``; ours: time on links). Wall time:
-SUMO's own ``Duration`` of the simulation loop (loading excluded), ours the median
-kernel time of five loadings after a first (numba compilation excluded). SUMO meso runs with
+SUMO's own ``Duration`` of the simulation loop (loading excluded; meso: the median of
+five runs), ours the median kernel time of five loadings after a first (numba
+compilation excluded). SUMO meso runs with
 ``--meso-junction-control`` so its signals act. SUMO comes from PyPI
 (``eclipse-sumo``) in its own venv, bench/_work/dyn-venv, created when missing; it is
 never needed by the tests.
@@ -132,8 +133,8 @@ def perfect_drivers(rou: Path) -> Path:
     return out
 
 
-def run_sumo(bin_: Path, net: Path, rou: Path, meso: bool) -> dict[str, float]:
-    """SUMO's mean travel time, vehicle-seconds and simulation wall time."""
+def run_sumo(bin_: Path, net: Path, rou: Path, meso: bool, runs: int = 1) -> dict[str, float]:
+    """SUMO's mean travel time, vehicle-seconds and median simulation wall time of ``runs``."""
     trip = rou.parent / f"{rou.stem}_trips_{'meso' if meso else 'micro'}.xml"
     cmd = [
         str(bin_ / "sumo"),
@@ -152,8 +153,11 @@ def run_sumo(bin_: Path, net: Path, rou: Path, meso: bool) -> dict[str, float]:
     ]
     if meso:
         cmd += ["--mesosim", "true", "--meso-junction-control", "true"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    wall = float(re.search(r"Duration: ([0-9.]+)s", out).group(1))  # type: ignore[union-attr]
+    walls = []
+    for _ in range(runs):  # same seed, same trips: only the wall time varies
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        walls.append(float(re.search(r"Duration: ([0-9.]+)s", out).group(1)))  # type: ignore[union-attr]
+    wall = float(np.median(walls))
     teleports = re.search(r"Teleports: (\d+)", out)
     infos = list(ET.parse(trip).getroot().iter("tripinfo"))
     dur = np.array([float(t.get("duration", "0")) for t in infos])
@@ -169,19 +173,20 @@ def run_sumo(bin_: Path, net: Path, rou: Path, meso: bool) -> dict[str, float]:
     }
 
 
-#: Timed loadings of ours after the first (which compiles or loads the kernel): ours takes
-#: ~30 ms on the grid, where one run's noise is a few ms; SUMO's runs take 0.5-7 s.
-OURS_RUNS = 5
+#: Timed runs whose median sets the ratio: loadings of ours after the first (which compiles
+#: or loads the kernel; ~30 ms on the grid, where one run's noise is a few ms) and SUMO
+#: meso runs (0.6-1.0 s on the grid from one run to the next on one machine).
+TIMED_RUNS = 5
 
 
 def run_ours(
     net: Path, rou: Path, control: str = "fixed", accel: float | None = SUMO_ACCEL
 ) -> dict[str, float]:
-    """Our summary of a loading, with the median kernel wall time of :data:`OURS_RUNS`."""
+    """Our summary of a loading, with the median kernel wall time of :data:`TIMED_RUNS`."""
     network, vehicles = read_inputs([net, rou])
     model = TrafficControl(network, control, dt=1.0, accel_ms2=accel)
     model.run(vehicles)
-    runs = [model.run(vehicles).summary() for _ in range(OURS_RUNS)]
+    runs = [model.run(vehicles).summary() for _ in range(TIMED_RUNS)]
     assert all(r["mean_travel_time_s"] == runs[0]["mean_travel_time_s"] for r in runs)
     wall = float(np.median([r["wall_s"] for r in runs]))
     return {**runs[0], "wall_s": wall, "vehicle_seconds_per_s": runs[0]["vehicle_seconds"] / wall}
@@ -197,7 +202,7 @@ def main() -> None:
     net, rou = make_grid(bin_, n, vehicles)
     ours = run_ours(net, rou)
     no_startup = run_ours(net, rou, accel=None)
-    micro, meso = run_sumo(bin_, net, rou, False), run_sumo(bin_, net, rou, True)
+    micro, meso = run_sumo(bin_, net, rou, False), run_sumo(bin_, net, rou, True, TIMED_RUNS)
     calm = run_sumo(bin_, net, perfect_drivers(rou), False)
     result: dict = {
         "grid": f"{n}x{n}, {vehicles} vehicles",

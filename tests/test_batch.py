@@ -246,12 +246,11 @@ def test_sigint_stops_cleanly_and_resume_finishes_without_recomputing(tmp_path):
 
 def test_a_ctrl_c_while_a_result_is_recorded_arrives_after_the_record():
     steps = []
-    with pytest.raises(KeyboardInterrupt):
-        with _held_interrupts():
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)  # a signal is handled between bytecodes: it has arrived by now
-            steps.append("catalog")
-            steps.append("counts")
+    with pytest.raises(KeyboardInterrupt), _held_interrupts():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # a signal is handled between bytecodes: it has arrived by now
+        steps.append("catalog")
+        steps.append("counts")
     assert steps == ["catalog", "counts"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
