@@ -24,6 +24,7 @@ import yaml
 from sim.batch.dask_cluster import local_dask_cluster
 from sim.batch.executor import run_batch
 from sim.batch.local import _held_interrupts
+from sim.batch.locks import TaskLock, remove_lock_parts
 from sim.batch.report import collect_kpis, sensitivity, write_batch_report
 from sim.batch.store import TaskStore, tasks_frame
 from sim.batch.sweep import expand_sweep, load_sweep
@@ -159,7 +160,6 @@ _BATCH_SCRIPT = """
 import json, sys
 from pathlib import Path
 from sim.batch.executor import run_batch
-from sim.batch.local import _held_interrupts
 from sim.batch.sweep import expand_sweep, load_sweep
 from sim.batch.tasks import SyntheticRunner
 
@@ -253,6 +253,18 @@ def test_a_ctrl_c_while_a_result_is_recorded_arrives_after_the_record():
         steps.append("counts")
     assert steps == ["catalog", "counts"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_worker_stopped_while_taking_a_lock_leaves_nothing_and_others_keep_theirs(tmp_path):
+    lock = TaskLock(tmp_path, "t1", "b1")
+    assert lock.acquire() is None
+    locks = lock.path.parent
+    dead, alive = locks / ".t1.lock.111.aaaa", locks / ".t1.lock.222.bbbb"
+    other_task = locks / ".t10.lock.111.cccc"
+    for part in (dead, alive, other_task):
+        part.write_text("{}")
+    remove_lock_parts(tmp_path, "t1", 111)
+    assert not dead.exists() and alive.exists() and other_task.exists() and lock.path.exists()
 
 
 def test_sigint_stops_tasks_that_ignore_cancel_and_leaves_nothing_behind(tmp_path):

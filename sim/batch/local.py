@@ -22,7 +22,13 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from sim.batch.locks import lock_path, read_holder, release_dead, remove_partial_runs
+from sim.batch.locks import (
+    lock_path,
+    read_holder,
+    release_dead,
+    remove_lock_parts,
+    remove_partial_runs,
+)
 from sim.batch.pool import pool_context
 from sim.batch.sweep import SweepTask
 from sim.batch.tasks import Runner, execute_task, init_local_worker
@@ -191,6 +197,7 @@ def _cancel_local(
             release_dead(tracker.out, task.task_id, holder["pid"])
         for pid in worker_pids:  # one stopped while taking the lock left only its parts
             remove_partial_runs(tracker.out, task.task_id, pid)
+            remove_lock_parts(tracker.out, task.task_id, pid)
         tracker.release(task.task_id)
     pool.shutdown(wait=False, cancel_futures=True)
     log.info("batch %s: stopped after Ctrl-C", tracker.batch_id)

@@ -94,13 +94,16 @@ def held_by_other(out: Path, task_id: str, batch_id: str) -> str | None:
 
 
 def remove_partial_runs(out: Path, task_id: str, pid: int | str = "*") -> None:
-    """Remove what a dead worker (``pid``) left of a task.
-
-    That is its temporary run folders and the holder file of a lock it was taking (written
-    before it is linked into place).
-    """
+    """Remove the temporary folders a dead worker (``pid``) left while writing a task's run."""
     for tmp in Path(out).glob(f"{TMP_PREFIX}{task_id}-{pid}-*"):
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_lock_parts(out: Path, task_id: str, pid: int) -> None:
+    """Remove the holder file a worker (``pid``, dead) wrote to take a task's lock.
+
+    It is written before it is linked into place, so a worker stopped in between leaves it.
+    """
     for part in (Path(out) / LOCKS).glob(f".{task_id}.lock.{pid}.*"):
         part.unlink(missing_ok=True)
 
