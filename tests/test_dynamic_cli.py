@@ -140,3 +140,40 @@ def test_a_tntp_trip_table_through_a_bottleneck(tmp_path: Path, capsys) -> None:
     assert out["mean_delay_s"] == pytest.approx(1799 / 2 * 3.0, rel=0.02)
     veh = pd.read_csv(tmp_path / "o" / "vehicles.csv")
     assert set(veh["origin"]) == {"1-3"} and set(veh["destination"]) == {"3-2"}
+    assert not list((tmp_path / "o").glob(".tmp-*"))  # written in a temporary folder, moved
+
+
+def test_vehicles_still_queued_when_the_simulation_ends_are_reported(
+    tmp_path: Path, capsys
+) -> None:
+    (tmp_path / "t_net.tntp").write_text(NET.replace("3 2 900 ", "3 2 90 "))
+    (tmp_path / "t_trips.tntp").write_text(TRIPS)
+    args = [str(tmp_path / "t_net.tntp"), str(tmp_path / "t_trips.tntp"),
+            "--departures", "uniform:0:1800"]  # fmt: skip
+    out = _run(args, capsys)
+    # 1,800 vehicles into a 90 veh/h link need 20 h; it discharges at capacity from its
+    # first arrival (after 1 min on the first link) until the end: last departure + 4 h
+    assert out["simulated_s"] == 1800 + 4 * 3600
+    assert out["completed"] == pytest.approx(90 * (out["simulated_s"] - 60) / 3600, rel=0.02)
+    left = 1800 - int(out["completed"])
+    assert out["warnings"] == [
+        f"{left:,} of 1,800 vehicles had not arrived when the simulation ended at 16200 s (the "
+        "last departure + 4 h); mean_travel_time_s and mean_delay_s are of those that arrived"
+    ]
+
+
+def test_an_out_folder_that_cannot_take_the_tables_is_refused_before_simulating(
+    tmp_path: Path, capsys
+) -> None:
+    (tmp_path / "t_net.tntp").write_text(NET)
+    (tmp_path / "t_trips.tntp").write_text(TRIPS)
+    out = tmp_path / "o"
+    (out / "links.csv").mkdir(parents=True)
+    (out / "vehicles.csv").write_text("old")
+    args = ["simulate", str(tmp_path / "t_net.tntp"), str(tmp_path / "t_trips.tntp"),
+            "--out", str(out)]  # fmt: skip
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "links.csv is a folder" in err
+    assert (out / "vehicles.csv").read_text() == "old"
+    assert sorted(p.name for p in out.iterdir()) == ["links.csv", "vehicles.csv"]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +13,23 @@ import pandas as pd
 
 from sim.cli._json import dumps
 from sim.errors import UsageError
-from sim.traffic.dynamic import CONTROLS, MAX_DT, DynamicNetwork, TrafficControl, Vehicles
+from sim.outputs import check_output_folder, tmp_name
+from sim.traffic.dynamic import (
+    CONTROLS,
+    DRAIN_S,
+    MAX_DT,
+    DynamicNetwork,
+    LoadResult,
+    TrafficControl,
+    Vehicles,
+)
 from sim.traffic.readers import read_cityflow, read_sumo, read_sumocfg, read_tntp
 
+log = logging.getLogger(__name__)
+
 NAME = "simulate"
+#: The tables ``--out`` writes.
+TABLES = ("vehicles.csv", "links.csv", "links_t.csv")
 #: Departure period of a TNTP trip table without --departures (s).
 DEFAULT_PERIOD = (0.0, 3600.0)
 HELP = "dynamic (mesoscopic) traffic simulation of a SUMO, CityFlow or TNTP network"
@@ -114,18 +130,50 @@ def _spread(veh: Vehicles, t0: float, t1: float) -> Vehicles:
 
 def main(args: argparse.Namespace) -> int:
     """Run the simulation and print (or write) its results."""
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: exists and is not a folder")
+    if args.out is not None:
+        _check_out(args.out)
     net, veh = read_inputs(args.inputs, args.departures or DEFAULT_PERIOD)
     if args.departures is not None:
         veh = _spread(veh, *args.departures)
     result = TrafficControl(net, args.control, args.dt).run(veh)
-    summary = {**result.summary(), "control": args.control}
+    counts = result.summary()
+    summary: dict[str, object] = {**counts, "control": args.control}
+    unfinished = int(counts["vehicles"] - counts["completed"])
+    if unfinished:
+        note = (
+            f"{unfinished:,} of {int(counts['vehicles']):,} vehicles had not arrived when the "
+            f"simulation ended at {counts['simulated_s']:g} s (the last departure + "
+            f"{DRAIN_S / 3600:g} h); mean_travel_time_s and mean_delay_s are of those that arrived"
+        )
+        log.warning(note)
+        summary["warnings"] = [note]
     if args.out is not None:
-        ids = np.asarray(net.link_ids, dtype=object)
-        first = veh.route_links[veh.route_start[:-1]]
-        last = veh.route_links[veh.route_start[1:] - 1]
-        vehicles = pd.DataFrame(
+        _write_out(args.out, net, veh, result)
+    if args.json:
+        reasons = {"mean_travel_time_s": "no vehicle arrived"}
+        print(dumps(summary, reasons))
+    else:
+        for key, value in summary.items():
+            if key != "warnings":  # logged above
+                print(f"{key:24s} {value}")
+    return 0
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an ``--out`` that cannot take the tables before anything is simulated."""
+    check_output_folder(out, "--out")
+    for name in TABLES:
+        if (out / name).is_dir():
+            raise UsageError(f"--out {out}: {name} is a folder; allowed: a file or nothing")
+
+
+def _write_out(out: Path, net: DynamicNetwork, veh: Vehicles, result: LoadResult) -> None:
+    """Write the tables into a temporary folder in ``out``, then move them into place."""
+    ids = np.asarray(net.link_ids, dtype=object)
+    first = veh.route_links[veh.route_start[:-1]]
+    last = veh.route_links[veh.route_start[1:] - 1]
+    tables = {
+        "vehicles.csv": pd.DataFrame(
             {
                 "id": veh.ids,
                 "origin": ids[first],
@@ -134,8 +182,8 @@ def main(args: argparse.Namespace) -> int:
                 "arrive_s": result.arrive,
                 "travel_time_s": result.travel_time,
             }
-        )
-        links = pd.DataFrame(
+        ),
+        "links.csv": pd.DataFrame(
             {
                 "link": ids,
                 "inflow": result.link_inflow,
@@ -143,18 +191,17 @@ def main(args: argparse.Namespace) -> int:
                 "vehicle_seconds": result.link_time_s,
                 "max_queue": result.link_max_queue,
             }
-        )
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-            vehicles.to_csv(args.out / "vehicles.csv", index=False)
-            links.to_csv(args.out / "links.csv", index=False)
-            result.links_t(net.link_ids, net.length_m).to_csv(args.out / "links_t.csv", index=False)
-        except OSError as exc:
-            raise UsageError(f"--out {args.out}: cannot write ({exc.strerror})") from exc
-    if args.json:
-        reasons = {"mean_travel_time_s": "no vehicle arrived"}
-        print(dumps(summary, reasons))
-    else:
-        for key, value in summary.items():
-            print(f"{key:24s} {value}")
-    return 0
+        ),
+        "links_t.csv": result.links_t(net.link_ids, net.length_m),
+    }
+    tmp = out / tmp_name(NAME)
+    try:
+        tmp.mkdir(parents=True)
+        for name, table in tables.items():
+            table.to_csv(tmp / name, index=False)
+        for name in tables:  # all written: a failure above leaves the old tables whole
+            os.replace(tmp / name, out / name)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write ({exc.strerror or exc})") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

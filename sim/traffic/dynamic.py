@@ -38,6 +38,8 @@ JAM_DENSITY = 1.0 / 7.5
 MAX_DT = 2.0
 #: Time bins of the link results (s): five minutes.
 BIN_S = 300.0
+#: Without a horizon, a loading runs this long (s) after the last departure.
+DRAIN_S = 4 * 3600.0
 #: Seconds without any movement, nobody driving, that count as gridlock.
 GRIDLOCK_S = 600.0
 CONTROLS = ("fixed", "webster", "actuated", "max-pressure")
@@ -356,7 +358,7 @@ class TrafficControl(mesa.Model):
         end = horizon_s
         if end is None:
             last = float(vehicles.depart.max()) if len(vehicles.depart) else 0.0
-            end = last + 4 * 3600.0
+            end = last + DRAIN_S
         n_steps = int(np.ceil(end / dt))
         shape = (max(int(np.ceil(n_steps * dt / BIN_S)), 1), n_links)  # bin-major
         out: dict[str, np.ndarray] = {
