@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, objmode
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.kernels.dnl_cycles import CYCLE_CHECK_S, find_cycles, yields_to_cycle
 from sim.kernels.dnl_info import link_costs, live_destinations, next_link, refresh_quickest
@@ -65,11 +66,16 @@ def _queue(ln, t, buf, buf_start, buf_cap, head, count, ready, at_line):
     only grows from it, and a queue's measure costs its growth, not its length.
     """
     q = at_line[ln]
+    k = head[ln] + q  # the ring place of the q-th vehicle (< 2 buf_cap: one wrap at most)
+    if k >= buf_cap[ln]:
+        k -= buf_cap[ln]
     while q < count[ln]:
-        v = buf[buf_start[ln] + (head[ln] + q) % buf_cap[ln]]
-        if ready[v] > t:
+        if ready[buf[buf_start[ln] + k]] > t:
             break
         q += 1
+        k += 1
+        if k == buf_cap[ln]:
+            k = 0
     at_line[ln] = q
     return q
 
@@ -151,6 +157,12 @@ def _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out, ex_read):
 def _full(m, t_free, storage, n_in, ex_t, ex_start, ex_size, freed, n_out, ex_read):
     """Whether link ``m`` has no room at ``t_free`` (its vehicles fill its storage)."""
     return _freed(m, t_free, ex_t, ex_start, ex_size, freed, n_out, ex_read) + storage[m] <= n_in[m]
+
+
+@njit(cache=True, error_model="numpy")
+def _lowest_bit(w):
+    """Index of the lowest set bit of ``w`` (> 0): one instruction (cttz), no division."""
+    return trailing_zeros(w)
 
 
 @njit(cache=True, error_model="numpy")
@@ -275,6 +287,8 @@ def simulate(
         for k in range(node_in_start[node], node_in_start[node + 1]):
             link_node[node_in_links[k]] = node
     n_nodes = len(node_in_start) - 1
+    max_in = int(np.max(node_in_start[1:] - node_in_start[:-1])) if n_nodes else 0
+    step_mod = np.zeros(max_in + 1, np.int64)  # step % n for n <= the most links into a node
     # wake-ups: a timing wheel of node bit sets, row ``step % n_wheel`` for the nodes due
     # in a step: a front vehicle of one of their incoming links reaches the stop line, a
     # front waits, or a green starts (a node processed early does nothing, so a wake-up
@@ -282,9 +296,6 @@ def simulate(
     n_wheel = min(int(fft.max() / dt) + 4 if n_links else 1, WHEEL_MAX)
     n_words = (n_nodes + 31) // 32
     wheel = np.zeros((n_wheel, max(n_words, 1)), np.int64)
-    bit_of = np.zeros(37, np.int64)  # bit index of a power of two from its residue mod 37
-    for b in range(32):
-        bit_of[(1 << b) % 37] = b
     sig_node = np.full(n_sig, -1, np.int64)  # a signal's node, due when a green starts
     for s in range(n_sig):
         if app_start[s + 1] > app_start[s]:
@@ -298,6 +309,7 @@ def simulate(
     next_in = np.zeros(n_links)
     wait_since = np.full(n_links, -1.0)  # since when a front has waited for a full link
     entry = np.zeros(n_veh)
+    entry_bin = np.zeros(n_veh, np.int32)  # the output bin of ``entry``
     ready = np.zeros(n_veh)  # when a vehicle reaches the stop line of its link
     pos = np.zeros(n_veh, np.int64)  # index into the vehicle's route
     o_head = np.full(n_links, -1, np.int64)  # origin queues: linked lists per first link
@@ -361,6 +373,8 @@ def simulate(
         t = step * dt
         t_end = t + dt
         row = step % n_wheel  # the wheel's row of this step
+        for n in range(1, len(step_mod)):  # a node's round starts at link step % its links
+            step_mod[n] = step % n
         fb = _bin(t, bin_s, n_bins + 1)  # the bin of the capacity factors
         qb = _bin(t_end, bin_s, n_bins)  # the bin of the queues measured at t_end
         if len(dest_nodes) and t >= next_info:
@@ -432,7 +446,8 @@ def simulate(
                 next_in[m] = te + inv_cap[m]
                 _push(m, v, buf, buf_start, buf_cap, head, count)
                 n_in[m] += 1
-                bin_in[_bin(te, bin_s, n_bins), m] += 1
+                entry_bin[v] = _bin(te, bin_s, n_bins)
+                bin_in[entry_bin[v], m] += 1
                 entry[v] = te
                 ready[v] = te + fft[m] + startup_s[m]  # it departs from a standstill
                 nxt[v] = next_after(v, m)
@@ -457,13 +472,12 @@ def simulate(
             if w == 0:
                 wi += 1
                 continue
-            low = w & -w
-            wheel[row, wi] = w ^ low
-            node = wi * 32 + bit_of[low % 37]
+            wheel[row, wi] = w & (w - 1)  # the lowest node drops out
+            node = wi * 32 + _lowest_bit(w)
             k0, k1 = node_in_start[node], node_in_start[node + 1]
             n_k = k1 - k0
             stuck = 0
-            k = step % n_k
+            k = step_mod[n_k]
             # the node is due again at the first step one of its fronts could move, as
             # found in the last round of its links, in which none moves (-1: none can
             # until a front arrives or a green starts, which wakes it then)
@@ -555,7 +569,7 @@ def simulate(
                 ex_write[ln] = ex_write[ln] + 1 if ex_write[ln] + 1 < ex_size[ln] else 0
                 n_out[ln] += 1
                 b_o = _bin(t_out, bin_s, n_bins)
-                b_e = _bin(entry[v], bin_s, n_bins)
+                b_e = entry_bin[v]
                 on_link = t_out - entry[v]
                 bin_out[b_o, ln] += 1
                 bin_tt[b_o, ln] += on_link
@@ -573,7 +587,8 @@ def simulate(
                     next_in[m] = te + inv_cap[m]
                     _push(m, v, buf, buf_start, buf_cap, head, count)
                     n_in[m] += 1
-                    bin_in[b_o if te == t_out else _bin(te, bin_s, n_bins), m] += 1
+                    entry_bin[v] = b_o if te == t_out else _bin(te, bin_s, n_bins)
+                    bin_in[entry_bin[v], m] += 1
                     entry[v] = te
                     # from a standstill (it waited at the stop line) it accelerates
                     ready[v] = te + fft[m] + (startup_s[m] if te - t_arr >= STOPPED_S else 0.0)
