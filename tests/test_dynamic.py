@@ -65,6 +65,28 @@ def _signal_net(greens: list[float]) -> tuple[DynamicNetwork, TrafficControl]:
     return net, TrafficControl(net, dt=1.0)
 
 
+def _plan_green(greens: list[float], lost: float, until: float) -> list[float]:
+    """Seconds of green each phase of a fixed plan from t = 0 gets in [0, until)."""
+    given, t = [0.0] * len(greens), 0.0
+    while t < until:
+        for i, g in enumerate(greens):
+            given[i] += max(0.0, min(t + g, until) - t)
+            t += g + lost
+    return given
+
+
+@pytest.mark.parametrize("depart", [0.0, 200.0])
+def test_green_seconds_follow_the_plan_to_the_last_step(depart: float) -> None:
+    # one vehicle on the cross road: it arrives early (the run stops then) or is still
+    # driving at the 250 s horizon; either way the green ends with the last step
+    net, _ = _signal_net([40.0, 32.0])
+    net.signals[0].lost_s = 4.0
+    veh = Vehicles.from_routes(["a"], np.array([depart]), [[2, 3]])
+    res = TrafficControl(net, dt=1.0).load(veh, horizon_s=250.0)
+    assert (res.sim_s < 250.0) == (depart == 0.0)
+    np.testing.assert_array_equal(res.green_s[0], _plan_green([40.0, 32.0], 4.0, res.sim_s))
+
+
 def test_geometry_phasing_of_the_crossroads() -> None:
     net, _ = _signal_net([40.0, 20.0])
     masks = net.signals[0].masks

@@ -175,6 +175,29 @@ def _due(wheel, row, ahead, y):
 
 
 @njit(cache=True, error_model="numpy")
+def _first_step(t0, span, dt, lo):
+    """The first step ``k >= lo`` with ``k * dt - t0 >= span - 1e-9``.
+
+    That is when a green (or an intergreen) of ``span`` s that began at ``t0`` is over, by
+    the signal loop's own test.
+    """
+    k = max(int(np.ceil((t0 + span) / dt)), lo)
+    while k > lo and (k - 1) * dt - t0 >= span - 1e-9:
+        k -= 1
+    while not (k * dt - t0 >= span - 1e-9):
+        k += 1
+    return k
+
+
+@njit(cache=True, error_model="numpy")
+def _close_greens(steps, dt, green_on, green_step, sig_ph0, cur, green_time):
+    """Add the seconds of the greens still on after ``steps`` steps to ``green_time``."""
+    for s in range(len(green_on)):
+        if green_on[s]:
+            green_time[sig_ph0[s] + cur[s]] += (steps - green_step[s]) * dt
+
+
+@njit(cache=True, error_model="numpy")
 def _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf, buf_start, buf_cap,
                  head, count, ready, at_line):  # fmt: skip
     """Measure the stop-line queues of signal approaches not visited in this step."""
@@ -335,6 +358,9 @@ def simulate(
                 green_on[s] = False  # intergreen: ``cur`` is the phase to come
                 break
             acc += g + lost_s[s]
+    # green seconds are added when a green ends (and at the end): its steps times dt
+    green_step = np.zeros(n_sig, np.int64)  # the step the current green began
+    sig_next = np.zeros(n_sig, np.int64)  # the next step a fixed-time signal switches in
     next_dep = 0
     on_net = 0
     done = 0
@@ -386,10 +412,14 @@ def simulate(
                 refresh_quickest(dist_to, dest_nodes, live, cost_now, node_in_start,
                                  node_in_links, link_from, through)  # fmt: skip
         # ---- signals: end greens that are over, then start greens whose intergreen is
+        # over (a fixed-time signal only in the steps it switches: ``sig_next``)
         for s in range(n_sig):
+            fixed = sig_mode[s] == FIXED
+            if fixed and step < sig_next[s]:
+                continue
             el = t - t_switch[s]
             if green_on[s]:
-                if sig_mode[s] == FIXED:  # the common case, without a call
+                if fixed:
                     g = ph_green[sig_ph0[s] + cur[s]]
                     following = (cur[s] + 1) % sig_nph[s] if el >= g - 1e-9 else -1
                 else:
@@ -400,18 +430,24 @@ def simulate(
                                            nxt)  # fmt: skip
                 if following >= 0:
                     green_on[s] = False
+                    green_time[sig_ph0[s] + cur[s]] += (step - green_step[s]) * dt
                     t_switch[s] = t
                     el = 0.0
                     cur[s] = following
             if not green_on[s]:
                 if el < lost_s[s] - 1e-9:
+                    if fixed:
+                        sig_next[s] = _first_step(t_switch[s], lost_s[s], dt, step + 1)
                     continue
                 green_on[s] = True
+                green_step[s] = step
                 t_switch[s] = t
                 if sig_node[s] >= 0:  # fronts held by the red may go now
                     y = sig_node[s]
                     _due(wheel, row, 0, y)
-            green_time[sig_ph0[s] + cur[s]] += dt
+            if fixed:
+                g = ph_green[sig_ph0[s] + cur[s]]
+                sig_next[s] = _first_step(t_switch[s], g, dt, step + 1)
         if step % cycle_every == 0:
             find_cycles(wait_since, count, buf, buf_start, head, nxt, cyc_target, cyc_state,
                         cyc_walk, cycle_pred)  # fmt: skip
@@ -617,6 +653,7 @@ def simulate(
                          buf_cap, head, count, ready, at_line)  # fmt: skip
         # ---- done, or gridlock
         if done == n_veh:
+            _close_greens(step + 1, dt, green_on, green_step, sig_ph0, cur, green_time)
             return OK, step + 1, waits
         idle = idle + 1 if moved == 0 and on_net > 0 else 0
         if idle >= gridlock_steps:
@@ -632,6 +669,8 @@ def simulate(
                         waits[m] = -2 if nxt[v] < 0 else nxt[v]
                 _held_queues(step, t_end, bin_s, app_links, q_step, bin_queue, buf,
                              buf_start, buf_cap, head, count, ready, at_line)  # fmt: skip
+                _close_greens(step + 1, dt, green_on, green_step, sig_ph0, cur, green_time)
                 return GRIDLOCK, step + 1, waits
             idle = 0
+    _close_greens(step + 1, dt, green_on, green_step, sig_ph0, cur, green_time)
     return OK, step + 1, waits
