@@ -8,6 +8,8 @@ arrive sooner than those who keep their planned route.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -103,8 +105,27 @@ def test_on_a_city_only_trips_that_end_at_a_zone_are_informed() -> None:
     assert (dest_of == -1).all() and len(nodes) == 0
 
 
+def _chained(edges: list[tuple[int, int]], n: int, rng: np.random.Generator):
+    """``edges`` with every fifth street pair split by 1-3 bend nodes (and some one way)."""
+    out, pairs = [], sorted({(min(e), max(e)) for e in edges})
+    for i, (a, b) in enumerate(pairs):
+        if i % 5:
+            out += [(a, b), (b, a)]
+            continue
+        bends = list(range(n, n + int(rng.integers(1, 4))))
+        n += len(bends)
+        path = [a, *bends, b]
+        out += list(pairwise(path))
+        if i % 10:  # a two-way street; else one way only
+            out += list(pairwise(path[::-1]))
+    return sorted(out), n
+
+
+@pytest.mark.parametrize("chained", [False, True], ids=["plain", "street-chains"])
 @pytest.mark.parametrize("spread", [30.0, 1e6, np.inf], ids=["bucket-queue", "heap", "closed"])
-def test_quickest_times_equal_networkx_dijkstra_to_each_destination(spread: float) -> None:
+def test_quickest_times_equal_networkx_dijkstra_to_each_destination(
+    spread: float, chained: bool
+) -> None:
     """The tables informed drivers read are networkx's shortest times to each destination.
 
     A random street-like graph (a ring with chords, links both ways) with link times up
@@ -112,10 +133,13 @@ def test_quickest_times_equal_networkx_dijkstra_to_each_destination(spread: floa
     buckets than :data:`~sim.kernels.dnl_info.MAX_BUCKETS`), and a closed link (infinite
     time) the heap too. Paths may not pass through
     a node some routes never use (``through`` False), as zone centroids are not.
+    With street chains (bend nodes splitting some streets, some one way), the labels
+    the searches give by walking the chains are those of searches that queue every
+    node, bit for bit.
     """
     import networkx as nx
 
-    from sim.kernels.dnl_info import quickest_times
+    from sim.kernels.dnl_info import chains, quickest_times
 
     rng = np.random.default_rng(7)
     n = 300
@@ -123,19 +147,27 @@ def test_quickest_times_equal_networkx_dijkstra_to_each_destination(spread: floa
         (int(a), int(b)) for a, b in rng.integers(0, n, (600, 2)) if a != b
     }
     edges = sorted(pairs | {(b, a) for a, b in pairs})
+    if chained:
+        edges, n = _chained(edges, n, rng)
     link_from = np.array([a for a, _ in edges], dtype=np.int64)
     link_to = np.array([b for _, b in edges], dtype=np.int64)
     cost = 0.5 * np.exp(rng.uniform(0.0, np.log(min(spread, 30.0)), len(edges)))
     if spread > 30.0:
         cost[::7] = 0.5 * spread  # a spread of link times the buckets cannot cover
     through = rng.random(n) > 0.1
-    order = np.argsort(link_to, kind="stable")
+    order = np.argsort(link_to, kind="stable").astype(np.int64)
     node_in_start = np.searchsorted(link_to[order], np.arange(n + 1)).astype(np.int64)
     dest_nodes = np.array([3, 77, 150, 299], dtype=np.int64)
     live = np.array([True, True, False, True])
+    interior, chain_prev = chains(node_in_start, order, link_from, link_to, through, dest_nodes)
+    assert interior.sum() > (0.3 * (n - 300) if chained else -1)  # the bends are walked
     dist = np.full((len(dest_nodes), n), -1.0)
-    quickest_times(dist, dest_nodes, live, cost, node_in_start, order.astype(np.int64),
-                   link_from, through)  # fmt: skip
+    quickest_times(dist, dest_nodes, live, cost, node_in_start, order, link_from, link_to,
+                   through, interior, chain_prev)  # fmt: skip
+    queued = np.full_like(dist, -1.0)
+    quickest_times(queued, dest_nodes, live, cost, node_in_start, order, link_from, link_to,
+                   through, np.zeros(n, np.bool_), chain_prev)  # fmt: skip
+    np.testing.assert_array_equal(dist, queued)
 
     for d, dn in enumerate(dest_nodes):
         if not live[d]:

@@ -41,7 +41,13 @@ from numba import njit, objmode
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.kernels.dnl_cycles import CYCLE_CHECK_S, find_cycles, yields_to_cycle
-from sim.kernels.dnl_info import link_costs, live_destinations, next_link, refresh_quickest
+from sim.kernels.dnl_info import (
+    chains,
+    link_costs,
+    live_destinations,
+    next_link,
+    refresh_quickest,
+)
 from sim.kernels.dnl_signals import (
     ACTUATED,
     FIXED,
@@ -377,6 +383,9 @@ def simulate(
     for ln in range(n_links):
         if mov_start[ln + 1] > mov_start[ln]:
             through[link_node[ln]] = True
+    # street chains the quickest-time searches walk (bends and way breaks: one way on)
+    interior, chain_prev = chains(node_in_start, node_in_links, link_from, link_node, through,
+                                  dest_nodes)  # fmt: skip
     next_info = 0.0
     # locked loops: the wait graph's cycles, found every CYCLE_CHECK_S
     cyc_target = np.full(n_links, -1, np.int64)
@@ -410,7 +419,8 @@ def simulate(
             live_destinations(live, dest_of, arrive, depart, next_dep, t + info_s)
             with objmode():  # the parallel kernel is called from Python (see its doc)
                 refresh_quickest(dist_to, dest_nodes, live, cost_now, node_in_start,
-                                 node_in_links, link_from, through)  # fmt: skip
+                                 node_in_links, link_from, link_node, through, interior,
+                                 chain_prev)  # fmt: skip
         # ---- signals: end greens that are over, then start greens whose intergreen is
         # over (a fixed-time signal only in the steps it switches: ``sig_next``)
         for s in range(n_sig):

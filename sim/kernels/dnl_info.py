@@ -67,7 +67,114 @@ MAX_BUCKETS = 1 << 16
 
 
 @njit(cache=True, error_model="numpy")
-def _heap_row(row, dn, in_cost, node_in_start, in_from, through, keys, items):
+def chains(node_in_start, node_in_links, link_from, link_to, through, dest_nodes):
+    """The street chains the searches walk instead of queueing: ``interior``, ``chain_prev``.
+
+    A node is ``interior`` when it joins exactly two other nodes, by at most one link
+    each way to each, some route passes it (``through``) and it is no destination: a
+    bend or a way break of a street, where a quickest path only goes straight on.
+    ``chain_prev[ln]`` for a link ``ln`` out of an interior node ``a`` (to ``s``) is the
+    link into ``a`` from its other neighbour (-1: none, a one-way street's end). Arrays:
+    ``interior`` bool ``(n_nodes,)``, ``chain_prev`` int64 ``(n_links,)``.
+    """
+    n_nodes, n_links = len(node_in_start) - 1, len(link_from)
+    n_out = np.zeros(n_nodes, np.int64)
+    for ln in range(n_links):
+        n_out[link_from[ln]] += 1
+    out_start = np.zeros(n_nodes + 1, np.int64)
+    for u in range(n_nodes):
+        out_start[u + 1] = out_start[u] + n_out[u]
+    fill = out_start[:-1].copy()
+    out_links = np.empty(n_links, np.int64)
+    for ln in range(n_links):
+        out_links[fill[link_from[ln]]] = ln
+        fill[link_from[ln]] += 1
+    interior = through.copy()
+    interior[dest_nodes] = False
+    chain_prev = np.full(n_links, -1, np.int64)
+    nb = np.empty(2, np.int64)
+    for a in range(n_nodes):
+        k0, k1 = node_in_start[a], node_in_start[a + 1]
+        if not interior[a] or k1 - k0 > 2 or out_start[a + 1] - out_start[a] > 2:
+            interior[a] = False
+            continue
+        n_nb, n_in, n_o = 0, np.zeros(2, np.int64), np.zeros(2, np.int64)
+        for j in range(k0, k1 + out_start[a + 1] - out_start[a]):
+            into = j < k1  # in-links first, then out-links
+            ln = node_in_links[j] if into else out_links[out_start[a] + j - k1]
+            x = link_from[ln] if into else link_to[ln]
+            i = 0
+            while i < n_nb and nb[i] != x:
+                i += 1
+            if x == a or i == 2:  # a loop, or a third neighbour
+                n_nb = 3
+                break
+            if i == n_nb:
+                nb[i] = x
+                n_nb += 1
+            if into:
+                n_in[i] += 1
+            else:
+                n_o[i] += 1
+        if n_nb != 2 or n_in.max() > 1 or n_o.max() > 1:
+            interior[a] = False
+            continue
+        for j in range(out_start[a], out_start[a + 1]):
+            ln = out_links[j]
+            for k in range(k0, k1):
+                if link_from[node_in_links[k]] != link_to[ln]:
+                    chain_prev[ln] = node_in_links[k]
+    return interior, chain_prev
+
+
+@njit(cache=True, error_model="numpy")
+def queued_steps(cost, chain_prev, link_from, link_to, interior):
+    """The shortest and longest step (s) of a search at ``cost``: its bucket width and span.
+
+    A search queues a node over a link between two non-interior nodes, or at the end
+    of a walk along a chain (the chain's time); interior links alone are never a step.
+    """
+    lo, hi = np.inf, 0.0
+    for ln in range(len(cost)):
+        if interior[link_to[ln]]:
+            continue  # walked, not queued
+        s, k = cost[ln], ln
+        while interior[link_from[k]]:
+            k = chain_prev[k]
+            if k < 0:  # a walk that ends before a junction queues nothing
+                break
+            s += cost[k]
+        if k >= 0:
+            lo, hi = min(lo, s), max(hi, s)
+    return lo, hi
+
+
+@njit(cache=True, error_model="numpy")
+def _walk(row, ln, nd, cost, chain_prev, link_from, interior):
+    """Labels along a chain from link ``ln``, whose tail just got label ``nd``.
+
+    ``row`` of the tail (an interior node) is set; the walk goes on over ``chain_prev``
+    while it improves the labels (with positive link times the path it leaves is never
+    a quickest one once it stops). Returns the chain's end, a non-interior node, with
+    its new label, to be queued; -1 when the walk stopped first. Each label is the
+    same sum, in the same order, as a search that queued the interior nodes gives.
+    """
+    a = link_from[ln]
+    while interior[a]:
+        row[a] = nd
+        ln = chain_prev[ln]
+        if ln < 0:
+            return -1, nd
+        nd = nd + cost[ln]
+        a = link_from[ln]
+        if nd >= row[a]:
+            return -1, nd
+    return a, nd
+
+
+@njit(cache=True, error_model="numpy")
+def _heap_row(row, dn, in_cost, node_in_start, in_from, through, keys, items, cost,
+              node_in_links, chain_prev, link_from, interior):  # fmt: skip
     """Backward Dijkstra to node ``dn`` with a binary heap (the general case)."""
     row[:] = np.inf
     row[dn] = 0.0
@@ -80,19 +187,25 @@ def _heap_row(row, dn, in_cost, node_in_start, in_from, through, keys, items):
             a = in_from[k]
             nd = du + in_cost[k]
             if nd < row[a]:
+                if interior[a]:
+                    a, nd = _walk(row, node_in_links[k], nd, cost, chain_prev, link_from,
+                                  interior)  # fmt: skip
+                    if a < 0:
+                        continue
                 row[a] = nd
                 size = _heap_push(keys, items, size, nd, a)
 
 
 @njit(cache=True, error_model="numpy")
 def _bucket_row(row, dn, in_cost, node_in_start, in_from, through, width, b_head, e_next,
-                e_node, e_key, done):  # fmt: skip
+                e_node, e_key, done, cost, node_in_links, chain_prev, link_from,
+                interior):  # fmt: skip
     """Backward Dijkstra to node ``dn`` with a bucket queue (Dial's algorithm).
 
     Buckets of ``width`` s, no wider than the shortest link time: a node's label in
     bucket ``i`` only gives labels in later buckets, so the nodes of a bucket are final
     in any order and the labels equal the heap's, bit for bit. ``b_head`` is a circular
-    array of ``2^k`` buckets covering more than the longest link time; entries are
+    array of ``2^k`` buckets covering more than the longest step; entries are
     lists through ``e_next`` (a relaxed node is pushed again, the stale entry skipped).
     A node is expanded once (``done``), so the entries, one per relaxed link, never
     outnumber the links, whatever the rounding of the bucket index.
@@ -121,6 +234,11 @@ def _bucket_row(row, dn, in_cost, node_in_start, in_from, through, width, b_head
             a = in_from[k]
             nd = du + in_cost[k]
             if nd < row[a]:
+                if interior[a]:  # along the chain at once: its nodes are never queued
+                    a, nd = _walk(row, node_in_links[k], nd, cost, chain_prev, link_from,
+                                  interior)  # fmt: skip
+                    if a < 0:
+                        continue
                 row[a] = nd
                 b = max(int(nd * inv), cur) & mask  # (rounding never moves it back)
                 e_node[n_e], e_key[n_e], e_next[n_e], b_head[b] = a, nd, b_head[b], n_e
@@ -130,7 +248,7 @@ def _bucket_row(row, dn, in_cost, node_in_start, in_from, through, width, b_head
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def quickest_times(dist, dest_nodes, live, cost, node_in_start, node_in_links, link_from,
-                   through):  # fmt: skip
+                   link_to, through, interior, chain_prev):  # fmt: skip
     """``dist[d, u]``: quickest time (s) from node ``u`` to ``dest_nodes[d]`` at ``cost``.
 
     Only rows with ``live[d]`` are computed (the others keep their values). Paths pass
@@ -138,7 +256,9 @@ def quickest_times(dist, dest_nodes, live, cost, node_in_start, node_in_links, l
     centroid); ``inf`` where no such path exists. One row per destination, each
     written by one thread, so the result does not depend on scheduling. A bucket queue
     where link times allow (about twice as fast as the heap on the default city),
-    else a binary heap; both give the same labels.
+    else a binary heap; both give the same labels. The ``interior`` nodes of street
+    chains (:func:`chains`; all False: none) are labelled by walking the chain, not
+    queued: the same labels for ~40 % fewer queued nodes on the default city.
     """
     n_in = len(node_in_links)
     in_cost = np.empty(n_in)  # the incoming links' times and tails in CSR order: the
@@ -146,8 +266,8 @@ def quickest_times(dist, dest_nodes, live, cost, node_in_start, node_in_links, l
     for k in range(n_in):
         in_cost[k] = cost[node_in_links[k]]
         in_from[k] = link_from[node_in_links[k]]
-    width = cost.min() if n_in else 0.0
-    spread = cost.max() / width + 2 if width > 0 else np.inf  # buckets a link time spans
+    width, longest = queued_steps(cost, chain_prev, link_from, link_to, interior)
+    spread = longest / width + 2 if width > 0 else np.inf  # buckets a step spans
     n_b = 1
     while n_b < spread and n_b <= MAX_BUCKETS:
         n_b *= 2
@@ -160,20 +280,22 @@ def quickest_times(dist, dest_nodes, live, cost, node_in_start, node_in_links, l
         if buckets:
             _bucket_row(dist[d], dest_nodes[d], in_cost, node_in_start, in_from, through,
                         width, np.empty(n_b, np.int64), np.empty(n_in + 1, np.int64), items,
-                        keys, np.empty(len(through), np.bool_))  # fmt: skip
+                        keys, np.empty(len(through), np.bool_), cost, node_in_links,
+                        chain_prev, link_from, interior)  # fmt: skip
         else:
             _heap_row(dist[d], dest_nodes[d], in_cost, node_in_start, in_from, through, keys,
-                      items)  # fmt: skip
+                      items, cost, node_in_links, chain_prev, link_from, interior)  # fmt: skip
 
 
 def refresh_quickest(dist, dest_nodes, live, cost, node_in_start, node_in_links, link_from,
-                     through):  # fmt: skip
+                     link_to, through, interior, chain_prev):  # fmt: skip
     """Run :func:`quickest_times` from Python, as the loading's ``objmode`` block does.
 
     A parallel function called from another cached compiled function can crash when
     numba loads the caller from its cache (numba issues #8578, #10128).
     """
-    quickest_times(dist, dest_nodes, live, cost, node_in_start, node_in_links, link_from, through)
+    quickest_times(dist, dest_nodes, live, cost, node_in_start, node_in_links, link_from,
+                   link_to, through, interior, chain_prev)  # fmt: skip
 
 
 @njit(cache=True, error_model="numpy")
