@@ -218,6 +218,27 @@ def test_cruise_walk_circles_the_destination_on_streets() -> None:
     assert d.max() <= 250.0  # never further than the next ring of blocks
 
 
+def test_cruise_walk_kernel_equals_its_python_twin() -> None:
+    """The compiled walk and its plain-Python twin drive the same links, every start."""
+    from sim.kernels.cruise import cruise_links
+    from sim.traffic.parking_search import NO_KERB_M, REVISIT_M
+
+    _, _, search = _toy(0)
+    g = search.graph
+    out_start, out_links = g.street_out
+    for ln in range(g.n_links):
+        for prev, variant, seconds in ((-1, 0, 60.0), (ln, 1, 400.0), (ln, 2, 900.0)):
+            args = (out_start, out_links, g.link_from, g.link_to, g.node_xy, g.kerb, g.fft_s,
+                    int(g.link_to[ln]), prev, seconds, variant, REVISIT_M, NO_KERB_M)  # fmt: skip
+            walk = cruise_links(*args)
+            np.testing.assert_array_equal(walk, cruise_links.py_func(*args))
+            node = int(g.link_to[ln])
+            if out_start[node + 1] == out_start[node]:  # no street leaves (a centroid)
+                assert len(walk) == 0
+                continue
+            assert g.fft_s[walk[:-1]].sum() < seconds <= g.fft_s[walk].sum()
+
+
 def test_with_ample_space_nobody_cruises_and_the_loading_is_unchanged() -> None:
     net, dyn, search = _toy(kerb_free=100)
     veh = _vehicles(net, 30)

@@ -40,6 +40,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from sim.kernels.cruise import cruise_links
 from sim.traffic.dynamic import BIN_S
 from sim.traffic.parking_supply import ParkingSupply, StreetGraph
 
@@ -284,26 +285,10 @@ def cruise_walk(
     blocks. At least one link; empty if none leaves ``start``.
     """
     out_start, out_links = graph.street_out
-    goal = graph.node_xy[start]
-    passes: dict[int, int] = {}
-    walk: list[int] = []
-    node, elapsed = start, 0.0
-    while elapsed < seconds or not walk:
-        cand = out_links[out_start[node] : out_start[node + 1]]
-        if prev >= 0 and len(cand) > 1:
-            cand = cand[graph.link_to[cand] != graph.link_from[prev]]
-        if len(cand) == 0:
-            break
-        ends = graph.node_xy[graph.link_to[cand]]
-        score = np.hypot(*(ends - goal).T) + np.where(graph.kerb[cand], 0.0, NO_KERB_M)
-        score += REVISIT_M * np.array([passes.get(int(c), 0) for c in cand])
-        rank = np.argsort(score, kind="stable")
-        link = int(cand[rank[variant % len(cand)] if not walk else rank[0]])
-        passes[link] = passes.get(link, 0) + 1
-        walk.append(link)
-        elapsed += float(graph.fft_s[link])
-        node, prev = int(graph.link_to[link]), link
-    return walk
+    walk = cruise_links(out_start, out_links, graph.link_from, graph.link_to, graph.node_xy,
+                        graph.kerb, graph.fft_s, start, prev, seconds, variant, REVISIT_M,
+                        NO_KERB_M)  # fmt: skip
+    return walk.tolist()
 
 
 def lot_next_links(graph: StreetGraph, lot_nodes: np.ndarray) -> np.ndarray:
