@@ -6,6 +6,7 @@ would resolve to whichever conftest pytest imported last.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -48,3 +49,34 @@ def tiny_network(
         speed_ms=a[:, 4],
         capacity_vph=a[:, 5],
     )
+
+
+def street_graph(
+    n: int, rng: np.random.Generator, chained: bool
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """A random street-like graph: a ring of ``n`` nodes with chords, links both ways.
+
+    With ``chained``, every fifth street is split by 1-3 bend nodes (numbered from
+    ``n`` on), and every tenth is one way only. Returns ``link_from``, ``link_to``
+    (int64, links sorted) and the number of nodes.
+    """
+    pairs = {(i, (i + 1) % n) for i in range(n)} | {
+        (int(a), int(b)) for a, b in rng.integers(0, n, (2 * n, 2)) if a != b
+    }
+    edges = sorted(pairs | {(b, a) for a, b in pairs})
+    if chained:
+        out: list[tuple[int, int]] = []
+        for i, (a, b) in enumerate(sorted({(min(e), max(e)) for e in edges})):
+            if i % 5:
+                out += [(a, b), (b, a)]
+                continue
+            bends = list(range(n, n + int(rng.integers(1, 4))))
+            n += len(bends)
+            path = [a, *bends, b]
+            out += list(pairwise(path))
+            if i % 10:  # a two-way street; else one way only
+                out += list(pairwise(path[::-1]))
+        edges = sorted(out)
+    link_from = np.array([a for a, _ in edges], dtype=np.int64)
+    link_to = np.array([b for _, b in edges], dtype=np.int64)
+    return link_from, link_to, n

@@ -13,6 +13,7 @@ import heapq
 
 import numpy as np
 import pytest
+from _support import street_graph
 from test_peak import two_route_city
 
 from sim.kernels import tdsp
@@ -66,11 +67,48 @@ def test_td_tree_matches_the_python_twin() -> None:
         tdsp.td_tree(
             net.out_start, net.out_links, net.link_to, np.ascontiguousarray(tt.T), 300.0,
             int(net.zone_nodes[0]), t0,
-            int(net.first_thru_node), arrival, pred, hk, hi,
+            int(net.first_thru_node), arrival, pred, hk, hi, *net.street_chains,
         )  # fmt: skip
         want_arrival, want_pred = td_tree_twin(net, tt, 300.0, int(net.zone_nodes[0]), t0)
         np.testing.assert_allclose(arrival, want_arrival)
         np.testing.assert_array_equal(pred, want_pred)
+
+
+def test_td_tree_walks_street_chains_to_the_same_arrivals_and_routes() -> None:
+    """Chains walked, not queued: every tree's arrivals and predecessors bit for bit.
+
+    A street-like graph whose streets bends split into chains (two-way and one way),
+    time-dependent link times over 12 bins; trees from 40 origins at four start times
+    against the same search queueing every node (and that one against the Python
+    twin).
+    """
+    from sim.traffic.network import build_network
+
+    rng = np.random.default_rng(11)
+    link_from, link_to, n = street_graph(200, rng, chained=True)
+    m = len(link_from)
+    net = build_network(
+        node_ids=np.arange(n), link_from=link_from, link_to=link_to, capacity=np.ones(m),
+        fftime=np.ones(m), alpha=np.zeros(m), beta=np.zeros(m), length=np.ones(m),
+        toll=np.zeros(m), first_thru_node=10, zone_nodes=np.arange(10),
+    )  # fmt: skip
+    interior, chain_next = net.street_chains
+    assert interior.sum() > 100 and not interior[:10].any()  # bends walked, never a zone
+    tt = rng.uniform(20.0, 400.0, (m, 12))
+    by_bin = np.ascontiguousarray(tt.T)
+    hk, hi = np.empty(m + 1), np.empty(m + 1, np.int64)
+    got, want = (np.empty(n), np.empty(n, np.int64)), (np.empty(n), np.empty(n, np.int64))
+    for origin in rng.integers(0, n, 40):
+        for t0 in (0.0, 250.0, 1300.0, 5000.0):
+            args = (net.out_start, net.out_links, net.link_to, by_bin, 300.0, int(origin), t0,
+                    10)  # fmt: skip
+            tdsp.td_tree(*args, *got, hk, hi, interior, chain_next)
+            tdsp.td_tree(*args, *want, hk, hi, np.zeros(n, np.bool_), chain_next)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+        twin = td_tree_twin(net, tt, 300.0, int(origin), t0)
+        np.testing.assert_allclose(want[0], twin[0])
+        np.testing.assert_array_equal(want[1], twin[1])
 
 
 def test_best_routes_follow_the_time_dependent_times() -> None:

@@ -8,10 +8,9 @@ arrive sooner than those who keep their planned route.
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 import numpy as np
 import pytest
+from _support import street_graph
 
 from sim.errors import UsageError
 from sim.traffic.dynamic import DynamicNetwork, TrafficControl, Vehicles
@@ -105,22 +104,6 @@ def test_on_a_city_only_trips_that_end_at_a_zone_are_informed() -> None:
     assert (dest_of == -1).all() and len(nodes) == 0
 
 
-def _chained(edges: list[tuple[int, int]], n: int, rng: np.random.Generator):
-    """``edges`` with every fifth street pair split by 1-3 bend nodes (and some one way)."""
-    out, pairs = [], sorted({(min(e), max(e)) for e in edges})
-    for i, (a, b) in enumerate(pairs):
-        if i % 5:
-            out += [(a, b), (b, a)]
-            continue
-        bends = list(range(n, n + int(rng.integers(1, 4))))
-        n += len(bends)
-        path = [a, *bends, b]
-        out += list(pairwise(path))
-        if i % 10:  # a two-way street; else one way only
-            out += list(pairwise(path[::-1]))
-    return sorted(out), n
-
-
 @pytest.mark.parametrize("chained", [False, True], ids=["plain", "street-chains"])
 @pytest.mark.parametrize("spread", [30.0, 1e6, np.inf], ids=["bucket-queue", "heap", "closed"])
 def test_quickest_times_equal_networkx_dijkstra_to_each_destination(
@@ -139,18 +122,12 @@ def test_quickest_times_equal_networkx_dijkstra_to_each_destination(
     """
     import networkx as nx
 
-    from sim.kernels.dnl_info import chains, quickest_times
+    from sim.kernels.chains import chains
+    from sim.kernels.dnl_info import quickest_times
 
     rng = np.random.default_rng(7)
-    n = 300
-    pairs = {(i, (i + 1) % n) for i in range(n)} | {
-        (int(a), int(b)) for a, b in rng.integers(0, n, (600, 2)) if a != b
-    }
-    edges = sorted(pairs | {(b, a) for a, b in pairs})
-    if chained:
-        edges, n = _chained(edges, n, rng)
-    link_from = np.array([a for a, _ in edges], dtype=np.int64)
-    link_to = np.array([b for _, b in edges], dtype=np.int64)
+    link_from, link_to, n = street_graph(300, rng, chained)
+    edges = list(zip(link_from.tolist(), link_to.tolist(), strict=True))
     cost = 0.5 * np.exp(rng.uniform(0.0, np.log(min(spread, 30.0)), len(edges)))
     if spread > 30.0:
         cost[::7] = 0.5 * spread  # a spread of link times the buckets cannot cover

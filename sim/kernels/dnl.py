@@ -40,14 +40,9 @@ import numpy as np
 from numba import njit, objmode
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from sim.kernels.chains import chains
 from sim.kernels.dnl_cycles import CYCLE_CHECK_S, find_cycles, yields_to_cycle
-from sim.kernels.dnl_info import (
-    chains,
-    link_costs,
-    live_destinations,
-    next_link,
-    refresh_quickest,
-)
+from sim.kernels.dnl_info import link_costs, live_destinations, next_link, refresh_quickest
 from sim.kernels.dnl_signals import (
     ACTUATED,
     FIXED,

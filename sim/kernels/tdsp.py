@@ -22,13 +22,16 @@ from sim.kernels.paths import _heap_pop, _heap_push
 
 
 @njit(cache=True)
-def td_tree(
-    out_start, out_links, link_to, tt, bin_s, origin, t0, first_thru, arrival, pred, hk, hi
-):
+def td_tree(out_start, out_links, link_to, tt, bin_s, origin, t0, first_thru, arrival, pred, hk,
+            hi, interior, chain_next):  # fmt: skip
     """Earliest arrival at every node leaving ``origin`` at ``t0`` (into ``arrival``, ``pred``).
 
     ``pred[v]`` is the link the best route enters node ``v`` by (-1: origin or
     unreached); ``hk``/``hi`` are heap buffers of at least ``len(out_links) + 1``.
+    The ``interior`` nodes of street chains (:func:`sim.kernels.chains.chains`, bool
+    per node; all False: none) are not queued: a label that reaches one goes on along
+    ``chain_next`` (int64 per link) while it improves, to the chain's end, which is.
+    The same arrivals and predecessors, bit for bit, as queueing them (FIFO times).
     """
     arrival[:] = np.inf
     pred[:] = -1
@@ -49,7 +52,35 @@ def td_tree(
             if tv < arrival[v]:
                 arrival[v] = tv
                 pred[v] = link
-                size = _heap_push(hk, hi, size, tv, v)
+                if interior[v]:
+                    v, tv = _straight_on(link, tv, tt, bin_s, link_to, arrival, pred,
+                                         interior, chain_next)  # fmt: skip
+                if v >= 0:
+                    size = _heap_push(hk, hi, size, tv, v)
+
+
+@njit(cache=True)
+def _straight_on(link, t, tt, bin_s, link_to, arrival, pred, interior, chain_next):
+    """Labels along a chain after ``link``, into an interior node reached at ``t``.
+
+    Returns the chain's end (not interior) and its arrival, to be queued, or -1 when
+    the walk stopped first: a link onwards that does not improve the next node's
+    arrival improves none after it (FIFO), and a one-way chain may just end.
+    """
+    n_bins = tt.shape[0]
+    v = link_to[link]
+    while interior[v]:
+        link = chain_next[link]
+        if link < 0:
+            return -1, t
+        w = link_to[link]
+        tw = t + tt[min(int(t // bin_s), n_bins - 1), link]
+        if tw >= arrival[w]:
+            return -1, t
+        arrival[w] = tw
+        pred[w] = link
+        v, t = w, tw
+    return v, t
 
 
 #: Trees computed side by side (threads) before their routes are read off: bounds the
@@ -59,7 +90,8 @@ TREES_AT_ONCE = 64
 
 @njit(parallel=True, cache=True)
 def group_trees(out_start, out_links, link_to, tt, bin_s, first_thru, n_nodes, zone_nodes,
-                origin, dest, group_start, group_t0, g0, g1, best, preds):  # fmt: skip
+                origin, dest, group_start, group_t0, g0, g1, best, preds, interior,
+                chain_next):  # fmt: skip
     """Trees of groups ``g0:g1`` (``preds[g - g0]``) and their vehicles' ``best`` times.
 
     One group per thread with its own buffers, so results do not depend on scheduling.
@@ -74,7 +106,7 @@ def group_trees(out_start, out_links, link_to, tt, bin_s, first_thru, n_nodes, z
         hi = np.empty(len(out_links) + 1, dtype=np.int64)
         o, t0 = zone_nodes[origin[a]], group_t0[g]
         td_tree(out_start, out_links, link_to, tt, bin_s, o, t0, first_thru, arrival, preds[j],
-                hk, hi)  # fmt: skip
+                hk, hi, interior, chain_next)  # fmt: skip
         for i in range(a, z):
             best[i] = arrival[zone_nodes[dest[i]]] - t0
 
@@ -97,6 +129,8 @@ def swap_routes(
     best,
     new_start,
     new_links,
+    interior,
+    chain_next,
 ):
     """Best arrival of every vehicle and the best routes of the vehicles that swap.
 
@@ -121,6 +155,8 @@ def swap_routes(
     new_start, new_links
         Out: CSR of the new routes of the vehicles that swap (``new_start[i]`` is the
         offset of vehicle ``i``; length 0 for the others).
+    interior, chain_next
+        The street chains the trees walk (:func:`td_tree`).
 
     Returns
     -------
@@ -135,7 +171,7 @@ def swap_routes(
         g1 = min(g0 + TREES_AT_ONCE, n_groups)
         group_trees(out_start, out_links, link_to, tt, bin_s, first_thru, n_nodes,
                     zone_nodes, origin, dest, group_start, group_t0, g0, g1, best,
-                    preds)  # fmt: skip
+                    preds, interior, chain_next)  # fmt: skip
         pos = read_routes(link_from, zone_nodes, origin, dest, group_start, g0, g1, swap,
                           preds, pos, new_start, new_links)  # fmt: skip
     new_start[len(origin)] = pos

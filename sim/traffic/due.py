@@ -179,7 +179,7 @@ def best_routes(
             net.out_start, net.out_links, net.link_from, net.link_to, int(net.first_thru_node),
             net.n_nodes, by_bin, float(bin_s), net.zone_nodes,
             trips.origin[order], trips.dest[order], group_start, group_t0,
-            swap[order].astype(np.int8), best, new_start, links,
+            swap[order].astype(np.int8), best, new_start, links, *net.street_chains,
         )  # fmt: skip
         if used >= 0:
             break

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import GeodataError
+from sim.kernels.chains import chain_next, chains
 from sim.traffic import tntp
 
 BPR_ALPHA = 0.15
@@ -84,6 +86,22 @@ class Network:
     def n_zones(self) -> int:
         """Number of zones (centroids)."""
         return len(self.zone_nodes)
+
+    @cached_property
+    def street_chains(self) -> tuple[np.ndarray, np.ndarray]:
+        """Interior nodes of street chains and the next link along a chain of each link.
+
+        (:func:`sim.kernels.chains.chains`, centroids never interior): the
+        shortest-path trees walk a chain straight on instead of queueing its nodes.
+        ``chain_next[l]`` is -1 unless link ``l`` ends at an interior node.
+        """
+        order = np.argsort(self.link_to, kind="stable").astype(np.int64)
+        in_start = np.searchsorted(self.link_to[order], np.arange(self.n_nodes + 1))
+        through = np.arange(self.n_nodes) >= self.first_thru_node
+        interior, prev = chains(in_start.astype(np.int64), order,
+                                self.link_from.astype(np.int64), self.link_to.astype(np.int64),
+                                through, np.zeros(0, np.int64))  # fmt: skip
+        return interior, chain_next(prev)
 
 
 def build_network(
