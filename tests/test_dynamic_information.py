@@ -122,8 +122,8 @@ def test_quickest_times_equal_networkx_dijkstra_to_each_destination(
     """
     import networkx as nx
 
-    from sim.kernels.chains import chains
     from sim.kernels.dnl_info import quickest_times
+    from sim.kernels.paths import street_chains
 
     rng = np.random.default_rng(7)
     link_from, link_to, n = street_graph(300, rng, chained)
@@ -136,7 +136,9 @@ def test_quickest_times_equal_networkx_dijkstra_to_each_destination(
     node_in_start = np.searchsorted(link_to[order], np.arange(n + 1)).astype(np.int64)
     dest_nodes = np.array([3, 77, 150, 299], dtype=np.int64)
     live = np.array([True, True, False, True])
-    interior, chain_prev = chains(node_in_start, order, link_from, link_to, through, dest_nodes)
+    walkable = through.copy()
+    walkable[dest_nodes] = False
+    interior, chain_prev = street_chains(link_from, link_to, n, walkable)
     assert interior.sum() > (0.3 * (n - 300) if chained else -1)  # the bends are walked
     dist = np.full((len(dest_nodes), n), -1.0)
     quickest_times(dist, dest_nodes, live, cost, node_in_start, order, link_from, link_to,

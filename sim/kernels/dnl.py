@@ -40,7 +40,6 @@ import numpy as np
 from numba import njit, objmode
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from sim.kernels.chains import chains
 from sim.kernels.dnl_cycles import CYCLE_CHECK_S, find_cycles, yields_to_cycle
 from sim.kernels.dnl_info import link_costs, live_destinations, next_link, refresh_quickest
 from sim.kernels.dnl_signals import (
@@ -49,6 +48,7 @@ from sim.kernels.dnl_signals import (
     MAX_PRESSURE,
     green_ends,
 )
+from sim.kernels.paths import street_chains
 
 __all__ = ["ACTUATED", "FIXED", "GRIDLOCK", "MAX_PRESSURE", "OK", "simulate"]
 OK, GRIDLOCK = 0, 1
@@ -379,8 +379,9 @@ def simulate(
         if mov_start[ln + 1] > mov_start[ln]:
             through[link_node[ln]] = True
     # street chains the quickest-time searches walk (bends and way breaks: one way on)
-    interior, chain_prev = chains(node_in_start, node_in_links, link_from, link_node, through,
-                                  dest_nodes)  # fmt: skip
+    walkable = through.copy()
+    walkable[dest_nodes] = False  # a search starts there
+    interior, chain_prev = street_chains(link_from, link_node, n_nodes, walkable)
     next_info = 0.0
     # locked loops: the wait graph's cycles, found every CYCLE_CHECK_S
     cyc_target = np.full(n_links, -1, np.int64)

@@ -196,7 +196,7 @@ def quickest_times(dist, dest_nodes, live, cost, node_in_start, node_in_links, l
     written by one thread, so the result does not depend on scheduling. A bucket queue
     where link times allow (about twice as fast as the heap on the default city),
     else a binary heap; both give the same labels. The ``interior`` nodes of street
-    chains (:func:`sim.kernels.chains.chains`; all False: none) are labelled by walking
+    chains (:func:`sim.kernels.paths.street_chains`; all False: none) are labelled by walking
     the chain, not queued: the same labels for ~40 % fewer queued nodes on the default
     city.
     """

@@ -451,6 +451,64 @@ def _chains(out_start, out_links, link_from, link_to, keep):
     return c_from[:n_chains], c_to[:n_chains], bounds[: n_chains + 1], members[:n_members]
 
 
+@njit(cache=True)
+def _csr(node_of, n_nodes):
+    """CSR (start, links) of the links by ``node_of`` (their tail or head), in link order."""
+    start = np.zeros(n_nodes + 1, np.int64)
+    for link in range(len(node_of)):
+        start[node_of[link] + 1] += 1
+    start = np.cumsum(start)
+    links = np.empty(len(node_of), np.int64)
+    filled = start[:-1].copy()
+    for link in range(len(node_of)):
+        links[filled[node_of[link]]] = link
+        filled[node_of[link]] += 1
+    return start, links
+
+
+@njit(cache=True)
+def street_chains(link_from, link_to, n_nodes, walkable):
+    """The pass-through nodes a search may walk, and the chain link into each one's out-links.
+
+    ``interior`` (bool per node): ``walkable`` and passing traffic on between two
+    neighbours (:func:`_passes_through`: a bend or a way break of a street, where a
+    shortest path goes straight on). ``chain_prev[l]`` (int64 per link) for a link
+    ``l`` out of an interior node ``a`` is the link into ``a`` from its other neighbour
+    (-1 for every other link). Searches label an interior node's chain by walking it
+    from where they entered it instead of queueing its nodes
+    (:mod:`sim.kernels.dnl_info`, :mod:`sim.kernels.tdsp`): the same labels, bit for
+    bit, for fewer queue operations (6,758 of the default city's 15,633 nodes).
+    """
+    out_start, out_links = _csr(link_from, n_nodes)
+    in_start, in_links = _csr(link_to, n_nodes)
+    interior = np.zeros(n_nodes, np.bool_)
+    chain_prev = np.full(len(link_to), -1, np.int64)
+    for a in range(n_nodes):
+        if not walkable[a]:
+            continue
+        if not _passes_through(out_start, out_links, in_start, in_links, link_from, link_to, a):
+            continue
+        interior[a] = True
+        for j in range(out_start[a], out_start[a + 1]):
+            out = out_links[j]
+            for k in range(in_start[a], in_start[a + 1]):
+                if link_from[in_links[k]] != link_to[out]:
+                    chain_prev[out] = in_links[k]
+    return interior, chain_prev
+
+
+def chain_next(chain_prev: np.ndarray) -> np.ndarray:
+    """The next link along its chain of each link into an interior node (-1: none).
+
+    The inverse of :func:`street_chains`' ``chain_prev``: ``chain_next[chain_prev[l]]
+    == l``.
+    """
+    nxt = np.full(len(chain_prev), -1, np.int64)
+    ok = np.flatnonzero(chain_prev >= 0)
+    nxt[chain_prev[ok]] = ok
+    return nxt
+
+
 @dataclass(frozen=True)
 class Contracted:
     """A graph without its pass-through nodes: each chain of links through them is one link.

@@ -28,7 +28,7 @@ def td_tree(out_start, out_links, link_to, tt, bin_s, origin, t0, first_thru, ar
 
     ``pred[v]`` is the link the best route enters node ``v`` by (-1: origin or
     unreached); ``hk``/``hi`` are heap buffers of at least ``len(out_links) + 1``.
-    The ``interior`` nodes of street chains (:func:`sim.kernels.chains.chains`, bool
+    The ``interior`` nodes of street chains (:func:`sim.kernels.paths.street_chains`, bool
     per node; all False: none) are not queued: a label that reaches one goes on along
     ``chain_next`` (int64 per link) while it improves, to the chain's end, which is.
     The same arrivals and predecessors, bit for bit, as queueing them (FIFO times).

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import GeodataError
-from sim.kernels.chains import chain_next, chains
+from sim.kernels.paths import chain_next, street_chains
 from sim.traffic import tntp
 
 BPR_ALPHA = 0.15
@@ -91,16 +91,12 @@ class Network:
     def street_chains(self) -> tuple[np.ndarray, np.ndarray]:
         """Interior nodes of street chains and the next link along a chain of each link.
 
-        (:func:`sim.kernels.chains.chains`, centroids never interior): the
+        (:func:`sim.kernels.paths.street_chains`, centroids never interior): the
         shortest-path trees walk a chain straight on instead of queueing its nodes.
         ``chain_next[l]`` is -1 unless link ``l`` ends at an interior node.
         """
-        order = np.argsort(self.link_to, kind="stable").astype(np.int64)
-        in_start = np.searchsorted(self.link_to[order], np.arange(self.n_nodes + 1))
-        through = np.arange(self.n_nodes) >= self.first_thru_node
-        interior, prev = chains(in_start.astype(np.int64), order,
-                                self.link_from.astype(np.int64), self.link_to.astype(np.int64),
-                                through, np.zeros(0, np.int64))  # fmt: skip
+        walkable = np.arange(self.n_nodes) >= self.first_thru_node
+        interior, prev = street_chains(self.link_from, self.link_to, self.n_nodes, walkable)
         return interior, chain_next(prev)
 
 
