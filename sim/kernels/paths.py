@@ -477,7 +477,8 @@ def street_chains(link_from, link_to, n_nodes, walkable):
     (-1 for every other link). Searches label an interior node's chain by walking it
     from where they entered it instead of queueing its nodes
     (:mod:`sim.kernels.dnl_info`, :mod:`sim.kernels.tdsp`): the same labels, bit for
-    bit, for fewer queue operations (6,758 of the default city's 15,633 nodes).
+    bit, for fewer queue operations (6,727 of the default city's 15,633 nodes); a tree's
+    predecessor may differ only where two routes tie exactly.
     """
     out_start, out_links = _csr(link_from, n_nodes)
     in_start, in_links = _csr(link_to, n_nodes)

@@ -31,7 +31,10 @@ def td_tree(out_start, out_links, link_to, tt, bin_s, origin, t0, first_thru, ar
     The ``interior`` nodes of street chains (:func:`sim.kernels.paths.street_chains`, bool
     per node; all False: none) are not queued: a label that reaches one goes on along
     ``chain_next`` (int64 per link) while it improves, to the chain's end, which is.
-    The same arrivals and predecessors, bit for bit, as queueing them (FIFO times).
+    The same arrivals, bit for bit, as queueing them (FIFO times), and the same
+    predecessors but where two routes reach a node at exactly the same time: the heap
+    then pops equal keys in another order and the tie may go the other way (either
+    route is a quickest one).
     """
     arrival[:] = np.inf
     pred[:] = -1
