@@ -201,10 +201,10 @@ class Parameters(_Strict):
     a 05:00 warm-up on) and reports its traffic KPIs; ``static`` reports the busiest
     hour's static equilibrium (which the dynamic model also runs, as its warm start and
     for the demand loop's skims). Static is the default for now, for its cost: on the
-    default city a dynamic year costs ~22 s of one core more than a static one (two
-    loadings in the first year, one in a year that starts from last year's routes:
-    ``dynamic.warm_iterations``; 30 % of drivers informed: ``dynamic.informed_share``),
-    100 replication-years ~20 min on 2 cores. It leaves ~1,800 of ~139,000 vehicles
+    default city ten dynamic years of one replication took 200 s of one core against
+    28 s static (~17 s a year more: two loadings in the first year, one in a year that
+    starts from last year's routes: ``dynamic.warm_iterations``; 30 % of drivers
+    informed: ``dynamic.informed_share``), 100 replication-years ~17 min on 2 cores. It leaves ~1,800 of ~139,000 vehicles
     driving at 10:30 in the first year (busiest-hour travel-time index 1.24) and at most
     ~2,800 (0-3 in eight of nine) in the nine years after (1.21-1.29)."""
     traffic_replications: Annotated[Integer, Field(ge=1, le=1000)] | Literal["all"] = 1
