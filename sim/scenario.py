@@ -204,9 +204,10 @@ class Parameters(_Strict):
     default city ten dynamic years of one replication took 200 s of one core against
     28 s static (~17 s a year more: two loadings in the first year, one in a year that
     starts from last year's routes: ``dynamic.warm_iterations``; 30 % of drivers
-    informed: ``dynamic.informed_share``), 100 replication-years ~17 min on 2 cores. It leaves ~1,800 of ~139,000 vehicles
-    driving at 10:30 in the first year (busiest-hour travel-time index 1.24) and at most
-    ~2,800 (0-3 in eight of nine) in the nine years after (1.21-1.29)."""
+    informed: ``dynamic.informed_share``), 100 replication-years ~17 min on 2 cores.
+    It leaves ~1,800 of ~139,000 vehicles driving at 10:30 in the first year
+    (busiest-hour travel-time index 1.24) and at most ~2,800 (0-3 in eight of nine) in
+    the nine years after (1.21-1.29)."""
     traffic_replications: Annotated[Integer, Field(ge=1, le=1000)] | Literal["all"] = 1
     """How many replications run the peak traffic (the first N, or ``all``). Traffic is a
     run's dearest stage (~3-4 s CPU per replication-year on the default city against ~1 s

@@ -380,6 +380,21 @@ def all_or_nothing(
 
 
 @njit(cache=True)
+def _csr(node_of, n_nodes):
+    """CSR (start, links) of the links by ``node_of`` (their tail or head), in link order."""
+    start = np.zeros(n_nodes + 1, np.int64)
+    for link in range(len(node_of)):
+        start[node_of[link] + 1] += 1
+    start = np.cumsum(start)
+    links = np.empty(len(node_of), np.int64)
+    filled = start[:-1].copy()
+    for link in range(len(node_of)):
+        links[filled[node_of[link]]] = link
+        filled[node_of[link]] += 1
+    return start, links
+
+
+@njit(cache=True)
 def _passes_through(out_start, out_links, in_start, in_links, link_from, link_to, v):
     """Whether node ``v`` only passes traffic on between two neighbours.
 
@@ -406,15 +421,7 @@ def _passes_through(out_start, out_links, in_start, in_links, link_from, link_to
 @njit(cache=True)
 def _chains(out_start, out_links, link_from, link_to, keep):
     n_nodes = len(out_start) - 1
-    in_count = np.zeros(n_nodes + 1, dtype=np.int64)
-    for link in range(len(link_to)):
-        in_count[link_to[link] + 1] += 1
-    in_start = np.cumsum(in_count)
-    in_links = np.empty(len(link_to), dtype=np.int64)
-    filled = in_start[:-1].copy()
-    for link in range(len(link_to)):
-        in_links[filled[link_to[link]]] = link
-        filled[link_to[link]] += 1
+    in_start, in_links = _csr(link_to, n_nodes)
     through = np.zeros(n_nodes, dtype=np.bool_)
     for v in range(n_nodes):
         if not keep[v]:
@@ -449,21 +456,6 @@ def _chains(out_start, out_links, link_from, link_to, keep):
             n_chains += 1
             bounds[n_chains] = n_members
     return c_from[:n_chains], c_to[:n_chains], bounds[: n_chains + 1], members[:n_members]
-
-
-@njit(cache=True)
-def _csr(node_of, n_nodes):
-    """CSR (start, links) of the links by ``node_of`` (their tail or head), in link order."""
-    start = np.zeros(n_nodes + 1, np.int64)
-    for link in range(len(node_of)):
-        start[node_of[link] + 1] += 1
-    start = np.cumsum(start)
-    links = np.empty(len(node_of), np.int64)
-    filled = start[:-1].copy()
-    for link in range(len(node_of)):
-        links[filled[node_of[link]]] = link
-        filled[node_of[link]] += 1
-    return start, links
 
 
 @njit(cache=True)
