@@ -172,8 +172,8 @@ def _write_out(out: Path, net: DynamicNetwork, veh: Vehicles, result: LoadResult
     ids = np.asarray(net.link_ids, dtype=object)
     first = veh.route_links[veh.route_start[:-1]]
     last = veh.route_links[veh.route_start[1:] - 1]
-    tables = {
-        "vehicles.csv": pd.DataFrame(
+    frames = (  # in the order of TABLES
+        pd.DataFrame(
             {
                 "id": veh.ids,
                 "origin": ids[first],
@@ -183,7 +183,7 @@ def _write_out(out: Path, net: DynamicNetwork, veh: Vehicles, result: LoadResult
                 "travel_time_s": result.travel_time,
             }
         ),
-        "links.csv": pd.DataFrame(
+        pd.DataFrame(
             {
                 "link": ids,
                 "inflow": result.link_inflow,
@@ -192,8 +192,9 @@ def _write_out(out: Path, net: DynamicNetwork, veh: Vehicles, result: LoadResult
                 "max_queue": result.link_max_queue,
             }
         ),
-        "links_t.csv": result.links_t(net.link_ids, net.length_m),
-    }
+        result.links_t(net.link_ids, net.length_m),
+    )
+    tables = dict(zip(TABLES, frames, strict=True))
     tmp = out / tmp_name(NAME)
     try:
         tmp.mkdir(parents=True)

@@ -378,8 +378,9 @@ def simulate(
     for ln in range(n_links):
         if mov_start[ln + 1] > mov_start[ln]:
             through[link_node[ln]] = True
-    # street chains the quickest-time searches walk (bends and way breaks: one way on)
-    walkable = through.copy()
+    # street chains the quickest-time searches walk (bends and way breaks: one way on);
+    # without informed vehicles there is no search
+    walkable = through.copy() if len(dest_nodes) else np.zeros(n_nodes, np.bool_)
     walkable[dest_nodes] = False  # a search starts there
     interior, chain_prev = street_chains(link_from, link_node, n_nodes, walkable)
     next_info = 0.0
